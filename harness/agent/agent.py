@@ -1,0 +1,530 @@
+#!/usr/bin/env python3
+"""harness on-device agent: job.json in, result.json (+ outputs.npz) out.
+
+This file is pushed to the device ALONE. It must run on Python >= 3.8 with only the
+standard library, numpy and onnxruntime. It never imports the host package.
+
+Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
+        python3 agent.py --probe             (prints a JSON environment check, exit 0/3)
+
+Job protocol (version 1), all paths absolute on the device:
+{
+  "protocol": 1,
+  "kind": "single" | "text-generation" | "translation",
+  "models": {"model": PATH}            # role -> onnx path (translation: encoder,
+                                        #  decoder, decoder_with_past)
+  "inputs": PATH | null,                # .npz; keys "<label>/<input name>" (label may
+                                        #  be "" -> key "/<name>"); one measured series per label
+  "params": {...},                      # kind-specific (see each kind's function)
+  "provider": "CPUExecutionProvider",
+  "provider_options": {...},
+  "session": {"intra_op_num_threads": 2, "inter_op_num_threads": 1,
+              "graph_optimization_level": "all", "allow_spinning": true},
+  "measure": {"warmup": 3, "warmup_s": 0.2, "min_iterations": 10,
+              "min_seconds": 1.0, "max_seconds": 10.0, "max_iterations": 1000000},
+  "probes": [ {"name": N, "kind": "file", "path": P, "interval_s": 0.1}
+            | {"name": N, "kind": "command", "argv": [...], "interval_s": 1.0}
+            | {"name": N, "kind": "stream", "argv": [...]} ],
+  "idle_s": 0.0,                        # probe-only idle window before measuring
+  "snapshots": {"name": PATH, ...},     # files read before and after the cell
+  "save_outputs": true,
+  "out_dir": PATH,
+  "test_slowdown": 0.0                  # TEST-ONLY: sleep this fraction of each timed call
+}
+
+Result (result.json):
+{
+  "protocol": 1, "status": "ok" | "failed", "error": str|null, "traceback": str|null,
+  "env": {"python", "numpy", "onnxruntime", "platform", "machine", "pid"},
+  "providers": {"requested", "available", "session", "placement": {ep: {"nodes", "time_us"}},
+                "used", "fallback", "requested_fraction"},
+  "session": {applied session settings},
+  "load_ms": {role: ms},
+  "first_inference_ms": {series label: ms},
+  "series": {name: {"unit": "ms", "samples": [...], "warmup_n": k, "stopped_by": reason}},
+  "memory": {"peak_rss_mb", "baseline_rss_mb", "method"},
+  "probes": {name: {"t": [...], "v": [...], "overhead_s": x, "error": str|null}},
+  "windows": {"idle": [t0, t1], "<series>": [t0, t1]},   # time.monotonic() on the device
+  "snapshots": {"before": {name: text}, "after": {name: text}},
+  "measure_s": seconds spent in load + first inference + warm-up + steady windows,
+  "outputs": "outputs.npz" | null
+}
+Series names: "latency_ms[@label]" for single; kinds may add others (e.g. "ttft_ms@p16").
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import threading
+import time
+import traceback
+
+PROTOCOL = 1
+
+_OPT_LEVELS = {
+    "disable": "ORT_DISABLE_ALL",
+    "basic": "ORT_ENABLE_BASIC",
+    "extended": "ORT_ENABLE_EXTENDED",
+    "all": "ORT_ENABLE_ALL",
+}
+
+
+# ---------------------------------------------------------------------------- memory
+def read_vm_kb(field):
+    """A VmXXX field of /proc/self/status in kB, or None where /proc is absent."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1])
+    except OSError:
+        return None
+    return None
+
+
+def peak_memory():
+    """(peak_rss_mb, method): VmHWM where Linux has it, else getrusage's ru_maxrss."""
+    hwm = read_vm_kb("VmHWM")
+    if hwm is not None:
+        return hwm / 1024.0, "VmHWM"
+    ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, kB on Linux
+    return ru / scale, "ru_maxrss"
+
+
+def current_rss_mb():
+    rss = read_vm_kb("VmRSS")
+    return None if rss is None else rss / 1024.0
+
+
+# ---------------------------------------------------------------------------- probes
+class ProbeSampler(object):
+    """Samples device files/commands on a thread during the cell; raw text only.
+
+    The host parses the raw values (units, signs, rails): the agent stays generic.
+    Each probe records the seconds its own reads took (``overhead_s``).
+    """
+
+    def __init__(self, specs):
+        self.specs = specs or []
+        self.data = {}
+        self._stop = threading.Event()
+        self._threads = []
+        self._procs = []
+
+    def start(self):
+        for spec in self.specs:
+            rec = {"t": [], "v": [], "overhead_s": 0.0, "error": None}
+            self.data[spec["name"]] = rec
+            kind = spec.get("kind", "file")
+            target = {"file": self._poll_file, "command": self._poll_command, "stream": self._stream}.get(kind)
+            if target is None:
+                rec["error"] = "unknown probe kind %r" % kind
+                continue
+            th = threading.Thread(target=target, args=(spec, rec), name="probe-" + spec["name"])
+            th.daemon = True
+            th.start()
+            self._threads.append(th)
+
+    def stop(self):
+        self._stop.set()
+        for p in self._procs:
+            try:
+                p.terminate()
+            except OSError:
+                pass
+        for th in self._threads:
+            th.join(timeout=5)
+        for p in self._procs:
+            try:
+                p.wait(timeout=2)
+            except Exception:
+                p.kill()
+        return self.data
+
+    def _poll_file(self, spec, rec):
+        interval = float(spec.get("interval_s", 0.1))
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                with open(spec["path"]) as f:
+                    rec["v"].append(f.read().strip())
+                rec["t"].append(t0)
+            except OSError as exc:
+                rec["error"] = str(exc)
+                return
+            rec["overhead_s"] += time.monotonic() - t0
+            self._stop.wait(interval)
+
+    def _poll_command(self, spec, rec):
+        interval = float(spec.get("interval_s", 1.0))
+        while not self._stop.is_set():
+            t0 = time.monotonic()
+            try:
+                out = subprocess.run(
+                    spec["argv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10
+                ).stdout.decode("utf-8", "replace")
+                rec["t"].append(t0)
+                rec["v"].append(out.strip())
+            except (OSError, subprocess.SubprocessError) as exc:
+                rec["error"] = str(exc)
+                return
+            rec["overhead_s"] += time.monotonic() - t0
+            self._stop.wait(interval)
+
+    def _stream(self, spec, rec):
+        try:
+            proc = subprocess.Popen(
+                spec["argv"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, universal_newlines=True
+            )
+        except OSError as exc:
+            rec["error"] = str(exc)
+            return
+        self._procs.append(proc)
+        for line in proc.stdout:
+            rec["t"].append(time.monotonic())
+            rec["v"].append(line.rstrip("\n"))
+            if self._stop.is_set():
+                break
+
+
+def read_snapshots(paths):
+    out = {}
+    for name, path in (paths or {}).items():
+        try:
+            with open(path) as f:
+                out[name] = f.read().strip()
+        except OSError as exc:
+            out[name] = None
+            out[name + ".error"] = str(exc)
+    return out
+
+
+# ---------------------------------------------------------------------------- sessions
+def session_options(ort, settings, profile_prefix=None):
+    so = ort.SessionOptions()
+    applied = {}
+    if settings.get("intra_op_num_threads") is not None:
+        so.intra_op_num_threads = int(settings["intra_op_num_threads"])
+        applied["intra_op_num_threads"] = so.intra_op_num_threads
+    if settings.get("inter_op_num_threads") is not None:
+        so.inter_op_num_threads = int(settings["inter_op_num_threads"])
+        applied["inter_op_num_threads"] = so.inter_op_num_threads
+    level = settings.get("graph_optimization_level", "all")
+    so.graph_optimization_level = getattr(ort.GraphOptimizationLevel, _OPT_LEVELS.get(level, level))
+    applied["graph_optimization_level"] = level
+    if settings.get("allow_spinning") is not None:
+        value = "1" if settings["allow_spinning"] else "0"
+        so.add_session_config_entry("session.intra_op.allow_spinning", value)
+        applied["allow_spinning"] = settings["allow_spinning"]
+    if profile_prefix:
+        so.enable_profiling = True
+        so.profile_file_prefix = profile_prefix
+    return so, applied
+
+
+def providers_arg(job):
+    req = job.get("provider", "CPUExecutionProvider")
+    opts = job.get("provider_options") or {}
+    provs = [(req, {k: str(v) for k, v in opts.items()})]
+    if req != "CPUExecutionProvider":
+        provs.append(("CPUExecutionProvider", {}))
+    return provs
+
+
+def create_session(ort, job, path, profile_prefix=None):
+    so, applied = session_options(ort, job.get("session") or {}, profile_prefix)
+    t0 = time.perf_counter()
+    sess = ort.InferenceSession(path, sess_options=so, providers=providers_arg(job))
+    return sess, (time.perf_counter() - t0) * 1000.0, applied
+
+
+def ep_placement(ort, job, path, run_once, out_dir):
+    """Run once with ORT profiling in a separate session; count nodes and time per EP.
+
+    Kept out of the timed runs. Returns {ep: {"nodes": n, "time_us": t}}.
+    """
+    prefix = os.path.join(out_dir, "ort_profile")
+    sess, _, _ = create_session(ort, job, path, profile_prefix=prefix)
+    run_once(sess)
+    prof_path = sess.end_profiling()
+    placement = {}
+    try:
+        with open(prof_path) as f:
+            events = json.load(f)
+        for ev in events:
+            if ev.get("cat") != "Node" or not str(ev.get("name", "")).endswith("_kernel_time"):
+                continue
+            ep = (ev.get("args") or {}).get("provider", "unknown")
+            slot = placement.setdefault(ep, {"nodes": 0, "time_us": 0})
+            slot["nodes"] += 1
+            slot["time_us"] += int(ev.get("dur", 0))
+    finally:
+        try:
+            os.remove(prof_path)
+        except OSError:
+            pass
+    return placement
+
+
+def summarize_providers(ort, job, sess, placement):
+    requested = job.get("provider", "CPUExecutionProvider")
+    total = sum(v["nodes"] for v in placement.values()) or 0
+    on_req = placement.get(requested, {}).get("nodes", 0)
+    frac = (float(on_req) / total) if total else None
+    if placement:
+        used = max(placement.items(), key=lambda kv: kv[1]["nodes"])[0]
+    else:
+        used = sess.get_providers()[0]
+    fallback = requested not in sess.get_providers() or (frac is not None and frac < 0.5)
+    return {
+        "requested": requested,
+        "available": ort.get_available_providers(),
+        "session": sess.get_providers(),
+        "placement": placement,
+        "used": used,
+        "fallback": bool(fallback),
+        "requested_fraction": frac,
+    }
+
+
+# ---------------------------------------------------------------------------- timing
+class Stopwatch(object):
+    """Accumulates time spent in measurement windows (for orchestration overhead)."""
+
+    def __init__(self):
+        self.total = 0.0
+
+    def add(self, seconds):
+        self.total += seconds
+
+
+def timed_call(fn, slowdown):
+    t0 = time.perf_counter()
+    fn()
+    dt = time.perf_counter() - t0
+    if slowdown:
+        time.sleep(dt * slowdown)  # test-only knob: a known, injected regression
+        dt = time.perf_counter() - t0
+    return dt
+
+
+def measure(fn, m, slowdown=0.0, watch=None):
+    """Warm-up (discarded), then steady-state samples under the stopping rule.
+
+    Returns (samples_ms, warmup_n, stopped_by, window) where window is the monotonic
+    [start, end] of the steady phase, for aligning probe samples.
+    """
+    warmup = int(m.get("warmup", 3))
+    warmup_s = float(m.get("warmup_s", 0.2))
+    min_it = int(m.get("min_iterations", 10))
+    min_s = float(m.get("min_seconds", 1.0))
+    max_s = float(m.get("max_seconds", 10.0))
+    max_it = int(m.get("max_iterations", 1000000))
+    t_start = time.perf_counter()
+    n_warm = 0
+    while n_warm < warmup or (time.perf_counter() - t_start) < warmup_s:
+        timed_call(fn, slowdown)
+        n_warm += 1
+        if time.perf_counter() - t_start > max_s:
+            break
+    samples = []
+    w0 = time.monotonic()
+    s0 = time.perf_counter()
+    stopped_by = "max_seconds"
+    while True:
+        samples.append(timed_call(fn, slowdown) * 1000.0)
+        elapsed = time.perf_counter() - s0
+        if len(samples) >= min_it and elapsed >= min_s:
+            stopped_by = "min_iterations+min_seconds"
+            break
+        if elapsed >= max_s:
+            stopped_by = "max_seconds"
+            break
+        if len(samples) >= max_it:
+            stopped_by = "max_iterations"
+            break
+    w1 = time.monotonic()
+    if watch is not None:
+        watch.add(time.perf_counter() - t_start)
+    return samples, n_warm, stopped_by, [w0, w1]
+
+
+# ---------------------------------------------------------------------------- inputs
+def load_feed_sets(np, path):
+    """npz keys "<label>/<input>" -> {label: {input: array}} (ordered by label)."""
+    sets = {}
+    if not path:
+        return sets
+    with np.load(path, allow_pickle=False) as z:
+        for key in z.files:
+            label, _, name = key.rpartition("/")
+            sets.setdefault(label, {})[name] = z[key]
+    return dict(sorted(sets.items()))
+
+
+def series_name(base, label):
+    return base + ("@" + label if label else "")
+
+
+# ---------------------------------------------------------------------------- kinds
+def run_single(ort, np, job, ctx):
+    """One model, one sess.run per iteration; a series per feed set (e.g. batch size)."""
+    path = job["models"]["model"]
+    sess, load_ms, applied = create_session(ort, job, path)
+    ctx.watch.add(load_ms / 1000.0)
+    ctx.result["load_ms"] = {"model": load_ms}
+    ctx.result["session"] = applied
+    feed_sets = load_feed_sets(np, job.get("inputs"))
+    if not feed_sets:
+        raise ValueError("job for kind 'single' has no inputs")
+    outputs = {}
+    slowdown = float(job.get("test_slowdown") or 0.0)
+    for label, feeds in feed_sets.items():
+        t0 = time.perf_counter()
+        first = sess.run(None, feeds)
+        first_ms = (time.perf_counter() - t0) * 1000.0
+        ctx.watch.add(first_ms / 1000.0)
+        ctx.result["first_inference_ms"][label or "default"] = first_ms
+        for meta, value in zip(sess.get_outputs(), first):
+            outputs[label + "/" + meta.name] = np.asarray(value)
+
+        def once(feeds=feeds):
+            sess.run(None, feeds)
+
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch)
+        name = series_name("latency_ms", label)
+        ctx.result["series"][name] = {
+            "unit": "ms",
+            "samples": samples,
+            "warmup_n": n_warm,
+            "stopped_by": stopped,
+        }
+        ctx.result["windows"][name] = window
+    first_feeds = next(iter(feed_sets.values()))
+    placement = ep_placement(ort, job, path, lambda s: s.run(None, first_feeds), job["out_dir"])
+    ctx.result["providers"] = summarize_providers(ort, job, sess, placement)
+    return outputs
+
+
+KINDS = {"single": run_single}
+
+
+# ---------------------------------------------------------------------------- driver
+class Context(object):
+    def __init__(self, result):
+        self.result = result
+        self.watch = Stopwatch()
+
+
+def env_facts():
+    facts = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "pid": os.getpid(),
+    }
+    try:
+        import numpy
+
+        facts["numpy"] = numpy.__version__
+    except Exception as exc:  # noqa: BLE001 - reported, not raised
+        facts["numpy_error"] = str(exc)
+    try:
+        import onnxruntime
+
+        facts["onnxruntime"] = onnxruntime.__version__
+        facts["providers"] = onnxruntime.get_available_providers()
+    except Exception as exc:  # noqa: BLE001
+        facts["onnxruntime_error"] = str(exc)
+    return facts
+
+
+def run_job(job):
+    import numpy as np
+    import onnxruntime as ort
+
+    out_dir = job["out_dir"]
+    if not os.path.isdir(out_dir):
+        os.makedirs(out_dir)
+    result = {
+        "protocol": PROTOCOL,
+        "status": "failed",
+        "error": None,
+        "traceback": None,
+        "env": env_facts(),
+        "providers": None,
+        "session": {},
+        "load_ms": {},
+        "first_inference_ms": {},
+        "series": {},
+        "memory": {},
+        "probes": {},
+        "windows": {},
+        "snapshots": {"before": read_snapshots(job.get("snapshots"))},
+        "measure_s": 0.0,
+        "outputs": None,
+    }
+    ctx = Context(result)
+    baseline = current_rss_mb()
+    sampler = ProbeSampler(job.get("probes"))
+    sampler.start()
+    try:
+        idle_s = float(job.get("idle_s") or 0.0)
+        if idle_s > 0:
+            t0 = time.monotonic()
+            time.sleep(idle_s)
+            result["windows"]["idle"] = [t0, time.monotonic()]
+        kind = job.get("kind", "single")
+        if kind not in KINDS:
+            raise ValueError("unknown job kind %r (agent knows %s)" % (kind, sorted(KINDS)))
+        outputs = KINDS[kind](ort, np, job, ctx)
+        peak, method = peak_memory()
+        result["memory"] = {"peak_rss_mb": peak, "baseline_rss_mb": baseline, "method": method}
+        if job.get("save_outputs", True) and outputs:
+            np.savez(os.path.join(out_dir, "outputs.npz"), **outputs)
+            result["outputs"] = "outputs.npz"
+        result["status"] = "ok"
+    except Exception as exc:  # noqa: BLE001 - a failed cell is data
+        result["error"] = "%s: %s" % (type(exc).__name__, exc)
+        result["traceback"] = traceback.format_exc()
+    finally:
+        result["probes"] = sampler.stop()
+        result["snapshots"]["after"] = read_snapshots(job.get("snapshots"))
+        result["measure_s"] = ctx.watch.total
+    return result
+
+
+def write_json_atomic(path, obj):
+    tmp = path + ".part"
+    with open(tmp, "w") as f:
+        json.dump(obj, f)
+    os.replace(tmp, path)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "--probe":
+        facts = env_facts()
+        print(json.dumps(facts))
+        return 0 if ("numpy" in facts and "onnxruntime" in facts) else 3
+    if len(argv) != 1:
+        sys.stderr.write("usage: agent.py JOB_JSON | --probe\n")
+        return 2
+    with open(argv[0]) as f:
+        job = json.load(f)
+    if job.get("protocol") != PROTOCOL:
+        sys.stderr.write("agent speaks protocol %d, job has %r\n" % (PROTOCOL, job.get("protocol")))
+        return 2
+    result = run_job(job)
+    write_json_atomic(os.path.join(job["out_dir"], "result.json"), result)
+    return 0 if result["status"] == "ok" else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Config: YAML the user edits (devices/, workloads/, farm.yaml) -> typed, validated models."""

@@ -1,0 +1,213 @@
+"""Typed models for device profiles and workloads. Unknown keys are errors everywhere."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from harness.config.probes import ProbesConfig
+
+PRECISIONS = ("fp32", "fp16", "int8", "int8-static", "int4")
+Precision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
+NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# ---------------------------------------------------------------------------- transports
+class LocalTransportConfig(Strict):
+    kind: Literal["local"] = "local"
+    workdir: str | None = None  # default ~/.cache/harness/local
+
+
+class SshTransportConfig(Strict):
+    kind: Literal["ssh"]
+    host: str  # a hostname or a ~/.ssh/config Host alias
+    port: int | None = None
+    user: str | None = None
+    identity_file: str | None = None
+    proxy_jump: str | None = None
+    ssh_config: str | None = None  # default ~/.ssh/config
+    known_hosts: str | None = None  # default ~/.ssh/known_hosts
+    trust_host_key: bool = False  # accept an unknown host key (never a *changed* one)
+    connect_timeout_s: float = 10.0
+    workdir: str = "/tmp/harness"
+
+
+class AdbTransportConfig(Strict):
+    kind: Literal["adb"]
+    serial: str  # adb serial, e.g. R5CT1234 or 192.168.1.20:5555
+    server: str | None = None  # remote adb server "host:port" (device farms); default local
+    connect: bool = False  # `adb connect serial` first (TCP devices)
+    workdir: str = "/data/local/tmp/harness"
+
+
+TransportConfig = Annotated[
+    Union[LocalTransportConfig, SshTransportConfig, AdbTransportConfig], Field(discriminator="kind")
+]
+
+
+# ---------------------------------------------------------------------------- runner
+class PythonRunner(Strict):
+    kind: Literal["python"] = "python"
+    interpreter: str = "python3"  # e.g. /usr/bin/python3, /home/nvidia/venv/bin/python
+
+
+class NativeRunner(Strict):
+    """A native binary speaking the job/result protocol (e.g. an Android ORT runner)."""
+
+    kind: Literal["native"]
+    binary: str  # path on the device
+    push: str | None = None  # host path of the binary to push, if the harness should install it
+
+
+RunnerConfig = Annotated[Union[PythonRunner, NativeRunner], Field(discriminator="kind")]
+
+
+class Backend(Strict):
+    """An ONNX Runtime execution provider with its options."""
+
+    name: str = Field(pattern=NAME_RE)
+    provider: str = Field(pattern=r"^[A-Za-z]+ExecutionProvider$")
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    precisions: list[Precision] | None = None  # None: every precision the device runs
+    note: str | None = None
+
+
+class Threads(Strict):
+    intra_op: int | None = Field(default=None, ge=1)
+    inter_op: int | None = Field(default=None, ge=1)
+    allow_spinning: bool | None = None
+
+
+class SetupCommand(Strict):
+    argv: list[str] = Field(min_length=1)
+    when: Literal["session", "cell"] = "session"  # once per device session, or before each cell
+    check: bool = True  # a non-zero exit is an error
+
+
+class DeviceProfile(Strict):
+    name: str = Field(pattern=NAME_RE)
+    description: str = ""
+    example: bool = False  # shipped as an example; not run unless selected by name
+    transport: TransportConfig = Field(default_factory=LocalTransportConfig)
+    runner: RunnerConfig = Field(default_factory=PythonRunner)
+    backends: list[Backend] = Field(min_length=1)
+    precisions: list[Precision] = Field(default_factory=lambda: list(PRECISIONS))
+    threads: Threads = Field(default_factory=Threads)
+    probes: ProbesConfig = Field(default_factory=ProbesConfig)
+    setup: list[SetupCommand] = Field(default_factory=list)
+    labels: dict[str, str] = Field(default_factory=dict)
+    cell_timeout_s: float = Field(default=600.0, gt=0)
+    env: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("backends")
+    @classmethod
+    def _unique_backends(cls, v: list[Backend]) -> list[Backend]:
+        names = [b.name for b in v]
+        dup = {n for n in names if names.count(n) > 1}
+        if dup:
+            raise ValueError(f"backend names must be unique, repeated: {sorted(dup)}")
+        return v
+
+
+# ---------------------------------------------------------------------------- workloads
+class InputSpec(Strict):
+    """One model input: a shape with symbolic dims bound by ``dims``, or a .npy file."""
+
+    name: str
+    shape: list[int | str] | None = None
+    dtype: Literal["float32", "float16", "int64", "int32", "int8", "uint8", "bool"] = "float32"
+    range: tuple[float, float] = (0.0, 1.0)
+    file: str | None = None  # .npy (relative to the workload YAML)
+
+    @model_validator(mode="after")
+    def _shape_or_file(self) -> "InputSpec":
+        if self.shape is None and self.file is None:
+            raise ValueError("an input needs either 'shape' or 'file'")
+        return self
+
+
+class ModelSource(Strict):
+    """Where a workload's model comes from: a built-in builder or a user's ONNX file."""
+
+    builtin: str | None = None  # builder name: text-lm, image-vit, image-resnet, translation-marian
+    path: str | None = None  # user ONNX file (relative to the workload YAML)
+    options: dict[str, Any] = Field(default_factory=dict)  # builder options (sizes, seed, ...)
+    prebuilt: dict[Precision, str] = Field(default_factory=dict)  # user CI's per-precision files
+
+    @model_validator(mode="after")
+    def _one_source(self) -> "ModelSource":
+        if (self.builtin is None) == (self.path is None):
+            raise ValueError("model needs exactly one of 'builtin' or 'path'")
+        return self
+
+
+class Measure(Strict):
+    warmup: int = Field(default=3, ge=0)
+    warmup_s: float = Field(default=0.2, ge=0)
+    min_iterations: int = Field(default=10, ge=1)
+    min_seconds: float = Field(default=1.0, ge=0)
+    max_seconds: float = Field(default=10.0, gt=0)
+    max_iterations: int = Field(default=1_000_000, ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "Measure":
+        if self.max_seconds < self.min_seconds:
+            raise ValueError("max_seconds must be >= min_seconds")
+        return self
+
+
+class Budget(Strict):
+    """Fidelity budget for one precision; breaking any bound is accuracy_fail."""
+
+    rel_l2: float | None = Field(default=None, ge=0)
+    max_abs: float | None = Field(default=None, ge=0)
+    cosine_min: float | None = Field(default=None, ge=-1, le=1)
+    top1_agreement_min: float | None = Field(default=None, ge=0, le=1)
+    top5_agreement_min: float | None = Field(default=None, ge=0, le=1)
+    token_match_min: float | None = Field(default=None, ge=0, le=1)
+    kl_max: float | None = Field(default=None, ge=0)
+
+
+class GenerationGrid(Strict):
+    prompt: list[int] = Field(default_factory=lambda: [32], min_length=1)
+    generate: list[int] = Field(default_factory=lambda: [16], min_length=1)
+
+
+class TranslationParams(Strict):
+    source_len: list[int] = Field(default_factory=lambda: [16], min_length=1)
+    max_new_tokens: int = Field(default=16, ge=1)
+
+
+class Workload(Strict):
+    name: str = Field(pattern=NAME_RE)
+    kind: Literal["image-classification", "text-generation", "translation", "generic"]
+    description: str = ""
+    model: ModelSource
+    inputs: list[InputSpec] = Field(default_factory=list)
+    dims: dict[str, int] = Field(default_factory=dict)  # symbolic dim -> value
+    batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    generation: GenerationGrid | None = None
+    translation: TranslationParams | None = None
+    precisions: list[Precision] = Field(default_factory=lambda: list(PRECISIONS))
+    measure: Measure = Field(default_factory=Measure)
+    budgets: dict[Precision, Budget] = Field(default_factory=dict)
+    seed: int = 0
+    timeout_s: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _kind_params(self) -> "Workload":
+        if self.kind == "text-generation" and self.generation is None:
+            object.__setattr__(self, "generation", GenerationGrid())
+        if self.kind == "translation" and self.translation is None:
+            object.__setattr__(self, "translation", TranslationParams())
+        return self
+
+
+def is_glob(pattern: str) -> bool:
+    return bool(re.search(r"[*?\[]", pattern))

@@ -1,0 +1,1 @@
+"""Results: the versioned schema, the store (SQLite default, any SQLAlchemy URL), exporters."""

@@ -1,0 +1,173 @@
+"""The transport interface every device connection implements (local, ssh, adb).
+
+Contract:
+- ``push(local, remote)`` copies a file to the device through a content-addressed
+  cache (``<workdir>/cache/<sha256>``): an unchanged file is never sent twice. The
+  cache entry is verified after sending; ``remote`` then points at the cached copy.
+- ``pull(remote, local)`` copies a device file to the host.
+- ``exec(argv, timeout)`` runs an argv list (quoted once, here, by the transport;
+  callers never build shell strings). On timeout the whole process group is killed
+  *on the device* and ``ExecResult.timed_out`` is set.
+- ``info()`` returns facts used for the device fingerprint.
+- ``bytes_pushed`` / ``files_cached`` count what push actually sent, for run summaries.
+"""
+
+from __future__ import annotations
+
+import abc
+import hashlib
+import posixpath
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+HASH_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    rc: int
+    stdout: str
+    stderr: str
+    duration_s: float
+    timed_out: bool = False
+
+
+@dataclass(frozen=True)
+class PushResult:
+    remote: str
+    sha256: str
+    size: int
+    bytes_sent: int  # 0 when the content-hash cache already held the file
+
+
+class Transport(abc.ABC):
+    """Base class. Subclasses implement the primitives; caching lives here once."""
+
+    kind: str = "abstract"
+
+    def __init__(self, workdir: str) -> None:
+        self.workdir = workdir.rstrip("/") or "/"
+        self.bytes_pushed = 0
+        self.files_pushed = 0
+        self.files_cached = 0
+        self._counter_lock = threading.Lock()
+
+    # ---- primitives every transport implements -------------------------------------
+    @abc.abstractmethod
+    def exec(
+        self,
+        argv: Sequence[str],
+        timeout: float | None = None,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        """Run argv on the device; kill its process group there on timeout."""
+
+    @abc.abstractmethod
+    def _send(self, local: Path, remote: str) -> None:
+        """Copy a local file to an exact remote path (parent dirs exist)."""
+
+    @abc.abstractmethod
+    def pull(self, remote: str, local: Path) -> None:
+        """Copy a remote file to the host."""
+
+    @abc.abstractmethod
+    def _remote_sha256(self, remote: str) -> str | None:
+        """sha256 of a remote file, or None when it does not exist."""
+
+    @abc.abstractmethod
+    def makedirs(self, remote: str) -> None: ...
+
+    @abc.abstractmethod
+    def read_text(self, remote: str) -> str | None:
+        """Contents of a small remote text file, or None when absent."""
+
+    @abc.abstractmethod
+    def write_text(self, remote: str, text: str) -> None: ...
+
+    @abc.abstractmethod
+    def info(self) -> dict[str, Any]:
+        """Fingerprint facts: model, soc, os, abi, cores, ram_mb, ..."""
+
+    def free_bytes(self, remote: str) -> int | None:
+        """Free space at a remote path, or None when unknown."""
+        return None
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""
+
+    def __enter__(self) -> "Transport":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ---- content-addressed push, shared by all transports ---------------------------
+    @property
+    def cache_dir(self) -> str:
+        return posixpath.join(self.workdir, "cache")
+
+    def push(self, local: Path, remote: str | None = None, *, sha256: str | None = None) -> PushResult:
+        """Push through the device cache; returns the cached remote path.
+
+        ``remote`` is accepted for interface symmetry: when given and different from the
+        cache path, the cached file is also copied there.
+        """
+        local = Path(local)
+        digest = sha256 or sha256_file(local)
+        size = local.stat().st_size
+        name = digest + (local.suffix if local.suffix else "")
+        cached = posixpath.join(self.cache_dir, name)
+        marker = cached + ".ok"
+        sent = 0
+        if self.read_text(marker) != digest:
+            self.makedirs(self.cache_dir)
+            free = self.free_bytes(self.cache_dir)
+            if free is not None and free < size * 1.1:
+                from harness.errors import TransportError
+
+                raise TransportError(
+                    f"not enough free space on device at {self.cache_dir}: "
+                    f"{free} bytes free, {size} needed for {local.name}",
+                    retryable=False,
+                )
+            self._send(local, cached)
+            got = self._remote_sha256(cached)
+            if got != digest:
+                from harness.errors import TransportError
+
+                raise TransportError(
+                    f"push of {local} to {cached} failed verification: sha256 {got} != {digest}"
+                )
+            self.write_text(marker, digest)
+            sent = size
+        with self._counter_lock:
+            if sent:
+                self.bytes_pushed += sent
+                self.files_pushed += 1
+            else:
+                self.files_cached += 1
+        target = cached
+        if remote and remote != cached:
+            self.makedirs(posixpath.dirname(remote))
+            self._send(local, remote) if sent else self._copy_remote(cached, remote)
+            target = remote
+        return PushResult(remote=target, sha256=digest, size=size, bytes_sent=sent)
+
+    def _copy_remote(self, src: str, dst: str) -> None:
+        res = self.exec(["cp", src, dst], timeout=120)
+        if res.rc != 0:
+            from harness.errors import TransportError
+
+            raise TransportError(f"cp {src} {dst} failed on device: {res.stderr.strip()}")

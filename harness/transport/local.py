@@ -1,0 +1,130 @@
+"""The local transport: the device is this machine; "remote" paths are local paths."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import time
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from harness.transport.base import ExecResult, Transport, sha256_file
+
+
+def _kill_group(proc: subprocess.Popen[str]) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+class LocalTransport(Transport):
+    kind = "local"
+
+    def __init__(self, workdir: str | None = None) -> None:
+        default = Path(os.environ.get("HARNESS_LOCAL_WORKDIR", "~/.cache/harness/local")).expanduser()
+        super().__init__(str(Path(workdir).expanduser()) if workdir else str(default))
+        Path(self.workdir).mkdir(parents=True, exist_ok=True)
+
+    def exec(
+        self,
+        argv: Sequence[str],
+        timeout: float | None = None,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        start = time.monotonic()
+        # Own session => own process group, so a timeout kills everything the command spawned.
+        proc = subprocess.Popen(
+            list(argv),
+            cwd=cwd,
+            env=full_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            start_new_session=True,
+        )
+        try:
+            out, err = proc.communicate(timeout=timeout)
+            timed_out = False
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            out, err = proc.communicate()
+            timed_out = True
+        except BaseException:  # Ctrl-C: never leave the group running
+            _kill_group(proc)
+            proc.wait()
+            raise
+        return ExecResult(
+            rc=proc.returncode if not timed_out else -9,
+            stdout=out,
+            stderr=err,
+            duration_s=time.monotonic() - start,
+            timed_out=timed_out,
+        )
+
+    def _send(self, local: Path, remote: str) -> None:
+        tmp = remote + ".part"
+        shutil.copyfile(local, tmp)
+        os.replace(tmp, remote)
+
+    def pull(self, remote: str, local: Path) -> None:
+        Path(local).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(remote, local)
+
+    def _remote_sha256(self, remote: str) -> str | None:
+        p = Path(remote)
+        return sha256_file(p) if p.is_file() else None
+
+    def makedirs(self, remote: str) -> None:
+        Path(remote).mkdir(parents=True, exist_ok=True)
+
+    def read_text(self, remote: str) -> str | None:
+        try:
+            return Path(remote).read_text()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write_text(self, remote: str, text: str) -> None:
+        p = Path(remote)
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = p.with_name(p.name + ".part")
+        tmp.write_text(text)
+        os.replace(tmp, p)
+
+    def free_bytes(self, remote: str) -> int | None:
+        return shutil.disk_usage(remote).free
+
+    def info(self) -> dict[str, Any]:
+        mem_mb = None
+        try:
+            for line in Path("/proc/meminfo").read_text().splitlines():
+                if line.startswith("MemTotal:"):
+                    mem_mb = int(line.split()[1]) // 1024
+        except OSError:
+            pass
+        cpu_model = platform.processor() or None
+        try:
+            for line in Path("/proc/cpuinfo").read_text().splitlines():
+                if line.lower().startswith("model name"):
+                    cpu_model = line.split(":", 1)[1].strip()
+                    break
+        except OSError:
+            pass
+        return {
+            "transport": self.kind,
+            "hostname": platform.node(),
+            "model": cpu_model,
+            "soc": cpu_model,
+            "os": f"{platform.system()} {platform.release()}",
+            "abi": platform.machine(),
+            "cores": os.cpu_count(),
+            "ram_mb": mem_mb,
+        }
