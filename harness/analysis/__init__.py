@@ -1,0 +1,1 @@
+"""Analysis: pure functions over numbers and frames (no I/O)."""

@@ -1,0 +1,1 @@
+"""Model builds: builders for the built-in workloads, precision converters, the manifest."""

@@ -1,0 +1,15 @@
+"""Open the transport a device profile declares."""
+
+from __future__ import annotations
+
+from harness.config.models import DeviceProfile, LocalTransportConfig
+from harness.errors import HarnessError
+from harness.transport.base import Transport
+from harness.transport.local import LocalTransport
+
+
+def open_transport(profile: DeviceProfile) -> Transport:
+    cfg = profile.transport
+    if isinstance(cfg, LocalTransportConfig):
+        return LocalTransport(cfg.workdir)
+    raise HarnessError(f"device {profile.name}: transport {cfg.kind!r} is not available in this harness build")

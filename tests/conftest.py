@@ -1,0 +1,18 @@
+"""Shared fixtures. Rig fixtures (sshd, adbd, chromium, postgres) live in tests/rigs/."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_harness_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Keep every test's local-device workdir and default store out of $HOME and the repo."""
+    monkeypatch.setenv("HARNESS_LOCAL_WORKDIR", str(tmp_path / "local-device"))
+    if "HARNESS_STORE" not in os.environ:
+        monkeypatch.setenv("HARNESS_STORE", str(tmp_path / "store.db"))
