@@ -54,7 +54,9 @@ TransportConfig = Annotated[
 # ---------------------------------------------------------------------------- runner
 class PythonRunner(Strict):
     kind: Literal["python"] = "python"
-    interpreter: str = "python3"  # e.g. /usr/bin/python3, /home/nvidia/venv/bin/python
+    # e.g. /usr/bin/python3, /home/nvidia/venv/bin/python. Unset: the host's own Python for
+    # the local device, "python3" elsewhere.
+    interpreter: str | None = None
 
 
 class NativeRunner(Strict):

@@ -107,6 +107,13 @@ class Transport(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """Kill, on the device, every command this transport started that still runs.
+
+        Called from another thread (the runner's main thread on Ctrl-C), so it must not
+        wait for the running exec() to return.
+        """
+
     def __enter__(self) -> "Transport":
         return self
 

@@ -28,6 +28,7 @@ class LocalTransport(Transport):
         default = Path(os.environ.get("HARNESS_LOCAL_WORKDIR", "~/.cache/harness/local")).expanduser()
         super().__init__(str(Path(workdir).expanduser()) if workdir else str(default))
         Path(self.workdir).mkdir(parents=True, exist_ok=True)
+        self._running: set[subprocess.Popen[str]] = set()
 
     def exec(
         self,
@@ -51,6 +52,7 @@ class LocalTransport(Transport):
             text=True,
             start_new_session=True,
         )
+        self._running.add(proc)
         try:
             out, err = proc.communicate(timeout=timeout)
             timed_out = False
@@ -62,6 +64,8 @@ class LocalTransport(Transport):
             _kill_group(proc)
             proc.wait()
             raise
+        finally:
+            self._running.discard(proc)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
             stdout=out,
@@ -69,6 +73,10 @@ class LocalTransport(Transport):
             duration_s=time.monotonic() - start,
             timed_out=timed_out,
         )
+
+    def abort(self) -> None:
+        for proc in list(self._running):
+            _kill_group(proc)
 
     def _send(self, local: Path, remote: str) -> None:
         tmp = remote + ".part"

@@ -1,0 +1,113 @@
+"""The cell matrix: devices x workloads x precisions x backends, with skip reasons.
+
+A cell the device cannot run is kept with status ``skipped`` and the reason; it is never
+silently dropped. Filters are glob patterns (fnmatch), several allowed per axis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from fnmatch import fnmatchcase
+
+from harness.builds.manifest import Manifest
+from harness.config.models import DeviceProfile, Workload
+
+
+@dataclass(frozen=True)
+class Cell:
+    device: str
+    workload: str
+    precision: str
+    backend: str
+    status: str = "planned"  # planned / skipped
+    reason: str | None = None
+
+    @property
+    def key(self) -> str:
+        return cell_key(self.device, self.workload, self.precision, self.backend)
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {**asdict(self), "key": self.key}
+
+    @classmethod
+    def from_dict(cls, d: dict[str, str | None]) -> Cell:
+        return cls(**{k: v for k, v in d.items() if k != "key"})  # type: ignore[arg-type]
+
+
+def cell_key(device: str, workload: str, precision: str, backend: str) -> str:
+    return f"{device}/{workload}/{precision}/{backend}"
+
+
+@dataclass(frozen=True)
+class Filters:
+    device: Sequence[str] = ()
+    workload: Sequence[str] = ()
+    precision: Sequence[str] = ()
+    backend: Sequence[str] = ()
+
+
+def matches(value: str, patterns: Sequence[str]) -> bool:
+    return not patterns or any(fnmatchcase(value, p) for p in patterns)
+
+
+def select_devices(profiles: Sequence[DeviceProfile], patterns: Sequence[str]) -> list[DeviceProfile]:
+    """Examples run only when asked for by name or pattern; with no pattern, real profiles run."""
+    if patterns:
+        return [p for p in profiles if matches(p.name, patterns)]
+    return [p for p in profiles if not p.example]
+
+
+def _skip_reason(
+    device: DeviceProfile, workload: Workload, precision: str, backend_precisions: list[str] | None,
+    manifest: Manifest | None,
+) -> str | None:
+    if precision not in device.precisions:
+        return f"device {device.name} does not run {precision} (profile precisions: {', '.join(device.precisions)})"
+    if backend_precisions is not None and precision not in backend_precisions:
+        return f"backend does not support {precision} (supports {', '.join(backend_precisions)})"
+    if manifest is not None:
+        entry = manifest.workloads.get(workload.name)
+        if entry is None:
+            return f"build {manifest.build_id} has no workload {workload.name}"
+        if precision not in entry.precisions:
+            notes = "; ".join(n for n in _notes_for(manifest, workload.name, precision))
+            return f"build {manifest.build_id} has no {precision} artifact" + (f": {notes}" if notes else "")
+    return None
+
+
+def _notes_for(manifest: Manifest, workload: str, precision: str) -> list[str]:
+    entry = manifest.workloads.get(workload)
+    if entry is None:
+        return []
+    notes: list[str] = []
+    for pe in entry.precisions.values():
+        notes += [n for n in pe.notes if precision in n]
+    src_notes = entry.source.get("notes", []) if isinstance(entry.source, dict) else []
+    return notes + [n for n in src_notes if precision in str(n)]
+
+
+def make_plan(
+    devices: Sequence[DeviceProfile],
+    workloads: Sequence[Workload],
+    filters: Filters = Filters(),
+    manifest: Manifest | None = None,
+) -> list[Cell]:
+    cells: list[Cell] = []
+    for dev in devices:
+        if not matches(dev.name, filters.device):
+            continue
+        for wl in workloads:
+            if not matches(wl.name, filters.workload):
+                continue
+            for precision in wl.precisions:
+                if not matches(precision, filters.precision):
+                    continue
+                for be in dev.backends:
+                    if not matches(be.name, filters.backend):
+                        continue
+                    reason = _skip_reason(dev, wl, precision, be.precisions, manifest)
+                    cells.append(
+                        Cell(dev.name, wl.name, precision, be.name, "skipped" if reason else "planned", reason)
+                    )
+    return cells

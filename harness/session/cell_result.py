@@ -1,0 +1,49 @@
+"""Turn an agent result (result.json) into metrics, samples and a status. Pure."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from harness.analysis.summary import summarize
+from harness.results.records import MetricValue
+
+SUMMARY_INFO = ("p90", "p99", "mean", "std", "min", "max", "cv", "n", "outliers")
+
+
+def series_metrics(series: Mapping[str, Mapping[str, Any]]) -> tuple[list[MetricValue], dict[str, np.ndarray]]:
+    """Every raw series -> a noisy headline (median) + info summaries, and the raw samples."""
+    metrics: list[MetricValue] = []
+    samples: dict[str, np.ndarray] = {}
+    for name, s in series.items():
+        values = np.asarray(s.get("samples") or [], dtype=float)
+        if values.size == 0:
+            continue
+        unit = s.get("unit", "ms")
+        summ = summarize(values)
+        method = f"perf_counter, median of {summ['n']} ({s.get('stopped_by', 'n/a')}), {s.get('warmup_n', 0)} warm-up"
+        metrics.append(MetricValue(name, summ["p50"], unit, "noisy", method))
+        for field in SUMMARY_INFO:
+            metrics.append(MetricValue(f"{name}.{field}", summ[field], "" if field in ("cv", "n", "outliers") else unit, "info"))
+        samples[name] = values
+    return metrics, samples
+
+
+def agent_metrics(result: Mapping[str, Any]) -> list[MetricValue]:
+    """Load time, first inference and peak memory, each with its method."""
+    out: list[MetricValue] = []
+    for role, ms in (result.get("load_ms") or {}).items():
+        out.append(MetricValue("load_ms" if role == "model" else f"load_ms.{role}", ms, "ms", "info", "session creation"))
+    for label, ms in (result.get("first_inference_ms") or {}).items():
+        name = "first_inference_ms" if label in ("default", "") else f"first_inference_ms@{label}"
+        out.append(MetricValue(name, ms, "ms", "info", "first run after load"))
+    mem = result.get("memory") or {}
+    if mem.get("peak_rss_mb") is not None:
+        out.append(MetricValue("peak_rss_mb", mem["peak_rss_mb"], "MB", "deterministic", mem.get("method")))
+    return out
+
+
+def timed_inferences(result: Mapping[str, Any]) -> int:
+    return int(sum(len(s.get("samples") or []) for s in (result.get("series") or {}).values()))

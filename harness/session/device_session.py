@@ -1,0 +1,343 @@
+"""One device's session: connect, check the runner, push the agent, run cells one at a time.
+
+A cell's life: verify artifacts (sha256) -> push through the device cache -> thermal gate ->
+write job.json -> exec the agent with the cell timeout -> read result.json -> pull outputs ->
+fidelity vs the fp32 reference -> a CellRecord (status ok / failed / timeout /
+accuracy_fail / thermal_gated). Transport faults are retried once with backoff;
+deterministic failures (a model that fails to load) are not.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import posixpath
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.workload_metrics import derived_metrics
+from harness.builds.manifest import Manifest, verify_artifact
+from harness.config.models import Backend, DeviceProfile, LocalTransportConfig, Workload
+from harness.errors import HarnessError, TransportError
+from harness.probes import interpret, plan_probes, thermal_gate
+from harness.results.records import CellRecord, MetricValue
+from harness.results.store import utcnow
+from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
+from harness.session.fingerprint import fingerprint
+from harness.session.host_cache import HostCache
+from harness.session.jobs import agent_source, build_job
+from harness.transport.base import Transport
+from harness.transport.factory import open_transport
+
+RETRY_BACKOFF_S = 2.0
+
+
+@dataclass
+class RunContext:
+    """What every device worker of one run shares."""
+
+    run_id: str
+    build_dir: Path
+    manifest: Manifest
+    workloads: dict[str, tuple[Workload, Path]]
+    host: HostCache
+    test_slowdown: float = 0.0
+    retries: int = 1
+    extra_result: dict[str, Any] = field(default_factory=dict)
+
+
+def _safe(key: str) -> str:
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", key)
+
+
+def combined_sha(files: dict[str, str]) -> str:
+    """One hash for a cell's artifacts (translation has three files)."""
+    if len(files) == 1:
+        return next(iter(files.values()))
+    return hashlib.sha256(json.dumps(sorted(files.items())).encode()).hexdigest()
+
+
+class DeviceSession:
+    def __init__(
+        self,
+        profile: DeviceProfile,
+        ctx: RunContext,
+        transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+    ) -> None:
+        self.profile = profile
+        self.ctx = ctx
+        self._factory = transport_factory
+        self.transport: Transport | None = None
+        self.agent_remote: str | None = None
+        self.agent_env: dict[str, Any] = {}
+        self.fingerprint: str | None = None
+        self.facts: dict[str, Any] = {}
+        self.setup_log: list[dict[str, Any]] = []
+        self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
+
+    # ---- connection -----------------------------------------------------------------
+    @property
+    def interpreter(self) -> str:
+        runner = self.profile.runner
+        if runner.kind != "python":
+            raise HarnessError(
+                f"device {self.profile.name}: runner kind {runner.kind!r} speaks the job protocol natively; "
+                "this harness drives python runners (native runner support is not built yet)"
+            )
+        if runner.interpreter:
+            return runner.interpreter
+        return sys.executable if isinstance(self.profile.transport, LocalTransportConfig) else "python3"
+
+    def open(self) -> None:
+        self.transport = self._factory(self.profile)
+        t = self.transport
+        self.agent_remote = t.push(agent_source()).remote
+        res = t.exec([self.interpreter, self.agent_remote, "--probe"], timeout=120)
+        if res.timed_out:
+            raise TransportError(f"device {self.profile.name}: the agent's environment probe timed out")
+        if res.rc != 0:
+            detail = (res.stdout + res.stderr).strip()[-800:]
+            raise HarnessError(
+                f"device {self.profile.name}: interpreter {self.interpreter!r} cannot run the agent "
+                f"(needs numpy and onnxruntime; exit {res.rc}): {detail}\n"
+                f"fix: install them on the device (`{self.interpreter} -m pip install numpy onnxruntime`) "
+                f"or point runner.interpreter in the device profile at a Python that has them"
+            )
+        try:
+            self.agent_env = json.loads(res.stdout.strip().splitlines()[-1])
+        except (json.JSONDecodeError, IndexError) as exc:
+            raise HarnessError(f"device {self.profile.name}: unreadable agent probe output: {res.stdout[-300:]}") from exc
+        self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
+        self._run_setup("session")
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    def abort(self) -> None:
+        """Called from another thread on Ctrl-C: kill what runs on the device."""
+        if self.transport is not None:
+            self.transport.abort()
+
+    def _run_setup(self, when: str) -> None:
+        assert self.transport is not None
+        for cmd in self.profile.setup:
+            if cmd.when != when:
+                continue
+            res = self.transport.exec(cmd.argv, timeout=120)
+            self.setup_log.append({"argv": cmd.argv, "rc": res.rc, "out": (res.stdout + res.stderr)[-500:], "when": when})
+            if cmd.check and res.rc != 0:
+                raise HarnessError(
+                    f"device {self.profile.name}: setup command {cmd.argv} exited {res.rc}: {res.stderr.strip()[-300:]}"
+                )
+
+    # ---- cells ----------------------------------------------------------------------
+    def run_cell(self, device: str, workload: str, precision: str, backend_name: str, key: str) -> CellRecord:
+        """Run one cell; transport faults are retried (once by default) after reconnecting."""
+        attempts = 0
+        while True:
+            attempts += 1
+            started = utcnow()
+            t0 = time.monotonic()
+            try:
+                if self.transport is None:
+                    self.open()
+                rec = self._run_cell_once(workload, precision, backend_name, key)
+            except TransportError as exc:
+                self.close()
+                if exc.retryable and attempts <= self.ctx.retries:
+                    time.sleep(RETRY_BACKOFF_S * attempts)
+                    continue
+                rec = self._record(key, workload, precision, backend_name, "failed", error=f"transport: {exc}")
+            except HarnessError as exc:
+                rec = self._record(key, workload, precision, backend_name, "failed", error=str(exc))
+            rec.attempts = attempts
+            rec.started_at = started
+            rec.wall_s = time.monotonic() - t0
+            return rec
+
+    def _record(self, key: str, workload: str, precision: str, backend: str, status: str, **kw: Any) -> CellRecord:
+        return CellRecord(
+            cell_key=key,
+            device=self.profile.name,
+            workload=workload,
+            precision=precision,
+            backend=backend,
+            status=status,
+            transport=self.profile.transport.kind,
+            device_fingerprint=self.fingerprint,
+            fingerprint=self.facts,
+            build_id=self.ctx.manifest.build_id,
+            ort_version=self.agent_env.get("onnxruntime"),
+            **kw,
+        )
+
+    def _backend(self, name: str) -> Backend:
+        for b in self.profile.backends:
+            if b.name == name:
+                return b
+        raise HarnessError(f"device {self.profile.name} has no backend {name!r}")
+
+    def _run_cell_once(self, workload_name: str, precision: str, backend_name: str, key: str) -> CellRecord:
+        t = self.transport
+        assert t is not None and self.agent_remote is not None
+        ctx = self.ctx
+        workload, workload_path = ctx.workloads[workload_name]
+        backend = self._backend(backend_name)
+        entry = ctx.manifest.workloads[workload_name]
+        pe = entry.precisions[precision]
+        shas = {role: art.sha256 for role, art in pe.files.items()}
+        base = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
+
+        # Artifacts: sha256 verified on the host, then pushed through the device cache.
+        models = {
+            role: t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote for role, art in pe.files.items()
+        }
+        prepared = ctx.host.inputs(workload, workload_path)
+        remote_inputs = t.push(prepared.npz, sha256=prepared.sha256).remote
+
+        gate = thermal_gate(self.profile.probes, t)
+        gate_info = {"status": gate.status, "waited_s": gate.waited_s, "start_temp_c": gate.start_temp_c}
+        if gate.status == "gated":
+            return self._record(
+                key, workload_name, precision, backend_name, "thermal_gated",
+                error=gate.reason or "device too hot to start", result={"thermal_gate": gate_info}, **base,
+            )
+        self._run_setup("cell")
+        plan = plan_probes(self.profile.probes, t)
+
+        job_dir = posixpath.join(t.workdir, "jobs", _safe(ctx.run_id), _safe(key))
+        t.makedirs(job_dir)
+        job = build_job(
+            kind=prepared.job.kind,
+            models=models,
+            inputs=remote_inputs,
+            params=prepared.job.params,
+            backend=backend,
+            threads=self.profile.threads,
+            measure=workload.measure,
+            out_dir=job_dir,
+            probes=plan.specs,
+            snapshots=plan.snapshots,
+            idle_s=plan.idle_s,
+            test_slowdown=ctx.test_slowdown,
+        )
+        job_path = posixpath.join(job_dir, "job.json")
+        t.write_text(job_path, json.dumps(job))
+        timeout = workload.timeout_s or self.profile.cell_timeout_s
+        res = t.exec([self.interpreter, self.agent_remote, job_path], timeout=timeout, env=self.profile.env or None)
+        context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
+        if res.timed_out:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "timeout",
+                error=f"cell exceeded its {timeout:g} s timeout; the agent's process group was killed on the device",
+                result=context, **base,
+            )
+        text = t.read_text(posixpath.join(job_dir, "result.json"))
+        if text is None:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "failed",
+                error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}", result=context, **base,
+            )
+        result = json.loads(text)
+        result.update(context)
+        providers = result.get("providers") or {}
+        base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
+        if result.get("status") != "ok":
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "failed", error=result.get("error"), result=result,
+                measure_s=result.get("measure_s"), **base,
+            )
+        outputs = self._pull_outputs(job_dir, result, key)
+        self._cleanup(job_dir)
+        return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
+
+    def _pull_outputs(self, job_dir: str, result: dict[str, Any], key: str) -> dict[str, np.ndarray]:
+        assert self.transport is not None
+        if not result.get("outputs"):
+            return {}
+        local = self._tmp / f"{_safe(key)}-outputs.npz"
+        self.transport.pull(posixpath.join(job_dir, result["outputs"]), local)
+        with np.load(local, allow_pickle=False) as z:
+            out = {k: z[k] for k in z.files}
+        local.unlink()
+        return out
+
+    def _cleanup(self, job_dir: str) -> None:
+        assert self.transport is not None
+        self.transport.exec(["rm", "-rf", job_dir], timeout=60)
+
+    def _interpret(
+        self,
+        key: str,
+        workload: Workload,
+        workload_path: Path,
+        precision: str,
+        backend_name: str,
+        result: dict[str, Any],
+        outputs: dict[str, np.ndarray],
+        plan: Any,
+        base: dict[str, Any],
+    ) -> CellRecord:
+        prepared = self.ctx.host.inputs(workload, workload_path)
+        metrics, samples = series_metrics(result.get("series") or {})
+        metrics += agent_metrics(result)
+        derived, derived_samples = derived_metrics(prepared.job.kind, _raw_series(result), prepared.job.params)
+        metrics += derived
+        samples.update(derived_samples)
+        outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
+        metrics += outcome.metrics
+        samples.update(outcome.samples)
+        flags = list(outcome.flags)
+        if result.get("providers", {}).get("fallback"):
+            p = result["providers"]
+            flags.append(f"EP fallback: {p['requested']} requested, most nodes ran on {p['used']}")
+        status, error = "ok", None
+        reference = self.ctx.host.reference(workload, workload_path)
+        fid = fidelity_metrics(prepared.job.kind, reference, outputs) if outputs else []
+        metrics += fid
+        violations = budget_violations(fid, workload.budgets.get(precision))  # type: ignore[call-overload]
+        if violations:
+            status, error = "accuracy_fail", "; ".join(violations)
+        result["flags"] = flags
+        result["probe_info"] = outcome.info
+        return self._record(
+            key, workload.name, precision, backend_name, status, error=error, result=_slim(result),
+            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"), **base,
+        )
+
+
+def _raw_series(result: dict[str, Any]) -> dict[str, list[float]]:
+    return {name: s.get("samples") or [] for name, s in (result.get("series") or {}).items()}
+
+
+def _slim(result: dict[str, Any]) -> dict[str, Any]:
+    """The stored result keeps everything but the raw series (they live in `samples`)."""
+    out = dict(result)
+    out["series"] = {
+        name: {k: v for k, v in s.items() if k != "samples"} for name, s in (result.get("series") or {}).items()
+    }
+    probes = out.get("probes") or {}
+    out["probes"] = {name: {k: v for k, v in p.items() if k not in ("t", "v")} | {"n": len(p.get("v", []))}
+                     for name, p in probes.items()}
+    return out
+
+
+def _dedupe(metrics: list[MetricValue]) -> list[MetricValue]:
+    seen: dict[str, MetricValue] = {}
+    for m in metrics:
+        seen[m.name] = m
+    return list(seen.values())

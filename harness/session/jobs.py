@@ -1,0 +1,68 @@
+"""Build the agent's job.json for a cell (the host side of the job/result protocol)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from harness.config.models import Backend, Measure, Threads
+
+AGENT_PROTOCOL = 1
+
+# The fp32 reference only needs outputs: one iteration, no warm-up.
+REFERENCE_MEASURE: dict[str, Any] = {
+    "warmup": 0,
+    "warmup_s": 0.0,
+    "min_iterations": 1,
+    "min_seconds": 0.0,
+    "max_seconds": 0.001,
+    "max_iterations": 1,
+}
+
+
+def agent_source() -> Path:
+    return Path(__file__).resolve().parents[1] / "agent" / "agent.py"
+
+
+def session_settings(threads: Threads) -> dict[str, Any]:
+    return {
+        "intra_op_num_threads": threads.intra_op,
+        "inter_op_num_threads": threads.inter_op,
+        "graph_optimization_level": "all",
+        "allow_spinning": threads.allow_spinning,
+    }
+
+
+def build_job(
+    *,
+    kind: str,
+    models: dict[str, str],
+    inputs: str | None,
+    params: dict[str, Any],
+    backend: Backend,
+    threads: Threads,
+    measure: Measure | dict[str, Any],
+    out_dir: str,
+    probes: list[dict[str, Any]] | None = None,
+    snapshots: dict[str, str] | None = None,
+    idle_s: float = 0.0,
+    save_outputs: bool = True,
+    test_slowdown: float = 0.0,
+) -> dict[str, Any]:
+    return {
+        "protocol": AGENT_PROTOCOL,
+        "kind": kind,
+        "models": models,
+        "inputs": inputs,
+        "params": params,
+        "provider": backend.provider,
+        "provider_options": dict(backend.options),
+        "session": session_settings(threads),
+        "measure": measure if isinstance(measure, dict) else measure.model_dump(),
+        "probes": probes or [],
+        "snapshots": snapshots or {},
+        "idle_s": idle_s,
+        "save_outputs": save_outputs,
+        "out_dir": out_dir,
+        "test_slowdown": test_slowdown,
+    }
