@@ -1,0 +1,89 @@
+"""Synthetic result stores for analysis / report / command tests (real Store, real SQLite)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.results.records import CellRecord, MetricValue
+from harness.results.store import Store
+
+
+@dataclass(frozen=True)
+class CellSpec:
+    device: str = "pixel"
+    workload: str = "resnet"
+    precision: str = "fp32"
+    backend: str = "cpu"
+    fingerprint: str = "fp-pixel"
+    base_ms: float = 10.0
+    rss_mb: float = 100.0
+
+
+DEFAULT_CELLS = (
+    CellSpec(),
+    CellSpec(workload="bert", base_ms=20.0),
+    CellSpec(workload="resnet", precision="int8", base_ms=6.0),
+    CellSpec(device="pi5", fingerprint="fp-pi5", workload="resnet", base_ms=40.0),
+)
+
+
+def cell_key(spec: CellSpec) -> str:
+    return f"{spec.device}/{spec.workload}/{spec.precision}/{spec.backend}"
+
+
+def record_run(
+    store: Store,
+    run_id: str,
+    *,
+    build_id: str = "build-a",
+    cells: Iterable[CellSpec] = DEFAULT_CELLS,
+    shift: float | Mapping[str, float] = 1.0,
+    n: int = 200,
+    sigma: float = 0.05,
+    seed: int = 0,
+    created_at: str | None = None,
+    status: Mapping[str, str] | None = None,
+    rss_shift: float = 1.0,
+    unit: str = "ms",
+    artifact: str = "sha-1",
+) -> None:
+    """One finished run; ``shift`` multiplies latency (per workload when a mapping)."""
+    rng = np.random.default_rng(seed)
+    cells = list(cells)
+    store.create_run(run_id, [{"cell_key": cell_key(c)} for c in cells], build_id=build_id)
+    if created_at:
+        store.update_run(run_id, created_at=created_at)
+    for c in cells:
+        k = shift.get(c.workload, 1.0) if isinstance(shift, Mapping) else shift
+        st = (status or {}).get(c.workload, "ok")
+        lat = c.base_ms * k * rng.lognormal(0.0, sigma, n)
+        tps = 1000.0 / lat
+        ok = st in ("ok", "accuracy_fail")
+        store.record_cell(
+            run_id,
+            CellRecord(
+                cell_key=cell_key(c),
+                device=c.device,
+                workload=c.workload,
+                precision=c.precision,
+                backend=c.backend,
+                status=st,
+                error=None if ok else "boom: the agent crashed",
+                device_fingerprint=c.fingerprint,
+                build_id=build_id,
+                artifact_sha256=artifact,
+                metrics=[
+                    MetricValue("latency_ms@b1", float(np.median(lat)), unit, "noisy", "perf_counter"),
+                    MetricValue("tokens_per_s", float(np.median(tps)), "1/s", "noisy", "perf_counter"),
+                    MetricValue("peak_rss_mb", c.rss_mb * rss_shift, "MB", "deterministic", "VmHWM"),
+                    MetricValue("latency_ms@b1.p90", float(np.percentile(lat, 90)), unit, "info"),
+                ]
+                if ok
+                else [],
+                samples={"latency_ms@b1": lat, "tokens_per_s": tps} if ok else {},
+            ),
+        )
+    store.finish_run(run_id)
