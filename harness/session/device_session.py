@@ -16,6 +16,7 @@ import re
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +83,7 @@ class DeviceSession:
         self.fingerprint: str | None = None
         self.facts: dict[str, Any] = {}
         self.setup_log: list[dict[str, Any]] = []
+        self.push_stats: Counter[str] = Counter()  # survives reconnects
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
@@ -121,8 +123,12 @@ class DeviceSession:
 
     def close(self) -> None:
         if self.transport is not None:
-            self.transport.close()
+            t = self.transport
+            self.push_stats.update(
+                bytes_pushed=t.bytes_pushed, files_pushed=t.files_pushed, files_cached=t.files_cached
+            )
             self.transport = None
+            t.close()
 
     def abort(self) -> None:
         """Called from another thread on Ctrl-C: kill what runs on the device."""

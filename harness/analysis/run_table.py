@@ -1,0 +1,84 @@
+"""The per-cell summary table of one run (pure: frames in, frame out).
+
+One row per cell with its headline latency series (p50/p90), peak memory, error vs fp32,
+power/energy/temperature where probed, status, EP used and flags. The terminal table, the
+markdown export and the HTML report all render this one frame.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pandas as pd
+
+# Which noisy series headlines a cell, by workload kind (first prefix present wins).
+HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
+COLUMNS = [
+    "device", "workload", "precision", "backend", "status", "metric", "p50", "p90", "unit", "peak_mb",
+    "rel_l2", "top1", "token_match", "power_w", "energy_mj", "temp_max_c", "ep_used", "flags", "error", "cell_id",
+]
+
+
+def headline_metric(names: list[str]) -> str | None:
+    for prefix in HEADLINE_PREFIXES:
+        hits = sorted(n for n in names if n == prefix or n.startswith(prefix + "@"))
+        if hits:
+            return hits[0]
+    return None
+
+
+def _value(metrics: dict[str, float], name: str) -> float | None:
+    v = metrics.get(name)
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
+
+
+def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
+    rows = []
+    by_cell = {cid: g for cid, g in metrics.groupby("cell_id")} if not metrics.empty else {}
+    for cell in cells.sort_values(["device", "workload", "precision", "backend"]).itertuples():
+        g = by_cell.get(cell.id)
+        vals: dict[str, float] = {}
+        units: dict[str, str] = {}
+        noisy: list[str] = []
+        if g is not None:
+            vals = dict(zip(g["metric"], g["value"]))
+            units = dict(zip(g["metric"], g["unit"]))
+            noisy = list(g.loc[g["kind"] == "noisy", "metric"])
+        head = headline_metric(noisy)
+        result = json.loads(cell.result_json) if isinstance(cell.result_json, str) and cell.result_json else {}
+        flags = result.get("flags") or []
+        rows.append({
+            "device": cell.device,
+            "workload": cell.workload,
+            "precision": cell.precision,
+            "backend": cell.backend,
+            "status": cell.status,
+            "metric": head,
+            "p50": _value(vals, head) if head else None,
+            "p90": _value(vals, f"{head}.p90") if head else None,
+            "unit": units.get(head, "") if head else "",
+            "peak_mb": _value(vals, "peak_rss_mb"),
+            "rel_l2": _value(vals, "rel_l2"),
+            "top1": _value(vals, "top1_agreement"),
+            "token_match": _value(vals, "token_match"),
+            "power_w": _value(vals, "power_w"),
+            "energy_mj": _value(vals, "energy_mj_per_inference"),
+            "temp_max_c": _value(vals, "temp_max_c"),
+            "ep_used": cell.ep_used,
+            "flags": "; ".join(flags),
+            "error": cell.error,
+            "cell_id": int(cell.id),
+        })
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def fmt(v: object, digits: int = 3) -> str:
+    """Compact number formatting for tables (3 significant digits, small numbers in e-notation)."""
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "–"
+    if isinstance(v, float):
+        if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5):
+            return f"{v:.2e}"
+        return f"{v:.{digits}g}" if abs(v) < 1000 else f"{v:.0f}"
+    return str(v)

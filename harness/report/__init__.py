@@ -1,0 +1,1 @@
+"""Reports: the per-run HTML page (run_report) and the published site (site/)."""

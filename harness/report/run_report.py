@@ -1,0 +1,92 @@
+"""The HTML report of one run: summary table, latency distributions, latency vs error, memory."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jinja2
+import numpy as np
+import pandas as pd
+
+from harness.analysis.run_table import fmt, run_table
+from harness.report import run_figures
+from harness.report.plotlyjs import plotly_script
+from harness.results.store import Store
+
+_env = jinja2.Environment(
+    loader=jinja2.PackageLoader("harness.report", "templates"),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+)
+_env.filters["fmt"] = fmt
+
+SEEDED_NOTE = (
+    "Built-in workloads are seeded, untrained models: they prove the pipeline and the runtime "
+    "(speed, memory, numeric error of each precision), not a trained model's accuracy."
+)
+
+
+def _headline_samples(store: Store, table: pd.DataFrame) -> dict[int, np.ndarray]:
+    wanted = {(int(r.cell_id), r.metric) for r in table.itertuples() if r.metric}
+    got = store.samples_for([cid for cid, _ in wanted])
+    return {cid: got[(cid, m)] for cid, m in wanted if (cid, m) in got}
+
+
+def _methods(metrics: pd.DataFrame) -> list[tuple[str, str]]:
+    if metrics.empty:
+        return []
+    m = metrics[metrics["method"].notna() & (metrics["kind"] != "info")].copy()
+    m["base"] = m["metric"].str.split("@").str[0]
+    pairs = m.groupby("base")["method"].agg(lambda s: sorted(set(s))[0]).items()
+    return sorted((str(k), str(v)) for k, v in pairs)
+
+
+def _fig_html(fig: object) -> str:
+    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})  # type: ignore[attr-defined]
+
+
+def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> str:
+    run = store.get_run(run_id)
+    cells = store.cells_frame([run_id])
+    metrics = store.metrics_frame([run_id])
+    table = run_table(cells, metrics)
+    samples = _headline_samples(store, table)
+    figures: list[tuple[str, str]] = [(name, _fig_html(f)) for name, f in run_figures.latency_distributions(table, samples)]
+    for title, fig in (("latency-vs-error", run_figures.latency_vs_error(table)), ("memory", run_figures.memory_bars(table))):
+        if fig is not None:
+            figures.append((title, _fig_html(fig)))
+    devices = []
+    for dev, g in cells.groupby("device"):
+        facts = json.loads(g["fingerprint_json"].dropna().iloc[0]) if g["fingerprint_json"].notna().any() else {}
+        devices.append({"name": dev, "fingerprint": g["device_fingerprint"].dropna().iloc[0]
+                        if g["device_fingerprint"].notna().any() else None,
+                        "transport": g["transport"].dropna().iloc[0] if g["transport"].notna().any() else None,
+                        "facts": {k: v for k, v in facts.items() if not isinstance(v, (list, dict))}})
+    counts = table["status"].value_counts().to_dict()
+    show = {c: table[c].notna().any() for c in ("power_w", "energy_mj", "temp_max_c", "top1", "token_match")}
+    template = _env.get_template("run.html.j2")
+    return template.render(
+        run=run,
+        rows=table.to_dict("records"),
+        counts=counts,
+        figures=figures,
+        devices=devices,
+        methods=_methods(metrics),
+        show=show,
+        seeded_note=SEEDED_NOTE,
+        plotly=plotly_script(out_dir, plotlyjs),
+        summary=run.get("summary") or {},
+    )
+
+
+def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> Path:
+    """Write <out_dir>/index.html for the run and return its path."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    html = render_run_report(store, run_id, out_dir, plotlyjs)
+    path = out_dir / "index.html"
+    tmp = path.with_suffix(".html.part")
+    tmp.write_text(html, encoding="utf-8")
+    tmp.replace(path)
+    return path

@@ -1,0 +1,1 @@
+"""The published static site: overview, runs, compares, series, devices, regressions + feeds."""

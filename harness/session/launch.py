@@ -1,0 +1,183 @@
+"""Prepare, execute and resume a run: configs + build + plan -> store rows.
+
+Shared by `harness run`, `harness nightly` and `harness ab`; commands only add printing.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from harness import __version__
+from harness.builds.manifest import Manifest, load_manifest, resolve_build
+from harness.config.loader import load_devices, load_workloads, project_root
+from harness.config.models import DeviceProfile, Workload
+from harness.errors import HarnessError
+from harness.plan import Cell, Filters, make_plan, select_devices
+from harness.results.records import CellRecord
+from harness.results.store import Store
+from harness.session.device_session import RunContext
+from harness.session.host_cache import HostCache
+from harness.session.runner import Event, Runner, RunOutcome
+
+
+def new_run_id() -> str:
+    return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(2)
+
+
+@dataclass
+class RunRequest:
+    filters: Filters = field(default_factory=Filters)
+    build: str | None = None  # id, folder or manifest; None: build the selected workloads now
+    devices_dir: Path | None = None
+    workloads_dir: Path | None = None
+    device_files: Sequence[Path] = ()  # explicit device YAML files (e.g. a rig's profile)
+    builds_root: Path | None = None
+    kind: str = "run"
+    labels: dict[str, Any] = field(default_factory=dict)
+    argv: Sequence[str] = ()
+    max_consecutive_failures: int | None = None
+    test_slowdown: float = field(default_factory=lambda: float(os.environ.get("HARNESS_TEST_SLOWDOWN", "0") or 0))
+
+
+@dataclass
+class PreparedRun:
+    run_id: str
+    store: Store
+    ctx: RunContext
+    profiles: dict[str, DeviceProfile]
+    cells: list[Cell]  # the whole plan, skipped cells included
+    todo: list[Cell]  # planned cells not yet in the store
+    max_consecutive_failures: int | None = None
+
+
+def _default_builds_root() -> Path:
+    return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds"))
+
+
+def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
+    profiles = dict(load_devices(req.devices_dir)) if not req.device_files else {}
+    if req.device_files:
+        from harness.config.loader import load_device
+
+        for path in req.device_files:
+            prof = load_device(Path(path))
+            profiles[prof.name] = (prof, Path(path))
+    return profiles
+
+
+def _select_workloads(req: RunRequest) -> dict[str, tuple[Workload, Path]]:
+    from harness.plan import matches
+
+    all_wl = load_workloads(req.workloads_dir)
+    chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+    if not chosen:
+        raise HarnessError(
+            f"no workload matches {list(req.filters.workload)}; known: {', '.join(sorted(all_wl)) or '(none)'}"
+        )
+    return chosen
+
+
+def _obtain_build(req: RunRequest, workloads: dict[str, tuple[Workload, Path]], builds_root: Path) -> Path:
+    if req.build:
+        return resolve_build(req.build, builds_root)
+    from harness.builds.builder import build
+
+    return build(list(workloads.values()), builds_root)
+
+
+def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
+    all_profiles = _load_profiles(req)
+    devices = select_devices([p for p, _ in all_profiles.values()], list(req.filters.device))
+    if not devices:
+        raise HarnessError(
+            f"no device matches {list(req.filters.device) or '(default: non-example profiles)'}; "
+            f"known: {', '.join(sorted(all_profiles)) or '(none)'}"
+        )
+    workloads = _select_workloads(req)
+    builds_root = req.builds_root or _default_builds_root()
+    build_dir = _obtain_build(req, workloads, builds_root)
+    manifest = load_manifest(build_dir)
+    cells = make_plan(devices, [w for w, _ in workloads.values()], req.filters, manifest)
+    if not cells:
+        raise HarnessError("the plan is empty: no (device, workload, precision, backend) matches the filters")
+    run_id = new_run_id()
+    labels = {
+        **req.labels,
+        "build_dir": str(build_dir.resolve()),
+        "device_files": {p.name: str(path.resolve()) for p, path in (all_profiles[d.name] for d in devices)},
+        "workload_files": {n: str(path.resolve()) for n, (_, path) in workloads.items()},
+        "test_slowdown": req.test_slowdown,
+    }
+    store.create_run(
+        run_id,
+        [c.to_dict() for c in cells],
+        build_id=manifest.build_id,
+        kind=req.kind,
+        argv=req.argv,
+        labels=labels,
+        host=platform.node(),
+        harness_version=__version__,
+    )
+    ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown)
+    return PreparedRun(
+        run_id, store, ctx, {d.name: d for d in devices}, cells, [c for c in cells if c.status == "planned"],
+        req.max_consecutive_failures,
+    )
+
+
+def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int | None = None) -> PreparedRun:
+    """Reload a run's plan and configs; todo = planned cells with no row in the store."""
+    from harness.config.loader import load_device, load_workload
+
+    run = store.get_run(run_id)
+    labels = run.get("labels") or {}
+    build_dir = Path(labels.get("build_dir", ""))
+    manifest: Manifest = load_manifest(build_dir)
+    if manifest.build_id != run.get("build_id"):
+        raise HarnessError(f"run {run_id} used build {run.get('build_id')}, but {build_dir} now holds {manifest.build_id}")
+    profiles = {name: load_device(Path(p)) for name, p in labels.get("device_files", {}).items()}
+    workloads = {name: (load_workload(Path(p)), Path(p)) for name, p in labels.get("workload_files", {}).items()}
+    cells = [Cell.from_dict(c) for c in run["plan"]]
+    done = store.done_cell_keys(run_id)
+    todo = [c for c in cells if c.key not in done and c.status == "planned"]
+    ctx = RunContext(
+        run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0)
+    )
+    store.update_run(run_id, status="running")
+    return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures)
+
+
+def record_skipped(prep: PreparedRun) -> None:
+    done = prep.store.done_cell_keys(prep.run_id)
+    for c in prep.cells:
+        if c.status == "skipped" and c.key not in done:
+            prep.store.record_cell(
+                prep.run_id,
+                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
+                           transport=prep.profiles[c.device].transport.kind if c.device in prep.profiles else None,
+                           build_id=prep.ctx.manifest.build_id),
+            )
+
+
+def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
+    record_skipped(prep)
+    runner = Runner(prep.store, prep.ctx, prep.profiles, on_event=on_event,
+                    max_consecutive_failures=prep.max_consecutive_failures)
+    try:
+        outcome = runner.execute(prep.todo)
+    except KeyboardInterrupt:
+        prep.store.finish_run(prep.run_id, status="interrupted")
+        raise
+    previous = prep.store.get_run(prep.run_id).get("summary") or {}
+    summary = outcome.summary()
+    if previous:  # a resumed run: keep what the earlier attempts pushed
+        summary["previous"] = previous
+    prep.store.finish_run(prep.run_id, status="finished", summary=summary)
+    return outcome

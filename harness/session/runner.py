@@ -1,0 +1,179 @@
+"""Run a plan: one worker thread per device, cells on one device one at a time.
+
+Every finished cell is committed to the store the moment it finishes. A device that
+cannot be opened gets its cells recorded as failed with the reason (failures are data);
+a device that fails ``max_consecutive_failures`` cells in a row is quarantined for the
+rest of the run and its remaining cells are recorded as skipped with that reason.
+Ctrl-C stops every worker after killing what runs on the devices; unfinished cells stay
+missing, so ``--resume`` runs exactly them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+from harness.config.models import DeviceProfile
+from harness.errors import HarnessError
+from harness.plan import Cell
+from harness.results.records import CellRecord
+from harness.results.store import Store
+from harness.session.device_session import DeviceSession, RunContext
+from harness.transport.base import Transport
+from harness.transport.factory import open_transport
+
+
+@dataclass
+class Event:
+    kind: str  # device_start / cell_start / cell_done / device_error / device_done
+    device: str
+    cell: Cell | None = None
+    record: CellRecord | None = None
+    message: str | None = None
+    total: int = 0
+
+
+@dataclass
+class DeviceStats:
+    cells: int = 0
+    bytes_pushed: int = 0
+    files_pushed: int = 0
+    files_cached: int = 0
+    wall_s: float = 0.0
+    measure_s: float = 0.0
+    quarantined: str | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunOutcome:
+    run_id: str
+    statuses: Counter[str] = field(default_factory=Counter)
+    devices: dict[str, DeviceStats] = field(default_factory=dict)
+    wall_s: float = 0.0
+    interrupted: bool = False
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "statuses": dict(self.statuses),
+            "wall_s": self.wall_s,
+            "interrupted": self.interrupted,
+            "bytes_pushed": sum(d.bytes_pushed for d in self.devices.values()),
+            "devices": {name: vars(d) for name, d in self.devices.items()},
+        }
+
+
+class Runner:
+    def __init__(
+        self,
+        store: Store,
+        ctx: RunContext,
+        profiles: dict[str, DeviceProfile],
+        *,
+        on_event: Callable[[Event], None] | None = None,
+        max_consecutive_failures: int | None = None,
+        transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+    ) -> None:
+        self.store = store
+        self.ctx = ctx
+        self.profiles = profiles
+        self.on_event = on_event or (lambda e: None)
+        self.max_consecutive_failures = max_consecutive_failures
+        self.transport_factory = transport_factory
+        self._cancel = threading.Event()
+        self._sessions: dict[str, DeviceSession] = {}
+        self._event_lock = threading.Lock()
+
+    def _emit(self, event: Event) -> None:
+        with self._event_lock:
+            self.on_event(event)
+
+    def execute(self, cells: Sequence[Cell]) -> RunOutcome:
+        outcome = RunOutcome(self.ctx.run_id)
+        by_device: dict[str, list[Cell]] = {}
+        for cell in cells:
+            by_device.setdefault(cell.device, []).append(cell)
+        t0 = time.monotonic()
+        pool = ThreadPoolExecutor(max_workers=max(1, len(by_device)), thread_name_prefix="device")
+        futures = [pool.submit(self._device_worker, dev, dev_cells, outcome) for dev, dev_cells in by_device.items()]
+        try:
+            while True:
+                done, pending = wait(futures, timeout=0.5)
+                if not pending:
+                    break
+        except KeyboardInterrupt:
+            outcome.interrupted = True
+            self._cancel.set()
+            for session in list(self._sessions.values()):
+                session.abort()
+            wait(futures, timeout=30)
+            raise
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)
+            outcome.wall_s = time.monotonic() - t0
+        for f in futures:
+            f.result()  # re-raise a bug in a worker instead of hiding it
+        return outcome
+
+    def _device_worker(self, device: str, cells: list[Cell], outcome: RunOutcome) -> None:
+        stats = outcome.devices.setdefault(device, DeviceStats())
+        profile = self.profiles[device]
+        session = DeviceSession(profile, self.ctx, self.transport_factory)
+        self._sessions[device] = session
+        self._emit(Event("device_start", device, total=len(cells)))
+        t0 = time.monotonic()
+        try:
+            try:
+                session.open()
+            except HarnessError as exc:
+                # One more try for a flaky link, then every cell is recorded with the reason.
+                session.close()
+                time.sleep(1.0)
+                try:
+                    session.open()
+                except HarnessError as exc2:
+                    stats.error = f"device {device} unavailable: {exc2 or exc}"
+                    self._emit(Event("device_error", device, message=stats.error))
+                    for cell in cells:
+                        self._commit(cell, session._record(cell.key, cell.workload, cell.precision, cell.backend,
+                                                           "failed", error=stats.error), outcome)
+                    return
+            streak = 0
+            for i, cell in enumerate(cells):
+                if self._cancel.is_set():
+                    return
+                self._emit(Event("cell_start", device, cell=cell))
+                rec = session.run_cell(cell.device, cell.workload, cell.precision, cell.backend, cell.key)
+                if self._cancel.is_set() and rec.status in ("failed", "timeout"):
+                    return  # killed by Ctrl-C: leave it missing so --resume reruns it
+                self._commit(cell, rec, outcome)
+                streak = streak + 1 if rec.status in ("failed", "timeout") else 0
+                if self.max_consecutive_failures and streak >= self.max_consecutive_failures:
+                    stats.quarantined = (
+                        f"quarantined after {streak} consecutive failed cells; last: {rec.error}"
+                    )
+                    self._emit(Event("device_error", device, message=stats.quarantined))
+                    for rest in cells[i + 1 :]:
+                        self._commit(rest, session._record(rest.key, rest.workload, rest.precision, rest.backend,
+                                                           "skipped", error=stats.quarantined), outcome)
+                    return
+        finally:
+            session.close()
+            stats.bytes_pushed += session.push_stats["bytes_pushed"]
+            stats.files_pushed += session.push_stats["files_pushed"]
+            stats.files_cached += session.push_stats["files_cached"]
+            stats.wall_s = time.monotonic() - t0
+            self._emit(Event("device_done", device))
+
+    def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
+        self.store.record_cell(self.ctx.run_id, rec)
+        stats = outcome.devices[cell.device]
+        stats.cells += 1
+        stats.measure_s += rec.measure_s or 0.0
+        outcome.statuses[rec.status] += 1
+        self._emit(Event("cell_done", cell.device, cell=cell, record=rec))
