@@ -1,0 +1,46 @@
+"""An external meter: a command that prints one sample per line.
+
+Lines are ``<watts>`` or ``<meter time> <watts>`` (the last field is the value; the
+arrival time on the device clock is used, so both clocks never need to agree). Headers
+and other non-numeric lines are ignored. ``command_unit`` says W or mW.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from harness.config.probes import PowerConfig
+from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.transport.base import Transport
+
+
+def parse_line(line: str) -> float | None:
+    fields = line.replace(",", " ").split()
+    if not fields:
+        return None
+    try:
+        return float(fields[-1])
+    except ValueError:
+        return None
+
+
+def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
+    return PowerPlan(
+        source="command",
+        tier=cfg.tier,
+        detail=f"external meter {cfg.argv[0]} ({cfg.command_unit})",
+        specs=[{"name": "power.stream", "kind": "stream", "argv": list(cfg.argv)}],
+    )
+
+
+def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
+    times, lines, err = probe_values(probes, "power.stream")
+    scale = 1e-3 if cfg.command_unit == "mW" else 1.0
+    t_out, w_out = [], []
+    for t, line in zip(times, lines):
+        v = parse_line(line)
+        if v is not None:
+            t_out.append(t)
+            w_out.append(v * scale)
+    errors = [f"power: meter {cfg.argv[0]}: {err}"] if err else []
+    return PowerSeries(np.asarray(t_out), np.asarray(w_out), errors)

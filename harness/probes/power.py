@@ -1,0 +1,142 @@
+"""Power series from any source -> average power, idle baseline, energy per inference.
+
+Every source (battery, ina3221, tegrastats, pi_pmic, powermetrics, rapl, external) turns
+its raw agent samples into one ``PowerSeries``: device-monotonic times and watts, positive
+when the device draws power. This module does the window arithmetic once for all of them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from harness.results.records import MetricValue
+
+Window = tuple[float, float]
+
+
+@dataclass
+class PowerPlan:
+    """What one power source asks the agent to sample, and what its parser needs."""
+
+    source: str
+    tier: str
+    specs: list[dict[str, Any]] = field(default_factory=list)
+    detail: str = ""  # e.g. "ina3221 VDD_IN (hwmon3 in1)"
+    ctx: dict[str, Any] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass
+class PowerSeries:
+    t: np.ndarray  # device time.monotonic(), same clock as result["windows"]
+    w: np.ndarray  # watts drawn (>= 0 when discharging / consuming)
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @classmethod
+    def empty(cls, *errors: str) -> PowerSeries:
+        return cls(np.zeros(0), np.zeros(0), list(errors))
+
+
+def probe_values(probes: dict[str, Any], name: str) -> tuple[np.ndarray, list[str], str | None]:
+    """(times, raw texts, error) of one agent probe record."""
+    rec = probes.get(name) or {}
+    return np.asarray(rec.get("t", []), dtype=float), list(rec.get("v", [])), rec.get("error")
+
+
+def to_floats(texts: list[str], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Numeric samples (dropping unparsable ones) with their times."""
+    t_out, v_out = [], []
+    for t, text in zip(times, texts):
+        try:
+            v_out.append(float(str(text).split()[0]))
+            t_out.append(t)
+        except (ValueError, IndexError):
+            continue
+    return np.asarray(t_out, dtype=float), np.asarray(v_out, dtype=float)
+
+
+def in_window(series: PowerSeries, window: Window, slack_s: float = 0.0) -> np.ndarray:
+    """Power samples taken inside the window.
+
+    A window shorter than the sampling interval may hold none; then the first sample
+    within ``slack_s`` after it stands in (interval-averaging sources report the
+    interval that just ended).
+    """
+    t0, t1 = window
+    mask = (series.t >= t0) & (series.t <= t1)
+    if mask.any():
+        return series.w[mask]
+    after = np.nonzero((series.t > t1) & (series.t <= t1 + slack_s))[0]
+    return series.w[after[:1]]
+
+
+@dataclass
+class PowerSummary:
+    metrics: list[MetricValue]
+    samples: dict[str, np.ndarray]
+    flags: list[str]
+    info: dict[str, Any]
+
+
+def summarize_power(
+    series: PowerSeries,
+    windows: dict[str, list[float]],
+    inferences: int,
+    method: str,
+    slack_s: float = 0.0,
+) -> PowerSummary:
+    """Average power in the steady windows, idle baseline, net energy per inference.
+
+    ``windows`` is the agent's result["windows"]: "idle" plus one per measured series.
+    Energy per inference = sum over windows of (P_window - P_idle) * duration / inferences.
+    With no idle window the energy is gross, and the method says so.
+    """
+    flags: list[str] = list(series.errors)
+    info: dict[str, Any] = {"notes": list(series.notes), "n_samples_total": int(series.w.size)}
+    metrics: list[MetricValue] = []
+    samples: dict[str, np.ndarray] = {}
+    steady = {k: (float(v[0]), float(v[1])) for k, v in windows.items() if k != "idle" and v}
+    per_window: list[tuple[float, np.ndarray]] = []
+    for name, win in sorted(steady.items()):
+        got = in_window(series, win, slack_s)
+        if got.size:
+            per_window.append((win[1] - win[0], got))
+        else:
+            flags.append(f"power: no samples in window {name} ({win[1] - win[0]:.2f} s)")
+    if not per_window:
+        if series.w.size == 0 and not flags:
+            flags.append("power: source produced no samples")
+        return PowerSummary(metrics, samples, flags, info)
+    durations = np.array([d for d, _ in per_window])
+    means = np.array([float(s.mean()) for _, s in per_window])
+    all_w = np.concatenate([s for _, s in per_window])
+    total_s = float(durations.sum())
+    p_avg = float((means * durations).sum() / total_s) if total_s > 0 else float(means.mean())
+    metrics.append(MetricValue("power_w", p_avg, "W", "noisy", method))
+    samples["power_w"] = all_w
+    info["n_samples_steady"] = int(all_w.size)
+    p_idle: float | None = None
+    idle = windows.get("idle")
+    if idle:
+        idle_w = in_window(series, (float(idle[0]), float(idle[1])), 0.0)
+        if idle_w.size:
+            p_idle = float(idle_w.mean())
+            metrics.append(MetricValue("power_idle_w", p_idle, "W", "info", method))
+            samples["power_idle_w"] = idle_w
+        else:
+            flags.append("power: no samples in the idle window; energy is gross")
+    if inferences > 0:
+        net = "net of idle" if p_idle is not None else "gross (no idle baseline)"
+        base = p_idle or 0.0
+        energy_j = float(((means - base) * durations).sum())
+        e_mj = energy_j / inferences * 1000.0
+        metrics.append(MetricValue("energy_mj_per_inference", e_mj, "mJ", "noisy", f"{method}; {net}"))
+        # per-sample estimates (same scale) so compare can test energy like latency
+        samples["energy_mj_per_inference"] = (all_w - base) * total_s / inferences * 1000.0
+        if p_idle is not None and p_avg < p_idle:
+            flags.append(f"power: steady {p_avg:.3f} W below idle {p_idle:.3f} W (noisy source?)")
+    return PowerSummary(metrics, samples, flags, info)
