@@ -1,0 +1,36 @@
+"""Markdown: the run's summary table, ready for a PR comment or a wiki page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from harness.analysis.run_table import fmt, run_table
+
+if TYPE_CHECKING:
+    from harness.results.exporters import RunBundle
+
+HEADERS = ["device", "workload", "precision", "backend", "metric", "p50", "p90", "peak MB", "rel L2", "status", "notes"]
+
+
+def _cell(text: object) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def to_markdown(bundle: RunBundle) -> str:
+    table = run_table(bundle.cells, bundle.metrics)
+    run = bundle.run
+    lines = [f"### harness run `{run['run_id']}` (build `{run.get('build_id')}`)", "",
+             "| " + " | ".join(HEADERS) + " |", "|" + "|".join("---" for _ in HEADERS) + "|"]
+    for r in table.itertuples():
+        notes = "; ".join(x for x in (r.flags, r.error) if x)
+        metric = f"{r.metric} ({r.unit})" if r.metric else ""
+        vals = [r.device, r.workload, r.precision, r.backend, metric, fmt(r.p50), fmt(r.p90), fmt(r.peak_mb),
+                fmt(r.rel_l2), r.status, notes]
+        lines.append("| " + " | ".join(_cell(v) for v in vals) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def export(bundle: RunBundle, path: Path) -> Path:
+    path.write_text(to_markdown(bundle))
+    return path

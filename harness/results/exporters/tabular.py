@@ -1,0 +1,32 @@
+"""CSV and Parquet: tidy frames, one row per (cell, metric), identity columns repeated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from harness.results.exporters import RunBundle
+
+CELL_COLUMNS = ["run_id", "cell_key", "device", "workload", "precision", "backend", "status", "error", "transport",
+                "device_fingerprint", "build_id", "artifact_sha256", "ort_version", "ep_requested", "ep_used",
+                "ep_fallback"]
+
+
+def tidy(bundle: RunBundle) -> pd.DataFrame:
+    """Every cell (failed and skipped too, with an empty metric) x its metrics."""
+    cells = bundle.cells[["id", *CELL_COLUMNS]].rename(columns={"id": "cell_id"})
+    metrics = bundle.metrics[["cell_id", "metric", "value", "unit", "kind", "method"]]
+    return cells.merge(metrics, on="cell_id", how="left").drop(columns=["cell_id"])
+
+
+def export_csv(bundle: RunBundle, path: Path) -> Path:
+    tidy(bundle).to_csv(path, index=False)
+    return path
+
+
+def export_parquet(bundle: RunBundle, path: Path) -> Path:
+    tidy(bundle).to_parquet(path, index=False)
+    return path
