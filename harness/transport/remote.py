@@ -1,0 +1,116 @@
+"""What ssh and adb share: exec with on-device process groups, and the shell-backed primitives.
+
+A subclass provides one raw primitive, ``_run(line, timeout)``, that runs a shell command
+line on the device and returns ``(rc, stdout, stderr, timed_out)`` — raising
+``TransportError(retryable=True)`` when the link drops — plus the file primitives.
+
+``exec`` wraps the argv (remote_shell.wrapped_exec) so the work runs in its own process
+group with a pidfile; on timeout or Ctrl-C the group is SIGKILLed on the device. When the
+link drops mid-command the pidfile is remembered and the group is killed as soon as the
+transport reaches the device again, so a retried cell never races its own orphan.
+"""
+
+from __future__ import annotations
+
+import abc
+import posixpath
+import threading
+import time
+import uuid
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from harness.errors import TransportError
+from harness.transport import remote_shell as rs
+from harness.transport.base import ExecResult, Transport
+
+KILL_TIMEOUT_S = 30.0
+SMALL_TIMEOUT_S = 120.0
+
+
+class RemoteTransport(Transport):
+    """Base for transports that reach the device through a remote shell."""
+
+    def __init__(self, workdir: str, device: str) -> None:
+        super().__init__(workdir)
+        self.device = device
+        self._orphans: set[str] = set()
+        self._orphans_lock = threading.Lock()
+
+    # ---- the one raw primitive ------------------------------------------------------
+    @abc.abstractmethod
+    def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
+        """Run a shell command line; (rc, stdout, stderr, timed_out)."""
+
+    # ---- exec with a process group on the device ------------------------------------
+    def exec(
+        self,
+        argv: Sequence[str],
+        timeout: float | None = None,
+        *,
+        cwd: str | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> ExecResult:
+        self._reap_orphans()
+        pidfile = posixpath.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        line = rs.wrapped_exec(argv, pidfile, cwd, env)
+        start = time.monotonic()
+        try:
+            rc, out, err, timed_out = self._run(line, timeout)
+        except TransportError:
+            with self._orphans_lock:
+                self._orphans.add(pidfile)
+            raise
+        except BaseException:  # Ctrl-C: the work must not outlive us on the device
+            self._kill_group(pidfile)
+            raise
+        if timed_out:
+            self._kill_group(pidfile)
+            rc = -9
+        return ExecResult(rc=rc, stdout=out, stderr=err, duration_s=time.monotonic() - start, timed_out=timed_out)
+
+    def _kill_group(self, pidfile: str) -> None:
+        try:
+            self._run(rs.kill_group_line(pidfile), KILL_TIMEOUT_S)
+        except TransportError:
+            with self._orphans_lock:
+                self._orphans.add(pidfile)
+
+    def _reap_orphans(self) -> None:
+        with self._orphans_lock:
+            pending, self._orphans = self._orphans, set()
+        for pidfile in pending:
+            self._kill_group(pidfile)
+
+    @property
+    def orphans(self) -> frozenset[str]:
+        """Pidfiles of commands cut off by a dropped link, not yet killed on the device."""
+        with self._orphans_lock:
+            return frozenset(self._orphans)
+
+    # ---- small helpers over the raw primitive ---------------------------------------
+    def _script(self, script: str, *args: str, timeout: float = SMALL_TIMEOUT_S) -> tuple[int, str, str]:
+        rc, out, err, timed_out = self._run(rs.command_line(rs.script_argv(script, *args)), timeout)
+        if timed_out:
+            raise TransportError(f"device {self.device}: a {timeout:.0f} s housekeeping command timed out")
+        return rc, out, err
+
+    def _remote_sha256(self, remote: str) -> str | None:
+        _, out, _ = self._script(rs.SHA256, remote)
+        return rs.parse_sha256(out)
+
+    def makedirs(self, remote: str) -> None:
+        rc, _, err = self._script('mkdir -p "$1"', remote)
+        if rc != 0:
+            raise TransportError(f"device {self.device}: mkdir -p {remote} failed: {err.strip()}", retryable=False)
+
+    def free_bytes(self, remote: str) -> int | None:
+        rc, out, _ = self._script(rs.DF_KB, remote)
+        kb = rs.parse_df_kb(out) if rc == 0 else None
+        return kb * 1024 if kb is not None else None
+
+    def info(self) -> dict[str, Any]:
+        _, out, _ = self._script(rs.FACTS)
+        facts = rs.parse_facts(out, self.kind)
+        facts["device"] = self.device
+        return facts
