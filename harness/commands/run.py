@@ -4,19 +4,20 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from harness.analysis.run_table import fmt, run_table
 from harness.config.loader import project_root
 from harness.plan import Filters
-from harness.report.run_report import write_run_report
-from harness.results.store import Store
-from harness.session.launch import PreparedRun, RunRequest, execute, prepare_resume, prepare_run
-from harness.session.runner import Event, RunOutcome
+
+if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
+    from harness.results.store import Store
+    from harness.session.launch import PreparedRun
+    from harness.session.runner import Event, RunOutcome
 
 STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "accuracy_fail": "yellow", "skipped": "dim",
                 "thermal_gated": "magenta"}
@@ -51,6 +52,8 @@ def _progress_listener(progress: Progress, prep: PreparedRun):  # type: ignore[n
 
 
 def render_summary(console: Console, store: Store, run_id: str) -> None:
+    from harness.analysis.run_table import fmt, run_table
+
     table = run_table(store.cells_frame([run_id]), store.metrics_frame([run_id]))
     t = Table(title=f"run {run_id}", show_lines=False, header_style="bold")
     for col in ("device", "workload", "precision", "backend", "metric", "p50", "p90", "peak MB", "rel L2 vs fp32",
@@ -83,6 +86,10 @@ def run(
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
 ) -> None:
     """Run the plan (devices x workloads x precisions x backends) and report it."""
+    from harness.report.run_report import write_run_report
+    from harness.results.store import Store
+    from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
+
     console = Console()
     store = Store(store_url)
     if resume:

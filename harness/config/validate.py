@@ -20,16 +20,29 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
-def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
-    # pydantic puts union member tags ("function-after[...]", "SshTransport") into loc;
-    # keep only parts that exist in the document.
-    return tuple(p for p in loc if isinstance(p, int) or not any(c in str(p) for c in "[]()") or p == "")
+def _clean_loc(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
+    """Keep the parts of a pydantic loc that index into the document.
+
+    pydantic inserts union tags ("ssh", "function-after[...]") that are not keys; the last
+    part is kept even when absent (a missing field is absent by definition).
+    """
+    out: list[int | str] = []
+    cur = data
+    for i, part in enumerate(loc):
+        in_dict = isinstance(cur, dict) and part in cur
+        in_list = isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur)
+        if in_dict or in_list:
+            out.append(part)
+            cur = cur[part]
+        elif i == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
 
 
 def format_errors(exc: ValidationError, source: str, marks: Marks, data: Any) -> str:
     lines = []
     for err in exc.errors(include_url=False):
-        loc = _clean_loc(tuple(err["loc"]))
+        loc = _clean_loc(tuple(err["loc"]), data)
         etype = err["type"]
         pos = locate(marks, loc, key=(etype == "extra_forbidden"))
         where = f"{source}:{pos[0]}:{pos[1]}" if pos else source
@@ -43,7 +56,11 @@ def format_errors(exc: ValidationError, source: str, marks: Marks, data: Any) ->
             shown = repr(got)
             if len(shown) > 60:
                 shown = shown[:57] + "..."
-            msg = f"field {field}: expected {err['msg'].removeprefix('Input should be ')}, got {shown}"
+            text = err["msg"]
+            if text.startswith("Input should be "):
+                msg = f"field {field}: expected {text.removeprefix('Input should be ')}, got {shown}"
+            else:
+                msg = f"field {field}: {text} (got {shown})"
         lines.append(f"{where}: {msg}")
     return "\n".join(lines)
 
