@@ -27,7 +27,6 @@ from harness.errors import HarnessError, TransportError
 from harness.transport.remote import RemoteTransport
 
 T = TypeVar("T")
-SFTP_BLOCK = 256 * 1024
 
 _LINK_ERRORS = (OSError, asyncio.TimeoutError, asyncssh.DisconnectError, asyncssh.ConnectionLost, EOFError)
 
@@ -175,7 +174,7 @@ class SshTransport(RemoteTransport):
         async def go() -> None:
             sftp = await self._sftp_client()
             part = remote + ".part"
-            await sftp.put(str(local), part, block_size=SFTP_BLOCK)
+            await sftp.put(str(local), part)
             await sftp.posix_rename(part, remote)
 
         self._call(self._guard(go(), f"push of {local.name}"))
@@ -184,7 +183,7 @@ class SshTransport(RemoteTransport):
         async def go() -> None:
             sftp = await self._sftp_client()
             try:
-                await sftp.get(remote, str(local), block_size=SFTP_BLOCK)
+                await sftp.get(remote, str(local))
             except asyncssh.SFTPNoSuchFile as e:
                 raise HarnessError(f"{self._where()}: {remote} does not exist on the device") from e
 
