@@ -412,7 +412,267 @@ def run_single(ort, np, job, ctx):
     return outputs
 
 
-KINDS = {"single": run_single}
+# ---------------------------------------------------------------------------- generation kinds
+_NP_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64"}
+
+
+def _empty_past(np, sess, batch, prefix="past_key_values."):
+    """Zero-length past tensors for every past input, sized from the model's declared shapes.
+
+    Layout [batch, heads, past_len, head_dim]: dim 0 is the batch, dim 2 the past length.
+    """
+    past = {}
+    for meta in sess.get_inputs():
+        if not meta.name.startswith(prefix):
+            continue
+        shape = []
+        for i, d in enumerate(meta.shape):
+            if i == 0:
+                shape.append(batch)
+            elif i == 2:
+                shape.append(0)
+            elif isinstance(d, int):
+                shape.append(d)
+            else:
+                raise ValueError("cannot size input %s: dim %d is symbolic (%r)" % (meta.name, i, d))
+        past[meta.name] = np.zeros(shape, dtype=_NP_TYPES.get(meta.type, "float32"))
+    return past
+
+
+def _named(sess, outs):
+    return dict(zip([o.name for o in sess.get_outputs()], outs))
+
+
+def _present_to_past(named, only=None):
+    """present.N.x -> past_key_values.N.x (optionally only names containing ``only``)."""
+    past = {}
+    for name, value in named.items():
+        if name.startswith("present.") and (only is None or only in name):
+            past["past_key_values." + name[len("present."):]] = value
+    return past
+
+
+class _Timer(object):
+    """Times calls like measure() does (same test_slowdown knob); collects ms per call."""
+
+    def __init__(self, slowdown):
+        self.slowdown = slowdown
+
+    def call(self, fn):
+        box = []
+        ms = timed_call(lambda: box.append(fn()), self.slowdown) * 1000.0
+        return box[0], ms
+
+
+def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False):
+    """Greedy generation with KV cache: prefill (the first token), then n_tokens-1 decode steps.
+
+    Returns {"tokens", "ttft_ms", "step_ms"} plus, with keep, "prefill_logits" [P,V] and
+    "step_logits" [n_tokens, V] (the distribution each token was picked from).
+    """
+    names = set(i.name for i in sess.get_inputs())
+    prompt_ids = np.asarray(prompt_ids, dtype=np.int64).reshape(1, -1)
+    p_len = prompt_ids.shape[1]
+
+    def feeds_for(ids, total, past):
+        feeds = {"input_ids": ids}
+        if "attention_mask" in names:
+            feeds["attention_mask"] = np.ones((1, total), dtype=np.int64)
+        if "position_ids" in names:
+            feeds["position_ids"] = np.arange(total - ids.shape[1], total, dtype=np.int64).reshape(1, -1)
+        feeds.update(past)
+        return feeds
+
+    def step(ids, total, past):
+        named = _named(sess, sess.run(None, feeds_for(ids, total, past)))
+        return named["logits"], _present_to_past(named)
+
+    (logits, past), ttft = timer.call(lambda: step(prompt_ids, p_len, _empty_past(np, sess, 1)))
+    tokens = [int(np.argmax(logits[0, -1]))]
+    out = {"ttft_ms": ttft, "step_ms": []}
+    if keep:
+        out["prefill_logits"] = np.array(logits[0], dtype=np.float32)
+        step_logits = [np.array(logits[0, -1], dtype=np.float32)]
+    total = p_len
+    for _ in range(n_tokens - 1):
+        total += 1
+        ids = np.array([[tokens[-1]]], dtype=np.int64)
+        (logits, past), ms = timer.call(lambda ids=ids, total=total, past=past: step(ids, total, past))
+        out["step_ms"].append(ms)
+        tokens.append(int(np.argmax(logits[0, -1])))
+        if keep:
+            step_logits.append(np.array(logits[0, -1], dtype=np.float32))
+    out["tokens"] = np.array(tokens, dtype=np.int64)
+    if keep:
+        out["step_logits"] = np.stack(step_logits)
+    return out
+
+
+def _append_series(ctx, name, samples, n_warm, stopped, unit="ms"):
+    s = ctx.result["series"].setdefault(name, {"unit": unit, "samples": [], "warmup_n": 0, "stopped_by": stopped})
+    s["samples"].extend(samples)
+    s["warmup_n"] += n_warm
+    s["stopped_by"] = stopped
+
+
+def _generation_grid(job, feed_sets, default_generate):
+    grid = (job.get("params") or {}).get("grid")
+    if grid:
+        return grid
+    return [{"label": label + "g%d" % default_generate, "prompt": label, "generate": default_generate}
+            for label in feed_sets]
+
+
+def run_text_generation(ort, np, job, ctx):
+    """Decoder LM with KV cache over a grid of prompt x generated lengths (llama-bench style).
+
+    inputs: "<prompt label>/input_ids" [1,P]. params: {"grid": [{"label": "p32g16",
+    "prompt": "p32", "generate": 16}, ...]} (default: 16 tokens per prompt).
+    Series: "ttft_ms@p32" (prefill = time to first token), "decode_ms@p32g16" (one sample per
+    decode step), "generation_ms@p32g16" (whole generations: the unit of the stopping rule).
+    Outputs: "<prompt>/prefill_logits" [P,V], "<label>/tokens" [G], "<label>/logits" [G,V].
+    """
+    path = job["models"]["model"]
+    sess, load_ms, applied = create_session(ort, job, path)
+    ctx.watch.add(load_ms / 1000.0)
+    ctx.result["load_ms"] = {"model": load_ms}
+    ctx.result["session"] = applied
+    feed_sets = load_feed_sets(np, job.get("inputs"))
+    if not feed_sets:
+        raise ValueError("job for kind 'text-generation' has no inputs (want '<label>/input_ids')")
+    timer = _Timer(float(job.get("test_slowdown") or 0.0))
+    outputs = {}
+    for cell in _generation_grid(job, feed_sets, 16):
+        label, prompt, n_tok = cell["label"], cell["prompt"], int(cell["generate"])
+        if prompt not in feed_sets or "input_ids" not in feed_sets[prompt]:
+            raise ValueError("grid cell %r names prompt %r, not in inputs (%s)" % (label, prompt, sorted(feed_sets)))
+        ids = feed_sets[prompt]["input_ids"]
+        first, first_ms = timer.call(lambda: lm_generate(np, sess, ids, n_tok, timer, keep=True))
+        ctx.watch.add(first_ms / 1000.0)
+        ctx.result["first_inference_ms"][label] = first_ms
+        outputs[prompt + "/prefill_logits"] = first["prefill_logits"]
+        outputs[label + "/tokens"] = first["tokens"]
+        outputs[label + "/logits"] = first["step_logits"]
+        runs = []
+
+        def once(ids=ids, n_tok=n_tok, runs=runs):
+            runs.append(lm_generate(np, sess, ids, n_tok, timer))
+
+        # the slowdown knob acts inside (per call), so every series shows it once
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch)
+        steady = runs[n_warm:]
+        _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
+        if n_tok > 1:
+            _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
+        _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
+        ctx.result["windows"]["generation_ms@" + label] = window
+    first_ids = next(iter(feed_sets.values()))["input_ids"]
+    placement = ep_placement(ort, job, path, lambda s: lm_generate(np, s, first_ids, 1, _Timer(0.0)), job["out_dir"])
+    ctx.result["providers"] = summarize_providers(ort, job, sess, placement)
+    return outputs
+
+
+def translate(np, sessions, src_ids, src_mask, n_tokens, start_id, timer, keep=False):
+    """Encoder once, decoder for the first token, decoder_with_past for the rest (greedy).
+
+    Always generates n_tokens (no early stop at EOS) so every run does the same work.
+    """
+    enc, dec, dec_past = sessions["encoder"], sessions["decoder"], sessions["decoder_with_past"]
+    src_ids = np.asarray(src_ids, dtype=np.int64)
+    src_mask = np.asarray(src_mask, dtype=np.int64)
+    hidden, enc_ms = timer.call(lambda: enc.run(None, {"input_ids": src_ids, "attention_mask": src_mask})[0])
+    start = np.full((src_ids.shape[0], 1), start_id, dtype=np.int64)
+    named, first_ms = timer.call(lambda: _named(dec, dec.run(None, {
+        "input_ids": start, "encoder_attention_mask": src_mask, "encoder_hidden_states": hidden})))
+    past = _present_to_past(named)
+    tokens = [int(np.argmax(named["logits"][0, -1]))]
+    logits = [np.array(named["logits"][0, -1], dtype=np.float32)] if keep else None
+    step_ms = []
+    for _ in range(n_tokens - 1):
+        feeds = {"input_ids": np.array([[tokens[-1]]], dtype=np.int64), "encoder_attention_mask": src_mask}
+        feeds.update(past)
+        named, ms = timer.call(lambda feeds=feeds: _named(dec_past, dec_past.run(None, feeds)))
+        step_ms.append(ms)
+        past.update(_present_to_past(named, only=".decoder."))
+        tokens.append(int(np.argmax(named["logits"][0, -1])))
+        if keep:
+            logits.append(np.array(named["logits"][0, -1], dtype=np.float32))
+    out = {"tokens": np.array(tokens, dtype=np.int64), "encoder_ms": enc_ms, "first_ms": first_ms, "step_ms": step_ms}
+    if keep:
+        out["logits"] = np.stack(logits)
+        out["encoder_hidden"] = np.array(hidden, dtype=np.float32)
+    return out
+
+
+TRANSLATION_ROLES = ("encoder", "decoder", "decoder_with_past")
+
+
+def run_translation(ort, np, job, ctx):
+    """Marian-style encoder / decoder / decoder_with_past; one series set per source length.
+
+    inputs: "<label>/input_ids", "<label>/attention_mask" (e.g. label "s16").
+    params: {"max_new_tokens": 16, "decoder_start_token_id": 0}.
+    Series: "encoder_ms@s16", "decoder_ms@s16" (one sample per with-past token),
+    "sentence_ms@s16" (encoder + all decoder calls: the unit of the stopping rule).
+    Outputs: "<label>/tokens", "<label>/logits" [n,V], "<label>/encoder_hidden".
+    Three sessions share the cores: spinning is off unless the job says otherwise.
+    """
+    params = job.get("params") or {}
+    settings = dict(job.get("session") or {})
+    if settings.get("allow_spinning") is None:
+        settings["allow_spinning"] = False
+    job = dict(job, session=settings)
+    missing = [r for r in TRANSLATION_ROLES if r not in job["models"]]
+    if missing:
+        raise ValueError("translation job lacks model role(s) %s" % missing)
+    sessions = {}
+    for role in TRANSLATION_ROLES:
+        sess, load_ms, applied = create_session(ort, job, job["models"][role])
+        sessions[role] = sess
+        ctx.watch.add(load_ms / 1000.0)
+        ctx.result["load_ms"][role] = load_ms
+        ctx.result["session"] = applied
+    feed_sets = load_feed_sets(np, job.get("inputs"))
+    if not feed_sets:
+        raise ValueError("job for kind 'translation' has no inputs (want '<label>/input_ids')")
+    n_new = int(params.get("max_new_tokens", 16))
+    start_id = int(params.get("decoder_start_token_id", 0))
+    timer = _Timer(float(job.get("test_slowdown") or 0.0))
+    outputs = {}
+    for label, feeds in feed_sets.items():
+        ids = feeds["input_ids"]
+        mask = feeds.get("attention_mask")
+        if mask is None:
+            mask = np.ones(ids.shape, dtype=np.int64)
+        first, first_ms = timer.call(lambda: translate(np, sessions, ids, mask, n_new, start_id, timer, keep=True))
+        ctx.watch.add(first_ms / 1000.0)
+        ctx.result["first_inference_ms"][label or "default"] = first_ms
+        for key in ("tokens", "logits", "encoder_hidden"):
+            outputs[label + "/" + key] = first[key]
+        runs = []
+
+        def once(ids=ids, mask=mask, runs=runs):
+            runs.append(translate(np, sessions, ids, mask, n_new, start_id, timer))
+
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch)
+        steady = runs[n_warm:]
+        _append_series(ctx, series_name("encoder_ms", label), [r["encoder_ms"] for r in steady], n_warm, stopped)
+        _append_series(ctx, series_name("decoder_ms", label), [ms for r in steady for ms in r["step_ms"]], n_warm,
+                       stopped)
+        _append_series(ctx, series_name("sentence_ms", label), samples, n_warm, stopped)
+        ctx.result["windows"][series_name("sentence_ms", label)] = window
+    first = next(iter(feed_sets.values()))
+    placement = ep_placement(
+        ort, job, job["models"]["decoder_with_past"],
+        lambda s: translate(np, dict(sessions, decoder_with_past=s), first["input_ids"],
+                            first.get("attention_mask", np.ones(first["input_ids"].shape, dtype=np.int64)),
+                            2, start_id, _Timer(0.0)),
+        job["out_dir"])
+    ctx.result["providers"] = summarize_providers(ort, job, sessions["decoder_with_past"], placement)
+    return outputs
+
+
+KINDS = {"single": run_single, "text-generation": run_text_generation, "translation": run_translation}
 
 
 # ---------------------------------------------------------------------------- driver

@@ -43,6 +43,8 @@ class WorkloadEntry(_M):
     source: dict[str, Any] = Field(default_factory=dict)  # builder name + options, or user path
     io: dict[str, Any] = Field(default_factory=dict)  # input/output names, vocab size, ...
     precisions: dict[str, PrecisionEntry]
+    notes: list[str] = Field(default_factory=list)  # e.g. a converter that failed, with its error
+    skipped: dict[str, str] = Field(default_factory=dict)  # precision -> why it has no files
 
 
 class Manifest(_M):

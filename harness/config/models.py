@@ -141,6 +141,7 @@ class ModelSource(Strict):
     path: str | None = None  # user ONNX file (relative to the workload YAML)
     options: dict[str, Any] = Field(default_factory=dict)  # builder options (sizes, seed, ...)
     prebuilt: dict[Precision, str] = Field(default_factory=dict)  # user CI's per-precision files
+    int4_block_size: int = Field(default=32, ge=16)  # MatMulNBits block (a power of two)
 
     @model_validator(mode="after")
     def _one_source(self) -> "ModelSource":

@@ -1,0 +1,218 @@
+"""`build()`: workloads -> a build folder (artifacts per precision + manifest.json).
+
+The build id defaults to a content hash of everything that determines the bytes (workload
+configs, user files, this package's builder code, onnx/onnxruntime versions), so calling
+``build`` again with nothing changed reuses the folder on disk at once. Same seed ->
+byte-identical artifacts. A converter failing for one precision is recorded (entry notes
+and ``skipped``) and the other precisions are kept.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import onnx
+import onnxruntime
+
+from harness.builds import calibration, convert
+from harness.builds.inputs import CALIBRATION_SEED_OFFSET, inputs_for_seed
+from harness.builds.manifest import (
+    MANIFEST_NAME,
+    Manifest,
+    PrecisionEntry,
+    WorkloadEntry,
+    artifact_for,
+    load_manifest,
+    now_iso,
+    sha256_of,
+    write_manifest,
+)
+from harness.builds.sources import Source, load_source, user_file
+from harness.config.models import PRECISIONS, Workload
+from harness.errors import HarnessError
+
+BUILDER_VERSION = 1
+_CODE_FILES = (
+    "graph.py",
+    "text_lm.py",
+    "image.py",
+    "translation.py",
+    "convert.py",
+    "calibration.py",
+    "inputs.py",
+    "sources.py",
+    "builder.py",
+)
+CALIBRATION_TOKENS = 8
+
+
+def code_version() -> str:
+    h = hashlib.sha256(str(BUILDER_VERSION).encode())
+    here = Path(__file__).parent
+    for name in _CODE_FILES:
+        h.update((here / name).read_bytes())
+    h.update((here.parent / "agent" / "agent.py").read_bytes())  # calibration runs the agent's loops
+    return h.hexdigest()
+
+
+def _user_files(workload: Workload, path: Path) -> dict[str, str]:
+    files = {}
+    if workload.model.path:
+        files["model"] = sha256_of(user_file(workload, path, workload.model.path, "model.path"))
+    for p, rel in workload.model.prebuilt.items():
+        files["prebuilt." + p] = sha256_of(user_file(workload, path, rel, f"model.prebuilt.{p}"))
+    for spec in workload.inputs:
+        if spec.file:
+            files["input." + spec.name] = sha256_of(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
+    return files
+
+
+def content_hash(workloads: Sequence[tuple[Workload, Path]], precisions: Sequence[str] | None) -> str:
+    doc = {
+        "code": code_version(),
+        "onnx": onnx.__version__,
+        "onnxruntime": onnxruntime.__version__,
+        "precisions": sorted(precisions) if precisions else None,
+        "workloads": [
+            {"config": wl.model_dump(mode="json"), "files": _user_files(wl, path)}
+            for wl, path in sorted(workloads, key=lambda x: x[0].name)
+        ],
+    }
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
+def _reusable(build_dir: Path) -> bool:
+    """An existing complete build (every artifact present with its recorded size)."""
+    if not (build_dir / MANIFEST_NAME).is_file():
+        return False
+    try:
+        man = load_manifest(build_dir)
+    except HarnessError:
+        return False
+    for entry in man.workloads.values():
+        for prec in entry.precisions.values():
+            for art in prec.files.values():
+                f = build_dir / art.path
+                if not f.is_file() or f.stat().st_size != art.size:
+                    return False
+    return True
+
+
+def build(
+    workloads: Sequence[tuple[Workload, Path]],
+    builds_root: Path,
+    build_id: str | None = None,
+    precisions: Sequence[str] | None = None,
+) -> Path:
+    if not workloads:
+        raise HarnessError("nothing to build: no workloads selected")
+    for p in precisions or ():
+        if p not in PRECISIONS:
+            raise HarnessError(f"unknown precision {p!r} (known: {', '.join(PRECISIONS)})")
+    digest = content_hash(workloads, precisions)
+    bid = build_id or f"b-{digest[:12]}"
+    final = Path(builds_root) / bid
+    if build_id is None and _reusable(final):
+        return final
+    tmp = Path(builds_root) / f".{bid}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        entries = {wl.name: _build_workload(wl, path, tmp, precisions) for wl, path in workloads}
+        manifest = Manifest(
+            build_id=bid,
+            created=now_iso(),
+            source={
+                "builder": "harness.builds",
+                "builder_version": BUILDER_VERSION,
+                "code_sha256": code_version(),
+                "content_hash": digest,
+                "onnx": onnx.__version__,
+                "onnxruntime": onnxruntime.__version__,
+                "seeds": {wl.name: wl.seed for wl, _ in workloads},
+            },
+            workloads=entries,
+        )
+        write_manifest(tmp, manifest)
+        if final.exists():
+            shutil.rmtree(final)
+        os.replace(tmp, final)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return final
+
+
+def _save(model: onnx.ModelProto, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(model.SerializeToString())
+    return path
+
+
+def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:
+    src = load_source(wl, wl_path)
+    wanted = [p for p in wl.precisions if only is None or p in only]
+    folder = build_dir / wl.name
+    precs: dict[str, PrecisionEntry] = {}
+    fp32_files = {role: artifact_for(build_dir, _save(m, folder / "fp32" / f"{role}.onnx")) for role, m in src.models.items()}
+    fp32_conv = {"tool": "prebuilt" if wl.model.path else "harness.builds", "version": str(BUILDER_VERSION)}
+    fp32_notes = [] if "fp32" in wanted else ["fp32: built as the fidelity reference only (not in the workload's list)"]
+    precs["fp32"] = PrecisionEntry(files=fp32_files, converter=fp32_conv, notes=fp32_notes)
+    entry_notes: list[str] = []
+    skipped: dict[str, str] = {}
+    for p in wanted:
+        if p == "fp32":
+            continue
+        try:
+            precs[p] = _precision(wl, wl_path, src, p, build_dir, folder)
+        except Exception as exc:  # noqa: BLE001 - one converter failing must not lose the others
+            reason = f"{p}: conversion failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            skipped[p] = reason
+            entry_notes.append(reason)
+    return WorkloadEntry(
+        kind=wl.kind,
+        source=src.source,
+        io=src.io,
+        precisions=precs,
+        notes=entry_notes,
+        skipped=skipped,
+    )
+
+
+def _precision(wl: Workload, wl_path: Path, src: Source, p: str, build_dir: Path, folder: Path) -> PrecisionEntry:
+    if p in wl.model.prebuilt:
+        path = user_file(wl, wl_path, wl.model.prebuilt[p], f"model.prebuilt.{p}")
+        dst = folder / p / "model.onnx"
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dst)
+        return PrecisionEntry(
+            files={"model": artifact_for(build_dir, dst)},
+            converter={"tool": "prebuilt", "path": str(path)},
+            notes=[f"{p}: pre-built by the user's CI"],
+        )
+    feeds = _calibration_feeds(wl, wl_path, src) if p == "int8-static" else {}
+    files, converter, notes = {}, {}, []
+    for role, model in src.models.items():
+        desc = f"{len(feeds.get(role, []))} fp32 feeds (seed {wl.seed + CALIBRATION_SEED_OFFSET})"
+        conv = convert.convert(p, model, feeds.get(role), wl.model.int4_block_size, calibration=desc)
+        files[role] = artifact_for(build_dir, _save(conv.model, folder / p / f"{role}.onnx"))
+        converter = conv.converter
+        notes += [n if len(src.models) == 1 else f"{n} [{role}]" for n in conv.notes]
+    return PrecisionEntry(files=files, converter=converter, notes=notes)
+
+
+def _calibration_feeds(wl: Workload, wl_path: Path, src: Source) -> dict[str, list[dict[str, Any]]]:
+    """Feeds captured from fp32 runs on calibration inputs (a different seed than evaluation)."""
+    entry = WorkloadEntry(kind=wl.kind, io=src.io, precisions={})
+    ji = inputs_for_seed(wl, entry, wl_path, wl.seed + CALIBRATION_SEED_OFFSET)
+    if ji.kind == "text-generation":
+        return {"model": calibration.lm_feeds(src.models["model"], ji.arrays, CALIBRATION_TOKENS)}
+    if ji.kind == "translation":
+        start = int(ji.params.get("decoder_start_token_id", 0))
+        return calibration.translation_feeds(src.models, ji.arrays, CALIBRATION_TOKENS, start)
+    return {"model": calibration.single_feeds(src.models["model"], ji.arrays)}

@@ -1,0 +1,180 @@
+"""Precision converters: fp32 ModelProto -> fp16 / int8 / int8-static / int4, with ORT's own tools.
+
+Each converter returns ``Converted(model, converter, notes)``: the converter dict (tool,
+version, parameters) and notes saying what was left untouched go into the manifest.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import onnxruntime
+
+from harness.builds.graph import IR_VERSION
+
+WEIGHT_OPS = ("MatMul", "Gemm", "Conv", "Gather")
+STATIC_OPS = ("MatMul", "Gemm", "Conv")
+
+
+@dataclass
+class Converted:
+    model: onnx.ModelProto
+    converter: dict[str, Any]
+    notes: list[str] = field(default_factory=list)
+
+
+def _quiet() -> None:
+    for name in ("onnxruntime.quantization.matmul_nbits_quantizer", "root"):
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
+def float_weight_ops(model: onnx.ModelProto) -> Counter:
+    """Op types (of WEIGHT_OPS) whose weight is still a float32 initializer."""
+    floats = {t.name for t in model.graph.initializer if t.data_type == onnx.TensorProto.FLOAT and len(t.dims) >= 2}
+    left: Counter = Counter()
+    for node in model.graph.node:
+        if node.op_type in WEIGHT_OPS and any(i in floats for i in node.input):
+            left[node.op_type] += 1
+    return left
+
+
+def untouched_notes(precision: str, before: onnx.ModelProto, after: onnx.ModelProto) -> list[str]:
+    total = float_weight_ops(before)
+    left = float_weight_ops(after)
+    notes = []
+    for op in WEIGHT_OPS:
+        if left.get(op):
+            what = "all" if left[op] == total.get(op) else f"{left[op]} of {total[op]}"
+            notes.append(f"{precision}: {what} {op} weights unchanged (fp32)")
+    return notes
+
+
+def _finish(model: onnx.ModelProto) -> onnx.ModelProto:
+    model.ir_version = min(model.ir_version, IR_VERSION) if model.ir_version else IR_VERSION
+    return model
+
+
+def to_fp16(model: onnx.ModelProto) -> Converted:
+    from onnxruntime.transformers.float16 import convert_float_to_float16
+
+    out = convert_float_to_float16(model, keep_io_types=True)
+    converter = {
+        "tool": "onnxruntime.transformers.float16.convert_float_to_float16",
+        "version": onnxruntime.__version__,
+        "parameters": {"keep_io_types": True},
+    }
+    return Converted(_finish(out), converter, ["fp16: graph inputs/outputs kept fp32 (Cast at the boundary)"])
+
+
+def to_int8_dynamic(model: onnx.ModelProto) -> Converted:
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    with tempfile.TemporaryDirectory(prefix="harness-q8-") as tmp:
+        src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
+        src.write_bytes(model.SerializeToString())
+        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        out = onnx.load(str(dst))
+    converter = {
+        "tool": "onnxruntime.quantization.quantize_dynamic",
+        "version": onnxruntime.__version__,
+        "parameters": {"weight_type": "QInt8", "activations": "uint8, per-tensor, computed at run time"},
+    }
+    return Converted(_finish(out), converter, untouched_notes("int8", model, out))
+
+
+class _Feeds:
+    """A CalibrationDataReader over a list of captured feed dicts."""
+
+    def __init__(self, feeds: Sequence[Mapping[str, np.ndarray]]) -> None:
+        self._it = iter(list(feeds))
+
+    def get_next(self):
+        return next(self._it, None)
+
+    def rewind(self) -> None:  # the MinMax calibrater reads once; kept for the protocol
+        pass
+
+
+def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarray]], calibration: str = "") -> Converted:
+    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
+
+    if not feeds:
+        raise ValueError("int8-static needs calibration feeds and none were captured")
+    with tempfile.TemporaryDirectory(prefix="harness-qdq-") as tmp:
+        src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
+        src.write_bytes(model.SerializeToString())
+        quantize_static(
+            src,
+            dst,
+            _Feeds(feeds),
+            quant_format=QuantFormat.QDQ,
+            op_types_to_quantize=list(STATIC_OPS),
+            per_channel=True,
+            activation_type=QuantType.QInt8,
+            weight_type=QuantType.QInt8,
+            calibrate_method=CalibrationMethod.MinMax,
+            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
+        )
+        out = onnx.load(str(dst))
+    converter = {
+        "tool": "onnxruntime.quantization.quantize_static",
+        "version": onnxruntime.__version__,
+        "parameters": {
+            "quant_format": "QDQ",
+            "op_types_to_quantize": list(STATIC_OPS),
+            "per_channel": True,
+            "activation_type": "QInt8",
+            "weight_type": "QInt8",
+            "calibrate_method": "MinMax",
+            "calibration_feeds": len(feeds),
+            "calibration": calibration,
+        },
+    }
+    return Converted(_finish(out), converter, untouched_notes("int8-static", model, out))
+
+
+def to_int4(model: onnx.ModelProto, block_size: int = 32) -> Converted:
+    _quiet()
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    _quiet()
+    q = MatMulNBitsQuantizer(
+        onnx.ModelProto.FromString(model.SerializeToString()), bits=4, block_size=block_size, is_symmetric=True, accuracy_level=4
+    )
+    q.process()
+    out = q.model.model
+    converter = {
+        "tool": "onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer",
+        "version": onnxruntime.__version__,
+        "parameters": {"bits": 4, "block_size": block_size, "is_symmetric": True, "accuracy_level": 4},
+    }
+    notes = untouched_notes("int4", model, out)
+    if not any(n.op_type == "MatMulNBits" for n in out.graph.node):
+        notes.append("int4: no MatMul with a constant weight: the model is unchanged")
+    return Converted(_finish(out), converter, notes)
+
+
+def convert(
+    precision: str,
+    model: onnx.ModelProto,
+    feeds: Iterable[Mapping[str, np.ndarray]] | None = None,
+    int4_block_size: int = 32,
+    calibration: str = "",
+) -> Converted:
+    if precision == "fp16":
+        return to_fp16(model)
+    if precision == "int8":
+        return to_int8_dynamic(model)
+    if precision == "int8-static":
+        return to_int8_static(model, list(feeds or []), calibration)
+    if precision == "int4":
+        return to_int4(model, int4_block_size)
+    raise ValueError(f"no converter for precision {precision!r}")

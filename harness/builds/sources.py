@@ -1,0 +1,111 @@
+"""A workload's fp32 model(s): from a built-in builder, or a user's ONNX file.
+
+Returns ``Source(models, io, source)``: role -> ModelProto, the I/O facts job inputs need,
+and a JSON-able description of where the model came from (for the manifest).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import onnx
+
+from harness.builds import image, text_lm, translation
+from harness.builds.manifest import sha256_of
+from harness.config.models import Workload
+from harness.errors import HarnessError
+
+BUILTINS = ("text-lm", "image-vit", "image-resnet", "translation-marian")
+_DTYPES = {
+    onnx.TensorProto.FLOAT: "float32",
+    onnx.TensorProto.FLOAT16: "float16",
+    onnx.TensorProto.INT64: "int64",
+    onnx.TensorProto.INT32: "int32",
+    onnx.TensorProto.INT8: "int8",
+    onnx.TensorProto.UINT8: "uint8",
+    onnx.TensorProto.BOOL: "bool",
+}
+
+
+@dataclass
+class Source:
+    models: dict[str, onnx.ModelProto]
+    io: dict[str, Any]
+    source: dict[str, Any]
+
+
+def graph_io(model: onnx.ModelProto) -> dict[str, Any]:
+    """Declared graph inputs/outputs (initializers excluded) as JSON-able specs."""
+    inits = {t.name for t in model.graph.initializer}
+
+    def spec(vi: onnx.ValueInfoProto) -> dict[str, Any]:
+        tt = vi.type.tensor_type
+        dims: list[int | str] = []
+        for i, d in enumerate(tt.shape.dim):
+            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or f"dim{i}"))
+        return {"name": vi.name, "shape": dims, "dtype": _DTYPES.get(tt.elem_type, "float32")}
+
+    return {
+        "inputs": [spec(v) for v in model.graph.input if v.name not in inits],
+        "outputs": [spec(v) for v in model.graph.output],
+    }
+
+
+def _builtin(workload: Workload) -> Source:
+    name, opts = workload.model.builtin, dict(workload.model.options)
+    seed = int(opts.pop("seed", workload.seed))
+    where = f"workload {workload.name}: model.options"
+    try:
+        if name == "text-lm":
+            cfg = text_lm.LMConfig.from_options(opts, where)
+            return Source({"model": text_lm.build_text_lm(cfg, seed)}, text_lm.io_names(cfg), _desc(name, cfg, seed))
+        if name in ("image-vit", "image-resnet"):
+            cfg_i = (image.ViTConfig if name == "image-vit" else image.ResNetConfig).from_options(opts)
+            build = image.build_vit if name == "image-vit" else image.build_resnet
+            m = build(cfg_i, seed)  # type: ignore[arg-type]
+            io = {**graph_io(m), "classes": cfg_i.classes, "image": cfg_i.image}
+            io["inputs"][0]["range"] = [-2.0, 2.0]  # normalized pixels
+            return Source({"model": m}, io, _desc(name, cfg_i, seed))
+        if name == "translation-marian":
+            cfg_t = translation.MarianConfig.from_options(opts)
+            return Source(translation.build_translation(cfg_t, seed), translation.io_names(cfg_t), _desc(name, cfg_t, seed))
+    except (TypeError, ValueError) as exc:
+        raise HarnessError(f"{where}: {exc}") from None
+    raise HarnessError(f"workload {workload.name}: unknown builtin model {name!r} (known: {', '.join(BUILTINS)})")
+
+
+def _desc(name: str, cfg: Any, seed: int) -> dict[str, Any]:
+    return {"builder": name, "options": cfg.as_dict(), "seed": seed}
+
+
+def user_file(workload: Workload, workload_path: Path, rel: str, what: str) -> Path:
+    path = (Path(workload_path).parent / rel).resolve()
+    if not path.is_file():
+        raise HarnessError(f"{workload_path}: workload {workload.name}: {what} {rel!r} not found (looked at {path})")
+    return path
+
+
+def _user(workload: Workload, workload_path: Path) -> Source:
+    assert workload.model.path is not None
+    path = user_file(workload, workload_path, workload.model.path, "model.path")
+    try:
+        model = onnx.load(str(path))
+    except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
+        raise HarnessError(f"{path}: not a loadable ONNX model: {exc}") from None
+    io = graph_io(model)
+    if workload.kind == "text-generation":
+        logits = next((o for o in io["outputs"] if o["name"] == "logits"), None)
+        if logits is None or not isinstance(logits["shape"][-1], int):
+            raise HarnessError(f"{path}: a text-generation model needs a 'logits' output with a fixed vocab dim")
+        io["vocab"] = logits["shape"][-1]
+    if workload.kind == "translation":
+        raise HarnessError(f"{workload_path}: user translation models (3 files) are not supported by model.path yet")
+    return Source({"model": model}, io, {"path": str(path), "sha256": sha256_of(path)})
+
+
+def load_source(workload: Workload, workload_path: Path) -> Source:
+    if workload.model.builtin is not None:
+        return _builtin(workload)
+    return _user(workload, workload_path)

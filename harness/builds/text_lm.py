@@ -1,0 +1,125 @@
+"""A Llama-style decoder-only LM (GQA, RoPE from position_ids, SwiGLU, RMSNorm) with KV cache.
+
+I/O follows Optimum: input_ids [B,S], attention_mask [B,P+S], position_ids [B,S],
+past_key_values.N.key/value [B,kv,P,d] -> logits [B,S,V], present.N.key/value [B,kv,P+S,d].
+Weights are seeded at torch-default scales; ``outlier_channels`` multiplies a few embedding
+channels by ``outlier_scale`` so activations carry the outliers that make int8 error realistic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, fields
+
+import numpy as np
+import onnx
+from onnx import TensorProto
+
+from harness.builds.graph import GraphBuilder
+
+
+@dataclass(frozen=True)
+class LMConfig:
+    vocab: int = 4096
+    hidden: int = 256
+    layers: int = 4
+    heads: int = 8
+    kv_heads: int = 2
+    ffn: int = 688
+    rope_theta: float = 10000.0
+    outlier_channels: int = 0
+    outlier_scale: float = 20.0
+
+    @property
+    def head_dim(self) -> int:
+        return self.hidden // self.heads
+
+    @classmethod
+    def from_options(cls, options: dict, where: str = "model.options") -> LMConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(options) - known - {"seed"})
+        if unknown:
+            raise ValueError(f"{where}: unknown option(s) {unknown} for text-lm (known: {sorted(known)})")
+        cfg = cls(**{k: v for k, v in options.items() if k in known})
+        if cfg.hidden % cfg.heads or cfg.heads % cfg.kv_heads or cfg.head_dim % 2:
+            raise ValueError(f"{where}: hidden must split into heads, heads into kv_heads, head_dim even")
+        return cfg
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def io_names(cfg: LMConfig) -> dict:
+    return {
+        "inputs": ["input_ids", "attention_mask", "position_ids"],
+        "past": [f"past_key_values.{i}.{kv}" for i in range(cfg.layers) for kv in ("key", "value")],
+        "present": [f"present.{i}.{kv}" for i in range(cfg.layers) for kv in ("key", "value")],
+        "vocab": cfg.vocab,
+        "layers": cfg.layers,
+        "kv_heads": cfg.kv_heads,
+        "head_dim": cfg.head_dim,
+    }
+
+
+def _rope(g: GraphBuilder, position_ids: str, cfg: LMConfig) -> tuple[str, str]:
+    d = cfg.head_dim
+    inv = 1.0 / (cfg.rope_theta ** (np.arange(0, d, 2, dtype=np.float64) / d))
+    pos = g.op("Unsqueeze", [g.op("Cast", [position_ids], to=TensorProto.FLOAT), g.const([-1])])
+    freqs = g.op("Mul", [pos, g.init("rope.inv_freq", inv.astype(np.float32))])
+    emb = g.op("Concat", [freqs, freqs], axis=-1)
+    cos = g.op("Unsqueeze", [g.op("Cos", [emb]), g.const([1])])
+    sin = g.op("Unsqueeze", [g.op("Sin", [emb]), g.const([1])])
+    return cos, sin
+
+
+def _apply_rope(g: GraphBuilder, x: str, cos: str, sin: str, d: int) -> str:
+    axis = g.const([-1])
+    x1 = g.op("Slice", [x, g.const([0]), g.const([d // 2]), axis])
+    x2 = g.op("Slice", [x, g.const([d // 2]), g.const([d]), axis])
+    rot = g.op("Concat", [g.op("Neg", [x2]), x1], axis=-1)
+    return g.op("Add", [g.op("Mul", [x, cos]), g.op("Mul", [rot, sin])])
+
+
+def build_text_lm(cfg: LMConfig, seed: int) -> onnx.ModelProto:
+    g = GraphBuilder(seed)
+    d, h, kv = cfg.head_dim, cfg.hidden, cfg.kv_heads
+    input_ids = g.input("input_ids", TensorProto.INT64, ["batch", "seq"])
+    attn = g.input("attention_mask", TensorProto.INT64, ["batch", "total_seq"])
+    pos = g.input("position_ids", TensorProto.INT64, ["batch", "seq"])
+    past = []
+    for i in range(cfg.layers):
+        pk = g.input(f"past_key_values.{i}.key", TensorProto.FLOAT, ["batch", kv, "past_seq", d])
+        pv = g.input(f"past_key_values.{i}.value", TensorProto.FLOAT, ["batch", kv, "past_seq", d])
+        past.append((pk, pv))
+
+    emb = g.rng.standard_normal((cfg.vocab, h)).astype(np.float32)  # nn.Embedding: N(0, 1)
+    if cfg.outlier_channels:
+        chans = g.rng.choice(h, size=cfg.outlier_channels, replace=False)
+        emb[:, np.sort(chans)] *= np.float32(cfg.outlier_scale)
+    x = g.op("Gather", [g.init("embed_tokens.weight", emb), input_ids], axis=0)
+
+    cos, sin = _rope(g, pos, cfg)
+    mask = g.op("And", [g.causal_mask(g.dim(input_ids, 1), g.dim(attn, 1)), g.padding_mask(attn)])
+    for i in range(cfg.layers):
+        p = f"layers.{i}"
+        hn = g.rms_norm(x, p + ".input_layernorm", h)
+        q = _apply_rope(g, g.heads(g.linear(hn, p + ".q_proj", h, h), cfg.heads, d), cos, sin, d)
+        k = _apply_rope(g, g.heads(g.linear(hn, p + ".k_proj", h, kv * d), kv, d), cos, sin, d)
+        v = g.heads(g.linear(hn, p + ".v_proj", h, kv * d), kv, d)
+        k_all = g.op("Concat", [past[i][0], k], f"present.{i}.key", axis=2)
+        v_all = g.op("Concat", [past[i][1], v], f"present.{i}.value", axis=2)
+        rep = cfg.heads // kv
+        ctx = g.attention(q, g.repeat_kv(k_all, kv, rep, d), g.repeat_kv(v_all, kv, rep, d), d, mask)
+        x = g.op("Add", [x, g.linear(g.merge_heads(ctx, h), p + ".o_proj", h, h)])
+        hn = g.rms_norm(x, p + ".post_attention_layernorm", h)
+        gate = g.linear(hn, p + ".mlp.gate_proj", h, cfg.ffn)
+        up = g.linear(hn, p + ".mlp.up_proj", h, cfg.ffn)
+        act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
+        x = g.op("Add", [x, g.linear(act, p + ".mlp.down_proj", cfg.ffn, h)])
+    x = g.rms_norm(x, "norm", h)
+    g.linear(x, "lm_head", h, cfg.vocab)
+    g.nodes[-1].output[0] = "logits"
+    g.output("logits", TensorProto.FLOAT, ["batch", "seq", cfg.vocab])
+    for i in range(cfg.layers):
+        for kind in ("key", "value"):
+            g.output(f"present.{i}.{kind}", TensorProto.FLOAT, ["batch", kv, "total_seq", d])
+    return g.model("text_lm")
