@@ -1,0 +1,124 @@
+"""Change points on per-run medians of one series (pure, no I/O).
+
+A step at run k (the first run of the new level) counts only if
+- it holds: each of the first ``min_hold`` runs from k differs from the level before by at
+  least the threshold in the same direction, and so does the median of the runs after;
+- it is large: |after - before| / before >= threshold (5 % by default);
+- it stands out of the noise: |after - before| >= ``sigmas`` x the robust sigma (1.4826 MAD)
+  of the run medians around their own segment levels;
+- the raw samples agree: a two-sided Mann-Whitney U on the pooled samples before vs after
+  gives p < ``alpha`` (per-run medians stand in where raw samples are missing).
+Scanning left to right, the level before a candidate starts at the last accepted change, so
+one step is reported once, at its first run; a single outlier run never holds for 2 runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from harness.analysis.stats import mann_whitney_p
+
+DEFAULT_WINDOW = 10
+MIN_BEFORE = 3
+
+
+@dataclass(frozen=True)
+class ChangePoint:
+    index: int  # position in the series of the first run at the new level
+    before: float  # level (median of run medians) before
+    after: float  # level after
+    ratio: float  # after / before
+    p: float  # pooled Mann-Whitney U p-value
+    sigma: float  # robust sigma of run medians around their levels
+    worse: bool  # in the bad direction for this metric
+
+
+@dataclass(frozen=True)
+class StepRule:
+    threshold: float = 0.05
+    sigmas: float = 2.5
+    alpha: float = 0.01
+    min_hold: int = 2
+    window: int = DEFAULT_WINDOW
+
+
+def _sigma(before: np.ndarray, after: np.ndarray) -> float:
+    resid = np.concatenate([before - np.median(before), after - np.median(after)])
+    return float(1.4826 * np.median(np.abs(resid)))
+
+
+def detect(
+    medians: Sequence[float] | np.ndarray,
+    samples: Sequence[np.ndarray | None] | None = None,
+    *,
+    rule: StepRule = StepRule(),
+    higher_is_better: bool = False,
+) -> list[ChangePoint]:
+    m = np.asarray(medians, dtype=float)
+    n = m.size
+    out: list[ChangePoint] = []
+    start = 0
+    k = MIN_BEFORE
+    while k <= n - rule.min_hold:
+        before = m[max(start, k - rule.window) : k]
+        after = m[k : k + rule.window]
+        cp = _candidate(k, before, after, samples, rule, higher_is_better, max(start, k - rule.window))
+        if cp is not None:
+            out.append(cp)
+            start = k
+            k += MIN_BEFORE  # the next level needs its own history before it can step again
+        else:
+            k += 1
+    return out
+
+
+def _candidate(
+    k: int,
+    before: np.ndarray,
+    after: np.ndarray,
+    samples: Sequence[np.ndarray | None] | None,
+    rule: StepRule,
+    higher_is_better: bool,
+    lo: int,
+) -> ChangePoint | None:
+    if before.size < MIN_BEFORE or after.size < rule.min_hold:
+        return None
+    level = float(np.median(before))
+    if level == 0:
+        return None
+    held = after[: rule.min_hold] / level - 1.0
+    up, down = bool(np.all(held >= rule.threshold)), bool(np.all(held <= -rule.threshold / (1 + rule.threshold)))
+    if not (up or down):
+        return None
+    new = float(np.median(after))
+    ratio = new / level
+    if (up and ratio < 1 + rule.threshold) or (down and ratio > 1 / (1 + rule.threshold)):
+        return None
+    sigma = _sigma(before, after)
+    if abs(new - level) < rule.sigmas * sigma:
+        return None
+    p = _pooled_p(k, before.size, after.size, samples, before, after, lo)
+    if not p < rule.alpha:
+        return None
+    return ChangePoint(index=k, before=level, after=new, ratio=ratio, p=p, sigma=sigma,
+                       worse=down if higher_is_better else up)
+
+
+def _pooled_p(
+    k: int,
+    nb: int,
+    na: int,
+    samples: Sequence[np.ndarray | None] | None,
+    before: np.ndarray,
+    after: np.ndarray,
+    lo: int,
+) -> float:
+    if samples is not None:
+        pre = [samples[i] for i in range(lo, lo + nb)]
+        post = [samples[i] for i in range(k, k + na)]
+        if all(s is not None and len(s) for s in pre + post):
+            return mann_whitney_p(np.concatenate(pre), np.concatenate(post))  # type: ignore[arg-type]
+    return mann_whitney_p(before, after)
