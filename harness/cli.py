@@ -55,7 +55,9 @@ _register_commands()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        rc = app(standalone_mode=False)  # click returns typer.Exit's code here instead of raising
+        if isinstance(rc, int) and rc:
+            sys.exit(rc)
     except HarnessError as exc:
         Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
         sys.exit(2)
