@@ -45,11 +45,16 @@ def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
     times, lines, err = probe_values(probes, "power.stream")
     t_out, w_out = [], []
+    taken = False  # one value per sample block ("GPU Power" appears in two sections)
     for t, line in zip(times, lines):
+        if line.startswith("*** Sampled system activity"):
+            taken = False
+            continue
         w = parse_line(line, cfg.rail)
-        if w is not None:
+        if w is not None and not taken:
             t_out.append(t - cfg.interval_s / 2.0)
             w_out.append(w)
+            taken = True
     errors = [f"power: powermetrics: {err}"] if err else []
     if not w_out:
         errors.append("power: powermetrics printed no power lines (needs root: sudo -n)")
