@@ -23,7 +23,7 @@ def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
     pp = PowerPlan(
         source="battery",
         tier=cfg.tier,
-        detail=f"battery current_now x voltage_now ({cfg.current_unit}, {cfg.voltage_unit}, "
+        detail=f"fuel gauge current_now x voltage_now ({cfg.current_unit}, {cfg.voltage_unit}, "
         f"discharge sign {cfg.discharge_sign:+d}); {charging}",
         specs=[
             {"name": "power.current", "kind": "file", "path": cfg.current_path, "interval_s": cfg.interval_s},

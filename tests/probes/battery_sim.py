@@ -1,0 +1,64 @@
+"""A simulated battery whose discharge current follows a process's CPU load.
+
+It writes ``current_now`` (µA, NEGATIVE while discharging, as many phones do) and
+``voltage_now`` (µV) atomically, so the real agent's file sampler reads a plausible fuel
+gauge: idle -> IDLE_UA, one busy core -> IDLE_UA + PER_CORE_UA. Honest label: it proves
+the harness's units, signs and windowing, not a phone's numbers.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+IDLE_UA = 300_000
+PER_CORE_UA = 1_500_000
+VOLTAGE_UV = 3_987_000
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_s(pid: int) -> float | None:
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / _TICK  # utime + stime
+
+
+def _write(path: Path, value: int) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(f"{value}\n")
+    os.replace(tmp, path)
+
+
+class BatterySim:
+    def __init__(self, battery_dir: Path, period_s: float = 0.1) -> None:
+        self.dir = battery_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.period_s = period_s
+        self.pid: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        _write(self.dir / "current_now", -IDLE_UA)
+        _write(self.dir / "voltage_now", VOLTAGE_UV)
+
+    def start(self, pid: int) -> None:
+        self.pid = pid
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+
+    def _loop(self) -> None:
+        assert self.pid is not None
+        last_t, last_cpu = time.monotonic(), _cpu_s(self.pid) or 0.0
+        while not self._stop.wait(self.period_s):
+            now, cpu = time.monotonic(), _cpu_s(self.pid)
+            if cpu is None:
+                return
+            load = max(0.0, (cpu - last_cpu) / (now - last_t))
+            last_t, last_cpu = now, cpu
+            _write(self.dir / "current_now", -round(IDLE_UA + PER_CORE_UA * load))
