@@ -67,6 +67,7 @@ class SshTransport(RemoteTransport):
         self._thread.start()
         self._conn: asyncssh.SSHClientConnection | None = None
         self._sftp: asyncssh.SFTPClient | None = None
+        self._tunnel: asyncssh.SSHClientConnection | None = None
         self._connect_lock: asyncio.Lock | None = None
 
     # ---- loop plumbing --------------------------------------------------------------
@@ -110,9 +111,9 @@ class SshTransport(RemoteTransport):
             opts["username"] = cfg.user
         if cfg.identity_file:
             opts["client_keys"] = [str(Path(cfg.identity_file).expanduser())]
-        if cfg.proxy_jump:
-            opts["tunnel"] = cfg.proxy_jump
         try:
+            if cfg.proxy_jump:
+                self._tunnel = opts["tunnel"] = await self._jump(cfg.proxy_jump, opts)
             return await asyncssh.connect(cfg.host, **opts)
         except asyncssh.HostKeyNotVerifiable as e:
             if policy.verdict == "changed":
@@ -132,6 +133,18 @@ class SshTransport(RemoteTransport):
         except _LINK_ERRORS as e:
             raise TransportError(f"{self._where()}: cannot connect: {e or type(e).__name__}") from e
 
+    @staticmethod
+    async def _jump(spec: str, opts: dict[str, Any]) -> asyncssh.SSHClientConnection:
+        """Connect to a ProxyJump host ``[user@]host[:port]`` with the device's keys and host-key policy."""
+        user, _, hostport = spec.rpartition("@")
+        host, _, port = hostport.rpartition(":") if hostport.count(":") == 1 else (hostport, "", "")
+        jopts = {k: v for k, v in opts.items() if k not in ("port", "username", "tunnel")}
+        if user:
+            jopts["username"] = user
+        if port:
+            jopts["port"] = int(port)
+        return await asyncssh.connect(host or hostport, **jopts)
+
     async def _sftp_client(self) -> asyncssh.SFTPClient:
         conn = await self._connection()
         if self._sftp is None:
@@ -140,8 +153,10 @@ class SshTransport(RemoteTransport):
 
     def _drop(self) -> None:
         conn, self._conn, self._sftp = self._conn, None, None
-        if conn is not None:
-            conn.abort()
+        tunnel, self._tunnel = self._tunnel, None
+        for c in (conn, tunnel):
+            if c is not None:
+                c.abort()
 
     async def _guard(self, coro: Coroutine[Any, Any, T], what: str) -> T:
         """Map a dropped link to a retryable TransportError and forget the dead connection."""
@@ -237,10 +252,13 @@ class SshTransport(RemoteTransport):
 
         async def shut() -> None:
             conn, self._conn, self._sftp = self._conn, None, None
-            if conn is not None:
-                conn.close()
+            tunnel, self._tunnel = self._tunnel, None
+            for c in (conn, tunnel):
+                if c is None:
+                    continue
+                c.close()
                 try:
-                    await asyncio.wait_for(conn.wait_closed(), 5)
+                    await asyncio.wait_for(c.wait_closed(), 5)
                 except (asyncio.TimeoutError, *_LINK_ERRORS):
                     pass
 
