@@ -4,8 +4,8 @@ A step at run k (the first run of the new level) counts only if
 - it holds: each of the first ``min_hold`` runs from k differs from the level before by at
   least the threshold in the same direction, and so does the median of the runs after;
 - it is large: |after - before| / before >= threshold (5 % by default);
-- it stands out of the noise: |after - before| >= ``sigmas`` x the robust sigma (1.4826 MAD)
-  of the run medians around their own segment levels;
+- it stands out of the noise: |after - before| >= ``sigmas`` x the robust sigma of the run
+  medians (from the MAD of successive differences on each side);
 - the raw samples agree: a two-sided Mann-Whitney U on the pooled samples before vs after
   gives p < ``alpha`` (per-run medians stand in where raw samples are missing).
 Scanning left to right, the level before a candidate starts at the last accepted change, so
@@ -46,8 +46,12 @@ class StepRule:
 
 
 def _sigma(before: np.ndarray, after: np.ndarray) -> float:
-    resid = np.concatenate([before - np.median(before), after - np.median(after)])
-    return float(1.4826 * np.median(np.abs(resid)))
+    """Robust sigma of run medians from successive differences within each side (a later step
+    inside the after-window does not inflate it): 1.4826 x MAD(diff) / sqrt(2)."""
+    diffs = np.concatenate([np.diff(before), np.diff(after)])
+    if diffs.size == 0:
+        return 0.0
+    return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
 
 
 def detect(

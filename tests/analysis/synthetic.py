@@ -87,3 +87,40 @@ def record_run(
             ),
         )
     store.finish_run(run_id)
+
+
+def record_history(
+    store: Store,
+    runs: int,
+    *,
+    cells: Iterable[CellSpec] = DEFAULT_CELLS,
+    levels: Mapping[tuple[str, str], Mapping[int, float]] | None = None,
+    n: int = 40,
+    sigma: float = 0.03,
+    prefix: str = "night",
+) -> list[str]:
+    """``runs`` nightly runs, one day apart. levels[(device, workload)][i] = latency factor from run i on
+    (a step); a factor keyed ``-i`` applies to run i only (an outlier)."""
+    cells = list(cells)
+    ids = []
+    for i in range(runs):
+        factors: dict[tuple[str, str], float] = {}
+        for key, steps in (levels or {}).items():
+            f = 1.0
+            for at, factor in sorted(steps.items()):
+                if at >= 0 and i >= at:
+                    f = factor
+            f = steps.get(-i, f) if i else f
+            factors[key] = f
+        run_id = f"{prefix}-{i:03d}"
+        ids.append(run_id)
+        record_run_factors(store, run_id, cells, factors, seed=i, n=n, sigma=sigma,
+                           created_at=f"2026-01-{1 + i // 24:02d}T{i % 24:02d}:00:00+00:00", build_id=f"b{i:03d}")
+    return ids
+
+
+def record_run_factors(store: Store, run_id: str, cells: list[CellSpec], factors: Mapping[tuple[str, str], float],
+                       **kw: object) -> None:
+    shifted = [CellSpec(**{**c.__dict__, "base_ms": c.base_ms * factors.get((c.device, c.workload), 1.0)})
+               for c in cells]
+    record_run(store, run_id, cells=shifted, **kw)  # type: ignore[arg-type]

@@ -1,0 +1,90 @@
+"""History over a real store: a step is flagged at the right run, an outlier is not; alert life cycle."""
+
+from __future__ import annotations
+
+import pytest
+
+from harness.analysis import alerts as A
+from harness.errors import HarnessError
+from harness.results.analysis_tables import load_alerts, save_alerts
+from harness.results.history_source import load_series, sync_alerts
+from harness.results.store import Store
+from tests.analysis.synthetic import CellSpec, record_history
+
+CELLS = (
+    CellSpec(workload="resnet"),
+    CellSpec(workload="bert"),
+    CellSpec(workload="canary"),
+    CellSpec(device="pi5", fingerprint="fp-pi5", workload="resnet"),
+    CellSpec(device="pi5", fingerprint="fp-pi5", workload="canary"),
+)
+LEVELS = {
+    ("pixel", "resnet"): {10: 1.12},  # the build regressed at run 10
+    ("pixel", "bert"): {-7: 1.4},  # one bad night, nothing more
+    ("pi5", "resnet"): {9: 1.15},  # the device itself moved at run 9:
+    ("pi5", "canary"): {9: 1.15},  # its canary moved too
+}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory) -> Store:
+    s = Store(tmp_path_factory.mktemp("hist") / "h.db")
+    record_history(s, 16, cells=CELLS, levels=LEVELS)
+    yield s
+    s.close()
+
+
+def _by(series, device, workload, metric="latency_ms@b1"):
+    return next(s for s in series if s.device == device and s.key[0] == workload and s.key[4] == metric)
+
+
+def test_step_flagged_at_the_right_run_outlier_not(store) -> None:
+    series = load_series(store)
+    resnet = _by(series, "pixel", "resnet")
+    assert [resnet.points["run_id"].iloc[c.index] for c in resnet.changes] == ["night-010"]
+    assert resnet.changes[0].worse
+    tps = _by(series, "pixel", "resnet", "tokens_per_s")  # higher is better: the same step is worse too
+    assert [(tps.points["run_id"].iloc[c.index], c.worse) for c in tps.changes] == [("night-010", True)]
+    assert _by(series, "pixel", "bert").changes == []
+    assert _by(series, "pixel", "canary").changes == []
+    assert list(resnet.points["run_id"]) == sorted(resnet.points["run_id"])  # ordered by run time
+
+
+def test_alerts_with_canary_suppression_and_life_cycle(store) -> None:
+    series = load_series(store)
+    alerts = sync_alerts(store, series, canaries={"*": "canary"})
+    by = {(a.device, a.workload, a.metric): a for a in alerts}
+    pixel = by[("pixel", "resnet", "latency_ms@b1")]
+    assert pixel.state == "confirmed" and pixel.run_id == "night-010" and pixel.prev_run_id == "night-009"
+    assert pixel.build_id == "b010" and pixel.prev_build_id == "b009"
+    pi = by[("pi5", "resnet", "latency_ms@b1")]
+    assert pi.state == "invalid" and "canary" in pi.note
+    assert ("pixel", "bert", "latency_ms@b1") not in by
+
+    acked = A.transition(pixel, "acknowledged", "expected: bigger model")
+    save_alerts(store, [acked])
+    again = {a.key: a for a in sync_alerts(store, series, canaries={"*": "canary"})}
+    assert again[pixel.key].state == "acknowledged" and again[pixel.key].note == "expected: bigger model"
+    with pytest.raises(HarnessError, match="cannot go from acknowledged to confirmed"):
+        A.transition(again[pixel.key], "confirmed")
+    assert len(load_alerts(store)) == len(alerts)
+
+
+def test_merge_drops_alerts_no_longer_detected_but_keeps_human_decisions() -> None:
+    base = dict(workload="w", precision="fp32", backend="cpu", device_fingerprint="f", metric="m", device="d",
+                prev_run_id="r0", build_id=None, prev_build_id=None, at="t", before=1.0, after=1.2, ratio=1.2, p=0.001)
+    auto = A.Alert(run_id="r1", **base)
+    human = A.Alert(run_id="r2", state="acknowledged", by_user=True, **base)
+    merged = {a.run_id: a for a in A.merge([auto, human], [])}
+    assert merged["r1"].state == "invalid" and "no longer detected" in merged["r1"].note
+    assert merged["r2"].state == "acknowledged"
+    with pytest.raises(HarnessError, match="unknown alert state"):
+        A.transition(auto, "closed")
+
+
+def test_recovery_marks_fixed(tmp_path) -> None:
+    s = Store(tmp_path / "fix.db")
+    record_history(s, 14, cells=(CellSpec(),), levels={("pixel", "resnet"): {4: 1.2, 9: 1.0}})
+    alerts = sync_alerts(s, load_series(s, metric="latency_ms@b1"))
+    assert [(a.run_id, a.state) for a in alerts] == [("night-004", "fixed")]
+    assert "night-009" in alerts[0].note
