@@ -67,7 +67,10 @@ def main() -> None:
         Console(stderr=True).print("[yellow]interrupted[/]: finished cells are stored; resume with --resume")
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
+        try:
+            import click
+        except ImportError:  # typer >= 0.20 vendors click as typer._click
+            from typer import _click as click  # type: ignore[no-redef]
 
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
