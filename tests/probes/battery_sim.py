@@ -39,6 +39,7 @@ class BatterySim:
         self.dir.mkdir(parents=True, exist_ok=True)
         self.period_s = period_s
         self.pid: int | None = None
+        self._needle = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         _write(self.dir / "current_now", -IDLE_UA)
@@ -48,12 +49,35 @@ class BatterySim:
         self.pid = pid
         self._thread.start()
 
+    def start_matching(self, needle: str) -> None:
+        """Follow the first process whose command line contains ``needle`` (e.g. a job path
+        handed to the agent through a transport, where the pid is not known up front)."""
+        self._needle = needle
+        self._thread.start()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(5)
+        if self._thread.is_alive():
+            self._thread.join(5)
+
+    def _find(self) -> int | None:
+        """A python process with the needle as one of its arguments (not the sh wrapping it)."""
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+            except OSError:
+                continue
+            if self._needle in argv and "python" in Path(argv[0]).name:
+                return int(entry.name)
+        return None
 
     def _loop(self) -> None:
-        assert self.pid is not None
+        while self.pid is None and not self._stop.wait(0.01):
+            self.pid = self._find()
+        if self.pid is None:
+            return
         last_t, last_cpu = time.monotonic(), _cpu_s(self.pid) or 0.0
         while not self._stop.wait(self.period_s):
             now, cpu = time.monotonic(), _cpu_s(self.pid)

@@ -9,31 +9,12 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper
 
 from harness.config.probes import ProbesConfig
 from harness.probes import interpret, plan_probes
+from tests.probes.agent_job import AGENT, make_job, tiny_inputs, tiny_model
 from tests.probes.battery_sim import IDLE_UA, PER_CORE_UA, VOLTAGE_UV, BatterySim
-
-AGENT = Path(__file__).resolve().parents[2] / "harness" / "agent" / "agent.py"
-
-
-def tiny_model(path: Path, n: int = 128) -> None:
-    rng = np.random.default_rng(0)
-    w = helper.make_tensor("w", TensorProto.FLOAT, [n, n], rng.standard_normal((n, n)).astype(np.float32).ravel())
-    nodes = [helper.make_node("MatMul", ["x", "w"], ["h"]), helper.make_node("Relu", ["h"], ["y"])]
-    graph = helper.make_graph(
-        nodes,
-        "tiny",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, n])],
-        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, n])],
-        initializer=[w],
-    )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
-    model.ir_version = 10
-    onnx.save(model, path)
 
 
 @pytest.mark.slow
@@ -62,27 +43,10 @@ def test_real_agent_reports_power_and_net_energy_from_a_simulated_battery(dev, l
     )
     plan = plan_probes(cfg, local)
     assert plan.idle_s == 1.0 and not plan.errors
-    model = tmp_path / "tiny.onnx"
-    tiny_model(model)
-    inputs = tmp_path / "inputs.npz"
-    np.savez(inputs, **{"/x": np.ones((1, 128), np.float32)})
+    model = tiny_model(tmp_path / "tiny.onnx")
+    inputs = tiny_inputs(tmp_path / "inputs.npz")
     out_dir = tmp_path / "out"
-    job = {
-        "protocol": 1,
-        "kind": "single",
-        "models": {"model": str(model)},
-        "inputs": str(inputs),
-        "params": {},
-        "provider": "CPUExecutionProvider",
-        "provider_options": {},
-        "session": {"intra_op_num_threads": 1, "inter_op_num_threads": 1},
-        "measure": {"warmup": 3, "warmup_s": 0.1, "min_iterations": 20, "min_seconds": 1.5, "max_seconds": 5.0},
-        "probes": plan.specs,
-        "idle_s": plan.idle_s,
-        "snapshots": plan.snapshots,
-        "save_outputs": False,
-        "out_dir": str(out_dir),
-    }
+    job = make_job(str(model), str(inputs), plan, str(out_dir))
     (tmp_path / "job.json").write_text(json.dumps(job))
     proc = subprocess.Popen([sys.executable, str(AGENT), str(tmp_path / "job.json")], stderr=subprocess.PIPE, text=True)
     sim.start(proc.pid)
