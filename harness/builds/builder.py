@@ -115,6 +115,7 @@ def build(
     for p in precisions or ():
         if p not in PRECISIONS:
             raise HarnessError(f"unknown precision {p!r} (known: {', '.join(PRECISIONS)})")
+    onnxruntime.set_default_logger_severity(3)  # converters' sessions warn about shape merges
     digest = content_hash(workloads, precisions)
     bid = build_id or f"b-{digest[:12]}"
     final = Path(builds_root) / bid
@@ -196,14 +197,17 @@ def _precision(wl: Workload, wl_path: Path, src: Source, p: str, build_dir: Path
             notes=[f"{p}: pre-built by the user's CI"],
         )
     feeds = _calibration_feeds(wl, wl_path, src) if p == "int8-static" else {}
-    files, converter, notes = {}, {}, []
+    files, converter = {}, {}
+    notes: dict[str, list[str]] = {}  # note -> roles it applies to
     for role, model in src.models.items():
         desc = f"{len(feeds.get(role, []))} fp32 feeds (seed {wl.seed + CALIBRATION_SEED_OFFSET})"
         conv = convert.convert(p, model, feeds.get(role), wl.model.int4_block_size, calibration=desc)
         files[role] = artifact_for(build_dir, _save(conv.model, folder / p / f"{role}.onnx"))
         converter = conv.converter
-        notes += [n if len(src.models) == 1 else f"{n} [{role}]" for n in conv.notes]
-    return PrecisionEntry(files=files, converter=converter, notes=notes)
+        for n in conv.notes:
+            notes.setdefault(n, []).append(role)
+    merged = [n if len(src.models) == 1 else f"{n} [{', '.join(roles)}]" for n, roles in notes.items()]
+    return PrecisionEntry(files=files, converter=converter, notes=merged)
 
 
 def _calibration_feeds(wl: Workload, wl_path: Path, src: Source) -> dict[str, list[dict[str, Any]]]:

@@ -118,10 +118,9 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
             quant_format=QuantFormat.QDQ,
             op_types_to_quantize=list(STATIC_OPS),
             per_channel=True,
-            activation_type=QuantType.QInt8,
+            activation_type=QuantType.QUInt8,  # QInt8 activations: ORT 1.31 writes QDQ it cannot load
             weight_type=QuantType.QInt8,
             calibrate_method=CalibrationMethod.MinMax,
-            extra_options={"ActivationSymmetric": False, "WeightSymmetric": True},
         )
         out = onnx.load(str(dst))
     converter = {
@@ -131,7 +130,7 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
             "quant_format": "QDQ",
             "op_types_to_quantize": list(STATIC_OPS),
             "per_channel": True,
-            "activation_type": "QInt8",
+            "activation_type": "QUInt8",
             "weight_type": "QInt8",
             "calibrate_method": "MinMax",
             "calibration_feeds": len(feeds),

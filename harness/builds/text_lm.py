@@ -2,8 +2,10 @@
 
 I/O follows Optimum: input_ids [B,S], attention_mask [B,P+S], position_ids [B,S],
 past_key_values.N.key/value [B,kv,P,d] -> logits [B,S,V], present.N.key/value [B,kv,P+S,d].
-Weights are seeded at torch-default scales; ``outlier_channels`` multiplies a few embedding
-channels by ``outlier_scale`` so activations carry the outliers that make int8 error realistic.
+Weights are seeded at torch-default scales, except the LM head, scaled for logits of std
+``logit_std`` (a uniform-init head gives the flat next-token distributions of an untrained
+model). ``outlier_channels`` multiplies a few embedding channels by ``outlier_scale`` so
+activations carry the outliers that make int8 error realistic.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ class LMConfig:
     rope_theta: float = 10000.0
     outlier_channels: int = 0
     outlier_scale: float = 20.0
+    logit_std: float = 4.0  # lm_head init N(0, (logit_std/sqrt(hidden))^2): peaked like a trained LM
 
     @property
     def head_dim(self) -> int:
@@ -116,8 +119,8 @@ def build_text_lm(cfg: LMConfig, seed: int) -> onnx.ModelProto:
         act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
         x = g.op("Add", [x, g.linear(act, p + ".mlp.down_proj", cfg.ffn, h)])
     x = g.rms_norm(x, "norm", h)
-    g.linear(x, "lm_head", h, cfg.vocab)
-    g.nodes[-1].output[0] = "logits"
+    head = g.rng.standard_normal((h, cfg.vocab)) * (cfg.logit_std / np.sqrt(h))
+    g.op("MatMul", [x, g.init("lm_head.weight", head.astype(np.float32))], "logits")
     g.output("logits", TensorProto.FLOAT, ["batch", "seq", cfg.vocab])
     for i in range(cfg.layers):
         for kind in ("key", "value"):
