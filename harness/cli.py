@@ -75,6 +75,7 @@ def main() -> None:
         if isinstance(exc, click.exceptions.ClickException):
             exc.show()
             sys.exit(2)
-        if isinstance(exc, click.exceptions.Abort):
+        abort = getattr(click.exceptions, "Abort", None)  # absent from typer's vendored click
+        if abort is not None and isinstance(exc, abort):
             sys.exit(130)
         raise

@@ -13,6 +13,7 @@ import math
 import pandas as pd
 
 # Which noisy series headlines a cell, by workload kind (first prefix present wins).
+PRECISION_ORDER = ("fp32", "fp16", "int8", "int8-static", "int4")
 HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
 COLUMNS = [
     "device", "workload", "precision", "backend", "status", "metric", "p50", "p90", "unit", "peak_mb",
@@ -36,7 +37,9 @@ def _value(metrics: dict[str, float], name: str) -> float | None:
 def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     rows = []
     by_cell = {cid: g for cid, g in metrics.groupby("cell_id")} if not metrics.empty else {}
-    for cell in cells.sort_values(["device", "workload", "precision", "backend"]).itertuples():
+    order = {p: i for i, p in enumerate(PRECISION_ORDER)}
+    cells = cells.assign(_p=cells["precision"].map(lambda p: order.get(p, len(order))))
+    for cell in cells.sort_values(["device", "workload", "_p", "backend"]).itertuples():
         g = by_cell.get(cell.id)
         vals: dict[str, float] = {}
         units: dict[str, str] = {}
@@ -70,7 +73,8 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             "error": cell.error,
             "cell_id": int(cell.id),
         })
-    return pd.DataFrame(rows, columns=COLUMNS)
+    frame = pd.DataFrame(rows, columns=COLUMNS).astype(object)
+    return frame.where(frame.notna(), None)  # None, not NaN, for absent text and numbers
 
 
 def fmt(v: object, digits: int = 3) -> str:

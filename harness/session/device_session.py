@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import platform
 import posixpath
 import re
 import sys
@@ -18,6 +20,7 @@ import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.fidelity import budget_violations, fidelity_metrics
-from harness.analysis.workload_metrics import derived_metrics
+from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, LocalTransportConfig, Workload
 from harness.errors import HarnessError, TransportError
@@ -38,6 +41,7 @@ from harness.session.host_cache import HostCache
 from harness.session.jobs import agent_source, build_job
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
+from harness.transport.lock import device_lock
 
 RETRY_BACKOFF_S = 2.0
 
@@ -84,6 +88,7 @@ class DeviceSession:
         self.facts: dict[str, Any] = {}
         self.setup_log: list[dict[str, Any]] = []
         self.push_stats: Counter[str] = Counter()  # survives reconnects
+        self._held = ExitStack()  # the device lock, released on close
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
@@ -102,6 +107,8 @@ class DeviceSession:
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
+        owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
+        self._held.enter_context(device_lock(t, owner))  # two runs never share a device
         self.agent_remote = t.push(agent_source()).remote
         res = t.exec([self.interpreter, self.agent_remote, "--probe"], timeout=120)
         if res.timed_out:
@@ -128,7 +135,10 @@ class DeviceSession:
                 bytes_pushed=t.bytes_pushed, files_pushed=t.files_pushed, files_cached=t.files_cached
             )
             self.transport = None
-            t.close()
+            try:
+                self._held.close()
+            finally:
+                t.close()
 
     def abort(self) -> None:
         """Called from another thread on Ctrl-C: kill what runs on the device."""
@@ -301,9 +311,10 @@ class DeviceSession:
         prepared = self.ctx.host.inputs(workload, workload_path)
         metrics, samples = series_metrics(result.get("series") or {})
         metrics += agent_metrics(result)
-        derived, derived_samples = derived_metrics(prepared.job.kind, _raw_series(result), prepared.job.params)
-        metrics += derived
-        samples.update(derived_samples)
+        raw = _raw_series(result)
+        metrics += derived_metrics(prepared.job.kind, raw, prepared.job.params)
+        samples.update({k: np.asarray(v, dtype=float) for k, v in
+                        derived_series(prepared.job.kind, raw, prepared.job.params).items()})
         outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
         metrics += outcome.metrics
         samples.update(outcome.samples)

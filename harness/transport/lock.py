@@ -103,6 +103,28 @@ def _parse_owner(text: str) -> dict[str, object]:
         return {}
 
 
+def _holder_is_gone(holder: dict[str, object], me: dict[str, object]) -> bool:
+    """True when the holder ran on this host and its process no longer exists, or when it is
+    this very owner (same process, same owner string) whose connection dropped."""
+    if holder.get("host") != socket.gethostname():
+        return False
+    if holder.get("owner") == me["owner"] and str(holder.get("pid")) == str(os.getpid()):
+        return True
+    try:
+        pid = int(str(holder.get("pid")))
+    except ValueError:
+        return False
+    if pid == os.getpid():
+        return False  # another owner inside this process: a real conflict
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
 def acquire(transport: Transport, owner: str, *, stale_after_s: float = 60.0) -> DeviceLock:
     """Take the device lock once (no heartbeat); HarnessError naming the holder if held."""
     device = _device_name(transport)
@@ -126,6 +148,12 @@ def acquire(transport: Transport, owner: str, *, stale_after_s: float = 60.0) ->
         return DeviceLock(device, path, me, taken_over_from=old)
     if status and status[0] == "HELD":
         holder = _parse_owner(rest)
+        if _holder_is_gone(holder, me):  # crashed here, or our own session before a reconnect
+            log.warning("device %s: lock holder %s is dead; taking over", device, _describe(holder))
+            out = _sh(transport, ACQUIRE, path, json.dumps(me), "-1")
+            first, _, rest = out.partition("\n")
+            if first.split()[:1] == ["TAKEN"]:
+                return DeviceLock(device, path, me, taken_over_from=_parse_owner(rest))
         raise HarnessError(
             f"device {device} is busy: locked by {_describe(holder)}, last heartbeat {status[1]} s ago "
             f"(a lock is stale after {int(stale_after_s)} s). Wait for that run, or remove {path} on the device "
