@@ -29,7 +29,8 @@ from harness.transport.remote import RemoteTransport
 
 DEFAULT_SERVER_PORT = 5037
 SYNC_CHUNK = 64 * 1024
-CONNECT_WAIT_S = 10.0
+CONNECT_WAIT_S = 5.0  # for a connected device to come online
+CONNECT_TIMEOUT_S = 5.0  # for `adb connect` itself (a dead host answers in ~10 s otherwise)
 _TCP_SERIAL = re.compile(r"^[^:\s]+:\d+$")
 _LINK_ERRORS = (adbutils.AdbError, OSError, EOFError)
 
@@ -115,9 +116,11 @@ class AdbTransport(RemoteTransport):
         except _LINK_ERRORS:
             pass
         try:
-            self._client.connect(self.serial, timeout=CONNECT_WAIT_S)
+            reply = self._client.connect(self.serial, timeout=CONNECT_TIMEOUT_S)
         except _LINK_ERRORS as e:
             raise TransportError(f"{self._where()}: adb connect failed: {e}") from e
+        if not reply.startswith(("connected", "already connected")):
+            raise TransportError(f"{self._where()}: adb connect: {reply.strip()}")
         deadline = time.monotonic() + CONNECT_WAIT_S
         while (st := self.state()) != "device":
             if time.monotonic() > deadline:
@@ -158,8 +161,8 @@ class AdbTransport(RemoteTransport):
                 if attempt == 0:
                     try:
                         self.recover()
-                    except TransportError:
-                        pass
+                    except TransportError as r:
+                        raise TransportError(f"cannot open {service.split(':')[0]}: {e}; {r}") from e
         raise TransportError(f"{self._where()}: cannot open {service.split(':')[0]}: {last}") from last
 
     # ---- raw primitive: shell v2 with a deadline ------------------------------------
