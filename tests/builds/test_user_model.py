@@ -1,0 +1,112 @@
+"""A user's own ONNX model by path (examples/user-model): build -> job inputs -> agent -> fidelity."""
+
+from __future__ import annotations
+
+import runpy
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.workload_metrics import derived_metrics
+from harness.builds import builder
+from harness.builds.inputs import make_job_inputs
+from harness.builds.manifest import load_manifest
+from harness.cli import app
+from harness.config.loader import load_workload
+from harness.errors import HarnessError
+
+from ._agent import run_agent
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "user-model"
+
+
+@pytest.fixture()
+def example(tmp_path: Path) -> Path:
+    """The shipped example workload beside a freshly generated model.onnx (no committed binary)."""
+    folder = tmp_path / "user"
+    folder.mkdir()
+    shutil.copy(EXAMPLE / "workload.yaml", folder / "workload.yaml")
+    runpy.run_path(str(EXAMPLE / "make_model.py"))["main"](folder)
+    return folder / "workload.yaml"
+
+
+@pytest.mark.slow
+def test_user_model_end_to_end(example: Path, tmp_path: Path):
+    wl = load_workload(example)
+    build_dir = builder.build([(wl, example)], tmp_path / "builds")
+    entry = load_manifest(build_dir).workloads["user-tagger"]
+    assert set(entry.precisions) == {"fp32", "fp16", "int8", "int4"}  # derived from the one file
+    assert entry.source["path"].endswith("model.onnx") and len(entry.source["sha256"]) == 64
+    ji = make_job_inputs(wl, entry, build_dir, example)
+    assert ji.kind == "single" and sorted(ji.arrays) == ["b1/features", "b1/mask", "b8/features", "b8/mask"]
+    assert ji.arrays["b8/features"].shape == (8, 16, 64) and ji.arrays["b1/mask"].dtype == np.int64
+    assert ji.params == {"batch_sizes": {"b1": 1, "b8": 8}}
+    _, ref = run_agent(build_dir, entry, "fp32", ji, tmp_path / "run" / "fp32")
+    rel = {}
+    for prec in ("fp16", "int8", "int4"):
+        result, out = run_agent(build_dir, entry, prec, ji, tmp_path / "run" / prec)
+        metrics = fidelity_metrics("generic", ref, out)
+        rel[prec] = {m.name: m.value for m in metrics}["rel_l2"]
+        assert budget_violations(metrics, wl.budgets[prec]) == [], (prec, rel[prec])
+        rates = {m.name for m in derived_metrics(ji.kind, {k: v["samples"] for k, v in result["series"].items()}, ji.params)}
+        assert rates == {"items_per_s@b1", "items_per_s@b8"}
+    assert 0 < rel["fp16"] < 1e-2 and rel["int8"] > rel["fp16"] and rel["int4"] > rel["fp16"]
+    tight = wl.budgets["int4"].model_copy(update={"rel_l2": rel["int4"] / 2})
+    assert budget_violations(fidelity_metrics("generic", ref, out), tight) == [
+        f"rel_l2 {rel['int4']:.3g} > budget {rel['int4'] / 2:.3g}"
+    ]
+
+
+def test_prebuilt_precision_is_used_as_is(example: Path, tmp_path: Path):
+    import onnx
+
+    from harness.builds.convert import to_fp16
+
+    folder = example.parent
+    (folder / "model.fp16.onnx").write_bytes(to_fp16(onnx.load(str(folder / "model.onnx"))).model.SerializeToString())
+    text = example.read_text().replace("  int4_block_size: 32", "  int4_block_size: 32\n  prebuilt: {fp16: model.fp16.onnx}")
+    example.write_text(text)
+    wl = load_workload(example)
+    build_dir = builder.build([(wl, example)], tmp_path / "builds", precisions=["fp16"])
+    fp16 = load_manifest(build_dir).workloads["user-tagger"].precisions["fp16"]
+    assert fp16.converter["tool"] == "prebuilt"
+    assert (build_dir / fp16.files["model"].path).read_bytes() == (folder / "model.fp16.onnx").read_bytes()
+
+
+def test_missing_user_file_and_unbound_dim_are_named(example: Path, tmp_path: Path):
+    wl = load_workload(example)
+    (example.parent / "model.onnx").unlink()
+    with pytest.raises(HarnessError, match=r"model.path 'model.onnx' not found"):
+        builder.build([(wl, example)], tmp_path / "builds")
+    runpy.run_path(str(EXAMPLE / "make_model.py"))["main"](example.parent)
+    unbound = wl.model_copy(update={"dims": {}})
+    build_dir = builder.build([(unbound, example)], tmp_path / "builds", precisions=["fp32"])
+    entry = load_manifest(build_dir).workloads["user-tagger"]
+    with pytest.raises(HarnessError, match=r"input 'features' dim 1 is 'seq': bind it under 'dims'"):
+        make_job_inputs(unbound, entry, build_dir, example)
+
+
+def test_npy_file_inputs(example: Path, tmp_path: Path):
+    folder = example.parent
+    np.save(folder / "features.npy", np.full((2, 3, 64), 0.5, np.float32))
+    text = example.read_text().replace("    shape: [batch, seq, 64]", "    file: features.npy")
+    example.write_text(text)
+    wl = load_workload(example)
+    build_dir = builder.build([(wl, example)], tmp_path / "builds", precisions=["fp32"])
+    ji = make_job_inputs(wl, load_manifest(build_dir).workloads["user-tagger"], build_dir, example)
+    assert np.array_equal(ji.arrays["b1/features"], np.full((2, 3, 64), 0.5, np.float32))
+
+
+def test_build_command_prints_folder_and_table(example: Path, tmp_path: Path):
+    res = CliRunner().invoke(
+        app, ["build", "--file", str(example), "--builds-root", str(tmp_path / "b"), "--id", "cli", "-p", "int4"]
+    )
+    assert res.exit_code == 0, res.output
+    assert "build cli:" in res.output and str(tmp_path / "b" / "cli") in res.output.replace("\n", "")
+    assert "user-tagger" in res.output and "int4" in res.output and "MB" in res.output
+    sha = load_manifest(tmp_path / "b" / "cli").workloads["user-tagger"].precisions["int4"].files["model"].sha256
+    assert sha[:12] in res.output
