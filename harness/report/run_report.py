@@ -34,12 +34,14 @@ def _headline_samples(store: Store, table: pd.DataFrame) -> dict[int, np.ndarray
 
 
 def _methods(metrics: pd.DataFrame) -> list[tuple[str, str]]:
+    """(metric families, method) pairs: each way of measuring listed once."""
     if metrics.empty:
         return []
     m = metrics[metrics["method"].notna() & (metrics["kind"] != "info")].copy()
-    m["base"] = m["metric"].str.split("@").str[0]
-    pairs = m.groupby("base")["method"].agg(lambda s: sorted(set(s))[0]).items()
-    return sorted((str(k), str(v)) for k, v in pairs)
+    m["family"] = m["metric"].str.split(r"[@:.]", regex=True).str[0]
+    m["how"] = m["method"].str.replace(r"median of \d+ .*", "median of the steady-state samples", regex=True)
+    grouped = m.groupby("how")["family"].agg(lambda s: ", ".join(sorted(set(s))))
+    return sorted((str(fams), str(how)) for how, fams in grouped.items())
 
 
 def _fig_html(fig: object) -> str:
