@@ -74,6 +74,15 @@ def in_window(series: PowerSeries, window: Window, slack_s: float = 0.0) -> np.n
     return series.w[after[:1]]
 
 
+SERIES_MAX_POINTS = 5000
+
+
+def timeseries(series: PowerSeries, max_points: int = SERIES_MAX_POINTS) -> dict[str, list[float]]:
+    """Power over time for the stored result (device clock), thinned to at most max_points."""
+    step = max(1, -(-series.w.size // max_points))
+    return {"t": series.t[::step].round(4).tolist(), "w": series.w[::step].round(5).tolist()}
+
+
 @dataclass
 class PowerSummary:
     metrics: list[MetricValue]
@@ -96,7 +105,7 @@ def summarize_power(
     With no idle window the energy is gross, and the method says so.
     """
     flags: list[str] = list(series.errors)
-    info: dict[str, Any] = {"notes": list(series.notes), "n_samples_total": int(series.w.size)}
+    info: dict[str, Any] = {"notes": list(series.notes), "n_samples_total": int(series.w.size), "series": timeseries(series)}
     metrics: list[MetricValue] = []
     samples: dict[str, np.ndarray] = {}
     steady = {k: (float(v[0]), float(v[1])) for k, v in windows.items() if k != "idle" and v}
