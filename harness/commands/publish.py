@@ -1,0 +1,39 @@
+"""`harness publish [--out DIR]`: the static site (opens from file://)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+
+def publish_cmd(
+    out: Path = typer.Option(Path("reports/site"), "--out", "-o", help="Site folder."),
+    run_pages: int = typer.Option(20, "--run-pages", help="Write report pages for the latest N runs."),
+    canary: list[str] = typer.Option(None, "--canary", help="WORKLOAD or DEVICE=WORKLOAD: the device's canary."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
+    base_url: str | None = typer.Option(None, "--base-url", help="Where the site will be served (Atom links)."),
+    store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+) -> None:
+    """Publish overview, runs, compares, series, devices and regressions (+ JSON, Atom)."""
+    import time
+
+    from harness.analysis.thresholds import Thresholds
+    from harness.commands._canaries import parse_canaries
+    from harness.config.validate import parse_model
+    from harness.report.site.publish import publish
+    from harness.results.store import Store
+
+    t0 = time.perf_counter()
+    th = parse_model(Thresholds, thresholds) if thresholds else None
+    result = publish(Store(store_url), out, run_pages=run_pages, canaries=parse_canaries(canary), thresholds=th,
+                     base_url=base_url)
+    sizes = result.sizes()
+    biggest = max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("-", 0)
+    Console().print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
+                    f"(largest {biggest[0]}: {biggest[1] / 1e6:.2f} MB); open {out / 'index.html'}", highlight=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("publish")(publish_cmd)

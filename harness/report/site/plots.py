@@ -1,0 +1,98 @@
+"""Plotly charts as plain figure dicts embedded with Plotly.newPlot (plotly.js loaded once per site).
+
+Building dicts instead of plotly.graph_objects keeps publishing a 365-run history fast, and
+the JSON is made safe for a <script> element here, in one place: every '<', '>', '&' and the
+JS line separators are \\u-escaped, so a device named </script><script>... stays a string.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+from markupsafe import Markup, escape
+
+from harness.analysis.history import Series
+
+COLORS = {"REGRESSED": "#cf222e", "IMPROVED": "#1a7f37"}
+
+
+def script_json(value: Any) -> str:
+    text = json.dumps(value, allow_nan=False, default=_default, separators=(",", ":"))
+    for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
+                    ("\u2029", "\\u2029")):
+        text = text.replace(ch, rep)
+    return text
+
+
+def _default(v: Any) -> Any:
+    if isinstance(v, np.generic):
+        return v.item()
+    if isinstance(v, np.ndarray):
+        return v.tolist()
+    return str(v)
+
+
+def plot_div(div_id: str, data: list[dict[str, Any]], layout: dict[str, Any], height: int = 420) -> Markup:
+    safe_id = escape(div_id)
+    return Markup(
+        '<div class="figure plot" id="{id}" style="height:{h}px"></div>'
+        '<script>Plotly.newPlot("{id}",{data},{layout},{{"displaylogo":false,"responsive":true}});</script>'
+    ).format(id=safe_id, h=int(height), data=Markup(script_json(data)), layout=Markup(script_json(layout)))
+
+
+def _clean(values: Any) -> list[float | None]:
+    return [None if v is None or not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
+
+
+def series_figure(s: Series) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Median line with the IQR band, change points marked, run and build ids on hover."""
+    p = s.points
+    x = [str(v) for v in p["run_created_at"]]
+    custom = [[str(r), str(b), int(n)] for r, b, n in zip(p["run_id"], p["build_id"], p["n"], strict=True)]
+    unit = s.unit or ""
+    data: list[dict[str, Any]] = [
+        {"type": "scatter", "x": x, "y": _clean(p["q3"]), "mode": "lines", "line": {"width": 0},
+         "hoverinfo": "skip", "showlegend": False, "name": "q3"},
+        {"type": "scatter", "x": x, "y": _clean(p["q1"]), "mode": "lines", "line": {"width": 0},
+         "fill": "tonexty", "fillcolor": "rgba(9,105,218,0.18)", "hoverinfo": "skip", "name": "IQR"},
+        {"type": "scatter", "x": x, "y": _clean(p["median"]), "mode": "lines+markers", "name": "median",
+         "line": {"color": "#0969da"}, "marker": {"size": 4}, "customdata": custom,
+         "hovertemplate": "%{x}<br>median %{y:.4g} " + unit.replace("%", "%%")
+                          + "<br>run %{customdata[0]}<br>build %{customdata[1]}<br>n=%{customdata[2]}<extra></extra>"},
+    ]
+    if s.changes:
+        idx = [c.index for c in s.changes]
+        data.append({
+            "type": "scatter", "mode": "markers", "name": "change point",
+            "x": [x[i] for i in idx], "y": [float(p["median"].iloc[i]) for i in idx],
+            "marker": {"size": 14, "symbol": "triangle-up",
+                       "color": [COLORS["REGRESSED"] if c.worse else COLORS["IMPROVED"] for c in s.changes]},
+            "customdata": [[custom[c.index][0], custom[c.index][1], f"x{c.ratio:.3f}", f"{c.p:.2g}"]
+                           for c in s.changes],
+            "hovertemplate": "change at run %{customdata[0]}<br>build %{customdata[1]}<br>%{customdata[2]}"
+                             " (p %{customdata[3]})<extra></extra>",
+        })
+    shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": x[c.index], "x1": x[c.index], "y0": 0, "y1": 1,
+               "line": {"color": COLORS["REGRESSED"] if c.worse else COLORS["IMPROVED"], "dash": "dot"}}
+              for c in s.changes]
+    layout = {"title": {"text": s.label}, "xaxis": {"title": {"text": "run time"}},
+              "yaxis": {"title": {"text": f"{s.key[4]} ({unit})" if unit else s.key[4]}}, "shapes": shapes,
+              "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "hovermode": "closest"}
+    return data, layout
+
+
+def heatmap_figure(devices: list[str], workloads: list[str], z: list[list[float | None]],
+                   text: list[list[str]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Devices x workloads; z = % change where significant, 0 (neutral) where not, None where no data."""
+    finite = [abs(v) for row in z for v in row if v]
+    lim = max(finite) if finite else 10.0
+    data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": text,
+             "texttemplate": "%{text}", "hovertemplate": "%{y} · %{x}<br>%{text}<extra></extra>",
+             "colorscale": [[0, "#1a7f37"], [0.5, "#f6f8fa"], [1, "#cf222e"]], "zmin": -lim, "zmax": lim,
+             "zmid": 0, "colorbar": {"title": {"text": "% change"}}, "xgap": 2, "ygap": 2, "hoverongaps": False}]
+    layout = {"title": {"text": "Latest change per device and workload (coloured only where significant)"},
+              "xaxis": {"type": "category"}, "yaxis": {"type": "category", "automargin": True},
+              "plot_bgcolor": "#eaeef2", "margin": {"l": 20, "r": 20, "t": 50, "b": 50}}
+    return data, layout
