@@ -59,7 +59,7 @@ def select_devices(profiles: Sequence[DeviceProfile], patterns: Sequence[str]) -
 
 
 def _skip_reason(
-    device: DeviceProfile, workload: Workload, precision: str, backend_precisions: list[str] | None,
+    device: DeviceProfile, workload: Workload, precision: str, backend_precisions: Sequence[str] | None,
     manifest: Manifest | None,
 ) -> str | None:
     if precision not in device.precisions:

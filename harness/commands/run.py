@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from harness.config.loader import project_root
@@ -25,7 +25,7 @@ STATUS_STYLE = {"ok": "green", "failed": "red", "timeout": "red", "accuracy_fail
 
 def _progress_listener(progress: Progress, prep: PreparedRun):  # type: ignore[no-untyped-def]
     total = progress.add_task("all cells", total=len(prep.todo))
-    tasks: dict[str, int] = {}
+    tasks: dict[str, TaskID] = {}
 
     def on_event(e: Event) -> None:
         if e.kind == "device_start":

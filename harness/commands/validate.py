@@ -45,10 +45,10 @@ def validate(paths: list[Path] = typer.Argument(None, help="YAML files or folder
     for path in targets:
         try:
             kind = _validate_one(path)
-            out.print(f"[green]ok[/]    {path} ({kind})", highlight=False)
+            out.print(f"[green]ok[/]    {path} ({kind})", highlight=False, soft_wrap=True)
         except ConfigError as exc:
             failed += 1
-            err.print(f"[red]error[/] {exc}", highlight=False, markup=True)
+            err.print(f"[red]error[/] {exc}", highlight=False, markup=True, soft_wrap=True)
     if failed:
         err.print(f"{failed} of {len(targets)} file(s) invalid", highlight=False)
         raise typer.Exit(1)

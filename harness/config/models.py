@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from harness.config.probes import ProbesConfig
 
-PRECISIONS = ("fp32", "fp16", "int8", "int8-static", "int4")
 Precision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 
 
@@ -128,7 +128,7 @@ class InputSpec(Strict):
     file: str | None = None  # .npy (relative to the workload YAML)
 
     @model_validator(mode="after")
-    def _shape_or_file(self) -> "InputSpec":
+    def _shape_or_file(self) -> InputSpec:
         if self.shape is None and self.file is None:
             raise ValueError("an input needs either 'shape' or 'file'")
         return self
@@ -144,7 +144,7 @@ class ModelSource(Strict):
     int4_block_size: int = Field(default=32, ge=16)  # MatMulNBits block (a power of two)
 
     @model_validator(mode="after")
-    def _one_source(self) -> "ModelSource":
+    def _one_source(self) -> ModelSource:
         if (self.builtin is None) == (self.path is None):
             raise ValueError("model needs exactly one of 'builtin' or 'path'")
         return self
@@ -159,7 +159,7 @@ class Measure(Strict):
     max_iterations: int = Field(default=1_000_000, ge=1)
 
     @model_validator(mode="after")
-    def _ordered(self) -> "Measure":
+    def _ordered(self) -> Measure:
         if self.max_seconds < self.min_seconds:
             raise ValueError("max_seconds must be >= min_seconds")
         return self
@@ -204,7 +204,7 @@ class Workload(Strict):
     timeout_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
-    def _kind_params(self) -> "Workload":
+    def _kind_params(self) -> Workload:
         if self.kind == "text-generation" and self.generation is None:
             object.__setattr__(self, "generation", GenerationGrid())
         if self.kind == "translation" and self.translation is None:

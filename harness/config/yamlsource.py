@@ -32,7 +32,7 @@ def _walk(loader: _Loader, node: yaml.Node, path: Loc, marks: Marks, source: str
             if key in out:
                 line = key_node.start_mark.line + 1
                 raise ConfigError(f"{source}:{line}:{key_node.start_mark.column + 1}: duplicate key {key!r}")
-            marks[(*path, key, "__key__")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
+            marks[path + (key, "__key__")] = (key_node.start_mark.line + 1, key_node.start_mark.column + 1)
             out[key] = _walk(loader, value_node, (*path, key), marks, source)
         return out
     if isinstance(node, yaml.SequenceNode):
@@ -65,12 +65,12 @@ def load_with_marks(path: Path, text: str | None = None) -> tuple[Any, Marks]:
 def locate(marks: Marks, loc: Loc, *, key: bool = False) -> tuple[int, int] | None:
     """Closest known position for a field path (walks up to the nearest parent)."""
     loc = tuple(loc)
-    if key and (*loc, "__key__") in marks:
-        return marks[(*loc, "__key__")]
+    if key and loc + ("__key__",) in marks:
+        return marks[loc + ("__key__",)]
     while loc:
         if loc in marks:
             return marks[loc]
-        if (*loc, "__key__") in marks:
-            return marks[(*loc, "__key__")]
+        if loc + ("__key__",) in marks:
+            return marks[loc + ("__key__",)]
         loc = loc[:-1]
     return marks.get(())

@@ -183,7 +183,9 @@ class Store:
                     conn.execute(delete(S.metrics).where(S.metrics.c.cell_id == old))
                     conn.execute(delete(S.cells).where(S.cells.c.id == old))
             try:
-                cell_id = conn.execute(insert(S.cells).values(**row)).inserted_primary_key[0]
+                inserted = conn.execute(insert(S.cells).values(**row)).inserted_primary_key
+                assert inserted is not None
+                cell_id = inserted[0]
             except SAIntegrityError as exc:
                 raise HarnessError(f"cell {rec.cell_key} already recorded in run {run_id}") from exc
             if rec.metrics:

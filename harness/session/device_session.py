@@ -213,7 +213,7 @@ class DeviceSession:
         entry = ctx.manifest.workloads[workload_name]
         pe = entry.precisions[precision]
         shas = {role: art.sha256 for role, art in pe.files.items()}
-        base = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
+        base: dict[str, Any] = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
 
         # Artifacts: sha256 verified on the host, then pushed through the device cache.
         models = {

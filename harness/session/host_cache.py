@@ -57,7 +57,7 @@ class HostCache:
                 entry = self.manifest.workloads[workload.name]
                 ji = make_job_inputs(workload, entry, self.build_dir, workload_path)
                 npz = self.workdir / f"inputs-{workload.name}.npz"
-                np.savez(npz, **ji.arrays)
+                np.savez(npz, **ji.arrays)  # type: ignore[arg-type]
                 self._inputs[workload.name] = PreparedInputs(ji, npz, sha256_of(npz))
             return self._inputs[workload.name]
 
