@@ -74,4 +74,11 @@ def local(tmp_path: Path) -> LocalTransport:
 
 
 # The transport rigs (real adb server + Python adbd, real sshd): used for the remote-path tests.
-from tests.rigs.fixtures import adb_device, adb_device_yaml, adb_rig  # noqa: E402,F401
+from tests.rigs.fixtures import (  # noqa: E402,F401
+    adb_device,
+    adb_device_yaml,
+    adb_rig,
+    ssh_device,
+    ssh_device_yaml,
+    sshd_rig,
+)
