@@ -61,3 +61,31 @@ def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
             "charger connected or discharge_sign wrong for this device"
         )
     return series
+
+
+def suggest_convention(transport: Transport, battery_dir: str = "/sys/class/power_supply/battery") -> dict[str, object]:
+    """Guess units and discharge sign from one reading while the battery reports Discharging.
+
+    Phones draw ~0.05-5 A at 3.4-4.5 V, so magnitudes tell µA from mA and µV from mV; the
+    sign of current_now while ``status`` is Discharging is the device's discharge sign.
+    A starting point for the profile, to confirm with an external meter.
+    """
+    from harness.probes import devicefs
+
+    names = ("status", "current_now", "voltage_now")
+    paths = [f"{battery_dir}/{n}" for n in names]
+    raw = devicefs.read_first_lines(transport, paths)
+    status, cur, volt = (raw.get(p, "") for p in paths)
+    out: dict[str, object] = {"status": status or None}
+    try:
+        i, v = float(cur), float(volt)
+    except ValueError:
+        out["error"] = f"unreadable current_now={cur!r} voltage_now={volt!r} under {battery_dir}"
+        return out
+    out["current_unit"] = "uA" if abs(i) >= 20_000 else "mA"
+    out["voltage_unit"] = "uV" if v >= 100_000 else "mV"
+    if status.lower() == "discharging" and i != 0:
+        out["discharge_sign"] = 1 if i > 0 else -1
+    else:
+        out["note"] = "unplug the device (status must be Discharging) to learn the sign"
+    return out

@@ -182,3 +182,19 @@ def test_quality_tiers_default_per_source_and_override():
 
 def test_power_plan_dataclass_defaults():
     assert PowerPlan("x", "rail").specs == []
+
+
+@pytest.mark.parametrize(
+    ("status", "cur", "volt", "want"),
+    [
+        ("Discharging", "-412000", "3987000", {"current_unit": "uA", "voltage_unit": "uV", "discharge_sign": -1}),
+        ("Discharging", "412", "3987", {"current_unit": "mA", "voltage_unit": "mV", "discharge_sign": 1}),
+        ("Charging", "900000", "4300000", {"current_unit": "uA", "voltage_unit": "uV"}),
+    ],
+)
+def test_battery_convention_suggested_from_the_device(dev, local, status, cur, volt, want):
+    for name, value in (("status", status), ("current_now", cur), ("voltage_now", volt)):
+        dev.write(f"/sys/class/power_supply/battery/{name}", value)
+    got = battery.suggest_convention(local, dev.path("/sys/class/power_supply/battery"))
+    assert {k: got[k] for k in want} == want
+    assert ("discharge_sign" in got) == (status == "Discharging")
