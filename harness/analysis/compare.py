@@ -11,6 +11,7 @@ hash or metric definition (unit, method) differ, a side failed, or a side is mis
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from enum import Enum
@@ -206,12 +207,17 @@ def _incomparable_reason(rec: Mapping[str, Any], allow_artifact_change: bool) ->
         return f"metric kind differs ({rec['kind_a']} vs {rec['kind_b']})"
     if (rec["unit_a"] or "") != (rec["unit_b"] or ""):
         return f"unit differs ({rec['unit_a']} vs {rec['unit_b']})"
-    if (rec["method_a"] or "") != (rec["method_b"] or ""):
+    if method_definition(rec["method_a"]) != method_definition(rec["method_b"]):
         return f"measurement method differs ({rec['method_a']} vs {rec['method_b']})"
     ha, hb = rec.get("artifact_sha256_a"), rec.get("artifact_sha256_b")
     if not allow_artifact_change and ha and hb and ha != hb:
         return f"artifact sha256 differs ({str(ha)[:12]} vs {str(hb)[:12]}); --allow-artifact-change judges anyway"
     return ""
+
+
+def method_definition(method: Any) -> str:
+    """How a metric was measured, without the counts that vary run to run ("median of 361")."""
+    return re.sub(r"\d+(\.\d+)?", "#", str(method or "")).strip()
 
 
 def _samples(value: Any) -> np.ndarray:

@@ -23,7 +23,7 @@ def load_series(
     precision: str = "*",
     backend: str = "*",
     thresholds: Thresholds | None = None,
-    run_kinds: Sequence[str] = ("run", "nightly", "ab"),
+    run_kinds: Sequence[str] = ("run", "nightly"),  # ab and calibrate runs are experiments, not history
 ) -> list[Series]:
     """Every noisy series matching the globs, with change points detected."""
     runs = [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in run_kinds]

@@ -58,6 +58,31 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str, latest_p
     return Side(label=label, metrics=metrics.reset_index(drop=True), cells=cells.reset_index(drop=True))
 
 
+def pool_rounds(side: Side, label: str | None = None) -> Side:
+    """Merge several runs of one build (interleaved rounds) into one side: raw samples of a
+    (cell, metric) are concatenated; a value is the median of the pooled samples (noisy) or of
+    the per-round values (deterministic). A cell counts as failed if any round failed."""
+    m = side.metrics
+    if m.empty:
+        return side
+    rows = []
+    for _, g in m.groupby([*CELL_KEY, "device", "metric"], sort=False, dropna=False):
+        first = g.iloc[0].to_dict()
+        parts = [s for s in g["samples"] if s is not None and len(s)]
+        pooled = np.concatenate(parts) if parts else None
+        vals = g["value"].dropna()
+        first["samples"] = pooled
+        first["value"] = float(np.median(pooled)) if pooled is not None else (float(vals.median()) if len(vals) else None)
+        bad = g[~g["status"].isin(["ok", "accuracy_fail"])]
+        if len(bad):
+            first["status"], first["error"] = bad.iloc[0]["status"], bad.iloc[0]["error"]
+        rows.append(first)
+    cells = side.cells.sort_values("status", key=lambda s: s.isin(["ok", "accuracy_fail"]))
+    cells = cells.drop_duplicates(subset=[*CELL_KEY, "device"], keep="first")
+    return Side(label=label or side.label, metrics=pd.DataFrame(rows).reset_index(drop=True),
+                cells=cells.reset_index(drop=True))
+
+
 def side_from_file(path: Path) -> Side:
     try:
         doc = json.loads(path.read_text())

@@ -156,3 +156,11 @@ def test_build_id_takes_latest_run_per_cell(store) -> None:
     record_run(store, "base", build_id="b0", cells=ONE, seed=2, created_at="2026-01-01T00:00:00+00:00")
     cmp = compare(resolve_side("b0", store), resolve_side("b1", store))
     assert _verdicts(cmp)[("resnet", "fp32", "pixel")] in (Verdict.UNCHANGED, Verdict.INCONCLUSIVE)
+
+
+def test_method_definition_ignores_counts_but_not_the_method() -> None:
+    from harness.analysis.compare import method_definition
+
+    assert method_definition("perf_counter, median of 361, 2 warm-up") == method_definition(
+        "perf_counter, median of 2178, 3 warm-up")
+    assert method_definition("VmHWM") != method_definition("ru_maxrss")

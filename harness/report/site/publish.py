@@ -98,12 +98,14 @@ def publish(
     series = load_series(store, thresholds=thresholds)
     alerts = sync_alerts(store, series, canaries=canaries) if series else []
     ids = alert_ids(store)
-    cells = store.cells_frame()
+    all_cells = store.cells_frame()
+    history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in ("run", "nightly")}
+    cells = all_cells[all_cells["run_id"].isin(history_runs)]
 
     latest = _latest_compares(store, runs, cells, thresholds)
     _write_compares(w, latest)
     _write_overview(w, latest, runs, alerts)
-    _write_runs(w, store, runs, cells, run_pages)
+    _write_runs(w, store, runs, all_cells, run_pages)
     _write_series(w, series, alerts)
     _write_devices(w, store, cells, series)
     _write_regressions(w, alerts, ids, base_url or out.resolve().as_uri())
