@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import tempfile
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,9 +32,18 @@ class Converted:
     notes: list[str] = field(default_factory=list)
 
 
-def _quiet() -> None:
-    for name in ("onnxruntime.quantization.matmul_nbits_quantizer", "root"):
-        logging.getLogger(name).setLevel(logging.WARNING)
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """ORT's quantizers log advice ("consider pre-processing") and per-node INFO on the root logger."""
+    loggers = [logging.getLogger(), logging.getLogger("onnxruntime.quantization.matmul_nbits_quantizer")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
 
 
 def float_weight_ops(model: onnx.ModelProto) -> Counter:
@@ -80,7 +90,8 @@ def to_int8_dynamic(model: onnx.ModelProto) -> Converted:
     with tempfile.TemporaryDirectory(prefix="harness-q8-") as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         src.write_bytes(model.SerializeToString())
-        quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
+        with _quiet():
+            quantize_dynamic(src, dst, weight_type=QuantType.QInt8)
         out = onnx.load(str(dst))
     converter = {
         "tool": "onnxruntime.quantization.quantize_dynamic",
@@ -111,17 +122,18 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
     with tempfile.TemporaryDirectory(prefix="harness-qdq-") as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         src.write_bytes(model.SerializeToString())
-        quantize_static(
-            src,
-            dst,
-            _Feeds(feeds),
-            quant_format=QuantFormat.QDQ,
-            op_types_to_quantize=list(STATIC_OPS),
-            per_channel=True,
-            activation_type=QuantType.QUInt8,  # QInt8 activations: ORT 1.31 writes QDQ it cannot load
-            weight_type=QuantType.QInt8,
-            calibrate_method=CalibrationMethod.MinMax,
-        )
+        with _quiet():
+            quantize_static(
+                src,
+                dst,
+                _Feeds(feeds),
+                quant_format=QuantFormat.QDQ,
+                op_types_to_quantize=list(STATIC_OPS),
+                per_channel=True,
+                activation_type=QuantType.QUInt8,  # QInt8 activations: ORT 1.31 writes QDQ it cannot load
+                weight_type=QuantType.QInt8,
+                calibrate_method=CalibrationMethod.MinMax,
+            )
         out = onnx.load(str(dst))
     converter = {
         "tool": "onnxruntime.quantization.quantize_static",
@@ -141,14 +153,13 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
 
 
 def to_int4(model: onnx.ModelProto, block_size: int = 32) -> Converted:
-    _quiet()
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
-    _quiet()
     q = MatMulNBitsQuantizer(
         onnx.ModelProto.FromString(model.SerializeToString()), bits=4, block_size=block_size, is_symmetric=True, accuracy_level=4
     )
-    q.process()
+    with _quiet():
+        q.process()
     out = q.model.model
     converter = {
         "tool": "onnxruntime.quantization.matmul_nbits_quantizer.MatMulNBitsQuantizer",
