@@ -40,6 +40,7 @@ class BatterySim:
         self.period_s = period_s
         self.pid: int | None = None
         self._needle = ""
+        self._prefix = ""
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, daemon=True)
         _write(self.dir / "current_now", -IDLE_UA)
@@ -49,10 +50,12 @@ class BatterySim:
         self.pid = pid
         self._thread.start()
 
-    def start_matching(self, needle: str) -> None:
-        """Follow the first process whose command line contains ``needle`` (e.g. a job path
-        handed to the agent through a transport, where the pid is not known up front)."""
-        self._needle = needle
+    def start_matching(self, suffix: str, prefix: str = "") -> None:
+        """Follow the first python process with an argument starting with ``prefix`` and ending
+        with ``suffix`` (the job path handed to the agent through a transport, where the pid is
+        not known up front; the prefix keeps other tests' agents out)."""
+        self._needle = suffix
+        self._prefix = prefix
         self._thread.start()
 
     def stop(self) -> None:
@@ -61,7 +64,7 @@ class BatterySim:
             self._thread.join(5)
 
     def _find(self) -> int | None:
-        """A python process with the needle as one of its arguments (not the sh wrapping it)."""
+        """A python process with an argument ending in the needle (not the sh wrapping it)."""
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit():
                 continue
@@ -69,7 +72,8 @@ class BatterySim:
                 argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
             except OSError:
                 continue
-            if self._needle in argv and "python" in Path(argv[0]).name:
+            wanted = (a.startswith(self._prefix) and a.endswith(self._needle) for a in argv[1:])
+            if "python" in Path(argv[0]).name and any(wanted):
                 return int(entry.name)
         return None
 
