@@ -80,6 +80,8 @@ def _notes_for(manifest: Manifest, workload: str, precision: str) -> list[str]:
     entry = manifest.workloads.get(workload)
     if entry is None:
         return []
+    if precision in entry.skipped:  # the builder's own reason (e.g. a converter that failed)
+        return [entry.skipped[precision]]
     notes: list[str] = []
     for pe in entry.precisions.values():
         notes += [n for n in pe.notes if precision in n]

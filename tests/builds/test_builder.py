@@ -13,7 +13,9 @@ from harness.builds import builder, convert
 from harness.builds.inputs import make_job_inputs
 from harness.builds.manifest import load_manifest
 from harness.config.loader import load_workload
+from harness.config.models import DeviceProfile
 from harness.errors import HarnessError
+from harness.plan import make_plan
 
 from ._agent import run_agent
 
@@ -98,6 +100,11 @@ def test_a_failing_converter_keeps_the_other_precisions(workloads, tmp_path: Pat
     assert set(entry.precisions) == {"fp32", "int8"}
     assert entry.skipped == {"int4": "int4: conversion failed: RuntimeError: MatMulNBits exploded"}
     assert entry.notes == ["int4: conversion failed: RuntimeError: MatMulNBits exploded"]
+    # the run plan keeps the cell, skipped with the builder's reason
+    device = DeviceProfile(name="d", backends=[{"name": "cpu", "provider": "CPUExecutionProvider"}])
+    cells = {c.precision: c for c in make_plan([device], [workloads[1][0]], manifest=load_manifest(build_dir))}
+    assert cells["int4"].status == "skipped" and cells["int4"].reason.endswith("MatMulNBits exploded")
+    assert cells["int8"].status == "planned"
 
 
 def test_subset_of_precisions_and_unknown_precision(workloads, tmp_path: Path):
