@@ -100,7 +100,8 @@ def _int(text: Any) -> int | None:
 
 
 def cooling_flags(snapshots: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
-    flags, active = [], {}
+    flags: list[str] = []
+    active: dict[str, dict[str, str]] = {}
     for when in ("before", "after"):
         snap = snapshots.get(when) or {}
         for name, text in snap.items():
