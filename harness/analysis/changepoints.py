@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 
 from harness.analysis.stats import mann_whitney_p
 
@@ -64,12 +65,21 @@ def detect(
     m = np.asarray(medians, dtype=float)
     n = m.size
     out: list[ChangePoint] = []
+    if n < MIN_BEFORE + rule.min_hold:
+        return out
+    # level[k] = median of the `window` runs before k: one vectorised pass, so the cheap "does it
+    # hold?" pre-check skips most runs without touching numpy per run.
+    level = pd.Series(m).rolling(rule.window, min_periods=1).median().shift(1).to_numpy()
     start = 0
     k = MIN_BEFORE
     while k <= n - rule.min_hold:
-        before = m[max(start, k - rule.window) : k]
+        lo = max(start, k - rule.window)
+        if lo == k - rule.window and not _may_hold(m, k, level[k], rule):
+            k += 1
+            continue
+        before = m[lo:k]
         after = m[k : k + rule.window]
-        cp = _candidate(k, before, after, samples, rule, higher_is_better, max(start, k - rule.window))
+        cp = _candidate(k, before, after, samples, rule, higher_is_better, lo)
         if cp is not None:
             out.append(cp)
             start = k
@@ -77,6 +87,13 @@ def detect(
         else:
             k += 1
     return out
+
+
+def _may_hold(m: np.ndarray, k: int, level: float, rule: StepRule) -> bool:
+    if not level or not np.isfinite(level):
+        return True
+    held = m[k : k + rule.min_hold] / level - 1.0
+    return bool(np.all(held >= rule.threshold) or np.all(held <= -rule.threshold / (1 + rule.threshold)))
 
 
 def _candidate(

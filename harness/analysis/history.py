@@ -45,6 +45,21 @@ def series_slug(key: tuple[str, ...]) -> str:
     return hashlib.sha1("\x1f".join(map(str, key)).encode()).hexdigest()[:16]
 
 
+def quartiles(
+    raw: list[np.ndarray | None], fallback: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """q1, median, q3 and n per run; runs with the same sample count are done in one numpy call.
+    A run without raw samples keeps its stored value as the median (no IQR)."""
+    k = len(raw)
+    q1, med, q3 = np.full(k, np.nan), fallback.astype(float).copy(), np.full(k, np.nan)
+    n = np.array([0 if s is None else len(s) for s in raw])
+    for size in set(n.tolist()) - {0}:
+        idx = np.flatnonzero(n == size)
+        block = np.percentile(np.stack([raw[i] for i in idx]), [25, 50, 75], axis=1)  # type: ignore[misc]
+        q1[idx], med[idx], q3[idx] = block
+    return q1, med, q3, n
+
+
 def build_series(
     metrics: pd.DataFrame,
     samples: Mapping[tuple[int, str], np.ndarray] | None = None,
@@ -64,16 +79,10 @@ def build_series(
     for key, g in f.groupby(list(SERIES_KEY), sort=True):
         key = tuple(str(k) for k in key)  # type: ignore[assignment]
         raw = [samples.get((int(c), key[4])) for c in g["cell_id"]]
-        med, q1, q3, n = [], [], [], []
-        for value, s in zip(g["value"], raw, strict=True):
-            if s is not None and len(s):
-                a, b, c = np.percentile(s, [25, 50, 75])
-                q1.append(a), med.append(b), q3.append(c), n.append(len(s))
-            else:
-                q1.append(np.nan), med.append(value), q3.append(np.nan), n.append(0)
+        q1, med, q3, n = quartiles(raw, g["value"].to_numpy(dtype=float))
         points = pd.DataFrame({"run_id": g["run_id"].to_numpy(), "run_created_at": g["run_created_at"].to_numpy(),
                                "build_id": g["build_id"].to_numpy(), "cell_id": g["cell_id"].to_numpy(),
-                               "median": np.asarray(med, dtype=float), "q1": q1, "q3": q3, "n": n})
+                               "median": med, "q1": q1, "q3": q3, "n": n})
         th = thresholds.resolve(key[0], key[1], key[2], key[4])
         s = Series(key=key, device=str(g["device"].iloc[-1]), unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
                    higher_is_better=th.higher_is_better, points=points, samples=raw)

@@ -211,17 +211,29 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
     for i, run in enumerate(runs):  # newest first
         rid = run["run_id"]
         href, error = None, None
+        c = counts.loc[rid].to_dict() if rid in counts.index else {}
         if i < run_pages:
             try:
-                path = write_run_report(store, rid, w.out / "runs" / slug(rid), plotlyjs="../../" + PLOTLY_JS)
+                path = _run_report(store, run, w.out / "runs" / slug(rid), c)
             except Exception as exc:  # one broken run must not take the whole site down: say so on the page
                 error = f"run report failed: {type(exc).__name__}: {exc}"
             else:
                 w.result.pages.append(path)
                 href = f"runs/{slug(rid)}/index.html"
-        c = counts.loc[rid].to_dict() if rid in counts.index else {}
         items.append({"run": run, "href": href, "error": error, "counts": {k: int(v) for k, v in c.items() if v}})
     w.page("runs.html", "runs.html.j2", "runs", items=items, run_pages=run_pages)
+
+
+def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any]) -> Path:
+    """A finished run's page is rendered once: a stamp of its state lets later publishes reuse it."""
+    stamp = json.dumps({"finished_at": run.get("finished_at"), "status": run.get("status"),
+                        "cells": {k: int(v) for k, v in counts.items()}}, sort_keys=True)
+    page, mark = folder / "index.html", folder / ".rendered"
+    if run.get("status") == "finished" and page.exists() and mark.exists() and mark.read_text() == stamp:
+        return page
+    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS)
+    mark.write_text(stamp)
+    return path
 
 
 # ---------------------------------------------------------------------------- series
