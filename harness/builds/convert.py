@@ -153,6 +153,8 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
 
 
 def to_int4(model: onnx.ModelProto, block_size: int = 32) -> Converted:
+    if block_size < 16 or block_size & (block_size - 1):
+        raise ValueError(f"int4 block size must be a power of two >= 16, got {block_size} (model.int4_block_size)")
     from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
 
     q = MatMulNBitsQuantizer(

@@ -25,10 +25,11 @@ def _select(patterns: list[str], files: list[Path], folder: Path | None) -> list
         chosen = [(load_workload(p), p) for p in files]
     else:
         chosen = list(load_workloads(folder).values())
+    known = sorted(w.name for w, _ in chosen)
     if patterns:
         chosen = [(w, p) for w, p in chosen if any(fnmatch.fnmatchcase(w.name, pat) for pat in patterns)]
     if not chosen:
-        raise HarnessError(f"no workload matches {patterns or '(all)'}")
+        raise HarnessError(f"no workload matches {patterns or '(all)'}; known: {', '.join(known) or '(none)'}")
     return chosen
 
 

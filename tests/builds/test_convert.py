@@ -58,6 +58,12 @@ def test_converters_report_what_they_left_untouched():
         assert sess.run(None, {"pixel_values": x})[0].shape == (1, 10)
 
 
+def test_int4_block_size_must_be_a_power_of_two():
+    cnn = build_resnet(ResNetConfig(image=32, widths=(8,), classes=10), seed=0)
+    with pytest.raises(ValueError, match="power of two >= 16, got 24"):
+        convert.to_int4(cnn, block_size=24)
+
+
 def test_static_without_feeds_is_a_clear_error():
     cnn = build_resnet(ResNetConfig(image=32, widths=(8,), classes=10), seed=0)
     with pytest.raises(ValueError, match="calibration feeds"):

@@ -108,5 +108,7 @@ def test_build_command_prints_folder_and_table(example: Path, tmp_path: Path):
     assert res.exit_code == 0, res.output
     assert "build cli:" in res.output and str(tmp_path / "b" / "cli") in res.output.replace("\n", "")
     assert "user-tagger" in res.output and "int4" in res.output and "MB" in res.output
+    bad = CliRunner().invoke(app, ["build", "--file", str(example), "--builds-root", str(tmp_path / "b"), "-w", "nope*"])
+    assert bad.exit_code != 0 and "known: user-tagger" in str(bad.exception)
     sha = load_manifest(tmp_path / "b" / "cli").workloads["user-tagger"].precisions["int4"].files["model"].sha256
     assert sha[:12] in res.output
