@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import signal
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -10,7 +12,7 @@ import pytest
 
 from harness.transport.base import Transport, sha256_file
 from harness.transport.factory import open_transport
-from tests.transport.helpers import unique_sleep, wait_until_gone
+from tests.transport.helpers import unique_sleep, wait_until_gone, wait_until_running
 
 pytestmark = pytest.mark.rig
 
@@ -108,3 +110,14 @@ def test_push_refuses_when_the_device_is_full(remote: Transport, tmp_path: Path,
     with pytest.raises(TransportError, match="not enough free space") as e:
         remote.push(f)
     assert not e.value.retryable
+
+
+def test_ctrl_c_kills_the_remote_group(remote: Transport) -> None:
+    token = unique_sleep()
+    remote.exec(["true"], timeout=30)
+    timer = threading.Timer(0.1, lambda: wait_until_running(token) and os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    with pytest.raises(KeyboardInterrupt):
+        remote.exec(["sh", "-c", f"sleep {token} & sleep {token}; wait"], timeout=500)
+    timer.join()
+    assert wait_until_gone(token) == []
