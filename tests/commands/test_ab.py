@@ -1,4 +1,4 @@
-"""`harness ab` and `harness calibrate` end to end on the local device with a tiny model."""
+"""`harness ab` end to end on the local device with a tiny model and the agent's test-only slowdown knob."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from harness.results.analysis_tables import calibration_map
 from harness.results.store import Store
 from tests.commands.conftest import write_workload
 from tests.commands.test_compare import harness
@@ -41,19 +40,3 @@ def test_ab_with_injected_slowdown_regresses(built, monkeypatch, capsys, tmp_pat
     assert {r["kind"] for r in runs} == {"ab"} and len(runs) == 4
     sides = [r["labels"]["side"] for r in sorted(runs, key=lambda r: r["created_at"])]
     assert sides == ["A", "B", "B", "A"]  # rounds alternate the order
-
-
-@pytest.mark.slow
-def test_calibrate_stores_noise_floors_that_compare_uses(built, monkeypatch, capsys) -> None:
-    build_id, workloads = built
-    assert harness(monkeypatch, "calibrate", "--build", build_id, "--workloads-dir", workloads, "--device", "local",
-                   "--runs", "2") == 0
-    out = capsys.readouterr().out
-    assert "noise floors" in out and "tiny-mlp" in out
-    store = Store()
-    floors = calibration_map(store)
-    assert floors and all(v >= 0 for v in floors.values())
-    assert {k[1] for k in floors} == {"tiny-mlp"}
-    a, b = (r["run_id"] for r in store.list_runs())
-    assert harness(monkeypatch, "compare", a, b, "--format", "json") in (0, 3)
-    assert "calibrated noise floors in use" in capsys.readouterr().out

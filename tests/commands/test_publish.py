@@ -1,0 +1,25 @@
+"""`harness publish` through the CLI: the site lands where asked, run pages are reused next time."""
+
+from __future__ import annotations
+
+from harness.results.store import Store
+from tests.analysis.synthetic import CellSpec, record_history
+from tests.commands.test_compare import harness
+
+
+def test_publish_writes_the_site(tmp_path, monkeypatch, capsys) -> None:
+    s = Store(tmp_path / "p.db")
+    record_history(s, 8, cells=(CellSpec(), CellSpec(workload="canary")), levels={("pixel", "resnet"): {4: 1.2}},
+                   n=20)
+    out = tmp_path / "site"
+    assert harness(monkeypatch, "publish", "--out", out, "--store", s.url, "--run-pages", "2",
+                   "--canary", "canary") == 0
+    assert "wrote" in capsys.readouterr().out
+    for rel in ("index.html", "regressions.html", "regressions.json", "feed.xml", "devices.html", "runs.html",
+                "compare/pixel.html", "series/index.html", "runs/night-007/index.html", "plotly.min.js"):
+        assert (out / rel).is_file(), rel
+    assert not (out / "runs" / "night-005").exists()  # only the latest --run-pages runs get a page
+    page = out / "runs" / "night-007" / "index.html"
+    page.write_text("kept")  # a finished run's page is reused, not re-rendered
+    assert harness(monkeypatch, "publish", "--out", out, "--store", s.url, "--run-pages", "2") == 0
+    assert page.read_text() == "kept"
