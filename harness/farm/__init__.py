@@ -1,0 +1,1 @@
+"""Nightly device-farm runs: preflight, shards, the night orchestrator, farm health, the hook."""

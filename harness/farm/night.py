@@ -1,0 +1,166 @@
+"""One night of a farm: preflight -> quarantine -> run the plan -> history -> publish -> hook.
+
+The run itself is the ordinary run path (harness.session.launch: one worker per device,
+cells one at a time per device, each cell committed when it finishes, N failures in a row
+quarantine a device). A night is one run per shard, kind ``nightly``, labelled
+night=<date>, shard=<i/n[,k=v]>, farm=<name>, so shards writing to one store merge into one
+night. ``resume`` completes this shard's latest unfinished night with exactly its missing
+cells (prepare_resume: planned cells with no row).
+
+The effective device profiles (farm overrides applied) are written under ``state_dir`` so a
+resumed night reloads exactly the devices it started with.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from harness.config.farm import FarmConfig
+from harness.errors import HarnessError
+from harness.farm import preflight as pf
+from harness.farm.health import farm_health
+from harness.farm.hook import HookResult, new_alerts, payload, run_hook
+from harness.farm.selection import Shard, night_cells, shard_devices, union_filters
+from harness.results.store import Store
+from harness.session.launch import PreparedRun, RunRequest, execute, prepare_resume, prepare_run
+from harness.session.runner import Event, RunOutcome
+
+Log = Callable[[str], None]
+
+
+@dataclass
+class NightResult:
+    run_id: str
+    night: str
+    shard: str
+    preflight: list[pf.PreflightResult] = field(default_factory=list)
+    outcome: RunOutcome | None = None
+    health: dict[str, Any] = field(default_factory=dict)
+    health_json: Path | None = None
+    site: Path | None = None
+    hook: HookResult | None = None
+    resumed: bool = False
+
+
+def tonight() -> str:
+    return datetime.now(timezone.utc).date().isoformat()
+
+
+def _write_profiles(cfg: FarmConfig, names: list[str], night: str, shard: Shard) -> list[Path]:
+    state = cfg.resolve(cfg.farm.state_dir)
+    assert state is not None
+    folder = state / cfg.name / night / f"{shard.name.replace('/', 'of').replace(',', '_')}-{secrets.token_hex(3)}"
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name in names:
+        path = folder / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(cfg.profiles[name].model_dump(mode="json"), sort_keys=False))
+        out.append(path)
+    return out
+
+
+def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: Log,
+                  preflight: Callable[..., list[pf.PreflightResult]] = pf.check_all) -> tuple[PreparedRun, list]:
+    names = shard_devices(cfg, shard)
+    if not names:
+        raise HarnessError(f"farm {cfg.name}: shard {shard.name} has no devices")
+    build_dir = cfg.build_ref()
+    log(f"farm {cfg.name}, night {night}, shard {shard.name}: {len(names)} device(s), build {build_dir}")
+    checks = preflight([cfg.profiles[n] for n in names], cfg.farm.preflight)
+    for c in checks:
+        log(f"preflight {c.device}: " + ("ok" if c.ok else f"QUARANTINED: {c.reason}") + f" ({c.duration_s:.1f} s)")
+    quarantined = {c.device: c.reason or "preflight failed" for c in checks if not c.ok}
+    req = RunRequest(
+        filters=union_filters(cfg, names),
+        build=str(build_dir),
+        workloads_dir=cfg.resolve(cfg.farm.workloads_dir),
+        device_files=_write_profiles(cfg, names, night, shard),
+        kind="nightly",
+        labels={"night": night, "shard": shard.name, "farm": cfg.name, "farm_file": str(cfg.path.resolve()),
+                "preflight": [c.to_dict() for c in checks]},
+        argv=sys.argv[1:],
+        max_consecutive_failures=cfg.farm.max_consecutive_failures,
+    )
+    prep = prepare_run(req, store)
+    prep.cells = night_cells(cfg, prep.cells, quarantined)
+    prep.todo = [c for c in prep.cells if c.status == "planned"]
+    store.update_run(prep.run_id, plan=[c.to_dict() for c in prep.cells])
+    return prep, checks
+
+
+def unfinished_night(store: Store, farm: str, shard: Shard) -> dict[str, Any] | None:
+    for run in store.list_runs():  # newest first
+        labels = run.get("labels") or {}
+        if run.get("kind") == "nightly" and labels.get("farm") == farm and labels.get("shard") == shard.name:
+            return run if run["status"] != "finished" else None
+    return None
+
+
+def run_night(
+    cfg: FarmConfig,
+    store: Store,
+    *,
+    shard: Shard = Shard(),
+    night: str | None = None,
+    resume: bool = False,
+    publish_dir: Path | None = None,
+    on_event: Callable[[Event], None] | None = None,
+    log: Log = lambda s: None,
+) -> NightResult | None:
+    """Run (or resume) this shard's night; None when --resume finds nothing unfinished."""
+    if resume:
+        run = unfinished_night(store, cfg.name, shard)
+        if run is None:
+            log(f"farm {cfg.name}, shard {shard.name}: no unfinished night to resume")
+            return None
+        prep = prepare_resume(run["run_id"], store, max_consecutive_failures=cfg.farm.max_consecutive_failures)
+        night = run["labels"]["night"]
+        checks = [pf.PreflightResult(**p) for p in run["labels"].get("preflight", [])]
+        log(f"resuming night {night} (run {prep.run_id}, shard {shard.name}): {len(prep.todo)} missing cell(s)")
+    else:
+        night = night or tonight()
+        prep, checks = prepare_night(cfg, store, shard, night, log)
+        log(f"run {prep.run_id}: {len(prep.todo)} cell(s) to run, "
+            f"{sum(c.status == 'skipped' for c in prep.cells)} skipped")
+    result = NightResult(prep.run_id, night, shard.name, checks, resumed=resume)
+    result.outcome = execute(prep, on_event)
+    finish_night(cfg, store, result, publish_dir, log)
+    return result
+
+
+def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir: Path | None, log: Log) -> None:
+    """History detection -> farm health -> site -> regression hook. A failure here never loses cells."""
+    from harness.results.analysis_tables import load_alerts
+    from harness.results.history_source import load_series, sync_alerts
+
+    before = load_alerts(store)
+    series = load_series(store)
+    after = sync_alerts(store, series) if series else before
+    result.health = farm_health(store, cfg.name, result.night)
+    t = result.health["totals"]
+    log(f"night {result.night}: {t['online']} device(s) online, {t['quarantined']} quarantined; cells ok "
+        f"{t['cells_ok']}, failed {t['cells_failed']}, known failing {t['cells_known_failing']}, "
+        f"missing {t['cells_missing']}")
+    out = publish_dir or cfg.resolve(cfg.farm.publish_dir)
+    if out is not None:
+        from harness.farm.site import write_health
+        from harness.report.site.publish import publish
+
+        result.health_json, _ = write_health(result.health, out)
+        publish(store, out)
+        result.site = out / "index.html"
+        log(f"published {result.site} (farm health: {out / 'farm' / 'index.html'})")
+    hook = cfg.farm.hook
+    if hook is not None:
+        fresh = new_alerts(before, after, hook.on)
+        result.hook = run_hook(hook, payload(fresh, cfg.name, result.night, str(result.site) if result.site else None))
+        if result.hook.ran:
+            log(f"regression hook: {result.hook.alerts} alert(s), exit {result.hook.rc}: {result.hook.output[-300:]}")

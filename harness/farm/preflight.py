@@ -1,0 +1,169 @@
+"""Preflight: is a device fit to run tonight? Reachable, battery, temperature, storage,
+runner + ORT present, not held by another orchestrator.
+
+Every check runs through the device's own transport; a failure gives one reason naming
+the device and the limit, and the night quarantines that device with it. Missing sensors
+(no battery on a board, no thermal zone in a container) are facts, not failures.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import posixpath
+import sys
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from harness.config.farm import Preflight
+from harness.config.models import DeviceProfile, LocalTransportConfig, PythonRunner
+from harness.config.probes import ThermalConfig
+from harness.errors import HarnessError
+from harness.probes import devicefs, thermal
+from harness.session.jobs import agent_source
+from harness.transport import lock
+from harness.transport.base import Transport
+from harness.transport.factory import open_transport
+from harness.transport.preflight import check_interpreter
+
+
+@dataclass
+class PreflightResult:
+    device: str
+    ok: bool
+    reason: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    duration_s: float = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+class NotFit(Exception):
+    """A device failed one preflight check (the message is the quarantine reason)."""
+
+
+def _interpreter(profile: DeviceProfile) -> str:
+    runner = profile.runner
+    if not isinstance(runner, PythonRunner):
+        raise NotFit(f"runner kind {runner.kind!r} is not driven by this harness yet (python runners only)")
+    if runner.interpreter:
+        return runner.interpreter
+    return sys.executable if isinstance(profile.transport, LocalTransportConfig) else "python3"
+
+
+def battery_dirs(profile: DeviceProfile, cfg: Preflight) -> list[str]:
+    """The profile's fuel gauge folder first (it may be a rig's or vendor's path), then the farm's globs."""
+    dirs = []
+    if profile.probes.power.source == "battery":
+        dirs.append(posixpath.dirname(profile.probes.power.current_path))
+    return dirs + [d for d in cfg.battery_dirs if d not in dirs]
+
+
+def read_battery(t: Transport, dirs: Sequence[str]) -> tuple[float | None, str | None]:
+    """(level %, status text such as Charging / Discharging / Full) of the first battery found."""
+    found = devicefs.expand_globs(t, [posixpath.join(d, "capacity") for d in dirs])
+    if not found:
+        return None, None
+    base = posixpath.dirname(found[0])
+    values = devicefs.read_first_lines(t, [found[0], posixpath.join(base, "status")])
+    try:
+        level = float(values.get(found[0], ""))
+    except ValueError:
+        level = None
+    return level, values.get(posixpath.join(base, "status")) or None
+
+
+def read_max_temp(t: Transport, profile: DeviceProfile, cfg: Preflight) -> tuple[float | None, str | None]:
+    tc = profile.probes.thermal
+    zones_cfg = tc if tc.zones else ThermalConfig(zones=cfg.thermal_zones)
+    temps = thermal.read_temps(t, thermal.resolve_zones(zones_cfg, t))
+    if not temps:
+        return None, None
+    zone = max(temps, key=lambda k: temps[k])
+    return temps[zone], zone
+
+
+def _check_lock(t: Transport, device: str) -> dict[str, Any] | None:
+    """Take and release the device lock: HarnessError when a live orchestrator holds it.
+    A stale lock (crashed holder) is taken over here; returns whom it was taken from."""
+    owner = f"harness nightly preflight on {platform.node()} pid {os.getpid()}"
+    held = lock.acquire(t, owner)
+    try:
+        return held.taken_over_from
+    finally:
+        lock.release(t, held)
+
+
+def check_device(
+    profile: DeviceProfile, cfg: Preflight, factory: Callable[[DeviceProfile], Transport] = open_transport
+) -> PreflightResult:
+    t0 = time.monotonic()
+    res = PreflightResult(profile.name, True)
+    t: Transport | None = None
+    try:
+        try:
+            t = factory(profile)
+            r = t.exec(["true"], timeout=cfg.timeout_s)
+        except (HarnessError, OSError) as exc:
+            raise NotFit(f"unreachable: {exc}") from exc
+        if r.timed_out or r.rc != 0:
+            raise NotFit(f"unreachable: `true` failed on the device (rc {r.rc}): {r.stderr.strip()[-300:]}")
+        res.facts["round_trip_ms"] = round((time.monotonic() - t0) * 1000, 1)
+        _fit(t, profile, cfg, res.facts)
+    except NotFit as exc:
+        res.ok, res.reason = False, str(exc)
+    except HarnessError as exc:
+        res.ok, res.reason = False, f"preflight error: {exc}"
+    finally:
+        if t is not None:
+            t.close()
+        res.duration_s = round(time.monotonic() - t0, 3)
+    return res
+
+
+def _fit(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, Any]) -> None:
+    level, status = read_battery(t, battery_dirs(profile, cfg))
+    facts.update(battery_pct=level, battery_status=status)
+    charging = status is not None and status.lower() in ("charging", "full")
+    if level is not None and cfg.min_battery_pct is not None and level < cfg.min_battery_pct and not charging:
+        raise NotFit(f"battery {level:g} % < {cfg.min_battery_pct:g} % and not charging ({status})")
+    if level is not None and cfg.require_charging and not charging:
+        raise NotFit(f"battery not charging ({status}); preflight.require_charging is set")
+    temp, zone = read_max_temp(t, profile, cfg)
+    facts.update(temp_c=temp, temp_zone=zone)
+    if temp is not None and cfg.max_temp_c is not None and temp > cfg.max_temp_c:
+        raise NotFit(f"too hot: {zone} at {temp:.1f} °C > {cfg.max_temp_c:g} °C")
+    t.makedirs(t.workdir)
+    free = t.free_bytes(t.workdir)
+    facts["free_mb"] = None if free is None else round(free / 2**20, 1)
+    if free is not None and cfg.min_free_mb is not None and free / 2**20 < cfg.min_free_mb:
+        raise NotFit(f"free storage {free / 2**20:.0f} MB at {t.workdir} < {cfg.min_free_mb:g} MB")
+    interp = _interpreter(profile)
+    agent = t.push(agent_source()).remote
+    checked = profile.model_copy(update={"runner": PythonRunner(interpreter=interp)})
+    try:
+        env = check_interpreter(t, checked, agent)
+    except HarnessError as exc:
+        raise NotFit(f"runner not ready: {exc}") from exc
+    facts.update(python=env.get("python"), onnxruntime=env.get("onnxruntime"))
+    try:
+        taken = _check_lock(t, profile.name)
+    except HarnessError as exc:
+        raise NotFit(str(exc)) from exc
+    if taken:
+        facts["stale_lock_taken_from"] = taken
+
+
+def check_all(
+    profiles: Sequence[DeviceProfile], cfg: Preflight,
+    factory: Callable[[DeviceProfile], Transport] = open_transport,
+) -> list[PreflightResult]:
+    """Every device at once (a farm's preflight takes as long as its slowest device)."""
+    if not profiles:
+        return []
+    with ThreadPoolExecutor(max_workers=min(32, len(profiles)), thread_name_prefix="preflight") as ex:
+        return list(ex.map(lambda p: check_device(p, cfg, factory), profiles))
