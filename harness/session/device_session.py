@@ -30,7 +30,7 @@ import numpy as np
 from harness.analysis.fidelity import budget_violations, fidelity_metrics
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
-from harness.config.models import Backend, DeviceProfile, LocalTransportConfig, Workload
+from harness.config.models import Backend, DeviceProfile, LocalTransportConfig, NativeRunner, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import interpret, plan_probes, thermal_gate
 from harness.results.records import CellRecord, MetricValue
@@ -42,6 +42,7 @@ from harness.session.jobs import agent_source, build_job
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import device_lock
+from harness.transport.preflight import check_interpreter
 
 RETRY_BACKOFF_S = 2.0
 
@@ -82,7 +83,7 @@ class DeviceSession:
         self.ctx = ctx
         self._factory = transport_factory
         self.transport: Transport | None = None
-        self.agent_remote: str | None = None
+        self.runner_argv: list[str] = []  # [python, agent.py] or [native binary]
         self.agent_env: dict[str, Any] = {}
         self.fingerprint: str | None = None
         self.facts: dict[str, Any] = {}
@@ -95,36 +96,51 @@ class DeviceSession:
     @property
     def interpreter(self) -> str:
         runner = self.profile.runner
-        if runner.kind != "python":
-            raise HarnessError(
-                f"device {self.profile.name}: runner kind {runner.kind!r} speaks the job protocol natively; "
-                "this harness drives python runners (native runner support is not built yet)"
-            )
+        if isinstance(runner, NativeRunner):
+            return runner.binary
         if runner.interpreter:
             return runner.interpreter
         return sys.executable if isinstance(self.profile.transport, LocalTransportConfig) else "python3"
+
+    def _install_runner(self, t: Transport) -> list[str]:
+        """The argv prefix that runs a job: `python agent.py` or a native protocol binary."""
+        runner = self.profile.runner
+        if isinstance(runner, NativeRunner):
+            if runner.push:
+                cached = t.push(Path(runner.push)).remote
+                t.makedirs(posixpath.dirname(runner.binary))
+                res = t.exec(["sh", "-c", 'cp "$1" "$2" && chmod 755 "$2"', "sh", cached, runner.binary], timeout=120)
+                if res.rc != 0:
+                    raise HarnessError(f"device {self.profile.name}: cannot install {runner.push} as {runner.binary}: "
+                                       f"{res.stderr.strip()[-300:]}")
+            return [runner.binary]
+        return [self.interpreter, t.push(agent_source()).remote]
+
+    def _probe_native(self, t: Transport) -> dict[str, Any]:
+        res = t.exec([*self.runner_argv, "--probe"], timeout=120)
+        if res.timed_out:
+            raise TransportError(f"device {self.profile.name}: the runner's environment probe timed out")
+        try:
+            if res.rc == 0:
+                return dict(json.loads(res.stdout.strip().splitlines()[-1]))
+        except (json.JSONDecodeError, IndexError, TypeError, ValueError):
+            pass
+        raise HarnessError(
+            f"device {self.profile.name}: native runner {self.interpreter!r} failed its --probe (exit {res.rc}): "
+            f"{(res.stdout + res.stderr).strip()[-800:]}\nfix: install a runner that speaks the harness job protocol "
+            f"there (runner.push can install one) or fix runner.binary in the device profile"
+        )
 
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
         owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
         self._held.enter_context(device_lock(t, owner))  # two runs never share a device
-        self.agent_remote = t.push(agent_source()).remote
-        res = t.exec([self.interpreter, self.agent_remote, "--probe"], timeout=120)
-        if res.timed_out:
-            raise TransportError(f"device {self.profile.name}: the agent's environment probe timed out")
-        if res.rc != 0:
-            detail = (res.stdout + res.stderr).strip()[-800:]
-            raise HarnessError(
-                f"device {self.profile.name}: interpreter {self.interpreter!r} cannot run the agent "
-                f"(needs numpy and onnxruntime; exit {res.rc}): {detail}\n"
-                f"fix: install them on the device (`{self.interpreter} -m pip install numpy onnxruntime`) "
-                f"or point runner.interpreter in the device profile at a Python that has them"
-            )
-        try:
-            self.agent_env = json.loads(res.stdout.strip().splitlines()[-1])
-        except (json.JSONDecodeError, IndexError) as exc:
-            raise HarnessError(f"device {self.profile.name}: unreadable agent probe output: {res.stdout[-300:]}") from exc
+        self.runner_argv = self._install_runner(t)
+        if isinstance(self.profile.runner, NativeRunner):
+            self.agent_env = self._probe_native(t)
+        else:
+            self.agent_env = check_interpreter(t, self.profile, self.runner_argv[1], interpreter=self.runner_argv[0])
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
         self._run_setup("session")
 
@@ -206,7 +222,7 @@ class DeviceSession:
 
     def _run_cell_once(self, workload_name: str, precision: str, backend_name: str, key: str) -> CellRecord:
         t = self.transport
-        assert t is not None and self.agent_remote is not None
+        assert t is not None and self.runner_argv
         ctx = self.ctx
         workload, workload_path = ctx.workloads[workload_name]
         backend = self._backend(backend_name)
@@ -251,7 +267,7 @@ class DeviceSession:
         job_path = posixpath.join(job_dir, "job.json")
         t.write_text(job_path, json.dumps(job))
         timeout = workload.timeout_s or self.profile.cell_timeout_s
-        res = t.exec([self.interpreter, self.agent_remote, job_path], timeout=timeout, env=self.profile.env or None)
+        res = t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
         if res.timed_out:
             self._cleanup(job_dir)

@@ -30,12 +30,16 @@ def _facts(stdout: str) -> dict[str, Any]:
     return {}
 
 
-def check_interpreter(transport: Transport, profile: DeviceProfile, agent_remote: str) -> dict[str, Any]:
-    """Environment facts from the agent probe; HarnessError when the device cannot run it."""
+def check_interpreter(
+    transport: Transport, profile: DeviceProfile, agent_remote: str, interpreter: str | None = None
+) -> dict[str, Any]:
+    """Environment facts from the agent probe; HarnessError when the device cannot run it.
+
+    ``interpreter`` overrides the profile's (the session resolves the local default)."""
     runner = profile.runner
     if not isinstance(runner, PythonRunner):
         return {}
-    interp = runner.interpreter
+    interp = interpreter or runner.interpreter or "python3"
     res = transport.exec([interp, agent_remote, "--probe"], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     facts = _facts(res.stdout)
     where = f"device {profile.name} ({transport.kind})"
