@@ -10,6 +10,7 @@ Faults (all switchable while connections are live):
 from __future__ import annotations
 
 import socket
+import struct
 import threading
 import time
 
@@ -70,7 +71,8 @@ class FaultProxy:
                 client, _ = self._srv.accept()
             except OSError:
                 return
-            if self.gone:
+            if self.gone:  # reset at once, like a host with nothing listening any more
+                client.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
                 client.close()
                 continue
             try:

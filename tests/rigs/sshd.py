@@ -64,6 +64,9 @@ class SshdRig:
                     "MaxSessions 200",
                     "MaxStartups 100:30:200",
                     "Subsystem sftp internal-sftp",
+                    # bash sources ~/.bashrc for sshd-started top-level shells (SHLVL < 2); this
+                    # machine's root .bashrc runs `pyenv init` (~130 ms a command): keep it out.
+                    "SetEnv SHLVL=1",
                     "LogLevel ERROR",
                     "",
                 ]
