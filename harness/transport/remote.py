@@ -35,6 +35,7 @@ class RemoteTransport(Transport):
         super().__init__(workdir)
         self.device = device
         self._orphans: set[str] = set()
+        self._inflight: set[str] = set()
         self._orphans_lock = threading.Lock()
 
     # ---- the one raw primitive ------------------------------------------------------
@@ -55,6 +56,8 @@ class RemoteTransport(Transport):
         pidfile = posixpath.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
         line = rs.wrapped_exec(argv, pidfile, cwd, env)
         start = time.monotonic()
+        with self._orphans_lock:
+            self._inflight.add(pidfile)
         try:
             rc, out, err, timed_out = self._run(line, timeout)
         except TransportError:
@@ -64,10 +67,20 @@ class RemoteTransport(Transport):
         except BaseException:  # Ctrl-C: the work must not outlive us on the device
             self._kill_group(pidfile)
             raise
+        finally:
+            with self._orphans_lock:
+                self._inflight.discard(pidfile)
         if timed_out:
             self._kill_group(pidfile)
             rc = -9
         return ExecResult(rc=rc, stdout=out, stderr=err, duration_s=time.monotonic() - start, timed_out=timed_out)
+
+    def abort(self) -> None:
+        """Kill every command still running through this transport, from any thread."""
+        with self._orphans_lock:
+            running = list(self._inflight)
+        for pidfile in running:
+            self._kill_group(pidfile)
 
     def _kill_group(self, pidfile: str) -> None:
         try:

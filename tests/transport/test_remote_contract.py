@@ -121,3 +121,14 @@ def test_ctrl_c_kills_the_remote_group(remote: Transport) -> None:
         remote.exec(["sh", "-c", f"sleep {token} & sleep {token}; wait"], timeout=500)
     timer.join()
     assert wait_until_gone(token) == []
+
+
+def test_abort_from_another_thread_kills_what_runs(remote: Transport) -> None:
+    token = unique_sleep()
+    remote.exec(["true"], timeout=30)
+    timer = threading.Timer(0.1, lambda: wait_until_running(token) and remote.abort())
+    timer.start()
+    res = remote.exec(["sh", "-c", f"sleep {token} & sleep {token}; wait"], timeout=500)
+    timer.join()
+    assert res.rc != 0 and not res.timed_out
+    assert wait_until_gone(token) == []
