@@ -46,8 +46,9 @@ def seen(site: Path, browser, tmp_path_factory) -> dict[str, Any]:
     doc = json.loads((site / "regressions.json").read_text())
     alert = next(a for a in doc["alerts"] if a["device"] == "pixel" and a["metric"] == "latency_ms@b1")
     out: dict[str, Any] = {"alert": alert}
+    context = browser.new_context()
     for rel in (*PAGES, alert["series"]):
-        loaded = open_page(browser, site / rel)
+        loaded = open_page(context, site / rel)
         page = loaded.page
         facts = {
             "errors": loaded.errors,
@@ -70,6 +71,7 @@ def seen(site: Path, browser, tmp_path_factory) -> dict[str, Any]:
             facts["hover"] = page.evaluate("() => document.getElementById('series').data[2].customdata")
         out[rel] = facts
         page.close()
+    context.close()
     return out
 
 

@@ -43,8 +43,15 @@ def browser() -> Iterator[Any]:
 
 
 def open_page(browser: Any, path: Path, *, width: int = 1280, height: int = 900) -> LoadedPage:
-    """Load ``path`` from file://, waiting for the network to settle; collect errors and dialogs."""
-    page = browser.new_page(viewport={"width": width, "height": height})
+    """Load ``path`` from file://, waiting for the network to settle; collect errors and dialogs.
+
+    ``browser`` may also be a BrowserContext: pages of one context share Chromium's cache, so
+    plotly.min.js is parsed once for a whole site instead of once per page."""
+    if hasattr(browser, "browser"):  # a BrowserContext: its viewport is set per page
+        page = browser.new_page()
+        page.set_viewport_size({"width": width, "height": height})
+    else:
+        page = browser.new_page(viewport={"width": width, "height": height})
     loaded = LoadedPage(page)
     page.on("console", lambda m: loaded.errors.append(f"console: {m.text}") if m.type == "error" else None)
     page.on("pageerror", lambda e: loaded.errors.append(f"pageerror: {e}"))
@@ -56,5 +63,5 @@ def open_page(browser: Any, path: Path, *, width: int = 1280, height: int = 900)
 
     page.on("dialog", on_dialog)
     page.goto(Path(path).resolve().as_uri(), wait_until="load")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_load_state("networkidle")  # plotly draws after load
     return loaded
