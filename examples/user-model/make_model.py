@@ -41,7 +41,7 @@ def make_model(seed: int = 0) -> onnx.ModelProto:
             numpy_helper.from_array(np.array([-1], np.int64), "axis"),
         ],
     )
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)], producer_name="user-ci")
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)], producer_name="user-ci")
     model.ir_version = 10
     onnx.checker.check_model(model)
     return model

@@ -98,7 +98,10 @@ def to_int8_dynamic(model: onnx.ModelProto) -> Converted:
         "version": onnxruntime.__version__,
         "parameters": {"weight_type": "QInt8", "activations": "uint8, per-tensor, computed at run time"},
     }
-    return Converted(_finish(out), converter, untouched_notes("int8", model, out))
+    notes = untouched_notes("int8", model, out)
+    if any(n.op_type == "ConvInteger" for n in out.graph.node):
+        notes.append("int8: ConvInteger with int8 weights: ORT 1.19 CPU has no kernel for it (newer ORT does)")
+    return Converted(_finish(out), converter, notes)
 
 
 class _Feeds:

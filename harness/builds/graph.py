@@ -12,7 +12,9 @@ import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
 
-OPSET = 21
+# 20, not 21: ORT 1.19.2 (the last wheel for Python 3.8, e.g. JetPack 5) fuses int8-static QDQ
+# into QLinearMatMul(21) at opset 21 and then has no kernel for it (measured); 20 loads on both.
+OPSET = 20
 IR_VERSION = 10  # onnx 1.23 writes IR 14; ORT 1.31 loads at most IR 13
 NEG_INF = -1.0e4  # mask fill: finite in fp16 so fully masked (padding) rows stay NaN-free
 
