@@ -70,7 +70,8 @@ def farm_health(store: Store, farm: str, night: str) -> dict[str, Any]:
             d["known_failing"] += row.status == "skipped" and err.startswith(KNOWN)
             if row.status == "skipped" and err.startswith("quarantined after"):
                 d["state"], d["reason"] = "quarantined", err
-            d["time_s"] += float(row.wall_s or 0.0)
+            wall = float(row.wall_s) if row.wall_s is not None else 0.0
+            d["time_s"] += wall if math.isfinite(wall) else 0.0
             if row.device_fingerprint:
                 d["fingerprint"] = row.device_fingerprint
                 d["noise_pct"] = noise.get(row.device_fingerprint)
