@@ -7,6 +7,8 @@ nav when ``farm/index.html`` exists.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,16 @@ def write_health(health: dict[str, Any], out: Path) -> tuple[Path, Path]:
     html = _env.get_template("farm.html.j2").render(title=f"farm {health['farm']}", root="../", plotly="", h=view,
                                                     farm_nav=True)
     return data, _atomic(folder / "index.html", html)
+
+
+@contextmanager
+def farm_nav() -> Iterator[None]:
+    """While the site is published by a night, its pages link the farm page from the nav."""
+    from harness.report.site.templates import env
+
+    old = env.globals.get("farm_nav", False)
+    env.globals["farm_nav"] = True
+    try:
+        yield
+    finally:
+        env.globals["farm_nav"] = old

@@ -75,5 +75,5 @@ def test_night_on_four_devices_quarantines_the_unreachable_one(
     assert json.loads((site / "farm" / "health.json").read_text())["totals"]["quarantined"] == 1
     page = (site / "farm" / "index.html").read_text()
     assert "gone-board" in page and "quarantined at preflight: unreachable" in page
-    assert (site / "index.html").is_file()
+    assert 'href="farm/index.html">Farm</a>' in (site / "index.html").read_text()  # linked from the site nav
     assert any("QUARANTINED" in line and "gone-board" in line for line in lines)
