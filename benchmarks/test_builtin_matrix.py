@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from harness.builds.builder import build
 from harness.builds.inputs import make_job_inputs
@@ -57,6 +58,8 @@ def _run_matrix(build_dir: Path, tmp: Path) -> dict[str, float]:
 
 
 def test_builtin_build_reuse_and_matrix_wall(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    if benchmark.disabled:  # a ~1-2 minute measurement: only with --benchmark-enable / tox -e bench
+        pytest.skip("measurement only; run with --benchmark-enable")
     workloads = list(load_workloads(ROOT / "workloads").values())
     t0 = time.perf_counter()
     build_dir = build(workloads, tmp_path / "builds")

@@ -18,7 +18,7 @@ from harness.config.models import Workload
 from harness.errors import HarnessError
 
 BUILTINS = ("text-lm", "image-vit", "image-resnet", "translation-marian")
-_DTYPES = {
+_DTYPES: dict[int, str] = {
     onnx.TensorProto.FLOAT: "float32",
     onnx.TensorProto.FLOAT16: "float16",
     onnx.TensorProto.INT64: "int64",

@@ -151,12 +151,14 @@ def build_decoder(cfg: MarianConfig, seed: int, with_past: bool) -> onnx.ModelPr
     g, hd, nh = t.g, cfg.head_dim, cfg.heads
     ids = g.input("input_ids", TensorProto.INT64, ["batch", "tgt_seq"])
     enc_mask = g.padding_mask(g.input("encoder_attention_mask", TensorProto.INT64, ["batch", "src_seq"]))
-    past: list[tuple[str, str, str, str]] = []
+    past: list[list[str]] = []  # per layer: decoder key, decoder value, encoder key, encoder value
     if with_past:
         for i in range(cfg.decoder_layers):
-            names = [f"past_key_values.{i}.{s}.{kv}" for s in ("decoder", "encoder") for kv in ("key", "value")]
-            dims = (["batch", nh, "past_seq", hd], ["batch", nh, "past_seq", hd], ["batch", nh, "src_seq", hd])
-            past.append(tuple(g.input(n, TensorProto.FLOAT, d) for n, d in zip(names, dims + dims[2:], strict=True)))
+            layer = []
+            for side, seq in (("decoder", "past_seq"), ("encoder", "src_seq")):
+                for kv in ("key", "value"):
+                    layer.append(g.input(f"past_key_values.{i}.{side}.{kv}", TensorProto.FLOAT, ["batch", nh, seq, hd]))
+            past.append(layer)
         offset = g.dim(past[0][0], 2)
     else:
         enc = g.input("encoder_hidden_states", TensorProto.FLOAT, ["batch", "src_seq", cfg.dim])
