@@ -2,7 +2,7 @@
 
 Keys are the agent's outputs.npz keys ("<label>/<name>"). Per float tensor: l2, rel_l2
 (||ref - out|| / ||ref||), max_abs, cosine. The main tensor gets the plain names; every
-tensor also gets "<metric>:<key>". Classification: top1/top5 agreement. Generation:
+tensor also gets "<metric>:<key>"; integer outputs get "exact_match:<key>". Classification: top1/top5 agreement. Generation:
 token_match (position-wise, mean over sequences), first_divergence (earliest over
 sequences), kl_mean (KL(ref || out) of next-token distributions over the steps whose
 prefix still agreed). Generated-step logits are compared only over that agreed prefix.
@@ -113,6 +113,9 @@ def fidelity_metrics(kind: str, reference: Mapping[str, np.ndarray], outputs: Ma
     if kls:
         metrics.append(_m("kl_mean", float(np.mean(kls)), "nats"))
 
+    for key in sorted(k for k in ref if not _is_float(ref[k]) and not k.endswith("/tokens")):
+        if ref[key].shape == out[key].shape:  # integer/bool outputs (class ids, masks): exact agreement
+            metrics.append(_m(f"exact_match:{key}", float(np.mean(ref[key] == out[key])) if ref[key].size else 1.0, "fraction"))
     float_keys = [k for k in sorted(ref) if _is_float(ref[k])]
     main = _main_key(kind, float_keys)
     for key in float_keys:

@@ -21,6 +21,7 @@ import onnx
 import onnxruntime
 
 from harness.builds import calibration, convert
+from harness.builds.graph import OPSET
 from harness.builds.inputs import CALIBRATION_SEED_OFFSET, inputs_for_seed
 from harness.builds.manifest import (
     MANIFEST_NAME,
@@ -166,7 +167,10 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
     folder = build_dir / wl.name
     precs: dict[str, PrecisionEntry] = {}
     fp32_files = {role: artifact_for(build_dir, _save(m, folder / "fp32" / f"{role}.onnx")) for role, m in src.models.items()}
-    fp32_conv = {"tool": "prebuilt" if wl.model.path else "harness.builds", "version": str(BUILDER_VERSION)}
+    if wl.model.path:
+        fp32_conv: dict[str, Any] = {"tool": "user file (model.path)", "path": src.source.get("path")}
+    else:
+        fp32_conv = {"tool": f"harness.builds {wl.model.builtin}", "version": str(BUILDER_VERSION), "opset": OPSET}
     fp32_notes = [] if "fp32" in wanted else ["fp32: built as the fidelity reference only (not in the workload's list)"]
     precs["fp32"] = PrecisionEntry(files=fp32_files, converter=fp32_conv, notes=fp32_notes)
     entry_notes: list[str] = []

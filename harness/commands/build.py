@@ -44,10 +44,13 @@ def build(
     """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact."""
     console = Console()
     chosen = _select(list(workload), list(file), workloads_dir)
+    root = out or builds_root()
+    before = {d.name for d in root.glob("*")} if root.is_dir() else set()
     with console.status(f"building {len(chosen)} workload(s)…"):
-        folder = build_models(chosen, out or builds_root(), build_id=build_id, precisions=list(precision) or None)
+        folder = build_models(chosen, root, build_id=build_id, precisions=list(precision) or None)
     man = load_manifest(folder)
-    console.print(f"build [bold]{man.build_id}[/]: {folder}", highlight=False)
+    reused = build_id is None and folder.name in before
+    console.print(f"build [bold]{man.build_id}[/]: {folder}" + (" (unchanged: reused)" if reused else ""), highlight=False)
     table = Table("workload", "precision", "role", "size", "sha256", "notes")
     for name, entry in sorted(man.workloads.items()):
         for prec, pe in entry.precisions.items():

@@ -105,3 +105,10 @@ def test_budget_violations_name_the_numbers():
     assert budget_violations(metrics, Budget(token_match_min=0.9)) == [
         "token_match not measured but budgeted (token_match_min 0.9)"
     ]
+
+
+def test_integer_outputs_get_exact_match():
+    ref = {"/ids": np.array([1, 2, 3, 4]), "/y": np.ones(2, np.float32)}
+    out = {"/ids": np.array([1, 2, 0, 4]), "/y": np.ones(2, np.float32)}
+    m = _by_name(fidelity_metrics("single", ref, out))
+    assert m["exact_match:/ids"].value == 0.75 and m["rel_l2"].value == 0.0

@@ -108,6 +108,11 @@ def test_build_command_prints_folder_and_table(example: Path, tmp_path: Path):
     assert res.exit_code == 0, res.output
     assert "build cli:" in res.output and str(tmp_path / "b" / "cli") in res.output.replace("\n", "")
     assert "user-tagger" in res.output and "int4" in res.output and "MB" in res.output
+    auto = [
+        CliRunner().invoke(app, ["build", "-f", str(example), "--builds-root", str(tmp_path / "a"), "-p", "fp16"])
+        for _ in range(2)
+    ]
+    assert "reused" not in auto[0].output and "(unchanged: reused)" in auto[1].output
     bad = CliRunner().invoke(app, ["build", "--file", str(example), "--builds-root", str(tmp_path / "b"), "-w", "nope*"])
     assert bad.exit_code != 0 and "known: user-tagger" in str(bad.exception)
     sha = load_manifest(tmp_path / "b" / "cli").workloads["user-tagger"].precisions["int4"].files["model"].sha256
