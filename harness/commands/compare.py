@@ -22,7 +22,7 @@ def compare_cmd(
     fmt: str = typer.Option("terminal", "--format", "-f", help=f"What to print: {', '.join(FORMATS)}."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the markdown table (PR comment) here."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON verdicts here."),
-    html_out: Path | None = typer.Option(None, "--html", help="Also write an HTML page here (plotly.js inline)."),
+    html_out: Path | None = typer.Option(None, "--html", help="Also write an HTML page here (plotly.min.js beside it)."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any row is INCONCLUSIVE."),
     allow_artifact_change: bool = typer.Option(False, "--allow-artifact-change",
@@ -64,7 +64,7 @@ def compare_cmd(
         typer.echo(R.render_html(cmp, Path.cwd(), strict=strict))
     for path, text in ((markdown, lambda: R.render_markdown(cmp, strict=strict)),
                        (json_out, lambda: R.render_json(cmp, strict=strict)),
-                       (html_out, lambda: R.render_html(cmp, html_out.parent, strict=strict))):  # type: ignore[union-attr]
+                       (html_out, lambda: R.render_html(cmp, html_out.parent, strict=strict, plotlyjs="directory"))):  # type: ignore[union-attr]
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text(), encoding="utf-8")

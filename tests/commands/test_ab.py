@@ -40,3 +40,20 @@ def test_ab_with_injected_slowdown_regresses(built, monkeypatch, capsys, tmp_pat
     assert {r["kind"] for r in runs} == {"ab"} and len(runs) == 4
     sides = [r["labels"]["side"] for r in sorted(runs, key=lambda r: r["created_at"])]
     assert sides == ["A", "B", "B", "A"]  # rounds alternate the order
+
+
+@pytest.mark.slow
+def test_compare_real_runs_self_and_injected_slowdown(built, monkeypatch, capsys) -> None:
+    build_id, workloads = built
+    args = ("run", "--build", build_id, "--workloads-dir", workloads, "--device", "local", "--no-report")
+    assert harness(monkeypatch, *args) == 0
+    monkeypatch.setenv("HARNESS_TEST_SLOWDOWN", "0.1")  # the agent's test-only knob: +10 % per timed call
+    assert harness(monkeypatch, *args) == 0
+    base, slow = (r["run_id"] for r in sorted(Store().list_runs(), key=lambda r: r["created_at"]))
+    capsys.readouterr()
+    assert harness(monkeypatch, "compare", base, base, "--format", "json") == 0
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert {r["verdict"] for r in rows} <= {"UNCHANGED", "INCONCLUSIVE"}
+    assert harness(monkeypatch, "compare", base, slow, "--format", "json") == 1
+    rows = json.loads(capsys.readouterr().out)["rows"]
+    assert all(r["verdict"] == "REGRESSED" for r in rows if r["metric"].startswith("latency_ms"))

@@ -47,7 +47,7 @@ def test_self_compare_exits_0_and_slowdown_exits_1(store, monkeypatch, capsys, t
     doc = json.loads(js.read_text())
     assert doc["exit_code"] == 1 and doc["counts"]["REGRESSED"] == 2  # latency and tokens/s of resnet
     assert {r["workload"] for r in doc["rows"] if r["verdict"] == "REGRESSED"} == {"resnet"}
-    assert 'id="forest"' in page.read_text() and "plotly" in page.read_text()
+    assert 'id="forest"' in page.read_text() and (tmp_path / "plotly.min.js").is_file()  # plotly.js beside it
 
 
 def test_usage_errors_and_incomparable_exit_2(store, monkeypatch, capsys, tmp_path) -> None:

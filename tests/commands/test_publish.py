@@ -13,11 +13,14 @@ def test_publish_writes_the_site(tmp_path, monkeypatch, capsys) -> None:
                    n=20)
     out = tmp_path / "site"
     assert harness(monkeypatch, "publish", "--out", out, "--store", s.url, "--run-pages", "2",
-                   "--canary", "canary") == 0
+                   "--canary", "canary", "--compare", "night-000..night-007") == 0
     assert "wrote" in capsys.readouterr().out
     for rel in ("index.html", "regressions.html", "regressions.json", "feed.xml", "devices.html", "runs.html",
                 "compare/pixel.html", "series/index.html", "runs/night-007/index.html", "plotly.min.js"):
         assert (out / rel).is_file(), rel
+    assert "REGRESSED" in (out / "compare" / "ab-night-000--night-007.html").read_text()
+    assert "ab-night-000--night-007.html" in (out / "compare" / "index.html").read_text()
+    assert harness(monkeypatch, "publish", "--out", out, "--store", s.url, "--compare", "night-000") == 2
     assert not (out / "runs" / "night-005").exists()  # only the latest --run-pages runs get a page
     page = out / "runs" / "night-007" / "index.html"
     page.write_text("kept")  # a finished run's page is reused, not re-rendered

@@ -32,7 +32,7 @@ from harness.report.site.plots import heatmap_figure, plot_div, series_figure
 from harness.report.site.templates import render
 from harness.results.analysis_tables import alert_ids, calibration_map, load_noise_floors
 from harness.results.history_source import load_series, sync_alerts
-from harness.results.sources import side_from_runs
+from harness.results.sources import resolve_side, side_from_runs
 from harness.results.store import Store
 
 PLOTLY_JS = "plotly.min.js"
@@ -83,7 +83,9 @@ def publish(
     canaries: Mapping[str, str] | None = None,
     thresholds: Thresholds | None = None,
     base_url: str | None = None,
+    pairs: Sequence[tuple[str, str]] = (),
 ) -> SiteResult:
+    """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
@@ -103,7 +105,9 @@ def publish(
     cells = all_cells[all_cells["run_id"].isin(history_runs)]
 
     latest = _latest_compares(store, runs, cells, thresholds)
-    _write_compares(w, latest)
+    extra = [(a, b, compare(resolve_side(a, store, which="A"), resolve_side(b, store, which="B"), thresholds,
+                            calibration=calibration_map(store))) for a, b in pairs]
+    _write_compares(w, latest, extra)
     _write_overview(w, latest, runs, alerts)
     _write_runs(w, store, runs, all_cells, run_pages)
     _write_series(w, series, alerts)
@@ -155,13 +159,18 @@ def _latest_compares(store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.
     return out
 
 
-def _write_compares(w: _Writer, latest: list[DeviceCompare]) -> None:
+def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[tuple[str, str, Comparison]]) -> None:
     for dc in latest:
         html = render_compare_html(dc.cmp, w.out / "compare", plotlyjs="../" + PLOTLY_JS, root="../")
         w.raw(dc.rel, html)
-    w.page("compare/index.html", "compare_index.html.j2", "compares",
-           items=[{"href": slug(dc.device) + ".html", "device": dc.device, "prev": dc.prev_run, "last": dc.last_run,
-                   "counts": dc.cmp.counts()} for dc in latest])
+    items = [{"href": slug(dc.device) + ".html", "device": dc.device, "prev": dc.prev_run, "last": dc.last_run,
+              "counts": dc.cmp.counts()} for dc in latest]
+    for a, b, cmp in extra:
+        name = f"ab-{slug(Path(a).name)}--{slug(Path(b).name)}.html"
+        w.raw(f"compare/{name}", render_compare_html(cmp, w.out / "compare", plotlyjs="../" + PLOTLY_JS, root="../"))
+        items.append({"href": name, "device": "(all)", "prev": cmp.a_label, "last": cmp.b_label,
+                      "counts": cmp.counts()})
+    w.page("compare/index.html", "compare_index.html.j2", "compares", items=items)
 
 
 # ---------------------------------------------------------------------------- overview
