@@ -97,3 +97,6 @@ def write_farm(tmp_path: Path, build: tuple[Path, Path], devices: list[dict[str,
 from tests.rigs.fixtures import adb_device_yaml, adb_rig, ssh_device_yaml, sshd_rig  # noqa: E402
 
 __all__ = ["adb_device_yaml", "adb_rig", "ssh_device_yaml", "sshd_rig"]
+from tests.rigs.postgres import postgres_rig, postgres_url  # noqa: E402
+
+__all__ += ["postgres_rig", "postgres_url"]

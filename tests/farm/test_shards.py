@@ -1,0 +1,72 @@
+"""Two shards writing to one real PostgreSQL store make one night that compare, history and publish read."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from harness.farm.health import farm_health
+from harness.results.history_source import load_series
+from harness.results.store import Store
+from tests.farm.conftest import local_profile, write_farm
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def _shards(farm: Path, night: str, url: str, env: dict[str, str]) -> None:
+    procs = [subprocess.Popen([sys.executable, "-m", "harness", "nightly", str(farm), "--shard", f"{i}/2",
+                               "--night", night, "--store", url, "--no-publish"],
+                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for i in (1, 2)]
+    for p in procs:
+        out, _ = p.communicate(timeout=300)
+        assert p.returncode == 0, out
+
+
+@pytest.mark.slow
+@pytest.mark.rig
+def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build, postgres_url: str) -> None:
+    from harness.builds.builder import build
+    from harness.config.loader import load_workload
+
+    wl, build1 = farm_build
+    build2 = build([(load_workload(wl / "tiny.yaml"), wl / "tiny.yaml")], tmp_path / "builds", build_id="b-night2",
+                   precisions=["fp32", "int8"])
+    devices = [{"profile": str(local_profile(tmp_path, n))} for n in ("host-a", "host-b")]
+    env = {**os.environ, "COLUMNS": "220"}
+    _shards(write_farm(tmp_path, (wl, build1), devices), "2026-03-01", postgres_url, env)
+    _shards(write_farm(tmp_path, (wl, build2), devices), "2026-03-02", postgres_url, env)
+
+    store = Store(postgres_url)
+    assert store.engine.dialect.name == "postgresql"
+    h = farm_health(store, "testfarm", "2026-03-02")
+    assert sorted(r["shard"] for r in h["runs"]) == ["1/2", "2/2"]
+    assert {d["device"]: d["shard"] for d in h["devices"]} == {"host-a": "1/2", "host-b": "2/2"}
+    assert h["totals"]["cells_ok"] == 4 and h["totals"]["cells_missing"] == 0 and h["totals"]["online"] == 2
+
+    def harness(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "harness", *args, "--store", postgres_url], cwd=REPO, env=env,
+                              capture_output=True, text=True, timeout=300)
+
+    b1, b2 = (store.get_run(r["run_id"])["build_id"] for r in
+              (farm_health(store, "testfarm", n)["runs"][0] for n in ("2026-03-01", "2026-03-02")))
+    cmp = harness("compare", b1, b2, "--format", "json")  # each side: the merged night (both shards' runs)
+    assert cmp.returncode in (0, 1, 3), cmp.stdout + cmp.stderr
+    rows = json.loads(cmp.stdout)["rows"]
+    assert {r["device"] for r in rows} == {"host-a", "host-b"}
+    hist = harness("history", "--metric", "latency_ms*")
+    assert hist.returncode == 0 and "tiny-mlp" in hist.stdout, hist.stdout + hist.stderr
+    # both local 'devices' are one machine (one fingerprint): its series holds every run of both nights
+    night_runs = {r["run_id"] for n in ("2026-03-01", "2026-03-02") for r in farm_health(store, "testfarm", n)["runs"]}
+    series = load_series(store, metric="latency_ms*")
+    assert series and all(set(s.points["run_id"]) == night_runs for s in series)
+    site = tmp_path / "site"
+    pub = harness("publish", "--out", str(site))
+    assert pub.returncode == 0, pub.stdout + pub.stderr
+    devices_page = (site / "devices.html").read_text()
+    assert "host-a" in devices_page and "host-b" in devices_page
