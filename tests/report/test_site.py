@@ -19,11 +19,13 @@ from tests.analysis.synthetic import CellSpec, record_history
 from tests.rigs.browser import open_page
 
 XSS = "<script>alert(1)</script>"
+IMG = "<img src=x onerror=alert(2)>"
 CELLS = (
     CellSpec(),
     CellSpec(workload="bert"),
     CellSpec(device=XSS, fingerprint="fp-x\"'<b>", workload="resnet"),
     CellSpec(device="pi5", fingerprint="fp-pi5", workload=f"w{XSS}"),
+    CellSpec(device=XSS, fingerprint="fp-x\"'<b>", workload=IMG),  # also a chart label (plotly parses some tags)
 )
 PAGES = ("index.html", "regressions.html", "devices.html", "runs.html", "compare/index.html", "compare/pixel.html",
          "series/index.html", "runs/night-011/index.html")
@@ -109,7 +111,7 @@ def test_series_page_marks_the_change_point(seen) -> None:
 @pytest.mark.rig
 def test_user_strings_are_escaped_everywhere(site: Path, seen) -> None:
     for path in site.rglob("*.html"):
-        assert XSS not in path.read_text(), path
+        assert XSS not in path.read_text() and IMG not in path.read_text(), path
     for rel in PAGES:
         if rel.startswith("runs/"):
             continue  # the run report page is the runs engineer's; its plotly divs carry their own scripts
