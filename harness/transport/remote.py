@@ -95,6 +95,13 @@ class RemoteTransport(Transport):
         for pidfile in pending:
             self._kill_group(pidfile)
 
+    def close(self) -> None:
+        """Last chance to kill commands cut off by a dropped link: the next session gets a new transport."""
+        try:
+            self._reap_orphans()
+        except Exception:  # noqa: BLE001 - closing must not fail; the orphans stay listed
+            pass
+
     @property
     def orphans(self) -> frozenset[str]:
         """Pidfiles of commands cut off by a dropped link, not yet killed on the device."""

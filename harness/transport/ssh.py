@@ -249,6 +249,7 @@ class SshTransport(RemoteTransport):
     def close(self) -> None:
         if self._loop.is_closed():
             return
+        super().close()
 
         async def shut() -> None:
             conn, self._conn, self._sftp = self._conn, None, None
