@@ -34,7 +34,7 @@ from harness.builds.manifest import (
     sha256_of,
     write_manifest,
 )
-from harness.builds.sources import Source, load_source, user_file
+from harness.builds.sources import Source, load_source, model_files, user_file, user_model_files
 from harness.config.models import PRECISIONS, Workload
 from harness.errors import HarnessError
 
@@ -69,9 +69,11 @@ def code_version() -> str:
 def _user_files(workload: Workload, path: Path) -> dict[str, str]:
     files = {}
     if workload.model.path:
-        files["model"] = sha256_of(user_file(workload, path, workload.model.path, "model.path"))
+        for role, file in user_model_files(workload, path).items():
+            files[role] = sha256_of(file)
     for p, rel in workload.model.prebuilt.items():
-        files["prebuilt." + p] = sha256_of(user_file(workload, path, rel, f"model.prebuilt.{p}"))
+        for role, file in model_files(workload, path, rel, f"model.prebuilt.{p}").items():
+            files[f"prebuilt.{p}.{role}"] = sha256_of(file)
     for spec in workload.inputs:
         if spec.file:
             files["input." + spec.name] = sha256_of(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
@@ -155,6 +157,16 @@ def build(
     return final
 
 
+def _copy_user(src: Path, dst: Path) -> Path:
+    """A user's file goes in byte for byte; one with external data is inlined (a build is self-contained)."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    header = onnx.load(str(src), load_external_data=False)
+    if any(t.data_location == onnx.TensorProto.EXTERNAL for t in header.graph.initializer):
+        return _save(onnx.load(str(src)), dst)
+    shutil.copyfile(src, dst)
+    return dst
+
+
 def _save(model: onnx.ModelProto, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(model.SerializeToString())
@@ -166,7 +178,16 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
     wanted = [p for p in wl.precisions if only is None or p in only]
     folder = build_dir / wl.name
     precs: dict[str, PrecisionEntry] = {}
-    fp32_files = {role: artifact_for(build_dir, _save(m, folder / "fp32" / f"{role}.onnx")) for role, m in src.models.items()}
+    originals = user_model_files(wl, wl_path) if wl.model.path else {}
+    fp32_files = {
+        role: artifact_for(
+            build_dir,
+            _copy_user(originals[role], folder / "fp32" / f"{role}.onnx")
+            if role in originals
+            else _save(m, folder / "fp32" / f"{role}.onnx"),
+        )
+        for role, m in src.models.items()
+    }
     if wl.model.path:
         fp32_conv: dict[str, Any] = {"tool": "user file (model.path)", "path": src.source.get("path")}
     else:
@@ -196,13 +217,11 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
 
 def _precision(wl: Workload, wl_path: Path, src: Source, p: str, build_dir: Path, folder: Path) -> PrecisionEntry:
     if p in wl.model.prebuilt:
-        path = user_file(wl, wl_path, wl.model.prebuilt[p], f"model.prebuilt.{p}")
-        dst = folder / p / "model.onnx"
-        dst.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, dst)
+        rel = wl.model.prebuilt[p]
+        given = model_files(wl, wl_path, rel, f"model.prebuilt.{p}")
         return PrecisionEntry(
-            files={"model": artifact_for(build_dir, dst)},
-            converter={"tool": "prebuilt", "path": str(path)},
+            files={role: artifact_for(build_dir, _copy_user(path, folder / p / f"{role}.onnx")) for role, path in given.items()},
+            converter={"tool": "prebuilt", "path": str((Path(wl_path).parent / rel).resolve())},
             notes=[f"{p}: pre-built by the user's CI"],
         )
     feeds = _calibration_feeds(wl, wl_path, src) if p == "int8-static" else {}

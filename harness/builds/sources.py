@@ -87,22 +87,67 @@ def user_file(workload: Workload, workload_path: Path, rel: str, what: str) -> P
     return path
 
 
-def _user(workload: Workload, workload_path: Path) -> Source:
+OPTIMUM_SEQ2SEQ = {
+    "encoder": "encoder_model.onnx",
+    "decoder": "decoder_model.onnx",
+    "decoder_with_past": "decoder_with_past_model.onnx",
+}
+
+
+def model_files(workload: Workload, workload_path: Path, rel: str, what: str) -> dict[str, Path]:
+    """role -> file for a user model (or a prebuilt precision): one file, or for translation
+    a folder holding Optimum's three files."""
+    if workload.kind != "translation":
+        return {"model": user_file(workload, workload_path, rel, what)}
+    folder = (Path(workload_path).parent / rel).resolve()
+    if not folder.is_dir():
+        raise HarnessError(
+            f"{workload_path}: workload {workload.name}: a translation {what} must be a folder holding "
+            f"{', '.join(OPTIMUM_SEQ2SEQ.values())} (looked at {folder})"
+        )
+    return {role: user_file(workload, workload_path, f"{rel}/{name}", what) for role, name in OPTIMUM_SEQ2SEQ.items()}
+
+
+def user_model_files(workload: Workload, workload_path: Path) -> dict[str, Path]:
     assert workload.model.path is not None
-    path = user_file(workload, workload_path, workload.model.path, "model.path")
+    return model_files(workload, workload_path, workload.model.path, "model.path")
+
+
+def _load(path: Path) -> onnx.ModelProto:
     try:
-        model = onnx.load(str(path))
+        return onnx.load(str(path))
     except Exception as exc:  # noqa: BLE001 - any parse failure is the user's file
         raise HarnessError(f"{path}: not a loadable ONNX model: {exc}") from None
+
+
+def _user(workload: Workload, workload_path: Path) -> Source:
+    files = user_model_files(workload, workload_path)
+    if workload.kind == "translation":
+        return _user_translation(workload, files)
+    path = files["model"]
+    model = _load(path)
     io = graph_io(model)
     if workload.kind == "text-generation":
         logits = next((o for o in io["outputs"] if o["name"] == "logits"), None)
         if logits is None or not isinstance(logits["shape"][-1], int):
             raise HarnessError(f"{path}: a text-generation model needs a 'logits' output with a fixed vocab dim")
         io["vocab"] = logits["shape"][-1]
-    if workload.kind == "translation":
-        raise HarnessError(f"{workload_path}: user translation models (3 files) are not supported by model.path yet")
     return Source({"model": model}, io, {"path": str(path), "sha256": sha256_of(path)})
+
+
+def _user_translation(workload: Workload, files: dict[str, Path]) -> Source:
+    models = {role: _load(path) for role, path in files.items()}
+    logits = next((o for o in graph_io(models["decoder"])["outputs"] if o["name"] == "logits"), None)
+    if logits is None or not isinstance(logits["shape"][-1], int):
+        raise HarnessError(f"{files['decoder']}: a translation decoder needs a 'logits' output with a fixed vocab dim")
+    opts = workload.model.options
+    io = {
+        "vocab": logits["shape"][-1],
+        "decoder_start_token_id": int(opts.get("decoder_start_token_id", 0)),
+        "eos_token_id": int(opts.get("eos_token_id", 1)),
+    }
+    source = {"path": str(files["encoder"].parent), "sha256": {r: sha256_of(p) for r, p in files.items()}}
+    return Source(models, io, source)
 
 
 def load_source(workload: Workload, workload_path: Path) -> Source:

@@ -117,3 +117,41 @@ def test_build_command_prints_folder_and_table(example: Path, tmp_path: Path):
     assert bad.exit_code != 0 and "known: user-tagger" in str(bad.exception)
     sha = load_manifest(tmp_path / "b" / "cli").workloads["user-tagger"].precisions["int4"].files["model"].sha256
     assert sha[:12] in res.output
+
+
+def test_user_fp32_file_is_copied_byte_for_byte(example: Path, tmp_path: Path):
+    wl = load_workload(example)
+    build_dir = builder.build([(wl, example)], tmp_path / "builds", precisions=["fp32"])
+    fp32 = load_manifest(build_dir).workloads["user-tagger"].precisions["fp32"]
+    assert (build_dir / fp32.files["model"].path).read_bytes() == (example.parent / "model.onnx").read_bytes()
+
+
+@pytest.mark.slow
+def test_user_translation_folder_in_optimum_layout(tmp_path: Path):
+    from harness.builds.translation import MarianConfig, build_translation
+
+    cfg = MarianConfig(vocab=120, dim=32, heads=2, ffn=64, encoder_layers=1, decoder_layers=1, decoder_start_token_id=3)
+    folder = tmp_path / "user" / "opus-mt"
+    folder.mkdir(parents=True)
+    for role, model in build_translation(cfg, 5).items():
+        name = {"encoder": "encoder_model", "decoder": "decoder_model", "decoder_with_past": "decoder_with_past_model"}
+        (folder / f"{name[role]}.onnx").write_bytes(model.SerializeToString())
+    path = tmp_path / "user" / "mt.yaml"
+    path.write_text(
+        "name: user-mt\nkind: translation\nmodel:\n  path: opus-mt\n  options: {decoder_start_token_id: 3}\n"
+        "translation: {source_len: [6], max_new_tokens: 3}\nprecisions: [fp32, int8]\n"
+    )
+    wl = load_workload(path)
+    build_dir = builder.build([(wl, path)], tmp_path / "builds")
+    entry = load_manifest(build_dir).workloads["user-mt"]
+    assert set(entry.precisions["int8"].files) == {"encoder", "decoder", "decoder_with_past"}
+    assert entry.io["vocab"] == 120 and entry.io["decoder_start_token_id"] == 3
+    ji = make_job_inputs(wl, entry, build_dir, path)
+    assert ji.kind == "translation" and ji.params["decoder_start_token_id"] == 3
+    _, ref = run_agent(build_dir, entry, "fp32", ji, tmp_path / "run" / "fp32")
+    _, out = run_agent(build_dir, entry, "int8", ji, tmp_path / "run" / "int8")
+    metrics = {m.name: m.value for m in fidelity_metrics("translation", ref, out)}
+    assert ref["s6/tokens"].shape == (3,) and 0 < metrics["rel_l2"] < 0.5
+    (folder / "decoder_model.onnx").unlink()
+    with pytest.raises(HarnessError, match="decoder_model.onnx"):
+        builder.build([(wl, path)], tmp_path / "builds")
