@@ -467,10 +467,13 @@ class _Timer(object):
 def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False):
     """Greedy generation with KV cache: prefill (the first token), then n_tokens-1 decode steps.
 
+    A model without past_key_values inputs re-runs the whole sequence at each step.
+
     Returns {"tokens", "ttft_ms", "step_ms"} plus, with keep, "prefill_logits" [P,V] and
     "step_logits" [n_tokens, V] (the distribution each token was picked from).
     """
     names = set(i.name for i in sess.get_inputs())
+    cached = any(n.startswith("past_key_values.") for n in names)  # else: re-run the whole sequence
     prompt_ids = np.asarray(prompt_ids, dtype=np.int64).reshape(1, -1)
     p_len = prompt_ids.shape[1]
 
@@ -496,7 +499,10 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False):
     total = p_len
     for _ in range(n_tokens - 1):
         total += 1
-        ids = np.array([[tokens[-1]]], dtype=np.int64)
+        if cached:
+            ids = np.array([[tokens[-1]]], dtype=np.int64)
+        else:
+            ids = np.concatenate([prompt_ids, np.array([tokens], dtype=np.int64)], axis=1)
         (logits, past), ms = timer.call(lambda ids=ids, total=total, past=past: step(ids, total, past))
         out["step_ms"].append(ms)
         tokens.append(int(np.argmax(logits[0, -1])))

@@ -135,3 +135,47 @@ def test_translation_needs_all_three_roles(tmp_path: Path):
 def test_agent_still_parses_as_python_3_8(minor):
     src = (Path(agent.__file__)).read_text()
     ast.parse(src, feature_version=(3, minor))
+
+
+def test_text_generation_without_kv_cache_reruns_the_sequence(tmp_path: Path):
+    """An LM with no past_key_values inputs: each step must see the whole sequence."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    emb, head = rng.standard_normal((50, 8)).astype(np.float32), rng.standard_normal((8, 50)).astype(np.float32)
+    nodes = [
+        helper.make_node("Gather", ["emb", "input_ids"], ["e"]),
+        helper.make_node("CumSum", ["e", "axis"], ["c"]),  # depends on every earlier token
+        helper.make_node("MatMul", ["c", "head"], ["logits"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "nocache",
+        [helper.make_tensor_value_info("input_ids", TensorProto.INT64, ["b", "s"])],
+        [helper.make_tensor_value_info("logits", TensorProto.FLOAT, ["b", "s", 50])],
+        [
+            numpy_helper.from_array(emb, "emb"),
+            numpy_helper.from_array(head, "head"),
+            numpy_helper.from_array(np.array(1, np.int64), "axis"),
+        ],
+    )
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 20)])
+    model.ir_version = 10
+    path = tmp_path / "nocache.onnx"
+    path.write_bytes(model.SerializeToString())
+    prompt = np.array([[1, 2, 3]])
+    job = _job(
+        tmp_path,
+        "text-generation",
+        {"model": str(path)},
+        {"p3/input_ids": prompt},
+        {"grid": [{"label": "p3g4", "prompt": "p3", "generate": 4}]},
+    )
+    result = agent.run_job(job)
+    assert result["status"] == "ok", result["traceback"]
+    expected, ids = [], prompt
+    for _ in range(4):
+        nxt = int((np.cumsum(emb[ids[0]], axis=0)[-1] @ head).argmax())
+        expected.append(nxt)
+        ids = np.concatenate([ids, [[nxt]]], axis=1)
+    assert _outputs(tmp_path)["p3g4/tokens"].tolist() == expected
