@@ -116,7 +116,7 @@ def check_device(
         _fit(t, profile, cfg, res.facts)
     except NotFit as exc:
         res.ok, res.reason = False, str(exc)
-    except HarnessError as exc:
+    except (HarnessError, OSError) as exc:
         res.ok, res.reason = False, f"preflight error: {exc}"
     finally:
         if t is not None:
@@ -141,13 +141,13 @@ def _fit(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, 
     free = t.free_bytes(t.workdir)
     facts["free_mb"] = None if free is None else round(free / 2**20, 1)
     if free is not None and cfg.min_free_mb is not None and free / 2**20 < cfg.min_free_mb:
-        raise NotFit(f"free storage {free / 2**20:.0f} MB at {t.workdir} < {cfg.min_free_mb:g} MB")
+        raise NotFit(f"free storage {free / 2**20:.0f} MB at {t.workdir} < {cfg.min_free_mb:.0f} MB")
     interp = _interpreter(profile)
     agent = t.push(agent_source()).remote
     checked = profile.model_copy(update={"runner": PythonRunner(interpreter=interp)})
     try:
         env = check_interpreter(t, checked, agent)
-    except HarnessError as exc:
+    except (HarnessError, OSError) as exc:  # the local transport raises OSError for a missing binary
         raise NotFit(f"runner not ready: {exc}") from exc
     facts.update(python=env.get("python"), onnxruntime=env.get("onnxruntime"))
     try:
