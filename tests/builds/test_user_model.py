@@ -155,3 +155,15 @@ def test_user_translation_folder_in_optimum_layout(tmp_path: Path):
     (folder / "decoder_model.onnx").unlink()
     with pytest.raises(HarnessError, match="decoder_model.onnx"):
         builder.build([(wl, path)], tmp_path / "builds")
+
+
+def test_without_an_input_spec_the_graph_inputs_are_used(example: Path, tmp_path: Path):
+    text = example.read_text()
+    start, end = text.index("inputs:\n"), text.index("dims:\n")
+    example.write_text(text[:start] + text[end:])
+    wl = load_workload(example)
+    assert wl.inputs == []
+    build_dir = builder.build([(wl, example)], tmp_path / "builds", precisions=["fp32"])
+    ji = make_job_inputs(wl, load_manifest(build_dir).workloads["user-tagger"], build_dir, example)
+    assert ji.arrays["b8/features"].shape == (8, 16, 64) and ji.arrays["b8/features"].dtype == np.float32
+    assert ji.arrays["b1/mask"].shape == (1, 16) and ji.arrays["b1/mask"].dtype == np.int64
