@@ -167,3 +167,27 @@ def test_without_an_input_spec_the_graph_inputs_are_used(example: Path, tmp_path
     ji = make_job_inputs(wl, load_manifest(build_dir).workloads["user-tagger"], build_dir, example)
     assert ji.arrays["b8/features"].shape == (8, 16, 64) and ji.arrays["b8/features"].dtype == np.float32
     assert ji.arrays["b1/mask"].shape == (1, 16) and ji.arrays["b1/mask"].dtype == np.int64
+
+
+def test_user_text_lm_by_path(tmp_path: Path):
+    from harness.builds.text_lm import LMConfig, build_text_lm
+
+    folder = tmp_path / "user"
+    folder.mkdir()
+    cfg = LMConfig(vocab=150, hidden=32, layers=1, heads=2, kv_heads=1, ffn=48)
+    (folder / "lm.onnx").write_bytes(build_text_lm(cfg, 8).SerializeToString())
+    path = folder / "lm.yaml"
+    path.write_text(
+        "name: user-lm\nkind: text-generation\nmodel: {path: lm.onnx}\n"
+        "generation: {prompt: [5], generate: [3]}\nprecisions: [fp32, int4]\n"
+    )
+    wl = load_workload(path)
+    build_dir = builder.build([(wl, path)], tmp_path / "builds")
+    entry = load_manifest(build_dir).workloads["user-lm"]
+    assert entry.io["vocab"] == 150
+    ji = make_job_inputs(wl, entry, build_dir, path)
+    assert ji.arrays["p5/input_ids"].max() < 150
+    result, ref = run_agent(build_dir, entry, "fp32", ji, tmp_path / "run" / "fp32")
+    _, out = run_agent(build_dir, entry, "int4", ji, tmp_path / "run" / "int4")
+    assert {"ttft_ms@p5", "decode_ms@p5g3"} <= set(result["series"])
+    assert {m.name: m.value for m in fidelity_metrics("text-generation", ref, out)}["rel_l2"] > 0
