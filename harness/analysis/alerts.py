@@ -100,7 +100,9 @@ def detect_alerts(
             if back is not None:
                 state, note = "fixed", f"back to the old level at run {back}"
             canary = _canary_for(canaries, s.device)
-            if canary and s.key[0] != canary and (s.key[3], run_id) in moved:
+            if canary and s.key[0] == canary:
+                state, note = "invalid", "this is the device's canary: the device itself moved, not the build"
+            elif canary and (s.key[3], run_id) in moved:
                 state = "invalid"
                 note = f"suppressed: canary {', '.join(moved[(s.key[3], run_id)])} moved at the same run (device moved)"
             out.append(Alert(

@@ -1,4 +1,4 @@
-"""Which workload is each device's canary: --canary options, then `canary` labels in devices/*.yaml."""
+"""Which workload is each device's canary: `canary` labels in devices/*.yaml, then --canary options."""
 
 from __future__ import annotations
 
@@ -6,17 +6,10 @@ from harness.errors import HarnessError
 
 
 def parse_canaries(options: list[str] | None) -> dict[str, str]:
-    """'WORKLOAD' (every device) or 'DEVICE=WORKLOAD'; device YAML labels fill in the rest."""
-    out: dict[str, str] = {}
-    try:
-        from harness.config.loader import load_devices
+    """'WORKLOAD' (every device) or 'DEVICE=WORKLOAD' on top of the device profiles' labels."""
+    from harness.results.history_source import device_canaries
 
-        for name, (profile, _path) in load_devices().items():
-            label = getattr(profile, "labels", {}).get("canary")
-            if label:
-                out[name] = label
-    except Exception:  # no devices/ folder here, or invalid YAML: `harness validate` reports that
-        pass
+    out = device_canaries()
     for opt in options or []:
         device, sep, workload = opt.partition("=")
         if not sep:

@@ -44,11 +44,30 @@ def _filter(frame: pd.DataFrame, **globs: str) -> pd.DataFrame:
     return frame[mask]
 
 
+def device_canaries() -> dict[str, str]:
+    """device name -> canary workload, from ``labels: {canary: NAME}`` in devices/*.yaml (best effort:
+    no devices folder, or invalid YAML that `harness validate` reports, means no canaries)."""
+    out: dict[str, str] = {}
+    try:
+        from harness.config.loader import load_devices
+
+        for name, (profile, _path) in load_devices().items():
+            label = profile.labels.get("canary")
+            if label:
+                out[name] = label
+    except Exception:
+        return {}
+    return out
+
+
 def sync_alerts(
     store: Store, series: Sequence[Series], *, canaries: Mapping[str, str] | None = None
 ) -> list[A.Alert]:
-    """Detect alerts on ``series``, fold them into the stored ones, save and return them all."""
-    detected = A.detect_alerts(series, canaries=canaries)
+    """Detect alerts on ``series``, fold them into the stored ones, save and return them all.
+
+    ``canaries=None`` takes them from the device profiles, so every caller (alerts, publish, a
+    farm night) judges the same way and detection never flip-flops between callers."""
+    detected = A.detect_alerts(series, canaries=device_canaries() if canaries is None else canaries)
     keys = {s.key for s in series}
     stored = T.load_alerts(store)
     in_scope = [a for a in stored if a.series_key in keys]

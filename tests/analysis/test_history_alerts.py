@@ -88,3 +88,22 @@ def test_recovery_marks_fixed(tmp_path) -> None:
     alerts = sync_alerts(s, load_series(s, metric="latency_ms@b1"))
     assert [(a.run_id, a.state) for a in alerts] == [("night-004", "fixed")]
     assert "night-009" in alerts[0].note
+
+
+def test_canary_from_device_profile_labels(tmp_path, monkeypatch) -> None:
+    from harness.results.history_source import device_canaries
+
+    home = tmp_path / "home"
+    (home / "devices").mkdir(parents=True)
+    (home / "workloads").mkdir()
+    (home / "devices" / "pi5.yaml").write_text(
+        "name: pi5\nbackends:\n  - {name: cpu, provider: CPUExecutionProvider}\nlabels: {canary: canary}\n")
+    monkeypatch.setenv("HARNESS_HOME", str(home))
+    assert device_canaries() == {"pi5": "canary"}
+    s = Store(tmp_path / "c.db")
+    cells = (CellSpec(device="pi5", fingerprint="fp-pi5", workload="resnet"),
+             CellSpec(device="pi5", fingerprint="fp-pi5", workload="canary"))
+    record_history(s, 10, cells=cells, levels={("pi5", "resnet"): {5: 1.2}, ("pi5", "canary"): {5: 1.2}}, n=20)
+    alerts = sync_alerts(s, load_series(s, metric="latency_ms@b1"))  # canaries=None: from the profiles
+    assert sorted((a.workload, a.state) for a in alerts) == [("canary", "invalid"), ("resnet", "invalid")]
+    assert "device itself moved" in next(a.note for a in alerts if a.workload == "canary")
