@@ -58,6 +58,7 @@ class Stream:
         self._buf = b""
         self._acked = threading.Semaphore(1)
         self.closed = threading.Event()
+        self.wake = threading.Event()  # set when the stream closes (services wait on it)
 
     # inbound
     def feed(self, data: bytes) -> None:
@@ -99,12 +100,14 @@ class Stream:
     def close(self) -> None:
         if not self.closed.is_set():
             self.closed.set()
+            self.wake.set()
             self.inbox.put(None)
             self.conn.send(_packet(A_CLSE, self.local_id, self.remote_id))
             self.conn.forget(self.local_id)
 
     def remote_closed(self) -> None:
         self.closed.set()
+        self.wake.set()
         self.inbox.put(None)
         self.conn.forget(self.local_id)
 
@@ -323,10 +326,11 @@ class Adbd:
         for t in pumps:
             t.start()
         threading.Thread(target=self._feed_v2_stdin, args=(stream, proc), daemon=True).start()
-        while proc.poll() is None:
-            if stream.closed.wait(0.05):
-                self._hangup(proc)
-                proc.wait()
+        threading.Thread(target=lambda: (proc.wait(), stream.wake.set()), daemon=True).start()
+        stream.wake.wait()  # the shell exited, or the host closed the stream under it
+        if proc.poll() is None:
+            self._hangup(proc)
+            proc.wait()
         for t in pumps:
             t.join()
         self.children.discard(proc.pid)
