@@ -5,8 +5,9 @@ shared 2-core VM): per raw command asyncssh ~5-7 ms, paramiko ~3-6 ms *with* TCP
 but ~48 ms without it; SFTP push of 8 MB asyncssh ~33 MB/s vs paramiko ~28 MB/s (scp
 ~12-16 MB/s). Latency is a wash once paramiko has NODELAY, so throughput, one multiplexed
 connection per device, and built-in ssh_config/ProxyJump support decide for asyncssh.
-One connection is kept open and multiplexes every command and
-SFTP transfer; asyncssh runs on a private event loop thread so the interface stays blocking.
+
+One connection is kept open and multiplexes every command and SFTP transfer; asyncssh runs
+on a private event loop thread so the interface stays blocking.
 
 ~/.ssh/config is honoured (Host aliases, HostName, User, Port, IdentityFile, ProxyJump);
 profile fields override it. Host keys are checked against known_hosts: an unknown key is

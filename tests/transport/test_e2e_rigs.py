@@ -89,7 +89,7 @@ def test_run_through_the_rig_then_nothing_is_pushed_again(rig_device, tmp_path: 
 
 def test_a_timed_out_cell_leaves_nothing_running_and_the_run_goes_on(rig_device, tmp_path: Path, env) -> None:  # type: ignore[no-untyped-def]
     kind, yaml_path, rig = rig_device
-    wl = workloads(tmp_path, {"name": "a-slow", "min_seconds": 120, "max_seconds": 120, "extra": "timeout_s: 6\n"},
+    wl = workloads(tmp_path, {"name": "a-slow", "min_seconds": 120, "max_seconds": 120, "extra": "timeout_s: 3\n"},
                    {"name": "b-fast"})
     proc = harness(env, "run", "--device", str(yaml_path), "--workloads-dir", str(wl), "--no-report")
     assert proc.returncode in (0, 1), proc.stdout + proc.stderr
