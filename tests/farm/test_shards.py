@@ -10,7 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from harness.config.farm import load_farm
 from harness.farm.health import farm_health
+from harness.farm.night import run_night
+from harness.farm.selection import parse_shard
 from harness.results.history_source import load_series
 from harness.results.store import Store
 from tests.farm.conftest import local_profile, write_farm
@@ -39,10 +42,12 @@ def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build,
                    precisions=["fp32", "int8"])
     devices = [{"profile": str(local_profile(tmp_path, n))} for n in ("host-a", "host-b")]
     env = {**os.environ, "COLUMNS": "220"}
-    _shards(write_farm(tmp_path, (wl, build1), devices), "2026-03-01", postgres_url, env)
-    _shards(write_farm(tmp_path, (wl, build2), devices), "2026-03-02", postgres_url, env)
-
     store = Store(postgres_url)
+    cfg = load_farm(write_farm(tmp_path, (wl, build1), devices, publish_dir=None))
+    for i in (1, 2):  # night 1: the shards one after the other, in this process
+        run_night(cfg, store, shard=parse_shard(f"{i}/2"), night="2026-03-01")
+    _shards(write_farm(tmp_path, (wl, build2), devices), "2026-03-02", postgres_url, env)  # night 2: concurrently
+
     assert store.engine.dialect.name == "postgresql"
     h = farm_health(store, "testfarm", "2026-03-02")
     assert sorted(r["shard"] for r in h["runs"]) == ["1/2", "2/2"]
