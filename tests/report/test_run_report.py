@@ -1,0 +1,24 @@
+"""The per-run HTML page renders for any stored run, interrupted ones included."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from harness.report.run_report import write_run_report
+from harness.results.records import CellRecord, MetricValue
+from harness.results.store import Store
+
+
+def test_report_of_a_run_without_summary_and_with_hostile_names(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.create_run("r1", [], build_id="<b>build</b>")  # never finished: no summary
+    store.record_cell("r1", CellRecord(
+        "d/w/fp32/cpu", "<script>alert(1)</script>", "w", "fp32", "cpu", "ok",
+        metrics=[MetricValue("latency_ms", 1.0, "ms", "noisy", "perf_counter")], samples={"latency_ms": np.ones(5)}))
+    store.record_cell("r1", CellRecord("d/w/int4/cpu", "dev", "w", "int4", "cpu", "failed", error="<img src=x onerror=1>"))
+    html = write_run_report(store, "r1", tmp_path / "out").read_text()
+    assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<img src=x" not in html and "&lt;b&gt;build&lt;/b&gt;" in html
+    assert "Plotly.newPlot" in html
