@@ -73,6 +73,7 @@ class AdbTransport(RemoteTransport):
         self.serial = cfg.serial
         self.server_host, self.server_port = parse_server(cfg.server)
         self._client = adbutils.AdbClient(host=self.server_host, port=self.server_port, socket_timeout=30)
+        self._shell_v2 = False
         self._ensure_server()
         if cfg.connect:
             self._connect_tcp()
@@ -165,8 +166,24 @@ class AdbTransport(RemoteTransport):
                         raise TransportError(f"cannot open {service.split(':')[0]}: {e}; {r}") from e
         raise TransportError(f"{self._where()}: cannot open {service.split(':')[0]}: {last}") from last
 
+    def _require_shell_v2(self) -> None:
+        """Exit codes and separate stderr need shell v2 (Android 7+); say so instead of guessing."""
+        if self._shell_v2:
+            return
+        try:
+            features = set(self._client.device(self.serial).get_features().split(","))
+        except _LINK_ERRORS:
+            return  # unreachable right now: _open reports (and recovers) it properly
+        if "shell_v2" not in features:
+            raise HarnessError(
+                f"{self._where()}: the device's adbd lacks shell_v2 (Android < 7), so exit codes and stderr "
+                f"cannot be told apart; the harness needs Android 7 or newer"
+            )
+        self._shell_v2 = True
+
     # ---- raw primitive: shell v2 with a deadline ------------------------------------
     def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
+        self._require_shell_v2()
         sock = self._open(f"shell,v2,raw:{line}", timeout)
         out, err = bytearray(), bytearray()
         deadline = time.monotonic() + timeout if timeout else None

@@ -168,7 +168,8 @@ class _Connection:
                 return
             self.max_payload = min(arg1 or 4096, MAX_PAYLOAD)
             banner = ";".join(f"{k}={v}" for k, v in self.adbd.banner_props.items())
-            self.send(_packet(A_CNXN, A_VERSION, MAX_PAYLOAD, f"device::{banner};features={FEATURES}".encode()))
+            features = self.adbd.features
+            self.send(_packet(A_CNXN, A_VERSION, MAX_PAYLOAD, f"device::{banner};features={features}".encode()))
         elif cmd == A_OPEN:
             with self._ids_lock:
                 local_id = self._next_id
@@ -199,6 +200,7 @@ class Adbd:
         self.workdir = self.root / "data/local/tmp"
         self.silent = False
         self.slow_s = 0.0
+        self.features = FEATURES  # drop shell_v2 to play a pre-Android-7 device
         self.banner_props = {
             "ro.product.name": "harnessrig",
             "ro.product.model": "HarnessRig_Phone",

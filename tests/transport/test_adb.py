@@ -77,3 +77,19 @@ def test_an_unknown_serial_names_the_device(adb_rig) -> None:  # type: ignore[no
     with pytest.raises(TransportError, match="ghost") as e:
         t.exec(["true"], timeout=10)
     assert "replug" in str(e.value)
+
+
+def test_a_device_without_shell_v2_is_refused_clearly(adb_device, adb_rig) -> None:  # type: ignore[no-untyped-def]
+    adb_rig.adbd.features = "cmd"  # an Android 6 adbd
+    try:
+        adb_rig.adb("disconnect", adb_rig.serial)
+        adb_rig.connect()  # a fresh handshake: the server learns the new feature list
+        with open_transport(adb_device) as t, pytest.raises(HarnessError, match="shell_v2") as e:
+            t.exec(["true"], timeout=30)
+        assert not isinstance(e.value, TransportError)
+    finally:
+        from tests.rigs.adbd import FEATURES
+
+        adb_rig.adbd.features = FEATURES
+        adb_rig.adb("disconnect", adb_rig.serial)
+        adb_rig.connect()
