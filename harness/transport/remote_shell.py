@@ -21,8 +21,10 @@ mkdir -p "${pidfile%/*}" 2>/dev/null
 if [ -n "$dir" ]; then cd "$dir" || exit 126; fi
 if command -v setsid >/dev/null 2>&1; then
   setsid "$@" &
-else
+elif command -v perl >/dev/null 2>&1; then
   perl -e 'setpgrp(0, 0); exec { $ARGV[0] } @ARGV or exit 127' "$@" &
+else
+  "$@" &  # no way to start a group here: a timeout kills the process itself
 fi
 pid=$!
 echo "$pid" > "$pidfile"

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 from pathlib import Path
+
+import pytest
 
 from harness.transport import remote_shell as rs
 from tests.transport.helpers import unique_sleep, wait_until_gone, wait_until_running
@@ -49,3 +53,24 @@ def test_parsers() -> None:
     facts = rs.parse_facts("model=Pixel 8\nsoc=zuma\ncores=9\nram_kb=8000000\nmachine=aarch64\n", "adb")
     assert facts["model"] == "Pixel 8" and facts["cores"] == 9 and facts["ram_mb"] == 7812
     assert facts["abi"] == "aarch64" and facts["transport"] == "adb"
+
+
+@pytest.mark.parametrize("tools", [("perl",), ()], ids=["perl-setpgrp (macOS)", "no setsid, no perl"])
+def test_group_fallbacks_without_setsid(tmp_path: Path, tools: tuple[str, ...]) -> None:
+    """macOS has no setsid (perl's setpgrp instead); a bare shell still runs the work."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    for tool in ("sh", "mkdir", "rm", "cat", "sleep", "kill", *tools):
+        found = shutil.which(tool)
+        if found:
+            (bindir / tool).symlink_to(found)
+    token = unique_sleep()
+    pidfile = str(tmp_path / "run/f.pid")
+    env = {"PATH": str(bindir)}
+    proc = subprocess.Popen([str(bindir / "sh"), "-c", rs.wrapped_exec(["sleep", token], pidfile)], env=env)
+    assert wait_until_running(token, count=2)
+    pid = int((tmp_path / "run/f.pid").read_text())
+    assert (os.getpgid(pid) == pid) == bool(tools)  # own group only where perl could make one
+    subprocess.run([str(bindir / "sh"), "-c", rs.kill_group_line(pidfile)], env=env, check=True, timeout=20)
+    assert proc.wait(20) != 0
+    assert wait_until_gone(token) == []
