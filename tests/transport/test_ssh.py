@@ -77,3 +77,17 @@ def test_proxy_jump_goes_through_the_jump_host(sshd_rig: SshdRig, tmp_path: Path
         assert t.exec(["echo", "via-jump"], timeout=30).stdout == "via-jump\n"
     assert sshd_rig.proxy.connections == before + 1
 
+
+
+def test_proxy_jump_declared_in_ssh_config(sshd_rig: SshdRig, tmp_path: Path) -> None:
+    assert sshd_rig.proxy
+    cfg = tmp_path / "ssh_config"
+    common = (f"  User {sshd_rig.user}\n  IdentityFile {sshd_rig.user_key}\n"
+              f"  UserKnownHostsFile {sshd_rig.known_hosts}\n")
+    cfg.write_text(f"Host lab-gateway\n  HostName 127.0.0.1\n  Port {sshd_rig.port}\n{common}"
+                   f"Host pi-behind-gateway\n  HostName 127.0.0.1\n  Port {sshd_rig.sshd_port}\n"
+                   f"  ProxyJump lab-gateway\n{common}")
+    before = sshd_rig.proxy.connections
+    with transport(sshd_rig, host="pi-behind-gateway", ssh_config=str(cfg)) as t:
+        assert t.exec(["echo", "via-config-jump"], timeout=30).stdout == "via-config-jump\n"
+    assert sshd_rig.proxy.connections == before + 1
