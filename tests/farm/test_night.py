@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -77,3 +78,38 @@ def test_night_on_four_devices_quarantines_the_unreachable_one(
     assert "gone-board" in page and "quarantined at preflight: unreachable" in page
     assert 'href="farm/index.html">Farm</a>' in (site / "index.html").read_text()  # linked from the site nav
     assert any("QUARANTINED" in line and "gone-board" in line for line in lines)
+
+    # a calibrated device gets a noise score (median A/A floor over its series, in %)
+    from harness.farm.health import farm_health
+    from harness.results.analysis_tables import save_noise_floors
+
+    fp = adb["fingerprint"]
+    save_noise_floors(store, [{"device_fingerprint": fp, "workload": "tiny-mlp", "metric": m, "device": "rig-adb",
+                               "floor": f, "n_pairs": 6} for m, f in (("latency_ms@b1", 0.02), ("x", 0.04))])
+    again = {d["device"]: d for d in farm_health(store, "testfarm", "2026-01-01")["devices"]}
+    assert again["rig-adb"]["noise_pct"] == pytest.approx(100 * (np.expm1(0.02) + np.expm1(0.04)) / 2, rel=1e-3)
+    assert again["host-a"]["noise_pct"] is None or again["host-a"]["fingerprint"] == fp
+
+
+@pytest.mark.slow
+def test_a_device_failing_cells_in_a_row_is_quarantined_for_the_night(tmp_path: Path, farm_build) -> None:
+    sick = local_profile(tmp_path, "sick-1")
+    data = yaml.safe_load(sick.read_text())
+    data["setup"] = [{"argv": ["false"], "when": "cell"}]  # every cell fails deterministically
+    sick.write_text(yaml.safe_dump(data, sort_keys=False))
+    farm = write_farm(tmp_path, farm_build, [{"profile": str(sick)}, {"profile": str(local_profile(tmp_path, "ok-1"))}],
+                      max_consecutive_failures=1, publish_dir=None)
+    cfg = load_farm(farm)
+    store = Store(cfg.store_url())
+    res = run_night(cfg, store, night="2026-01-03")
+    assert res is not None
+    cells = store.cells_frame([res.run_id]).set_index("cell_key")
+    assert cells.loc["sick-1/tiny-mlp/fp32/cpu", "status"] == "failed"
+    assert "setup command ['false'] exited 1" in cells.loc["sick-1/tiny-mlp/fp32/cpu", "error"]
+    assert cells.loc["sick-1/tiny-mlp/int8/cpu", "status"] == "skipped"  # not retried forever
+    assert cells.loc["sick-1/tiny-mlp/int8/cpu", "error"].startswith("quarantined after 1 consecutive failed cells")
+    assert set(cells.loc[["ok-1/tiny-mlp/fp32/cpu", "ok-1/tiny-mlp/int8/cpu"], "status"]) == {"ok"}
+    health = {d["device"]: d for d in res.health["devices"]}
+    assert health["sick-1"]["state"] == "quarantined" and "consecutive failed" in health["sick-1"]["reason"]
+    assert health["sick-1"]["cells"] == {"failed": 1, "skipped": 1} and health["ok-1"]["state"] == "online"
+    assert res.health["totals"]["cells_failed"] == 1 and res.health_json is None
