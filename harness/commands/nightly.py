@@ -1,8 +1,8 @@
 """`harness nightly [farm.yaml]`: run (or resume) tonight's farm night, then publish.
 
 Output is one line per event (it runs under cron / systemd: logs, not progress bars).
-Exit 0 when the night completed (quarantined devices and failed cells are data), 2 on a
-harness error.
+Exit 0 when the night completed (quarantined devices and failed cells are data), 1 when a
+step after the run (history, publish, hook) failed, 2 on a harness error.
 """
 
 from __future__ import annotations
@@ -53,6 +53,8 @@ def nightly(
     if result is not None:
         console.print(f"results: {store.url} (run {result.run_id}, night {result.night}, shard {result.shard})",
                       markup=False)
+        if result.problems:  # every cell is stored; a step after the run needs attention
+            raise typer.Exit(1)
 
 
 def register(app: typer.Typer) -> None:

@@ -48,6 +48,7 @@ class NightResult:
     site: Path | None = None
     hook: HookResult | None = None
     resumed: bool = False
+    problems: list[str] = field(default_factory=list)  # after-run steps that failed (cells are safe)
 
 
 def tonight() -> str:
@@ -96,6 +97,15 @@ def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: 
     return prep, checks
 
 
+def existing_night(store: Store, farm: str, shard: Shard, night: str) -> dict[str, Any] | None:
+    for run in store.list_runs():
+        labels = run.get("labels") or {}
+        if run.get("kind") == "nightly" and (labels.get("farm"), labels.get("shard"), labels.get("night")) == (
+                farm, shard.name, night):
+            return run
+    return None
+
+
 def unfinished_night(store: Store, farm: str, shard: Shard) -> dict[str, Any] | None:
     for run in store.list_runs():  # newest first
         labels = run.get("labels") or {}
@@ -127,6 +137,10 @@ def run_night(
         log(f"resuming night {night} (run {prep.run_id}, shard {shard.name}): {len(prep.todo)} missing cell(s)")
     else:
         night = night or tonight()
+        if (seen := existing_night(store, cfg.name, shard, night)) is not None:
+            hint = "run with --resume to complete it" if seen["status"] != "finished" else "pass --night to label a re-run"
+            raise HarnessError(f"farm {cfg.name}: night {night} of shard {shard.name} already has run {seen['run_id']} "
+                               f"({seen['status']}); {hint}")
         prep, checks = prepare_night(cfg, store, shard, night, log)
         log(f"run {prep.run_id}: {len(prep.todo)} cell(s) to run, "
             f"{sum(c.status == 'skipped' for c in prep.cells)} skipped")
@@ -137,13 +151,18 @@ def run_night(
 
 
 def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir: Path | None, log: Log) -> None:
-    """History detection -> farm health -> site -> regression hook. A failure here never loses cells."""
+    """History detection -> farm health -> site -> regression hook. Every cell is stored before
+    this runs; a step that fails here is reported (result.problems), the others still run."""
     from harness.results.analysis_tables import load_alerts
     from harness.results.history_source import load_series, sync_alerts
 
     before = load_alerts(store)
-    series = load_series(store)
-    after = sync_alerts(store, series) if series else before
+    after = before
+    try:
+        series = load_series(store)
+        after = sync_alerts(store, series) if series else before
+    except Exception as exc:  # noqa: BLE001 - e.g. two shards syncing alerts at once: report, go on
+        _problem(result, log, "history detection", exc)
     result.health = farm_health(store, cfg.name, result.night)
     t = result.health["totals"]
     log(f"night {result.night}: {t['online']} device(s) online, {t['quarantined']} quarantined; cells ok "
@@ -155,13 +174,24 @@ def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir
         from harness.report.site.publish import publish
 
         result.health_json, _ = write_health(result.health, out)
-        with farm_nav():
-            publish(store, out)
-        result.site = out / "index.html"
-        log(f"published {result.site} (farm health: {out / 'farm' / 'index.html'})")
+        try:
+            with farm_nav():
+                publish(store, out)
+            result.site = out / "index.html"
+            log(f"published {result.site} (farm health: {out / 'farm' / 'index.html'})")
+        except Exception as exc:  # noqa: BLE001 - the night's data is stored; `harness publish` can redo this
+            _problem(result, log, "publish", exc)
     hook = cfg.farm.hook
     if hook is not None:
         fresh = new_alerts(before, after, hook.on)
         result.hook = run_hook(hook, payload(fresh, cfg.name, result.night, str(result.site) if result.site else None))
         if result.hook.ran:
             log(f"regression hook: {result.hook.alerts} alert(s), exit {result.hook.rc}: {result.hook.output[-300:]}")
+            if result.hook.rc != 0:
+                result.problems.append(f"regression hook exited {result.hook.rc}: {result.hook.output[-300:]}")
+
+
+def _problem(result: NightResult, log: Log, step: str, exc: BaseException) -> None:
+    text = f"{step} failed: {type(exc).__name__}: {exc}"
+    result.problems.append(text)
+    log(text)

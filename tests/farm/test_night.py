@@ -10,6 +10,7 @@ import pytest
 import yaml
 
 from harness.config.farm import load_farm
+from harness.errors import HarnessError
 from harness.farm.night import run_night
 from harness.results.store import Store
 from tests.farm.conftest import closed_port, local_profile, unreachable_profile, write_farm
@@ -46,7 +47,7 @@ def test_night_on_four_devices_quarantines_the_unreachable_one(
     store = Store(cfg.store_url())
     lines: list[str] = []
     res = run_night(cfg, store, night="2026-01-01", log=lines.append)
-    assert res is not None
+    assert res is not None and res.problems == []
 
     cells = store.cells_frame([res.run_id]).set_index("cell_key")
     ok = {k for k, s in cells["status"].items() if s == "ok"}
@@ -112,4 +113,6 @@ def test_a_device_failing_cells_in_a_row_is_quarantined_for_the_night(tmp_path: 
     health = {d["device"]: d for d in res.health["devices"]}
     assert health["sick-1"]["state"] == "quarantined" and "consecutive failed" in health["sick-1"]["reason"]
     assert health["sick-1"]["cells"] == {"failed": 1, "skipped": 1} and health["ok-1"]["state"] == "online"
-    assert res.health["totals"]["cells_failed"] == 1 and res.health_json is None
+    assert res.health["totals"]["cells_failed"] == 1 and res.health_json is None and res.problems == []
+    with pytest.raises(HarnessError, match=r"night 2026-01-03 of shard 1/1 already has run .* \(finished\); pass --night"):
+        run_night(cfg, store, night="2026-01-03")  # a second start would count the night twice
