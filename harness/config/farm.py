@@ -86,15 +86,15 @@ class Hook(Strict):
     """Run when regressions are confirmed: the alerts go as JSON on stdin and in $HARNESS_ALERTS_JSON."""
 
     command: list[str] = Field(min_length=1)
-    on: list[str] = Field(default_factory=lambda: ["confirmed"])
+    when: list[str] = Field(default_factory=lambda: ["confirmed"])  # alert states that fire it
     timeout_s: float = Field(default=60.0, gt=0)
 
-    @field_validator("on")
+    @field_validator("when")
     @classmethod
     def _states(cls, v: list[str]) -> list[str]:
         bad = [s for s in v if s not in ("suspected", "confirmed")]
         if bad:
-            raise ValueError(f"hook.on takes 'suspected' and/or 'confirmed', got {bad}")
+            raise ValueError(f"hook.when takes 'suspected' and/or 'confirmed', got {bad}")
         return v
 
 

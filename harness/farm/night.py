@@ -183,7 +183,7 @@ def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir
             _problem(result, log, "publish", exc)
     hook = cfg.farm.hook
     if hook is not None:
-        fresh = new_alerts(before, after, hook.on)
+        fresh = new_alerts(before, after, hook.when)
         result.hook = run_hook(hook, payload(fresh, cfg.name, result.night, str(result.site) if result.site else None))
         if result.hook.ran:
             log(f"regression hook: {result.hook.alerts} alert(s), exit {result.hook.rc}: {result.hook.output[-300:]}")

@@ -53,10 +53,13 @@ known_failures:
 """
 
 
-def test_the_example_farm_validates() -> None:
-    proc = subprocess.run([sys.executable, "-m", "harness", "validate", "farm.yaml"], cwd=REPO, capture_output=True,
-                          text=True, timeout=120)
-    assert proc.returncode == 0 and "farm.yaml (farm)" in proc.stdout, proc.stdout + proc.stderr
+def test_the_example_farms_validate() -> None:
+    proc = subprocess.run([sys.executable, "-m", "harness", "validate", "farm.yaml", "examples/farm-multihost.yaml"],
+                          cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.count("(farm)") == 2, proc.stdout + proc.stderr
+    multi = load_farm(REPO / "examples" / "farm-multihost.yaml")
+    assert multi.profiles["s23-02"].transport.server == "lab-2:5037"  # type: ignore[union-attr]
+    assert multi.farm.hook is not None and multi.farm.hook.when == ["confirmed"]
     cfg = load_farm(REPO / "farm.yaml")
     assert "local" in cfg.profiles and all(not p.example for p in cfg.profiles.values())
 
