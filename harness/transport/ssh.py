@@ -1,10 +1,12 @@
 """SSH transport (Raspberry Pi, Jetson, Mac, any Linux box) on asyncssh.
 
-Why asyncssh, by measurement (benchmarks/test_transport_overhead.py, loopback sshd rig, a
-shared 2-core VM): per raw command asyncssh ~5-7 ms, paramiko ~3-6 ms *with* TCP_NODELAY
-but ~48 ms without it; SFTP push of 8 MB asyncssh ~33 MB/s vs paramiko ~28 MB/s (scp
-~12-16 MB/s). Latency is a wash once paramiko has NODELAY, so throughput, one multiplexed
-connection per device, and built-in ssh_config/ProxyJump support decide for asyncssh.
+Why asyncssh — measured on the loopback sshd rig (benchmarks/test_transport_overhead.py,
+a shared 2-core VM, medians of 15): per raw command asyncssh 4.8-5.0 ms, paramiko 3.6-4.1
+ms *with* TCP_NODELAY and ~48 ms without; SFTP put of 8 MB asyncssh 67-73 MB/s, paramiko
+83-87 MB/s, scp 17-21 MB/s. So paramiko+NODELAY is marginally faster on loopback (about a
+millisecond a command, well under 1 % of a cell); asyncssh is kept because it brings, built
+in, what paramiko would need hand-written here: ssh_config with ProxyJump, known_hosts with
+hashed entries, one multiplexed connection shared by threads, and keepalives.
 
 One connection is kept open and multiplexes every command and SFTP transfer; asyncssh runs
 on a private event loop thread so the interface stays blocking.
