@@ -24,7 +24,7 @@ def nightly(
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL "
                                                                 "(default: the farm's `store`)."),
     publish_dir: Path | None = typer.Option(None, "--publish-dir", help="Site folder (default: the farm's)."),
-    no_publish: bool = typer.Option(False, "--no-publish", help="Skip the site (health JSON is still computed)."),
+    no_publish: bool = typer.Option(False, "--no-publish", help="Skip the site and the farm-health files."),
 ) -> None:
     """Preflight every device, run the farm's plan in parallel, detect regressions, publish."""
     from harness.config.farm import load_farm, parse_selector

@@ -16,7 +16,7 @@ from sqlalchemy import Boolean, Column, Float, Integer, String, Table, Text, Uni
 
 from harness.analysis.alerts import Alert
 from harness.results.schema import metadata
-from harness.results.store import Store, utcnow
+from harness.results.store import Store, schema_lock, utcnow
 
 alerts = Table(
     "alerts",
@@ -62,7 +62,9 @@ _ALERT_FIELDS = [f.name for f in fields(Alert)]
 
 
 def _ensure(store: Store) -> None:
-    metadata.create_all(store.engine, tables=[alerts, noise_floors])
+    with store.engine.begin() as conn:
+        schema_lock(conn)  # several shards may create these at once on PostgreSQL
+        metadata.create_all(conn, tables=[alerts, noise_floors])
 
 
 # ---------------------------------------------------------------------------- alerts

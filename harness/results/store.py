@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Engine, create_engine, delete, event, insert, select, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text, update
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from harness.errors import HarnessError
@@ -42,6 +42,13 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     return f"sqlite:///{path}"
 
 
+def schema_lock(conn: Connection) -> None:
+    """Serialize schema creation across processes: on PostgreSQL, shards starting at once on a
+    fresh database otherwise race in CREATE TABLE (duplicate pg_type rows). Held until commit."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(72616)"))
+
+
 def pack_samples(values: Sequence[float] | np.ndarray) -> bytes:
     return np.asarray(values, dtype="<f8").tobytes()
 
@@ -56,6 +63,7 @@ class Store:
         self._write_lock = threading.Lock()
         self.engine: Engine = self._make_engine(self.url)
         with self.engine.begin() as conn:
+            schema_lock(conn)
             S.metadata.create_all(conn)
             migrate(conn, self.url)
 

@@ -45,3 +45,17 @@ def test_store_round_trips_on_postgres(postgres_url: str) -> None:
     assert np.array_equal(got[(int(m["cell_id"].iloc[0]), "latency_ms@b1")], raw)  # float64 bytes, exact
     again = Store(postgres_url)  # a second orchestrator opening the same database: schema already there
     assert again.done_cell_keys("n1-s2") == {"b/w/fp32/cpu"}
+
+
+@pytest.mark.rig
+def test_shards_opening_a_fresh_database_at_once_do_not_race(postgres_url: str) -> None:
+    """Four orchestrators starting together on an empty database all get the schema (no CREATE TABLE race)."""
+    import subprocess
+    import sys
+
+    code = ("import sys; from harness.results.store import Store; from harness.results.analysis_tables import "
+            "load_alerts; load_alerts(Store(sys.argv[1]))")
+    procs = [subprocess.Popen([sys.executable, "-c", code, postgres_url], stderr=subprocess.PIPE, text=True)
+             for _ in range(4)]
+    errors = [err for p in procs for _, err in [p.communicate(timeout=120)] if p.returncode]
+    assert errors == []
