@@ -27,6 +27,42 @@ def night_runs(store: Store, farm: str, night: str) -> list[dict[str, Any]]:
     return sorted(runs, key=lambda r: r["created_at"])
 
 
+def _device_ok(run: dict[str, Any]) -> dict[str, bool]:
+    """Per device of one nightly run: passed preflight and was not quarantined or unavailable mid-run."""
+    ok = {pf["device"]: bool(pf["ok"]) for pf in (run.get("labels") or {}).get("preflight", [])}
+    summary = run.get("summary") or {}
+    for part in (summary, summary.get("previous") or {}):
+        for name, stats in (part.get("devices") or {}).items():
+            if name in ok and (stats.get("quarantined") or stats.get("error")):
+                ok[name] = False
+    return ok
+
+
+def streaks(store: Store, farm: str, night: str) -> dict[str, dict[str, Any]]:
+    """Per device: how many nights in a row up to ``night`` it was quarantined, and its last good night.
+
+    A device sick for weeks must be loud, not silently absent from every night's results."""
+    nights: dict[str, dict[str, bool]] = {}
+    for r in store.list_runs():
+        labels = r.get("labels") or {}
+        if r.get("kind") == "nightly" and labels.get("farm") == farm and str(labels.get("night")) <= night:
+            for dev, ok in _device_ok(r).items():
+                per = nights.setdefault(str(labels["night"]), {})
+                per[dev] = per.get(dev, True) and ok
+    out: dict[str, dict[str, Any]] = {}
+    for n in sorted(nights, reverse=True):  # newest first
+        for dev, ok in nights[n].items():
+            s = out.setdefault(dev, {"bad_nights": 0, "last_ok_night": None, "counting": True})
+            if ok and s["last_ok_night"] is None:
+                s["last_ok_night"] = n
+            if s["counting"]:
+                if ok:
+                    s["counting"] = False
+                else:
+                    s["bad_nights"] += 1
+    return {d: {k: v for k, v in s.items() if k != "counting"} for d, s in out.items()}
+
+
 def _noise(store: Store) -> dict[str, float]:
     """Per device fingerprint: median calibrated noise floor across its series, in %."""
     from harness.results.analysis_tables import load_noise_floors
@@ -75,7 +111,10 @@ def farm_health(store: Store, farm: str, night: str) -> dict[str, Any]:
             if row.device_fingerprint:
                 d["fingerprint"] = row.device_fingerprint
                 d["noise_pct"] = noise.get(row.device_fingerprint)
-    items = sorted(devices.values(), key=lambda d: (d["state"] != "quarantined", d["device"]))
+    history = streaks(store, farm, night)
+    for name, d in devices.items():
+        d.update(history.get(name, {"bad_nights": 0, "last_ok_night": None}))
+    items = sorted(devices.values(), key=lambda d: (d["state"] != "quarantined", -d["bad_nights"], d["device"]))
     for d in items:
         d["time_s"] = round(d["time_s"], 3)
     statuses: Counter[str] = Counter()
