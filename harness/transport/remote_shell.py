@@ -15,6 +15,8 @@ from collections.abc import Mapping, Sequence
 
 # $1 pidfile, $2 cwd ("" = stay), rest: argv. The work runs in its own session/process
 # group (pgid == its pid) so a timeout can kill everything it spawned, on the device.
+# A kill that came before the pidfile existed leaves "$pidfile.cancel": checked after the
+# pidfile is written, so a slow start can never outlive its own timeout.
 EXEC_WRAPPER = r"""
 pidfile=$1; dir=$2; shift 2
 mkdir -p "${pidfile%/*}" 2>/dev/null
@@ -28,19 +30,25 @@ else
 fi
 pid=$!
 echo "$pid" > "$pidfile"
+if [ -e "$pidfile.cancel" ]; then
+  kill -9 -"$pid" 2>/dev/null || kill -9 "$pid" 2>/dev/null; rm -f "$pidfile.cancel"
+fi
 wait "$pid"; rc=$?
 rm -f "$pidfile"
 exit $rc
 """
 
-# $1 pidfile. Waits briefly for a pidfile that is not written yet (a timeout that hits
-# during start-up), then SIGKILLs the whole group.
+# $1 pidfile. Marks the command cancelled, waits briefly for a pidfile that is not written
+# yet (a timeout during start-up), then SIGKILLs the whole group.
 KILL_GROUP = r"""
 pidfile=$1; n=0
+mkdir -p "${pidfile%/*}" 2>/dev/null; : > "$pidfile.cancel"
 while [ ! -s "$pidfile" ] && [ $n -lt 20 ]; do sleep 0.1; n=$((n+1)); done
 pg=$(cat "$pidfile" 2>/dev/null)
-if [ -n "$pg" ]; then kill -9 -"$pg" 2>/dev/null || kill -9 "$pg" 2>/dev/null; fi
-rm -f "$pidfile"
+if [ -n "$pg" ]; then
+  kill -9 -"$pg" 2>/dev/null || kill -9 "$pg" 2>/dev/null
+  rm -f "$pidfile" "$pidfile.cancel"
+fi
 exit 0
 """
 

@@ -74,3 +74,14 @@ def test_group_fallbacks_without_setsid(tmp_path: Path, tools: tuple[str, ...]) 
     subprocess.run([str(bindir / "sh"), "-c", rs.kill_group_line(pidfile)], env=env, check=True, timeout=20)
     assert proc.wait(20) != 0
     assert wait_until_gone(token) == []
+
+
+def test_a_kill_before_the_command_started_still_stops_it(tmp_path: Path) -> None:
+    """The timeout fired while the device was still starting the command (no pidfile yet)."""
+    token = unique_sleep()
+    pidfile = str(tmp_path / "run/late.pid")
+    assert sh(rs.kill_group_line(pidfile)).returncode == 0  # finds nothing, leaves the cancel mark
+    proc = subprocess.Popen(["sh", "-c", rs.wrapped_exec(["sleep", token], pidfile)])
+    assert proc.wait(20) != 0
+    assert wait_until_gone(token) == []
+    assert not Path(pidfile + ".cancel").exists()
