@@ -73,7 +73,8 @@ def _noise(store: Store) -> dict[str, float]:
     return {fp: round(median(v), 3) for fp, v in per.items()}
 
 
-def farm_health(store: Store, farm: str, night: str) -> dict[str, Any]:
+def farm_health(store: Store, farm: str, night: str, expected: Sequence[str] = ()) -> dict[str, Any]:
+    """``expected``: the farm's devices; one that no shard has run tonight is listed as ``no run``."""
     runs = night_runs(store, farm, night)
     cells = store.cells_frame([r["run_id"] for r in runs]) if runs else None
     noise = _noise(store)
@@ -111,10 +112,19 @@ def farm_health(store: Store, farm: str, night: str) -> dict[str, Any]:
             if row.device_fingerprint:
                 d["fingerprint"] = row.device_fingerprint
                 d["noise_pct"] = noise.get(row.device_fingerprint)
+    for name in expected:
+        if name not in devices:
+            devices[name] = {
+                "device": name, "shard": None, "run_id": None, "state": "no run",
+                "reason": "no nightly run has covered this device tonight (its shard has not reported)",
+                "preflight": {}, "preflight_s": 0.0, "planned": 0, "cells": {}, "known_failing": 0, "missing": 0,
+                "time_s": 0.0, "noise_pct": None, "fingerprint": None,
+            }
     history = streaks(store, farm, night)
     for name, d in devices.items():
         d.update(history.get(name, {"bad_nights": 0, "last_ok_night": None}))
-    items = sorted(devices.values(), key=lambda d: (d["state"] != "quarantined", -d["bad_nights"], d["device"]))
+    order = {"quarantined": 0, "no run": 1, "online": 2}
+    items = sorted(devices.values(), key=lambda d: (order[d["state"]], -d["bad_nights"], d["device"]))
     for d in items:
         d["time_s"] = round(d["time_s"], 3)
     statuses: Counter[str] = Counter()
@@ -132,6 +142,7 @@ def farm_health(store: Store, farm: str, night: str) -> dict[str, Any]:
             "devices": len(items),
             "online": sum(d["state"] == "online" for d in items),
             "quarantined": sum(d["state"] == "quarantined" for d in items),
+            "no_run": sum(d["state"] == "no run" for d in items),
             "cells_ok": statuses.get("ok", 0),
             "cells_failed": sum(statuses.get(s, 0) for s in FAILED),
             "cells_known_failing": known,

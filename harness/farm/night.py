@@ -163,7 +163,7 @@ def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir
         after = sync_alerts(store, series) if series else before
     except Exception as exc:  # noqa: BLE001 - e.g. two shards syncing alerts at once: report, go on
         _problem(result, log, "history detection", exc)
-    result.health = farm_health(store, cfg.name, result.night)
+    result.health = farm_health(store, cfg.name, result.night, list(cfg.profiles))
     t = result.health["totals"]
     log(f"night {result.night}: {t['online']} device(s) online, {t['quarantined']} quarantined; cells ok "
         f"{t['cells_ok']}, failed {t['cells_failed']}, known failing {t['cells_known_failing']}, "

@@ -29,9 +29,11 @@ def test_quarantined_nights_in_a_row_and_the_last_good_night(tmp_path) -> None:
     assert s["pixel"] == {"bad_nights": 2, "last_ok_night": "2026-05-01"}
     assert s["orin"] == {"bad_nights": 2, "last_ok_night": "2026-05-01"}  # quarantined mid-run counts too
     assert s["pi5"] == {"bad_nights": 0, "last_ok_night": "2026-05-03"}
-    h = farm_health(store, "lab", "2026-05-03")
-    assert [d["device"] for d in h["devices"]] == ["orin", "pixel", "pi5"]  # the sick first
-    assert {d["device"]: d["shard"] for d in h["devices"]} == {"orin": "2/2", "pixel": "1/1", "pi5": "1/1"}
+    h = farm_health(store, "lab", "2026-05-03", ["pixel", "pi5", "orin", "jetson-x"])
+    assert [d["device"] for d in h["devices"]] == ["orin", "pixel", "jetson-x", "pi5"]  # the sick first
+    assert h["devices"][2]["state"] == "no run" and "has not reported" in h["devices"][2]["reason"]
+    assert h["totals"]["no_run"] == 1
+    assert {d["device"]: d["shard"] for d in h["devices"]} == {"orin": "2/2", "pixel": "1/1", "pi5": "1/1", "jetson-x": None}
     assert h["totals"]["quarantined"] == 2 and h["totals"]["online"] == 1
     never = streaks(store, "lab", "2026-05-02")
     assert never["pixel"]["bad_nights"] == 1 and streaks(store, "other-farm", "2026-05-03") == {}
