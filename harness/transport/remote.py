@@ -82,18 +82,24 @@ class RemoteTransport(Transport):
         for pidfile in running:
             self._kill_group(pidfile)
 
-    def _kill_group(self, pidfile: str) -> None:
+    def _kill_group(self, pidfile: str) -> bool:
+        """SIGKILL the group on the device; False (and remembered) when the device is unreachable."""
         try:
             self._run(rs.kill_group_line(pidfile), KILL_TIMEOUT_S)
+            return True
         except TransportError:
             with self._orphans_lock:
                 self._orphans.add(pidfile)
+            return False
 
     def _reap_orphans(self) -> None:
         with self._orphans_lock:
-            pending, self._orphans = self._orphans, set()
-        for pidfile in pending:
-            self._kill_group(pidfile)
+            pending, self._orphans = list(self._orphans), set()
+        for i, pidfile in enumerate(pending):
+            if not self._kill_group(pidfile):  # unreachable: keep the rest for next time
+                with self._orphans_lock:
+                    self._orphans.update(pending[i + 1 :])
+                return
 
     def close(self) -> None:
         """Last chance to kill commands cut off by a dropped link: the next session gets a new transport."""
