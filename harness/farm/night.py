@@ -170,13 +170,12 @@ def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir
         f"missing {t['cells_missing']}")
     out = publish_dir or cfg.resolve(cfg.farm.publish_dir)
     if out is not None:
-        from harness.farm.site import farm_nav, write_health
+        from harness.farm.site import write_health
         from harness.report.site.publish import publish
 
         result.health_json, _ = write_health(result.health, out)
         try:
-            with farm_nav():
-                publish(store, out)
+            publish(store, out)
             result.site = out / "index.html"
             log(f"published {result.site} (farm health: {out / 'farm' / 'index.html'})")
         except Exception as exc:  # noqa: BLE001 - the night's data is stored; `harness publish` can redo this

@@ -1,14 +1,12 @@
 """Farm health on the published site: ``farm/health.json`` and ``farm/index.html``.
 
-The page extends the site's base template (same nav and style); the site links it from its
-nav when ``farm/index.html`` exists.
+The page extends the site's base template (same nav and style); every site page links it from
+the nav when ``farm/index.html`` exists (so a later `harness publish` keeps the link).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +39,3 @@ def write_health(health: dict[str, Any], out: Path) -> tuple[Path, Path]:
                                                     farm_nav=True)
     return data, _atomic(folder / "index.html", html)
 
-
-@contextmanager
-def farm_nav() -> Iterator[None]:
-    """While the site is published by a night, its pages link the farm page from the nav."""
-    from harness.report.site.templates import env
-
-    old = env.globals.get("farm_nav", False)
-    env.globals["farm_nav"] = True
-    try:
-        yield
-    finally:
-        env.globals["farm_nav"] = old

@@ -62,7 +62,8 @@ class _Writer:
         depth = rel.count("/")
         root = "../" * depth
         plotly = Markup('<script src="{}"></script>').format(root + PLOTLY_JS) if charts else ""
-        html = render(template, title=title, root=root, plotly=plotly, **ctx)
+        farm_nav = (self.out / "farm" / "index.html").is_file()  # written by `harness nightly`
+        html = render(template, title=title, root=root, plotly=plotly, farm_nav=farm_nav, **ctx)
         return self.raw(rel, html)
 
     def raw(self, rel: str, text: str) -> Path:
