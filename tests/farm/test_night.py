@@ -78,6 +78,10 @@ def test_night_on_four_devices_quarantines_the_unreachable_one(
     page = (site / "farm" / "index.html").read_text()
     assert "gone-board" in page and "quarantined at preflight: unreachable" in page
     assert 'href="farm/index.html">Farm</a>' in (site / "index.html").read_text()  # linked from the site nav
+    from harness.report.site.publish import publish
+
+    publish(store, site)  # a later `harness publish` keeps the link
+    assert 'href="../farm/index.html">Farm</a>' in (site / "series" / "index.html").read_text()
     assert any("QUARANTINED" in line and "gone-board" in line for line in lines)
 
     # a calibrated device gets a noise score (median A/A floor over its series, in %)
