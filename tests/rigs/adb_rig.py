@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 from tests.rigs.adbd import Adbd
-from tests.rigs.binaries import free_port, require_binary
+from tests.rigs.binaries import die_with_parent, free_port, require_binary, wait_port
 from tests.rigs.devicetree import build_device_tree
 from tests.rigs.faultproxy import FaultProxy
 
@@ -23,6 +23,7 @@ class AdbRig:
         self.workdir = str(self.root / "data/local/tmp/harness")
         self.adbd: Adbd | None = None
         self.proxy: FaultProxy | None = None
+        self.server_proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> AdbRig:
         self.adbd = Adbd(self.root)
@@ -33,7 +34,13 @@ class AdbRig:
         self.serial = f"127.0.0.1:{self.proxy.port}"
         self.server_port = free_port()
         self.server = f"127.0.0.1:{self.server_port}"
-        self.adb("start-server")
+        # a foreground server, our child: it dies with the test process instead of lingering
+        self.server_log = open(self.base / "adb-server.log", "wb")  # noqa: SIM115 - lives with the rig
+        self.server_proc = subprocess.Popen(
+            [self.adb_bin, "-P", str(self.server_port), "nodaemon", "server"],
+            stdin=subprocess.DEVNULL, stdout=self.server_log, stderr=self.server_log, preexec_fn=die_with_parent,
+        )
+        wait_port(self.server_port, timeout=30)
         self.connect()
         return self
 
@@ -70,7 +77,12 @@ class AdbRig:
             self.connect()
 
     def stop(self) -> None:
-        self.adb("kill-server")
+        if self.server_proc is not None:
+            self.adb("kill-server")
+            if self.server_proc.poll() is None:
+                self.server_proc.terminate()
+            self.server_proc.wait(10)
+            self.server_log.close()
         if self.proxy:
             self.proxy.close()
         if self.adbd:

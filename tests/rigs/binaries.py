@@ -45,3 +45,15 @@ def wait_port(port: int, timeout: float = 10.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout} s") from None
             time.sleep(0.05)
+
+
+def die_with_parent() -> None:
+    """preexec_fn: the rig daemon gets SIGTERM when the test process dies (even by SIGKILL)."""
+    import ctypes
+    import signal
+
+    PR_SET_PDEATHSIG = 1
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    except OSError:
+        pass

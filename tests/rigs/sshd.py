@@ -12,7 +12,7 @@ import os
 import subprocess
 from pathlib import Path
 
-from tests.rigs.binaries import free_port, require_binary, wait_port
+from tests.rigs.binaries import die_with_parent, free_port, require_binary, wait_port
 from tests.rigs.devicetree import build_device_tree
 from tests.rigs.faultproxy import FaultProxy
 
@@ -73,7 +73,8 @@ class SshdRig:
             )
         )
         self.log = open(b / "sshd.log", "wb")  # noqa: SIM115 - lives as long as the rig
-        self.proc = subprocess.Popen([self.sshd_bin, "-D", "-e", "-f", str(cfg)], stderr=self.log)
+        self.proc = subprocess.Popen([self.sshd_bin, "-D", "-e", "-f", str(cfg)], stderr=self.log,
+                                     preexec_fn=die_with_parent)
         wait_port(self.sshd_port)
         self.proxy = FaultProxy(self.sshd_port)
         self.port = self.proxy.port
