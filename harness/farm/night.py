@@ -69,7 +69,8 @@ def _write_profiles(cfg: FarmConfig, names: list[str], night: str, shard: Shard)
 
 
 def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: Log,
-                  preflight: Callable[..., list[pf.PreflightResult]] = pf.check_all) -> tuple[PreparedRun, list]:
+                  preflight: Callable[..., list[pf.PreflightResult]] = pf.check_all,
+                  ) -> tuple[PreparedRun, list[pf.PreflightResult]]:
     names = shard_devices(cfg, shard)
     if not names:
         raise HarnessError(f"farm {cfg.name}: shard {shard.name} has no devices")
@@ -89,12 +90,9 @@ def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: 
                 "preflight": [c.to_dict() for c in checks]},
         argv=sys.argv[1:],
         max_consecutive_failures=cfg.farm.max_consecutive_failures,
+        shape_plan=lambda cells: night_cells(cfg, cells, quarantined),
     )
-    prep = prepare_run(req, store)
-    prep.cells = night_cells(cfg, prep.cells, quarantined)
-    prep.todo = [c for c in prep.cells if c.status == "planned"]
-    store.update_run(prep.run_id, plan=[c.to_dict() for c in prep.cells])
-    return prep, checks
+    return prepare_run(req, store), checks
 
 
 def existing_night(store: Store, farm: str, shard: Shard, night: str) -> dict[str, Any] | None:

@@ -43,6 +43,9 @@ class RunRequest:
     labels: dict[str, Any] = field(default_factory=dict)
     argv: Sequence[str] = ()
     max_consecutive_failures: int | None = None
+    # Narrow / annotate the plan before it is stored (nightly: label rules, known failures,
+    # preflight quarantine), so a crash right after create_run resumes the right plan.
+    shape_plan: Callable[[list[Cell]], list[Cell]] | None = None
     test_slowdown: float = field(default_factory=lambda: float(os.environ.get("HARNESS_TEST_SLOWDOWN", "0") or 0))
 
 
@@ -105,6 +108,8 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
     build_dir = _obtain_build(req, workloads, builds_root)
     manifest = load_manifest(build_dir)
     cells = make_plan(devices, [w for w, _ in workloads.values()], req.filters, manifest)
+    if req.shape_plan is not None:
+        cells = req.shape_plan(cells)
     if not cells:
         raise HarnessError("the plan is empty: no (device, workload, precision, backend) matches the filters")
     run_id = new_run_id()
