@@ -104,8 +104,8 @@ class Farm(Strict):
     devices: list[FarmDevice] = Field(min_length=1)
     runs: list[RunRule] = Field(default_factory=lambda: [RunRule()])
     build: BuildRef
-    workloads_dir: str | None = None  # default: the project's workloads/
-    devices_dir: str | None = None  # where profile names resolve; default: the project's devices/
+    workloads_dir: str | None = None  # default: workloads/ beside this file, else the project's
+    devices_dir: str | None = None  # where profile names resolve; default: devices/ beside this file, else the project's
     known_failures: list[KnownFailure] = Field(default_factory=list)
     max_consecutive_failures: int | None = Field(default=3, ge=1)
     preflight: Preflight = Field(default_factory=Preflight)
@@ -132,6 +132,13 @@ class FarmConfig:
             return None
         q = Path(p).expanduser()
         return q if q.is_absolute() else (self.path.parent / q)
+
+    def workloads_dir(self) -> Path | None:
+        """The farm's workloads_dir, else workloads/ beside the farm file, else None (the project's)."""
+        if self.farm.workloads_dir:
+            return self.resolve(self.farm.workloads_dir)
+        beside = self.path.parent / "workloads"
+        return beside if beside.is_dir() else None
 
     def store_url(self) -> str | None:
         s = self.farm.store
@@ -223,9 +230,11 @@ def load_farm(path: Path) -> FarmConfig:
     data, marks = load_with_marks(path)
     farm = parse_model(Farm, path, data=data, marks=marks)
     cfg_dir = path.parent
-    devices_dir = Path(farm.devices_dir).expanduser() if farm.devices_dir else project_root() / "devices"
-    if not devices_dir.is_absolute():
-        devices_dir = cfg_dir / devices_dir
+    if farm.devices_dir:
+        devices_dir = Path(farm.devices_dir).expanduser()
+        devices_dir = devices_dir if devices_dir.is_absolute() else cfg_dir / devices_dir
+    else:  # devices/ beside the farm file, else the project's
+        devices_dir = cfg_dir / "devices" if (cfg_dir / "devices").is_dir() else project_root() / "devices"
     profiles: dict[str, DeviceProfile] = {}
     for i, dev in enumerate(farm.devices):
         where = _at(path, marks, ("devices", i, "profile"))

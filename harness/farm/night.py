@@ -83,7 +83,7 @@ def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: 
     req = RunRequest(
         filters=union_filters(cfg, names),
         build=str(build_dir),
-        workloads_dir=cfg.resolve(cfg.farm.workloads_dir),
+        workloads_dir=cfg.workloads_dir(),
         device_files=_write_profiles(cfg, names, night, shard),
         kind="nightly",
         labels={"night": night, "shard": shard.name, "farm": cfg.name, "farm_file": str(cfg.path.resolve()),
