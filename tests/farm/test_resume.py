@@ -71,3 +71,32 @@ def test_sigkill_mid_night_then_resume_runs_exactly_the_missing_cells(tmp_path: 
     # nothing left to resume now
     again = subprocess.run(_nightly(farm, "--resume"), cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert again.returncode == 0 and "no unfinished night to resume" in again.stdout
+
+
+@pytest.mark.slow
+def test_a_second_orchestrator_never_drives_a_busy_device(tmp_path: Path, farm_build) -> None:
+    from harness.config.farm import load_farm
+    from harness.farm.night import run_night
+
+    device = _two_backends(local_profile(tmp_path, "shared-1"))
+    first = write_farm(tmp_path, farm_build, [{"profile": str(device)}])
+    store = Store(tmp_path / "store.db")
+    proc = subprocess.Popen(_nightly(first), cwd=REPO, env={**os.environ, "COLUMNS": "200"},
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        runs = store.list_runs()
+        if runs and store.done_cell_keys(runs[0]["run_id"]):
+            break  # the first orchestrator holds the device and is measuring
+        time.sleep(0.05)
+    other = tmp_path / "other"
+    other.mkdir()
+    cfg = load_farm(write_farm(other, farm_build, [{"profile": str(device)}], name="other-farm", publish_dir=None))
+    res = run_night(cfg, Store(cfg.store_url()), night="2026-02-02")
+    out, _ = proc.communicate(timeout=300)
+    assert proc.returncode == 0, out
+    assert res is not None and res.outcome is not None and not res.outcome.statuses.get("ok")
+    (check,) = res.preflight
+    assert not check.ok and "busy" in check.reason and "harness run" in check.reason
+    mine = store.cells_frame([store.list_runs()[0]["run_id"]])
+    assert len(mine) == 4 and set(mine["status"]) == {"ok"}  # the first night was not disturbed
