@@ -55,14 +55,18 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
     from harness.analysis.run_table import fmt, run_table
 
     table = run_table(store.cells_frame([run_id]), store.metrics_frame([run_id]))
-    t = Table(title=f"run {run_id}", show_lines=False, header_style="bold")
-    for col in ("device", "workload", "precision", "backend", "metric", "p50", "p90", "peak MB", "rel L2 vs fp32",
-                "status"):
+    # one device / one backend: say it in the title instead of a column of repeats
+    single = {c: table[c].nunique() == 1 for c in ("device", "backend")}
+    title = f"run {run_id}" + "".join(f" · {c} {table[c].iloc[0]}" for c, one in single.items() if one and len(table))
+    t = Table(title=title, header_style="bold")
+    columns = [c for c in ("device", "workload", "precision", "backend") if not single.get(c)] if len(table) else []
+    for col in [*columns, "metric", "p50", "p90", "peak MB", "rel L2 vs fp32", "status"]:
         t.add_column(col, justify="right" if col in ("p50", "p90", "peak MB", "rel L2 vs fp32") else "left")
     for r in table.itertuples():
         st = STATUS_STYLE.get(r.status, "")
-        t.add_row(r.device, r.workload, r.precision, r.backend, (r.metric or "") + (f" ({r.unit})" if r.unit else ""),
-                  fmt(r.p50), fmt(r.p90), fmt(r.peak_mb), fmt(r.rel_l2), f"[{st}]{r.status}[/]")
+        metric = (r.metric or "") + (f" ({r.unit})" if r.unit else "")
+        t.add_row(*[getattr(r, c) for c in columns], metric, fmt(r.p50), fmt(r.p90), fmt(r.peak_mb), fmt(r.rel_l2),
+                  f"[{st}]{r.status}[/]")
     console.print(t)
 
 
@@ -90,7 +94,7 @@ def run(
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
 
-    console = Console()
+    console = Console() if Console().is_terminal else Console(width=200)  # logs and CI: never wrap the table
     store = Store(store_url)
     if resume:
         prep = prepare_resume(resume, store)
