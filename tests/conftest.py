@@ -9,6 +9,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Rigs are registered once here so each starts once per test session, not once per folder:
+# sshd + adbd (+ the real adb server), PostgreSQL, headless Chromium.
+pytest_plugins = ["tests.rigs.fixtures", "tests.rigs.postgres", "tests.rigs.browser"]
+
 
 @pytest.fixture(autouse=True)
 def _isolated_harness_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

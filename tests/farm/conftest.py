@@ -92,11 +92,3 @@ def write_farm(tmp_path: Path, build: tuple[Path, Path], devices: list[dict[str,
     path = tmp_path / "farm.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
-
-
-from tests.rigs.fixtures import adb_device_yaml, adb_rig, ssh_device_yaml, sshd_rig  # noqa: E402
-
-__all__ = ["adb_device_yaml", "adb_rig", "ssh_device_yaml", "sshd_rig"]
-from tests.rigs.postgres import postgres_rig, postgres_url  # noqa: E402
-
-__all__ += ["postgres_rig", "postgres_url"]

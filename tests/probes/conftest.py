@@ -71,14 +71,3 @@ def dev(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> FakeDevice:
 @pytest.fixture
 def local(tmp_path: Path) -> LocalTransport:
     return LocalTransport(str(tmp_path / "workdir"))
-
-
-# The transport rigs (real adb server + Python adbd, real sshd): used for the remote-path tests.
-from tests.rigs.fixtures import (  # noqa: E402,F401
-    adb_device,
-    adb_device_yaml,
-    adb_rig,
-    ssh_device,
-    ssh_device_yaml,
-    sshd_rig,
-)
