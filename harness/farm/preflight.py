@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import platform
 import posixpath
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -19,15 +18,14 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from harness.config.farm import Preflight
-from harness.config.models import DeviceProfile, LocalTransportConfig, PythonRunner
+from harness.config.models import DeviceProfile
 from harness.config.probes import ThermalConfig
 from harness.errors import HarnessError
 from harness.probes import devicefs, thermal
-from harness.session.jobs import agent_source
+from harness.session.runner_env import install_runner, probe_runner
 from harness.transport import lock
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
-from harness.transport.preflight import check_interpreter
 
 
 @dataclass
@@ -44,15 +42,6 @@ class PreflightResult:
 
 class NotFit(Exception):
     """A device failed one preflight check (the message is the quarantine reason)."""
-
-
-def _interpreter(profile: DeviceProfile) -> str:
-    runner = profile.runner
-    if not isinstance(runner, PythonRunner):
-        raise NotFit(f"runner kind {runner.kind!r} is not driven by this harness yet (python runners only)")
-    if runner.interpreter:
-        return runner.interpreter
-    return sys.executable if isinstance(profile.transport, LocalTransportConfig) else "python3"
 
 
 def battery_dirs(profile: DeviceProfile, cfg: Preflight) -> list[str]:
@@ -142,11 +131,8 @@ def _fit(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, 
     facts["free_mb"] = None if free is None else round(free / 2**20, 1)
     if free is not None and cfg.min_free_mb is not None and free / 2**20 < cfg.min_free_mb:
         raise NotFit(f"free storage {free / 2**20:.0f} MB at {t.workdir} < {cfg.min_free_mb:.0f} MB")
-    interp = _interpreter(profile)
-    agent = t.push(agent_source()).remote
-    checked = profile.model_copy(update={"runner": PythonRunner(interpreter=interp)})
     try:
-        env = check_interpreter(t, checked, agent)
+        env = probe_runner(t, profile, install_runner(t, profile))
     except (HarnessError, OSError) as exc:  # the local transport raises OSError for a missing binary
         raise NotFit(f"runner not ready: {exc}") from exc
     facts.update(python=env.get("python"), onnxruntime=env.get("onnxruntime"))

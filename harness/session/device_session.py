@@ -15,7 +15,6 @@ import os
 import platform
 import posixpath
 import re
-import sys
 import tempfile
 import time
 from collections import Counter
@@ -30,7 +29,7 @@ import numpy as np
 from harness.analysis.fidelity import budget_violations, fidelity_metrics
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
-from harness.config.models import Backend, DeviceProfile, LocalTransportConfig, NativeRunner, Workload
+from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import interpret, plan_probes, thermal_gate
 from harness.results.records import CellRecord, MetricValue
@@ -38,11 +37,11 @@ from harness.results.store import utcnow
 from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
-from harness.session.jobs import agent_source, build_job
+from harness.session.jobs import build_job
+from harness.session.runner_env import install_runner, probe_runner
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import device_lock
-from harness.transport.preflight import check_interpreter
 
 RETRY_BACKOFF_S = 2.0
 
@@ -93,54 +92,13 @@ class DeviceSession:
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
-    @property
-    def interpreter(self) -> str:
-        runner = self.profile.runner
-        if isinstance(runner, NativeRunner):
-            return runner.binary
-        if runner.interpreter:
-            return runner.interpreter
-        return sys.executable if isinstance(self.profile.transport, LocalTransportConfig) else "python3"
-
-    def _install_runner(self, t: Transport) -> list[str]:
-        """The argv prefix that runs a job: `python agent.py` or a native protocol binary."""
-        runner = self.profile.runner
-        if isinstance(runner, NativeRunner):
-            if runner.push:
-                cached = t.push(Path(runner.push)).remote
-                t.makedirs(posixpath.dirname(runner.binary))
-                res = t.exec(["sh", "-c", 'cp "$1" "$2" && chmod 755 "$2"', "sh", cached, runner.binary], timeout=120)
-                if res.rc != 0:
-                    raise HarnessError(f"device {self.profile.name}: cannot install {runner.push} as {runner.binary}: "
-                                       f"{res.stderr.strip()[-300:]}")
-            return [runner.binary]
-        return [self.interpreter, t.push(agent_source()).remote]
-
-    def _probe_native(self, t: Transport) -> dict[str, Any]:
-        res = t.exec([*self.runner_argv, "--probe"], timeout=120)
-        if res.timed_out:
-            raise TransportError(f"device {self.profile.name}: the runner's environment probe timed out")
-        try:
-            if res.rc == 0:
-                return dict(json.loads(res.stdout.strip().splitlines()[-1]))
-        except (json.JSONDecodeError, IndexError, TypeError, ValueError):
-            pass
-        raise HarnessError(
-            f"device {self.profile.name}: native runner {self.interpreter!r} failed its --probe (exit {res.rc}): "
-            f"{(res.stdout + res.stderr).strip()[-800:]}\nfix: install a runner that speaks the harness job protocol "
-            f"there (runner.push can install one) or fix runner.binary in the device profile"
-        )
-
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
         owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
         self._held.enter_context(device_lock(t, owner))  # two runs never share a device
-        self.runner_argv = self._install_runner(t)
-        if isinstance(self.profile.runner, NativeRunner):
-            self.agent_env = self._probe_native(t)
-        else:
-            self.agent_env = check_interpreter(t, self.profile, self.runner_argv[1], interpreter=self.runner_argv[0])
+        self.runner_argv = install_runner(t, self.profile)
+        self.agent_env = probe_runner(t, self.profile, self.runner_argv)
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
         self._run_setup("session")
 
