@@ -261,12 +261,14 @@ def _judge_deterministic(row: Row, rec: Mapping[str, Any], th: Threshold) -> Non
 
 def _judge_noisy(pending: Sequence[tuple[Row, np.ndarray, np.ndarray, Threshold]], seed: int | None) -> None:
     kwargs = {} if seed is None else {"seed": seed}
+    raw_p: list[float] = []
     for row, sa, sb, _ in pending:
         ci = median_ratio_ci(sa, sb, **kwargs)
         row.a, row.b = float(np.median(sa)), float(np.median(sb))
         row.ratio, row.ci_low, row.ci_high = ci.ratio, ci.low, ci.high
         row.p = mann_whitney_p(sa, sb)
-    adjusted = holm([r.p for r, *_ in pending])
+        raw_p.append(row.p)
+    adjusted = holm(raw_p)
     for (row, _, _, th), p_adj in zip(pending, adjusted, strict=True):
         row.p_holm = float(p_adj)
         _decide(row, th)

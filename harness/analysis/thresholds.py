@@ -91,7 +91,10 @@ class Thresholds(_Strict):
             if rule.matches(workload, precision, backend, metric):
                 _overlay(values, rule)
         hib = any(fnmatchcase(metric, g) for g in (*BUILTIN_HIGHER_IS_BETTER, *self.higher_is_better))
-        return Threshold(higher_is_better=hib, **values)
+        budget = values["budget"]
+        return Threshold(delta=float(values["delta"] or 0.0), alpha=float(values["alpha"] or 0.0),
+                         rel_tol=float(values["rel_tol"] or 0.0), abs_tol=float(values["abs_tol"] or 0.0),
+                         budget=None if budget is None else float(budget), higher_is_better=hib)
 
 
 @dataclass(frozen=True)

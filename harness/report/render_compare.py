@@ -94,6 +94,10 @@ def render_json(cmp: Comparison, *, strict: bool = False) -> str:
     return json.dumps(doc, indent=2, allow_nan=False, default=str)
 
 
+def _gap(hi: float | None, lo: float | None) -> float:
+    return 0.0 if hi is None or lo is None else hi - lo
+
+
 def compare_figure(cmp: Comparison) -> go.Figure | None:
     """A forest plot: B/A with its CI per noisy row, the ±threshold band shaded."""
     rows = [r for r in cmp.rows if r.ratio is not None and r.ci_low is not None and math.isfinite(r.ci_low)]
@@ -106,8 +110,9 @@ def compare_figure(cmp: Comparison) -> go.Figure | None:
         go.Scatter(
             x=[r.ratio for r in rows], y=labels, mode="markers",
             marker={"color": [colors[r.verdict.value] for r in rows], "size": 9},
-            error_x={"type": "data", "symmetric": False, "array": [r.ci_high - r.ratio for r in rows],
-                     "arrayminus": [r.ratio - r.ci_low for r in rows]},
+            error_x={"type": "data", "symmetric": False,
+                     "array": [_gap(r.ci_high, r.ratio) for r in rows],
+                     "arrayminus": [_gap(r.ratio, r.ci_low) for r in rows]},
             customdata=[r.verdict.value for r in rows],
             hovertemplate="%{y}<br>B/A %{x:.4f}<br>%{customdata}<extra></extra>",
         )

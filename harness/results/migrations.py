@@ -6,7 +6,7 @@ at N+1. A store newer than this harness is refused rather than misread.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from sqlalchemy import Connection, select, update
 

@@ -18,9 +18,10 @@ import abc
 import hashlib
 import posixpath
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 HASH_CHUNK = 1 << 20
 
@@ -114,7 +115,7 @@ class Transport(abc.ABC):
         wait for the running exec() to return.
         """
 
-    def __enter__(self) -> "Transport":
+    def __enter__(self) -> Transport:
         return self
 
     def __exit__(self, *exc: object) -> None:
