@@ -372,17 +372,28 @@ def series_name(base, label):
     return base + ("@" + label if label else "")
 
 
+def load_role(ort, job, ctx, role):
+    """Create the session for one model role, counting its load time."""
+    sess, load_ms, applied = create_session(ort, job, job["models"][role])
+    ctx.watch.add(load_ms / 1000.0)
+    ctx.result["load_ms"][role] = load_ms
+    ctx.result["session"] = applied
+    return sess
+
+
+def require_feed_sets(np, job, want):
+    feed_sets = load_feed_sets(np, job.get("inputs"))
+    if not feed_sets:
+        raise ValueError("job for kind %r has no inputs%s" % (job.get("kind"), want))
+    return feed_sets
+
+
 # ---------------------------------------------------------------------------- kinds
 def run_single(ort, np, job, ctx):
     """One model, one sess.run per iteration; a series per feed set (e.g. batch size)."""
     path = job["models"]["model"]
-    sess, load_ms, applied = create_session(ort, job, path)
-    ctx.watch.add(load_ms / 1000.0)
-    ctx.result["load_ms"] = {"model": load_ms}
-    ctx.result["session"] = applied
-    feed_sets = load_feed_sets(np, job.get("inputs"))
-    if not feed_sets:
-        raise ValueError("job for kind 'single' has no inputs")
+    sess = load_role(ort, job, ctx, "model")
+    feed_sets = require_feed_sets(np, job, "")
     outputs = {}
     slowdown = float(job.get("test_slowdown") or 0.0)
     for label, feeds in feed_sets.items():
@@ -539,13 +550,8 @@ def run_text_generation(ort, np, job, ctx):
     Outputs: "<prompt>/prefill_logits" [P,V], "<label>/tokens" [G], "<label>/logits" [G,V].
     """
     path = job["models"]["model"]
-    sess, load_ms, applied = create_session(ort, job, path)
-    ctx.watch.add(load_ms / 1000.0)
-    ctx.result["load_ms"] = {"model": load_ms}
-    ctx.result["session"] = applied
-    feed_sets = load_feed_sets(np, job.get("inputs"))
-    if not feed_sets:
-        raise ValueError("job for kind 'text-generation' has no inputs (want '<label>/input_ids')")
+    sess = load_role(ort, job, ctx, "model")
+    feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
     timer = _Timer(float(job.get("test_slowdown") or 0.0))
     outputs = {}
     for cell in _generation_grid(job, feed_sets, 16):
@@ -631,16 +637,8 @@ def run_translation(ort, np, job, ctx):
     missing = [r for r in TRANSLATION_ROLES if r not in job["models"]]
     if missing:
         raise ValueError("translation job lacks model role(s) %s" % missing)
-    sessions = {}
-    for role in TRANSLATION_ROLES:
-        sess, load_ms, applied = create_session(ort, job, job["models"][role])
-        sessions[role] = sess
-        ctx.watch.add(load_ms / 1000.0)
-        ctx.result["load_ms"][role] = load_ms
-        ctx.result["session"] = applied
-    feed_sets = load_feed_sets(np, job.get("inputs"))
-    if not feed_sets:
-        raise ValueError("job for kind 'translation' has no inputs (want '<label>/input_ids')")
+    sessions = dict((role, load_role(ort, job, ctx, role)) for role in TRANSLATION_ROLES)
+    feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
     n_new = int(params.get("max_new_tokens", 16))
     start_id = int(params.get("decoder_start_token_id", 0))
     timer = _Timer(float(job.get("test_slowdown") or 0.0))
