@@ -24,6 +24,7 @@ Job protocol (version 1), all paths absolute on the device:
               "min_seconds": 1.0, "max_seconds": 10.0, "max_iterations": 1000000},
   "probes": [ {"name": N, "kind": "file", "path": P, "interval_s": 0.1}
             | {"name": N, "kind": "command", "argv": [...], "interval_s": 1.0}
+                                        #  (an argv item "{pid}" is the runner's own pid)
             | {"name": N, "kind": "stream", "argv": [...]} ],
   "idle_s": 0.0,                        # probe-only idle window before measuring
   "snapshots": {"name": PATH, ...},     # files read before and after the cell
@@ -103,6 +104,8 @@ def current_rss_mb():
 
 
 # ---------------------------------------------------------------------------- probes
+RUNNER_PID = "{pid}"  # in a command probe's argv: this process's pid (e.g. dumpsys meminfo)
+
 class ProbeSampler(object):
     """Samples device files/commands on a thread during the cell; raw text only.
 
@@ -163,11 +166,12 @@ class ProbeSampler(object):
 
     def _poll_command(self, spec, rec):
         interval = float(spec.get("interval_s", 1.0))
+        argv = [str(os.getpid()) if a == RUNNER_PID else a for a in spec["argv"]]
         while not self._stop.is_set():
             t0 = time.monotonic()
             try:
                 out = subprocess.run(
-                    spec["argv"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10
+                    argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10
                 ).stdout.decode("utf-8", "replace")
                 rec["t"].append(t0)
                 rec["v"].append(out.strip())

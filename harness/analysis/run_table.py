@@ -34,6 +34,12 @@ def _value(metrics: dict[str, float], name: str) -> float | None:
     return None if v is None or (isinstance(v, float) and math.isnan(v)) else float(v)
 
 
+def _peak_mb(metrics: dict[str, float]) -> float | None:
+    """The runner's peak RSS; Android PSS where the runner reported no RSS (methods table says which)."""
+    rss = _value(metrics, "peak_rss_mb")
+    return rss if rss is not None else _value(metrics, "peak_pss_mb")
+
+
 def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
     rows = []
     by_cell = {cid: g for cid, g in metrics.groupby("cell_id")} if not metrics.empty else {}
@@ -61,7 +67,7 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             "p50": _value(vals, head) if head else None,
             "p90": _value(vals, f"{head}.p90") if head else None,
             "unit": units.get(head, "") if head else "",
-            "peak_mb": _value(vals, "peak_rss_mb"),
+            "peak_mb": _peak_mb(vals),
             "rel_l2": _value(vals, "rel_l2"),
             "top1": _value(vals, "top1_agreement"),
             "token_match": _value(vals, "token_match"),

@@ -103,8 +103,18 @@ class ClocksConfig(_Strict):
     below_max_ratio: float = Field(default=0.95, gt=0, le=1)
 
 
+class MemoryConfig(_Strict):
+    """Memory beyond the runner's own peak RSS (which is always recorded)."""
+
+    # Android: poll `dumpsys meminfo <runner pid>` during the cell and keep the peak TOTAL PSS,
+    # the number Android itself accounts (a native runner has no Python VmHWM to report).
+    pss: bool = False
+    pss_interval_s: float = Field(default=0.5, gt=0)
+
+
 class ProbesConfig(_Strict):
     power: PowerConfig = Field(default_factory=PowerConfig)
+    memory: MemoryConfig = Field(default_factory=MemoryConfig)
     thermal: ThermalConfig = Field(default_factory=ThermalConfig)
     throttling: ThrottlingConfig = Field(default_factory=ThrottlingConfig)
     clocks: ClocksConfig = Field(default_factory=ClocksConfig)

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from harness.config.probes import ProbesConfig
-from harness.probes import clocks, thermal, throttling
+from harness.probes import clocks, memory, thermal, throttling
 from harness.probes.power import PowerPlan, summarize_power
 from harness.probes.sources import SOURCES
 from harness.results.records import MetricValue
@@ -64,6 +64,8 @@ def plan_probes(cfg: ProbesConfig, transport: Transport) -> ProbePlan:
         plan.errors += pp.errors
         if pp.specs:
             plan.idle_s = cfg.power.idle_s
+    if cfg.memory.pss:
+        plan.specs.append(memory.pss_probe_spec(interval_s=cfg.memory.pss_interval_s))
     plan.zones = thermal.resolve_zones(cfg.thermal, transport)
     if cfg.thermal.zones and not plan.zones:
         plan.errors.append(f"thermal: no readable zone matches {cfg.thermal.zones} (types {cfg.thermal.zone_types})")
@@ -119,6 +121,13 @@ def interpret(cfg: ProbesConfig, plan: ProbePlan, result: dict[str, Any], infere
         out.samples.update(summary.samples)
         out.flags += summary.flags
         out.info["power"] = {"source": plan.power.source, "tier": plan.power.tier, **summary.info}
+    if cfg.memory.pss:
+        pss = memory.peak_pss_from_probe(result)
+        if pss is not None:
+            out.metrics.append(pss)
+        else:
+            rec = probes.get(memory.PSS_PROBE) or {}
+            out.flags.append(f"memory: no PSS reading from dumpsys meminfo ({rec.get('error') or 'no TOTAL in its output'})")
     th = thermal.summarize(plan.zones, result)
     out.metrics += th.metrics
     if th.info:

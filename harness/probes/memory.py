@@ -58,9 +58,15 @@ def read_pss(transport: Transport, target: int | str, timeout: float = 20.0) -> 
     return parse_dumpsys_meminfo(res.stdout) if res.rc == 0 else None
 
 
-def pss_probe_spec(target: int | str, interval_s: float = 1.0) -> dict[str, Any]:
-    """An agent/runner probe spec polling PSS during the cell."""
-    return {"name": "memory.pss", "kind": "command", "argv": meminfo_argv(target), "interval_s": interval_s}
+# In a command probe's argv, this item stands for the runner's own pid (job protocol 1):
+# the host cannot know the pid of a process it has not started yet.
+RUNNER_PID = "{pid}"
+PSS_PROBE = "memory.pss"
+
+
+def pss_probe_spec(target: int | str = RUNNER_PID, interval_s: float = 1.0) -> dict[str, Any]:
+    """An agent/runner probe spec polling PSS during the cell (default: the runner itself)."""
+    return {"name": PSS_PROBE, "kind": "command", "argv": meminfo_argv(target), "interval_s": interval_s}
 
 
 def peak_pss(readings: Iterable[Meminfo | None]) -> MetricValue | None:
@@ -72,7 +78,7 @@ def peak_pss(readings: Iterable[Meminfo | None]) -> MetricValue | None:
 
 
 def peak_pss_from_probe(result: dict[str, Any]) -> MetricValue | None:
-    rec = (result.get("probes") or {}).get("memory.pss") or {}
+    rec = (result.get("probes") or {}).get(PSS_PROBE) or {}
     return peak_pss(parse_dumpsys_meminfo(t) for t in rec.get("v", []))
 
 

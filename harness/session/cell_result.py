@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.summary import summarize
+from harness.probes.memory import agent_peak_memory
 from harness.results.records import MetricValue
 
 SUMMARY_INFO = ("p90", "p99", "mean", "std", "min", "max", "cv", "n", "outliers")
@@ -39,9 +40,9 @@ def agent_metrics(result: Mapping[str, Any]) -> list[MetricValue]:
     for label, ms in (result.get("first_inference_ms") or {}).items():
         name = "first_inference_ms" if label in ("default", "") else f"first_inference_ms@{label}"
         out.append(MetricValue(name, ms, "ms", "info", "first run after load"))
-    mem = result.get("memory") or {}
-    if mem.get("peak_rss_mb") is not None:
-        out.append(MetricValue("peak_rss_mb", mem["peak_rss_mb"], "MB", "deterministic", mem.get("method")))
+    peak = agent_peak_memory(dict(result))
+    if peak is not None:
+        out.append(peak)
     return out
 
 

@@ -5,6 +5,8 @@ paths are ``root`` + the real path):
 
 - ``data/local/tmp/``                       the Android scratch dir (adb workdir lives here)
 - ``system/bin/getprop``                    answers ro.* properties from ``system/build.prop``
+- ``system/bin/dumpsys``                    ``meminfo <pid>`` in the native-process format, its TOTAL
+                                             PSS the kernel's real Pss (``/proc/<pid>/smaps_rollup``)
 - ``sys/class/power_supply/battery/``       current_now (uA), voltage_now (uV), capacity, status
 - ``sys/class/thermal/thermal_zone{0,1}/``  type, temp (m degC)
 
@@ -41,6 +43,25 @@ printf '%s\\n' "${v:-$2}"
 """
 
 
+DUMPSYS = """#!/bin/sh
+# dumpsys for the rig: `meminfo <pid>` prints Android's native-process table, with the
+# kernel's real Pss/Rss of that pid; other services are absent, as on a stripped build.
+if [ "$1" != meminfo ]; then echo "Can't find service: $1"; exit 0; fi
+pid="$2"; roll="/proc/$pid/smaps_rollup"
+if [ ! -r "$roll" ]; then echo "No process found for: $pid"; exit 0; fi
+pss=$(awk '/^Pss:/ {print $2}' "$roll"); rss=$(awk '/^Rss:/ {print $2}' "$roll")
+name=$(tr '\\0' '\\n' < "/proc/$pid/cmdline" | head -n1)
+echo "Applications Memory Usage (in Kilobytes):"
+echo "Uptime: 3522941 Realtime: 3522941"
+echo
+echo "** MEMINFO in pid $pid [$name] **"
+echo "                   Pss  Private  Private  SwapPss      Rss     Heap     Heap     Heap"
+echo "                 Total    Dirty    Clean    Dirty    Total     Size    Alloc     Free"
+echo "                ------   ------   ------   ------   ------   ------   ------   ------"
+printf '             TOTAL %8d        0        0        0 %8d        0        0        0\\n' "$pss" "$rss"
+"""
+
+
 def build_device_tree(root: Path, props: dict[str, str] | None = None) -> Path:
     """Create (or refresh) the tree; returns root."""
     root = Path(root)
@@ -52,6 +73,9 @@ def build_device_tree(root: Path, props: dict[str, str] | None = None) -> Path:
     getprop = bindir / "getprop"
     getprop.write_text(GETPROP)
     getprop.chmod(0o755)
+    dumpsys = bindir / "dumpsys"
+    dumpsys.write_text(DUMPSYS)
+    dumpsys.chmod(0o755)
     battery = root / "sys/class/power_supply/battery"
     battery.mkdir(parents=True, exist_ok=True)
     for name, value in {"current_now": "-412000", "voltage_now": "3987000", "capacity": "81",
