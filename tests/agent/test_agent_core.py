@@ -43,6 +43,14 @@ def test_agent_is_python38_syntax_and_imports_nothing_from_harness() -> None:
     assert imported <= allowed, imported - allowed
 
 
+def test_agent_needs_no_stdlib_api_newer_than_python38() -> None:
+    """vermin knows when each stdlib member and syntax form appeared (str.removeprefix, dict |, ...):
+    a stricter check than parsing with feature_version, which misses library calls."""
+    proc = subprocess.run([str(Path(sys.executable).with_name("vermin")), "-t=3.8-", "--violations", "--no-tips", str(AGENT)],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_measurement_protocol_fields(tmp_path: Path) -> None:
     rc, r = run_agent(tmp_path)
     assert rc == 0 and r["status"] == "ok", r.get("traceback")
