@@ -14,6 +14,7 @@ import posixpath
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -23,9 +24,9 @@ from harness.config.probes import ThermalConfig
 from harness.errors import HarnessError
 from harness.probes import devicefs, thermal
 from harness.session.runner_env import install_runner, probe_runner
-from harness.transport import lock
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
+from harness.transport.lock import device_lock
 
 
 @dataclass
@@ -76,17 +77,6 @@ def read_max_temp(t: Transport, profile: DeviceProfile, cfg: Preflight) -> tuple
     return temps[zone], zone
 
 
-def _check_lock(t: Transport, device: str) -> dict[str, Any] | None:
-    """Take and release the device lock: HarnessError when a live orchestrator holds it.
-    A stale lock (crashed holder) is taken over here; returns whom it was taken from."""
-    owner = f"harness nightly preflight on {platform.node()} pid {os.getpid()}"
-    held = lock.acquire(t, owner)
-    try:
-        return held.taken_over_from
-    finally:
-        lock.release(t, held)
-
-
 def check_device(
     profile: DeviceProfile, cfg: Preflight, factory: Callable[[DeviceProfile], Transport] = open_transport
 ) -> PreflightResult:
@@ -115,6 +105,21 @@ def check_device(
 
 
 def _fit(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, Any]) -> None:
+    """Every check under the device lock: preflight installs the runner, which must never
+    happen under another orchestrator's running cell. A live holder makes the device unfit;
+    a stale lock (crashed holder) is taken over and reported."""
+    owner = f"harness nightly preflight on {platform.node()} pid {os.getpid()}"
+    with ExitStack() as stack:
+        try:
+            held = stack.enter_context(device_lock(t, owner))  # heartbeats: a slow runner push stays locked
+        except HarnessError as exc:
+            raise NotFit(str(exc)) from exc
+        if held.taken_over_from:
+            facts["stale_lock_taken_from"] = held.taken_over_from
+        _fit_locked(t, profile, cfg, facts)
+
+
+def _fit_locked(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, Any]) -> None:
     level, status = read_battery(t, battery_dirs(profile, cfg))
     facts.update(battery_pct=level, battery_status=status)
     charging = status is not None and status.lower() in ("charging", "full")
@@ -136,12 +141,6 @@ def _fit(t: Transport, profile: DeviceProfile, cfg: Preflight, facts: dict[str, 
     except (HarnessError, OSError) as exc:  # the local transport raises OSError for a missing binary
         raise NotFit(f"runner not ready: {exc}") from exc
     facts.update(python=env.get("python"), onnxruntime=env.get("onnxruntime"))
-    try:
-        taken = _check_lock(t, profile.name)
-    except HarnessError as exc:
-        raise NotFit(str(exc)) from exc
-    if taken:
-        facts["stale_lock_taken_from"] = taken
 
 
 def check_all(
