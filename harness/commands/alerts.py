@@ -60,7 +60,7 @@ def _set_state(alert_id: int, state: str, note: str, store_url: str | None) -> N
     store = Store(store_url)
     alert = alert_by_id(store, alert_id)
     if alert is None:
-        raise HarnessError(f"no alert with id {alert_id} in {store.url} (see `harness alerts list --all`)")
+        raise HarnessError(f"no alert with id {alert_id} in {store.shown} (see `harness alerts list --all`)")
     save_alerts(store, [transition(alert, state, note)])
     Console().print(f"alert {alert_id}: {alert.state} -> {state}", highlight=False)
 

@@ -25,7 +25,7 @@ def export_cmd(
     if run_id == "latest":
         latest = store.latest_run()
         if latest is None:
-            raise HarnessError(f"no runs in {store.url}")
+            raise HarnessError(f"no runs in {store.shown}")
         run_id = latest["run_id"]
     bundle = RunBundle.load(store, run_id)
     path = export(bundle, fmt, out or Path(f"{run_id}{SUFFIX[fmt]}"))

@@ -31,7 +31,7 @@ def history_cmd(
                          backend=backend)
     out = Console(width=None if sys.stdout.isatty() else 220)
     if not series:
-        out.print(f"no series match in {escape(store.url)}")
+        out.print(f"no series match in {escape(store.shown)}")
         return
     table = Table(title=f"history ({len(series)} series)")
     for col in ("device", "workload", "prec", "backend", "metric", "runs", f"last {last} medians", "noise σ",

@@ -51,7 +51,7 @@ def nightly(
     result = run_night(cfg, store, shard=sh, night=night, resume=resume, publish_dir=publish_dir,
                        on_event=on_event, log=lambda s: console.print(s, markup=False))
     if result is not None:
-        console.print(f"results: {store.url} (run {result.run_id}, night {result.night}, shard {result.shard})",
+        console.print(f"results: {store.shown} (run {result.run_id}, night {result.night}, shard {result.shard})",
                       markup=False)
         if result.problems:  # every cell is stored; a step after the run needs attention
             raise typer.Exit(1)

@@ -30,7 +30,7 @@ def results(
                   f"{counts or '0'} (planned {planned})")
     Console().print(t)
     if not runs:
-        Console().print(f"no runs in {store.url}")
+        Console().print(f"no runs in {store.shown}")
 
 
 def register(app: typer.Typer) -> None:

@@ -175,7 +175,7 @@ def sustained(
         json_out.write_text(
             json.dumps({"run_id": prep.run_id, "cell": cell.key, "timelines": [tl.to_dict() for tl in timelines]}, indent=1)
         )
-    console.print(f"results: {store.url} (run {prep.run_id})", highlight=False)
+    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

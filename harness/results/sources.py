@@ -36,7 +36,7 @@ def resolve_side(spec: str, store: Store | None, *, which: str = "A") -> Side:
         build_runs = [r["run_id"] for r in store.list_runs() if r.get("build_id") == spec]
         if build_runs:
             return side_from_runs(store, build_runs, label=f"build {spec}", latest_per_cell=True)
-    where = f" in {store.url}" if store is not None else ""
+    where = f" in {store.shown}" if store is not None else ""
     raise HarnessError(f"{which}: {spec!r} is not a run id, a build id{where}, or a result file")
 
 

@@ -16,7 +16,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, select, text, update
+from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, make_url, select, text, update
+from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from harness.errors import HarnessError
@@ -38,8 +39,19 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
     if "://" in text:
         return text
     path = Path(text).expanduser().resolve()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise HarnessError(f"results store {path}: cannot create its folder: {exc.strerror or exc}") from exc
     return f"sqlite:///{path}"
+
+
+def shown_url(url: str) -> str:
+    """The URL as it may appear in messages and logs: never with its password."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
 
 
 def schema_lock(conn: Connection) -> None:
@@ -60,12 +72,17 @@ def unpack_samples(blob: bytes) -> np.ndarray:
 class Store:
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.url = resolve_url(target)
+        self.shown = shown_url(self.url)  # for messages: the password masked
         self._write_lock = threading.Lock()
         self.engine: Engine = self._make_engine(self.url)
-        with self.engine.begin() as conn:
-            schema_lock(conn)
-            S.metadata.create_all(conn)
-            migrate(conn, self.url)
+        try:
+            with self.engine.begin() as conn:
+                schema_lock(conn)
+                S.metadata.create_all(conn)
+                migrate(conn, self.url)
+        except DatabaseError as exc:  # server down, wrong host or credentials, unwritable file, not a database
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            raise HarnessError(f"cannot open results store {self.shown}: {reason}") from exc
 
     @staticmethod
     def _make_engine(url: str) -> Engine:
@@ -81,10 +98,20 @@ class Store:
                 cur.close()
 
             return engine
+        if not url.startswith("postgresql"):
+            raise HarnessError(
+                f"results store {shown_url(url)}: unsupported database; the store is built and tested on SQLite "
+                f"(a path or sqlite:///PATH) and PostgreSQL (postgresql+psycopg://USER@HOST/DB)"
+            )
         try:
             return create_engine(url, pool_pre_ping=True)
-        except Exception as exc:  # bad dialect, missing driver
-            raise HarnessError(f"cannot open results store {url}: {exc}") from exc
+        except ModuleNotFoundError as exc:
+            raise HarnessError(
+                f"cannot open results store {shown_url(url)}: {exc}; fix: pip install 'harness[postgres]' (psycopg 3) "
+                f"and name the driver in the URL: postgresql+psycopg://..."
+            ) from exc
+        except Exception as exc:  # malformed URL
+            raise HarnessError(f"cannot open results store {shown_url(url)}: {exc}") from exc
 
     def close(self) -> None:
         self.engine.dispose()
@@ -135,7 +162,7 @@ class Store:
         with self.engine.connect() as conn:
             row = conn.execute(select(S.runs).where(S.runs.c.run_id == run_id)).mappings().first()
         if row is None:
-            raise HarnessError(f"no run {run_id!r} in {self.url}")
+            raise HarnessError(f"no run {run_id!r} in {self.shown}")
         return _decode_run(dict(row))
 
     def list_runs(self, limit: int | None = None) -> list[dict[str, Any]]:

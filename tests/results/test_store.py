@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 
 import numpy as np
@@ -68,3 +69,21 @@ def test_newer_schema_is_refused(tmp_path: Path) -> None:
 def test_url_resolution(tmp_path: Path) -> None:
     assert resolve_url(tmp_path / "x.db") == f"sqlite:///{tmp_path / 'x.db'}"
     assert resolve_url("postgresql+psycopg://u@h/db") == "postgresql+psycopg://u@h/db"
+
+
+def test_stores_that_cannot_open_say_which_and_why_without_the_password(tmp_path: Path) -> None:
+    (tmp_path / "junk.db").write_text("not sqlite\n")
+    with pytest.raises(HarnessError, match=r"cannot open results store sqlite:///.*junk\.db: file is not a database"):
+        Store(tmp_path / "junk.db")
+    with pytest.raises(HarnessError, match="unsupported database.*SQLite.*PostgreSQL"):
+        Store("mysql://u@h/db")
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with pytest.raises(HarnessError) as err:
+        Store(f"postgresql+psycopg://lab:s3cret@127.0.0.1:{port}/results")
+    assert f"postgresql+psycopg://lab:***@127.0.0.1:{port}/results" in str(err.value)
+    assert "s3cret" not in str(err.value) and "refused" in str(err.value)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(HarnessError, match="cannot create its folder"):
+        Store(tmp_path / "file" / "s.db")
