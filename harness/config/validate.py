@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import difflib
+import typing
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -39,7 +41,33 @@ def _clean_loc(loc: tuple[int | str, ...], data: Any) -> tuple[int | str, ...]:
     return tuple(out)
 
 
-def format_errors(exc: ValidationError, source: str, marks: Marks, data: Any) -> str:
+def field_names(model: type[BaseModel]) -> set[str]:
+    """Every key a document for ``model`` may use, at any depth (for "did you mean")."""
+    seen: set[type[BaseModel]] = set()
+    names: set[str] = set()
+
+    def visit(tp: Any) -> None:
+        if isinstance(tp, type) and issubclass(tp, BaseModel):
+            if tp in seen:
+                return
+            seen.add(tp)
+            for name, info in tp.model_fields.items():
+                names.add(info.alias or name)
+                visit(info.annotation)
+        for arg in typing.get_args(tp):
+            visit(arg)
+
+    visit(model)
+    return names
+
+
+def _did_you_mean(key: object, known: set[str]) -> str:
+    close = difflib.get_close_matches(str(key), sorted(known), n=1, cutoff=0.75) if known else []
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def format_errors(exc: ValidationError, source: str, marks: Marks, data: Any,
+                  known: set[str] | None = None) -> str:
     lines = []
     for err in exc.errors(include_url=False):
         loc = _clean_loc(tuple(err["loc"]), data)
@@ -48,7 +76,7 @@ def format_errors(exc: ValidationError, source: str, marks: Marks, data: Any) ->
         where = f"{source}:{pos[0]}:{pos[1]}" if pos else source
         field = _field_path(loc)
         if etype == "extra_forbidden":
-            msg = f"unknown key {loc[-1]!r} at {field}"
+            msg = f"unknown key {loc[-1]!r} at {field}{_did_you_mean(loc[-1], known or set())}"
         elif etype == "missing":
             msg = f"missing required field {field}"
         else:
@@ -75,4 +103,4 @@ def parse_model(model: type[M], path: Path, *, data: Any = None, marks: Marks | 
     try:
         return model.model_validate(data, context={"source": str(path)})
     except ValidationError as exc:
-        raise ConfigError(format_errors(exc, str(path), marks, data)) from None
+        raise ConfigError(format_errors(exc, str(path), marks, data, field_names(model))) from None

@@ -41,7 +41,14 @@ def test_misspelled_key_names_file_line_and_key(tmp_path: Path) -> None:
     path = write(tmp_path, "phone.yaml", bad)
     with pytest.raises(ConfigError) as exc:
         load_device(path)
-    assert f"{path}:8:5: unknown key 'optoins' at backends[0].optoins" in str(exc.value)
+    assert f"{path}:8:5: unknown key 'optoins' at backends[0].optoins (did you mean 'options'?)" in str(exc.value)
+
+
+def test_an_unknown_key_like_no_field_gets_no_guess(tmp_path: Path) -> None:
+    path = write(tmp_path, "phone.yaml", GOOD_DEVICE + "colour: blue\n")
+    with pytest.raises(ConfigError) as exc:
+        load_device(path)
+    assert str(exc.value).endswith("unknown key 'colour' at colour")
 
 
 def test_wrong_type_says_expected_and_got(tmp_path: Path) -> None:
