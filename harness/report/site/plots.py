@@ -85,13 +85,14 @@ def series_figure(s: Series) -> tuple[list[dict[str, Any]], dict[str, Any]]:
 
 def heatmap_figure(devices: list[str], workloads: list[str], z: list[list[float | None]],
                    text: list[list[str]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Devices x workloads; z = % change where significant, 0 (neutral) where not, None where no data."""
+    """Devices x workloads; z = % change in the bad direction (> 0 red: regressed, < 0 green:
+    improved) where significant, 0 (neutral) where not, None where no data."""
     finite = [abs(v) for row in z for v in row if v]
     lim = max(finite) if finite else 10.0
     data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": text,
              "texttemplate": "%{text}", "hovertemplate": "%{y} · %{x}<br>%{text}<extra></extra>",
              "colorscale": [[0, "#1a7f37"], [0.5, "#f6f8fa"], [1, "#cf222e"]], "zmin": -lim, "zmax": lim,
-             "zmid": 0, "colorbar": {"title": {"text": "% change"}}, "xgap": 2, "ygap": 2, "hoverongaps": False}]
+             "zmid": 0, "colorbar": {"title": {"text": "% worse"}}, "xgap": 2, "ygap": 2, "hoverongaps": False}]
     layout = {"title": {"text": "Latest change per device and workload (coloured only where significant)"},
               "xaxis": {"type": "category"}, "yaxis": {"type": "category", "automargin": True},
               "plot_bgcolor": "#eaeef2", "margin": {"l": 20, "r": 20, "t": 50, "b": 50}}

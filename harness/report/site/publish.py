@@ -176,13 +176,16 @@ def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[tup
 
 # ---------------------------------------------------------------------------- overview
 def _worst(rows: list[Any]) -> tuple[float | None, str]:
+    """(colour value, label) of a heatmap cell: the colour is the change in the BAD direction
+    (a throughput drop is as red as a latency rise); the label keeps the metric's own sign."""
     noisy = [r for r in rows if r.kind == "noisy" and r.ratio is not None and r.ratio > 0]
     for verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
         hits = [r for r in noisy if r.verdict is verdict]
         if hits:
             r = max(hits, key=lambda r: abs(math.log(r.ratio)))
             pct = (r.ratio - 1) * 100
-            return pct, f"{pct:+.1f}% {r.metric} {r.precision}/{r.backend}"
+            worse_pct = abs(pct) if verdict is Verdict.REGRESSED else -abs(pct)
+            return worse_pct, f"{pct:+.1f}% {r.metric} {r.precision}/{r.backend} ({verdict.value.lower()})"
     head = headline_metric([r.metric for r in noisy])
     r = next((r for r in noisy if r.metric == head), None)
     if r is None:
