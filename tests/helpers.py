@@ -31,3 +31,12 @@ def tiny_mlp(path: Path, width: int = 64, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     onnx.save(model, str(path))
     return path
+
+
+def tiny_workloads(root: Path, workload_yaml: str) -> Path:
+    """A workloads folder holding tiny.onnx (a ``tiny_mlp``) and tiny.yaml naming it."""
+    folder = root / "workloads"
+    folder.mkdir()
+    tiny_mlp(folder / "tiny.onnx")
+    (folder / "tiny.yaml").write_text(workload_yaml)
+    return folder

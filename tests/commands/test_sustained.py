@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.results.store import Store
-from tests.helpers import tiny_mlp
+from tests.helpers import tiny_workloads
 
 WORKLOAD = """\
 name: tiny-sustained
@@ -62,10 +62,7 @@ class Heater:
 @pytest.mark.slow
 def test_sustained_reports_latency_temperature_and_power_over_time(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_BUILDS", str(tmp_path / "builds"))
-    workloads = tmp_path / "workloads"
-    workloads.mkdir()
-    tiny_mlp(workloads / "tiny.onnx")
-    (workloads / "tiny.yaml").write_text(WORKLOAD)
+    workloads = tiny_workloads(tmp_path, WORKLOAD)
     zone = tmp_path / "sys/class/thermal/thermal_zone0"
     zone.mkdir(parents=True)
     (zone / "type").write_text("cpu-thermal\n")
@@ -134,10 +131,7 @@ def test_sustained_reports_latency_temperature_and_power_over_time(tmp_path: Pat
 
 def test_sustained_refuses_more_than_one_cell(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_BUILDS", str(tmp_path / "builds"))
-    workloads = tmp_path / "workloads"
-    workloads.mkdir()
-    tiny_mlp(workloads / "tiny.onnx")
-    (workloads / "tiny.yaml").write_text(WORKLOAD.replace("precisions: [fp32]", "precisions: [fp32, fp16]"))
+    workloads = tiny_workloads(tmp_path, WORKLOAD.replace("precisions: [fp32]", "precisions: [fp32, fp16]"))
     res = CliRunner().invoke(
         app, ["sustained", "-d", "local", "-w", "tiny-sustained", "--minutes", "0.01", "--workloads-dir", str(workloads)]
     )

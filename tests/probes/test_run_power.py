@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.results.store import Store
-from tests.helpers import tiny_mlp
+from tests.helpers import tiny_workloads
 from tests.probes.battery_sim import IDLE_UA, VOLTAGE_UV, BatterySim
 from tests.rigs.devicetree import device_path
 
@@ -35,10 +35,7 @@ measure: {warmup: 2, warmup_s: 0.1, min_iterations: 20, min_seconds: 1.5, max_se
 @pytest.mark.rig
 def test_harness_run_reports_power_and_net_energy_over_adb(adb_rig, adb_device_yaml, tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_BUILDS", str(tmp_path / "builds"))
-    workloads = tmp_path / "workloads"
-    workloads.mkdir()
-    tiny_mlp(workloads / "tiny.onnx")
-    (workloads / "tiny.yaml").write_text(WORKLOAD)
+    workloads = tiny_workloads(tmp_path, WORKLOAD)
     root = adb_rig.root
     profile = yaml.safe_load(adb_device_yaml.read_text())
     profile["probes"] = {

@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from harness.cli import app
 from harness.results.store import Store
 from harness.session.jobs import agent_source
-from tests.helpers import tiny_mlp
+from tests.helpers import tiny_workloads
 from tests.probes.test_run_power import WORKLOAD
 
 
@@ -25,10 +25,7 @@ from tests.probes.test_run_power import WORKLOAD
 @pytest.mark.rig
 def test_native_runner_cell_reports_peak_pss_over_adb(adb_rig, adb_device_yaml, tmp_path, monkeypatch):
     monkeypatch.setenv("HARNESS_BUILDS", str(tmp_path / "builds"))
-    workloads = tmp_path / "workloads"
-    workloads.mkdir()
-    tiny_mlp(workloads / "tiny.onnx")
-    (workloads / "tiny.yaml").write_text(WORKLOAD)
+    workloads = tiny_workloads(tmp_path, WORKLOAD)
     launcher = tmp_path / "ort_runner"
     launcher.write_text(f'#!/bin/sh\nexec "{sys.executable}" "{agent_source()}" "$@"\n')
     profile = yaml.safe_load(adb_device_yaml.read_text())
