@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
@@ -42,7 +43,7 @@ def devices(
         t.add_row(name, _transport_target(p), f"{p.runner.kind}: {runner or 'host python'}",
                   ", ".join(f"{b.name} ({b.provider.removesuffix('ExecutionProvider')})" for b in p.backends),
                   " ".join(p.precisions), status, (r.detail if r else "")[:120])
-    Console().print(t)
+    Console(width=None if sys.stdout.isatty() else 200).print(t)  # piped: don't squeeze to 80 columns
 
 
 def register(app: typer.Typer) -> None:
