@@ -15,7 +15,8 @@ import onnx
 from harness.builds import image, text_lm, translation
 from harness.builds.manifest import sha256_of
 from harness.config.models import Workload
-from harness.errors import HarnessError
+from harness.config.yamlsource import load_with_marks, locate
+from harness.errors import ConfigError, HarnessError
 
 BUILTINS = ("text-lm", "image-vit", "image-resnet", "translation-marian")
 _DTYPES: dict[int, str] = {
@@ -80,10 +81,25 @@ def _desc(name: str, cfg: Any, seed: int) -> dict[str, Any]:
     return {"builder": name, "options": cfg.as_dict(), "seed": seed}
 
 
+def _position(workload: Workload, workload_path: Path, what: str) -> str:
+    """``file:line:col`` of the field ``what`` ("model.path", "inputs.<name>.file") in the YAML."""
+    loc: list[str | int] = list(what.split("."))
+    if loc[0] == "inputs" and len(loc) > 1:
+        names = [spec.name for spec in workload.inputs]
+        loc[1] = names.index(str(loc[1])) if loc[1] in names else loc[1]
+    try:
+        _, marks = load_with_marks(Path(workload_path))
+    except (OSError, ConfigError):
+        return str(workload_path)
+    pos = locate(marks, tuple(loc))
+    return f"{workload_path}:{pos[0]}:{pos[1]}" if pos else str(workload_path)
+
+
 def user_file(workload: Workload, workload_path: Path, rel: str, what: str) -> Path:
     path = (Path(workload_path).parent / rel).resolve()
     if not path.is_file():
-        raise HarnessError(f"{workload_path}: workload {workload.name}: {what} {rel!r} not found (looked at {path})")
+        raise HarnessError(f"{_position(workload, workload_path, what)}: workload {workload.name}: {what} {rel!r} "
+                           f"not found (looked at {path})")
     return path
 
 

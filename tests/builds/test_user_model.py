@@ -80,7 +80,8 @@ def test_prebuilt_precision_is_used_as_is(example: Path, tmp_path: Path):
 def test_missing_user_file_and_unbound_dim_are_named(example: Path, tmp_path: Path):
     wl = load_workload(example)
     (example.parent / "model.onnx").unlink()
-    with pytest.raises(HarnessError, match=r"model.path 'model.onnx' not found"):
+    line = next(i for i, text in enumerate(example.read_text().splitlines(), 1) if "path: model.onnx" in text)
+    with pytest.raises(HarnessError, match=rf"^{example}:{line}:\d+: workload user-tagger: model.path 'model.onnx' not found"):
         builder.build([(wl, example)], tmp_path / "builds")
     runpy.run_path(str(EXAMPLE / "make_model.py"))["main"](example.parent)
     unbound = wl.model_copy(update={"dims": {}})
