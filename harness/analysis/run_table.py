@@ -12,6 +12,8 @@ import math
 
 import pandas as pd
 
+from harness.records import flag_text
+
 # Which noisy series headlines a cell, by workload kind (first prefix present wins).
 PRECISION_ORDER = ("fp32", "fp16", "int8", "int8-static", "int4")
 HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
@@ -75,7 +77,7 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             "energy_mj": _value(vals, "energy_mj_per_inference"),
             "temp_max_c": _value(vals, "temp_max_c"),
             "ep_used": cell.ep_used,
-            "flags": "; ".join(flags),
+            "flags": "; ".join(flag_text(f) for f in flags),
             "error": cell.error,
             "cell_id": int(cell.id),
         })

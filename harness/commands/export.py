@@ -8,8 +8,13 @@ import typer
 from rich.console import Console
 
 from harness.errors import HarnessError
-from harness.results.exporters import FORMATS, SUFFIX, RunBundle, export
+from harness.results.exporters import FORMATS as DATA_FORMATS
+from harness.results.exporters import SUFFIX as DATA_SUFFIX
+from harness.results.exporters import RunBundle, export
 from harness.results.store import Store
+
+FORMATS = (*DATA_FORMATS, "markdown")
+SUFFIX = {**DATA_SUFFIX, "markdown": ".md"}
 
 
 def export_cmd(
@@ -28,7 +33,13 @@ def export_cmd(
             raise HarnessError(f"no runs in {store.shown}")
         run_id = latest["run_id"]
     bundle = RunBundle.load(store, run_id)
-    path = export(bundle, fmt, out or Path(f"{run_id}{SUFFIX[fmt]}"))
+    target = out or Path(f"{run_id}{SUFFIX[fmt]}")
+    if fmt == "markdown":
+        from harness.report.run_markdown import export as export_markdown
+
+        path = export_markdown(bundle, target)
+    else:
+        path = export(bundle, fmt, target)
     Console().print(f"wrote {path}", highlight=False)
 
 
