@@ -34,7 +34,7 @@ from harness.errors import HarnessError, TransportError
 from harness.probes import interpret, plan_probes, thermal_gate
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
-from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
+from harness.session.cell_result import agent_metrics, series_flags, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
 from harness.session.jobs import build_job
@@ -292,7 +292,8 @@ class DeviceSession:
         outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
         metrics += outcome.metrics
         samples.update(outcome.samples)
-        flags = list(outcome.flags)
+        flags: list[Any] = list(outcome.flags)
+        flags += series_flags(result.get("series") or {})
         if result.get("providers", {}).get("fallback"):
             p = result["providers"]
             flags.append(f"EP fallback: {p['requested']} requested, most nodes ran on {p['used']}")
