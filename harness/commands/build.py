@@ -10,7 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.builds.builder import build as build_models
 from harness.builds.manifest import load_manifest
 from harness.config.loader import load_workload, load_workloads, project_root
 from harness.errors import HarnessError
@@ -47,6 +46,8 @@ def build(
     root = out or builds_root()
     before = {d.name for d in root.glob("*")} if root.is_dir() else set()
     with console.status(f"building {len(chosen)} workload(s)…"):
+        from harness.builds.builder import build as build_models  # onnx + onnxruntime: only when building
+
         folder = build_models(chosen, root, build_id=build_id, precisions=list(precision) or None)
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before

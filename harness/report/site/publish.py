@@ -9,31 +9,26 @@ Layout:  index.html (overview heatmap)   runs.html + runs/<run>/index.html (last
 from __future__ import annotations
 
 import json
-import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 from markupsafe import Markup
 
-from harness.analysis.alerts import OPEN_STATES, Alert
-from harness.analysis.compare import Comparison, Side, Verdict, compare
 from harness.analysis.history import Series, series_slug
-from harness.analysis.run_table import headline_metric
+from harness.analysis.noise import as_percent
 from harness.analysis.thresholds import Thresholds
+from harness.records import Alert
 from harness.report.render_compare import render_html as render_compare_html
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
 from harness.report.site.plots import heatmap_figure, plot_div, series_figure
 from harness.report.site.templates import render
-from harness.results.analysis_tables import alert_ids, calibration_map, load_noise_floors
-from harness.results.history_source import load_series, sync_alerts
-from harness.results.sources import resolve_side, side_from_runs
 from harness.results.store import Store
+from harness.views.site import DeviceCompare, ExtraCompare, SiteData, device_items, overview, regression_records, site_data
 
 PLOTLY_JS = "plotly.min.js"
 
@@ -81,12 +76,14 @@ def publish(
     out: Path,
     *,
     run_pages: int = 20,
-    canaries: Mapping[str, str] | None = None,
     thresholds: Thresholds | None = None,
     base_url: str | None = None,
     pairs: Sequence[tuple[str, str]] = (),
 ) -> SiteResult:
-    """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files."""
+    """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files.
+
+    It renders what ``views.site`` prepares and never writes the store: the alerts shown are those
+    `harness history`, `harness alerts` or a farm night last synced."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
@@ -97,123 +94,44 @@ def publish(
     if not js.exists():
         js.write_text(get_plotlyjs(), encoding="utf-8")
 
-    runs = store.list_runs()
-    series = load_series(store, thresholds=thresholds)
-    alerts = sync_alerts(store, series, canaries=canaries) if series else []
-    ids = alert_ids(store)
-    all_cells = store.cells_frame()
-    history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in ("run", "nightly")}
-    cells = all_cells[all_cells["run_id"].isin(history_runs)]
-
-    latest = _latest_compares(store, runs, cells, thresholds)
-    extra = [(a, b, compare(resolve_side(a, store, which="A"), resolve_side(b, store, which="B"), thresholds,
-                            calibration=calibration_map(store))) for a, b in pairs]
-    _write_compares(w, latest, extra)
-    _write_overview(w, latest, runs, alerts)
-    _write_runs(w, store, runs, all_cells, run_pages)
-    _write_series(w, series, alerts)
-    _write_devices(w, store, cells, series)
-    _write_regressions(w, alerts, ids, base_url or out.resolve().as_uri())
+    data = site_data(store, thresholds=thresholds, pairs=pairs)
+    _write_compares(w, data.latest, data.extra)
+    _write_overview(w, data)
+    _write_runs(w, store, data.runs, data.all_cells, run_pages)
+    _write_series(w, data.series, data.alerts)
+    w.page("devices.html", "devices.html.j2", "devices", items=device_items(store, data.history_cells, data.series))
+    _write_regressions(w, data, base_url or out.resolve().as_uri())
     return result
 
 
 # ---------------------------------------------------------------------------- compares
-@dataclass
-class DeviceCompare:
-    device: str
-    prev_run: str
-    last_run: str
-    cmp: Comparison
-
-    @property
-    def rel(self) -> str:
-        return f"compare/{slug(self.device)}.html"
+def compare_page(device: str) -> str:
+    return f"compare/{slug(device)}.html"
 
 
-def _device_side(side: Side, device: str) -> Side:
-    return Side(side.label, side.metrics[side.metrics["device"] == device].reset_index(drop=True),
-                side.cells[side.cells["device"] == device].reset_index(drop=True))
-
-
-def _latest_compares(store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                     thresholds: Thresholds | None) -> list[DeviceCompare]:
-    """Per device: its latest run against the run before it (the 'latest change')."""
-    if cells.empty:
-        return []
-    created = {r["run_id"]: r["created_at"] for r in runs}
-    calib = calibration_map(store)
-    out = []
-    sides: dict[str, Side] = {}
-    for device, g in cells.groupby("device", sort=True):
-        run_ids = sorted(set(g["run_id"]), key=lambda r: (created.get(r, ""), r))
-        if len(run_ids) < 2:
-            continue
-        prev, last = run_ids[-2], run_ids[-1]
-        for rid in (prev, last):
-            if rid not in sides:
-                sides[rid] = side_from_runs(store, [rid], label=f"run {rid}")
-        a, b = _device_side(sides[prev], str(device)), _device_side(sides[last], str(device))
-        cmp = compare(a, b, thresholds, calibration=calib, allow_artifact_change=True)
-        cmp.notes.append(f"device {device}: latest run {last} against the run before it, {prev}; "
-                         "artifact changes between builds are judged")
-        out.append(DeviceCompare(str(device), prev, last, cmp))
-    return out
-
-
-def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[tuple[str, str, Comparison]]) -> None:
+def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[ExtraCompare]) -> None:
     for dc in latest:
         html = render_compare_html(dc.cmp, w.out / "compare", plotlyjs="../" + PLOTLY_JS, root="../")
-        w.raw(dc.rel, html)
+        w.raw(compare_page(dc.device), html)
     items = [{"href": slug(dc.device) + ".html", "device": dc.device, "prev": dc.prev_run, "last": dc.last_run,
               "counts": dc.cmp.counts()} for dc in latest]
-    for a, b, cmp in extra:
-        name = f"ab-{slug(Path(a).name)}--{slug(Path(b).name)}.html"
-        w.raw(f"compare/{name}", render_compare_html(cmp, w.out / "compare", plotlyjs="../" + PLOTLY_JS, root="../"))
-        items.append({"href": name, "device": "(all)", "prev": cmp.a_label, "last": cmp.b_label,
-                      "counts": cmp.counts()})
+    for x in extra:
+        name = f"ab-{slug(Path(x.a).name)}--{slug(Path(x.b).name)}.html"
+        w.raw(f"compare/{name}", render_compare_html(x.cmp, w.out / "compare", plotlyjs="../" + PLOTLY_JS, root="../"))
+        items.append({"href": name, "device": "(all)", "prev": x.cmp.a_label, "last": x.cmp.b_label,
+                      "counts": x.cmp.counts()})
     w.page("compare/index.html", "compare_index.html.j2", "compares", items=items)
 
 
 # ---------------------------------------------------------------------------- overview
-def _worst(rows: list[Any]) -> tuple[float | None, str]:
-    """(colour value, label) of a heatmap cell: the colour is the change in the BAD direction
-    (a throughput drop is as red as a latency rise); the label keeps the metric's own sign."""
-    noisy = [r for r in rows if r.kind == "noisy" and r.ratio is not None and r.ratio > 0]
-    for verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
-        hits = [r for r in noisy if r.verdict is verdict]
-        if hits:
-            r = max(hits, key=lambda r: abs(math.log(r.ratio)))
-            pct = (r.ratio - 1) * 100
-            worse_pct = abs(pct) if verdict is Verdict.REGRESSED else -abs(pct)
-            return worse_pct, f"{pct:+.1f}% {r.metric} {r.precision}/{r.backend} ({verdict.value.lower()})"
-    head = headline_metric([r.metric for r in noisy])
-    r = next((r for r in noisy if r.metric == head), None)
-    if r is None:
-        return None, "no change data"
-    return 0.0, f"{(r.ratio - 1) * 100:+.1f}% n.s."  # 0 = the neutral colour: not significant
-
-
-def _write_overview(w: _Writer, latest: list[DeviceCompare], runs: Sequence[Mapping[str, Any]],
-                    alerts: list[Alert]) -> None:
-    devices = [dc.device for dc in latest]
-    workloads = sorted({r.workload for dc in latest for r in dc.cmp.rows})
-    z: list[list[float | None]] = []
-    text: list[list[str]] = []
-    for dc in latest:
-        zr, tr = [], []
-        for wl in workloads:
-            v, t = _worst([r for r in dc.cmp.rows if r.workload == wl])
-            zr.append(v)
-            tr.append(t)
-        z.append(zr)
-        text.append(tr)
-    figure = plot_div("overview-heatmap", *heatmap_figure(devices, workloads, z, text),
-                      height=max(260, 90 + 46 * len(devices))) if devices else None
-    open_alerts = [a for a in alerts if a.state in OPEN_STATES]
-    w.page("index.html", "overview.html.j2", "overview", charts=figure is not None, figure=figure, runs=len(runs),
-           latest=runs[0] if runs else None, open_alerts=len(open_alerts),
-           compares=[{"href": dc.rel, "device": dc.device, "counts": dc.cmp.counts(), "exit": dc.cmp.exit_code()}
-                     for dc in latest])
+def _write_overview(w: _Writer, data: SiteData) -> None:
+    ov = overview(data.latest)
+    figure = plot_div("overview-heatmap", *heatmap_figure(ov.devices, ov.workloads, ov.z, ov.text),
+                      height=max(260, 90 + 46 * len(ov.devices))) if ov.devices else None
+    w.page("index.html", "overview.html.j2", "overview", charts=figure is not None, figure=figure, runs=len(data.runs),
+           latest=data.runs[0] if data.runs else None, open_alerts=len(data.open_alerts),
+           compares=[{"href": compare_page(dc.device), "device": dc.device, "counts": dc.cmp.counts(),
+                      "exit": dc.cmp.exit_code()} for dc in data.latest])
 
 
 # ---------------------------------------------------------------------------- runs
@@ -260,62 +178,16 @@ def _write_series(w: _Writer, series: list[Series], alerts: list[Alert]) -> None
         changes = [{"run": str(s.points["run_id"].iloc[c.index]), "build": s.points["build_id"].iloc[c.index],
                     "ratio": c.ratio, "p": c.p, "worse": c.worse} for c in s.changes]
         w.page(f"series/{s.slug}.html", "series.html.j2", s.label, charts=True, s=s, figure=figure, changes=changes,
-               alerts=by_series.get(s.key, []), last=float(s.points["median"].iloc[-1]))
+               alerts=by_series.get(s.key, []), last=float(s.points["median"].iloc[-1]),
+               sigma_pct=as_percent(s.sigma_run))
         items.append({"href": f"{s.slug}.html", "s": s, "runs": len(s.points), "changes": len(s.changes),
                       "last": float(s.points["median"].iloc[-1])})
     w.page("series/index.html", "series_index.html.j2", "series", items=items)
 
 
-# ---------------------------------------------------------------------------- devices
-def _noise_pct(series: list[Series]) -> dict[str, float]:
-    """Per fingerprint: the median over its series of the run-to-run robust sigma of log medians (%)."""
-    per: dict[str, list[float]] = {}
-    for s in series:
-        m = s.points["median"].to_numpy(dtype=float)
-        m = m[np.isfinite(m) & (m > 0)]
-        if m.size >= 3:
-            d = np.diff(np.log(m))
-            per.setdefault(s.key[3], []).append(float(1.4826 * np.median(np.abs(d - np.median(d))) / np.sqrt(2)))
-    return {fp: 100 * float(np.median(v)) for fp, v in per.items()}
-
-
-def _write_devices(w: _Writer, store: Store, cells: pd.DataFrame, series: list[Series]) -> None:
-    noise = _noise_pct(series)
-    floors: dict[str, list[dict[str, Any]]] = {}
-    for f in load_noise_floors(store):
-        floors.setdefault(f["device_fingerprint"], []).append(
-            {"workload": f["workload"], "metric": f["metric"], "pct": 100 * math.expm1(f["floor"]),
-             "n": f["n_pairs"], "at": f["created_at"]})
-    items = []
-    if not cells.empty:
-        c = cells.assign(device_fingerprint=cells["device_fingerprint"].fillna(""))
-        for (device, fp), g in c.sort_values("run_created_at").groupby(["device", "device_fingerprint"], sort=True):
-            last = g.iloc[-1]
-            facts = json.loads(last["fingerprint_json"]) if isinstance(last["fingerprint_json"], str) else {}
-            items.append({"device": device, "fingerprint": fp, "runs": g["run_id"].nunique(), "cells": len(g),
-                          "first": g["run_created_at"].iloc[0], "last": last["run_created_at"],
-                          "transport": last["transport"],
-                          "facts": sorted((str(k), json.dumps(v) if isinstance(v, (dict, list)) else str(v))
-                                          for k, v in (facts or {}).items()),
-                          "noise": noise.get(fp), "floors": floors.get(fp, [])})
-    w.page("devices.html", "devices.html.j2", "devices", items=items)
-
-
 # ---------------------------------------------------------------------------- regressions
-def alert_record(a: Alert, alert_id: int | None) -> dict[str, Any]:
-    return {"id": alert_id, "state": a.state, "device": a.device, "device_fingerprint": a.device_fingerprint,
-            "workload": a.workload, "precision": a.precision, "backend": a.backend, "metric": a.metric,
-            "run_id": a.run_id, "prev_run_id": a.prev_run_id, "build_id": a.build_id, "prev_build_id": a.prev_build_id,
-            "at": a.at, "before": a.before, "after": a.after, "ratio": a.ratio, "p": a.p, "note": a.note,
-            "series": f"series/{series_slug(a.series_key)}.html"}
-
-
-def _write_regressions(w: _Writer, alerts: list[Alert], ids: Mapping[tuple[str, ...], int], base_url: str) -> None:
-    order = {s: i for i, s in enumerate(("confirmed", "suspected", "acknowledged", "fixed", "invalid"))}
-    newest_first = sorted(alerts, key=lambda a: str(a.at), reverse=True)
-    ordered = sorted(newest_first, key=lambda a: order.get(a.state, 9))  # stable: newest first per state
-    records = [alert_record(a, ids.get(a.key)) for a in ordered]
+def _write_regressions(w: _Writer, data: SiteData, base_url: str) -> None:
+    records = regression_records(data.alerts, data.alert_ids)
     w.page("regressions.html", "regressions.html.j2", "regressions", items=records)
     w.raw("regressions.json", json.dumps({"alerts": records}, indent=1, default=str))
     w.raw("feed.xml", atom_feed(records, base_url))
-
