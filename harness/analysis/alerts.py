@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from harness.analysis.history import Series
+from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.errors import HarnessError
 from harness.records import Alert
 
@@ -99,12 +100,12 @@ def detect_alerts(
 
 
 def _recovery(s: Series, i: int) -> str | None:
-    """run id where a later opposite step brings the level back within 5 % of the old one."""
+    """run id where a later opposite step brings the level back within δ of the old one."""
     cp = s.changes[i]
     for later in s.changes[i + 1 :]:
         if later.worse:
             return None
-        if abs(later.after / cp.before - 1.0) <= 0.05:
+        if abs(later.after / cp.before - 1.0) <= DEFAULT_DELTA:
             return str(s.points["run_id"].iloc[later.index])
     return None
 

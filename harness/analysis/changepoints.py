@@ -34,6 +34,7 @@ from scipy import stats
 
 from harness.analysis.noise import GROSS, differences_sigma
 from harness.analysis.segmentation import bic_penalty, breakpoints
+from harness.analysis.thresholds import DEFAULT_DELTA
 
 DEFAULT_WINDOW = 10
 MIN_BEFORE = 3
@@ -54,7 +55,7 @@ class ChangePoint:
 
 @dataclass(frozen=True)
 class StepRule:
-    threshold: float = 0.05
+    threshold: float = DEFAULT_DELTA
     alpha: float = HISTORY_ALPHA
     min_hold: int = 2
     window: int = DEFAULT_WINDOW

@@ -40,7 +40,8 @@ __all__ = ["CELL_KEY", "ROW_KEY", "MEASURED", "Side", "Verdict", "Row", "Compari
 
 MIN_ESTIMATE_DF = 2  # the runs given estimate σ_run from this many degrees of freedom on
 MIN_PAIRED_ROUNDS = 3  # a paired test needs this many rounds to estimate its own variance
-RowKey = tuple[str, str, str, str, str]
+RowKey = tuple[str, str, str, str, str]  # ROW_KEY: what calibration and history are keyed on
+GroupKey = tuple[str, str, str, str, str, str]  # ROW_KEY + device name: one row of a comparison
 
 
 class Verdict(str, Enum):
@@ -148,16 +149,20 @@ def compare(
     thresholds = thresholds or Thresholds()
     priors = priors or Priors()
     ga, gb = _by_row(a.metrics), _by_row(b.metrics)
+    renamed = _pair_renamed(ga, gb)
     fails_a, fails_b = _failed_cells(a.cells), _failed_cells(b.cells)
     rows: list[Row] = []
     pending: list[NoisyRow] = []
     for key in sorted(set(ga) & set(gb)):
         th = thresholds.resolve(key[0], key[1], key[2], key[4])
         ra, rb = ga[key], gb[key]
-        row = _base_row(key, ra, rb, th)
-        _note_failed_runs(row, "A", fails_a.get(key[:4], []), ra)
-        _note_failed_runs(row, "B", fails_b.get(key[:4], []), rb)
-        reason = _incomparable(ra, rb, fails_a.get(key[:4], []), fails_b.get(key[:4], []), allow_artifact_change,
+        row = _base_row(key[:5], ra, rb, th)  # type: ignore[arg-type]
+        if key in renamed:
+            row.notes.append(renamed[key])
+        cell_a, cell_b = _cell_of(key, ra), _cell_of(key, rb)
+        _note_failed_runs(row, "A", fails_a.get(cell_a, []), ra)
+        _note_failed_runs(row, "B", fails_b.get(cell_b, []), rb)
+        reason = _incomparable(ra, rb, fails_a.get(cell_a, []), fails_b.get(cell_b, []), allow_artifact_change,
                                allow_config_change, row)
         ma, mb = _measured(ra), _measured(rb)
         row.runs_a, row.runs_b = _run_count(ma), _run_count(mb)
@@ -189,9 +194,11 @@ def _missing(v: Any) -> bool:
     return v is None or (isinstance(v, float) and math.isnan(v))
 
 
-def _by_row(frame: pd.DataFrame) -> dict[RowKey, Runs]:
-    """The side's records grouped by row key (plain dicts: per-row work on small frames is slow)."""
-    out: dict[RowKey, Runs] = {}
+def _by_row(frame: pd.DataFrame) -> dict[GroupKey, Runs]:
+    """The side's records grouped by row key and device (plain dicts: per-row work on small frames is slow).
+
+    Two device profiles on one machine share a fingerprint; their rows stay apart by device name."""
+    out: dict[GroupKey, Runs] = {}
     if frame.empty:
         return out
     for rec in frame.to_dict("records"):
@@ -199,20 +206,41 @@ def _by_row(frame: pd.DataFrame) -> dict[RowKey, Runs]:
             continue
         fp = rec.get("device_fingerprint")
         rec["device_fingerprint"] = "" if _missing(fp) else str(fp)
-        key = tuple(str(rec.get(k)) for k in ROW_KEY)
+        key = (*(str(rec.get(k)) for k in ROW_KEY), "" if _missing(rec.get("device")) else str(rec.get("device")))
         out.setdefault(key, []).append(rec)  # type: ignore[arg-type]
     return out
 
 
+def _pair_renamed(ga: dict[GroupKey, Runs], gb: dict[GroupKey, Runs]) -> dict[GroupKey, str]:
+    """A row on one device name in A and another in B, same fingerprint and nothing else to pair it
+    with: the device profile was renamed. B's runs move under A's key; returns the rows' notes."""
+    only_a = [k for k in ga if k not in gb]
+    only_b = [k for k in gb if k not in ga]
+    notes: dict[GroupKey, str] = {}
+    for key in only_a:
+        same_a = [k for k in only_a if k[:5] == key[:5]]
+        same_b = [k for k in only_b if k[:5] == key[:5]]
+        if len(same_a) == 1 and len(same_b) == 1:
+            gb[key] = gb.pop(same_b[0])
+            notes[key] = f"device renamed: {key[5]} in A, {same_b[0][5]} in B (same fingerprint)"
+    return notes
+
+
+def _cell_of(key: GroupKey, runs: Runs) -> tuple[str, ...]:
+    """The failed-cells key of a row on one side: its cell and the device name that side used."""
+    return (*key[:4], str(_first(runs, "device") or key[5]))
+
+
 def _failed_cells(cells: pd.DataFrame) -> dict[tuple[str, ...], list[tuple[str, str, str]]]:
-    """cell key -> [(run_id, status, error)] for runs where that cell did not measure."""
+    """(cell key, device) -> [(run_id, status, error)] for runs where that cell did not measure."""
     out: dict[tuple[str, ...], list[tuple[str, str, str]]] = {}
     if cells.empty:
         return out
     for rec in cells.to_dict("records"):
         if rec.get("status") in MEASURED:
             continue
-        key = tuple("" if (k == "device_fingerprint" and rec.get(k) is None) else str(rec.get(k)) for k in CELL_KEY)
+        key = (*("" if (k == "device_fingerprint" and _missing(rec.get(k))) else str(rec.get(k)) for k in CELL_KEY),
+               "" if _missing(rec.get("device")) else str(rec.get("device")))
         out.setdefault(key, []).append((str(rec.get("run_id")), str(rec.get("status")), str(rec.get("error") or "")))
     return out
 
@@ -513,7 +541,8 @@ def _decide(item: NoisyRow, test: S.TTest, p_holm: float, tests: int) -> None:
         where = (f"95 % CI {_pct(test.low)} to {_pct(test.high)} crosses ±{th.delta:.0%}"
                  if not (p_holm < th.alpha) else f"{_pct(diff.d)} is significant but within ±{th.delta:.0%}")
         if row.runs_needed is not None:
-            row.reason = f"{where}: about {row.runs_needed} {unit} would decide it"
+            more = row.runs_needed - have
+            row.reason = f"{where}: about {row.runs_needed} {unit} ({more} more) would decide it"
         else:
             row.reason = f"{where}: it sits at the ±{th.delta:.0%} edge (more than {S.MAX_RUNS_NEEDED} {unit})"
     if noise.source == "assumed":
@@ -522,23 +551,23 @@ def _decide(item: NoisyRow, test: S.TTest, p_holm: float, tests: int) -> None:
 
 
 # ---------------------------------------------------------------------------- one side only
-def _unmatched(ga: Mapping[RowKey, Runs], gb: Mapping[RowKey, Runs],
+def _unmatched(ga: Mapping[GroupKey, Runs], gb: Mapping[GroupKey, Runs],
                fails_a: Mapping[tuple[str, ...], list[tuple[str, str, str]]],
                fails_b: Mapping[tuple[str, ...], list[tuple[str, str, str]]]) -> list[Row]:
     """Rows present on one side only: explain why (fingerprint moved, a side failed, missing)."""
     only_a = sorted(set(ga) - set(gb))
     only_b = sorted(set(gb) - set(ga))
 
-    def by_name(keys: Sequence[RowKey], groups: Mapping[RowKey, Runs]) -> dict[tuple[str, ...], RowKey]:
-        return {(k[0], k[1], k[2], str(_first(groups[k], "device")), k[4]): k for k in keys}
+    def by_name(keys: Sequence[GroupKey]) -> dict[tuple[str, ...], GroupKey]:
+        return {(k[0], k[1], k[2], k[5], k[4]): k for k in keys}
 
-    names_b = by_name(only_b, gb)
-    paired_b: set[RowKey] = set()
+    names_b = by_name(only_b)
+    paired_b: set[GroupKey] = set()
     rows: list[Row] = []
     for side, keys, groups, other_fails in (("A", only_a, ga, fails_b), ("B", only_b, gb, fails_a)):
         for key in keys:
             g = groups[key]
-            dev = str(_first(g, "device") or "")
+            dev = key[5]
             row = Row(workload=key[0], precision=key[1], backend=key[2], device=dev, device_fingerprint=key[3],
                       metric=key[4], unit=_first(g, "unit"), kind=str(_first(g, "kind") or ""),
                       verdict=Verdict.INCOMPARABLE)
@@ -549,7 +578,7 @@ def _unmatched(ga: Mapping[RowKey, Runs], gb: Mapping[RowKey, Runs],
                 row.b, row.runs_b = value, _run_count(_measured(g))
             other = "B" if side == "A" else "A"
             name = (key[0], key[1], key[2], dev, key[4])
-            fails = other_fails.get(key[:4], [])
+            fails = other_fails.get((*key[:4], dev), [])
             if side == "A" and name in names_b:
                 paired_b.add(names_b[name])
                 row.reason = f"device fingerprint differs ({key[3]} vs {names_b[name][3]})"

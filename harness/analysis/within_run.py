@@ -25,10 +25,12 @@ from functools import lru_cache
 import numpy as np
 from scipy import stats
 
+from harness.analysis.stats import CONFIDENCE
+
 LAG1_LIMIT = 0.2  # above this, samples are treated as autocorrelated
 BLOCKS = 10  # consecutive blocks whose medians measure an autocorrelated run's error
 MIN_SAMPLES = 3  # fewer samples cannot say anything about a run's median
-_CI_ALPHA = 0.05  # the order-statistic interval the error is read from
+_CI_ALPHA = 1.0 - CONFIDENCE  # the order-statistic interval the error is read from
 
 
 @dataclass(frozen=True)

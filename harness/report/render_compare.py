@@ -14,6 +14,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from harness.analysis.compare import Comparison, Row, Verdict
+from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.report.plotlyjs import plotly_script
 from harness.report.site.templates import num, pval, render
 
@@ -143,7 +144,7 @@ def compare_figure(cmp: Comparison) -> go.Figure | None:
             hovertemplate="%{y}<br>B/A %{x:.4f}<br>%{customdata}<extra></extra>",
         )
     )
-    delta = max((r.delta or 0.05) for r in rows)
+    delta = max((r.delta or DEFAULT_DELTA) for r in rows)
     fig.add_vrect(x0=1 / (1 + delta), x1=1 + delta, fillcolor="#d0d7de", opacity=0.35, line_width=0)
     fig.add_vline(x=1.0, line_dash="dot")
     fig.update_layout(title="B/A ratio of medians with 95 % CI", xaxis_title="B / A", height=max(300, 28 * len(rows)),

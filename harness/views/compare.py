@@ -89,6 +89,9 @@ def rounds_plan(store: Store, devices: Sequence[str], thresholds: Thresholds | N
     for c in load_run_noise(store):
         if not devices or any(fnmatchcase(c.device or "", g) for g in devices):
             per.setdefault(c.device or c.device_fingerprint, []).append(c)
+    if not per:
+        return ["no calibration for these devices: `harness calibrate` measures their σ_run and how many rounds "
+                "detect a change of ±δ"]
     lines = []
     for device, items in sorted(per.items()):
         typical = sorted(items, key=lambda c: c.sigma)[len(items) // 2]

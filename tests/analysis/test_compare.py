@@ -74,7 +74,7 @@ def test_one_run_per_side_is_inconclusive_and_says_how_many_runs_would_decide(st
     # one run per side, no calibration, no history: σ_run is the declared default, and the row says so
     assert lat.verdict is Verdict.INCONCLUSIVE and lat.sigma_source == "assumed"
     assert lat.sigma_run == pytest.approx(0.05) and lat.runs_needed is not None and lat.runs_needed > 1
-    assert f"about {lat.runs_needed} runs per side" in lat.reason
+    assert f"about {lat.runs_needed} runs per side ({lat.runs_needed - 1} more) would decide it" in lat.reason
     assert any("assumed 5 %" in n for n in lat.notes)
     lat = _row(_sides(store, ["a"], ["b"], thresholds=Thresholds.model_validate({"defaults": {"run_noise": 0.005}})))
     assert lat.verdict is Verdict.REGRESSED and lat.sigma_run == pytest.approx(0.005)  # a quiet device, declared
@@ -259,3 +259,16 @@ def test_build_id_means_all_its_runs(store) -> None:
     lat = _row(compare(a, b))
     assert lat.runs_a == lat.runs_b == 3 and lat.sigma_source == "estimated"
     assert lat.verdict in (Verdict.UNCHANGED, Verdict.INCONCLUSIVE)
+
+
+def test_two_devices_on_one_machine_stay_apart_and_a_renamed_device_pairs(store) -> None:
+    twins = (CellSpec(device="host-a", fingerprint="fp-box"), CellSpec(device="host-b", fingerprint="fp-box"))
+    record_run(store, "a", cells=twins, seed=1)
+    record_run(store, "b", cells=twins, seed=2)
+    lat = [r for r in _sides(store, ["a"], ["b"]).rows if r.metric == "latency_ms@b1"]
+    assert sorted(r.device for r in lat) == ["host-a", "host-b"] and all(r.runs_a == 1 for r in lat)
+    record_run(store, "renamed", cells=(CellSpec(device="pixel-8"),), seed=3)
+    record_run(store, "before", cells=(CellSpec(device="pixel"),), seed=4)
+    row = _row(_sides(store, ["before"], ["renamed"]))
+    assert row.verdict is not Verdict.INCOMPARABLE
+    assert "device renamed: pixel in A, pixel-8 in B (same fingerprint)" in row.notes
