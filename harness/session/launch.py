@@ -23,8 +23,10 @@ from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
 from harness.results.records import CellRecord
 from harness.results.store import Store
+from harness.session.cell_flags import fp32_first
 from harness.session.device_session import RunContext
 from harness.session.host_cache import HostCache
+from harness.session.identity import cell_identity
 from harness.session.runner import Event, Runner, RunOutcome
 
 
@@ -164,20 +166,24 @@ def record_skipped(prep: PreparedRun) -> None:
     done = prep.store.done_cell_keys(prep.run_id)
     for c in prep.cells:
         if c.status == "skipped" and c.key not in done:
+            profile = prep.profiles.get(c.device)
+            backend = next((b for b in profile.backends if b.name == c.backend), None) if profile else None
             prep.store.record_cell(
                 prep.run_id,
                 CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
-                           transport=prep.profiles[c.device].transport.kind if c.device in prep.profiles else None,
-                           build_id=prep.ctx.manifest.build_id),
+                           transport=profile.transport.kind if profile else None,
+                           build_id=prep.ctx.manifest.build_id,
+                           result={"identity": cell_identity(profile, backend)} if profile and backend else {}),
             )
 
 
 def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
     record_skipped(prep)
+    prep.ctx.fp32.seed(prep.store.metrics_frame([prep.run_id]))  # a resumed run's fp32 cells
     runner = Runner(prep.store, prep.ctx, prep.profiles, on_event=on_event,
                     max_consecutive_failures=prep.max_consecutive_failures)
     try:
-        outcome = runner.execute(prep.todo)
+        outcome = runner.execute(fp32_first(prep.todo))
     except KeyboardInterrupt:
         prep.store.finish_run(prep.run_id, status="interrupted")
         raise
