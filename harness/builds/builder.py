@@ -54,6 +54,7 @@ _CODE_FILES = (
     "io_check.py",
 )
 CALIBRATION_TOKENS = 8
+CALIBRATION_STEPS = 8  # steps recorded per feed set of a streaming (from_output) model
 SEEDED_NOTE = (
     "Built-in models carry seeded random weights: they prove the pipeline and the runtime "
     "(speed, memory, output drift vs fp32), not a trained model's accuracy."
@@ -297,4 +298,5 @@ def _calibration_feeds(wl: Workload, wl_path: Path, src: Source) -> dict[str, li
     if ji.kind == "translation":
         start = int(ji.params.get("decoder_start_token_id", 0))
         return calibration.translation_feeds(src.models, ji.arrays, CALIBRATION_TOKENS, start)
-    return {"model": calibration.single_feeds(src.models["model"], ji.arrays)}
+    return {"model": calibration.single_feeds(src.models["model"], ji.arrays, ji.params.get("feedback"),
+                                              CALIBRATION_STEPS)}

@@ -10,14 +10,15 @@ import platform
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.builds.manifest import Manifest, load_manifest, resolve_build
-from harness.config.loader import load_devices, load_workloads, project_root
+from harness.config.loader import load_devices, load_workloads
+from harness.config.locations import builds_root as default_builds_root
 from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
@@ -41,6 +42,7 @@ class RunRequest:
     devices_dir: Path | None = None
     workloads_dir: Path | None = None
     device_files: Sequence[Path] = ()  # explicit device YAML files (e.g. a rig's profile)
+    workload_files: Sequence[Path] = ()  # explicit workload YAML files (a user's own model)
     builds_root: Path | None = None
     kind: str = "run"
     labels: dict[str, Any] = field(default_factory=dict)
@@ -63,10 +65,6 @@ class PreparedRun:
     max_consecutive_failures: int | None = None
 
 
-def _default_builds_root() -> Path:
-    return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds"))
-
-
 def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
     profiles = dict(load_devices(req.devices_dir)) if not req.device_files else {}
     if req.device_files:
@@ -79,13 +77,24 @@ def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
 
 
 def _select_workloads(req: RunRequest) -> dict[str, tuple[Workload, Path]]:
+    """Workload files given by path, plus the workloads folder's that match the name globs
+    (the folder is read only when there are globs, or no files)."""
+    from harness.config.loader import load_workload
     from harness.plan import matches
 
-    all_wl = load_workloads(req.workloads_dir)
-    chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+    chosen: dict[str, tuple[Workload, Path]] = {}
+    known: list[str] = []
+    if req.filters.workload or not req.workload_files:
+        all_wl = load_workloads(req.workloads_dir)
+        known = sorted(all_wl)
+        chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+    for path in req.workload_files:
+        wl = load_workload(Path(path))
+        chosen[wl.name] = (wl, Path(path))
     if not chosen:
         raise HarnessError(
-            f"no workload matches {list(req.filters.workload)}; known: {', '.join(sorted(all_wl)) or '(none)'}"
+            f"no workload matches {list(req.filters.workload)}; known: {', '.join(known) or '(none)'}"
+            + ("; a workload file is given by path: -w path/to/workload.yaml" if req.filters.workload else "")
         )
     return chosen
 
@@ -107,10 +116,11 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
             f"known: {', '.join(sorted(all_profiles)) or '(none)'}"
         )
     workloads = _select_workloads(req)
-    builds_root = req.builds_root or _default_builds_root()
+    builds_root = req.builds_root or default_builds_root()
     build_dir = _obtain_build(req, workloads, builds_root)
     manifest = load_manifest(build_dir)
-    cells = make_plan(devices, [w for w, _ in workloads.values()], req.filters, manifest)
+    # the workloads are chosen already (globs and files): the plan filters the other axes
+    cells = make_plan(devices, [w for w, _ in workloads.values()], replace(req.filters, workload=()), manifest)
     if req.shape_plan is not None:
         cells = req.shape_plan(cells)
     if not cells:
