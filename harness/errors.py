@@ -42,8 +42,8 @@ def essential_line(text: str | None, limit: int = 300) -> str:
     lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
     if not lines:
         return ""
-    tb = next((i for i, ln in enumerate(lines) if ln.startswith("Traceback (most recent call last)")), None)
-    line = lines[-1] if tb is not None else lines[0]
+    traceback = any("Traceback (most recent call last)" in ln for ln in lines)
+    line = lines[-1] if traceback else lines[0]
     m = _ORT_ERROR.search(line)
     if m:
         code, msg = m.groups()

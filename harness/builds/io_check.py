@@ -78,8 +78,9 @@ class _Checker:
         self.wl, self.path, self.marks, self.model = wl, wl_path, marks, model_path.name
         self.problems: list[Problem] = []
 
-    def add(self, loc: Loc, message: str) -> None:
-        self.problems.append(Problem(position(self.path, self.marks, loc), f"workload {self.wl.name}: {message}"))
+    def add(self, loc: Loc, message: str, *, key: bool = False) -> None:
+        where = position(self.path, self.marks, loc, key=key)
+        self.problems.append(Problem(where, f"workload {self.wl.name}: {message}"))
 
     def _is_batch(self, index: int, dim: int | str) -> bool:
         return isinstance(dim, str) and (dim in BATCH_DIMS or index == 0)
@@ -177,7 +178,7 @@ class _Checker:
             if name not in given:
                 dtype = t.dtype if t.dtype is not None else "?"
                 self.add(("inputs",), f"{self.model} input {name!r} ({dtype}, shape {_shape_text(t.shape)}) has no "
-                                      f"entry under inputs")
+                                      f"entry under inputs", key=True)
 
     def graph_only(self, inputs: dict[str, Tensor]) -> None:
         """No ``inputs`` in the workload: the model's own declarations are used; check they can be."""
