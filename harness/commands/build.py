@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 from rich.text import Text
 
 from harness.builds.builder import build as build_models
@@ -17,13 +17,17 @@ from harness.config.locations import builds_root
 from harness.errors import HarnessError
 
 
-def _select(patterns: list[str], files: list[Path], folder: Path | None) -> list[tuple]:
-    given = [(load_workload(p), p) for p in files]
-    chosen = list(load_workloads(folder).values()) if patterns or not files else []
-    known = sorted(w.name for w, _ in [*chosen, *given])
+def _select(patterns: list[str], files: list[Path], folder: Path | None, named: list[Path]) -> list[tuple]:
+    """The --file workloads (else the folder's) filtered by the name globs, plus the workload files
+    given to -w by path (always built)."""
+    pool = [(load_workload(p), p) for p in files] if files else []
+    if not files and (patterns or not named):
+        pool = list(load_workloads(folder).values())
+    given = [(load_workload(p), p) for p in named]
+    known = sorted(w.name for w, _ in [*pool, *given])
     if patterns:
-        chosen = [(w, p) for w, p in chosen if any(fnmatch.fnmatchcase(w.name, pat) for pat in patterns)]
-    chosen += given
+        pool = [(w, p) for w, p in pool if any(fnmatch.fnmatchcase(w.name, pat) for pat in patterns)]
+    chosen = pool + given
     if not chosen:
         raise HarnessError(f"no workload matches {patterns or '(all)'}; known: {', '.join(known) or '(none)'}")
     return chosen
@@ -41,9 +45,9 @@ def build(
 ) -> None:
     """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact."""
     console = Console()
-    files = [*file, *(Path(w) for w in workload if w.endswith((".yaml", ".yml")))]
+    named = [Path(w) for w in workload if w.endswith((".yaml", ".yml"))]
     globs = [w for w in workload if not w.endswith((".yaml", ".yml"))]
-    chosen = _select(globs, files, workloads_dir)
+    chosen = _select(globs, list(file), workloads_dir, named)
     root = out or builds_root()
     before = {d.name for d in root.glob("*")} if root.is_dir() else set()
     with console.status(f"building {len(chosen)} workload(s)…"):
@@ -51,7 +55,7 @@ def build(
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before
     console.print(f"build [bold]{man.build_id}[/]: {folder}" + (" (unchanged: reused)" if reused else ""), highlight=False)
-    table = Table("workload", "precision", "role", "size", "sha256", "check", "notes")
+    table = Table("workload", "precision", "role", "size", Column("sha256", no_wrap=True, min_width=12), "check", "notes")
     for name, entry in sorted(man.workloads.items()):
         for prec, pe in entry.precisions.items():
             for i, (role, art) in enumerate(sorted(pe.files.items())):
