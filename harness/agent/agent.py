@@ -128,7 +128,7 @@ def machine_busy_s(tick):
             fields = f.readline().split()
     except OSError:
         return None
-    if not fields or fields[0] != "cpu" or len(fields) < 5:
+    if not fields or fields[0] != "cpu" or len(fields) < 6:
         return None
     ticks = [int(v) for v in fields[1:9]]
     return (sum(ticks) - ticks[3] - ticks[4]) / tick

@@ -24,7 +24,7 @@ from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
 from harness.results.records import CellRecord
 from harness.results.store import Store
-from harness.session.cell_flags import fp32_first
+from harness.session.cell_flags import fp32_first, model_origin
 from harness.session.device_session import RunContext
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
@@ -178,12 +178,15 @@ def record_skipped(prep: PreparedRun) -> None:
         if c.status == "skipped" and c.key not in done:
             profile = prep.profiles.get(c.device)
             backend = next((b for b in profile.backends if b.name == c.backend), None) if profile else None
+            entry = prep.ctx.manifest.workloads.get(c.workload)
+            result: dict[str, Any] = {"model_source": model_origin(entry)} if entry else {}
+            if profile and backend:
+                result["identity"] = cell_identity(profile, backend)
             prep.store.record_cell(
                 prep.run_id,
                 CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
                            transport=profile.transport.kind if profile else None,
-                           build_id=prep.ctx.manifest.build_id,
-                           result={"identity": cell_identity(profile, backend)} if profile and backend else {}),
+                           build_id=prep.ctx.manifest.build_id, result=result),
             )
 
 
