@@ -145,5 +145,13 @@ def graph_signature(model: onnx.ModelProto) -> tuple[Counter[str], Counter[str]]
     return ops, weights
 
 
+Signature = dict[str, tuple[Counter[str], Counter[str]]]
+
+
+def signatures(models: Mapping[str, onnx.ModelProto]) -> Signature:
+    """role -> graph_signature (fp32's is computed once per build and compared to each variant's)."""
+    return {role: graph_signature(m) for role, m in models.items()}
+
+
 def same_as_fp32(fp32: Mapping[str, onnx.ModelProto], variant: Mapping[str, onnx.ModelProto]) -> bool:
-    return set(fp32) == set(variant) and all(graph_signature(fp32[r]) == graph_signature(variant[r]) for r in fp32)
+    return signatures(fp32) == signatures(variant)

@@ -160,3 +160,25 @@ def test_manifest_keeps_the_full_error_of_a_converter_that_failed(tmp_path: Path
     raw = json.loads((build_dir / "manifest.json").read_text())["workloads"]["c"]
     assert raw["skipped"]["int4"].startswith("int4: conversion failed: ValueError: int4 block size must be a power")
     assert raw["errors"]["int4"].startswith("ValueError: int4 block size")
+
+
+def test_int8_static_goes_per_tensor_when_the_opset_cannot_be_converted(tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """onnx's version converter handled every old model tried here; when it cannot (it raises for
+    some graphs), per-tensor QDQ, which opset 11 loads, is the fallback, and the manifest says so."""
+    from onnx import version_converter
+
+    from harness.builds.convert import to_int8_static
+
+    def refuse(model: onnx.ModelProto, target: int) -> onnx.ModelProto:
+        raise RuntimeError("No Adapter From Version $11 for Foo")
+
+    monkeypatch.setattr(version_converter, "convert_version", refuse)
+    model = onnx.load(str(conv_net(tmp_path / "conv.onnx", opset=11)))
+    feeds = [{"x": np.random.default_rng(i).standard_normal((1, 3, 16, 16)).astype(np.float32)} for i in range(3)]
+    conv = to_int8_static(model, feeds)
+    assert conv.converter["parameters"]["per_channel"] is False and conv.converter["parameters"]["opset"] == 11
+    assert conv.notes[0].startswith("int8-static: per-tensor weights: the model is opset 11 and converting it to 13 "
+                                    "failed (No Adapter From Version $11 for Foo)")
+    sess = ort.InferenceSession(conv.model.SerializeToString(), providers=["CPUExecutionProvider"])
+    assert sess.run(None, feeds[0])[0].shape == (1, 4, 16, 16)
