@@ -50,8 +50,6 @@ def table_cmd(
         else:
             console = Console(file=out.open("w", encoding="utf-8"), width=PIPE_WIDTH, no_color=True)
         console.print(render_table(matrix, title))
-        for note in matrix.notes:
-            console.print(note, markup=False, highlight=False)
         if out is not None:
             console.file.close()
     else:

@@ -7,7 +7,16 @@ from __future__ import annotations
 from markupsafe import Markup, escape
 
 from harness.analysis.results_matrix import ResultsMatrix
-from harness.report.results_table.text import Shown, caption, group_label, header, label_columns, row_labels, shown
+from harness.report.results_table.text import (
+    Shown,
+    caption,
+    footnotes,
+    group_label,
+    header,
+    label_columns,
+    row_labels,
+    shown,
+)
 
 STYLE = """
 table.results-matrix{border-collapse:collapse;font-size:.85em;margin:12px 0}
@@ -20,6 +29,7 @@ table.results-matrix{border-collapse:collapse;font-size:.85em;margin:12px 0}
 .results-matrix .st-accuracy_fail{color:#bc4c00}.results-matrix .st-thermal_gated{color:#8250df}
 .results-matrix .st-skipped,.results-matrix .st-not_run,.results-matrix .st-n\\/a{color:#888;font-style:italic}
 .results-matrix .fp{color:#777;font-weight:400;font-size:.85em}
+.results-matrix caption{text-align:left;font-weight:600;padding:4px 0}.matrix-notes{color:#555;font-size:.85em;margin:0}
 """
 
 
@@ -53,7 +63,8 @@ def render_fragment(matrix: ResultsMatrix, title: str | None = None, table_id: s
         for g in matrix.devices:
             tds += Markup("").join(_cell(shown(matrix, r.cells[g.key], key), i == 0) for i, key in enumerate(matrix.columns))
         body += Markup("<tr>{}</tr>\n").format(tds)
-    notes = Markup("").join(Markup('<p class="note">{}</p>').format(n) for n in matrix.notes)
+    notes = Markup("").join(Markup('<li>{}</li>').format(n) for n in footnotes(matrix))
+    notes = Markup('<ul class="matrix-notes">{}</ul>').format(notes) if notes else notes
     return Markup(
         '<table class="results-matrix" id="{id}"><caption>{cap}</caption><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
         "<tbody>\n{body}</tbody></table>{notes}"

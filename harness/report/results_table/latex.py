@@ -6,7 +6,16 @@ from __future__ import annotations
 import re
 
 from harness.analysis.results_matrix import ResultsMatrix
-from harness.report.results_table.text import Shown, caption, group_label, header, label_columns, row_labels, shown
+from harness.report.results_table.text import (
+    Shown,
+    caption,
+    footnotes,
+    group_label,
+    header,
+    label_columns,
+    row_labels,
+    shown,
+)
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "×": r"$\times$", "–": "--",
@@ -55,6 +64,6 @@ def render_latex(matrix: ResultsMatrix, title: str | None = None) -> str:
     lines += [r"\bottomrule", r"\end{tabular}"]
     if any(c.status == "accuracy_fail" for r in matrix.rows for c in r.cells.values()):
         lines.append(r"\par\smallskip{\footnotesize $^{\dagger}$ over the workload's accuracy budget (accuracy\_fail)}")
-    lines += [rf"\par{{\footnotesize {tex(n_)}}}" for n_ in matrix.notes]
+    lines += [rf"\par{{\footnotesize {tex(n_)}}}" for n_ in footnotes(matrix)]
     lines.append(r"\end{table}")
     return "\n".join(lines) + "\n"

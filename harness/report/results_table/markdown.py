@@ -6,7 +6,16 @@ from __future__ import annotations
 import html
 
 from harness.analysis.results_matrix import ResultsMatrix
-from harness.report.results_table.text import Shown, caption, group_label, header, label_columns, row_labels, shown
+from harness.report.results_table.text import (
+    Shown,
+    caption,
+    footnotes,
+    group_label,
+    header,
+    label_columns,
+    row_labels,
+    shown,
+)
 
 GROUP_SEPARATOR = " · "
 
@@ -39,5 +48,5 @@ def render_markdown(matrix: ResultsMatrix, title: str | None = None) -> str:
         for g in matrix.devices:
             cells += [_cell(shown(matrix, r.cells[g.key], key)) for key in matrix.columns]
         lines.append("| " + " | ".join(cells) + " |")
-    lines += [""] + [f"> {md(n)}" for n in matrix.notes]
+    lines += [""] + [f"> {md(n)}  " for n in footnotes(matrix)]
     return "\n".join(lines).rstrip("\n") + "\n"

@@ -7,7 +7,16 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.results_matrix import ResultsMatrix
-from harness.report.results_table.text import Shown, caption, group_label, header, label_columns, row_labels, shown
+from harness.report.results_table.text import (
+    Shown,
+    caption,
+    footnotes,
+    group_label,
+    header,
+    label_columns,
+    row_labels,
+    shown,
+)
 
 STATUS_STYLE = {"ok": "", "accuracy_fail": "yellow", "failed": "red", "timeout": "red", "thermal_gated": "magenta",
                 "skipped": "dim", "not_run": "dim", "n/a": "dim"}
@@ -25,7 +34,8 @@ def _cell(s: Shown) -> Text:
 
 
 def render_table(matrix: ResultsMatrix, title: str | None = None) -> Table:
-    t = Table(title=Text(caption(matrix, title)), header_style="bold", show_lines=False)
+    t = Table(title=Text(caption(matrix, title)), caption=Text("\n".join(footnotes(matrix))), caption_justify="left",
+              header_style="bold", show_lines=False)
     for col in label_columns(matrix):
         t.add_column(Text(col), no_wrap=True)
     for g in matrix.devices:

@@ -125,13 +125,21 @@ def row_labels(matrix: ResultsMatrix, row: MatrixRow) -> list[str]:
 
 
 def caption(matrix: ResultsMatrix, title: str | None = None) -> str:
+    """The table's title line: what was asked for and, when every row shows it, the series."""
     series = {r.metric for r in matrix.rows}
     parts = [title] if title else []
     if len(series) == 1:
         parts.append(f"series {next(iter(series))}")
-    parts.append("speed-up vs fp32 on the same device and backend")
-    if "xplat" in matrix.columns:
-        parts.append(f"cross-platform rel-L2: {matrix.reference_method}")
-    if matrix.by_backend:
-        parts.append("★ best backend per device and precision")
     return " · ".join(parts)
+
+
+def footnotes(matrix: ResultsMatrix) -> list[str]:
+    """How to read the columns, then the matrix's own notes."""
+    out = []
+    if "speedup" in matrix.columns:
+        out.append("× vs fp32: the fp32 median over this median, same device and backend")
+    if "xplat" in matrix.columns:
+        out.append(f"rel-L2 vs {matrix.reference}: {matrix.reference_method}")
+    if matrix.by_backend:
+        out.append("★ best backend per device and precision")
+    return out + list(matrix.notes)
