@@ -90,6 +90,8 @@ def select(store: Store, parts: Sequence[Part]) -> Selection:
     planned: list[dict[str, Any]] = []
     for p in parts:
         for entry in store.get_run(p.run_id)["plan"]:
+            if not isinstance(entry, dict) or any(not isinstance(entry.get(k), str) for k in IDENTITY):
+                continue  # a plan entry without its identity (stores written by other tools) says nothing
             ident = tuple(str(entry.get(k)) for k in IDENTITY)
             if (p.device is None or entry.get("device") == p.device) and ident not in have:
                 have.add(ident)
