@@ -1,4 +1,6 @@
-"""The HTML report of one run: summary table, latency distributions, latency vs error, memory."""
+"""The HTML report of one run: results first (the results matrix per device with its charts),
+then changes (each cell against its last comparable successful run), then every cell's
+numbers, latency distributions, methods and devices."""
 
 from __future__ import annotations
 
@@ -12,7 +14,10 @@ import pandas as pd
 from harness.analysis.run_table import fmt, run_table
 from harness.report import run_figures
 from harness.report.plotlyjs import plotly_script
+from harness.report.results_section import results_section
 from harness.results.store import Store
+from harness.views.changes import run_changes
+from harness.views.results_matrix import run_results_matrix
 
 _env = jinja2.Environment(
     loader=jinja2.PackageLoader("harness.report", "templates"),
@@ -55,9 +60,6 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     table = run_table(cells, metrics)
     samples = _headline_samples(store, table)
     figures: list[tuple[str, str]] = [(name, _fig_html(f)) for name, f in run_figures.latency_distributions(table, samples)]
-    for title, fig in (("latency-vs-error", run_figures.latency_vs_error(table)), ("memory", run_figures.memory_bars(table))):
-        if fig is not None:
-            figures.append((title, _fig_html(fig)))
     devices = []
     for dev, g in cells.groupby("device"):
         facts = json.loads(g["fingerprint_json"].dropna().iloc[0]) if g["fingerprint_json"].notna().any() else {}
@@ -69,6 +71,8 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     show = {c: table[c].notna().any() for c in ("power_w", "energy_mj", "temp_max_c", "top1", "token_match")}
     template = _env.get_template("run.html.j2")
     return template.render(
+        results=results_section(run_results_matrix(store, run_id), id_prefix="run"),
+        changes=run_changes(store, run_id),
         run=run,
         rows=table.to_dict("records"),
         counts=counts,
