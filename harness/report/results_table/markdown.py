@@ -4,6 +4,7 @@ so each device's columns form one group (markdown has no spanning headers)."""
 from __future__ import annotations
 
 import html
+import re
 
 from harness.analysis.results_matrix import ResultsMatrix
 from harness.report.results_table.text import (
@@ -20,15 +21,18 @@ from harness.report.results_table.text import (
 GROUP_SEPARATOR = " · "
 
 
+_ACTIVE = re.compile(r"([\\`*_\[\]|~])")  # what means markup inside a table cell (< > & are escaped as HTML)
+
+
 def md(text: object) -> str:
-    """Plain text in a table cell: HTML-escaped, pipes escaped, one line."""
-    return html.escape(str(text), quote=False).replace("|", "\\|").replace("\n", " ")
+    """Plain text in a table cell: markup characters backslash-escaped, HTML escaped, one line."""
+    return html.escape(_ACTIVE.sub(r"\\\1", str(text)), quote=False).replace("\r", " ").replace("\n", " ")
 
 
 def _cell(s: Shown) -> str:
     if s.status and s.status != "accuracy_fail":
         return f"_{md(s.text)}_"
-    out = md(s.text + s.suffix) + (f" {md(s.ci)}" if s.ci else "")
+    out = md(s.text + s.suffix) + (f" {s.ci}" if s.ci else "")  # the CI is our own "[low, high]": no link
     if s.best:
         out = f"**{out}** ★"
     if s.status == "accuracy_fail":
