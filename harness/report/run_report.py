@@ -16,7 +16,7 @@ from harness.report import run_figures
 from harness.report.plotlyjs import plotly_script
 from harness.report.results_section import results_section
 from harness.results.store import Store
-from harness.views.changes import run_changes
+from harness.views.changes import DeviceChanges, run_changes
 from harness.views.results_matrix import run_results_matrix
 
 _env = jinja2.Environment(
@@ -53,7 +53,9 @@ def _fig_html(fig: object) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})  # type: ignore[attr-defined]
 
 
-def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> str:
+def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline",
+                      changes: list[DeviceChanges] | None = None) -> str:
+    """``changes``: the run's changes when the caller already has them (the site's overview)."""
     run = store.get_run(run_id)
     cells = store.cells_frame([run_id])
     metrics = store.metrics_frame([run_id])
@@ -72,7 +74,7 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     template = _env.get_template("run.html.j2")
     return template.render(
         results=results_section(run_results_matrix(store, run_id), id_prefix="run"),
-        changes=run_changes(store, run_id),
+        changes=run_changes(store, run_id) if changes is None else changes,
         run=run,
         rows=table.to_dict("records"),
         counts=counts,
@@ -86,11 +88,12 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     )
 
 
-def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> Path:
+def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline",
+                     changes: list[DeviceChanges] | None = None) -> Path:
     """Write <out_dir>/index.html for the run and return its path."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    html = render_run_report(store, run_id, out_dir, plotlyjs)
+    html = render_run_report(store, run_id, out_dir, plotlyjs, changes)
     path = out_dir / "index.html"
     tmp = path.with_suffix(".html.part")
     tmp.write_text(html, encoding="utf-8")

@@ -266,6 +266,15 @@ class Store:
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).mappings().all(), columns=[*S.cells.c.keys(), "run_created_at"])
 
+    def cell_index(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """id, run_id, run_created_at and device of each cell: a cheap scan of a long history."""
+        q = select(S.cells.c.id, S.cells.c.run_id, S.runs.c.created_at.label("run_created_at"), S.cells.c.device).join(
+            S.runs, S.runs.c.run_id == S.cells.c.run_id)
+        if run_ids is not None:
+            q = q.where(S.cells.c.run_id.in_(list(run_ids)))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(q).all(), columns=["id", "run_id", "run_created_at", "device"])
+
     def metrics_frame(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Long frame: one row per (cell, metric) with the cell's identity columns."""
         c = S.cells.c

@@ -10,6 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import pandas as pd
+
 from harness.analysis.baselines import pick_baselines
 from harness.analysis.compare import Comparison, Side, compare
 from harness.analysis.thresholds import Thresholds
@@ -17,9 +19,10 @@ from harness.results.analysis_tables import calibration_map
 from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.sources import side_from_runs
 from harness.results.store import Store
-from harness.views.results_matrix import latest_parts
+from harness.views.results_matrix import Part, latest_parts
 
 NO_BASELINE = "no baseline yet"
+BASELINE_BATCH = 8  # earlier runs read at a time while looking for baselines
 
 
 @dataclass
@@ -42,26 +45,53 @@ def _restrict(side: Side, cell_ids: set[int], label: str) -> Side:
     return Side(label, m, c)
 
 
+def find_baselines(store: Store, latest: pd.DataFrame, earlier: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
+    """(latest cell id -> baseline cell id, baseline cell id -> its run id), reading ``earlier``
+    (run ids, newest first) BASELINE_BATCH runs at a time until every cell has its baseline: the
+    night before usually settles them all, so a long history is not read for every report."""
+    found: dict[int, int] = {}
+    run_of: dict[int, str] = {}
+    todo = latest
+    for start in range(0, len(earlier), BASELINE_BATCH):
+        if todo.empty:
+            break
+        history = store.cells_frame(earlier[start:start + BASELINE_BATCH])
+        history = history[history["device"].isin(set(todo["device"]))]
+        got = pick_baselines(history, todo)
+        found.update(got)
+        run_of.update({int(i): str(r) for i, r in zip(history["id"], history["run_id"]) if int(i) in set(got.values())})
+        todo = todo[~todo["id"].isin(set(got))]
+    return found, run_of
+
+
 def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Thresholds | None = None,
                history_kinds: Sequence[str] = HISTORY_RUN_KINDS) -> list[DeviceChanges]:
     """For each (run id, device): that run's cells of the device against their baselines."""
     if not parts:
         return []
-    runs = [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in history_kinds]
-    history = store.cells_frame(sorted(set(runs) | {r for r, _ in parts}))
+    runs = store.list_runs()  # newest first
+    created = {r["run_id"]: r["created_at"] for r in runs}
+    history = [r["run_id"] for r in runs if r.get("kind", "run") in history_kinds]
     calib = calibration_map(store)
     sides: dict[tuple[str, ...], Side] = {}  # a night's run serves every device: load it once
+    run_cells: dict[str, pd.DataFrame] = {}
 
     def side(run_ids: tuple[str, ...]) -> Side:
         if run_ids not in sides:
             sides[run_ids] = side_from_runs(store, list(run_ids), label=", ".join(run_ids))
         return sides[run_ids]
 
+    found: dict[str, tuple[dict[int, int], dict[int, str]]] = {}  # per run: all its devices at once
     out = []
     for run_id, device in parts:
-        latest = history[(history["run_id"] == run_id) & (history["device"] == device)]
-        base = pick_baselines(history[history["device"] == device], latest)
-        baseline_runs = tuple(sorted(set(history.loc[history["id"].isin(set(base.values())), "run_id"])))
+        if run_id not in run_cells:
+            cells = store.cells_frame([run_id])
+            run_cells[run_id] = cells[cells["device"].isin({d for r, d in parts if r == run_id})]
+            earlier = [r for r in history if r != run_id and created[r] <= created[run_id]]
+            found[run_id] = find_baselines(store, run_cells[run_id], earlier)
+        latest = run_cells[run_id][run_cells[run_id]["device"] == device]
+        base = {c: b for c, b in found[run_id][0].items() if c in set(latest["id"])}
+        baseline_runs = tuple(sorted({found[run_id][1][b] for b in base.values()}))
         cmp = None
         if base:
             a = _restrict(side(baseline_runs), set(base.values()), f"last successful: {', '.join(baseline_runs)}")
@@ -75,10 +105,12 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
     return out
 
 
-def latest_changes(store: Store, *, thresholds: Thresholds | None = None) -> list[DeviceChanges]:
-    """The overview: every device's latest history run against its baselines."""
-    parts = [(p.run_id, p.device) for p in latest_parts(store) if p.device]
-    return changes_of(store, sorted(parts, key=lambda p: p[1]), thresholds=thresholds)
+def latest_changes(store: Store, *, thresholds: Thresholds | None = None,
+                   parts: Sequence[Part] | None = None) -> list[DeviceChanges]:
+    """The overview: every device's latest history run (``parts``: latest_parts, when the caller
+    has them already) against its baselines."""
+    pairs = [(p.run_id, p.device) for p in (latest_parts(store) if parts is None else parts) if p.device]
+    return changes_of(store, sorted(pairs, key=lambda p: p[1]), thresholds=thresholds)
 
 
 def run_changes(store: Store, run_id: str, *, thresholds: Thresholds | None = None) -> list[DeviceChanges]:

@@ -67,7 +67,7 @@ def resolve_parts(store: Store, refs: Sequence[str]) -> list[Part]:
 
 
 def _latest_run_per_device(store: Store, run_ids: Sequence[str]) -> list[Part]:
-    cells = store.cells_frame(run_ids)
+    cells = store.cell_index(run_ids)
     if cells.empty:
         return [Part(r) for r in run_ids]
     newest = cells.sort_values(["run_created_at", "id"]).drop_duplicates("device", keep="last")
@@ -129,9 +129,10 @@ def load_results_matrix(store: Store, refs: Sequence[str], *, metric: str | None
                      reference=reference)
 
 
-def latest_results_matrix(store: Store) -> ResultsMatrix | None:
-    """The overview's matrix: every device's latest history run; None for an empty store."""
-    parts = latest_parts(store)
+def latest_results_matrix(store: Store, parts: Sequence[Part] | None = None) -> ResultsMatrix | None:
+    """The overview's matrix: every device's latest history run (``parts``: latest_parts, when the
+    caller has them already); None for an empty store."""
+    parts = latest_parts(store) if parts is None else parts
     return matrix_of(store, select(store, parts)) if parts else None
 
 

@@ -23,6 +23,7 @@ from markupsafe import Markup
 from harness.analysis.alerts import OPEN_STATES, Alert
 from harness.analysis.compare import Comparison, Verdict, compare
 from harness.analysis.history import Series, series_slug
+from harness.analysis.results_matrix import ResultsMatrix
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
 from harness.report.render_compare import render_html as render_compare_html
@@ -36,7 +37,7 @@ from harness.results.history_source import load_series, sync_alerts
 from harness.results.sources import resolve_side
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges, latest_changes
-from harness.views.results_matrix import latest_results_matrix
+from harness.views.results_matrix import latest_parts, latest_results_matrix
 
 PLOTLY_JS = "plotly.min.js"
 
@@ -108,13 +109,14 @@ def publish(
     history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in ("run", "nightly")}
     cells = all_cells[all_cells["run_id"].isin(history_runs)]
 
-    changes = latest_changes(store, thresholds=thresholds)
+    parts = latest_parts(store)  # each device's latest run: the overview's results and changes
+    changes = latest_changes(store, thresholds=thresholds, parts=parts)
     latest = [DeviceCompare(ch.device, ch.baseline_label, ch.last_run, ch.cmp) for ch in changes if ch.cmp is not None]
     extra = [(a, b, compare(resolve_side(a, store, which="A"), resolve_side(b, store, which="B"), thresholds,
                             calibration=calibration_map(store))) for a, b in pairs]
     _write_compares(w, latest, extra)
-    _write_overview(w, store, latest, changes, runs, alerts)
-    _write_runs(w, store, runs, all_cells, run_pages)
+    _write_overview(w, latest_results_matrix(store, parts), latest, changes, runs, alerts)
+    _write_runs(w, store, runs, all_cells, run_pages, changes)
     _write_series(w, series, alerts)
     _write_devices(w, store, cells, series)
     _write_regressions(w, alerts, ids, base_url or out.resolve().as_uri())
@@ -167,10 +169,9 @@ def _worst(rows: list[Any]) -> tuple[float | None, str]:
     return 0.0, f"{(r.ratio - 1) * 100:+.1f}% n.s."  # 0 = the neutral colour: not significant
 
 
-def _write_overview(w: _Writer, store: Store, latest: list[DeviceCompare], changes: list[DeviceChanges],
-                    runs: Sequence[Mapping[str, Any]], alerts: list[Alert]) -> None:
+def _write_overview(w: _Writer, matrix: ResultsMatrix | None, latest: list[DeviceCompare],
+                    changes: list[DeviceChanges], runs: Sequence[Mapping[str, Any]], alerts: list[Alert]) -> None:
     """Results first (each device's latest run as the results matrix and its charts), then changes."""
-    matrix = latest_results_matrix(store)
     results = results_section(matrix, id_prefix="overview")
     sources = [{"device": g.key, "runs": g.run_ids, "created": g.created} for g in (matrix.devices if matrix else [])]
     devices = [dc.device for dc in latest]
@@ -201,7 +202,7 @@ def _write_overview(w: _Writer, store: Store, latest: list[DeviceCompare], chang
 
 # ---------------------------------------------------------------------------- runs
 def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                run_pages: int) -> None:
+                run_pages: int, changes: Sequence[DeviceChanges] = ()) -> None:
     counts = cells.groupby(["run_id", "status"]).size().unstack(fill_value=0) if not cells.empty else pd.DataFrame()
     items = []
     for i, run in enumerate(runs):  # newest first
@@ -210,7 +211,7 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
         c = counts.loc[rid].to_dict() if rid in counts.index else {}
         if i < run_pages:
             try:
-                path = _run_report(store, run, w.out / "runs" / slug(rid), c)
+                path = _run_report(store, run, w.out / "runs" / slug(rid), c, _judged_already(rid, cells, changes))
             except Exception as exc:  # one broken run must not take the whole site down: say so on the page
                 error = f"run report failed: {type(exc).__name__}: {exc}"
             else:
@@ -220,14 +221,22 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
     w.page("runs.html", "runs.html.j2", "runs", items=items, run_pages=run_pages)
 
 
-def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any]) -> Path:
+def _judged_already(run_id: str, cells: pd.DataFrame, changes: Sequence[DeviceChanges]) -> list[DeviceChanges] | None:
+    """The overview's changes of a run that is the latest of each of its devices (else None: compute)."""
+    mine = [ch for ch in changes if ch.last_run == run_id]
+    devices = set(cells.loc[cells["run_id"] == run_id, "device"]) if not cells.empty else set()
+    return mine if mine and {ch.device for ch in mine} == devices else None
+
+
+def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any],
+                changes: list[DeviceChanges] | None = None) -> Path:
     """A finished run's page is rendered once: a stamp of its state lets later publishes reuse it."""
     stamp = json.dumps({"finished_at": run.get("finished_at"), "status": run.get("status"),
                         "cells": {k: int(v) for k, v in counts.items()}}, sort_keys=True)
     page, mark = folder / "index.html", folder / ".rendered"
     if run.get("status") == "finished" and page.exists() and mark.exists() and mark.read_text() == stamp:
         return page
-    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS)
+    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS, changes=changes)
     mark.write_text(stamp)
     return path
 
