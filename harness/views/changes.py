@@ -45,6 +45,15 @@ def _restrict(side: Side, cell_ids: set[int], label: str) -> Side:
     return Side(label, m, c)
 
 
+def _known_metrics(b: Side, a: Side, base: dict[int, int]) -> tuple[Side, int]:
+    """B's metrics that its baseline cell also has (and how many were left out): a metric measured
+    for the first time has nothing to change from; it is not an INCOMPARABLE row."""
+    names = {int(c): set(g) for c, g in a.metrics.groupby("cell_id")["metric"]} if not a.metrics.empty else {}
+    keep = [m in names.get(base.get(int(c), -1), set()) for c, m in zip(b.metrics["cell_id"], b.metrics["metric"])]
+    kept = b.metrics[keep].reset_index(drop=True)
+    return Side(b.label, kept, b.cells), len(b.metrics) - len(kept)
+
+
 def find_baselines(store: Store, latest: pd.DataFrame, earlier: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
     """(latest cell id -> baseline cell id, baseline cell id -> its run id), reading ``earlier``
     (run ids, newest first) BASELINE_BATCH runs at a time until every cell has its baseline: the
@@ -95,10 +104,13 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
         cmp = None
         if base:
             a = _restrict(side(baseline_runs), set(base.values()), f"last successful: {', '.join(baseline_runs)}")
-            b = _restrict(side((run_id,)), set(base), f"run {run_id}")
+            b, new = _known_metrics(_restrict(side((run_id,)), set(base), f"run {run_id}"), a, base)
             cmp = compare(a, b, thresholds, calibration=calib, allow_artifact_change=True)
             cmp.notes.append(f"device {device}: run {run_id}, each cell against its last comparable successful "
                              f"run ({', '.join(baseline_runs)}); artifact changes between builds are judged")
+            if new:
+                cmp.notes.append(f"{new} metric value(s) of {device} are new since their baseline (e.g. a metric "
+                                 "this harness version added): judged from the next run on")
             if len(latest) > len(base):
                 cmp.notes.append(f"{len(latest) - len(base)} cell(s) of {device} have {NO_BASELINE}")
         out.append(DeviceChanges(device, run_id, baseline_runs, cmp, len(latest), len(latest) - len(base)))

@@ -63,3 +63,26 @@ def test_other_session_settings_or_fingerprint_are_not_comparable() -> None:
     assert same_configuration(identity_of(one_thread), identity_of(newer))  # only the session part is known to both
     assert not same_configuration(identity_of(two_threads), identity_of(newer))
     assert identity_of("not json") is None and identity_of(None) is None
+
+
+def test_a_metric_new_since_the_baseline_is_not_an_incomparable_row(tmp_path: Path) -> None:
+    import numpy as np
+
+    from harness.results.records import CellRecord, MetricValue
+
+    store = Store(tmp_path / "s.db")
+    record_run(store, "r0", cells=(CellSpec(),), created_at="2026-01-01T00:00:00+00:00")  # before xplat existed
+    store.create_run("r1", [], build_id="build-a")
+    lat = np.random.default_rng(1).lognormal(np.log(10.0), 0.05, 200)
+    store.record_cell("r1", CellRecord(
+        "pixel/resnet/fp32/cpu", "pixel", "resnet", "fp32", "cpu", "ok", device_fingerprint="fp-pixel",
+        artifact_sha256="sha-1", samples={"latency_ms@b1": lat, "tokens_per_s": 1000.0 / lat},
+        metrics=[MetricValue("latency_ms@b1", float(np.median(lat)), "ms", "noisy", "perf_counter"),
+                 MetricValue("tokens_per_s", float(np.median(1000.0 / lat)), "1/s", "noisy", "perf_counter"),
+                 MetricValue("peak_rss_mb", 100.0, "MB", "deterministic", "VmHWM"),
+                 MetricValue("xplat_rel_l2", 0.0, "ratio", "deterministic", "vs host")]))
+    store.finish_run("r1")
+    (ch,) = latest_changes(store)
+    assert ch.cmp is not None and ch.cmp.counts()["INCOMPARABLE"] == 0
+    assert {r.metric for r in ch.cmp.rows} == {"latency_ms@b1", "tokens_per_s", "peak_rss_mb"}
+    assert any("new since their baseline" in n for n in ch.cmp.notes)
