@@ -123,7 +123,8 @@ def run(
         out = report_dir or project_root() / "reports" / "runs" / prep.run_id
         path = write_run_report(store, prep.run_id, out)
         console.print(f"report: [bold]{path}[/]", highlight=False)
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
+    console.print(f"results: {store.shown} (run {prep.run_id}); devices x precisions: harness table {prep.run_id}",
+                  highlight=False)
 
 
 def register(app: typer.Typer) -> None:
