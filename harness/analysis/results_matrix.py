@@ -29,7 +29,7 @@ import pandas as pd
 
 from harness.analysis.compare import MEASURED
 from harness.analysis.fidelity import XPLAT_HOST_METHOD, XPLAT_MAX_ABS, XPLAT_REL_L2
-from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES, Quantity
+from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES
 from harness.analysis.run_table import PRECISION_ORDER, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
@@ -41,8 +41,6 @@ REL_L2_METRIC = "rel_l2"
 NOT_RUN = "not_run"  # planned, never recorded (an interrupted run)
 NOT_PLANNED = "n/a"  # the device's plan has no such cell
 HOST_REFERENCE = "host CPU EP"
-
-
 
 
 @dataclass(frozen=True)
@@ -120,9 +118,6 @@ class ResultsMatrix:
         """The latency unit when every row shares one (then it goes in the header)."""
         units = {r.unit for r in self.rows}
         return units.pop() if len(units) == 1 else None
-
-    def quantity(self, key: str) -> Quantity:
-        return QUANTITIES[key]
 
     def status_counts(self) -> dict[str, int]:
         out: dict[str, int] = {}

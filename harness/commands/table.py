@@ -10,6 +10,8 @@ import typer
 from harness.analysis.results_columns import QUANTITIES
 from harness.report.results_table import FORMATS
 
+COLUMNS_HELP = "Comma list of " + "; ".join(f"{q.key} ({q.help})" for q in QUANTITIES.values()) + \
+    ". Default: those with data."
 PIPE_WIDTH = 400  # logs and pipes get the whole table: rich only uses the width it needs
 
 
@@ -18,8 +20,7 @@ def table_cmd(
                                                "'latest'; several are merged, the newer run's cell wins."),
     metric: str | None = typer.Option(None, "--metric", "-m", help="The series rows show (a name or glob, e.g. "
                                       "'latency_ms@b4', 'decode_ms'); default: each workload's headline latency."),
-    columns: str | None = typer.Option(None, "--columns", help=f"Comma list of {', '.join(QUANTITIES)} "
-                                       "(default: those with data)."),
+    columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
     fmt: str = typer.Option("terminal", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     reference: str = typer.Option("host", "--reference", help="Cross-platform agreement against 'host' (the host "
                                   "CPU EP running the same artifact, measured with the run) or a device in the table "

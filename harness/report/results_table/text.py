@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from harness.analysis.results_columns import QUANTITIES
 from harness.analysis.results_matrix import DeviceGroup, MatrixCell, MatrixRow, ResultsMatrix
 
 NO_VALUE = "–"
@@ -77,21 +78,9 @@ def shown(matrix: ResultsMatrix, cell: MatrixCell, key: str) -> Shown:
 
 
 def header(matrix: ResultsMatrix, key: str) -> str:
-    """A column's header with its unit."""
-    if key == "latency":
-        unit = matrix.unit
-        return f"median [95% CI] ({unit})" if unit else "median [95% CI]"
-    if key == "speedup":
-        return "× vs fp32"
-    if key == "memory":
-        return "peak MB"
-    if key == "energy":
-        return "mJ / inference"
-    if key == "rel_l2":
-        return "rel-L2 vs fp32"
-    if key == "xplat":
-        return f"rel-L2 vs {matrix.reference}"
-    raise KeyError(key)
+    """A column's header with its unit (the latency unit only when every row shares it)."""
+    text = QUANTITIES[key].header.format(unit=matrix.unit or "", reference=matrix.reference)
+    return text.replace(" ()", "")
 
 
 def group_label(group: DeviceGroup, matrix: ResultsMatrix) -> str:
@@ -137,7 +126,7 @@ def footnotes(matrix: ResultsMatrix) -> list[str]:
     """How to read the columns, then the matrix's own notes."""
     out = []
     if "speedup" in matrix.columns:
-        out.append("× vs fp32: the fp32 median over this median, same device and backend")
+        out.append(f"{header(matrix, 'speedup')}: {QUANTITIES['speedup'].help}")
     if "xplat" in matrix.columns:
         out.append(f"rel-L2 vs {matrix.reference}: {matrix.reference_method}")
     if matrix.by_backend:
