@@ -109,7 +109,7 @@ def test_metric_columns_and_a_device_as_the_reference(lab: Lab) -> None:
                  "--reference", "local-a")
     assert proc.returncode == 0, proc.stderr
     ((head, body),) = parse_tables(proc.stdout)
-    assert "series latency_ms@b4" in proc.stdout
+    assert "series latency\\_ms@b4" in proc.stdout  # markdown-escaped in the title line
     groups = groups_of(head, 3)
     assert all(q[1] == "rel-L2 vs local-a" for q in groups.values()) and all(len(q) == 2 for q in groups.values())
     rows = {(r[1], r[2]): r for r in body}
