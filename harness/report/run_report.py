@@ -48,7 +48,7 @@ def _fig_html(fig: object) -> str:
     return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})  # type: ignore[attr-defined]
 
 
-def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> str:
+def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "shared") -> str:
     run = store.get_run(run_id)
     cells = store.cells_frame([run_id])
     metrics = store.metrics_frame([run_id])
@@ -82,8 +82,9 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     )
 
 
-def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline") -> Path:
-    """Write <out_dir>/index.html for the run and return its path."""
+def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "shared") -> Path:
+    """Write <out_dir>/index.html for the run and return its path. plotlyjs: see plotly_script
+    ("shared": one plotly.min.js beside the run folders; "inline": a page that travels alone)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_run_report(store, run_id, out_dir, plotlyjs)

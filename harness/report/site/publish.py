@@ -25,6 +25,7 @@ from harness.analysis.compare import Comparison, Side, Verdict, compare
 from harness.analysis.history import Series, series_slug
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
+from harness.report.plotlyjs import PLOTLY_JS, write_plotlyjs
 from harness.report.render_compare import render_html as render_compare_html
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
@@ -34,8 +35,6 @@ from harness.results.analysis_tables import alert_ids, calibration_map, load_noi
 from harness.results.history_source import load_series, sync_alerts
 from harness.results.sources import resolve_side, side_from_runs
 from harness.results.store import Store
-
-PLOTLY_JS = "plotly.min.js"
 
 
 @dataclass
@@ -91,11 +90,7 @@ def publish(
     out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
     w = _Writer(out, result)
-    from plotly.offline import get_plotlyjs
-
-    js = out / PLOTLY_JS
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
+    write_plotlyjs(out)  # the one copy every chart page of the site loads
 
     runs = store.list_runs()
     series = load_series(store, thresholds=thresholds)
