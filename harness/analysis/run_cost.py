@@ -10,7 +10,7 @@ parallel, cells on one device one after another: the run takes as long as its sl
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -123,9 +123,9 @@ class Eta:
         return left
 
 
-def describe(cost: RunCost, names: Mapping[str, str] | None = None) -> str:
+def describe(cost: RunCost) -> str:
     """One line: cells per device and the wall-time estimate with where it came from."""
-    per = ", ".join(f"{(names or {}).get(d, d)} {n}" for d, (n, _) in sorted(cost.per_device.items()))
+    per = ", ".join(f"{d} {n}" for d, (n, _) in sorted(cost.per_device.items()))
     total = len(cost.cells)
     hist = cost.from_history
     if hist == total:

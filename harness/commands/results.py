@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.errors import HarnessError
-from harness.results.run_refs import RunFilter, cell_counts, find_runs, planned_names
+from harness.results.run_refs import RunFilter, cell_counts, find_runs, planned_names, recorded_names
 from harness.results.store import Store
 
 FORMATS = ("table", "json", "csv")
@@ -29,9 +29,10 @@ CSV_COLUMNS = ("ref", "run_id", "created_at", "finished_at", "kind", "build_id",
 
 def _rows(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     counts = cell_counts(store, [r["run_id"] for r in runs])
+    recorded = recorded_names(store, [r["run_id"] for r in runs if not r.get("plan")])
     out = []
     for i, r in enumerate(runs):
-        devices, workloads = planned_names(r)
+        devices, workloads = recorded.get(r["run_id"]) or planned_names(r)
         out.append({
             "ref": "latest" if i == 0 else f"latest~{i}",
             "run_id": r["run_id"],

@@ -40,15 +40,16 @@ class RunFilter:
                  if globs]
         return " with " + ", ".join(parts) if parts else ""
 
-    def accepts(self, run: dict[str, Any]) -> bool:
+    def accepts(self, run: dict[str, Any], names: tuple[list[str], list[str]] | None = None) -> bool:
+        """``names``: the run's (devices, workloads); by default those of its plan."""
         if not _any(self.build, [str(run.get("build_id") or "")]):
             return False
         if not _any(self.kind, [str(run.get("kind") or "")]):
             return False
         if not self.device and not self.workload:
             return True
-        cells = [_plan_cell(c) for c in run.get("plan") or []]
-        return _any(self.device, [d for d, _ in cells]) and _any(self.workload, [w for _, w in cells])
+        devices, workloads = names or planned_names(run)
+        return _any(self.device, devices) and _any(self.workload, workloads)
 
 
 def _any(globs: Sequence[str], values: Iterable[str]) -> bool:
@@ -78,10 +79,14 @@ def parse_ref(ref: str) -> int | None:
 
 
 def find_runs(store: Store, flt: RunFilter = RunFilter(), limit: int | None = None) -> list[dict[str, Any]]:
-    """Runs newest first that pass the filter (at most ``limit``)."""
+    """Runs newest first that pass the filter (at most ``limit``). A run stored without a plan
+    is matched on the devices and workloads of its recorded cells."""
+    runs = store.list_runs()
+    planless = [r["run_id"] for r in runs if not r.get("plan")] if (flt.device or flt.workload) else []
+    recorded = recorded_names(store, planless)
     out = []
-    for run in store.list_runs():
-        if flt.accepts(run):
+    for run in runs:
+        if flt.accepts(run, recorded.get(run["run_id"])):
             out.append(run)
             if limit is not None and len(out) >= limit:
                 break
@@ -106,6 +111,20 @@ def planned_names(run: dict[str, Any]) -> tuple[list[str], list[str]]:
     """The devices and workloads a run planned, sorted."""
     cells = [_plan_cell(c) for c in run.get("plan") or []]
     return sorted({d for d, _ in cells if d}), sorted({w for _, w in cells if w})
+
+
+def recorded_names(store: Store, run_ids: Sequence[str]) -> dict[str, tuple[list[str], list[str]]]:
+    """run id -> (devices, workloads) of its recorded cells, sorted."""
+    found: dict[str, tuple[set[str], set[str]]] = {}
+    c = S.cells.c
+    for start in range(0, len(run_ids), 500):
+        q = select(c.run_id, c.device, c.workload).where(c.run_id.in_(list(run_ids[start:start + 500]))).distinct()
+        with store.engine.connect() as conn:
+            for run_id, device, workload in conn.execute(q):
+                devices, workloads = found.setdefault(run_id, (set(), set()))
+                devices.add(device)
+                workloads.add(workload)
+    return {r: (sorted(d), sorted(w)) for r, (d, w) in found.items()}
 
 
 def cell_counts(store: Store, run_ids: Sequence[str]) -> dict[str, dict[str, int]]:
