@@ -45,7 +45,7 @@ def _methods(metrics: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _fig_html(fig: object) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})  # type: ignore[attr-defined]
+    return run_figures.figure_html(fig)  # type: ignore[arg-type]
 
 
 def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "shared") -> str:
