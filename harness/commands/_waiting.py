@@ -51,8 +51,8 @@ class WaitLine:
             if e.kind == "device_waiting" and e.message:
                 if e.device not in self._waiting:
                     self._since[e.device] = time.monotonic()
-                    self.console.print(f"device {e.device} is busy: {e.message}", highlight=False, markup=False)
-                self._waiting[e.device] = e.message
+                    self.console.print(f"device {e.device} is busy, waiting for it: {e.message}", highlight=False, markup=False)
+                self._waiting[e.device] = f"{e.device}: waiting, {e.message}"
                 self._show()
             elif e.device in self._waiting:
                 del self._waiting[e.device]

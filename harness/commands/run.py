@@ -63,8 +63,8 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
         elif e.kind == "device_waiting" and e.message:
             if e.device not in waiting:  # once in the log; the device's row keeps the live line
                 waiting[e.device] = time.monotonic()
-                progress.console.print(f"device {e.device} is busy: {e.message}", highlight=False, markup=False)
-            progress.update(tasks[e.device], description=escape(f"{e.device}: {e.message}"))
+                progress.console.print(f"device {e.device} is busy, waiting for it: {e.message}", highlight=False, markup=False)
+            progress.update(tasks[e.device], description=escape(f"{e.device}: waiting, {e.message}"))
         elif e.kind == "cell_start" and e.cell:
             if e.device in waiting:
                 progress.console.print(f"device {e.device}: free after waiting "

@@ -100,8 +100,8 @@ class DeviceBusy(HarnessError):
 
     def waiting_line(self, waited_s: float, wait_s: float) -> str:
         """One line for a live display: who holds the device and how long we have waited."""
-        return (f"waiting for {self.device}: held by {_describe(self.holder)}, last heartbeat "
-                f"{self.heartbeat_age_s} s ago; waited {waited_s:.0f} s of {wait_s:.0f} s")
+        return (f"held by {_describe(self.holder)}, last heartbeat {self.heartbeat_age_s} s ago; "
+                f"waited {waited_s:.0f} s of {wait_s:.0f} s")
 
 
 def _device_name(transport: Transport) -> str:

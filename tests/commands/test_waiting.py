@@ -28,7 +28,7 @@ def test_the_wait_line_is_printed_once_then_says_how_long_it_waited() -> None:
     line.on_event(Event("cell_start", "pixel"))
     line.close()
     out = buf.getvalue()
-    assert out.count("device pixel is busy: held by [bold]nightly[/] (host h, pid 7)") == 1  # plain text, once
+    assert out.count("device pixel is busy, waiting for it: held by [bold]nightly[/] (host h, pid 7)") == 1  # plain text, once
     assert "device pixel: waited 0 s for it" in out
 
 
