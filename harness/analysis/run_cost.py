@@ -127,6 +127,8 @@ def describe(cost: RunCost) -> str:
     """One line: cells per device and the wall-time estimate with where it came from."""
     per = ", ".join(f"{d} {n}" for d, (n, _) in sorted(cost.per_device.items()))
     total = len(cost.cells)
+    if not total:
+        return "no cell left to run"
     hist = cost.from_history
     if hist == total:
         source = "from earlier runs of these cells"

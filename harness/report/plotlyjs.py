@@ -15,7 +15,6 @@ from markupsafe import Markup
 from plotly.offline import get_plotlyjs
 
 PLOTLY_JS = "plotly.min.js"
-MODES = ("inline", "directory", "shared")
 
 
 def write_plotlyjs(folder: Path) -> Path:

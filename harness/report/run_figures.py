@@ -18,7 +18,7 @@ PALETTE = {"fp32": "#1f77b4", "fp16": "#2ca02c", "int8": "#ff7f0e", "int8-static
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    """Title and size; the look (TEMPLATE) is added when the figure is written, see figure_json."""
+    """Title and size; the look (TEMPLATE) is added when the figure is written, see figure_html."""
     fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=60))
     return fig
 

@@ -28,6 +28,7 @@ def test_devices_run_in_parallel_so_the_slowest_device_is_the_run() -> None:
     assert "3 cells from earlier runs, 1 from the measure settings" in line
     assert "no earlier runs" in describe(run_cost(cells[3:]))
     assert describe(run_cost(cells[:1])).endswith("(from earlier runs of these cells)")
+    assert describe(run_cost([])) == "no cell left to run"
 
 
 def test_eta_counts_down_and_learns_from_finished_cells() -> None:
