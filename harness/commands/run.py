@@ -124,7 +124,8 @@ def run(
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob: fp32 fp16 int8 int8-static int4."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend name glob (repeatable)."),
     build: str | None = typer.Option(None, "--build", help="Build id, folder or manifest (default: build now)."),
-    resume: str | None = typer.Option(None, "--resume", help="Run id to complete: runs only the missing cells."),
+    resume: str | None = typer.Option(None, "--resume", help="Run id (or latest, latest~N) to complete: runs only the "
+                                                             "missing cells."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
     report_dir: Path | None = typer.Option(None, "--report-dir", help="Where the HTML report goes."),
     no_report: bool = typer.Option(False, "--no-report", help="Skip the HTML report."),
@@ -139,7 +140,7 @@ def run(
     """Run the plan (devices x workloads x precisions x backends) and report it."""
     from harness.analysis.run_cost import Eta, describe
     from harness.report.run_report import write_run_report
-    from harness.results.run_refs import resolve_run
+    from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store
     from harness.session.cost import estimate_run
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
@@ -147,14 +148,14 @@ def run(
     console = Console() if Console().is_terminal else Console(width=200)  # logs and CI: never wrap the table
     store = Store(store_url)
     wait_s = lock_wait_s(wait_timeout, no_wait)
-    if resume:
-        resume = resolve_run(store, resume)
+    files = [Path(d) for d in device if d.endswith((".yaml", ".yml"))]
+    globs = [d for d in device if not d.endswith((".yaml", ".yml"))]
+    if resume:  # -d / -w narrow what `latest~N` counts (the plan itself is the run's own)
+        resume = resolve_run(store, resume, RunFilter(device=tuple(globs), workload=tuple(workload)))
         prep = prepare_resume(resume, store, lock_wait_s=wait_s)
         console.print(f"resuming run [bold]{resume}[/]: {len(prep.todo)} of "
                       f"{sum(c.status == 'planned' for c in prep.cells)} planned cells missing")
     else:
-        files = [Path(d) for d in device if d.endswith((".yaml", ".yml"))]
-        globs = [d for d in device if not d.endswith((".yaml", ".yml"))]
         req = RunRequest(
             filters=Filters(tuple(globs), tuple(workload), tuple(precision), tuple(backend)),
             build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=files,
