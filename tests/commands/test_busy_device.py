@@ -51,6 +51,7 @@ def test_second_run_waits_for_the_device_and_no_wait_fails_fast(tmp_path: Path, 
     no_wait = _start(env, *wl, "-p", "fp32", "--no-wait")
     rc_fast, out_fast = _finish(no_wait)
     assert first.poll() is None, "--no-wait must fail while the holder still runs, not after it"
+    assert rc_fast == 1  # its cells failed (busy): the run says so in its exit code
     assert f"harness run {first_id}" in out_fast and "busy" in out_fast, out_fast
     assert f"pid {first.pid}" in out_fast
 
