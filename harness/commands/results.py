@@ -19,7 +19,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.errors import HarnessError
-from harness.results.run_refs import RunFilter, cell_counts, find_runs, planned_names, recorded_names
+from harness.results.run_refs import RunFilter, cell_counts, find_runs, format_ref, planned_names, recorded_names
 from harness.results.store import Store
 
 FORMATS = ("table", "json", "csv")
@@ -34,7 +34,7 @@ def _rows(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     for i, r in enumerate(runs):
         devices, workloads = recorded.get(r["run_id"]) or planned_names(r)
         out.append({
-            "ref": "latest" if i == 0 else f"latest~{i}",
+            "ref": format_ref(i),
             "run_id": r["run_id"],
             "created_at": r["created_at"],
             "finished_at": r.get("finished_at"),

@@ -78,6 +78,11 @@ def parse_ref(ref: str) -> int | None:
     return None
 
 
+def format_ref(back: int) -> str:
+    """The reference of the run ``back`` places before the newest: ``latest``, ``latest~1``, ..."""
+    return LATEST if back == 0 else f"{LATEST}~{back}"
+
+
 def find_runs(store: Store, flt: RunFilter = RunFilter(), limit: int | None = None) -> list[dict[str, Any]]:
     """Runs newest first that pass the filter (at most ``limit``). A run stored without a plan
     is matched on the devices and workloads of its recorded cells."""

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.errors import HarnessError
-from harness.results.run_refs import RunFilter, cell_counts, find_runs, parse_ref, planned_names, resolve_run
+from harness.results.run_refs import (
+    RunFilter,
+    cell_counts,
+    find_runs,
+    format_ref,
+    parse_ref,
+    planned_names,
+    resolve_run,
+)
 from harness.results.store import Store
 from tests.analysis.synthetic import CellSpec, record_run
 
@@ -59,6 +67,16 @@ def test_counts_and_names_of_a_listing(store: Store) -> None:
 @given(st.integers(min_value=0, max_value=999_999))
 def test_latest_tilde_n_parses_back_to_n(n: int) -> None:
     assert parse_ref(f"latest~{n}") == n
+    assert parse_ref(format_ref(n)) == n
+
+
+def test_commands_name_runs_through_the_one_resolver() -> None:
+    """House rule: no command or reader resolves `latest` on its own (one meaning, one place)."""
+    root = Path(__file__).resolve().parents[2] / "harness"
+    offenders = [str(f.relative_to(root)) for pkg in ("commands", "results", "report", "farm")
+                 for f in (root / pkg).rglob("*.py") if f.name != "run_refs.py"
+                 and ('"latest"' in f.read_text() or "latest_run(" in f.read_text())]
+    assert offenders == []
 
 
 @given(st.text(max_size=40))
