@@ -86,6 +86,8 @@ def format_ref(back: int) -> str:
 def find_runs(store: Store, flt: RunFilter = RunFilter(), limit: int | None = None) -> list[dict[str, Any]]:
     """Runs newest first that pass the filter (at most ``limit``). A run stored without a plan
     is matched on the devices and workloads of its recorded cells."""
+    if flt == RunFilter():
+        return store.list_runs(limit)  # the common case: newest first, limited in the query
     runs = store.list_runs()
     planless = [r["run_id"] for r in runs if not r.get("plan")] if (flt.device or flt.workload) else []
     recorded = recorded_names(store, planless)
