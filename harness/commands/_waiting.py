@@ -57,7 +57,7 @@ class WaitLine:
             elif e.device in self._waiting:
                 del self._waiting[e.device]
                 waited = time.monotonic() - self._since.pop(e.device)
-                self.console.print(f"device {e.device}: waited {waited:.0f} s for it", highlight=False, markup=False)
+                self.console.print(f"device {e.device}: free after waiting {waited:.0f} s", highlight=False, markup=False)
                 self._show()
 
     def _show(self) -> None:

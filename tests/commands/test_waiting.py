@@ -29,7 +29,7 @@ def test_the_wait_line_is_printed_once_then_says_how_long_it_waited() -> None:
     line.close()
     out = buf.getvalue()
     assert out.count("device pixel is busy, waiting for it: held by [bold]nightly[/] (host h, pid 7)") == 1  # plain text, once
-    assert "device pixel: waited 0 s for it" in out
+    assert "device pixel: free after waiting 0 s" in out
 
 
 @pytest.mark.slow
