@@ -20,6 +20,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.flags import parse_flags
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import HarnessError
 from harness.plan import Filters
 
@@ -124,8 +125,11 @@ def sustained(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the timeline as JSON here."),
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
 ) -> None:
     """Run one cell for N minutes: latency, temperature and power over time, burst vs sustained."""
+    from harness.commands._waiting import WaitLine
     from harness.probes.timeline import timelines_from_result
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run
@@ -144,6 +148,7 @@ def sustained(
         kind="sustained",
         labels={"sustained_minutes": minutes},
         argv=sys.argv[1:],
+        lock_wait_s=lock_wait_s(wait_timeout, no_wait),
     )
     with console.status("preparing the build (reused when unchanged)…"):
         prep = prepare_run(req, store)
@@ -151,15 +156,20 @@ def sustained(
     _stretch_measure(prep, minutes * 60.0)
     cell = prep.todo[0]
     done: list[CellRecord] = []
+    waits = WaitLine(console)
 
     def on_event(e: Any) -> None:
+        waits.on_event(e)
         if e.kind == "cell_done" and e.record is not None and e.record.cell_key == cell.key:
             done.append(e.record)
         elif e.kind == "device_error":
             console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
 
     console.print(f"run [bold]{prep.run_id}[/]: {cell.key} under load for {minutes:g} min", highlight=False)
-    execute(prep, on_event)
+    try:
+        execute(prep, on_event)
+    finally:
+        waits.close()
     if not done:
         raise HarnessError(f"cell {cell.key} did not finish (see run {prep.run_id})")
     rec = done[0]

@@ -45,6 +45,9 @@ class Providers(_Model):
     used: str
     fallback: bool
     requested_fraction: float | None = Field(default=None, ge=0, le=1)
+    # how ``placement`` was found: a profiled run, or nothing to profile (one provider ran every
+    # node: ``placement`` is then empty); absent from runners that do not say
+    placement_method: Literal["profiled run", "single provider", "unknown"] | None = None
 
 
 class MemoryInfo(_Model):

@@ -173,14 +173,6 @@ class Store:
         with self.engine.connect() as conn:
             return [_decode_run(dict(r)) for r in conn.execute(q).mappings()]
 
-    def latest_run(self, build_id: str | None = None) -> dict[str, Any] | None:
-        q = select(S.runs).order_by(S.runs.c.created_at.desc()).limit(1)
-        if build_id:
-            q = q.where(S.runs.c.build_id == build_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).mappings().first()
-        return _decode_run(dict(row)) if row else None
-
     # ---- cells ----------------------------------------------------------------------
     def record_cell(self, run_id: str, rec: CellRecord, *, replace: bool = False) -> int:
         """Commit one finished cell with its metrics and samples, atomically."""

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import posixpath
 import re
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -45,7 +45,7 @@ from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
-from harness.transport.lock import device_lock
+from harness.transport.lock import DeviceBusy, device_lock
 
 RETRY_BACKOFF_S = 2.0
 
@@ -63,6 +63,7 @@ class RunContext:
     retries: int = 1
     extra_result: dict[str, Any] = field(default_factory=dict)
     fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
+    lock_wait_s: float = 0.0  # a busy device: 0 fails at once (nightly), else wait this long for it
 
 
 def _safe(key: str) -> str:
@@ -82,6 +83,7 @@ class DeviceSession:
         profile: DeviceProfile,
         ctx: RunContext,
         transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+        on_lock_wait: Callable[[DeviceBusy, float], None] | None = None,
     ) -> None:
         self.profile = profile
         self.ctx = ctx
@@ -94,14 +96,17 @@ class DeviceSession:
         self.setup_log: list[dict[str, Any]] = []
         self.push_stats: Counter[str] = Counter()  # survives reconnects
         self._held = ExitStack()  # the device lock, released on close
+        self._on_lock_wait = on_lock_wait
+        self._aborted = threading.Event()  # Ctrl-C: also ends a wait for a busy device
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
-        owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
-        self._held.enter_context(device_lock(t, owner))  # two runs never share a device
+        owner = f"harness run {self.ctx.run_id}"  # the lock adds host, pid and since
+        self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
+                                             stop=self._aborted))  # two runs never share a device
         self.runner_argv = install_runner(t, self.profile)
         self.agent_env = probe_runner(t, self.profile, self.runner_argv)
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
@@ -121,6 +126,7 @@ class DeviceSession:
 
     def abort(self) -> None:
         """Called from another thread on Ctrl-C: kill what runs on the device."""
+        self._aborted.set()
         if self.transport is not None:
             self.transport.abort()
 

@@ -48,6 +48,7 @@ class RunRequest:
     labels: dict[str, Any] = field(default_factory=dict)
     argv: Sequence[str] = ()
     max_consecutive_failures: int | None = None
+    lock_wait_s: float = 0.0  # a busy device: 0 fails its cells at once (nightly), else wait this long
     # Narrow / annotate the plan before it is stored (nightly: label rules, known failures,
     # preflight quarantine), so a crash right after create_run resumes the right plan.
     shape_plan: Callable[[list[Cell]], list[Cell]] | None = None
@@ -143,14 +144,17 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
         host=platform.node(),
         harness_version=__version__,
     )
-    ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown)
+    ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown,
+                     lock_wait_s=req.lock_wait_s)
     return PreparedRun(
         run_id, store, ctx, {d.name: d for d in devices}, cells, [c for c in cells if c.status == "planned"],
         req.max_consecutive_failures,
     )
 
 
-def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int | None = None) -> PreparedRun:
+def prepare_resume(
+    run_id: str, store: Store, *, max_consecutive_failures: int | None = None, lock_wait_s: float = 0.0
+) -> PreparedRun:
     """Reload a run's plan and configs; todo = planned cells with no row in the store."""
     from harness.config.loader import load_device, load_workload
 
@@ -166,7 +170,8 @@ def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int |
     done = store.done_cell_keys(run_id)
     todo = [c for c in cells if c.key not in done and c.status == "planned"]
     ctx = RunContext(
-        run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0)
+        run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0),
+        lock_wait_s=lock_wait_s,
     )
     store.update_run(run_id, status="running")
     return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures)

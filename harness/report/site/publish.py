@@ -26,6 +26,7 @@ from harness.analysis.history import Series, series_slug
 from harness.analysis.results_matrix import ResultsMatrix
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
+from harness.report.plotlyjs import PLOTLY_JS, write_plotlyjs
 from harness.report.render_compare import render_html as render_compare_html
 from harness.report.results_section import results_section
 from harness.report.run_report import write_run_report
@@ -38,8 +39,6 @@ from harness.results.sources import resolve_side
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges, latest_changes
 from harness.views.results_matrix import latest_parts, latest_results_matrix
-
-PLOTLY_JS = "plotly.min.js"
 
 
 @dataclass
@@ -95,11 +94,7 @@ def publish(
     out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
     w = _Writer(out, result)
-    from plotly.offline import get_plotlyjs
-
-    js = out / PLOTLY_JS
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
+    write_plotlyjs(out)  # the one copy every chart page of the site loads
 
     runs = store.list_runs()
     series = load_series(store, thresholds=thresholds)
