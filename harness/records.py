@@ -16,6 +16,8 @@ import pandas as pd
 CELL_KEY = ("workload", "precision", "backend", "device_fingerprint")
 ROW_KEY = (*CELL_KEY, "metric")
 MEASURED = ("ok", "accuracy_fail")  # statuses whose metrics are real measurements
+# CPU seconds other processes used per wall second of a cell's steady windows (probes.contention measures it)
+CONTENTION_METRIC = "host_contention_cores"
 
 
 @dataclass(frozen=True)
@@ -53,17 +55,19 @@ class CellRecord:
     result: dict[str, Any] = field(default_factory=dict)
     metrics: list[MetricValue] = field(default_factory=list)
     samples: dict[str, np.ndarray] = field(default_factory=dict)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # kept for cross-device agreement
+    inputs_sha256: str | None = None  # the inputs the outputs came from
 
 
 # ---------------------------------------------------------------------------- comparison sides
 # One row per (run, cell, metric) of a side; ``samples`` holds the raw series (ndarray or None), ``stats``
 # the summary a file gave instead of raw samples ({"median", "q1", "q3", "n"} or None).
 SIDE_COLUMNS = [
-    "run_id", "round", "device", "device_fingerprint", "workload", "precision", "backend", "build_id",
+    "run_id", "cell_id", "round", "device", "device_fingerprint", "workload", "precision", "backend", "build_id",
     "artifact_sha256", "metric", "unit", "method", "status", "error", "kind", "value", "samples", "stats",
     "config", "flags", "contention_cores",
 ]
-CELL_COLUMNS = ["run_id", *CELL_KEY, "device", "status", "error"]
+CELL_COLUMNS = ["run_id", "cell_id", *CELL_KEY, "device", "status", "error"]  # cell_id: the store's (None: a file)
 
 
 @dataclass
@@ -142,20 +146,79 @@ class CalibratedNoise:
 
 
 # ---------------------------------------------------------------------------- cell flags
+# A flag is stored in the cell's result_json["flags"] as {"code": str, "message": str, ...extra}; stores
+# written before flags were objects hold plain strings ("EP fallback: ...", "throttled: ..."), which
+# parse_flags reads too. Which flags a cell gets is decided in analysis.flags.
+SLOWER_THAN_FP32 = "slower_than_fp32"
+EP_FALLBACK = "ep_fallback"
+VARIANT_UNCHANGED = "variant_unchanged"
+BUDGET_MISSED = "budget_missed"
+CONTENTION = "contention"
+AUTOCORRELATED = "autocorrelated"
+THROTTLED = "throttled"
+PROBE = "probe"  # a probe that could not say what it was asked (power, memory sources)
+NOTE = "note"  # an old plain-string flag of no known kind
+
+
+_LEGACY_PREFIXES = (("EP fallback", EP_FALLBACK), ("throttled", THROTTLED), ("power", PROBE), ("memory", PROBE))
+
+
+@dataclass(frozen=True)
+class Flag:
+    code: str
+    message: str
+    extra: Mapping[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.extra, "code": self.code, "message": self.message}
+
+    @property
+    def label(self) -> str:
+        """A few words for a table cell; the message says the rest."""
+        x = self.extra
+        if self.code == SLOWER_THAN_FP32 and "ratio" in x:
+            return f"{x['ratio']:.2g}× slower than fp32"
+        if self.code == EP_FALLBACK and x.get("used"):
+            return f"EP fallback to {x['used']}"
+        if self.code == VARIANT_UNCHANGED:
+            return "quantizer changed nothing"
+        if self.code == BUDGET_MISSED:
+            return "budget missed"
+        if self.code == CONTENTION and "cores" in x:
+            return f"contention {x['cores']:.2f} cores"
+        if self.code == AUTOCORRELATED and "lag1" in x:
+            return f"drifting (lag-1 r {x['lag1']:.2f})"
+        return self.message
+
+
+def parse_flag(raw: Any) -> Flag:
+    """One stored flag: an object, or a plain string from a store written before flags had codes."""
+    if isinstance(raw, Mapping):
+        extra = {k: v for k, v in raw.items() if k not in ("code", "message")}
+        return Flag(str(raw.get("code") or NOTE), str(raw.get("message") or raw.get("code") or ""), extra)
+    text = str(raw)
+    for prefix, code in _LEGACY_PREFIXES:
+        if text.startswith(prefix):
+            return Flag(code, text)
+    return Flag(NOTE, text)
+
+
+def parse_flags(raw: Iterable[Any] | None) -> list[Flag]:
+    return [parse_flag(r) for r in (raw or [])]
+
+
+def flags_json(flags: Iterable[Flag]) -> list[dict[str, Any]]:
+    return [f.to_json() for f in flags]
+
+
+def labels(flags: Iterable[Flag]) -> str:
+    return "; ".join(f.label for f in flags)
+
+
+def codes(flags: Iterable[Flag]) -> str:
+    return ",".join(f.code for f in flags)
+
+
 def flag_codes(flags: Iterable[Any] | None) -> tuple[str, ...]:
-    """The codes of a cell's ``result_json["flags"]``: objects ``{"code", "message", ...}``; old stores
-    hold plain strings, read as their own code."""
-    out = []
-    for f in flags or ():
-        if isinstance(f, Mapping):
-            out.append(str(f.get("code") or ""))
-        elif isinstance(f, str):
-            out.append(f)
-    return tuple(c for c in out if c)
-
-
-def flag_text(flag: Any) -> str:
-    """What a person reads for one flag (its message; an old plain-string flag is its own text)."""
-    if isinstance(flag, Mapping):
-        return str(flag.get("message") or flag.get("code") or "")
-    return str(flag)
+    """The codes of a cell's stored flags (objects or old plain strings)."""
+    return tuple(f.code for f in parse_flags(flags))

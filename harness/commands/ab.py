@@ -14,6 +14,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
+
 ROUNDS = 5  # paired by round: 4 degrees of freedom for the round-to-round spread
 
 
@@ -33,6 +35,8 @@ def ab_cmd(
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
     test_slowdown_b: float = typer.Option(0.0, "--test-slowdown-b", hidden=True,
                                           help="TEST ONLY: inject this fractional slowdown into B's timed calls."),
 ) -> None:
@@ -66,7 +70,7 @@ def ab_cmd(
                 store, build=build, flt=flt, device_files=files, kind="ab",
                 labels={"ab": ab_id, "side": side, "round": i + 1}, devices_dir=devices_dir,
                 workloads_dir=workloads_dir, test_slowdown=slow, console=console,
-                what=f"round {i + 1}/{rounds} {side}")
+                what=f"round {i + 1}/{rounds} {side}", lock_wait_s=lock_wait_s(wait_timeout, no_wait))
             runs[side].append(run_id)
             round_of[run_id] = i + 1
     a = side_from_runs(store, runs["A"], label=f"A {build_a}", rounds=round_of)

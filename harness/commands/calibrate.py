@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from harness.analysis.noise import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 
 
 def calibrate_cmd(
@@ -34,6 +35,8 @@ def calibrate_cmd(
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
 ) -> None:
     """Measure and store the run-to-run noise σ_run of each device × series."""
     import math
@@ -61,7 +64,7 @@ def calibrate_cmd(
         run_ids.append(run_once(store, build=build, flt=flt, device_files=files, kind="calibrate",
                                 labels={"calibrate": tag, "round": i + 1}, devices_dir=devices_dir,
                                 workloads_dir=workloads_dir, test_slowdown=0.0, console=console,
-                                what=f"A/A run {i + 1}/{runs}"))
+                                what=f"A/A run {i + 1}/{runs}", lock_wait_s=lock_wait_s(wait_timeout, no_wait)))
     found = calibrate_runs(store, run_ids)
     if not found:
         raise HarnessError(f"calibration runs {', '.join(run_ids)} produced no noisy series with "

@@ -21,8 +21,9 @@ FORMATS = ("terminal", "markdown", "json", "html")
 
 
 def compare_cmd(
-    a: str = typer.Argument(..., help="Baseline: run id, build id (all its runs) or result file (JSON export, "
-                                      "pytest-benchmark JSON); several, comma-separated, are several runs."),
+    a: str = typer.Argument(..., help="Baseline: run id, 'latest' / 'latest~N' (N runs before the newest), build id "
+                                      "(all its runs) or result file (JSON export, pytest-benchmark JSON); several, "
+                                      "comma-separated, are several runs."),
     b: str = typer.Argument(..., help="Candidate: same kinds as A."),
     fmt: str = typer.Option("terminal", "--format", "-f", help=f"What to print: {', '.join(FORMATS)}."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the markdown table (PR comment) here."),
@@ -39,11 +40,16 @@ def compare_cmd(
     no_calibration: bool = typer.Option(False, "--no-calibration", help="Ignore `harness calibrate` results."),
     all_rows: bool = typer.Option(True, "--all/--changes-only", help="Terminal: show UNCHANGED rows too."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
+                                                                "device (glob, repeatable)."),
+    workload: list[str] = typer.Option([], "--workload", "-w", help="latest~N counts only runs that planned a "
+                                                                    "matching workload (glob, repeatable)."),
 ) -> None:
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
     from harness.analysis.thresholds import Thresholds
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
+    from harness.results.run_refs import RunFilter
     from harness.views.compare import CompareOptions, compare_refs
 
     if fmt not in FORMATS:
@@ -52,7 +58,8 @@ def compare_cmd(
     options = CompareOptions(thresholds=th, allow_artifact_change=allow_artifact_change,
                              allow_config_change=allow_config_change, use_calibration=not no_calibration)
     try:
-        cmp = compare_refs(a, b, store_url=store_url, options=options)
+        counted = RunFilter(device=tuple(device), workload=tuple(workload))
+        cmp = compare_refs(a, b, store_url=store_url, options=options, counted=counted)
         if not cmp.rows:
             raise HarnessError(f"nothing to compare: {cmp.a_label} and {cmp.b_label} have no judged metrics")
         _render(cmp, fmt, strict, all_rows, markdown, json_out, html_out)

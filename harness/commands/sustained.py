@@ -17,7 +17,10 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from harness.analysis.flags import parse_flags
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import HarnessError
 from harness.plan import Filters
 
@@ -78,7 +81,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None:
-    flags = rec.result.get("flags") or []
+    flags = parse_flags(rec.result.get("flags"))
     for tl in timelines:
         t = Table(title=f"{rec.cell_key} — {tl.series} over {tl.duration_s / 60:.1f} min", header_style="bold")
         for col in ("from s", "to s", "n", "p50 ms", "p90 ms", "temp max C", "power W"):
@@ -106,7 +109,7 @@ def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None
         if tl.sustained_over_burst is not None:
             console.print(f"sustained / burst p50: [bold]{tl.sustained_over_burst:.3f}[/]", highlight=False)
     for f in flags:
-        console.print(f"[yellow]flag[/] {f}", highlight=False)
+        console.print(Text("flag ", style="yellow") + Text(f.message), highlight=False)
 
 
 def sustained(
@@ -122,8 +125,11 @@ def sustained(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the timeline as JSON here."),
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
 ) -> None:
     """Run one cell for N minutes: latency, temperature and power over time, burst vs sustained."""
+    from harness.commands._waiting import WaitLine
     from harness.probes.timeline import timelines_from_result
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run
@@ -142,6 +148,7 @@ def sustained(
         kind="sustained",
         labels={"sustained_minutes": minutes},
         argv=sys.argv[1:],
+        lock_wait_s=lock_wait_s(wait_timeout, no_wait),
     )
     with console.status("preparing the build (reused when unchanged)…"):
         prep = prepare_run(req, store)
@@ -149,15 +156,20 @@ def sustained(
     _stretch_measure(prep, minutes * 60.0)
     cell = prep.todo[0]
     done: list[CellRecord] = []
+    waits = WaitLine(console)
 
     def on_event(e: Any) -> None:
+        waits.on_event(e)
         if e.kind == "cell_done" and e.record is not None and e.record.cell_key == cell.key:
             done.append(e.record)
         elif e.kind == "device_error":
             console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
 
     console.print(f"run [bold]{prep.run_id}[/]: {cell.key} under load for {minutes:g} min", highlight=False)
-    execute(prep, on_event)
+    try:
+        execute(prep, on_event)
+    finally:
+        waits.close()
     if not done:
         raise HarnessError(f"cell {cell.key} did not finish (see run {prep.run_id})")
     rec = done[0]

@@ -1,18 +1,50 @@
-"""plotly figures for one run: latency distributions, latency vs error, memory."""
+"""plotly figures for one run: latency distributions (the matrix charts are in matrix_figures)."""
 
 from __future__ import annotations
+
+import functools
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
 
 PRECISION_ORDER = ["fp32", "fp16", "int8", "int8-static", "int4"]
+# A box plot of 100 k raw samples is megabytes of page; this many evenly spaced quantiles of them
+# draw the same distribution (min, quartiles, max kept) at a fixed size.
+DISPLAY_POINTS = 2000
 PALETTE = {"fp32": "#1f77b4", "fp16": "#2ca02c", "int8": "#ff7f0e", "int8-static": "#d62728", "int4": "#9467bd"}
 
 
 def _layout(fig: go.Figure, title: str, height: int = 380) -> go.Figure:
-    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=60), template="plotly_white")
+    """Title and size; the look (TEMPLATE) is added when the figure is written, see figure_html."""
+    fig.update_layout(title=title, height=height, margin=dict(l=60, r=20, t=50, b=60))
     return fig
+
+
+TEMPLATE = "plotly_white"
+
+
+@functools.cache
+def _template_json() -> dict[str, Any]:
+    return pio.templates[TEMPLATE].to_plotly_json()  # type: ignore[no-any-return]
+
+
+def figure_html(fig: go.Figure) -> str:
+    """A figure's div + script, with the template set as plain JSON: setting it on each figure
+    makes plotly validate the whole template again (~0.1-0.2 s a figure)."""
+    spec = fig.to_plotly_json()
+    spec.setdefault("layout", {})["template"] = _template_json()
+    return pio.to_html(spec, full_html=False, include_plotlyjs=False, config={"displaylogo": False}, validate=False)
+
+
+def display_points(data: np.ndarray, cap: int = DISPLAY_POINTS) -> np.ndarray:
+    """The samples themselves, or ``cap`` evenly spaced quantiles of them when there are more."""
+    data = np.asarray(data, dtype=float)
+    if len(data) <= cap:
+        return data
+    return np.quantile(data, np.linspace(0.0, 1.0, cap))
 
 
 def latency_distributions(table: pd.DataFrame, samples: dict[int, np.ndarray]) -> list[tuple[str, go.Figure]]:
@@ -25,7 +57,7 @@ def latency_distributions(table: pd.DataFrame, samples: dict[int, np.ndarray]) -
             if data is None or not len(data):
                 continue
             label = f"{row.precision} · {row.backend}" + (f" · {row.device}" if g["device"].nunique() > 1 else "")
-            fig.add_trace(go.Box(y=data, name=label, boxpoints="outliers",
+            fig.add_trace(go.Box(y=display_points(data), name=label, boxpoints="outliers",
                                  marker_color=PALETTE.get(row.precision, "#7f7f7f")))
         if fig.data:
             unit = g["unit"].iloc[0] or "ms"
@@ -34,42 +66,3 @@ def latency_distributions(table: pd.DataFrame, samples: dict[int, np.ndarray]) -
             fig.update_layout(showlegend=False, yaxis_title=unit)
             out.append((str(workload), fig))
     return out
-
-
-def latency_vs_error(table: pd.DataFrame) -> go.Figure | None:
-    """Speed/accuracy trade-off: p50 relative to the workload's fp32 vs relative L2 error."""
-    t = table[table["p50"].notna() & table["rel_l2"].notna()].copy()
-    if t.empty:
-        return None
-    fp32 = t[t["precision"] == "fp32"].groupby(["workload", "device", "backend"])["p50"].first()
-    t["speedup"] = [
-        fp32.get((r.workload, r.device, r.backend), np.nan) / r.p50 if r.p50 else np.nan for r in t.itertuples()
-    ]
-    t["err"] = t["rel_l2"].clip(lower=1e-9)
-    fig = go.Figure()
-    for precision in [p for p in PRECISION_ORDER if p in set(t["precision"])]:
-        g = t[t["precision"] == precision]
-        fig.add_trace(go.Scatter(
-            x=g["err"], y=g["speedup"], mode="markers", name=precision,
-            marker=dict(size=11, color=PALETTE.get(precision)),
-            text=[f"{r.workload} · {r.backend} · {r.device}<br>p50 {r.p50:.3g} {r.unit}" for r in g.itertuples()],
-            hovertemplate="%{text}<br>rel L2 %{x:.2e}<br>speed-up vs fp32 %{y:.2f}×<extra></extra>",
-        ))
-    _layout(fig, "Speed-up vs fp32 against output error (relative L2 vs the fp32 reference)")
-    fig.update_xaxes(type="log", title="relative L2 error vs fp32 (log)")
-    fig.update_yaxes(title="speed-up vs fp32 (×, higher is faster)")
-    return fig
-
-
-def memory_bars(table: pd.DataFrame) -> go.Figure | None:
-    t = table[table["peak_mb"].notna()]
-    if t.empty:
-        return None
-    fig = go.Figure()
-    for precision in [p for p in PRECISION_ORDER if p in set(t["precision"])]:
-        g = t[t["precision"] == precision]
-        fig.add_trace(go.Bar(x=[f"{r.workload} · {r.backend}" for r in g.itertuples()], y=g["peak_mb"],
-                             name=precision, marker_color=PALETTE.get(precision)))
-    _layout(fig, "Peak memory of the agent process (MB)")
-    fig.update_layout(barmode="group", yaxis_title="MB")
-    return fig

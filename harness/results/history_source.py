@@ -14,10 +14,10 @@ import pandas as pd
 
 from harness.results.store import Store
 
-HISTORY_KINDS = ("run", "nightly")  # ab and calibrate runs are experiments, not history
+HISTORY_RUN_KINDS = ("run", "nightly")  # ab and calibrate runs are experiments, not history
 
 
-def history_run_ids(store: Store, run_kinds: Sequence[str] = HISTORY_KINDS) -> list[str]:
+def history_run_ids(store: Store, run_kinds: Sequence[str] = HISTORY_RUN_KINDS) -> list[str]:
     return [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in run_kinds]
 
 
@@ -29,7 +29,7 @@ def history_frames(
     metric: str = "*",
     precision: str = "*",
     backend: str = "*",
-    run_kinds: Sequence[str] = HISTORY_KINDS,
+    run_kinds: Sequence[str] = HISTORY_RUN_KINDS,
     with_samples: bool = True,
 ) -> tuple[pd.DataFrame, dict[tuple[int, str], np.ndarray]]:
     """Noisy metrics of every history run matching the globs, and their raw samples (when asked)."""

@@ -1,9 +1,9 @@
 """Resolve a compare argument to one comparison side: every run it names, with raw samples.
 
 A side is one or more references separated by commas (``RUN1,RUN2,RUN3``); a reference is a run id
-(that run), a build id (every run of that build: several runs are the evidence a verdict needs) or a
-result file: a JSON export (``harness export --format json``) or a pytest-benchmark JSON file, each
-one run. Nothing here judges: the frames go to ``analysis.compare``.
+or a run reference (``latest``, ``latest~N``: that run), a build id (every run of that build: several
+runs are the evidence a verdict needs) or a result file: a JSON export (``harness export --format
+json``) or a pytest-benchmark JSON file, each one run. Nothing here judges: the frames go to ``analysis.compare``.
 
 Files are untrusted input: anything malformed is a HarnessError that names the file and the place
 in it (``cells[3].metrics[1].value``), never a crash.
@@ -12,27 +12,27 @@ in it (``cells[3].metrics[1].value``), never a crash.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
+from harness.config.locations import default_store
 from harness.errors import HarnessError
-from harness.records import CELL_COLUMNS, CELL_KEY, SIDE_COLUMNS, Side, flag_codes
+from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, SIDE_COLUMNS, Side, flag_codes
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
 from harness.results.identity import config_identity
-from harness.results.store import DEFAULT_STORE, Store
+from harness.results.run_refs import RunFilter, parse_ref, resolve_run
+from harness.results.store import Store
 from harness.results.untrusted import need, number, sample_array, text
 
-CONTENTION_METRIC = "host_contention_cores"  # issue 11's measure of other processes' load during a cell
 REF_SEPARATOR = ","
 
 
 def open_existing(target: str | None) -> Store | None:
     """The results store if it exists, else None: a comparison of two files must not create one."""
-    text = str(target or os.environ.get("HARNESS_STORE") or DEFAULT_STORE)
+    text = str(target or default_store())
     if text.startswith("sqlite:///"):
         return Store(text) if Path(text.removeprefix("sqlite:///")).is_file() else None
     if "://" in text:
@@ -50,14 +50,19 @@ def side_refs(spec: str) -> list[str]:
     return refs
 
 
-def resolve_side(spec: str, store: Store | None, *, which: str = "A") -> Side:
-    """One side from ``spec`` (see the module doc); ``which`` names it in errors."""
+def resolve_side(spec: str, store: Store | None, *, which: str = "A", counted: RunFilter = RunFilter()) -> Side:
+    """One side from ``spec`` (see the module doc); ``which`` names it in errors; ``counted`` narrows which
+    runs ``latest`` / ``latest~N`` count (see results.run_refs)."""
     parts: list[Side] = []
     runs_known: list[dict[str, Any]] | None = None
     for ref in side_refs(spec):
         path = Path(ref)
         if path.is_file():
             parts.append(side_from_file(path))
+            continue
+        if store is not None and parse_ref(ref) is not None:
+            run_id = resolve_run(store, ref, counted)
+            parts.append(side_from_runs(store, [run_id], label=f"run {run_id} ({ref})"))
             continue
         if store is not None:
             runs_known = runs_known if runs_known is not None else store.list_runs()
@@ -72,7 +77,8 @@ def resolve_side(spec: str, store: Store | None, *, which: str = "A") -> Side:
                 parts.append(side_from_runs(store, build_runs, label=f"build {ref} ({many})"))
                 continue
         where = f" in {store.shown}" if store is not None else ""
-        raise HarnessError(f"{which}: {ref!r} is not a run id, a build id{where}, or a result file")
+        raise HarnessError(f"{which}: {ref!r} is not a run id, a build id{where}, a run reference (latest, latest~N) "
+                           f"or a result file")
     return merge_sides(parts, label=" + ".join(p.label for p in parts))
 
 
@@ -120,7 +126,8 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
         cid = int(rec["cell_id"])
         info = per_cell.get(cid, {})
         cores = contention.get(cid)
-        rows.append({**{k: rec.get(k) for k in ("run_id", "device", "workload", "precision", "backend", "build_id",
+        rows.append({**{k: rec.get(k) for k in ("run_id", "cell_id", "device", "workload", "precision", "backend",
+                                                 "build_id",
                                                  "artifact_sha256", "metric", "unit", "method", "status", "kind",
                                                  "value")},
                      "device_fingerprint": rec.get("device_fingerprint") or "",
@@ -131,6 +138,7 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
     frame = pd.DataFrame(rows, columns=SIDE_COLUMNS)
     if not frame.empty:
         frame = frame.sort_values("run_id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    cells = cells.rename(columns={"id": "cell_id"})
     return Side(label=label, metrics=frame, cells=cells[CELL_COLUMNS].reset_index(drop=True), runs=list(run_ids))
 
 
@@ -149,8 +157,8 @@ def side_from_file(path: Path) -> Side:
     else:
         raise HarnessError(f"{path}: not a harness JSON export (no 'cells' list) nor a pytest-benchmark file "
                            "('benchmarks' list and 'machine_info')")
-    metrics = metrics.assign(run_id=run_id)
-    cells = cells.assign(run_id=run_id)
+    metrics = metrics.assign(run_id=run_id, cell_id=None)
+    cells = cells.assign(run_id=run_id, cell_id=None)
     return Side(label=f"file {path.name}", metrics=metrics[SIDE_COLUMNS], cells=cells[CELL_COLUMNS], runs=[run_id])
 
 

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.summary import summarize
-from harness.analysis.within_run import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
+from harness.analysis.within_run import lag1_autocorrelation
 from harness.probes.memory import agent_peak_memory
 from harness.records import MetricValue
 
@@ -44,20 +44,6 @@ def series_metrics(series: Mapping[str, Mapping[str, Any]]) -> tuple[list[Metric
 def _lag1(values: np.ndarray) -> float | None:
     positive = values[np.isfinite(values) & (values > 0)]
     return lag1_autocorrelation(np.log(positive)) if positive.size == values.size else None
-
-
-def series_flags(series: Mapping[str, Mapping[str, Any]]) -> list[dict[str, Any]]:
-    """A cell flag per autocorrelated series (lag-1 above LAG1_LIMIT: the device drifted while it ran,
-    so its samples repeat each other; compare then takes the within-run error from block medians)."""
-    flags = []
-    for name, s in series.items():
-        values = np.asarray(s.get("samples") or [], dtype=float)
-        r = _lag1(values) if values.size else None
-        if r is not None and is_autocorrelated(r, values.size):
-            flags.append({"code": "autocorrelated", "series": name, "lag1": round(r, 3),
-                          "message": f"{name}: samples autocorrelated (lag-1 {r:.2f} > {LAG1_LIMIT}): "
-                                     "the device drifted during the run; its error is read from block medians"})
-    return flags
 
 
 def agent_metrics(result: Mapping[str, Any]) -> list[MetricValue]:

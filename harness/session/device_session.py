@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import posixpath
 import re
 import tempfile
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -26,22 +26,26 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.fidelity import XPLAT_HOST_METHOD, budget_violations, fidelity_metrics, xplat_metrics
+from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
-from harness.probes import interpret, plan_probes, thermal_gate
+from harness.probes import contention, interpret, plan_probes, thermal_gate
+from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
-from harness.session.cell_result import agent_metrics, series_flags, series_metrics, timed_inferences
+from harness.session.cell_flags import Fp32Headlines, cell_flags, model_origin
+from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
+from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
-from harness.transport.lock import device_lock
+from harness.transport.lock import DeviceBusy, device_lock
 
 RETRY_BACKOFF_S = 2.0
 
@@ -58,6 +62,8 @@ class RunContext:
     test_slowdown: float = 0.0
     retries: int = 1
     extra_result: dict[str, Any] = field(default_factory=dict)
+    fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
+    lock_wait_s: float = 0.0  # a busy device: 0 fails at once (nightly), else wait this long for it
 
 
 def _safe(key: str) -> str:
@@ -77,6 +83,7 @@ class DeviceSession:
         profile: DeviceProfile,
         ctx: RunContext,
         transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+        on_lock_wait: Callable[[DeviceBusy, float], None] | None = None,
     ) -> None:
         self.profile = profile
         self.ctx = ctx
@@ -89,14 +96,17 @@ class DeviceSession:
         self.setup_log: list[dict[str, Any]] = []
         self.push_stats: Counter[str] = Counter()  # survives reconnects
         self._held = ExitStack()  # the device lock, released on close
+        self._on_lock_wait = on_lock_wait
+        self._aborted = threading.Event()  # Ctrl-C: also ends a wait for a busy device
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
-        owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
-        self._held.enter_context(device_lock(t, owner))  # two runs never share a device
+        owner = f"harness run {self.ctx.run_id}"  # the lock adds host, pid and since
+        self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
+                                             stop=self._aborted))  # two runs never share a device
         self.runner_argv = install_runner(t, self.profile)
         self.agent_env = probe_runner(t, self.profile, self.runner_argv)
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
@@ -116,6 +126,7 @@ class DeviceSession:
 
     def abort(self) -> None:
         """Called from another thread on Ctrl-C: kill what runs on the device."""
+        self._aborted.set()
         if self.transport is not None:
             self.transport.abort()
 
@@ -157,6 +168,7 @@ class DeviceSession:
             return rec
 
     def _record(self, key: str, workload: str, precision: str, backend: str, status: str, **kw: Any) -> CellRecord:
+        kw["result"] = {**self._cell_context(workload, backend), **(kw.get("result") or {})}
         return CellRecord(
             cell_key=key,
             device=self.profile.name,
@@ -171,6 +183,17 @@ class DeviceSession:
             ort_version=self.agent_env.get("onnxruntime"),
             **kw,
         )
+
+    def _cell_context(self, workload: str, backend: str) -> dict[str, Any]:
+        """What every record of a cell carries: its configuration identity and the model's origin."""
+        out: dict[str, Any] = {}
+        be = next((b for b in self.profile.backends if b.name == backend), None)
+        if be is not None:
+            out["identity"] = cell_identity(self.profile, be, self.agent_env)
+        entry = self.ctx.manifest.workloads.get(workload)
+        if entry is not None:
+            out["model_source"] = model_origin(entry)
+        return out
 
     def _backend(self, name: str) -> Backend:
         for b in self.profile.backends:
@@ -292,11 +315,8 @@ class DeviceSession:
         outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
         metrics += outcome.metrics
         samples.update(outcome.samples)
-        flags: list[Any] = list(outcome.flags)
-        flags += series_flags(result.get("series") or {})
-        if result.get("providers", {}).get("fallback"):
-            p = result["providers"]
-            flags.append(f"EP fallback: {p['requested']} requested, most nodes ran on {p['used']}")
+        load = contention.interpret(result)
+        metrics += load.metrics
         status, error = "ok", None
         reference = self.ctx.host.reference(workload, workload_path)
         fid = fidelity_metrics(prepared.job.kind, reference, outputs) if outputs else []
@@ -304,12 +324,37 @@ class DeviceSession:
         violations = budget_violations(fid, workload.budgets.get(precision))  # type: ignore[call-overload]
         if violations:
             status, error = "accuracy_fail", "; ".join(violations)
-        result["flags"] = flags
+        check = self.ctx.manifest.workloads[workload.name].precisions[precision].check
+        flags = cell_flags(
+            probe_flags=outcome.flags, providers=result.get("providers"),
+            unchanged_precision=precision if check is not None and check.unchanged else None,
+            violations=violations, contention=load.flag, samples=samples,
+        )
+        xplat, result["xplat"] = self._xplat(prepared.job.kind, workload, workload_path, precision, outputs)
+        metrics += xplat
+        kept = keepable(outputs)
+        result["flags"] = flags_json(flags)
         result["probe_info"] = outcome.info
+        result["job_kind"] = prepared.job.kind  # how another device's outputs are compared to these
+        result["inputs_sha256"] = prepared.sha256
+        result["outputs_kept"] = kept or (f"no: over {KEEP_OUTPUTS_MAX_BYTES} bytes" if outputs else "no: none saved")
         return self._record(
             key, workload.name, precision, backend_name, status, error=error, result=_slim(result),
-            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"), **base,
+            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"),
+            outputs=outputs if kept else {}, inputs_sha256=prepared.sha256, **base,
         )
+
+    def _xplat(self, kind: str, workload: Workload, workload_path: Path, precision: str,
+               outputs: dict[str, np.ndarray]) -> tuple[list[MetricValue], dict[str, Any]]:
+        """Cross-platform agreement with the host CPU EP running this precision's artifact on the
+        same inputs. The host failing to run it is recorded, never a failure of the cell."""
+        info: dict[str, Any] = {"reference": "host", "method": XPLAT_HOST_METHOD, "host": platform.node()}
+        if not outputs:
+            return [], {**info, "error": "the cell saved no outputs"}
+        try:
+            return xplat_metrics(kind, self.ctx.host.host_outputs(workload, workload_path, precision), outputs), info
+        except (HarnessError, ValueError) as exc:
+            return [], {**info, "error": str(exc)}
 
 
 def _raw_series(result: dict[str, Any]) -> dict[str, list[float]]:

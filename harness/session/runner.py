@@ -26,11 +26,12 @@ from harness.results.store import Store
 from harness.session.device_session import DeviceSession, RunContext
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
+from harness.transport.lock import DeviceBusy
 
 
 @dataclass
 class Event:
-    kind: str  # device_start / cell_start / cell_done / device_error / device_done
+    kind: str  # device_start / device_waiting / cell_start / cell_done / device_error / device_done
     device: str
     cell: Cell | None = None
     record: CellRecord | None = None
@@ -123,7 +124,7 @@ class Runner:
     def _device_worker(self, device: str, cells: list[Cell], outcome: RunOutcome) -> None:
         stats = outcome.devices.setdefault(device, DeviceStats())
         profile = self.profiles[device]
-        session = DeviceSession(profile, self.ctx, self.transport_factory)
+        session = DeviceSession(profile, self.ctx, self.transport_factory, on_lock_wait=self._lock_waiter(device))
         self._sessions[device] = session
         self._emit(Event("device_start", device, total=len(cells)))
         t0 = time.monotonic()
@@ -131,10 +132,15 @@ class Runner:
             try:
                 session.open()
             except HarnessError as exc:
-                # One more try for a flaky link, then every cell is recorded with the reason.
+                # One more try for a flaky link (not for a busy device: it was waited for already),
+                # then every cell is recorded with the reason.
                 session.close()
-                time.sleep(1.0)
+                if self._cancel.is_set():
+                    return  # Ctrl-C (also while waiting for a busy device): the cells stay missing for --resume
                 try:
+                    if isinstance(exc, DeviceBusy):
+                        raise exc
+                    time.sleep(1.0)
                     session.open()
                 except HarnessError as exc2:
                     stats.error = f"device {device} unavailable: {exc2 or exc}"
@@ -170,7 +176,14 @@ class Runner:
             stats.wall_s = time.monotonic() - t0
             self._emit(Event("device_done", device))
 
+    def _lock_waiter(self, device: str) -> Callable[[DeviceBusy, float], None]:
+        def on_wait(busy: DeviceBusy, waited_s: float) -> None:
+            self._emit(Event("device_waiting", device, message=busy.waiting_line(waited_s, self.ctx.lock_wait_s)))
+
+        return on_wait
+
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
+        self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
         self.store.record_cell(self.ctx.run_id, rec)
         stats = outcome.devices[cell.device]
         stats.cells += 1

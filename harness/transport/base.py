@@ -62,6 +62,7 @@ class Transport(abc.ABC):
         self.files_pushed = 0
         self.files_cached = 0
         self._counter_lock = threading.Lock()
+        self._in_cache: set[str] = set()  # cache paths this connection sent or found: asked about once
 
     # ---- primitives every transport implements -------------------------------------
     @abc.abstractmethod
@@ -139,7 +140,9 @@ class Transport(abc.ABC):
         cached = posixpath.join(self.cache_dir, name)
         marker = cached + ".ok"
         sent = 0
-        if self.read_text(marker) != digest:
+        # every cell pushes the same inputs (and a re-run the same models): one marker read per
+        # connection, not one round trip per cell
+        if cached not in self._in_cache and self.read_text(marker) != digest:
             self.makedirs(self.cache_dir)
             free = self.free_bytes(self.cache_dir)
             if free is not None and free < size * 1.1:
@@ -160,6 +163,7 @@ class Transport(abc.ABC):
                 )
             self.write_text(marker, digest)
             sent = size
+        self._in_cache.add(cached)
         with self._counter_lock:
             if sent:
                 self.bytes_pushed += sent

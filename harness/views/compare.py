@@ -19,6 +19,7 @@ from harness.analysis.stats import MAX_RUNS_NEEDED, runs_to_detect
 from harness.analysis.thresholds import Thresholds
 from harness.records import ROW_KEY, CalibratedNoise, Side
 from harness.results.analysis_tables import load_run_noise
+from harness.results.run_refs import RunFilter
 from harness.results.sources import open_existing, resolve_side, side_refs
 from harness.results.store import Store
 from harness.views import noise as noise_view
@@ -38,12 +39,13 @@ def all_files(*specs: str) -> bool:
 
 
 def compare_refs(a: str, b: str, *, store_url: str | None = None, options: CompareOptions = CompareOptions(),
-                 store: Store | None = None) -> Comparison:
-    """Compare what the user named; with files only, an absent store is never created (and said so)."""
+                 store: Store | None = None, counted: RunFilter = RunFilter()) -> Comparison:
+    """Compare what the user named; with files only, an absent store is never created (and said so).
+    ``counted`` narrows which runs ``latest`` / ``latest~N`` count."""
     if store is None:
         store = open_existing(store_url) if all_files(a, b) else Store(store_url)
-    side_a = resolve_side(a, store, which="A")
-    side_b = resolve_side(b, store, which="B")
+    side_a = resolve_side(a, store, which="A", counted=counted)
+    side_b = resolve_side(b, store, which="B", counted=counted)
     return compare_sides(side_a, side_b, store, options)
 
 

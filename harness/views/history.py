@@ -14,7 +14,7 @@ from harness.analysis.history import Series, build_series
 from harness.analysis.thresholds import Thresholds
 from harness.records import Alert
 from harness.results import analysis_tables as T
-from harness.results.history_source import HISTORY_KINDS, device_canaries, history_frames
+from harness.results.history_source import HISTORY_RUN_KINDS, device_canaries, history_frames
 from harness.results.store import Store
 
 
@@ -27,7 +27,7 @@ def load_series(
     precision: str = "*",
     backend: str = "*",
     thresholds: Thresholds | None = None,
-    run_kinds: Sequence[str] = HISTORY_KINDS,
+    run_kinds: Sequence[str] = HISTORY_RUN_KINDS,
 ) -> list[Series]:
     """Every noisy series matching the globs, with change points detected."""
     frame, samples = history_frames(store, workload=workload, device=device, metric=metric, precision=precision,

@@ -1,7 +1,8 @@
 """What the published site shows, prepared for its pages (``report.site.publish`` only renders this).
 
-- ``latest_compares``: per device, its latest history run against the run before it, judged with the
-  series' history σ_run (the calibration first, where there is one);
+- ``site_data``: everything the pages show; each device's latest run against each cell's last
+  comparable successful cell (``views.changes``), judged with σ_run from the calibration or the
+  series' history;
 - ``overview``: devices × workloads, each cell the change in the bad direction where significant;
 - ``device_items``: per device fingerprint, its facts, its noise (history and calibrated);
 - ``alert_record`` / ``regression_records``: the alerts as the regressions page, JSON and feed list them.
@@ -23,15 +24,18 @@ import pandas as pd
 from harness.analysis import noise as N
 from harness.analysis.compare import Comparison, Verdict
 from harness.analysis.history import Series, series_slug
+from harness.analysis.results_matrix import ResultsMatrix
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
-from harness.records import Alert, Side
-from harness.results.history_source import HISTORY_KINDS
-from harness.results.sources import resolve_side, side_from_runs
+from harness.records import Alert
+from harness.results.history_source import HISTORY_RUN_KINDS
+from harness.results.sources import resolve_side
 from harness.results.store import Store
 from harness.views import noise as noise_view
+from harness.views.changes import DeviceChanges, latest_changes
 from harness.views.compare import CompareOptions, compare_sides
 from harness.views.history import alert_ids, load_series, stored_alerts
+from harness.views.results_matrix import Part, latest_parts, latest_results_matrix
 
 OPEN = ("suspected", "confirmed")
 
@@ -39,7 +43,7 @@ OPEN = ("suspected", "confirmed")
 @dataclass
 class DeviceCompare:
     device: str
-    prev_run: str
+    prev_run: str  # the baseline: each cell's last comparable successful run (views.changes)
     last_run: str
     cmp: Comparison
 
@@ -67,6 +71,9 @@ class SiteData:
     series: list[Series]
     alerts: list[Alert]
     alert_ids: dict[tuple[str, ...], int]
+    parts: list[Part] = field(default_factory=list)  # each device's latest run
+    changes: list[DeviceChanges] = field(default_factory=list)
+    matrix: ResultsMatrix | None = None
     latest: list[DeviceCompare] = field(default_factory=list)
     extra: list[ExtraCompare] = field(default_factory=list)
 
@@ -79,52 +86,21 @@ def site_data(store: Store, *, thresholds: Thresholds | None = None,
               pairs: Sequence[tuple[str, str]] = ()) -> SiteData:
     runs = store.list_runs()
     all_cells = store.cells_frame()
-    history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in HISTORY_KINDS}
+    history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in HISTORY_RUN_KINDS}
     cells = all_cells[all_cells["run_id"].isin(history_runs)]
     data = SiteData(runs=runs, all_cells=all_cells, history_cells=cells,
                     series=load_series(store, thresholds=thresholds), alerts=stored_alerts(store),
                     alert_ids=alert_ids(store))
-    data.latest = latest_compares(store, runs, cells, thresholds)
+    data.parts = latest_parts(store)  # each device's latest run: the overview's results and changes
+    data.changes = latest_changes(store, thresholds=thresholds, parts=data.parts)
+    data.latest = [DeviceCompare(ch.device, ch.baseline_label, ch.last_run, ch.cmp) for ch in data.changes
+                   if ch.cmp is not None]
+    data.matrix = latest_results_matrix(store, data.parts)
     options = CompareOptions(thresholds=thresholds)
     data.extra = [ExtraCompare(a, b, compare_sides(resolve_side(a, store, which="A"),
                                                    resolve_side(b, store, which="B"), store, options))
                   for a, b in pairs]
     return data
-
-
-# ---------------------------------------------------------------------------- compares
-def _device_side(side: Side, device: str) -> Side:
-    return Side(side.label, side.metrics[side.metrics["device"] == device].reset_index(drop=True),
-                side.cells[side.cells["device"] == device].reset_index(drop=True), list(side.runs))
-
-
-def latest_compares(store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                    thresholds: Thresholds | None) -> list[DeviceCompare]:
-    """Per device: its latest run against the run before it (the 'latest change')."""
-    if cells.empty:
-        return []
-    created = {r["run_id"]: r["created_at"] for r in runs}
-    pairs: list[tuple[str, str, str]] = []
-    for device, g in cells.groupby("device", sort=True):
-        run_ids = sorted(set(g["run_id"]), key=lambda r: (created.get(r, ""), r))
-        if len(run_ids) >= 2:
-            pairs.append((str(device), run_ids[-2], run_ids[-1]))
-    sides = {rid: side_from_runs(store, [rid], label=f"run {rid}") for _, prev, last in pairs for rid in (prev, last)}
-    keys: set[tuple[str, str, str, str, str]] = set()
-    for side in sides.values():
-        m = side.metrics[side.metrics["kind"] == "noisy"]
-        keys |= {tuple(str(v) for v in rec) for rec in  # type: ignore[misc]
-                 m[["workload", "precision", "backend", "device_fingerprint", "metric"]].itertuples(index=False)}
-    priors = noise_view.priors(store, keys, set(sides))  # once for every device: one pass over the history
-    options = CompareOptions(thresholds=thresholds, allow_artifact_change=True)
-    out = []
-    for device, prev, last in pairs:
-        a, b = _device_side(sides[prev], device), _device_side(sides[last], device)
-        cmp = compare_sides(a, b, store, options, priors=priors)
-        cmp.notes.append(f"device {device}: latest run {last} against the run before it, {prev}; "
-                         "artifact changes between builds are judged")
-        out.append(DeviceCompare(device, prev, last, cmp))
-    return out
 
 
 # ---------------------------------------------------------------------------- overview

@@ -91,3 +91,21 @@ def test_runs_to_detect_and_runs_needed() -> None:
     # ... one just inside the bound never is: neither equivalent nor beyond it
     edge = Difference(bound * 0.999, 0.05, 2, 0.03**2, 0.03)
     assert runs_needed(edge, bound=bound, alpha=0.01, tests=1, have=1) is None
+
+
+def test_median_ci_is_scipys_order_statistic_interval_and_covers_the_median() -> None:
+    from scipy import stats as st
+
+    from harness.analysis.stats import ORDER_STATISTICS_MIN_N, median_ci
+
+    rng = np.random.default_rng(11)
+    for n in (ORDER_STATISTICS_MIN_N, 21, 55, 1000, 20_001):
+        x = rng.lognormal(0.0, 0.2, n)
+        ref = st.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(0.95)
+        assert median_ci(x) == (ref.low, ref.high), n
+    small = rng.lognormal(0.0, 0.2, 7)
+    lo, hi = median_ci(small)  # type: ignore[misc]
+    assert lo <= np.median(small) <= hi and median_ci(small) == (lo, hi)  # bootstrap, fixed seed
+    assert median_ci([1.0]) is None and median_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
+    hits = sum(lo <= 1.0 <= hi for lo, hi in (median_ci(rng.lognormal(0.0, 0.3, 41)) for _ in range(400)))  # type: ignore[misc]
+    assert hits >= 0.93 * 400  # the true median (1.0) is covered at least ~95 % of the time

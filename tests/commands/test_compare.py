@@ -171,3 +171,24 @@ def test_malformed_files_and_crashes_exit_2_never_1(store, monkeypatch, capsys, 
     monkeypatch.setattr("harness.views.compare.compare", boom)
     assert harness(monkeypatch, "compare", "build-a", "build-c", "--store", store.url) == 2  # not 1: a crash
     assert "ZeroDivisionError: a bug" in capsys.readouterr().err
+
+
+def test_latest_and_latest_tilde_n_name_the_newest_runs(tmp_path, monkeypatch, capsys) -> None:
+    s = Store(tmp_path / "refs.db")
+    record_run(s, "night-1", cells=ONE, seed=0, created_at="2026-01-01T02:00:00+00:00")
+    record_run(s, "night-2", cells=ONE, seed=1, created_at="2026-01-02T02:00:00+00:00", shift={"resnet": 1.10})
+    record_run(s, "other-device", cells=(CellSpec(device="pi5", fingerprint="fp-pi5"),), seed=2,
+               created_at="2026-01-03T02:00:00+00:00")
+    quiet = tmp_path / "quiet.yaml"  # synthetic runs have no run offsets: a quiet device, declared as such
+    quiet.write_text("defaults: {run_noise: 0.005}\n")
+    code = harness(monkeypatch, "compare", "latest~2", "latest~1", "--store", s.url, "--format", "json",
+                   "--thresholds", quiet)
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and "night-1" in doc["a"] and "night-2" in doc["b"]
+    # -d narrows what latest counts: the pi5 run is skipped
+    code = harness(monkeypatch, "compare", "latest~1", "latest", "-d", "pixel", "--store", s.url, "--format", "json",
+                   "--thresholds", quiet)
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and "night-1" in doc["a"] and "night-2" in doc["b"]
+    assert harness(monkeypatch, "compare", "latest~3", "latest", "--store", s.url) == 2
+    assert "latest~3: only 3 run(s)" in capsys.readouterr().err

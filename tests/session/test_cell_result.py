@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 
 from harness.analysis.compare import method_definition
-from harness.session.cell_result import SERIES_METHOD, series_flags, series_metrics
+from harness.analysis.flags import autocorrelated
+from harness.analysis.within_run import estimate_run
+from harness.session.cell_result import SERIES_METHOD, series_metrics
 
 
 def _series(samples: np.ndarray, stopped_by: str = "max_seconds", warmup_n: int = 3) -> dict:
@@ -25,10 +27,15 @@ def test_method_has_no_counts_or_stop_reason_and_lag1_is_stored() -> None:
     assert lag1.kind == "info" and abs(lag1.value) < 0.2
 
 
-def test_a_drifting_series_is_flagged_autocorrelated() -> None:
+def test_a_drifting_series_is_flagged_by_the_rule_compare_uses() -> None:
     rng = np.random.default_rng(1)
     heating = np.linspace(10.0, 10.6, 300) * rng.lognormal(0, 0.005, 300)  # +6 % over the run
-    (flag,) = series_flags(_series(heating))
-    assert flag["code"] == "autocorrelated" and flag["series"] == "latency_ms@b1" and flag["lag1"] > 0.5
-    assert "block medians" in flag["message"]
-    assert series_flags(_series(rng.lognormal(0, 0.03, 300))) == []
+    flag = autocorrelated("latency_ms@b1", heating)
+    assert flag is not None and flag.code == "autocorrelated" and flag.extra["lag1"] > 0.5
+    assert "block medians" in flag.message
+    assert estimate_run(heating).method == "block medians"  # the flag and compare agree
+    steady = rng.lognormal(0, 0.03, 300)
+    assert autocorrelated("latency_ms@b1", steady) is None and estimate_run(steady).method == "order statistics"
+    # at n = 30 a lag-1 of 0.3 is chance (1.96 / sqrt(30) = 0.36): neither flags it
+    short = np.exp(np.cumsum(rng.normal(0, 0.001, 30)) * 0 + rng.normal(0, 0.03, 30))
+    assert (autocorrelated("m", short) is None) == (estimate_run(short).method == "order statistics")

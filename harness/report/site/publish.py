@@ -1,7 +1,7 @@
 """Build the static site from a results store: every page opens from file://, plotly.js is
 written once at the root, every user string goes through autoescaped templates or script_json.
 
-Layout:  index.html (overview heatmap)   runs.html + runs/<run>/index.html (last N runs)
+Layout:  index.html (results matrix + charts, then changes)   runs.html + runs/<run>/index.html (last N runs)
          series/index.html + series/<id>.html     compare/index.html + compare/<device>.html
          devices.html   regressions.html + regressions.json + feed.xml (Atom)
 """
@@ -22,15 +22,16 @@ from harness.analysis.history import Series, series_slug
 from harness.analysis.noise import as_percent
 from harness.analysis.thresholds import Thresholds
 from harness.records import Alert
+from harness.report.plotlyjs import PLOTLY_JS, write_plotlyjs
 from harness.report.render_compare import render_html as render_compare_html
+from harness.report.results_section import results_section
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
-from harness.report.site.plots import heatmap_figure, plot_div, series_figure
+from harness.report.site.plots import SERIES_CHART_MIN_RUNS, heatmap_figure, plot_div, series_figure
 from harness.report.site.templates import render
 from harness.results.store import Store
+from harness.views.changes import DeviceChanges
 from harness.views.site import DeviceCompare, ExtraCompare, SiteData, device_items, overview, regression_records, site_data
-
-PLOTLY_JS = "plotly.min.js"
 
 
 @dataclass
@@ -88,16 +89,12 @@ def publish(
     out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
     w = _Writer(out, result)
-    from plotly.offline import get_plotlyjs
-
-    js = out / PLOTLY_JS
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
+    write_plotlyjs(out)  # the one copy every chart page of the site loads
 
     data = site_data(store, thresholds=thresholds, pairs=pairs)
     _write_compares(w, data.latest, data.extra)
     _write_overview(w, data)
-    _write_runs(w, store, data.runs, data.all_cells, run_pages)
+    _write_runs(w, store, data.runs, data.all_cells, run_pages, data.changes)
     _write_series(w, data.series, data.alerts)
     w.page("devices.html", "devices.html.j2", "devices", items=device_items(store, data.history_cells, data.series))
     _write_regressions(w, data, base_url or out.resolve().as_uri())
@@ -125,18 +122,27 @@ def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[Ext
 
 # ---------------------------------------------------------------------------- overview
 def _write_overview(w: _Writer, data: SiteData) -> None:
+    """Results first (each device's latest run as the results matrix and its charts), then changes."""
+    matrix = data.matrix
+    results = results_section(matrix, id_prefix="overview")
+    sources = [{"device": g.key, "runs": g.run_ids, "created": g.created} for g in (matrix.devices if matrix else [])]
     ov = overview(data.latest)
+    drawn = any(v is not None for row in ov.z for v in row)  # an all-empty heatmap is a grey box: not drawn
     figure = plot_div("overview-heatmap", *heatmap_figure(ov.devices, ov.workloads, ov.z, ov.text),
-                      height=max(260, 90 + 46 * len(ov.devices))) if ov.devices else None
-    w.page("index.html", "overview.html.j2", "overview", charts=figure is not None, figure=figure, runs=len(data.runs),
-           latest=data.runs[0] if data.runs else None, open_alerts=len(data.open_alerts),
-           compares=[{"href": compare_page(dc.device), "device": dc.device, "counts": dc.cmp.counts(),
-                      "exit": dc.cmp.exit_code()} for dc in data.latest])
+                      height=max(260, 90 + 46 * len(ov.devices))) if drawn else None
+    pages = {dc.device: compare_page(dc.device) for dc in data.latest}
+    w.page("index.html", "overview.html.j2", "overview", charts=True, figure=figure, runs=len(data.runs),
+           latest=data.runs[0] if data.runs else None, open_alerts=len(data.open_alerts), results=results,
+           sources=sources, judged=bool(data.latest),
+           compares=[{"href": pages.get(ch.device), "device": ch.device, "last": ch.last_run,
+                      "baseline": ch.baseline_label, "without_baseline": ch.without_baseline,
+                      "counts": ch.cmp.counts() if ch.cmp else None, "exit": ch.cmp.exit_code() if ch.cmp else None}
+                     for ch in data.changes])
 
 
 # ---------------------------------------------------------------------------- runs
 def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                run_pages: int) -> None:
+                run_pages: int, changes: Sequence[DeviceChanges] = ()) -> None:
     counts = cells.groupby(["run_id", "status"]).size().unstack(fill_value=0) if not cells.empty else pd.DataFrame()
     items = []
     for i, run in enumerate(runs):  # newest first
@@ -145,7 +151,7 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
         c = counts.loc[rid].to_dict() if rid in counts.index else {}
         if i < run_pages:
             try:
-                path = _run_report(store, run, w.out / "runs" / slug(rid), c)
+                path = _run_report(store, run, w.out / "runs" / slug(rid), c, _judged_already(rid, cells, changes))
             except Exception as exc:  # one broken run must not take the whole site down: say so on the page
                 error = f"run report failed: {type(exc).__name__}: {exc}"
             else:
@@ -155,14 +161,22 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
     w.page("runs.html", "runs.html.j2", "runs", items=items, run_pages=run_pages)
 
 
-def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any]) -> Path:
+def _judged_already(run_id: str, cells: pd.DataFrame, changes: Sequence[DeviceChanges]) -> list[DeviceChanges] | None:
+    """The overview's changes of a run that is the latest of each of its devices (else None: compute)."""
+    mine = [ch for ch in changes if ch.last_run == run_id]
+    devices = set(cells.loc[cells["run_id"] == run_id, "device"]) if not cells.empty else set()
+    return mine if mine and {ch.device for ch in mine} == devices else None
+
+
+def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any],
+                changes: list[DeviceChanges] | None = None) -> Path:
     """A finished run's page is rendered once: a stamp of its state lets later publishes reuse it."""
     stamp = json.dumps({"finished_at": run.get("finished_at"), "status": run.get("status"),
                         "cells": {k: int(v) for k, v in counts.items()}}, sort_keys=True)
     page, mark = folder / "index.html", folder / ".rendered"
     if run.get("status") == "finished" and page.exists() and mark.exists() and mark.read_text() == stamp:
         return page
-    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS)
+    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS, changes=changes)
     mark.write_text(stamp)
     return path
 
@@ -174,12 +188,13 @@ def _write_series(w: _Writer, series: list[Series], alerts: list[Alert]) -> None
         by_series.setdefault(a.series_key, []).append(a)
     items = []
     for s in series:
-        figure = plot_div("series", *series_figure(s))
+        # a chart of one or two points says less than the numbers: below the minimum, a table
+        figure = plot_div("series", *series_figure(s)) if len(s.points) >= SERIES_CHART_MIN_RUNS else None
         changes = [{"run": str(s.points["run_id"].iloc[c.index]), "build": s.points["build_id"].iloc[c.index],
                     "ratio": c.ratio, "p": c.p, "worse": c.worse} for c in s.changes]
-        w.page(f"series/{s.slug}.html", "series.html.j2", s.label, charts=True, s=s, figure=figure, changes=changes,
-               alerts=by_series.get(s.key, []), last=float(s.points["median"].iloc[-1]),
-               sigma_pct=as_percent(s.sigma_run))
+        w.page(f"series/{s.slug}.html", "series.html.j2", s.label, charts=figure is not None, s=s, figure=figure,
+               changes=changes, min_runs=SERIES_CHART_MIN_RUNS, sigma_pct=as_percent(s.sigma_run),
+               alerts=by_series.get(s.key, []), last=float(s.points["median"].iloc[-1]))
         items.append({"href": f"{s.slug}.html", "s": s, "runs": len(s.points), "changes": len(s.changes),
                       "last": float(s.points["median"].iloc[-1])})
     w.page("series/index.html", "series_index.html.j2", "series", items=items)

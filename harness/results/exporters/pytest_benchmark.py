@@ -105,11 +105,11 @@ def to_pytest_benchmark(
 
 def _conditions(metrics: pd.DataFrame, cells: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
     """cell id -> {config, flags, contention_cores}: what compare checks beside the samples."""
-    from harness.records import flag_codes
+    from harness.records import CONTENTION_METRIC, flag_codes
 
     if cells is None or cells.empty:
         return {}
-    load = metrics[metrics["metric"] == "host_contention_cores"].set_index("cell_id")["value"].to_dict()
+    load = metrics[metrics["metric"] == CONTENTION_METRIC].set_index("cell_id")["value"].to_dict()
     out: dict[int, dict[str, Any]] = {}
     for c in cells.to_dict("records"):
         try:
