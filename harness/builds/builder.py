@@ -35,7 +35,9 @@ from harness.builds.manifest import (
     write_manifest,
 )
 from harness.builds.sources import Source, load_source, model_files, user_file, user_model_files
+from harness.config.ids import check_id
 from harness.config.models import PRECISIONS, Workload
+from harness.config.outputs import remove_within
 from harness.errors import HarnessError
 
 BUILDER_VERSION = 1
@@ -123,6 +125,8 @@ def build(
         if p not in PRECISIONS:
             raise HarnessError(f"unknown precision {p!r} (known: {', '.join(PRECISIONS)})")
     onnxruntime.set_default_logger_severity(3)  # converters' sessions warn about shape merges
+    if build_id is not None:
+        check_id(build_id, "build id")  # it names a folder under builds_root that a rebuild replaces
     digest = content_hash(workloads, precisions)
     bid = build_id or f"b-{digest[:12]}"
     final = Path(builds_root) / bid
@@ -150,7 +154,7 @@ def build(
         )
         write_manifest(tmp, manifest)
         if final.exists():
-            shutil.rmtree(final)
+            remove_within(builds_root, final)
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

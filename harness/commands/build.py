@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.builds.builder import build as build_models
@@ -50,15 +51,16 @@ def build(
         folder = build_models(chosen, root, build_id=build_id, precisions=list(precision) or None)
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before
-    console.print(f"build [bold]{man.build_id}[/]: {folder}" + (" (unchanged: reused)" if reused else ""), highlight=False)
+    console.print(f"build [bold]{man.build_id}[/]: {escape(str(folder))}" + (" (unchanged: reused)" if reused else ""),
+                  highlight=False)
     table = Table("workload", "precision", "role", "size", "sha256", "notes")
     for name, entry in sorted(man.workloads.items()):
         for prec, pe in entry.precisions.items():
             for i, (role, art) in enumerate(sorted(pe.files.items())):
                 notes = "; ".join(pe.notes) if i == 0 else ""
-                table.add_row(name, prec, role, f"{art.size / 1e6:.1f} MB", art.sha256[:12], notes)
+                table.add_row(name, prec, role, f"{art.size / 1e6:.1f} MB", art.sha256[:12], escape(notes))
         for prec, reason in entry.skipped.items():
-            table.add_row(name, prec, "-", "-", "-", f"[red]skipped[/]: {reason}")
+            table.add_row(name, prec, "-", "-", "-", f"[red]skipped[/]: {escape(reason)}")
     console.print(table)
 
 

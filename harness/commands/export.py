@@ -19,8 +19,15 @@ def export_cmd(
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:
     """Export one run's cells, metrics and raw samples."""
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_file
+
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if run_id != "latest":
+        check_id(run_id, "run id")
+    if out is not None:
+        output_file(out, "--out")
     store = Store(store_url)
     if run_id == "latest":
         latest = store.latest_run()
@@ -28,8 +35,8 @@ def export_cmd(
             raise HarnessError(f"no runs in {store.shown}")
         run_id = latest["run_id"]
     bundle = RunBundle.load(store, run_id)
-    path = export(bundle, fmt, out or Path(f"{run_id}{SUFFIX[fmt]}"))
-    Console().print(f"wrote {path}", highlight=False)
+    path = export(bundle, fmt, out or output_file(Path(f"{run_id}{SUFFIX[fmt]}"), "export file"))
+    Console().print(f"wrote {path}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -22,11 +22,13 @@ def publish_cmd(
 
     from harness.analysis.thresholds import Thresholds
     from harness.commands._canaries import parse_canaries
+    from harness.config.outputs import output_dir
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report.site.publish import publish
     from harness.results.store import Store
 
+    output_dir(out, "--out")
     pairs = []
     for p in pair or []:
         a, sep, b = p.partition("..")
@@ -39,7 +41,7 @@ def publish_cmd(
                      base_url=base_url, pairs=pairs)
     sizes = result.sizes()
     biggest = max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("-", 0)
-    Console().print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
+    Console(markup=False).print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
                     f"(largest {biggest[0]}: {biggest[1] / 1e6:.2f} MB); open {out / 'index.html'}", highlight=False)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from harness.results.store import Store
 
@@ -26,11 +27,11 @@ def results(
             vc = cells.loc[cells["run_id"] == r["run_id"], "status"].value_counts()
             counts = ", ".join(f"{n} {s}" for s, n in vc.items())
         planned = sum(1 for c in r["plan"] if c.get("status") != "skipped")
-        t.add_row(r["run_id"], r["created_at"][:19], r["kind"], str(r["build_id"]), r["status"],
+        t.add_row(*(Text(str(x)) for x in (r["run_id"], r["created_at"][:19], r["kind"], r["build_id"], r["status"])),
                   f"{counts or '0'} (planned {planned})")
     Console().print(t)
     if not runs:
-        Console().print(f"no runs in {store.shown}")
+        Console().print(f"no runs in {store.shown}", markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -40,11 +41,11 @@ def _progress_listener(progress: Progress, prep: PreparedRun):  # type: ignore[n
             if e.record.status not in ("ok",):
                 style = STATUS_STYLE.get(e.record.status, "")
                 progress.console.print(
-                    f"[{style}]{e.record.status}[/] {e.record.cell_key}: {e.record.error or ''}"[:400],
-                    highlight=False, markup=True,
+                    f"[{style}]{e.record.status}[/] " + escape(f"{e.record.cell_key}: {e.record.error or ''}"[:400]),
+                    highlight=False,
                 )
         elif e.kind == "device_error":
-            progress.console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
+            progress.console.print(f"[red]{escape(e.device)}[/]: {escape(e.message or '')}", highlight=False)
         elif e.kind == "device_done":
             progress.update(tasks[e.device], description=f"{e.device}: done")
 
@@ -64,7 +65,7 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
         t.add_column(col, justify="right" if col in ("p50", "p90", "peak MB", "rel L2 vs fp32") else "left")
     for r in table.itertuples():
         st = STATUS_STYLE.get(r.status, "")
-        metric = (r.metric or "") + (f" ({r.unit})" if r.unit else "")
+        metric = escape((r.metric or "") + (f" ({r.unit})" if r.unit else ""))
         t.add_row(*[getattr(r, c) for c in columns], metric, fmt(r.p50), fmt(r.p90), fmt(r.peak_mb), fmt(r.rel_l2),
                   f"[{st}]{r.status}[/]")
     console.print(t)
@@ -90,13 +91,19 @@ def run(
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
 ) -> None:
     """Run the plan (devices x workloads x precisions x backends) and report it."""
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_dir
     from harness.report.run_report import write_run_report
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
 
     console = Console() if Console().is_terminal else Console(width=200)  # logs and CI: never wrap the table
+    if resume is not None:
+        check_id(resume, "--resume")  # '' must not quietly start a new run
+    if report_dir is not None and not no_report:
+        output_dir(report_dir, "--report-dir")
     store = Store(store_url)
-    if resume:
+    if resume is not None:
         prep = prepare_resume(resume, store)
         console.print(f"resuming run [bold]{resume}[/]: {len(prep.todo)} of "
                       f"{sum(c.status == 'planned' for c in prep.cells)} planned cells missing")
@@ -122,8 +129,8 @@ def run(
     if not no_report:
         out = report_dir or project_root() / "reports" / "runs" / prep.run_id
         path = write_run_report(store, prep.run_id, out)
-        console.print(f"report: [bold]{path}[/]", highlight=False)
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
+        console.print(f"report: [bold]{escape(str(path))}[/]", highlight=False)
+    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

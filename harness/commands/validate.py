@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from harness.config.loader import detect_kind, load_device, load_workload, project_root
 from harness.errors import ConfigError
@@ -45,10 +46,10 @@ def validate(paths: list[Path] = typer.Argument(None, help="YAML files or folder
     for path in targets:
         try:
             kind = _validate_one(path)
-            out.print(f"[green]ok[/]    {path} ({kind})", highlight=False, soft_wrap=True)
+            out.print(f"[green]ok[/]    {escape(str(path))} ({kind})", highlight=False, soft_wrap=True)
         except ConfigError as exc:
             failed += 1
-            err.print(f"[red]error[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            err.print(f"[red]error[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
     if failed:
         err.print(f"{failed} of {len(targets)} file(s) invalid", highlight=False)
         raise typer.Exit(1)

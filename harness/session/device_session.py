@@ -17,6 +17,7 @@ import posixpath
 import re
 import tempfile
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -151,6 +152,9 @@ class DeviceSession:
                 rec = self._record(key, workload, precision, backend_name, "failed", error=f"transport: {exc}")
             except HarnessError as exc:
                 rec = self._record(key, workload, precision, backend_name, "failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a cell's bug is data (a failed cell), never the end of the run
+                rec = self._record(key, workload, precision, backend_name, "failed",
+                                   error=f"{type(exc).__name__}: {exc}", result=crash_result(exc))
             rec.attempts = attempts
             rec.started_at = started
             rec.wall_s = time.monotonic() - t0
@@ -309,6 +313,15 @@ class DeviceSession:
             key, workload.name, precision, backend_name, status, error=error, result=_slim(result),
             metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"), **base,
         )
+
+
+MAX_TRACEBACK_CHARS = 8000
+
+
+def crash_result(exc: BaseException) -> dict[str, Any]:
+    """What a failed cell stores about an unexpected exception: its type and traceback (the tail)."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {"error_type": type(exc).__name__, "traceback": tb[-MAX_TRACEBACK_CHARS:]}
 
 
 def _raw_series(result: dict[str, Any]) -> dict[str, list[float]]:

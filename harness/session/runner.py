@@ -23,7 +23,7 @@ from harness.errors import HarnessError
 from harness.plan import Cell
 from harness.results.records import CellRecord
 from harness.results.store import Store
-from harness.session.device_session import DeviceSession, RunContext
+from harness.session.device_session import DeviceSession, RunContext, crash_result
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 
@@ -130,18 +130,20 @@ class Runner:
         try:
             try:
                 session.open()
-            except HarnessError as exc:
+            except Exception as exc:  # noqa: BLE001 - whatever stops a device fails its cells, not the run
                 # One more try for a flaky link, then every cell is recorded with the reason.
-                session.close()
+                _close_quietly(session)
                 time.sleep(1.0)
                 try:
                     session.open()
-                except HarnessError as exc2:
-                    stats.error = f"device {device} unavailable: {exc2 or exc}"
+                except Exception as exc2:  # noqa: BLE001
+                    why = str(exc2) if isinstance(exc2, HarnessError) else f"{type(exc2).__name__}: {exc2}"
+                    stats.error = f"device {device} unavailable: {why or exc}"
                     self._emit(Event("device_error", device, message=stats.error))
+                    extra = {} if isinstance(exc2, HarnessError) else {"result": crash_result(exc2)}
                     for cell in cells:
                         self._commit(cell, session._record(cell.key, cell.workload, cell.precision, cell.backend,
-                                                           "failed", error=stats.error), outcome)
+                                                           "failed", error=stats.error, **extra), outcome)
                     return
             streak = 0
             for i, cell in enumerate(cells):
@@ -163,7 +165,7 @@ class Runner:
                                                            "skipped", error=stats.quarantined), outcome)
                     return
         finally:
-            session.close()
+            _close_quietly(session)
             stats.bytes_pushed += session.push_stats["bytes_pushed"]
             stats.files_pushed += session.push_stats["files_pushed"]
             stats.files_cached += session.push_stats["files_cached"]
@@ -171,9 +173,18 @@ class Runner:
             self._emit(Event("device_done", device))
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
+        """Store a finished cell at once (a crash later loses nothing measured)."""
         self.store.record_cell(self.ctx.run_id, rec)
         stats = outcome.devices[cell.device]
         stats.cells += 1
         stats.measure_s += rec.measure_s or 0.0
         outcome.statuses[rec.status] += 1
         self._emit(Event("cell_done", cell.device, cell=cell, record=rec))
+
+
+def _close_quietly(session: DeviceSession) -> None:
+    """Closing a broken connection must not turn into the run's failure."""
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001 - the device is being given up on anyway
+        pass
