@@ -51,7 +51,7 @@ def nightly(
             r = e.record
             extra = f": {r.error}"[:300] if r.error else ""
             console.print(f"{r.status:<13} {r.cell_key} ({r.wall_s or 0:.1f} s){extra}", markup=False)
-        elif e.kind == "device_error":
+        elif e.kind in ("device_error", "device_note"):
             console.print(f"device {e.device}: {e.message}", markup=False)
 
     result = run_night(cfg, store, shard=sh, night=night, resume=resume, publish_dir=publish_dir,

@@ -44,6 +44,8 @@ def _progress_listener(progress: Progress, prep: PreparedRun):  # type: ignore[n
                     f"[{style}]{e.record.status}[/] " + escape(f"{e.record.cell_key}: {e.record.error or ''}"[:400]),
                     highlight=False,
                 )
+        elif e.kind == "device_note":
+            progress.console.print(f"[yellow]note[/]: {escape(e.message or '')}", highlight=False)
         elif e.kind == "device_error":
             progress.console.print(f"[red]{escape(e.device)}[/]: {escape(e.message or '')}", highlight=False)
         elif e.kind == "device_done":

@@ -43,6 +43,7 @@ from harness.session.runner_env import install_runner, probe_runner
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import device_lock
+from harness.transport.orphans import end_orphans
 
 RETRY_BACKOFF_S = 2.0
 
@@ -89,6 +90,7 @@ class DeviceSession:
         self.facts: dict[str, Any] = {}
         self.setup_log: list[dict[str, Any]] = []
         self.push_stats: Counter[str] = Counter()  # survives reconnects
+        self.notes: list[str] = []  # what the runner should tell the user (e.g. an orphan ended)
         self._held = ExitStack()  # the device lock, released on close
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
@@ -98,6 +100,9 @@ class DeviceSession:
         t = self.transport
         owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
         self._held.enter_context(device_lock(t, owner))  # two runs never share a device
+        # Holding the lock, every pidfile left in the workdir is a dead run's: end its runner
+        # before anything is measured beside it.
+        self.notes += [e.describe(self.profile.name) for e in end_orphans(t)]
         self.runner_argv = install_runner(t, self.profile)
         self.agent_env = probe_runner(t, self.profile, self.runner_argv)
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
@@ -194,11 +199,15 @@ class DeviceSession:
         base: dict[str, Any] = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
 
         # Artifacts: sha256 verified on the host, then pushed through the device cache.
+        repairs = t.cache_repairs
         models = {
             role: t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote for role, art in pe.files.items()
         }
         prepared = ctx.host.inputs(workload, workload_path)
         remote_inputs = t.push(prepared.npz, sha256=prepared.sha256).remote
+        if t.cache_repairs > repairs:
+            self.notes.append(f"device {self.profile.name}: {t.cache_repairs - repairs} cached file(s) failed sha256 "
+                              f"re-verification on the device and were sent again ({key})")
 
         gate = thermal_gate(self.profile.probes, t)
         gate_info = {"status": gate.status, "waited_s": gate.waited_s, "start_temp_c": gate.start_temp_c}

@@ -30,7 +30,7 @@ from harness.transport.factory import open_transport
 
 @dataclass
 class Event:
-    kind: str  # device_start / cell_start / cell_done / device_error / device_done
+    kind: str  # device_start / device_note / cell_start / cell_done / device_error / device_done
     device: str
     cell: Cell | None = None
     record: CellRecord | None = None
@@ -145,12 +145,14 @@ class Runner:
                         self._commit(cell, session._record(cell.key, cell.workload, cell.precision, cell.backend,
                                                            "failed", error=stats.error, **extra), outcome)
                     return
+            self._emit_notes(device, session)
             streak = 0
             for i, cell in enumerate(cells):
                 if self._cancel.is_set():
                     return
                 self._emit(Event("cell_start", device, cell=cell))
                 rec = session.run_cell(cell.device, cell.workload, cell.precision, cell.backend, cell.key)
+                self._emit_notes(device, session)  # a reconnect may have ended an orphan too
                 if self._cancel.is_set() and rec.status in ("failed", "timeout"):
                     return  # killed by Ctrl-C: leave it missing so --resume reruns it
                 self._commit(cell, rec, outcome)
@@ -171,6 +173,11 @@ class Runner:
             stats.files_cached += session.push_stats["files_cached"]
             stats.wall_s = time.monotonic() - t0
             self._emit(Event("device_done", device))
+
+    def _emit_notes(self, device: str, session: DeviceSession) -> None:
+        notes, session.notes = session.notes, []
+        for note in notes:
+            self._emit(Event("device_note", device, message=note))
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
         """Store a finished cell at once (a crash later loses nothing measured)."""

@@ -3,7 +3,8 @@
 Contract:
 - ``push(local, remote)`` copies a file to the device through a content-addressed
   cache (``<workdir>/cache/<sha256>``): an unchanged file is never sent twice. The
-  cache entry is verified after sending; ``remote`` then points at the cached copy.
+  cache entry is verified after sending, and re-verified (sha256 on the device) before
+  every reuse: a corrupted entry is sent again; ``remote`` then points at the cached copy.
 - ``pull(remote, local)`` copies a device file to the host.
 - ``exec(argv, timeout)`` runs an argv list (quoted once, here, by the transport;
   callers never build shell strings). On timeout the whole process group is killed
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import logging
 import posixpath
 import threading
 from collections.abc import Mapping, Sequence
@@ -24,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 HASH_CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 def sha256_file(path: Path) -> str:
@@ -61,6 +64,7 @@ class Transport(abc.ABC):
         self.bytes_pushed = 0
         self.files_pushed = 0
         self.files_cached = 0
+        self.cache_repairs = 0  # cached entries that failed re-verification and were sent again
         self._counter_lock = threading.Lock()
 
     # ---- primitives every transport implements -------------------------------------
@@ -105,6 +109,10 @@ class Transport(abc.ABC):
         """Free space at a remote path, or None when unknown."""
         return None
 
+    def running_pidfiles(self) -> frozenset[str]:
+        """Pidfiles (``<workdir>/run/*.pid``) of the commands this transport is running now."""
+        return frozenset()
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
 
@@ -139,7 +147,7 @@ class Transport(abc.ABC):
         cached = posixpath.join(self.cache_dir, name)
         marker = cached + ".ok"
         sent = 0
-        if self.read_text(marker) != digest:
+        if not self._cache_entry_ok(marker, cached, digest):
             self.makedirs(self.cache_dir)
             free = self.free_bytes(self.cache_dir)
             if free is not None and free < size * 1.1:
@@ -172,6 +180,18 @@ class Transport(abc.ABC):
             self._send(local, remote) if sent else self._copy_remote(cached, remote)
             target = remote
         return PushResult(remote=target, sha256=digest, size=size, bytes_sent=sent)
+
+    def _cache_entry_ok(self, marker: str, cached: str, digest: str) -> bool:
+        """The marker says the entry was verified once; the file is hashed again on the device
+        anyway (a corrupted or truncated entry must never be measured)."""
+        if self.read_text(marker) != digest:
+            return False
+        got = self._remote_sha256(cached)
+        if got != digest:
+            log.warning("device cache entry %s failed re-verification (sha256 %s); sending it again", cached, got)
+            self.cache_repairs += 1
+            return False
+        return True
 
     def _copy_remote(self, src: str, dst: str) -> None:
         res = self.exec(["cp", src, dst], timeout=120)

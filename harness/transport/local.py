@@ -7,7 +7,9 @@ import platform
 import shutil
 import signal
 import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -30,6 +32,8 @@ class LocalTransport(Transport):
         super().__init__(str(Path(workdir).expanduser()) if workdir else str(default))
         Path(self.workdir).mkdir(parents=True, exist_ok=True)
         self._running: set[subprocess.Popen[str]] = set()
+        self._pidfiles: set[str] = set()
+        self._pidfiles_lock = threading.Lock()
 
     def exec(
         self,
@@ -54,6 +58,8 @@ class LocalTransport(Transport):
             start_new_session=True,
         )
         self._running.add(proc)
+        # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
+        pidfile = self._write_pidfile(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
             timed_out = False
@@ -67,6 +73,7 @@ class LocalTransport(Transport):
             raise
         finally:
             self._running.discard(proc)
+            self._remove_pidfile(pidfile)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
             stdout=out,
@@ -78,6 +85,30 @@ class LocalTransport(Transport):
     def abort(self) -> None:
         for proc in list(self._running):
             _kill_group(proc)
+
+    def _write_pidfile(self, pid: int) -> str:
+        path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        with self._pidfiles_lock:
+            self._pidfiles.add(path)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(f"{pid}\n")
+        except OSError:  # an unwritable workdir fails the command's own steps, not this bookkeeping
+            pass
+        return path
+
+    def _remove_pidfile(self, path: str) -> None:
+        with self._pidfiles_lock:
+            self._pidfiles.discard(path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def running_pidfiles(self) -> frozenset[str]:
+        with self._pidfiles_lock:
+            return frozenset(self._pidfiles)
 
     def _send(self, local: Path, remote: str) -> None:
         tmp = remote + ".part"
