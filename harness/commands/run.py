@@ -109,6 +109,8 @@ def run(
         prep = prepare_resume(resume, store)
         console.print(f"resuming run [bold]{resume}[/]: {len(prep.todo)} of "
                       f"{sum(c.status == 'planned' for c in prep.cells)} planned cells missing")
+        for note in prep.notes:
+            console.print(f"[yellow]note[/]: {escape(note)}", highlight=False)
     else:
         files = [Path(d) for d in device if d.endswith((".yaml", ".yml"))]
         globs = [d for d in device if not d.endswith((".yaml", ".yml"))]

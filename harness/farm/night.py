@@ -133,6 +133,8 @@ def run_night(
         night = run["labels"]["night"]
         checks = [pf.PreflightResult(**p) for p in run["labels"].get("preflight", [])]
         log(f"resuming night {night} (run {prep.run_id}, shard {shard.name}): {len(prep.todo)} missing cell(s)")
+        for note in prep.notes:
+            log(f"note: {note}")
     else:
         night = night or tonight()
         if (seen := existing_night(store, cfg.name, shard, night)) is not None:
