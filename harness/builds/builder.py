@@ -4,7 +4,8 @@ The build id defaults to a content hash of everything that determines the bytes 
 configs, user files, this package's builder code, onnx/onnxruntime versions), so calling
 ``build`` again with nothing changed reuses the folder on disk at once. Same seed ->
 byte-identical artifacts. A converter failing for one precision is recorded (entry notes
-and ``skipped``) and the other precisions are kept.
+and ``skipped``) and the other precisions are kept; a workload that cannot be built at all (an
+unreadable or corrupt model file) is recorded with its ``error`` and the other workloads are kept.
 """
 
 from __future__ import annotations
@@ -68,17 +69,24 @@ def code_version() -> str:
     return h.hexdigest()
 
 
+def _digest(file: Path) -> str:
+    try:
+        return sha256_of(file)
+    except OSError as exc:  # the build of this workload fails with the reason; the hash still changes once fixed
+        return f"unreadable: {exc.strerror or exc}"
+
+
 def _user_files(workload: Workload, path: Path) -> dict[str, str]:
     files = {}
     if workload.model.path:
         for role, file in user_model_files(workload, path).items():
-            files[role] = sha256_of(file)
+            files[role] = _digest(file)
     for p, rel in workload.model.prebuilt.items():
         for role, file in model_files(workload, path, rel, f"model.prebuilt.{p}").items():
-            files[f"prebuilt.{p}.{role}"] = sha256_of(file)
+            files[f"prebuilt.{p}.{role}"] = _digest(file)
     for spec in workload.inputs:
         if spec.file:
-            files["input." + spec.name] = sha256_of(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
+            files["input." + spec.name] = _digest(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
     return files
 
 
@@ -105,6 +113,8 @@ def _reusable(build_dir: Path) -> bool:
     except HarnessError:
         return False
     for entry in man.workloads.values():
+        if entry.error:  # maybe transient (memory): try again rather than reuse a failure
+            return False
         for prec in entry.precisions.values():
             for art in prec.files.values():
                 f = build_dir / art.path
@@ -136,7 +146,7 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        entries = {wl.name: _build_workload(wl, path, tmp, precisions) for wl, path in workloads}
+        entries = {wl.name: _build_or_fail(wl, path, tmp, precisions) for wl, path in workloads}
         manifest = Manifest(
             build_id=bid,
             created=now_iso(),
@@ -175,6 +185,18 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(model.SerializeToString())
     return path
+
+
+def _build_or_fail(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:
+    """One workload's entry; one that cannot be built fails its own cells, not the whole build."""
+    try:
+        return _build_workload(wl, wl_path, build_dir, only)
+    except Exception as exc:  # noqa: BLE001 - e.g. a corrupt .onnx: onnx raises DecodeError, not HarnessError
+        shutil.rmtree(build_dir / wl.name, ignore_errors=True)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        reason = f"workload {wl.name} could not be built: " + (first if isinstance(exc, HarnessError)
+                                                               else f"{type(exc).__name__}: {first}")
+        return WorkloadEntry(kind=wl.kind, precisions={}, notes=[reason], error=reason)
 
 
 def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:

@@ -55,6 +55,7 @@ class WorkloadEntry(_M):
     precisions: dict[str, PrecisionEntry]
     notes: list[str] = Field(default_factory=list)  # e.g. a converter that failed, with its error
     skipped: dict[str, str] = Field(default_factory=dict)  # precision -> why it has no files
+    error: str | None = None  # the workload could not be built at all (e.g. an unreadable model): its cells fail
 
 
 class Manifest(_M):

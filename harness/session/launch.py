@@ -173,12 +173,14 @@ def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int |
 
 
 def record_skipped(prep: PreparedRun) -> None:
+    """Store the cells the plan decided without running: skipped ones, and failed ones (their
+    workload could not be built)."""
     done = prep.store.done_cell_keys(prep.run_id)
     for c in prep.cells:
-        if c.status == "skipped" and c.key not in done:
+        if c.status in ("skipped", "failed") and c.key not in done:
             prep.store.record_cell(
                 prep.run_id,
-                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
+                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, c.status, error=c.reason,
                            transport=prep.profiles[c.device].transport.kind if c.device in prep.profiles else None,
                            build_id=prep.ctx.manifest.build_id),
             )
