@@ -33,14 +33,16 @@ from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import interpret, plan_probes, thermal_gate
+from harness.protocol import Job, ProtocolError
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
+from harness.session import intake
 from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner
-from harness.transport.base import Transport
+from harness.transport.base import PullRefused, Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import device_lock
 from harness.transport.orphans import end_orphans
@@ -237,6 +239,7 @@ class DeviceSession:
         )
         job_path = posixpath.join(job_dir, "job.json")
         t.write_text(job_path, json.dumps(job))
+        pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
         res = t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
@@ -247,14 +250,19 @@ class DeviceSession:
                 error=f"cell exceeded its {timeout:g} s timeout; the agent's process group was killed on the device",
                 result=context, **base,
             )
-        text = t.read_text(posixpath.join(job_dir, "result.json"))
-        if text is None:
+        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
+            fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), self._tmp / f"{_safe(key)}-result.json",
+                                          pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
+        if fetched is None:
             self._cleanup(job_dir)
             return self._record(
                 key, workload_name, precision, backend_name, "failed",
                 error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}", result=context, **base,
             )
-        result = json.loads(text)
+        parsed, result = fetched
         result.update(context)
         providers = result.get("providers") or {}
         base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
@@ -264,20 +272,24 @@ class DeviceSession:
                 key, workload_name, precision, backend_name, "failed", error=result.get("error"), result=result,
                 measure_s=result.get("measure_s"), **base,
             )
-        outputs = self._pull_outputs(job_dir, result, key)
+        try:
+            reference = ctx.host.reference(workload, workload_path) if parsed.outputs else {}
+            outputs = intake.fetch_outputs(t, job_dir, parsed, self._tmp / f"{_safe(key)}-outputs.npz", reference,
+                                           pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, result, base)
         self._cleanup(job_dir)
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
 
-    def _pull_outputs(self, job_dir: str, result: dict[str, Any], key: str) -> dict[str, np.ndarray]:
-        assert self.transport is not None
-        if not result.get("outputs"):
-            return {}
-        local = self._tmp / f"{_safe(key)}-outputs.npz"
-        self.transport.pull(posixpath.join(job_dir, result["outputs"]), local)
-        with np.load(local, allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-        local.unlink()
-        return out
+    def _invalid(self, key: str, workload: str, precision: str, backend: str, exc: HarnessError,
+                 context: dict[str, Any], base: dict[str, Any]) -> CellRecord:
+        """A result the host refused: a failed cell naming the field and why; nothing of it is kept
+        but the context the host itself gathered."""
+        keep = {k: context[k] for k in ("thermal_gate", "setup", "agent_rc") if k in context}
+        where = getattr(exc, "where", "") or None
+        return self._record(key, workload, precision, backend, "failed", error=f"invalid result from the runner: {exc}",
+                            result={**keep, "invalid_result": {"field": where, "error": str(exc)}}, **base)
 
     def _cleanup(self, job_dir: str) -> None:
         assert self.transport is not None

@@ -9,6 +9,7 @@ never replaces a real one; a changed one is ignored in favour of the stored conf
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -62,15 +63,24 @@ def restore(
 ) -> tuple[dict[str, DeviceProfile], dict[str, tuple[Workload, Path]], list[str]]:
     """Profiles and workloads to resume with, and notes naming what changed in the files."""
     notes: list[str] = []
-    profiles = {
-        name: _pick("device", name, data, lambda n=name: load_device(n), lambda p: p.model_dump(mode="json"),
-                    DeviceProfile.model_validate, notes)
-        for name, data in stored.get("devices", {}).items()
-    }
+    profiles: dict[str, DeviceProfile] = {}
+    for name, data in stored.get("devices", {}).items():
+        profiles[name] = _pick("device", name, data, partial(load_device, name), _dump_profile,
+                               DeviceProfile.model_validate, notes)
     workloads: dict[str, tuple[Workload, Path]] = {}
     for name, entry in stored.get("workloads", {}).items():
-        path = Path(entry["path"])
-        workloads[name] = _pick("workload", name, entry["config"], lambda n=name: load_workload(n),
-                                lambda wp: wp[0].model_dump(mode="json"),
-                                lambda d, p=path: (Workload.model_validate(d), p), notes)
+        workloads[name] = _pick("workload", name, entry["config"], partial(load_workload, name), _dump_workload,
+                                partial(_workload_at, Path(entry["path"])), notes)
     return profiles, workloads, notes
+
+
+def _dump_profile(p: DeviceProfile) -> dict[str, Any]:
+    return p.model_dump(mode="json")
+
+
+def _dump_workload(wp: tuple[Workload, Path]) -> dict[str, Any]:
+    return wp[0].model_dump(mode="json")
+
+
+def _workload_at(path: Path, data: dict[str, Any]) -> tuple[Workload, Path]:
+    return Workload.model_validate(data), path

@@ -5,7 +5,10 @@ Contract:
   cache (``<workdir>/cache/<sha256>``): an unchanged file is never sent twice. The
   cache entry is verified after sending, and re-verified (sha256 on the device) before
   every reuse: a corrupted entry is sent again; ``remote`` then points at the cached copy.
-- ``pull(remote, local)`` copies a device file to the host.
+- ``pull(remote, local, max_bytes=N)`` copies a device file to the host: only a regular file
+  (never a link, a device such as ``/dev/zero``, a FIFO), and never more than ``max_bytes``
+  (checked before the copy and enforced during it); ``RemoteFileMissing`` when it is absent,
+  ``PullRefused`` otherwise.
 - ``exec(argv, timeout)`` runs an argv list (quoted once, here, by the transport;
   callers never build shell strings). On timeout the whole process group is killed
   *on the device* and ``ExecResult.timed_out`` is set.
@@ -23,7 +26,9 @@ import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from harness.errors import HarnessError
 
 HASH_CHUNK = 1 << 20
 log = logging.getLogger(__name__)
@@ -35,6 +40,36 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class RemoteFileMissing(HarnessError):
+    """The device file to pull does not exist."""
+
+
+class PullRefused(HarnessError):
+    """The device file to pull is not a regular file, or is larger than the caller allows."""
+
+
+def check_pullable(remote: str, is_regular: bool, size: int, max_bytes: int | None) -> None:
+    """What every transport checks before copying a device file to the host."""
+    if not is_regular:
+        raise PullRefused(f"{remote} is not a regular file (a link, a device or a pipe): not pulled")
+    if max_bytes is not None and size > max_bytes:
+        raise PullRefused(f"{remote} is {size} bytes, over the {max_bytes}-byte limit: not pulled")
+
+
+class BoundedSink:
+    """Writes what a pull receives, refusing once more than ``max_bytes`` arrived (a file that
+    grows during the copy, or a device that streams without end)."""
+
+    def __init__(self, f: IO[bytes], remote: str, max_bytes: int | None) -> None:
+        self.f, self.remote, self.max_bytes, self.n = f, remote, max_bytes, 0
+
+    def write(self, chunk: bytes) -> None:
+        self.n += len(chunk)
+        if self.max_bytes is not None and self.n > self.max_bytes:
+            raise PullRefused(f"{self.remote} grew past the {self.max_bytes}-byte limit while pulled: not pulled")
+        self.f.write(chunk)
 
 
 @dataclass(frozen=True)
@@ -84,8 +119,8 @@ class Transport(abc.ABC):
         """Copy a local file to an exact remote path (parent dirs exist)."""
 
     @abc.abstractmethod
-    def pull(self, remote: str, local: Path) -> None:
-        """Copy a remote file to the host."""
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
+        """Copy a remote regular file of at most ``max_bytes`` to the host (see the module doc)."""
 
     @abc.abstractmethod
     def _remote_sha256(self, remote: str) -> str | None:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import shutil
 import signal
+import stat
 import subprocess
 import threading
 import time
@@ -14,7 +16,16 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.transport.base import ExecResult, Transport, sha256_file
+from harness.transport.base import (
+    HASH_CHUNK,
+    BoundedSink,
+    ExecResult,
+    PullRefused,
+    RemoteFileMissing,
+    Transport,
+    check_pullable,
+    sha256_file,
+)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -115,9 +126,29 @@ class LocalTransport(Transport):
         shutil.copyfile(local, tmp)
         os.replace(tmp, remote)
 
-    def pull(self, remote: str, local: Path) -> None:
-        Path(local).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(remote, local)
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
+        local = Path(local)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_NOFOLLOW: a link is refused; O_NONBLOCK: a FIFO cannot hang the open
+            fd = os.open(remote, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise RemoteFileMissing(f"{remote} does not exist on the device") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PullRefused(f"{remote} is a symbolic link: not pulled") from None
+            raise
+        part = local.with_name(local.name + ".part")
+        try:
+            with os.fdopen(fd, "rb") as src:
+                st = os.fstat(src.fileno())  # the opened file itself: no race with a swap after a check
+                check_pullable(remote, stat.S_ISREG(st.st_mode), st.st_size, max_bytes)
+                with open(part, "wb") as dst:
+                    sink = BoundedSink(dst, remote, max_bytes)
+                    while chunk := src.read(HASH_CHUNK):
+                        sink.write(chunk)
+            os.replace(part, local)
+        finally:
+            part.unlink(missing_ok=True)
 
     def _remote_sha256(self, remote: str) -> str | None:
         p = Path(remote)
