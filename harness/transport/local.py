@@ -135,7 +135,7 @@ class LocalTransport(Transport):
             raise RemoteFileMissing(f"{remote} does not exist on the device") from None
         except OSError as exc:
             if exc.errno == errno.ELOOP:
-                raise PullRefused(f"{remote} is a symbolic link: not pulled") from None
+                raise PullRefused(f"{remote} is not a regular file (a symbolic link): not pulled") from None
             raise
         part = local.with_name(local.name + ".part")
         try:

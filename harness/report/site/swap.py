@@ -16,6 +16,7 @@ import ctypes
 import errno
 import os
 import shutil
+import socket
 import tempfile
 import time
 from collections.abc import Iterator
@@ -24,7 +25,7 @@ from pathlib import Path
 
 from harness.config.outputs import output_dir
 
-STALE_STAGE_S = 3600.0  # a staging folder this old belongs to a publish that was killed
+STALE_STAGE_S = 6 * 3600.0  # a staging folder this old belongs to a publish that died, wherever it ran
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
 
@@ -56,8 +57,28 @@ def _recover(out: Path) -> None:
     for p in parked:
         shutil.rmtree(p, ignore_errors=True)
     for p in _siblings(out, "new"):
-        if time.time() - p.stat().st_mtime > STALE_STAGE_S:
+        if not _alive(_stage_pid(p)) or time.time() - p.stat().st_mtime > STALE_STAGE_S:
             shutil.rmtree(p, ignore_errors=True)
+
+
+def _stage_pid(stage: Path) -> int | None:
+    """The pid in ``.<name>.new-<host>-<pid>-<random>`` when the stage was made on this host."""
+    parts = stage.name.rsplit("-", 3)
+    if len(parts) == 4 and parts[1] == socket.gethostname().replace("-", "_") and parts[2].isdigit():
+        return int(parts[2])
+    return None
+
+
+def _alive(pid: int | None) -> bool:
+    if pid is None:
+        return True  # another host's (a shared folder): left to the age rule
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _swap_in(stage: Path, out: Path) -> None:
@@ -81,7 +102,8 @@ def fresh_site(out: Path) -> Iterator[Path]:
         out = out.resolve()
     out = output_dir(out, "site folder").absolute()
     _recover(out)
-    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-", dir=out.parent))
+    host = socket.gethostname().replace("-", "_")
+    stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-{host}-{os.getpid()}-", dir=out.parent))
     try:
         shutil.copytree(out, stage, symlinks=True, dirs_exist_ok=True)
         yield stage  # (copytree gave it the old folder's mode: mkdtemp's 0700 is gone)
