@@ -28,10 +28,10 @@ def _make_parent(folder: Path, what: str, path: Path) -> None:
 def output_file(path: Path | str, what: str) -> Path:
     """A file path we may write: not a folder, its folder exists (created) and is writable."""
     path = Path(path)
-    if str(path) == "" or path.name in ("", ".", ".."):
-        raise HarnessError(f"{what} {str(path)!r}: expected a file path")
     if path.is_dir():
         raise HarnessError(f"{what} {path}: is a folder; expected a file path")
+    if str(path) == "" or path.name in ("", ".", ".."):
+        raise HarnessError(f"{what} {str(path)!r}: expected a file path")
     if path.exists() and not path.is_file():
         raise HarnessError(f"{what} {path}: exists and is not a regular file")
     _make_parent(path.parent if str(path.parent) else Path("."), what, path)
