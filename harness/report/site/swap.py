@@ -100,8 +100,12 @@ def fresh_site(out: Path) -> Iterator[Path]:
     out = Path(out)
     if out.is_symlink():  # a served path pointing at the real folder: swap the real folder
         out = out.resolve()
-    out = output_dir(out, "site folder").absolute()
-    _recover(out)
+    out = out.absolute()
+    if out.exists() and not out.is_dir():
+        output_dir(out, "site folder")  # the clear error for a file in the way
+    output_dir(out.parent, "site folder's parent")
+    _recover(out)  # before anything creates `out`: a parked old site must come back first
+    output_dir(out, "site folder")
     host = socket.gethostname().replace("-", "_")
     stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.new-{host}-{os.getpid()}-", dir=out.parent))
     try:
