@@ -124,6 +124,9 @@ def run(
         skipped = sum(c.status == "skipped" for c in prep.cells)
         console.print(f"run [bold]{prep.run_id}[/]: build {prep.ctx.manifest.build_id}, {len(prep.todo)} cells on "
                       f"{len(prep.profiles)} device(s)" + (f", {skipped} skipped" if skipped else ""))
+        for c in prep.cells:
+            if c.status == "failed":  # its workload could not be built: stored as failed, not run
+                console.print("[red]failed[/] " + escape(f"{c.key}: {c.reason}"), highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         outcome = execute(prep, _progress_listener(progress, prep))
