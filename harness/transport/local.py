@@ -139,13 +139,16 @@ class LocalTransport(Transport):
             raise
         part = local.with_name(local.name + ".part")
         try:
-            with os.fdopen(fd, "rb") as src:
-                st = os.fstat(src.fileno())  # the opened file itself: no race with a swap after a check
-                check_pullable(remote, stat.S_ISREG(st.st_mode), st.st_size, max_bytes)
-                with open(part, "wb") as dst:
-                    sink = BoundedSink(dst, remote, max_bytes)
-                    while chunk := src.read(HASH_CHUNK):
-                        sink.write(chunk)
+            st = os.fstat(fd)  # the opened file itself: no race with a swap after a check
+            check_pullable(remote, stat.S_ISREG(st.st_mode), st.st_size, max_bytes)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            with os.fdopen(fd, "rb") as src, open(part, "wb") as dst:
+                sink = BoundedSink(dst, remote, max_bytes)
+                while chunk := src.read(HASH_CHUNK):
+                    sink.write(chunk)
             os.replace(part, local)
         finally:
             part.unlink(missing_ok=True)
