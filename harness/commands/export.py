@@ -24,8 +24,6 @@ def export_cmd(
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
-    if run_id != "latest":
-        check_id(run_id, "run id")
     if out is not None:
         output_file(out, "--out")
     store = Store(store_url)
@@ -35,7 +33,8 @@ def export_cmd(
             raise HarnessError(f"no runs in {store.shown}")
         run_id = latest["run_id"]
     bundle = RunBundle.load(store, run_id)
-    path = export(bundle, fmt, out or output_file(Path(f"{run_id}{SUFFIX[fmt]}"), "export file"))
+    default = Path(f"{check_id(run_id, 'run id')}{SUFFIX[fmt]}") if out is None else out  # an id names a file here
+    path = export(bundle, fmt, output_file(default, "export file"))
     Console().print(f"wrote {path}", highlight=False, markup=False)
 
 

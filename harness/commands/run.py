@@ -93,15 +93,15 @@ def run(
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
 ) -> None:
     """Run the plan (devices x workloads x precisions x backends) and report it."""
-    from harness.config.ids import check_id
     from harness.config.outputs import output_dir
+    from harness.errors import HarnessError
     from harness.report.run_report import write_run_report
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
 
     console = Console() if Console().is_terminal else Console(width=200)  # logs and CI: never wrap the table
-    if resume is not None:
-        check_id(resume, "--resume")  # '' must not quietly start a new run
+    if resume is not None and not resume.strip():
+        raise HarnessError("--resume '': expected a run id (see `harness results`)")  # never a new run instead
     if report_dir is not None and not no_report:
         output_dir(report_dir, "--report-dir")
     store = Store(store_url)

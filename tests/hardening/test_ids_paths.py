@@ -112,11 +112,11 @@ def test_cli_refuses_bad_ids_and_output_paths_with_exit_2(tmp_path: Path, cli_en
     a_file.write_text("x")
     cases = [
         (["export", "latest", "-o", "/"], "is a folder"),
-        (["export", "../x"], "not a valid id"),
+        (["export", "../x"], "no run '../x'"),
         (["export", "[/]x"], "[/]x"),  # markup in an argument is echoed as text, not parsed
         (["publish", "--out", str(a_file)], "is a file"),
         (["compare", "a", "b", "--json", "/"], "is a folder"),
-        (["run", "--resume", ""], "not a valid id"),
+        (["run", "--resume", ""], "expected a run id"),
     ]
     for args, message in cases:
         res = _harness(cli_env, *args)
