@@ -23,7 +23,7 @@ from harness.errors import ConfigError
 from tests.hardening.conftest import REPO, TINY, local_device
 
 SRC = Path("fuzz.yaml")
-SETTINGS = settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(min_value=-(2**70), max_value=2**70),

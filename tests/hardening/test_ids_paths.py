@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import string
-import subprocess
 import sys
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from harness.builds.manifest import Manifest, resolve_build
 from harness.config.ids import MAX_ID_LEN, check_id, id_problem
 from harness.config.outputs import inside, output_dir, output_file, remove_within
 from harness.errors import HarnessError
-from tests.hardening.conftest import REPO, write_workloads
+from tests.hardening.conftest import write_workloads
 
 PATHY = st.text(alphabet=string.ascii_letters + string.digits + "._-/\\~@{}:*?[] \n\t\x00+", max_size=40)
 
@@ -93,20 +92,29 @@ def test_manifest_ids_and_artifact_paths_stay_inside_the_build(tmp_path: Path) -
         resolve_build("../..", tmp_path)  # an id that climbs is never looked up under the root
 
 
-def _harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=REPO, env=env, capture_output=True, text=True,
-                          timeout=300)
+def _harness(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
+    """The CLI in this process (its entry point, exit code and stderr as a user sees them)."""
+    from harness.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["harness", *args])
+    with pytest.raises(SystemExit) as exc:
+        main()
+        raise SystemExit(0)
+    return int(exc.value.code or 0), " ".join(capsys.readouterr().err.split())
 
 
-def test_cli_refuses_bad_ids_and_output_paths_with_exit_2(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+def test_cli_refuses_bad_ids_and_output_paths_with_exit_2(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("HARNESS_BUILDS", str(tmp_path / "builds"))
     wl = write_workloads(tmp_path / "workloads")
     builds = tmp_path / "builds"
     victim = tmp_path / "victim"
     (victim / "keep").mkdir(parents=True)
     (builds / "existing").mkdir(parents=True)
     for bad_id in ("../victim", ".", ""):
-        res = _harness(cli_env, "build", "--workloads-dir", str(wl), "--builds-root", str(builds), "--id", bad_id)
-        assert res.returncode == 2 and "not a valid id" in res.stderr, res.stderr
+        rc, err = _harness(monkeypatch, capsys, "build", "--workloads-dir", str(wl), "--builds-root", str(builds),
+                           "--id", bad_id)
+        assert rc == 2 and "not a valid id" in err, err
     assert (victim / "keep").is_dir() and (builds / "existing").is_dir()  # nothing removed anywhere
     a_file = tmp_path / "a-file"
     a_file.write_text("x")
@@ -119,5 +127,5 @@ def test_cli_refuses_bad_ids_and_output_paths_with_exit_2(tmp_path: Path, cli_en
         (["run", "--resume", ""], "expected a run id"),
     ]
     for args, message in cases:
-        res = _harness(cli_env, *args)
-        assert res.returncode == 2 and message in res.stderr and "Traceback" not in res.stderr, (args, res.stderr)
+        rc, err = _harness(monkeypatch, capsys, *args)
+        assert rc == 2 and message in err and "Traceback" not in err, (args, err)

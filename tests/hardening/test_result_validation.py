@@ -62,7 +62,7 @@ lies = st.recursive(
     lambda kids: st.lists(kids, max_size=3) | st.dictionaries(st.text(max_size=6), kids, max_size=3), max_leaves=8)
 
 
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=1200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_a_result_mutated_anywhere_is_valid_or_names_the_field(real, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
     job, result, _ = real
@@ -109,7 +109,7 @@ def _npz(arrays: dict[str, Any]) -> bytes:
     return buf.getvalue()
 
 
-@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(data=st.data())
 def test_any_outputs_archive_is_read_or_refused(real, tmp_path_factory, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
     _, _, reference = real
