@@ -9,7 +9,7 @@ from rich.console import Console
 
 
 def publish_cmd(
-    out: Path = typer.Option(Path("reports/site"), "--out", "-o", help="Site folder."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Site folder (default: reports/site in the harness home)."),
     run_pages: int = typer.Option(20, "--run-pages", help="Write report pages for the latest N runs."),
     canary: list[str] = typer.Option(None, "--canary", help="WORKLOAD or DEVICE=WORKLOAD: the device's canary."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
@@ -22,13 +22,14 @@ def publish_cmd(
 
     from harness.analysis.thresholds import Thresholds
     from harness.commands._canaries import parse_canaries
+    from harness.config.locations import site_dir
     from harness.config.outputs import output_dir
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report.site.publish import publish
     from harness.results.store import Store
 
-    output_dir(out, "--out")
+    out = output_dir(out or site_dir(), "--out")  # before any work
     pairs = []
     for p in pair or []:
         a, sep, b = p.partition("..")

@@ -18,7 +18,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
+from harness.analysis.flags import parse_flags
 from harness.errors import HarnessError
 from harness.plan import Filters
 
@@ -79,7 +81,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None:
-    flags = rec.result.get("flags") or []
+    flags = parse_flags(rec.result.get("flags"))
     for tl in timelines:
         t = Table(title=f"{rec.cell_key} — {tl.series} over {tl.duration_s / 60:.1f} min", header_style="bold")
         for col in ("from s", "to s", "n", "p50 ms", "p90 ms", "temp max C", "power W"):
@@ -107,7 +109,7 @@ def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None
         if tl.sustained_over_burst is not None:
             console.print(f"sustained / burst p50: [bold]{tl.sustained_over_burst:.3f}[/]", highlight=False)
     for f in flags:
-        console.print(f"[yellow]flag[/] {escape(f if isinstance(f, str) else str(f.get('message', f)))}", highlight=False)
+        console.print(Text("flag ", style="yellow") + Text(f.message), highlight=False)
 
 
 def sustained(

@@ -27,6 +27,22 @@ SEEDED_NOTE = (
 )
 
 
+def seeded_note(cells: pd.DataFrame) -> str | None:
+    """The seeded-model note, naming the built-in workloads of the run; None when every model is
+    a user's own. Cells stored before they recorded their model's origin get the general note."""
+    origins = {}
+    for wl, raw in zip(cells["workload"], cells["result_json"]):
+        origin = (json.loads(raw) if isinstance(raw, str) and raw else {}).get("model_source")
+        if origin is not None:
+            origins[wl] = origin
+    if not origins:
+        return SEEDED_NOTE if len(cells) else None
+    builtin = sorted(wl for wl, o in origins.items() if o.get("builtin"))
+    if not builtin:
+        return None
+    return SEEDED_NOTE.replace("Built-in workloads are", f"Built-in workloads ({', '.join(builtin)}) are")
+
+
 def _headline_samples(store: Store, table: pd.DataFrame) -> dict[int, np.ndarray]:
     wanted = {(int(r.cell_id), r.metric) for r in table.itertuples() if r.metric}
     got = store.samples_for([cid for cid, _ in wanted])
@@ -76,7 +92,7 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
         devices=devices,
         methods=_methods(metrics),
         show=show,
-        seeded_note=SEEDED_NOTE,
+        seeded_note=seeded_note(cells),
         plotly=plotly_script(out_dir, plotlyjs),
         summary=run.get("summary") or {},
     )

@@ -20,13 +20,12 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, insert,
 from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
+from harness.config.locations import default_store
 from harness.errors import HarnessError
 from harness.results import schema as S
 from harness.results.migrations import migrate
 from harness.results.records import CellRecord
 from harness.results.redact import redact
-
-DEFAULT_STORE = "results/harness.db"
 
 
 def utcnow() -> str:
@@ -34,8 +33,9 @@ def utcnow() -> str:
 
 
 def resolve_url(target: str | os.PathLike[str] | None) -> str:
-    """A path or SQLAlchemy URL -> URL. Default: $HARNESS_STORE or results/harness.db."""
-    target = target or os.environ.get("HARNESS_STORE") or DEFAULT_STORE
+    """A path or SQLAlchemy URL -> URL. Default: $HARNESS_STORE, else results/harness.db in the
+    harness home (the folder that holds devices/ and workloads/)."""
+    target = target or default_store()
     text = str(target)
     if "://" in text:
         return text

@@ -28,18 +28,21 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
-from harness.probes import interpret, plan_probes, thermal_gate
+from harness.probes import contention, interpret, plan_probes, thermal_gate
 from harness.protocol import Job, ProtocolError
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
 from harness.session import intake
+from harness.session.cell_flags import Fp32Headlines, cell_flags, model_origin
 from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
+from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner
 from harness.transport.base import PullRefused, Transport
@@ -62,6 +65,7 @@ class RunContext:
     test_slowdown: float = 0.0
     retries: int = 1
     extra_result: dict[str, Any] = field(default_factory=dict)
+    fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
 
 
 def _safe(key: str) -> str:
@@ -168,6 +172,7 @@ class DeviceSession:
             return rec
 
     def _record(self, key: str, workload: str, precision: str, backend: str, status: str, **kw: Any) -> CellRecord:
+        kw["result"] = {**self._cell_context(workload, backend), **(kw.get("result") or {})}
         return CellRecord(
             cell_key=key,
             device=self.profile.name,
@@ -182,6 +187,17 @@ class DeviceSession:
             ort_version=self.agent_env.get("onnxruntime"),
             **kw,
         )
+
+    def _cell_context(self, workload: str, backend: str) -> dict[str, Any]:
+        """What every record of a cell carries: its configuration identity and the model's origin."""
+        out: dict[str, Any] = {}
+        be = next((b for b in self.profile.backends if b.name == backend), None)
+        if be is not None:
+            out["identity"] = cell_identity(self.profile, be, self.agent_env)
+        entry = self.ctx.manifest.workloads.get(workload)
+        if entry is not None:
+            out["model_source"] = model_origin(entry)
+        return out
 
     def _backend(self, name: str) -> Backend:
         for b in self.profile.backends:
@@ -317,10 +333,8 @@ class DeviceSession:
         outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
         metrics += outcome.metrics
         samples.update(outcome.samples)
-        flags = list(outcome.flags)
-        if result.get("providers", {}).get("fallback"):
-            p = result["providers"]
-            flags.append(f"EP fallback: {p['requested']} requested, most nodes ran on {p['used']}")
+        load = contention.interpret(result)
+        metrics += load.metrics
         status, error = "ok", None
         reference = self.ctx.host.reference(workload, workload_path)
         fid = fidelity_metrics(prepared.job.kind, reference, outputs) if outputs else []
@@ -328,7 +342,13 @@ class DeviceSession:
         violations = budget_violations(fid, workload.budgets.get(precision))  # type: ignore[call-overload]
         if violations:
             status, error = "accuracy_fail", "; ".join(violations)
-        result["flags"] = flags
+        check = self.ctx.manifest.workloads[workload.name].precisions[precision].check
+        flags = cell_flags(
+            probe_flags=outcome.flags, providers=result.get("providers"),
+            unchanged_precision=precision if check is not None and check.unchanged else None,
+            violations=violations, contention=load.flag, samples=samples,
+        )
+        result["flags"] = flags_json(flags)
         result["probe_info"] = outcome.info
         return self._record(
             key, workload.name, precision, backend_name, status, error=error, result=_slim(result),

@@ -181,6 +181,7 @@ class Runner:
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
         """Store a finished cell at once (a crash later loses nothing measured)."""
+        self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
         self.store.record_cell(self.ctx.run_id, rec)
         stats = outcome.devices[cell.device]
         stats.cells += 1
