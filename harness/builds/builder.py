@@ -40,7 +40,7 @@ from harness.builds.sources import Source, load_source, model_files, user_file, 
 from harness.config.ids import check_id
 from harness.config.models import PRECISIONS, Workload
 from harness.config.outputs import remove_within
-from harness.errors import ConfigError, HarnessError, essential_line
+from harness.errors import HarnessError, essential_line
 
 BUILDER_VERSION = 1
 _CODE_FILES = (
@@ -117,8 +117,6 @@ def _reusable(build_dir: Path) -> bool:
     except HarnessError:
         return False
     for entry in man.workloads.values():
-        if entry.error:  # maybe transient (memory): try again rather than reuse a failure
-            return False
         for prec in entry.precisions.values():
             for art in prec.files.values():
                 f = build_dir / art.path
@@ -195,14 +193,11 @@ def _build_or_fail(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[
     """One workload's entry; one that cannot be built fails its own cells, not the whole build."""
     try:
         return _build_workload(wl, wl_path, build_dir, only)
-    except ConfigError:
-        raise  # the workload YAML disagrees with its model (file:line:col): the user fixes the config
-    except Exception as exc:  # noqa: BLE001 - e.g. a corrupt .onnx: onnx raises DecodeError, not HarnessError
+    except Exception as exc:  # noqa: BLE001 - a corrupt .onnx, inputs that disagree with the graph, a converter bug
         shutil.rmtree(build_dir / wl.name, ignore_errors=True)
-        line = essential_line(str(exc))
-        reason = f"workload {wl.name} could not be built: " + (line if isinstance(exc, HarnessError)
-                                                               else f"{type(exc).__name__}: {line}")
-        return WorkloadEntry(kind=wl.kind, precisions={}, notes=[reason], error=reason)
+        what = str(exc).strip() if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {essential_line(str(exc))}"
+        reason = f"workload {wl.name} could not be built: {what}"  # a HarnessError keeps its file:line:col lines
+        return WorkloadEntry(kind=wl.kind, precisions={}, notes=[reason.splitlines()[0]], error=reason)
 
 
 def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:

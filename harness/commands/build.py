@@ -67,8 +67,11 @@ def build(
         for prec, reason in entry.skipped.items():
             table.add_row(Text(name), prec, "-", "-", "-", Text("skipped", style="red"), Text(reason))
         if entry.error:  # the workload could not be built: its cells fail
-            table.add_row(Text(name), "-", "-", "-", "-", Text("failed", style="red"), Text(entry.error))
+            table.add_row(Text(name), "-", "-", "-", "-", Text("failed", style="red"), Text(entry.error.splitlines()[0]))
     console.print(table)
+    broken = [entry.error for entry in man.workloads.values() if entry.error]
+    if broken:  # the build holds the other workloads; this command still says it did not build them all
+        raise HarnessError("\n".join(broken))
 
 
 def _check_cell(check: VariantCheck | None) -> Text:
