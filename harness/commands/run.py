@@ -152,7 +152,8 @@ def run(
     if out is not None:
         path = write_run_report(store, prep.run_id, out)
         console.print(Text(f"report: {path}"), highlight=False)
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False, markup=False)
+    console.print(Text(f"results: {store.shown} (run {prep.run_id}); devices x precisions: harness table {prep.run_id}"),
+                  highlight=False)
     verdict = run_verdict(store.cells_frame([prep.run_id])["status"].value_counts().to_dict())
     if verdict.exit_code:
         console.print(Text(f"exit {verdict.exit_code}: {verdict.reason}", style="red"), highlight=False)

@@ -1,6 +1,6 @@
 """The results store: SQLite by default, any SQLAlchemy URL (PostgreSQL for shared farms).
 
-Every finished cell is committed in one transaction with its metrics and raw samples,
+Every finished cell is committed in one transaction with its metrics, raw samples and kept outputs,
 the moment it finishes, so a crash loses at most the cell in flight.
 """
 
@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from harness.config.locations import default_store
 from harness.errors import HarnessError
+from harness.results import kept_outputs
 from harness.results import schema as S
 from harness.results.migrations import migrate
 from harness.results.records import CellRecord
@@ -215,6 +216,7 @@ class Store:
                     select(S.cells.c.id).where(S.cells.c.run_id == run_id, S.cells.c.cell_key == rec.cell_key)
                 ).scalar()
                 if old is not None:
+                    kept_outputs.delete_outputs(conn, old)
                     conn.execute(delete(S.samples).where(S.samples.c.cell_id == old))
                     conn.execute(delete(S.metrics).where(S.metrics.c.cell_id == old))
                     conn.execute(delete(S.cells).where(S.cells.c.id == old))
@@ -247,6 +249,8 @@ class Store:
                         for name, v in rec.samples.items()
                     ],
                 )
+            if rec.outputs:
+                kept_outputs.insert_outputs(conn, cell_id, rec.outputs, rec.inputs_sha256)
         return int(cell_id)
 
     def done_cell_keys(self, run_id: str) -> set[str]:
@@ -262,6 +266,15 @@ class Store:
             q = q.where(S.cells.c.run_id.in_(list(run_ids)))
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).mappings().all(), columns=[*S.cells.c.keys(), "run_created_at"])
+
+    def cell_index(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """id, run_id, run_created_at and device of each cell: a cheap scan of a long history."""
+        q = select(S.cells.c.id, S.cells.c.run_id, S.runs.c.created_at.label("run_created_at"), S.cells.c.device).join(
+            S.runs, S.runs.c.run_id == S.cells.c.run_id)
+        if run_ids is not None:
+            q = q.where(S.cells.c.run_id.in_(list(run_ids)))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(q).all(), columns=["id", "run_id", "run_created_at", "device"])
 
     def metrics_frame(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Long frame: one row per (cell, metric) with the cell's identity columns."""

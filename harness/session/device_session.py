@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.fidelity import XPLAT_HOST_METHOD, budget_violations, fidelity_metrics, xplat_metrics
 from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
@@ -35,6 +35,7 @@ from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
 from harness.protocol import Job, ProtocolError
+from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
 from harness.session import intake
@@ -348,12 +349,31 @@ class DeviceSession:
             unchanged_precision=precision if check is not None and check.unchanged else None,
             violations=violations, contention=load.flag, samples=samples,
         )
+        xplat, result["xplat"] = self._xplat(prepared.job.kind, workload, workload_path, precision, outputs)
+        metrics += xplat
+        kept = keepable(outputs)
         result["flags"] = flags_json(flags)
         result["probe_info"] = outcome.info
+        result["job_kind"] = prepared.job.kind  # how another device's outputs are compared to these
+        result["inputs_sha256"] = prepared.sha256
+        result["outputs_kept"] = kept or (f"no: over {KEEP_OUTPUTS_MAX_BYTES} bytes" if outputs else "no: none saved")
         return self._record(
             key, workload.name, precision, backend_name, status, error=error, result=_slim(result),
-            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"), **base,
+            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"),
+            outputs=outputs if kept else {}, inputs_sha256=prepared.sha256, **base,
         )
+
+    def _xplat(self, kind: str, workload: Workload, workload_path: Path, precision: str,
+               outputs: dict[str, np.ndarray]) -> tuple[list[MetricValue], dict[str, Any]]:
+        """Cross-platform agreement with the host CPU EP running this precision's artifact on the
+        same inputs. The host failing to run it is recorded, never a failure of the cell."""
+        info: dict[str, Any] = {"reference": "host", "method": XPLAT_HOST_METHOD, "host": platform.node()}
+        if not outputs:
+            return [], {**info, "error": "the cell saved no outputs"}
+        try:
+            return xplat_metrics(kind, self.ctx.host.host_outputs(workload, workload_path, precision), outputs), info
+        except (HarnessError, ValueError) as exc:
+            return [], {**info, "error": str(exc)}
 
 
 MAX_TRACEBACK_CHARS = 8000
