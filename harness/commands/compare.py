@@ -38,6 +38,7 @@ def compare_cmd(
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
     from harness.analysis.compare import compare
     from harness.analysis.thresholds import Thresholds
+    from harness.config.outputs import output_file
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report import render_compare as R
@@ -48,6 +49,9 @@ def compare_cmd(
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    for flag, path in (("--markdown", markdown), ("--json", json_out), ("--html", html_out)):
+        if path is not None:
+            output_file(path, flag)
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     store = None if Path(a).is_file() and Path(b).is_file() else Store(store_url)
     counted = RunFilter(device=tuple(device), workload=tuple(workload))

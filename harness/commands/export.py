@@ -25,13 +25,19 @@ def export_cmd(
                                                                     "matching workload (glob, repeatable)."),
 ) -> None:
     """Export one run's cells, metrics and raw samples."""
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_file
+
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if out is not None:
+        output_file(out, "--out")
     store = Store(store_url)
     run_id = resolve_run(store, run_id, RunFilter(device=tuple(device), workload=tuple(workload)))
     bundle = RunBundle.load(store, run_id)
-    path = export(bundle, fmt, out or Path(f"{run_id}{SUFFIX[fmt]}"))
-    Console().print(f"wrote {path}", highlight=False)
+    default = Path(f"{check_id(run_id, 'run id')}{SUFFIX[fmt]}") if out is None else out  # an id names a file here
+    path = export(bundle, fmt, output_file(default, "export file"))
+    Console().print(f"wrote {path}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:
