@@ -36,5 +36,5 @@ def run_once(store: Store, *, build: str, flt: Filters, device_files: Sequence[P
         waits.close()
     statuses = ", ".join(f"{n} {s}" for s, n in sorted(outcome.statuses.items()))
     console.print(f"{what}: run {prep.run_id} (build {prep.ctx.manifest.build_id}) {statuses} "
-                  f"in {outcome.wall_s:.1f} s", highlight=False)
+                  f"in {outcome.wall_s:.1f} s", highlight=False, markup=False)
     return prep.run_id

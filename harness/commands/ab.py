@@ -54,6 +54,11 @@ def ab_cmd(
 
     if fmt not in ("terminal", "markdown", "json", "html"):
         raise HarnessError(f"--format {fmt!r}: expected terminal, markdown, json or html")
+    from harness.config.outputs import output_file
+
+    for flag, path in (("--markdown", markdown), ("--json", json_out)):
+        if path is not None:
+            output_file(path, flag)  # before minutes of measuring, not after
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     store = Store(store_url)
     console = Console(stderr=fmt != "terminal")

@@ -47,6 +47,7 @@ def compare_cmd(
 ) -> None:
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
     from harness.analysis.thresholds import Thresholds
+    from harness.config.outputs import output_file
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.results.run_refs import RunFilter
@@ -54,6 +55,9 @@ def compare_cmd(
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    for flag, path in (("--markdown", markdown), ("--json", json_out), ("--html", html_out)):
+        if path is not None:
+            output_file(path, flag)
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     options = CompareOptions(thresholds=th, allow_artifact_change=allow_artifact_change,
                              allow_config_change=allow_config_change, use_calibration=not no_calibration)

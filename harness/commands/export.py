@@ -30,19 +30,25 @@ def export_cmd(
                                                                     "matching workload (glob, repeatable)."),
 ) -> None:
     """Export one run's cells, metrics and raw samples."""
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_file
+
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if out is not None:
+        output_file(out, "--out")
     store = Store(store_url)
     run_id = resolve_run(store, run_id, RunFilter(device=tuple(device), workload=tuple(workload)))
     bundle = RunBundle.load(store, run_id)
-    target = out or Path(f"{run_id}{SUFFIX[fmt]}")
+    default = Path(f"{check_id(run_id, 'run id')}{SUFFIX[fmt]}") if out is None else out  # an id names a file here
+    target = output_file(default, "export file")
     if fmt == "markdown":
         from harness.report.run_markdown import export as export_markdown
 
         path = export_markdown(bundle, target)
     else:
         path = export(bundle, fmt, target)
-    Console().print(f"wrote {path}", highlight=False)
+    Console().print(f"wrote {path}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -25,6 +25,7 @@ def publish_cmd(
 
     from harness.analysis.thresholds import Thresholds
     from harness.config.locations import site_dir
+    from harness.config.outputs import output_dir
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report.site.publish import publish
@@ -32,6 +33,7 @@ def publish_cmd(
     from harness.results.store import Store
 
     store = Store(store_url)
+    out = output_dir(out or site_dir(), "--out")  # before any work
     pairs: list[tuple[str, str]] = []
     for p in pair or []:
         a, sep, b = p.partition("..")
@@ -42,11 +44,10 @@ def publish_cmd(
         pairs.append((a, b))
     t0 = time.perf_counter()
     th = parse_model(Thresholds, thresholds) if thresholds else None
-    out = out or site_dir()
     result = publish(store, out, run_pages=run_pages, thresholds=th, base_url=base_url, pairs=pairs)
     sizes = result.sizes()
     biggest = max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("-", 0)
-    Console().print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
+    Console(markup=False).print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
                     f"(largest {biggest[0]}: {biggest[1] / 1e6:.2f} MB); open {out / 'index.html'}", highlight=False)
 
 

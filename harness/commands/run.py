@@ -83,6 +83,8 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
                 line = Text(e.record.status, style=STATUS_STYLE.get(e.record.status, ""))
                 line.append(f" {e.record.cell_key}: {essential_line(e.record.error)}")
                 progress.console.print(line, highlight=False)
+        elif e.kind == "device_note":
+            progress.console.print(Text("note", style="yellow") + Text(f": {e.message}"), highlight=False)
         elif e.kind == "device_error":
             progress.console.print(Text(e.device, style="red") + Text(f": {e.message}"), highlight=False)
         elif e.kind == "device_done":
@@ -152,6 +154,8 @@ def run(
     from harness.analysis.run_cost import Eta, describe
     from harness.analysis.run_verdict import run_verdict
     from harness.config.locations import run_report_dir
+    from harness.config.outputs import output_dir
+    from harness.errors import HarnessError
     from harness.report.run_report import write_run_report
     from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store
@@ -159,14 +163,20 @@ def run(
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
 
     console = Console() if Console().is_terminal else Console(width=200)  # logs and CI: never wrap the table
+    if resume is not None and not resume.strip():
+        raise HarnessError("--resume '': expected a run id (see `harness results`)")  # never a new run instead
+    if report_dir is not None and not no_report:
+        output_dir(report_dir, "--report-dir")
     store = Store(store_url)
     wait_s = lock_wait_s(wait_timeout, no_wait)
     device_files, device_globs = _split_files(device)
-    if resume:  # -d / -w narrow what `latest~N` counts (the plan itself is the run's own)
+    if resume is not None:  # -d / -w narrow what `latest~N` counts (the plan itself is the run's own)
         resume = resolve_run(store, resume, RunFilter(device=tuple(device_globs), workload=tuple(_split_files(workload)[1])))
         prep = prepare_resume(resume, store, lock_wait_s=wait_s)
         console.print(f"resuming run [bold]{resume}[/]: {len(prep.todo)} of "
                       f"{sum(c.status == 'planned' for c in prep.cells)} planned cells missing")
+        for note in prep.notes:
+            console.print(Text("note", style="yellow") + Text(f": {note}"), highlight=False)
     else:
         workload_files, workload_globs = _split_files(workload)
         req = RunRequest(
@@ -179,6 +189,9 @@ def run(
         skipped = sum(c.status == "skipped" for c in prep.cells)
         console.print(f"run [bold]{prep.run_id}[/]: build {prep.ctx.manifest.build_id}, {len(prep.todo)} cells on "
                       f"{len(prep.profiles)} device(s)" + (f", {skipped} skipped" if skipped else ""))
+        for c in prep.cells:
+            if c.status == "failed":  # its workload could not be built: stored as failed, not run
+                console.print(Text("failed", style="red") + Text(f" {c.key}: {c.reason}"), highlight=False)
     out = None if no_report else (report_dir or run_report_dir(prep.run_id))
     console.print(Text(f"files: build {prep.ctx.build_dir} · results {store.shown} · report {out or '(none)'}"),
                   highlight=False)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
@@ -130,10 +131,13 @@ def sustained(
 ) -> None:
     """Run one cell for N minutes: latency, temperature and power over time, burst vs sustained."""
     from harness.commands._waiting import WaitLine
+    from harness.config.outputs import output_file
     from harness.probes.timeline import timelines_from_result
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run
 
+    if json_out is not None:
+        output_file(json_out, "--json")  # before minutes of measuring, not after
     console = Console()
     store = Store(store_url)
     files = [Path(device)] if device.endswith((".yaml", ".yml")) else []
@@ -163,7 +167,7 @@ def sustained(
         if e.kind == "cell_done" and e.record is not None and e.record.cell_key == cell.key:
             done.append(e.record)
         elif e.kind == "device_error":
-            console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
+            console.print(f"[red]{escape(e.device)}[/]: {escape(e.message or '')}", highlight=False)
 
     console.print(f"run [bold]{prep.run_id}[/]: {cell.key} under load for {minutes:g} min", highlight=False)
     try:
@@ -187,7 +191,7 @@ def sustained(
         json_out.write_text(
             json.dumps({"run_id": prep.run_id, "cell": cell.key, "timelines": [tl.to_dict() for tl in timelines]}, indent=1)
         )
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
+    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -26,6 +26,7 @@ from harness.results import kept_outputs
 from harness.results import schema as S
 from harness.results.migrations import migrate
 from harness.results.records import CellRecord
+from harness.results.redact import redact
 
 
 def utcnow() -> str:
@@ -140,16 +141,16 @@ class Store:
                     build_id=build_id,
                     host=host,
                     harness_version=harness_version,
-                    argv_json=json.dumps(list(argv or [])),
+                    argv_json=json.dumps(redact(list(argv or []))),  # --store URL passwords never stored
                     plan_json=json.dumps(plan),
-                    labels_json=json.dumps(labels or {}),
+                    labels_json=json.dumps(redact(labels or {})),
                 )
             )
 
     def update_run(self, run_id: str, **values: Any) -> None:
         for key in ("summary", "labels", "plan"):
             if key in values:
-                values[f"{key}_json"] = json.dumps(values.pop(key))
+                values[f"{key}_json"] = json.dumps(redact(values.pop(key)) if key == "labels" else values.pop(key))
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(update(S.runs).where(S.runs.c.run_id == run_id).values(**values))
 
@@ -316,4 +317,5 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("argv", "plan", "summary", "labels"):
         raw = row.pop(f"{key}_json", None)
         row[key] = json.loads(raw) if raw else ([] if key in ("argv", "plan") else {})
+    row["argv"], row["labels"] = redact(row["argv"]), redact(row["labels"])  # stores written before redaction
     return row

@@ -28,6 +28,7 @@ from harness.report.results_section import results_section
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
 from harness.report.site.plots import SERIES_CHART_MIN_RUNS, heatmap_figure, plot_div, series_figure
+from harness.report.site.swap import fresh_site
 from harness.report.site.templates import render
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges
@@ -41,6 +42,9 @@ class SiteResult:
 
     def sizes(self) -> dict[str, int]:
         return {str(p.relative_to(self.out)): p.stat().st_size for p in self.pages}
+
+    def moved_to(self, out: Path) -> SiteResult:
+        return SiteResult(out, [out / p.relative_to(self.out) for p in self.pages])
 
 
 def slug(text: str) -> str:
@@ -84,9 +88,25 @@ def publish(
     """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files.
 
     It renders what ``views.site`` prepares and never writes the store: the alerts shown are those
-    `harness history`, `harness alerts` or a farm night last synced."""
+    `harness history`, `harness alerts` or a farm night last synced. The pages go into a fresh folder
+    that replaces ``out`` in one step at the end (swap.py): a publish that dies half-way leaves the
+    old site whole."""
+    with fresh_site(Path(out)) as stage:
+        result = _write_site(store, stage, run_pages=run_pages, thresholds=thresholds,
+                             base_url=base_url or Path(out).resolve().as_uri(), pairs=pairs)
+    return result.moved_to(Path(out))
+
+
+def _write_site(
+    store: Store,
+    out: Path,
+    *,
+    run_pages: int,
+    thresholds: Thresholds | None,
+    base_url: str,
+    pairs: Sequence[tuple[str, str]],
+) -> SiteResult:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
     w = _Writer(out, result)
     write_plotlyjs(out)  # the one copy every chart page of the site loads
@@ -97,7 +117,7 @@ def publish(
     _write_runs(w, store, data.runs, data.all_cells, run_pages, data.changes)
     _write_series(w, data.series, data.alerts)
     w.page("devices.html", "devices.html.j2", "devices", items=device_items(store, data.history_cells, data.series))
-    _write_regressions(w, data, base_url or out.resolve().as_uri())
+    _write_regressions(w, data, base_url)
     return result
 
 
