@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.within_run import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
+from harness.analysis.autocorrelation import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
 from harness.records import (  # the stored form of a flag is a record: results reads it too
     AUTOCORRELATED,
     BUDGET_MISSED,

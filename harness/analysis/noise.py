@@ -19,13 +19,17 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
+
+__all__ = ["CALIBRATION_RUNS", "MIN_CALIBRATION_RUNS", "SOURCES", "RunNoise", "Calibration", "robust_sigma",
+           "series_sigma", "differences_sigma", "successive_sigma", "as_percent", "from_percent", "assumed",
+           "history_noise", "calibrate"]
+
 SOURCES = ("estimated", "calibrated", "history", "assumed")
 MSSD_EFFICIENCY = 2.0 / 3.0  # of the mean square successive difference against the variance (normal data)
 GROSS = 3.5  # a successive difference this many robust σ out is a step or an outlier run, not noise
 MIN_HISTORY_RUNS = 6  # a baseline series shorter than this gives no σ_run
 HISTORY_WINDOW = 30  # the latest runs of a baseline series that σ_run is read from
-CALIBRATION_RUNS = 10  # A/A runs `harness calibrate` makes by default
-MIN_CALIBRATION_RUNS = 3  # fewer runs cannot estimate a variance worth storing
 
 
 MAD_SCALE = 1.0 / float(stats.norm.ppf(0.75))  # 1.4826: MAD -> σ for normal data

@@ -25,9 +25,12 @@ from functools import lru_cache
 import numpy as np
 from scipy import stats
 
+from harness.analysis.autocorrelation import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
 from harness.analysis.stats import CONFIDENCE
 
-LAG1_LIMIT = 0.2  # above this, samples are treated as autocorrelated
+__all__ = ["LAG1_LIMIT", "BLOCKS", "MIN_SAMPLES", "RunEstimate", "estimate_run", "estimate_from_quartiles",
+           "sample_problem", "is_autocorrelated", "lag1_autocorrelation"]
+
 BLOCKS = 10  # consecutive blocks whose medians measure an autocorrelated run's error
 MIN_SAMPLES = 3  # fewer samples cannot say anything about a run's median
 _CI_ALPHA = 1.0 - CONFIDENCE  # the order-statistic interval the error is read from
@@ -46,12 +49,6 @@ class RunEstimate:
         return is_autocorrelated(self.lag1, self.n)
 
 
-def is_autocorrelated(lag1: float | None, n: int) -> bool:
-    """Lag-1 autocorrelation above LAG1_LIMIT and above the 97.5 % point of its spread for n independent
-    samples (1.96 / sqrt(n)): at n = 10 a lag-1 of 0.3 is chance, at n = 200 it is a drifting device."""
-    return lag1 is not None and n > 0 and lag1 > max(LAG1_LIMIT, float(stats.norm.ppf(0.975)) / math.sqrt(n))
-
-
 def sample_problem(samples: np.ndarray) -> str | None:
     """Why these raw samples cannot give a run median on a log scale (None: they can)."""
     if samples.ndim != 1:
@@ -64,18 +61,6 @@ def sample_problem(samples: np.ndarray) -> str | None:
     if float(samples.min()) <= 0:
         return "a sample is zero or negative"
     return None
-
-
-def lag1_autocorrelation(x: Sequence[float] | np.ndarray) -> float | None:
-    """Lag-1 sample autocorrelation (None when under 3 values or constant)."""
-    v = np.asarray(x, dtype=float)
-    if v.size < 3:
-        return None
-    d = v - v.mean()
-    denom = float(np.square(d).sum())  # elementwise, not BLAS dot: a BLAS pool spinning up costs more than this
-    if denom <= 0 or not math.isfinite(denom):
-        return None
-    return float((d[:-1] * d[1:]).sum() / denom)
 
 
 @lru_cache(maxsize=4096)

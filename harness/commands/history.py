@@ -40,8 +40,9 @@ def history_cmd(
     if not series:
         out.print(f"no series match in {escape(store.shown)}")
         return
-    if sync:
-        alerts = sync_alerts(store, series, canaries=parse_canaries(canary))
+    if sync:  # over every series, not only those shown: a canary filtered out must still suppress
+        filtered = (workload, device, metric, precision, backend) != ("*",) * 5
+        alerts = sync_alerts(store, load_series(store) if filtered else series, canaries=parse_canaries(canary))
         keys = {s.key for s in series}
         open_alerts = [a for a in alerts if a.series_key in keys and a.state in ("suspected", "confirmed")]
         out.print(f"{len(open_alerts)} open regression alert(s) on these series (`harness alerts` lists them)",

@@ -7,8 +7,8 @@ from typing import Any
 
 import numpy as np
 
+from harness.analysis.autocorrelation import lag1_autocorrelation
 from harness.analysis.summary import summarize
-from harness.analysis.within_run import lag1_autocorrelation
 from harness.probes.memory import agent_peak_memory
 from harness.records import MetricValue
 
