@@ -17,9 +17,9 @@ import numpy as np
 
 from harness.analysis import noise as N
 from harness.analysis.compare import Priors, RowKey
-from harness.records import ROW_KEY, CalibratedNoise
+from harness.records import MEASURED, CalibratedNoise
 from harness.results.analysis_tables import load_run_noise
-from harness.results.history_source import history_frames
+from harness.results.history_source import history_run_ids
 from harness.results.store import Store
 
 
@@ -35,25 +35,32 @@ def calibrated(store: Store) -> dict[RowKey, N.RunNoise]:
 
 
 def history(store: Store, keys: Collection[RowKey], exclude_runs: Collection[str]) -> dict[RowKey, N.RunNoise]:
-    """σ_run of each row's baseline series from the history runs (those being compared left out)."""
+    """σ_run of each row's baseline series from the history runs (those being compared left out).
+
+    Newest runs first, HISTORY_WINDOW at a time, until every series has its window: a long history is
+    not read for every comparison (a site compares every device, and every run page its devices)."""
     if not keys:
         return {}
-    frame, _ = history_frames(store, with_samples=False)
-    if frame.empty:
-        return {}
-    frame = frame[~frame["run_id"].isin(list(exclude_runs)) & frame["status"].isin(["ok", "accuracy_fail"])]
-    frame = frame.assign(device_fingerprint=frame["device_fingerprint"].fillna(""))
     wanted = set(keys)
+    runs = [r for r in history_run_ids(store) if r not in set(exclude_runs)]  # newest first
+    points: dict[RowKey, list[tuple[str, int, float]]] = {k: [] for k in wanted}
+    for start in range(0, len(runs), N.HISTORY_WINDOW):
+        frame = store.metrics_frame(runs[start : start + N.HISTORY_WINDOW])
+        frame = frame[(frame["kind"] == "noisy") & frame["status"].isin(list(MEASURED))]
+        for rec in frame.itertuples(index=False):
+            key = (str(rec.workload), str(rec.precision), str(rec.backend), str(rec.device_fingerprint or ""),
+                   str(rec.metric))
+            if key in points:
+                points[key].append((str(rec.run_created_at), int(rec.cell_id), float(rec.value)))
+        if all(len(v) >= N.HISTORY_WINDOW for v in points.values()):
+            break
     out: dict[RowKey, N.RunNoise] = {}
-    for key, g in frame.sort_values(["run_created_at", "cell_id"]).groupby(list(ROW_KEY), sort=False):
-        k = tuple(str(x) for x in key)
-        if k not in wanted:
-            continue
-        v = g["value"].to_numpy(dtype=float)
+    for key, pts in points.items():
+        v = np.array([value for _, _, value in sorted(pts)], dtype=float)
         v = v[np.isfinite(v) & (v > 0)]
         noise = N.history_noise(np.log(v)) if v.size else None
         if noise is not None:
-            out[k] = noise  # type: ignore[index]
+            out[key] = noise
     return out
 
 
