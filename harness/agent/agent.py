@@ -7,7 +7,8 @@ standard library, numpy and onnxruntime. It never imports the host package.
 Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
         python3 agent.py --probe             (prints a JSON environment check, exit 0/3)
 
-Job protocol (version 1), all paths absolute on the device:
+Job protocol (version 1), all paths absolute on the device. The one definition is the host's
+harness/protocol package (typed models + JSON Schema files); this summary follows it:
 {
   "protocol": 1,
   "kind": "single" | "text-generation" | "translation",

@@ -1,4 +1,4 @@
-"""Build the agent's job.json for a cell (the host side of the job/result protocol)."""
+"""Build a runner's job.json for a cell (the host side of protocol 1, defined in harness/protocol)."""
 
 from __future__ import annotations
 
@@ -6,8 +6,9 @@ from pathlib import Path
 from typing import Any
 
 from harness.config.models import Backend, Measure, Threads
+from harness.protocol import PROTOCOL_VERSION, Job
 
-AGENT_PROTOCOL = 1
+AGENT_PROTOCOL = PROTOCOL_VERSION
 
 # The fp32 reference only needs outputs: one iteration, no warm-up.
 REFERENCE_MEASURE: dict[str, Any] = {
@@ -49,7 +50,9 @@ def build_job(
     save_outputs: bool = True,
     test_slowdown: float = 0.0,
 ) -> dict[str, Any]:
-    return {
+    """The job as JSON-ready data, validated against the protocol's :class:`Job` (a job the host
+    cannot describe in protocol 1 is a harness bug, raised here rather than on the device)."""
+    job = {
         "protocol": AGENT_PROTOCOL,
         "kind": kind,
         "models": models,
@@ -66,3 +69,4 @@ def build_job(
         "out_dir": out_dir,
         "test_slowdown": test_slowdown,
     }
+    return Job.model_validate(job).model_dump(mode="json")

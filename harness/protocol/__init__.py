@@ -1,0 +1,56 @@
+"""Runner protocol 1: the one definition of job.json, result.json and the ``--probe`` line.
+
+Every runner follows it — the Python agent (``harness/agent/agent.py``, which cannot import this
+package because it is pushed alone) and the native runner (``runner/``). The host builds jobs
+through :class:`Job` and validates what a device sends back through :class:`Result` before
+anything is stored: a device's result is untrusted input. The JSON Schema files beside this
+module (``schemas/``) are generated from these models for runner authors outside Python; a test
+keeps them current (``python -m harness.protocol`` rewrites them).
+"""
+
+from harness.protocol.job import (
+    PROTOCOL_VERSION,
+    CommandProbe,
+    FileProbe,
+    Job,
+    JobMeasure,
+    JobSession,
+    ProbeSpec,
+    StreamProbe,
+)
+from harness.protocol.probe import ProbeFacts
+from harness.protocol.result import (
+    MemoryInfo,
+    Placement,
+    ProbeRecord,
+    ProtocolError,
+    Providers,
+    Result,
+    Series,
+    parse_result,
+)
+from harness.protocol.schemas import json_schemas
+
+__all__ = [
+    "PROTOCOL_VERSION",
+    "CommandProbe",
+    "FileProbe",
+    "Job",
+    "JobMeasure",
+    "JobSession",
+    "MemoryInfo",
+    "Placement",
+    "ProbeFacts",
+    "ProbeRecord",
+    "ProbeSpec",
+    "ProtocolError",
+    "Providers",
+    "Result",
+    "Series",
+    "StreamProbe",
+    "StopReason",
+    "json_schemas",
+    "parse_result",
+]
+
+from harness.protocol.result import StopReason  # noqa: E402 - re-exported above

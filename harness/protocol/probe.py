@@ -1,0 +1,23 @@
+"""The ``--probe`` line: one JSON object a runner prints about its environment (exit 0 = usable)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ProbeFacts(BaseModel):
+    """Environment facts. The Python agent names python / numpy; a native runner names itself in
+    ``runner`` instead. Extra facts are kept (they end up in the device fingerprint's facts)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    onnxruntime: str | None = None
+    providers: list[str] = Field(default_factory=list)
+    platform: str | None = None
+    machine: str | None = None
+    pid: int | None = Field(default=None, ge=0)
+    python: str | None = None
+    numpy: str | None = None
+    runner: str | None = None  # "native <version>" for the native runner
+    numpy_error: str | None = None
+    onnxruntime_error: str | None = None

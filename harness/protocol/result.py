@@ -1,0 +1,171 @@
+"""result.json: what a runner reports for one cell — untrusted until :func:`parse_result` accepts it."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from harness.errors import HarnessError
+from harness.protocol.job import Job, NonNegFloat, PosFloat
+from harness.protocol.probe import ProbeFacts
+
+StopReason = Literal["min_iterations+min_seconds", "max_seconds", "max_iterations"]
+#: a file or folder name inside the job's out_dir: no separators, never "." or ".."
+OUTPUT_NAME = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Series(_Model):
+    """Raw steady-state samples of one measured quantity (e.g. "latency_ms@b1")."""
+
+    unit: str = Field(min_length=1, max_length=16)
+    samples: list[PosFloat]
+    warmup_n: int = Field(ge=0)
+    stopped_by: StopReason
+
+
+class Placement(_Model):
+    """Nodes and kernel time one execution provider ran in the profiled run."""
+
+    nodes: int = Field(ge=0)
+    time_us: int = Field(ge=0)
+
+
+class Providers(_Model):
+    requested: str
+    available: list[str]
+    session: list[str]
+    placement: dict[str, Placement]
+    used: str
+    fallback: bool
+    requested_fraction: float | None = Field(default=None, ge=0, le=1)
+
+
+class MemoryInfo(_Model):
+    """Peak memory of the measured session, with the method that measured it (VmHWM, ru_maxrss)."""
+
+    peak_rss_mb: PosFloat
+    baseline_rss_mb: NonNegFloat | None = None
+    method: str = Field(min_length=1)
+
+
+class ProbeRecord(_Model):
+    """Raw probe readings: device-monotonic times and the raw text read at each."""
+
+    t: list[FiniteFloat] = Field(default_factory=list)
+    v: list[str] = Field(default_factory=list)
+    overhead_s: NonNegFloat = 0.0
+    error: str | None = None
+
+    @model_validator(mode="after")
+    def _paired(self) -> ProbeRecord:
+        if len(self.t) != len(self.v):
+            raise ValueError(f"probe has {len(self.t)} times but {len(self.v)} values")
+        return self
+
+
+class Snapshots(_Model):
+    """Files read before and after the cell; a failed read is None plus "<name>.error"."""
+
+    before: dict[str, str | None] = Field(default_factory=dict)
+    after: dict[str, str | None] = Field(default_factory=dict)
+
+
+class Result(_Model):
+    protocol: Literal[1]
+    status: Literal["ok", "failed"]
+    error: str | None = None
+    traceback: str | None = None
+    env: ProbeFacts
+    providers: Providers | None = None
+    session: dict[str, int | str | bool | None] = Field(default_factory=dict)
+    load_ms: dict[str, NonNegFloat] = Field(default_factory=dict)
+    first_inference_ms: dict[str, NonNegFloat] = Field(default_factory=dict)
+    series: dict[str, Series] = Field(default_factory=dict)
+    memory: MemoryInfo | None = None
+    probes: dict[str, ProbeRecord] = Field(default_factory=dict)
+    windows: dict[str, tuple[FiniteFloat, FiniteFloat]] = Field(default_factory=dict)
+    snapshots: Snapshots = Field(default_factory=Snapshots)
+    measure_s: NonNegFloat = 0.0
+    outputs: str | None = Field(default=None, pattern=OUTPUT_NAME, max_length=255)
+
+    @field_validator("memory", mode="before")
+    @classmethod
+    def _empty_memory(cls, v: Any) -> Any:
+        return None if v == {} else v  # the agent writes {} when it failed before measuring
+
+    @field_validator("windows")
+    @classmethod
+    def _ordered_windows(cls, v: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+        for name, (t0, t1) in v.items():
+            if t1 < t0:
+                raise ValueError(f"window {name!r} ends before it starts")
+        return v
+
+    @model_validator(mode="after")
+    def _ok_is_complete(self) -> Result:
+        if self.status == "ok":
+            missing = [name for name, value in (("series", self.series), ("memory", self.memory),
+                                                ("providers", self.providers)) if not value]
+            if missing:
+                raise ValueError(f"status ok but no {', '.join(missing)}")
+            empty = [name for name, s in self.series.items() if not s.samples]
+            if empty:
+                raise ValueError(f"status ok but series {empty} have no samples")
+        elif not self.error:
+            raise ValueError("status failed without an error")
+        return self
+
+
+class ProtocolError(HarnessError):
+    """A runner's result.json broke protocol 1; ``where`` is the field path ("series.latency_ms.samples.3")."""
+
+    def __init__(self, message: str, where: str = "") -> None:
+        super().__init__(message)
+        self.where = where
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    return ".".join(str(part) for part in loc if not (isinstance(part, str) and part in _UNION_TAGS)) or "(top level)"
+
+
+_UNION_TAGS = {"function-after[_paired(), ProbeRecord]", "function-after[_ordered(), JobMeasure]"}
+
+
+def parse_result(data: str | bytes | dict[str, Any], job: Job | None = None) -> Result:
+    """Validate a runner's result; raise ProtocolError naming the first bad field and why.
+
+    With the job, also check what only the job can tell (outputs only when asked for).
+    """
+    if isinstance(data, (str, bytes)):
+        try:
+            data = json.loads(data)
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise ProtocolError(f"result.json is not JSON: {exc}") from None
+    if not isinstance(data, dict):
+        raise ProtocolError(f"result.json must be a JSON object, got {type(data).__name__}")
+    if data.get("protocol") != 1:
+        raise ProtocolError(f"result.json speaks protocol {data.get('protocol')!r}; the host speaks 1", "protocol")
+    try:
+        result = Result.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = _where(first["loc"])
+        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
+        value = repr(first.get("input"))
+        value = value if len(value) <= 80 else value[:77] + "..."
+        raise ProtocolError(f"result.json field {where}: {first['msg']} (got {value}){more}", where) from None
+    if job is not None:
+        _check_against_job(result, job)
+    return result
+
+
+def _check_against_job(result: Result, job: Job) -> None:
+    if result.outputs and not job.save_outputs:
+        raise ProtocolError("result.json names outputs the job did not ask for", "outputs")
