@@ -21,6 +21,7 @@
 
 #include "clock.hpp"
 #include "job.hpp"
+#include "ort_library.hpp"
 #include "probes.hpp"
 #include "providers.hpp"
 #include "smoke_model.hpp"
@@ -42,8 +43,7 @@ json static_facts() {
   utsname u{};
   uname(&u);
   return {
-      {"runner", "native"},
-      {"runner_version", HARNESS_RUNNER_VERSION},
+      {"runner", std::string("native ") + HARNESS_RUNNER_VERSION},
       {"target", HARNESS_RUNNER_TARGET},
       {"ort_api_version", ORT_API_VERSION},
       {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
@@ -52,22 +52,11 @@ json static_facts() {
   };
 }
 
-// The linked ORT must serve the API version the runner was compiled against.
-void init_ort_api() {
-  const OrtApi* api = OrtGetApiBase()->GetApi(ORT_API_VERSION);
-  if (api == nullptr) {
-    throw std::runtime_error(std::string("the linked ONNX Runtime ") + OrtGetApiBase()->GetVersionString() +
-                             " does not serve ORT API version " + std::to_string(ORT_API_VERSION) +
-                             " that this runner was built against: bundle a newer libonnxruntime");
-  }
-  Ort::InitApi(api);
-}
-
 json env_facts() {
   json facts = static_facts();
   try {
-    init_ort_api();
-    facts["onnxruntime"] = Ort::GetVersionString();
+    load_onnxruntime();
+    facts["onnxruntime"] = ort_version();
     facts["providers"] = Ort::GetAvailableProviders();
   } catch (const std::exception& e) {
     facts["onnxruntime_error"] = e.what();

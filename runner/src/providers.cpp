@@ -1,5 +1,7 @@
 #include "providers.hpp"
 
+#include "ort_library.hpp"
+
 #include <algorithm>
 #include <functional>
 #include <map>
@@ -129,7 +131,10 @@ const std::map<std::string, Entry>& table() {
             if (f == flags.end()) throw std::runtime_error("unknown NNAPI option '" + kv.first + "'");
             if (truthy(kv.second)) bits |= f->second;
           }
-          check(OrtSessionOptionsAppendExecutionProvider_Nnapi(so, bits));
+          using AppendNnapi = OrtStatus* (*)(OrtSessionOptions*, uint32_t);
+          auto append = reinterpret_cast<AppendNnapi>(ort_symbol("OrtSessionOptionsAppendExecutionProvider_Nnapi"));
+          if (append == nullptr) throw std::runtime_error("this libonnxruntime exports no NNAPI entry point");
+          check(append(so, bits));
 #else
           (void)so;
           (void)o;
@@ -171,7 +176,7 @@ void append_provider(Ort::SessionOptions& so, const std::string& provider, const
   }
   const std::vector<std::string> available = Ort::GetAvailableProviders();
   if (std::find(available.begin(), available.end(), provider) == available.end()) {
-    throw std::runtime_error("the ONNX Runtime " + Ort::GetVersionString() + " linked into this runner lacks " +
+    throw std::runtime_error("the ONNX Runtime " + ort_version() + " linked into this runner lacks " +
                              provider + " (it has " + join(available) + "); " + provider + " comes with " +
                              entry->second.brought_by);
   }
