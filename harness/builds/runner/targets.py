@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-RunnerTarget = Literal["linux-x86_64", "linux-aarch64", "android-arm64"]
+from harness.config.models import RunnerTarget
+
 TARGETS: tuple[str, ...] = get_args(RunnerTarget)
 
 #: every launcher starts this way: ORT writes $TMPDIR/.ses and $HOME/.cache at start-up, and a
