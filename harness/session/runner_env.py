@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from harness.builds.runner import MANIFEST, BundleManifest, resolve_runner
+from harness.builds.runner.targets import PROVIDER_BUILDS
 from harness.config.loader import project_root
 from harness.config.models import DeviceProfile, LocalTransportConfig, NativeRunner
 from harness.errors import HarnessError, TransportError
@@ -93,6 +94,20 @@ def install_runner(t: Transport, profile: DeviceProfile) -> list[str]:
         return [binary]
     assert runner.binary
     return [runner.binary]
+
+
+def provider_missing(profile: DeviceProfile, facts: dict[str, Any], provider: str) -> str | None:
+    """Why a native runner cannot run ``provider`` (its ORT lacks it), or None.
+
+    The cell is then skipped with this reason instead of failing (a failure streak would
+    quarantine a phone whose CPU bundle meets its NNAPI backends). The Python agent keeps ORT's
+    own behaviour (CPU fallback, flagged)."""
+    available = facts.get("providers")
+    if not isinstance(profile.runner, NativeRunner) or not isinstance(available, list) or provider in available:
+        return None
+    where = PROVIDER_BUILDS.get(provider, "a runner whose ONNX Runtime was built with it")
+    return (f"the runner's ONNX Runtime {facts.get('onnxruntime', '?')} ({facts.get('target', 'native')}) lacks "
+            f"{provider} (it has {', '.join(map(str, available))}); {provider} needs {where}")
 
 
 def _probe_line(stdout: str) -> dict[str, Any] | None:

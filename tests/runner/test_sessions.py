@@ -17,6 +17,8 @@ from harness.builds.runner import RunnerBuild
 from harness.plan import Filters
 from harness.results.store import Store
 from harness.session.launch import RunRequest, execute, prepare_run
+from tests.commands.conftest import write_workload
+from tests.helpers import tiny_mlp
 from tests.rigs.fixtures import ssh_profile_data
 from tests.rigs.sshd import SshdRig
 
@@ -98,3 +100,27 @@ def test_native_runner_locally_and_over_ssh_equals_the_agent(x86_runner: RunnerB
     for device in ("local-native", "ssh-native"):
         assert set(metrics[metrics["device"] == device]["metric"]) == set(metrics[metrics["device"] == "local-python"]
                                                                           ["metric"])
+
+
+def test_backends_the_runners_ort_lacks_are_skipped_with_the_build_that_has_them(
+        x86_runner: RunnerBuild, tmp_path: Path) -> None:
+    devices, workloads = tmp_path / "devices", tmp_path / "workloads"
+    devices.mkdir()
+    workloads.mkdir()
+    tiny_mlp(workloads / "tiny.onnx")
+    write_workload(workloads, "[fp32, int8]", min_seconds=0.02)
+    phone = _local("cpu-bundle-phone", {"kind": "native", "push": str(x86_runner.path)}, tmp_path / "phone")
+    phone["backends"] = [{"name": "nnapi", "provider": "NnapiExecutionProvider"},
+                         {"name": "xnnpack", "provider": "XnnpackExecutionProvider"},
+                         {"name": "cpu", "provider": "CPUExecutionProvider"}]
+    (devices / "phone.yaml").write_text(yaml.safe_dump(phone))
+    store = Store(tmp_path / "s.db")
+    prep = prepare_run(RunRequest(devices_dir=devices, workloads_dir=workloads, builds_root=tmp_path / "builds",
+                                  max_consecutive_failures=2), store)
+    outcome = execute(prep)
+    cells = store.cells_frame([prep.run_id]).set_index(["backend", "precision"])
+    assert dict(outcome.statuses) == {"ok": 2, "skipped": 4}
+    assert set(cells.loc["cpu", "status"]) == {"ok"}
+    for backend, provider in (("nnapi", "NnapiExecutionProvider"), ("xnnpack", "XnnpackExecutionProvider")):
+        for error in cells.loc[backend, "error"]:
+            assert f"lacks {provider}" in error and "android-arm64" in error and "CPUExecutionProvider" in error

@@ -85,6 +85,16 @@ SPECS: dict[str, TargetSpec] = {
 }
 
 
+#: which runner build brings an execution provider the Linux bundles lack (said when a cell is skipped)
+PROVIDER_BUILDS = {
+    "NnapiExecutionProvider": "the android-arm64 runner (ORT's Android AAR; `harness runner build` needs the NDK)",
+    "XnnpackExecutionProvider": "the android-arm64 runner (ORT's Android AAR; `harness runner build` needs the NDK)",
+    "QNNExecutionProvider": "a runner around an ONNX Runtime built with QNN (Qualcomm's onnxruntime-android-qnn)",
+    "CUDAExecutionProvider": "a runner bundle carrying libonnxruntime from the onnxruntime-gpu wheel",
+    "TensorrtExecutionProvider": "a runner bundle carrying libonnxruntime from the onnxruntime-gpu wheel",
+}
+
+
 def target_spec(name: str) -> TargetSpec:
     from harness.errors import HarnessError
 
