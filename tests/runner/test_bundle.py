@@ -16,8 +16,10 @@ from harness.config.models import NativeRunner
 from harness.errors import HarnessError
 
 REPO = Path(__file__).resolve().parents[2]
+slow = pytest.mark.slow  # these build (or reuse) a runner bundle
 
 
+@slow
 def test_x86_bundle_lists_every_file_and_is_reused(x86_runner: RunnerBuild, runners_test_root: Path) -> None:
     man = load_bundle(x86_runner.path)  # verifies every file's size and sha256
     assert set(man.files) == {"run.sh", "bin/ort_runner", "lib/libonnxruntime.so.1"}
@@ -27,6 +29,7 @@ def test_x86_bundle_lists_every_file_and_is_reused(x86_runner: RunnerBuild, runn
     assert again.reused and again.manifest.bundle_id == man.bundle_id
 
 
+@slow
 def test_aarch64_bundle_carries_glibc_and_its_loader(aarch64_runner: RunnerBuild) -> None:
     man = load_bundle(aarch64_runner.path)
     libs = {p.split("/", 1)[1] for p in man.files if p.startswith("lib/")}
@@ -39,6 +42,7 @@ def test_aarch64_bundle_carries_glibc_and_its_loader(aarch64_runner: RunnerBuild
     assert "ld-linux-aarch64.so.1\" --library-path" in (aarch64_runner.path / "run.sh").read_text()
 
 
+@slow
 def test_a_tampered_bundle_is_refused(x86_runner: RunnerBuild, tmp_path: Path) -> None:
     copy = tmp_path / "bundle"
     shutil.copytree(x86_runner.path, copy)
@@ -96,3 +100,18 @@ def test_a_profile_names_a_target_or_a_path(tmp_path: Path) -> None:
         resolve_runner("linux-aarch64", None, root=tmp_path)
     with pytest.raises(HarnessError, match="does not exist"):
         resolve_runner(None, str(tmp_path / "nope"))
+
+
+@slow
+def test_a_target_folder_holding_another_target_is_refused(x86_runner: RunnerBuild, tmp_path: Path) -> None:
+    shutil.copytree(x86_runner.path, tmp_path / "linux-aarch64")
+    with pytest.raises(HarnessError, match="holds a linux-x86_64 runner, not linux-aarch64"):
+        resolve_runner("linux-aarch64", None, root=tmp_path)
+    folder, manifest = resolve_runner(None, str(tmp_path / "linux-aarch64"))  # as a path it is what it is
+    assert manifest is not None and manifest.target == "linux-x86_64"
+
+
+def test_android_only_code_stays_in_the_ep_table() -> None:
+    """House rule: the runner is one program for every target; only the EP table knows Android."""
+    users = sorted(p.name for p in (REPO / "runner" / "src").glob("*") if "__ANDROID__" in p.read_text())
+    assert users == ["providers.cpp"]

@@ -97,7 +97,11 @@ def resolve_runner(build: str | None, path: str | None, root: Path | None = None
         if not (folder / MANIFEST).is_file():
             raise HarnessError(f"runner target {build} is not built at {folder}: run `harness runner build --target "
                                f"{build}` first")
-        return folder, load_bundle(folder)
+        manifest = load_bundle(folder)
+        if manifest.target != build:
+            raise HarnessError(f"{folder} holds a {manifest.target} runner, not {build}: rebuild it with "
+                               f"`harness runner build --target {build}`")
+        return folder, manifest
     assert path is not None
     p = Path(path).expanduser()
     if p.is_dir():
