@@ -72,6 +72,7 @@ def _run_one(argv: list[str], job: dict[str, Any], out: Path) -> dict[str, Any]:
         "ready_s": ready,
         "to_first_inference_s": ready + sum(r["load_ms"].values()) / 1000 + first_ms / 1000,
         "peak_rss_mb": r["memory"]["peak_rss_mb"],
+        "measure_s": r["measure_s"],
         "medians": {k: float(np.median(s["samples"])) for k, s in r["series"].items()},
     }
 
@@ -94,6 +95,10 @@ def _interleaved(build_dir: Path, native: list[str], tmp: Path) -> dict[str, Any
                                  for w in ("python", "native")},
         "ready_s": {w: statistics.median(g[w]["ready_s"] for g in cells.values()) for w in ("python", "native")},
         "peak_rss_mb": {w: statistics.median(g[w]["peak_rss_mb"] for g in cells.values()) for w in ("python", "native")},
+        # the runner process's own share of the overhead: start, placement session, outputs, exit
+        "process_overhead": {w: 1 - sum(g[w]["measure_s"] for g in cells.values()) / sum(g[w]["wall_s"] for g in
+                                                                                           cells.values())
+                             for w in ("python", "native")},
         "peak_rss_saved_mb": statistics.median(g["python"]["peak_rss_mb"] - g["native"]["peak_rss_mb"]
                                                for g in cells.values()),
         "per_cell": {c: {w: {k: v for k, v in g[w].items() if k != "medians"} for w in g} for c, g in cells.items()},
@@ -126,7 +131,7 @@ def test_python_agent_vs_native_runner(benchmark, tmp_path: Path) -> None:  # ty
     for who in ("python", "native"):
         print(f"  {who:6s}: start -> first inference {pair['to_first_inference_s'][who] * 1000:.0f} ms "
               f"(start -> ready {pair['ready_s'][who] * 1000:.0f} ms), peak RSS {pair['peak_rss_mb'][who]:.1f} MB "
-              f"(medians over cells)")
+              f"(medians over cells); in-process overhead {pair['process_overhead'][who] * 100:.1f} % of its wall")
     print(f"  native saves {pair['peak_rss_saved_mb']:.1f} MB peak RSS per cell (median)")
     for who, r in runs.items():
         print(f"matrix via harness run, {who:6s}: {r['ok']}/{r['cells']} ok, wall {r['wall_s']:.1f} s, measured "
