@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "clock.hpp"
@@ -30,16 +31,86 @@ json read_vm_kb(const std::string& field) {
 
 }  // namespace
 
+// Every kind reads the peak before the EP-placement profiling session exists: the method says so.
+const char* const kMeasuredSessionOnly = " (measured session only)";
+
 std::pair<double, std::string> peak_memory() {
   const json hwm = read_vm_kb("VmHWM");
-  if (!hwm.is_null()) return {hwm.get<double>() / 1024.0, "VmHWM"};
+  if (!hwm.is_null()) return {hwm.get<double>() / 1024.0, std::string("VmHWM") + kMeasuredSessionOnly};
   rusage ru{};
   getrusage(RUSAGE_SELF, &ru);
 #ifdef __APPLE__
-  return {static_cast<double>(ru.ru_maxrss) / (1024.0 * 1024.0), "ru_maxrss"};
+  const double scale = 1024.0 * 1024.0;  // bytes on macOS
 #else
-  return {static_cast<double>(ru.ru_maxrss) / 1024.0, "ru_maxrss"};
+  const double scale = 1024.0;  // kB on Linux
 #endif
+  return {static_cast<double>(ru.ru_maxrss) / scale, std::string("ru_maxrss") + kMeasuredSessionOnly};
+}
+
+namespace {
+
+// Busy CPU seconds of the whole machine since boot: /proc/stat's "cpu" line minus idle and iowait.
+json machine_busy_s(double tick) {
+  std::ifstream f("/proc/stat");
+  std::string line;
+  if (!f || !std::getline(f, line)) return nullptr;
+  std::istringstream in(line);
+  std::string label;
+  in >> label;
+  std::vector<long long> ticks;
+  long long v;
+  while (ticks.size() < 8 && in >> v) ticks.push_back(v);
+  if (label != "cpu" || ticks.size() < 5) return nullptr;
+  long long total = 0;
+  for (long long t : ticks) total += t;
+  return static_cast<double>(total - ticks[3] - ticks[4]) / tick;
+}
+
+// CPU seconds of this runner: every thread (ORT's pool, probe threads) and reaped children.
+double own_cpu_s() {
+  double s = 0;
+  for (int who : {RUSAGE_SELF, RUSAGE_CHILDREN}) {
+    rusage ru{};
+    getrusage(who, &ru);
+    s += ru.ru_utime.tv_sec + ru.ru_utime.tv_usec * 1e-6 + ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
+  }
+  return s;
+}
+
+double clock_tick() {
+  const long t = sysconf(_SC_CLK_TCK);
+  return t > 0 ? static_cast<double>(t) : 100.0;
+}
+
+}  // namespace
+
+json load_readings_start() {
+  json loadavg = nullptr;
+  std::ifstream f("/proc/loadavg");
+  double a = 0, b = 0, c = 0;
+  if (f >> a >> b >> c) loadavg = {a, b, c};
+  const long n = sysconf(_SC_NPROCESSORS_ONLN);
+  return {{"loadavg_before", loadavg}, {"cpu_count", n > 0 ? json(n) : json(nullptr)}, {"windows", json::object()},
+          {"error", nullptr}};
+}
+
+LoadReading LoadMeter::read() const { return {monotonic_s(), machine_busy_s(clock_tick()), own_cpu_s()}; }
+
+void LoadMeter::close_window(const LoadReading& before, const LoadReading& after) {
+  if (before.busy_s.is_null() || after.busy_s.is_null()) {
+    error = "/proc/stat unreadable: no machine-wide CPU time";
+    last = nullptr;
+    return;
+  }
+  last = {{"wall_s", after.t - before.t},
+          {"busy_s", after.busy_s.get<double>() - before.busy_s.get<double>()},
+          {"self_s", after.self_s - before.self_s}};
+}
+
+void Context::steady_window(const std::string& name, double w0, double w1) {
+  result["windows"][name] = {w0, w1};
+  if (!load.last.is_null()) result["load"]["windows"][name] = load.last;
+  result["load"]["error"] = load.error;
 }
 
 json current_rss_mb() {
@@ -158,6 +229,7 @@ Measured measure(const std::function<void()>& fn, const json& m_in, double slowd
     out.warmup_n += 1;
     if (perf_s() - t_start > max_s) break;
   }
+  const LoadReading load_before = ctx.load.read();
   out.w0 = monotonic_s();
   const double s0 = perf_s();
   out.stopped_by = "max_seconds";
@@ -179,6 +251,7 @@ Measured measure(const std::function<void()>& fn, const json& m_in, double slowd
     }
   }
   out.w1 = monotonic_s();
+  ctx.load.close_window(load_before, ctx.load.read());
   ctx.watch += perf_s() - t_start;
   return out;
 }

@@ -25,12 +25,34 @@ struct JobError : std::runtime_error {
   std::string type;
 };
 
+// Readings around each steady window from which the host derives the CPU time other processes
+// took (contention): the machine's busy time (/proc/stat) minus the runner's own.
+struct LoadReading {
+  double t = 0;
+  json busy_s;  // null where /proc/stat is unreadable
+  double self_s = 0;
+};
+
+struct LoadMeter {
+  json last;  // {"wall_s", "busy_s", "self_s"} of the last window, or null
+  json error;
+  LoadReading read() const;
+  void close_window(const LoadReading& before, const LoadReading& after);
+};
+
+// {"loadavg_before", "cpu_count", "windows": {}, "error": null} at the start of a job.
+json load_readings_start();
+
 struct Context {
   Ort::Env& env;
   const json& job;
   json& result;
   double watch = 0.0;     // seconds in load + first inference + warm-up + steady windows
   bool peak_taken = false;
+  LoadMeter load;
+
+  // Records a steady window and the load readings measure() took around it.
+  void steady_window(const std::string& name, double w0, double w1);
 
   // Reads the peak memory of the measured session: every kind calls it after its timed runs,
   // before the EP-placement profiling session exists (a second session inflates VmHWM).

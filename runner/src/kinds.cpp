@@ -1,5 +1,6 @@
 // The three job kinds: single, text-generation (KV cache), translation (encoder / decoder /
 // decoder_with_past). Each mirrors the agent's function of the same name.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -283,30 +284,68 @@ void place(Context& ctx, Model& profiled, const std::function<void(Model&)>& run
       summarize_providers(ctx.job.value("provider", "CPUExecutionProvider"), ctx.session_providers(), placement);
 }
 
+
+// params["feedback"] {input: output} -> [(input, output)], sorted by input, checked against the model.
+std::vector<std::pair<std::string, std::string>> feedback_pairs(const Model& sess, const json& params) {
+  std::vector<std::pair<std::string, std::string>> out;
+  if (!params.contains("feedback") || params["feedback"].is_null()) return out;
+  std::vector<std::string> inputs;
+  for (const auto& m : sess.inputs()) inputs.push_back(m.name);
+  std::sort(inputs.begin(), inputs.end());
+  auto listing = [](const std::vector<std::string>& names) {
+    std::string s;
+    for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+    return "[" + s + "]";
+  };
+  for (auto it = params["feedback"].begin(); it != params["feedback"].end(); ++it) {  // std::map: sorted
+    const std::string src = it.value().get<std::string>();
+    if (!std::binary_search(inputs.begin(), inputs.end(), it.key())) {
+      throw JobError("ValueError", "feedback names input '" + it.key() + "', not an input of the model (" +
+                                       listing(inputs) + ")");
+    }
+    const auto& outs = sess.output_names();
+    if (std::find(outs.begin(), outs.end(), src) == outs.end()) {
+      throw JobError("ValueError", "feedback feeds '" + it.key() + "' from output '" + src +
+                                       "', not an output of the model (" + listing(outs) + ")");
+    }
+    out.emplace_back(it.key(), src);
+  }
+  return out;
+}
+
 }  // namespace
 
+// With params["feedback"] ({input: output}), each timed step feeds the previous step's output
+// (a streaming model's state); the first inference runs on the given inputs.
 Outputs run_single(Context& ctx) {
   const json& job = ctx.job;
   const std::string path = job["models"].value("model", "");
   auto sess = ctx.load_role("model", session_of(job));
   const FeedArrays feed_sets = require_feed_sets(job, "");
+  const auto feedback = feedback_pairs(*sess, params_of(job));
   Outputs outputs;
   const double slowdown = ctx.slowdown();
   for (const auto& set : feed_sets) {
     const std::string& label = set.first;
-    const Named feeds = feeds_of(set.second);
+    Named feeds = feeds_of(set.second);  // the state inputs change from step to step
     const double t0 = perf_s();
     Named first = sess->run(feeds);
     const double first_ms = (perf_s() - t0) * 1000.0;
     ctx.watch += first_ms / 1000.0;
     ctx.result["first_inference_ms"][label.empty() ? "default" : label] = first_ms;
     for (const auto& name : sess->output_names()) put(outputs, label + "/" + name, array_from_tensor(*first[name]));
+    for (const auto& fb : feedback) feeds[fb.first] = first[fb.second];
     first.clear();
-    const Measured m = measure([&] { sess->run(feeds); }, measure_of(job), slowdown, ctx);
+    const Measured m = measure(
+        [&] {
+          Named outs = sess->run(feeds);
+          for (const auto& fb : feedback) feeds[fb.first] = outs[fb.second];
+        },
+        measure_of(job), slowdown, ctx);
     const std::string name = series_name("latency_ms", label);
     ctx.result["series"][name] = {
         {"unit", "ms"}, {"samples", m.samples_ms}, {"warmup_n", m.warmup_n}, {"stopped_by", m.stopped_by}};
-    ctx.result["windows"][name] = {m.w0, m.w1};
+    ctx.steady_window(name, m.w0, m.w1);
   }
   ctx.take_peak();
   const Named first_feeds = feeds_of(feed_sets.begin()->second);
@@ -356,7 +395,7 @@ Outputs run_text_generation(Context& ctx) {
     append_series(ctx, "ttft_ms@" + prompt, ttft, m.warmup_n, m.stopped_by);
     if (n_tok > 1) append_series(ctx, "decode_ms@" + label, decode, m.warmup_n, m.stopped_by);
     append_series(ctx, "generation_ms@" + label, m.samples_ms, m.warmup_n, m.stopped_by);
-    ctx.result["windows"]["generation_ms@" + label] = {m.w0, m.w1};
+    ctx.steady_window("generation_ms@" + label, m.w0, m.w1);
   }
   ctx.take_peak();
   const Array& first_ids = feed_sets.begin()->second.at("input_ids");
@@ -429,7 +468,7 @@ Outputs run_translation(Context& ctx) {
     append_series(ctx, series_name("encoder_ms", label), enc_ms, m.warmup_n, m.stopped_by);
     append_series(ctx, series_name("decoder_ms", label), dec_ms, m.warmup_n, m.stopped_by);
     append_series(ctx, series_name("sentence_ms", label), m.samples_ms, m.warmup_n, m.stopped_by);
-    ctx.result["windows"][series_name("sentence_ms", label)] = {m.w0, m.w1};
+    ctx.steady_window(series_name("sentence_ms", label), m.w0, m.w1);
   }
   ctx.take_peak();
   const auto& first = sources.begin()->second;

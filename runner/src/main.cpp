@@ -192,6 +192,7 @@ json run_job(const json& job) {
       {"first_inference_ms", json::object()},
       {"series", json::object()},
       {"memory", json::object()},
+      {"load", load_readings_start()},
       {"probes", json::object()},
       {"windows", json::object()},
       {"snapshots", {{"before", read_snapshots(job.value("snapshots", json::object()))}}},

@@ -63,6 +63,7 @@ def test_native_result_is_valid_and_mirrors_the_agent(kind: str, pair: dict[str,
     assert py.rc == 0 and native.rc == 0, (py.stderr, native.stderr, native.result)
     assert py.result and native.result
     result = parse_result(native.result, Job.model_validate(job))
+    assert parse_result(py.result).status == "ok"  # both runners against the one protocol definition
     assert result.status == "ok" and result.env.onnxruntime == host_ort_version()
     assert str(result.env.runner).startswith("native ")
     for field in ("series", "load_ms", "first_inference_ms", "windows", "session"):
