@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class HarnessError(Exception):
     """A usage or harness error: bad input, unreachable device, corrupt build."""
@@ -25,3 +27,28 @@ class TransportError(HarnessError):
 
 class IntegrityError(HarnessError):
     """An artifact's sha256 does not match its manifest."""
+
+
+_ORT_ERROR = re.compile(r"\[ONNXRuntimeError\] : \d+ : ([A-Z_]+) : (.*)")
+
+
+def essential_line(text: str | None, limit: int = 300) -> str:
+    """The one line of an error that says what went wrong (terminals show it; stores keep all).
+
+    A Python traceback -> its last line; an ONNX Runtime status -> its code and the message
+    after the node dump ("INVALID_GRAPH: Unrecognized attribute: axis for operator
+    DequantizeLinear"); anything else -> its first line. Cut at ``limit`` characters.
+    """
+    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    if not lines:
+        return ""
+    traceback = any("Traceback (most recent call last)" in ln for ln in lines)
+    line = lines[-1] if traceback else lines[0]
+    m = _ORT_ERROR.search(line)
+    if m:
+        code, msg = m.groups()
+        for marker in (", Error ", " failed:"):
+            if marker in msg:
+                msg = msg.rsplit(marker, 1)[1]
+        line = f"{code}: {msg.strip()}"
+    return line if len(line) <= limit else line[: limit - 1] + "…"

@@ -73,6 +73,10 @@ def _skip_reason(
         if precision not in entry.precisions:
             notes = "; ".join(n for n in _notes_for(manifest, workload.name, precision))
             return f"build {manifest.build_id} has no {precision} artifact" + (f": {notes}" if notes else "")
+        check = entry.precisions[precision].check
+        if check is not None and not check.loaded:
+            return (f"build {manifest.build_id}: the {precision} variant failed its build check (onnxruntime "
+                    f"{check.onnxruntime or '?'}, CPU EP): {check.cause}; fix: {check.fix}")
     return None
 
 

@@ -11,7 +11,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 # Rigs are registered once here so each starts once per test session, not once per folder:
 # sshd + adbd (+ the real adb server), PostgreSQL, headless Chromium.
-pytest_plugins = ["tests.rigs.fixtures", "tests.rigs.postgres", "tests.rigs.browser"]
+pytest_plugins = ["tests.rigs.fixtures", "tests.rigs.postgres", "tests.rigs.browser", "tests.lab"]
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,9 @@ harness/protocol package (typed models + JSON Schema files); this summary follow
                                         #  decoder, decoder_with_past)
   "inputs": PATH | null,                # .npz; keys "<label>/<input name>" (label may
                                         #  be "" -> key "/<name>"); one measured series per label
-  "params": {...},                      # kind-specific (see each kind's function)
+  "params": {...},                      # kind-specific (see each kind's function); single:
+                                        #  {"feedback": {input: output}} feeds each step the
+                                        #  previous step's output (streaming / stateful models)
   "provider": "CPUExecutionProvider",
   "provider_options": {...},
   "session": {"intra_op_num_threads": 2, "inter_op_num_threads": 1,
@@ -44,7 +46,13 @@ Result (result.json):
   "load_ms": {role: ms},
   "first_inference_ms": {series label: ms},
   "series": {name: {"unit": "ms", "samples": [...], "warmup_n": k, "stopped_by": reason}},
-  "memory": {"peak_rss_mb", "baseline_rss_mb", "method"},
+  "memory": {"peak_rss_mb", "baseline_rss_mb", "method"},   # the measured session only: read
+                                        #  before the EP-placement profiling session exists
+  "load": {"loadavg_before": [1m, 5m, 15m] | null, "cpu_count": n,
+           "windows": {"<series>": {"wall_s", "busy_s", "self_s"}}, "error": str|null},
+                                        #  busy_s: the whole machine's busy CPU seconds
+                                        #  (/proc/stat) in that steady window; self_s: this
+                                        #  runner's own (threads + reaped children)
   "probes": {name: {"t": [...], "v": [...], "overhead_s": x, "error": str|null}},
   "windows": {"idle": [t0, t1], "<series>": [t0, t1]},   # time.monotonic() on the device
   "snapshots": {"before": {name: text}, "after": {name: text}},
@@ -89,19 +97,78 @@ def read_vm_kb(field):
     return None
 
 
+MEASURED_SESSION_ONLY = " (measured session only)"
+
+
 def peak_memory():
-    """(peak_rss_mb, method): VmHWM where Linux has it, else getrusage's ru_maxrss."""
+    """(peak_rss_mb, method): VmHWM where Linux has it, else getrusage's ru_maxrss.
+
+    Called before the EP-placement profiling session is created: a second session next to
+    the timed one overstated the peak by 25-50 % (measured), so the method says so.
+    """
     hwm = read_vm_kb("VmHWM")
     if hwm is not None:
-        return hwm / 1024.0, "VmHWM"
+        return hwm / 1024.0, "VmHWM" + MEASURED_SESSION_ONLY
     ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     scale = 1024.0 * 1024.0 if sys.platform == "darwin" else 1024.0  # bytes on macOS, kB on Linux
-    return ru / scale, "ru_maxrss"
+    return ru / scale, "ru_maxrss" + MEASURED_SESSION_ONLY
 
 
 def current_rss_mb():
     rss = read_vm_kb("VmRSS")
     return None if rss is None else rss / 1024.0
+
+
+# ---------------------------------------------------------------------------- host load
+def machine_busy_s(tick):
+    """Busy CPU seconds of the whole machine since boot: /proc/stat's "cpu" line minus idle
+    and iowait (guest time is already inside user/nice). None where /proc/stat is unreadable."""
+    try:
+        with open("/proc/stat") as f:
+            fields = f.readline().split()
+    except OSError:
+        return None
+    if not fields or fields[0] != "cpu" or len(fields) < 6:
+        return None
+    ticks = [int(v) for v in fields[1:9]]
+    return (sum(ticks) - ticks[3] - ticks[4]) / tick
+
+
+def own_cpu_s():
+    """CPU seconds of this runner: every thread (ORT's pool, probe threads) and reaped children."""
+    me = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def load_average():
+    try:
+        return list(os.getloadavg())
+    except (AttributeError, OSError):
+        return None
+
+
+class LoadMeter(object):
+    """Readings around each steady window from which the host derives the CPU time that
+    other processes took (contention): the machine's busy time minus the runner's own."""
+
+    def __init__(self):
+        try:
+            self.tick = float(os.sysconf("SC_CLK_TCK"))
+        except (AttributeError, ValueError, OSError):
+            self.tick = 100.0
+        self.last = None
+        self.error = None
+
+    def read(self):
+        return time.monotonic(), machine_busy_s(self.tick), own_cpu_s()
+
+    def close_window(self, before, after):
+        if before[1] is None or after[1] is None:
+            self.error = "/proc/stat unreadable: no machine-wide CPU time"
+            self.last = None
+            return
+        self.last = {"wall_s": after[0] - before[0], "busy_s": after[1] - before[1], "self_s": after[2] - before[2]}
 
 
 # ---------------------------------------------------------------------------- probes
@@ -319,11 +386,12 @@ def timed_call(fn, slowdown):
     return dt
 
 
-def measure(fn, m, slowdown=0.0, watch=None):
+def measure(fn, m, slowdown=0.0, watch=None, meter=None):
     """Warm-up (discarded), then steady-state samples under the stopping rule.
 
     Returns (samples_ms, warmup_n, stopped_by, window) where window is the monotonic
-    [start, end] of the steady phase, for aligning probe samples.
+    [start, end] of the steady phase, for aligning probe samples. With a LoadMeter, its
+    readings bracket the steady phase (``meter.last``).
     """
     warmup = int(m.get("warmup", 3))
     warmup_s = float(m.get("warmup_s", 0.2))
@@ -339,6 +407,7 @@ def measure(fn, m, slowdown=0.0, watch=None):
         if time.perf_counter() - t_start > max_s:
             break
     samples = []
+    load_before = meter.read() if meter is not None else None
     w0 = time.monotonic()
     s0 = time.perf_counter()
     stopped_by = "max_seconds"
@@ -355,6 +424,8 @@ def measure(fn, m, slowdown=0.0, watch=None):
             stopped_by = "max_iterations"
             break
     w1 = time.monotonic()
+    if meter is not None:
+        meter.close_window(load_before, meter.read())
     if watch is not None:
         watch.add(time.perf_counter() - t_start)
     return samples, n_warm, stopped_by, [w0, w1]
@@ -394,14 +465,35 @@ def require_feed_sets(np, job, want):
 
 
 # ---------------------------------------------------------------------------- kinds
+def feedback_pairs(sess, params):
+    """params["feedback"] {input: output} -> [(input, output index)], checked against the model."""
+    pairs = (params or {}).get("feedback") or {}
+    inputs = set(i.name for i in sess.get_inputs())
+    outputs = [o.name for o in sess.get_outputs()]
+    out = []
+    for inp, src in sorted(pairs.items()):
+        if inp not in inputs:
+            raise ValueError("feedback names input %r, not an input of the model (%s)" % (inp, sorted(inputs)))
+        if src not in outputs:
+            raise ValueError("feedback feeds %r from output %r, not an output of the model (%s)" % (inp, src, outputs))
+        out.append((inp, outputs.index(src)))
+    return out
+
+
 def run_single(ort, np, job, ctx):
-    """One model, one sess.run per iteration; a series per feed set (e.g. batch size)."""
+    """One model, one sess.run per iteration; a series per feed set (e.g. batch size).
+
+    With params["feedback"] ({input: output}), each timed step feeds the previous step's
+    output (a streaming model's state); the first inference runs on the given inputs.
+    """
     path = job["models"]["model"]
     sess = load_role(ort, job, ctx, "model")
     feed_sets = require_feed_sets(np, job, "")
+    feedback = feedback_pairs(sess, job.get("params"))
     outputs = {}
     slowdown = float(job.get("test_slowdown") or 0.0)
-    for label, feeds in feed_sets.items():
+    for label, given in feed_sets.items():
+        feeds = dict(given)  # the state inputs change from step to step
         t0 = time.perf_counter()
         first = sess.run(None, feeds)
         first_ms = (time.perf_counter() - t0) * 1000.0
@@ -409,11 +501,19 @@ def run_single(ort, np, job, ctx):
         ctx.result["first_inference_ms"][label or "default"] = first_ms
         for meta, value in zip(sess.get_outputs(), first):
             outputs[label + "/" + meta.name] = np.asarray(value)
+        for inp, idx in feedback:
+            feeds[inp] = first[idx]
 
-        def once(feeds=feeds):
-            sess.run(None, feeds)
+        if feedback:
+            def once(feeds=feeds):
+                outs = sess.run(None, feeds)
+                for inp, idx in feedback:
+                    feeds[inp] = outs[idx]
+        else:
+            def once(feeds=feeds):
+                sess.run(None, feeds)
 
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch, ctx.load)
         name = series_name("latency_ms", label)
         ctx.result["series"][name] = {
             "unit": "ms",
@@ -421,10 +521,9 @@ def run_single(ort, np, job, ctx):
             "warmup_n": n_warm,
             "stopped_by": stopped,
         }
-        ctx.result["windows"][name] = window
+        ctx.steady_window(name, window)
     first_feeds = next(iter(feed_sets.values()))
-    placement = ep_placement(ort, job, path, lambda s: s.run(None, first_feeds), job["out_dir"])
-    ctx.result["providers"] = summarize_providers(ort, job, sess, placement)
+    ctx.place_after_peak(ort, job, sess, path, lambda s: s.run(None, first_feeds))
     return outputs
 
 
@@ -576,16 +675,15 @@ def run_text_generation(ort, np, job, ctx):
             runs.append(lm_generate(np, sess, ids, n_tok, timer))
 
         # the slowdown knob acts inside (per call), so every series shows it once
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load)
         steady = runs[n_warm:]
         _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
         if n_tok > 1:
             _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
         _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
-        ctx.result["windows"]["generation_ms@" + label] = window
+        ctx.steady_window("generation_ms@" + label, window)
     first_ids = next(iter(feed_sets.values()))["input_ids"]
-    placement = ep_placement(ort, job, path, lambda s: lm_generate(np, s, first_ids, 1, _Timer(0.0)), job["out_dir"])
-    ctx.result["providers"] = summarize_providers(ort, job, sess, placement)
+    ctx.place_after_peak(ort, job, sess, path, lambda s: lm_generate(np, s, first_ids, 1, _Timer(0.0)))
     return outputs
 
 
@@ -663,21 +761,19 @@ def run_translation(ort, np, job, ctx):
         def once(ids=ids, mask=mask, runs=runs):
             runs.append(translate(np, sessions, ids, mask, n_new, start_id, timer))
 
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load)
         steady = runs[n_warm:]
         _append_series(ctx, series_name("encoder_ms", label), [r["encoder_ms"] for r in steady], n_warm, stopped)
         _append_series(ctx, series_name("decoder_ms", label), [ms for r in steady for ms in r["step_ms"]], n_warm,
                        stopped)
         _append_series(ctx, series_name("sentence_ms", label), samples, n_warm, stopped)
-        ctx.result["windows"][series_name("sentence_ms", label)] = window
+        ctx.steady_window(series_name("sentence_ms", label), window)
     first = next(iter(feed_sets.values()))
-    placement = ep_placement(
-        ort, job, job["models"]["decoder_with_past"],
+    ctx.place_after_peak(
+        ort, job, sessions["decoder_with_past"], job["models"]["decoder_with_past"],
         lambda s: translate(np, dict(sessions, decoder_with_past=s), first["input_ids"],
                             first.get("attention_mask", np.ones(first["input_ids"].shape, dtype=np.int64)),
-                            2, start_id, _Timer(0.0)),
-        job["out_dir"])
-    ctx.result["providers"] = summarize_providers(ort, job, sessions["decoder_with_past"], placement)
+                            2, start_id, _Timer(0.0)))
     return outputs
 
 
@@ -689,6 +785,25 @@ class Context(object):
     def __init__(self, result):
         self.result = result
         self.watch = Stopwatch()
+        self.load = LoadMeter()
+        self._placement = None
+
+    def steady_window(self, name, window):
+        """Record a steady window and the load readings measure() took around it."""
+        self.result["windows"][name] = window
+        if self.load.last is not None:
+            self.result["load"]["windows"][name] = self.load.last
+        self.result["load"]["error"] = self.load.error
+
+    def place_after_peak(self, ort, job, sess, path, run_once):
+        """Defer the EP-placement profiling session until the peak memory has been read."""
+        def place():
+            placement = ep_placement(ort, job, path, run_once, job["out_dir"])
+            return summarize_providers(ort, job, sess, placement)
+        self._placement = place
+
+    def placement(self):
+        return self._placement() if self._placement is not None else None
 
 
 def env_facts():
@@ -733,6 +848,7 @@ def run_job(job):
         "first_inference_ms": {},
         "series": {},
         "memory": {},
+        "load": {"loadavg_before": load_average(), "cpu_count": os.cpu_count(), "windows": {}, "error": None},
         "probes": {},
         "windows": {},
         "snapshots": {"before": read_snapshots(job.get("snapshots"))},
@@ -753,8 +869,9 @@ def run_job(job):
         if kind not in KINDS:
             raise ValueError("unknown job kind %r (agent knows %s)" % (kind, sorted(KINDS)))
         outputs = KINDS[kind](ort, np, job, ctx)
-        peak, method = peak_memory()
+        peak, method = peak_memory()  # before the placement session: the measured session only
         result["memory"] = {"peak_rss_mb": peak, "baseline_rss_mb": baseline, "method": method}
+        result["providers"] = ctx.placement()
         if job.get("save_outputs", True) and outputs:
             np.savez(os.path.join(out_dir, "outputs.npz"), **outputs)
             result["outputs"] = "outputs.npz"

@@ -6,6 +6,10 @@ tensor also gets "<metric>:<key>"; integer outputs get "exact_match:<key>". Clas
 token_match (position-wise, mean over sequences), first_divergence (earliest over
 sequences), kl_mean (KL(ref || out) of next-token distributions over the steps whose
 prefix still agreed). Generated-step logits are compared only over that agreed prefix.
+
+Cross-platform agreement (``xplat_*``): the same comparison between two runs of the SAME
+precision's artifact on identical inputs, e.g. a phone's int8 outputs vs the host CPU EP's
+int8 outputs: what the platform (EP, kernels, threads) changes, not what quantisation does.
 """
 
 from __future__ import annotations
@@ -18,6 +22,12 @@ from harness.config.models import Budget
 from harness.results.records import MetricValue
 
 METHOD = "vs fp32 host CPU"
+XPLAT_PREFIX = "xplat_"
+XPLAT_HOST_METHOD = "vs the same precision on the host CPU EP, same inputs"
+# the headline agreement numbers kept per cell (per-tensor detail stays with the fp32 fidelity)
+XPLAT_METRICS = ("rel_l2", "max_abs", "cosine", "top1_agreement", "token_match")
+XPLAT_REL_L2 = XPLAT_PREFIX + "rel_l2"
+XPLAT_MAX_ABS = XPLAT_PREFIX + "max_abs"
 CLASSIFICATION_KINDS = ("image-classification",)
 GENERATION_KINDS = ("text-generation", "translation")
 
@@ -137,6 +147,19 @@ def fidelity_metrics(kind: str, reference: Mapping[str, np.ndarray], outputs: Ma
                 if key == main:
                     metrics.append(_m(f"top{k}_agreement", agree, "fraction"))
     return metrics
+
+
+def xplat_method(reference: str) -> str:
+    """The method string of cross-platform metrics against a named reference device."""
+    return f"vs the same precision on {reference}, same inputs"
+
+
+def xplat_metrics(kind: str, reference: Mapping[str, np.ndarray], outputs: Mapping[str, np.ndarray],
+                  method: str = XPLAT_HOST_METHOD) -> list[MetricValue]:
+    """Agreement of ``outputs`` with another platform's outputs of the same artifact and inputs
+    (``xplat_rel_l2``, ``xplat_max_abs``, ...; deterministic, the reference named in ``method``)."""
+    return [MetricValue(XPLAT_PREFIX + m.name, m.value, m.unit, "deterministic", method)
+            for m in fidelity_metrics(kind, reference, outputs) if m.name in XPLAT_METRICS]
 
 
 def _classifies(kind: str, key: str, ref: np.ndarray) -> bool:

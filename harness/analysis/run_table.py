@@ -1,7 +1,8 @@
 """The per-cell summary table of one run (pure: frames in, frame out).
 
 One row per cell with its headline latency series (p50/p90), peak memory, error vs fp32,
-power/energy/temperature where probed, status, EP used and flags. The terminal table, the
+power/energy/temperature where probed, status, EP used and flags (short labels, and the
+full messages in ``flag_detail``). The terminal table, the
 markdown export and the HTML report all render this one frame.
 """
 
@@ -12,12 +13,15 @@ import math
 
 import pandas as pd
 
+from harness.analysis.flags import labels, parse_flags
+
 # Which noisy series headlines a cell, by workload kind (first prefix present wins).
 PRECISION_ORDER = ("fp32", "fp16", "int8", "int8-static", "int4")
 HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
 COLUMNS = [
     "device", "workload", "precision", "backend", "status", "metric", "p50", "p90", "unit", "peak_mb",
-    "rel_l2", "top1", "token_match", "power_w", "energy_mj", "temp_max_c", "ep_used", "flags", "error", "cell_id",
+    "rel_l2", "top1", "token_match", "power_w", "energy_mj", "temp_max_c", "ep_used", "flags", "flag_detail", "error",
+    "cell_id",
 ]
 
 
@@ -56,7 +60,7 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             noisy = list(g.loc[g["kind"] == "noisy", "metric"])
         head = headline_metric(noisy)
         result = json.loads(cell.result_json) if isinstance(cell.result_json, str) and cell.result_json else {}
-        flags = result.get("flags") or []
+        flags = parse_flags(result.get("flags"))
         rows.append({
             "device": cell.device,
             "workload": cell.workload,
@@ -75,7 +79,8 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             "energy_mj": _value(vals, "energy_mj_per_inference"),
             "temp_max_c": _value(vals, "temp_max_c"),
             "ep_used": cell.ep_used,
-            "flags": "; ".join(flags),
+            "flags": labels(flags),  # short, beside the cell
+            "flag_detail": "\n".join(f.message for f in flags),
             "error": cell.error,
             "cell_id": int(cell.id),
         })

@@ -20,13 +20,14 @@ from typing import Any
 import onnx
 import onnxruntime
 
-from harness.builds import calibration, convert
+from harness.builds import calibration, convert, io_check, variant_check
 from harness.builds.graph import OPSET
 from harness.builds.inputs import CALIBRATION_SEED_OFFSET, inputs_for_seed
 from harness.builds.manifest import (
     MANIFEST_NAME,
     Manifest,
     PrecisionEntry,
+    VariantCheck,
     WorkloadEntry,
     artifact_for,
     load_manifest,
@@ -36,7 +37,7 @@ from harness.builds.manifest import (
 )
 from harness.builds.sources import Source, load_source, model_files, user_file, user_model_files
 from harness.config.models import PRECISIONS, Workload
-from harness.errors import HarnessError
+from harness.errors import HarnessError, essential_line
 
 BUILDER_VERSION = 1
 _CODE_FILES = (
@@ -49,8 +50,11 @@ _CODE_FILES = (
     "inputs.py",
     "sources.py",
     "builder.py",
+    "variant_check.py",
+    "io_check.py",
 )
 CALIBRATION_TOKENS = 8
+CALIBRATION_STEPS = 8  # steps recorded per feed set of a streaming (from_output) model
 SEEDED_NOTE = (
     "Built-in models carry seeded random weights: they prove the pipeline and the runtime "
     "(speed, memory, output drift vs fp32), not a trained model's accuracy."
@@ -174,6 +178,8 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
 
 
 def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:
+    if wl.model.path:
+        io_check.raise_for_problems(wl, wl_path)  # names, dtypes, ranks, dims vs the graph: file:line:col
     src = load_source(wl, wl_path)
     wanted = [p for p in wl.precisions if only is None or p in only]
     folder = build_dir / wl.name
@@ -196,15 +202,19 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
     precs["fp32"] = PrecisionEntry(files=fp32_files, converter=fp32_conv, notes=fp32_notes)
     entry_notes: list[str] = []
     skipped: dict[str, str] = {}
+    errors: dict[str, str] = {}
     for p in wanted:
         if p == "fp32":
             continue
         try:
             precs[p] = _precision(wl, wl_path, src, p, build_dir, folder)
         except Exception as exc:  # noqa: BLE001 - one converter failing must not lose the others
-            reason = f"{p}: conversion failed: {type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"
+            text = f"{type(exc).__name__}: {exc}"
+            reason = f"{p}: conversion failed: {essential_line(text)}"
             skipped[p] = reason
+            errors[p] = text  # the full text; tables show the essential line
             entry_notes.append(reason)
+    entry_notes += _check_variants(wl, wl_path, src, build_dir, precs)
     return WorkloadEntry(
         kind=wl.kind,
         source=src.source,
@@ -212,7 +222,49 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
         precisions=precs,
         notes=entry_notes,
         skipped=skipped,
+        errors=errors,
     )
+
+
+def _check_variants(wl: Workload, wl_path: Path, src: Source, build_dir: Path, precs: dict[str, PrecisionEntry]) -> list[str]:
+    """Load and run every variant once on the CPU EP (fp32 first: the others need it as their
+    reference); mark variants identical to fp32. Returns notes for the workload entry."""
+    notes: list[str] = []
+    try:
+        feeds = variant_check.workload_feeds(wl, wl_path, src.models, src.io)
+    except HarnessError:
+        raise  # a config problem (an unbound dim, a missing input file): the user fixes the YAML
+    except Exception as exc:  # noqa: BLE001 - fp32 does not run on these inputs: that is the finding
+        fp32_check = variant_check.failed("fp32", exc)
+    else:
+        fp32_check = variant_check.run_variant("fp32", _paths(build_dir, precs["fp32"]), feeds)
+    precs["fp32"] = precs["fp32"].model_copy(update={"check": fp32_check})
+    fp32_signature = variant_check.signatures(src.models) if fp32_check.loaded else {}
+    if not fp32_check.loaded:
+        notes.append(f"fp32: fails on onnxruntime's CPU EP: {fp32_check.cause}; fix: {fp32_check.fix}")
+    for p, pe in list(precs.items()):
+        if p == "fp32":
+            continue
+        if not fp32_check.loaded:
+            check = VariantCheck(loaded=False, cause=f"its fp32 reference fails: {fp32_check.cause}",
+                                 error=fp32_check.error, fix=fp32_check.fix, onnxruntime=fp32_check.onnxruntime)
+        else:
+            check = variant_check.run_variant(p, _paths(build_dir, pe), feeds)
+            if check.loaded:
+                models = {role: onnx.load(str(path)) for role, path in _paths(build_dir, pe).items()}
+                unchanged = variant_check.signatures(models) == fp32_signature
+                check = check.model_copy(update={"unchanged": unchanged})
+                if unchanged:
+                    pe = pe.model_copy(update={"notes": [*pe.notes, f"{p}: the quantizer changed nothing: same ops "
+                                                         f"and weights as fp32 (subgraphs included)"]})
+            else:
+                notes.append(f"{p}: fails on onnxruntime's CPU EP: {check.cause}; fix: {check.fix}")
+        precs[p] = pe.model_copy(update={"check": check})
+    return notes
+
+
+def _paths(build_dir: Path, pe: PrecisionEntry) -> dict[str, Path]:
+    return {role: build_dir / art.path for role, art in pe.files.items()}
 
 
 def _precision(wl: Workload, wl_path: Path, src: Source, p: str, build_dir: Path, folder: Path) -> PrecisionEntry:
@@ -247,4 +299,5 @@ def _calibration_feeds(wl: Workload, wl_path: Path, src: Source) -> dict[str, li
     if ji.kind == "translation":
         start = int(ji.params.get("decoder_start_token_id", 0))
         return calibration.translation_feeds(src.models, ji.arrays, CALIBRATION_TOKENS, start)
-    return {"model": calibration.single_feeds(src.models["model"], ji.arrays)}
+    return {"model": calibration.single_feeds(src.models["model"], ji.arrays, ji.params.get("feedback"),
+                                              CALIBRATION_STEPS)}

@@ -41,13 +41,29 @@ def _timer() -> Any:
     return agent_mod._Timer(0.0)
 
 
-def single_feeds(model: onnx.ModelProto, arrays: Mapping[str, np.ndarray]) -> list[dict[str, np.ndarray]]:
-    """One feed dict per label of a job-inputs npz layout ("<label>/<input>")."""
+def single_feeds(
+    model: onnx.ModelProto, arrays: Mapping[str, np.ndarray], feedback: Mapping[str, str] | None = None,
+    steps: int = 1,
+) -> list[dict[str, np.ndarray]]:
+    """One feed dict per label of a job-inputs npz layout ("<label>/<input>").
+
+    With ``feedback`` ({input: output}, a streaming model's state), ``steps`` steps per label
+    are recorded, each fed the previous step's outputs, as the runner feeds them.
+    """
     sets: dict[str, dict[str, np.ndarray]] = {}
     for key, value in arrays.items():
         label, _, name = key.rpartition("/")
         sets.setdefault(label, {})[name] = value
-    return [sets[k] for k in sorted(sets)]
+    if not feedback or steps <= 1:
+        return [sets[k] for k in sorted(sets)]
+    rec = RecordingSession(model)
+    names = [o.name for o in rec.get_outputs()]
+    for label in sorted(sets):
+        feeds = dict(sets[label])
+        for _ in range(steps):
+            outs = dict(zip(names, rec.run(None, feeds)))
+            feeds = {**feeds, **{inp: outs[out] for inp, out in feedback.items()}}
+    return rec.feeds
 
 
 def lm_feeds(model: onnx.ModelProto, arrays: Mapping[str, np.ndarray], n_tokens: int) -> list[dict[str, np.ndarray]]:

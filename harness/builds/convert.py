@@ -117,11 +117,42 @@ class _Feeds:
         pass
 
 
+PER_CHANNEL_OPSET = 13  # DequantizeLinear's axis attribute (per-channel QDQ) appeared in opset 13
+
+
+def default_opset(model: onnx.ModelProto) -> int:
+    return next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), 0)
+
+
+def per_channel_ready(model: onnx.ModelProto) -> tuple[onnx.ModelProto, bool, list[str]]:
+    """(model, per_channel, notes): an opset < 13 model is converted to opset 13 first, since
+    per-channel QDQ on it writes DequantizeLinear(axis=...) that ORT refuses to load (*measured*);
+    where the converter cannot, quantize per-tensor instead. The notes say which happened."""
+    opset = default_opset(model)
+    if opset >= PER_CHANNEL_OPSET:
+        return model, True, []
+    from onnx import version_converter
+
+    try:
+        converted = version_converter.convert_version(model, PER_CHANNEL_OPSET)
+        so = onnxruntime.SessionOptions()
+        so.log_severity_level = 3
+        onnxruntime.InferenceSession(converted.SerializeToString(), so, providers=["CPUExecutionProvider"])  # loads?
+    except Exception as exc:  # noqa: BLE001 - the fallback is the answer
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return model, False, [f"int8-static: per-tensor weights: the model is opset {opset} and converting it to "
+                              f"{PER_CHANNEL_OPSET} failed ({first}); per-channel QDQ needs opset >= {PER_CHANNEL_OPSET}"]
+    return converted, True, [f"int8-static: opset {opset} converted to {PER_CHANNEL_OPSET} first "
+                             f"(per-channel QDQ needs DequantizeLinear's axis, opset >= {PER_CHANNEL_OPSET})"]
+
+
 def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarray]], calibration: str = "") -> Converted:
     from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
 
     if not feeds:
         raise ValueError("int8-static needs calibration feeds and none were captured")
+    source_opset = default_opset(model)
+    model, per_channel, opset_notes = per_channel_ready(model)
     with tempfile.TemporaryDirectory(prefix="harness-qdq-") as tmp:
         src, dst = Path(tmp) / "in.onnx", Path(tmp) / "out.onnx"
         src.write_bytes(model.SerializeToString())
@@ -132,7 +163,7 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
                 _Feeds(feeds),
                 quant_format=QuantFormat.QDQ,
                 op_types_to_quantize=list(STATIC_OPS),
-                per_channel=True,
+                per_channel=per_channel,
                 activation_type=QuantType.QUInt8,  # QInt8 activations: ORT 1.31 writes QDQ it cannot load
                 weight_type=QuantType.QInt8,
                 calibrate_method=CalibrationMethod.MinMax,
@@ -144,15 +175,17 @@ def to_int8_static(model: onnx.ModelProto, feeds: Sequence[Mapping[str, np.ndarr
         "parameters": {
             "quant_format": "QDQ",
             "op_types_to_quantize": list(STATIC_OPS),
-            "per_channel": True,
+            "per_channel": per_channel,
             "activation_type": "QUInt8",
             "weight_type": "QInt8",
             "calibrate_method": "MinMax",
             "calibration_feeds": len(feeds),
             "calibration": calibration,
+            "source_opset": source_opset,
+            "opset": default_opset(model),
         },
     }
-    return Converted(_finish(out), converter, untouched_notes("int8-static", model, out))
+    return Converted(_finish(out), converter, opset_notes + untouched_notes("int8-static", model, out))
 
 
 def to_int4(model: onnx.ModelProto, block_size: int = 32) -> Converted:

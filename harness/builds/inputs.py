@@ -47,6 +47,10 @@ def inputs_for_seed(workload: Workload, entry: WorkloadEntry, workload_path: Pat
     if workload.inputs:
         return JobInputs(kind, *_from_specs(workload, list(workload.inputs), Path(workload_path).parent, rng))
     if entry.io.get("inputs"):
+        unknown = [i["name"] for i in entry.io["inputs"] if i.get("shape") is None]
+        if unknown:
+            raise HarnessError(f"workload {workload.name}: the model declares no shape for input(s) {unknown}: "
+                               f"give each a shape (or a file) under 'inputs'")
         specs = [InputSpec.model_validate(i) for i in entry.io["inputs"]]
         return JobInputs(kind, *_from_specs(workload, specs, Path(workload_path).parent, rng))
     raise HarnessError(f"workload {workload.name}: no input spec and none recorded in the build (entry.io.inputs)")
@@ -137,4 +141,7 @@ def _from_specs(
                 shape, _ = _resolve_shape(workload, spec, batch)
                 arrays[f"{label}/{spec.name}"] = _random(spec, shape, rng)
     params: dict[str, Any] = {"batch_sizes": {k: v for k, v in labels.items() if v is not None}}
+    feedback = {spec.name: spec.from_output for spec in specs if spec.from_output}
+    if feedback:
+        params["feedback"] = feedback  # the runner feeds each step the previous step's output
     return arrays, params

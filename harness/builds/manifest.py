@@ -32,10 +32,27 @@ class Artifact(_M):
     size: int = Field(ge=0)
 
 
+class VariantCheck(_M):
+    """What the build saw when it loaded a variant with ORT (CPU EP) and ran the workload's inputs once."""
+
+    loaded: bool  # created a session and ran every checked feed
+    unchanged: bool = False  # same ops and weights as fp32 (subgraphs included): the quantizer did nothing
+    cause: str | None = None  # the error's essential line (tables show this)
+    error: str | None = None  # the full error text
+    fix: str | None = None  # what to do about it
+    feeds: int = 0  # feeds run
+    onnxruntime: str | None = None  # the ORT that checked it
+
+
 class PrecisionEntry(_M):
     files: dict[str, Artifact]  # role -> artifact
     converter: dict[str, Any] = Field(default_factory=dict)  # tool, version, parameters
     notes: list[str] = Field(default_factory=list)  # e.g. "int4: conv weights unchanged"
+    check: VariantCheck | None = None  # None: a manifest written without the build-time check
+
+    @property
+    def failed_check(self) -> bool:
+        return self.check is not None and not self.check.loaded
 
 
 class WorkloadEntry(_M):
@@ -45,6 +62,7 @@ class WorkloadEntry(_M):
     precisions: dict[str, PrecisionEntry]
     notes: list[str] = Field(default_factory=list)  # e.g. a converter that failed, with its error
     skipped: dict[str, str] = Field(default_factory=dict)  # precision -> why it has no files
+    errors: dict[str, str] = Field(default_factory=dict)  # precision -> a converter's full error text
 
 
 class Manifest(_M):

@@ -15,7 +15,7 @@ import onnx
 from harness.builds import image, text_lm, translation
 from harness.builds.manifest import sha256_of
 from harness.config.models import Workload
-from harness.config.yamlsource import load_with_marks, locate
+from harness.config.yamlsource import load_with_marks, position
 from harness.errors import ConfigError, HarnessError
 
 BUILTINS = ("text-lm", "image-vit", "image-resnet", "translation-marian")
@@ -37,15 +37,23 @@ class Source:
     source: dict[str, Any]
 
 
+def unnamed_dim(input_name: str, index: int) -> str:
+    """The name a dim the model leaves unnamed gets: per input, so two inputs' unnamed dims
+    are bound separately under ``dims`` (``x.dim1``, ``y.dim1``)."""
+    return f"{input_name}.dim{index}"
+
+
 def graph_io(model: onnx.ModelProto) -> dict[str, Any]:
     """Declared graph inputs/outputs (initializers excluded) as JSON-able specs."""
     inits = {t.name for t in model.graph.initializer}
 
     def spec(vi: onnx.ValueInfoProto) -> dict[str, Any]:
         tt = vi.type.tensor_type
+        if not tt.HasField("shape"):  # rank unknown (not a scalar: that is a shape with no dims)
+            return {"name": vi.name, "shape": None, "dtype": _DTYPES.get(tt.elem_type, "float32")}
         dims: list[int | str] = []
         for i, d in enumerate(tt.shape.dim):
-            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or f"dim{i}"))
+            dims.append(d.dim_value if d.HasField("dim_value") else (d.dim_param or unnamed_dim(vi.name, i)))
         return {"name": vi.name, "shape": dims, "dtype": _DTYPES.get(tt.elem_type, "float32")}
 
     return {
@@ -91,8 +99,7 @@ def _position(workload: Workload, workload_path: Path, what: str) -> str:
         _, marks = load_with_marks(Path(workload_path))
     except (OSError, ConfigError):
         return str(workload_path)
-    pos = locate(marks, tuple(loc))
-    return f"{workload_path}:{pos[0]}:{pos[1]}" if pos else str(workload_path)
+    return position(workload_path, marks, tuple(loc))
 
 
 def user_file(workload: Workload, workload_path: Path, rel: str, what: str) -> Path:

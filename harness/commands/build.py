@@ -3,47 +3,51 @@
 from __future__ import annotations
 
 import fnmatch
-import os
 from pathlib import Path
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
 from harness.builds.builder import build as build_models
-from harness.builds.manifest import load_manifest
-from harness.config.loader import load_workload, load_workloads, project_root
+from harness.builds.manifest import VariantCheck, load_manifest
+from harness.config.loader import load_workload, load_workloads
+from harness.config.locations import builds_root
 from harness.errors import HarnessError
 
 
-def builds_root() -> Path:
-    return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds"))
-
-
-def _select(patterns: list[str], files: list[Path], folder: Path | None) -> list[tuple]:
-    if files:
-        chosen = [(load_workload(p), p) for p in files]
-    else:
-        chosen = list(load_workloads(folder).values())
-    known = sorted(w.name for w, _ in chosen)
+def _select(patterns: list[str], files: list[Path], folder: Path | None, named: list[Path]) -> list[tuple]:
+    """The --file workloads (else the folder's) filtered by the name globs, plus the workload files
+    given to -w by path (always built)."""
+    pool = [(load_workload(p), p) for p in files] if files else []
+    if not files and (patterns or not named):
+        pool = list(load_workloads(folder).values())
+    given = [(load_workload(p), p) for p in named]
+    known = sorted(w.name for w, _ in [*pool, *given])
     if patterns:
-        chosen = [(w, p) for w, p in chosen if any(fnmatch.fnmatchcase(w.name, pat) for pat in patterns)]
+        pool = [(w, p) for w, p in pool if any(fnmatch.fnmatchcase(w.name, pat) for pat in patterns)]
+    chosen = pool + given
     if not chosen:
         raise HarnessError(f"no workload matches {patterns or '(all)'}; known: {', '.join(known) or '(none)'}")
     return chosen
 
 
 def build(
-    workload: list[str] = typer.Option([], "--workload", "-w", help="Workload name or glob (repeatable)."),
+    workload: list[str] = typer.Option([], "--workload", "-w",
+                                       help="Workload name glob, or a workload YAML file (repeatable)."),
     build_id: str | None = typer.Option(None, "--id", help="Build id (default: a content hash; reused if built)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Only these precisions (repeatable)."),
     file: list[Path] = typer.Option([], "--file", "-f", help="A workload YAML outside workloads/ (repeatable)."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workload YAML."),
-    out: Path | None = typer.Option(None, "--builds-root", help="Where builds go (default: $HARNESS_BUILDS or ./builds)."),
+    out: Path | None = typer.Option(None, "--builds-root",
+                                   help="Where builds go (default: $HARNESS_BUILDS, else builds/ at home)."),
 ) -> None:
     """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact."""
     console = Console()
-    chosen = _select(list(workload), list(file), workloads_dir)
+    named = [Path(w) for w in workload if w.endswith((".yaml", ".yml"))]
+    globs = [w for w in workload if not w.endswith((".yaml", ".yml"))]
+    chosen = _select(globs, list(file), workloads_dir, named)
     root = out or builds_root()
     before = {d.name for d in root.glob("*")} if root.is_dir() else set()
     with console.status(f"building {len(chosen)} workload(s)…"):
@@ -51,15 +55,27 @@ def build(
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before
     console.print(f"build [bold]{man.build_id}[/]: {folder}" + (" (unchanged: reused)" if reused else ""), highlight=False)
-    table = Table("workload", "precision", "role", "size", "sha256", "notes")
+    table = Table("workload", "precision", "role", "size", Column("sha256", no_wrap=True, min_width=12), "check", "notes")
     for name, entry in sorted(man.workloads.items()):
         for prec, pe in entry.precisions.items():
             for i, (role, art) in enumerate(sorted(pe.files.items())):
-                notes = "; ".join(pe.notes) if i == 0 else ""
-                table.add_row(name, prec, role, f"{art.size / 1e6:.1f} MB", art.sha256[:12], notes)
+                notes = Text("; ".join(pe.notes) if i == 0 else "")
+                table.add_row(Text(name), prec, Text(role), f"{art.size / 1e6:.1f} MB", art.sha256[:12],
+                              _check_cell(pe.check) if i == 0 else "", notes)
         for prec, reason in entry.skipped.items():
-            table.add_row(name, prec, "-", "-", "-", f"[red]skipped[/]: {reason}")
+            table.add_row(Text(name), prec, "-", "-", "-", Text("skipped", style="red"), Text(reason))
     console.print(table)
+
+
+def _check_cell(check: VariantCheck | None) -> Text:
+    """The build check of a variant: ran / unchanged / failed with its cause and fix (plain text)."""
+    if check is None:
+        return Text("-")
+    if not check.loaded:
+        return Text("failed", style="red") + Text(f": {check.cause}; fix: {check.fix}")
+    if check.unchanged:
+        return Text("unchanged vs fp32", style="yellow")
+    return Text("ran", style="green")
 
 
 def register(app: typer.Typer) -> None:

@@ -9,7 +9,7 @@ from rich.console import Console
 
 
 def publish_cmd(
-    out: Path = typer.Option(Path("reports/site"), "--out", "-o", help="Site folder."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Site folder (default: reports/site in the harness home)."),
     run_pages: int = typer.Option(20, "--run-pages", help="Write report pages for the latest N runs."),
     canary: list[str] = typer.Option(None, "--canary", help="WORKLOAD or DEVICE=WORKLOAD: the device's canary."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
@@ -22,6 +22,7 @@ def publish_cmd(
 
     from harness.analysis.thresholds import Thresholds
     from harness.commands._canaries import parse_canaries
+    from harness.config.locations import site_dir
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report.site.publish import publish
@@ -35,6 +36,7 @@ def publish_cmd(
         pairs.append((a, b))
     t0 = time.perf_counter()
     th = parse_model(Thresholds, thresholds) if thresholds else None
+    out = out or site_dir()
     result = publish(Store(store_url), out, run_pages=run_pages, canaries=parse_canaries(canary), thresholds=th,
                      base_url=base_url, pairs=pairs)
     sizes = result.sizes()

@@ -10,8 +10,9 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from harness.config.loader import project_root
+from harness.errors import essential_line
 from harness.plan import Filters
 
 if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
@@ -38,13 +39,12 @@ def _progress_listener(progress: Progress, prep: PreparedRun):  # type: ignore[n
             if e.record.status != "skipped" or e.cell in prep.todo:
                 progress.advance(total)
             if e.record.status not in ("ok",):
-                style = STATUS_STYLE.get(e.record.status, "")
-                progress.console.print(
-                    f"[{style}]{e.record.status}[/] {e.record.cell_key}: {e.record.error or ''}"[:400],
-                    highlight=False, markup=True,
-                )
+                # the essential line of the error; the store keeps the whole text
+                line = Text(e.record.status, style=STATUS_STYLE.get(e.record.status, ""))
+                line.append(f" {e.record.cell_key}: {essential_line(e.record.error)}")
+                progress.console.print(line, highlight=False)
         elif e.kind == "device_error":
-            progress.console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
+            progress.console.print(Text(e.device, style="red") + Text(f": {e.message}"), highlight=False)
         elif e.kind == "device_done":
             progress.update(tasks[e.device], description=f"{e.device}: done")
 
@@ -58,15 +58,16 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
     # one device / one backend: say it in the title instead of a column of repeats
     single = {c: table[c].nunique() == 1 for c in ("device", "backend")}
     title = f"run {run_id}" + "".join(f" · {c} {table[c].iloc[0]}" for c, one in single.items() if one and len(table))
-    t = Table(title=title, header_style="bold")
+    t = Table(title=Text(title), header_style="bold")
     columns = [c for c in ("device", "workload", "precision", "backend") if not single.get(c)] if len(table) else []
-    for col in [*columns, "metric", "p50", "p90", "peak MB", "rel L2 vs fp32", "status"]:
+    show_flags = bool(len(table)) and table["flags"].astype(bool).any()
+    for col in [*columns, "metric", "p50", "p90", "peak MB", "rel L2 vs fp32", "status", *(["flags"] if show_flags else [])]:
         t.add_column(col, justify="right" if col in ("p50", "p90", "peak MB", "rel L2 vs fp32") else "left")
     for r in table.itertuples():
-        st = STATUS_STYLE.get(r.status, "")
         metric = (r.metric or "") + (f" ({r.unit})" if r.unit else "")
-        t.add_row(*[getattr(r, c) for c in columns], metric, fmt(r.p50), fmt(r.p90), fmt(r.peak_mb), fmt(r.rel_l2),
-                  f"[{st}]{r.status}[/]")
+        row: list[str | Text] = [*(Text(str(getattr(r, c))) for c in columns), Text(metric), fmt(r.p50), fmt(r.p90),
+                                 fmt(r.peak_mb), fmt(r.rel_l2), Text(r.status, style=STATUS_STYLE.get(r.status, ""))]
+        t.add_row(*row, *([Text(r.flags or "", style="yellow")] if show_flags else []))
     console.print(t)
 
 
@@ -76,9 +77,16 @@ def _push_line(outcome: RunOutcome) -> str:
     return "pushed " + "; ".join(parts) if parts else ""
 
 
+def _split_files(values: list[str]) -> tuple[list[Path], list[str]]:
+    """(YAML files, name globs): a value ending in .yaml/.yml is a file."""
+    return ([Path(v) for v in values if v.endswith((".yaml", ".yml"))],
+            [v for v in values if not v.endswith((".yaml", ".yml"))])
+
+
 def run(
     device: list[str] = typer.Option([], "--device", "-d", help="Device name glob, or a device YAML file (repeatable)."),
-    workload: list[str] = typer.Option([], "--workload", "-w", help="Workload name glob (repeatable)."),
+    workload: list[str] = typer.Option([], "--workload", "-w",
+                                       help="Workload name glob, or a workload YAML file (repeatable)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob: fp32 fp16 int8 int8-static int4."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend name glob (repeatable)."),
     build: str | None = typer.Option(None, "--build", help="Build id, folder or manifest (default: build now)."),
@@ -89,7 +97,13 @@ def run(
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
 ) -> None:
-    """Run the plan (devices x workloads x precisions x backends) and report it."""
+    """Run the plan (devices x workloads x precisions x backends) and report it.
+
+    Exit code: 0 every cell ok or skipped; 1 a cell failed, timed out or was thermal-gated;
+    3 every cell measured but one missed its fidelity budget; 2 a usage or harness error.
+    """
+    from harness.analysis.run_verdict import run_verdict
+    from harness.config.locations import run_report_dir
     from harness.report.run_report import write_run_report
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_resume, prepare_run
@@ -101,29 +115,36 @@ def run(
         console.print(f"resuming run [bold]{resume}[/]: {len(prep.todo)} of "
                       f"{sum(c.status == 'planned' for c in prep.cells)} planned cells missing")
     else:
-        files = [Path(d) for d in device if d.endswith((".yaml", ".yml"))]
-        globs = [d for d in device if not d.endswith((".yaml", ".yml"))]
+        device_files, device_globs = _split_files(device)
+        workload_files, workload_globs = _split_files(workload)
         req = RunRequest(
-            filters=Filters(tuple(globs), tuple(workload), tuple(precision), tuple(backend)),
-            build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=files,
-            argv=sys.argv[1:],
+            filters=Filters(tuple(device_globs), tuple(workload_globs), tuple(precision), tuple(backend)),
+            build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=device_files,
+            workload_files=workload_files, argv=sys.argv[1:],
         )
         with console.status("preparing the build (reused when unchanged)…"):
             prep = prepare_run(req, store)
         skipped = sum(c.status == "skipped" for c in prep.cells)
         console.print(f"run [bold]{prep.run_id}[/]: build {prep.ctx.manifest.build_id}, {len(prep.todo)} cells on "
                       f"{len(prep.profiles)} device(s)" + (f", {skipped} skipped" if skipped else ""))
+    out = None if no_report else (report_dir or run_report_dir(prep.run_id))
+    console.print(Text(f"files: build {prep.ctx.build_dir} · results {store.shown} · report {out or '(none)'}"),
+                  highlight=False)
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=False) as progress:
         outcome = execute(prep, _progress_listener(progress, prep))
     render_summary(console, store, prep.run_id)
     if line := _push_line(outcome):
         console.print(line, highlight=False)
-    if not no_report:
-        out = report_dir or project_root() / "reports" / "runs" / prep.run_id
+    if out is not None:
         path = write_run_report(store, prep.run_id, out)
-        console.print(f"report: [bold]{path}[/]", highlight=False)
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
+        console.print(Text(f"report: {path}"), highlight=False)
+    console.print(Text(f"results: {store.shown} (run {prep.run_id}); devices x precisions: harness table {prep.run_id}"),
+                  highlight=False)
+    verdict = run_verdict(store.cells_frame([prep.run_id])["status"].value_counts().to_dict())
+    if verdict.exit_code:
+        console.print(Text(f"exit {verdict.exit_code}: {verdict.reason}", style="red"), highlight=False)
+        raise typer.Exit(verdict.exit_code)
 
 
 def register(app: typer.Typer) -> None:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
+from harness.analysis.flags import parse_flags
 from harness.errors import HarnessError
 from harness.plan import Filters
 
@@ -78,7 +80,7 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None:
-    flags = rec.result.get("flags") or []
+    flags = parse_flags(rec.result.get("flags"))
     for tl in timelines:
         t = Table(title=f"{rec.cell_key} — {tl.series} over {tl.duration_s / 60:.1f} min", header_style="bold")
         for col in ("from s", "to s", "n", "p50 ms", "p90 ms", "temp max C", "power W"):
@@ -106,7 +108,7 @@ def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None
         if tl.sustained_over_burst is not None:
             console.print(f"sustained / burst p50: [bold]{tl.sustained_over_burst:.3f}[/]", highlight=False)
     for f in flags:
-        console.print(f"[yellow]flag[/] {f}", highlight=False)
+        console.print(Text("flag ", style="yellow") + Text(f.message), highlight=False)
 
 
 def sustained(

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 from harness.config.loader import detect_kind, load_device, load_workload, project_root
 from harness.errors import ConfigError
@@ -29,7 +30,9 @@ def _validate_one(path: Path) -> str:
     if kind == "device":
         load_device(path)
     elif kind == "workload":
-        load_workload(path)
+        from harness.builds.io_check import raise_for_problems  # a user model: inputs vs its graph
+
+        raise_for_problems(load_workload(path), path)
     else:
         from harness.config.farm import load_farm  # farm inventory (nightly)
 
@@ -38,7 +41,11 @@ def _validate_one(path: Path) -> str:
 
 
 def validate(paths: list[Path] = typer.Argument(None, help="YAML files or folders (default: devices/ workloads/)")) -> None:
-    """Validate YAML: errors name file:line:col, the field, expected vs got."""
+    """Validate YAML: errors name file:line:col, the field, expected vs got.
+
+    A workload naming its own model (model.path) is also checked against the model's graph:
+    input names, dtypes, ranks, fixed dims, dim bindings and from_output.
+    """
     out, err = Console(), Console(stderr=True)
     failed = 0
     targets = _targets(list(paths or []))
@@ -48,7 +55,7 @@ def validate(paths: list[Path] = typer.Argument(None, help="YAML files or folder
             out.print(f"[green]ok[/]    {path} ({kind})", highlight=False, soft_wrap=True)
         except ConfigError as exc:
             failed += 1
-            err.print(f"[red]error[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+            err.print(Text("error", style="red") + Text(f" {exc}"), highlight=False, soft_wrap=True)
     if failed:
         err.print(f"{failed} of {len(targets)} file(s) invalid", highlight=False)
         raise typer.Exit(1)

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from harness.config.locations import project_root
 from harness.config.models import DeviceProfile, Workload
 from harness.config.validate import parse_model
 from harness.config.yamlsource import load_with_marks
 from harness.errors import ConfigError
 
-
-def project_root() -> Path:
-    """Where devices/ and workloads/ live: $HARNESS_HOME, else the cwd if it has them,
-    else the checkout this package was installed from."""
-    env = os.environ.get("HARNESS_HOME")
-    if env:
-        return Path(env)
-    cwd = Path.cwd()
-    if (cwd / "devices").is_dir() and (cwd / "workloads").is_dir():
-        return cwd
-    return Path(__file__).resolve().parents[2]
+__all__ = ["detect_kind", "load_device", "load_devices", "load_workload", "load_workloads", "project_root"]
 
 
 def _yaml_files(folder: Path) -> list[Path]:

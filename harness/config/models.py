@@ -135,13 +135,16 @@ class DeviceProfile(Strict):
 
 # ---------------------------------------------------------------------------- workloads
 class InputSpec(Strict):
-    """One model input: a shape with symbolic dims bound by ``dims``, or a .npy file."""
+    """One model input: a shape with symbolic dims bound by ``dims`` (``[]`` for a scalar), or a
+    .npy file. ``from_output`` makes it a state: each step after the first is fed the previous
+    step's output of that name (streaming models: ``state`` <- ``stateN``)."""
 
     name: str
     shape: list[int | str] | None = None
     dtype: Literal["float32", "float16", "int64", "int32", "int8", "uint8", "bool"] = "float32"
     range: tuple[float, float] = (0.0, 1.0)
     file: str | None = None  # .npy (relative to the workload YAML)
+    from_output: str | None = None  # a model output fed back into this input at the next step
 
     @model_validator(mode="after")
     def _shape_or_file(self) -> InputSpec:

@@ -74,3 +74,10 @@ def locate(marks: Marks, loc: Loc, *, key: bool = False) -> tuple[int, int] | No
             return marks[loc + ("__key__",)]
         loc = loc[:-1]
     return marks.get(())
+
+
+def position(source: Path | str, marks: Marks, loc: Loc, *, key: bool = False) -> str:
+    """``file:line:col`` of a field path (or of its nearest parent), else just the file; with
+    ``key``, of the key itself rather than its value."""
+    pos = locate(marks, loc, key=key)
+    return f"{source}:{pos[0]}:{pos[1]}" if pos else str(source)

@@ -18,6 +18,7 @@ source:
   throttling.py   cooling devices, Pi get_throttled bits, Android thermal status
   clocks.py       cpufreq policies, governor, caps, clock commands (info, not fingerprint)
   memory.py       agent VmHWM/ru_maxrss, Android `dumpsys meminfo` PSS for native runners
+  contention.py   CPU time other processes took during the steady windows (host_contention_cores)
   timeline.py     latency/temperature/power over time (the `sustained` command)
 
 Quality tiers, best first: external > rail > battery > estimate; with no source, power

@@ -20,6 +20,8 @@ from harness.protocol.job import (
 )
 from harness.protocol.probe import ProbeFacts
 from harness.protocol.result import (
+    LoadReadings,
+    LoadWindow,
     MemoryInfo,
     Placement,
     ProbeRecord,
@@ -38,6 +40,8 @@ __all__ = [
     "Job",
     "JobMeasure",
     "JobSession",
+    "LoadReadings",
+    "LoadWindow",
     "MemoryInfo",
     "Placement",
     "ProbeFacts",

@@ -89,8 +89,9 @@ _ROLES: dict[str, tuple[str, ...]] = {
 class Job(_Model):
     """One cell's job. ``inputs`` is an .npz whose keys are "<label>/<input name>" (label may be
     empty: key "/<name>"); each label is one measured series. ``params`` are kind-specific
-    (text-generation: {"grid": [{"label", "prompt", "generate"}]}; translation:
-    {"max_new_tokens", "decoder_start_token_id"})."""
+    (single: {"feedback": {input: output}}, each timed step fed the previous step's output, as a
+    streaming model's state; text-generation: {"grid": [{"label", "prompt", "generate"}]};
+    translation: {"max_new_tokens", "decoder_start_token_id"})."""
 
     protocol: Literal[1] = PROTOCOL_VERSION
     kind: JobKind
@@ -124,4 +125,11 @@ class Job(_Model):
         names = [p.name for p in self.probes]
         if len(set(names)) != len(names):
             raise ValueError(f"probe names repeat: {sorted(names)}")
+        feedback = self.params.get("feedback")
+        if feedback is not None:
+            if self.kind != "single":
+                raise ValueError(f"params.feedback is for single jobs, not {self.kind}")
+            if not isinstance(feedback, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                         for k, v in feedback.items()):
+                raise ValueError("params.feedback must map input names to output names")
         return self

@@ -48,11 +48,33 @@ class Providers(_Model):
 
 
 class MemoryInfo(_Model):
-    """Peak memory of the measured session, with the method that measured it (VmHWM, ru_maxrss)."""
+    """Peak memory of the measured session, with the method that measured it. Runners read it
+    before the EP-placement profiling session exists (a second session overstated it 25-50 %)
+    and say so: "VmHWM (measured session only)", "ru_maxrss (measured session only)"."""
 
     peak_rss_mb: PosFloat
     baseline_rss_mb: NonNegFloat | None = None
     method: str = Field(min_length=1)
+
+
+class LoadWindow(_Model):
+    """CPU seconds around one steady window: the whole machine's busy time (/proc/stat, all but
+    idle and iowait) and the runner's own (its threads and reaped children). What others used is
+    busy_s - self_s; the host turns it into cores (``host_contention_cores``)."""
+
+    wall_s: NonNegFloat
+    busy_s: NonNegFloat
+    self_s: NonNegFloat
+
+
+class LoadReadings(_Model):
+    """How loaded the device was around the cell: the load average before it, and per steady
+    window (keyed like ``windows``) the CPU time readings. Absent from runners that predate it."""
+
+    loadavg_before: list[NonNegFloat] | None = Field(default=None, min_length=1, max_length=3)
+    cpu_count: int | None = Field(default=None, ge=1)
+    windows: dict[str, LoadWindow] = Field(default_factory=dict)
+    error: str | None = None  # e.g. /proc/stat unreadable: no windows
 
 
 class ProbeRecord(_Model):
@@ -89,6 +111,7 @@ class Result(_Model):
     first_inference_ms: dict[str, NonNegFloat] = Field(default_factory=dict)
     series: dict[str, Series] = Field(default_factory=dict)
     memory: MemoryInfo | None = None
+    load: LoadReadings | None = None
     probes: dict[str, ProbeRecord] = Field(default_factory=dict)
     windows: dict[str, tuple[FiniteFloat, FiniteFloat]] = Field(default_factory=dict)
     snapshots: Snapshots = Field(default_factory=Snapshots)

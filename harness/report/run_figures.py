@@ -1,4 +1,4 @@
-"""plotly figures for one run: latency distributions, latency vs error, memory."""
+"""plotly figures for one run: latency distributions (the matrix charts are in matrix_figures)."""
 
 from __future__ import annotations
 
@@ -34,42 +34,3 @@ def latency_distributions(table: pd.DataFrame, samples: dict[int, np.ndarray]) -
             fig.update_layout(showlegend=False, yaxis_title=unit)
             out.append((str(workload), fig))
     return out
-
-
-def latency_vs_error(table: pd.DataFrame) -> go.Figure | None:
-    """Speed/accuracy trade-off: p50 relative to the workload's fp32 vs relative L2 error."""
-    t = table[table["p50"].notna() & table["rel_l2"].notna()].copy()
-    if t.empty:
-        return None
-    fp32 = t[t["precision"] == "fp32"].groupby(["workload", "device", "backend"])["p50"].first()
-    t["speedup"] = [
-        fp32.get((r.workload, r.device, r.backend), np.nan) / r.p50 if r.p50 else np.nan for r in t.itertuples()
-    ]
-    t["err"] = t["rel_l2"].clip(lower=1e-9)
-    fig = go.Figure()
-    for precision in [p for p in PRECISION_ORDER if p in set(t["precision"])]:
-        g = t[t["precision"] == precision]
-        fig.add_trace(go.Scatter(
-            x=g["err"], y=g["speedup"], mode="markers", name=precision,
-            marker=dict(size=11, color=PALETTE.get(precision)),
-            text=[f"{r.workload} · {r.backend} · {r.device}<br>p50 {r.p50:.3g} {r.unit}" for r in g.itertuples()],
-            hovertemplate="%{text}<br>rel L2 %{x:.2e}<br>speed-up vs fp32 %{y:.2f}×<extra></extra>",
-        ))
-    _layout(fig, "Speed-up vs fp32 against output error (relative L2 vs the fp32 reference)")
-    fig.update_xaxes(type="log", title="relative L2 error vs fp32 (log)")
-    fig.update_yaxes(title="speed-up vs fp32 (×, higher is faster)")
-    return fig
-
-
-def memory_bars(table: pd.DataFrame) -> go.Figure | None:
-    t = table[table["peak_mb"].notna()]
-    if t.empty:
-        return None
-    fig = go.Figure()
-    for precision in [p for p in PRECISION_ORDER if p in set(t["precision"])]:
-        g = t[t["precision"] == precision]
-        fig.add_trace(go.Bar(x=[f"{r.workload} · {r.backend}" for r in g.itertuples()], y=g["peak_mb"],
-                             name=precision, marker_color=PALETTE.get(precision)))
-    _layout(fig, "Peak memory of the agent process (MB)")
-    fig.update_layout(barmode="group", yaxis_title="MB")
-    return fig

@@ -13,6 +13,8 @@ from harness.analysis.thresholds import Thresholds
 from harness.results import analysis_tables as T
 from harness.results.store import Store
 
+HISTORY_RUN_KINDS = ("run", "nightly")  # ab and calibrate runs are experiments, not history
+
 
 def load_series(
     store: Store,
@@ -23,7 +25,7 @@ def load_series(
     precision: str = "*",
     backend: str = "*",
     thresholds: Thresholds | None = None,
-    run_kinds: Sequence[str] = ("run", "nightly"),  # ab and calibrate runs are experiments, not history
+    run_kinds: Sequence[str] = HISTORY_RUN_KINDS,
 ) -> list[Series]:
     """Every noisy series matching the globs, with change points detected."""
     runs = [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in run_kinds]

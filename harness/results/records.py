@@ -43,3 +43,5 @@ class CellRecord:
     result: dict[str, Any] = field(default_factory=dict)
     metrics: list[MetricValue] = field(default_factory=list)
     samples: dict[str, np.ndarray] = field(default_factory=dict)
+    outputs: dict[str, np.ndarray] = field(default_factory=dict)  # kept for cross-device agreement
+    inputs_sha256: str | None = None  # the inputs the outputs came from

@@ -1,6 +1,6 @@
 """The results store: SQLite by default, any SQLAlchemy URL (PostgreSQL for shared farms).
 
-Every finished cell is committed in one transaction with its metrics and raw samples,
+Every finished cell is committed in one transaction with its metrics, raw samples and kept outputs,
 the moment it finishes, so a crash loses at most the cell in flight.
 """
 
@@ -20,12 +20,12 @@ from sqlalchemy import Connection, Engine, create_engine, delete, event, insert,
 from sqlalchemy.exc import ArgumentError, DatabaseError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
+from harness.config.locations import default_store
 from harness.errors import HarnessError
+from harness.results import kept_outputs
 from harness.results import schema as S
 from harness.results.migrations import migrate
 from harness.results.records import CellRecord
-
-DEFAULT_STORE = "results/harness.db"
 
 
 def utcnow() -> str:
@@ -33,8 +33,9 @@ def utcnow() -> str:
 
 
 def resolve_url(target: str | os.PathLike[str] | None) -> str:
-    """A path or SQLAlchemy URL -> URL. Default: $HARNESS_STORE or results/harness.db."""
-    target = target or os.environ.get("HARNESS_STORE") or DEFAULT_STORE
+    """A path or SQLAlchemy URL -> URL. Default: $HARNESS_STORE, else results/harness.db in the
+    harness home (the folder that holds devices/ and workloads/)."""
+    target = target or default_store()
     text = str(target)
     if "://" in text:
         return text
@@ -214,6 +215,7 @@ class Store:
                     select(S.cells.c.id).where(S.cells.c.run_id == run_id, S.cells.c.cell_key == rec.cell_key)
                 ).scalar()
                 if old is not None:
+                    kept_outputs.delete_outputs(conn, old)
                     conn.execute(delete(S.samples).where(S.samples.c.cell_id == old))
                     conn.execute(delete(S.metrics).where(S.metrics.c.cell_id == old))
                     conn.execute(delete(S.cells).where(S.cells.c.id == old))
@@ -246,6 +248,8 @@ class Store:
                         for name, v in rec.samples.items()
                     ],
                 )
+            if rec.outputs:
+                kept_outputs.insert_outputs(conn, cell_id, rec.outputs, rec.inputs_sha256)
         return int(cell_id)
 
     def done_cell_keys(self, run_id: str) -> set[str]:
@@ -261,6 +265,15 @@ class Store:
             q = q.where(S.cells.c.run_id.in_(list(run_ids)))
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).mappings().all(), columns=[*S.cells.c.keys(), "run_created_at"])
+
+    def cell_index(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
+        """id, run_id, run_created_at and device of each cell: a cheap scan of a long history."""
+        q = select(S.cells.c.id, S.cells.c.run_id, S.runs.c.created_at.label("run_created_at"), S.cells.c.device).join(
+            S.runs, S.runs.c.run_id == S.cells.c.run_id)
+        if run_ids is not None:
+            q = q.where(S.cells.c.run_id.in_(list(run_ids)))
+        with self.engine.connect() as conn:
+            return pd.DataFrame(conn.execute(q).all(), columns=["id", "run_id", "run_created_at", "device"])
 
     def metrics_frame(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Long frame: one row per (cell, metric) with the cell's identity columns."""

@@ -26,17 +26,21 @@ from typing import Any
 
 import numpy as np
 
-from harness.analysis.fidelity import budget_violations, fidelity_metrics
+from harness.analysis.fidelity import XPLAT_HOST_METHOD, budget_violations, fidelity_metrics, xplat_metrics
+from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
-from harness.probes import interpret, plan_probes, thermal_gate
+from harness.probes import contention, interpret, plan_probes, thermal_gate
+from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
+from harness.session.cell_flags import Fp32Headlines, cell_flags, model_origin
 from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
+from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
 from harness.transport.base import Transport
@@ -58,6 +62,7 @@ class RunContext:
     test_slowdown: float = 0.0
     retries: int = 1
     extra_result: dict[str, Any] = field(default_factory=dict)
+    fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
 
 
 def _safe(key: str) -> str:
@@ -157,6 +162,7 @@ class DeviceSession:
             return rec
 
     def _record(self, key: str, workload: str, precision: str, backend: str, status: str, **kw: Any) -> CellRecord:
+        kw["result"] = {**self._cell_context(workload, backend), **(kw.get("result") or {})}
         return CellRecord(
             cell_key=key,
             device=self.profile.name,
@@ -171,6 +177,17 @@ class DeviceSession:
             ort_version=self.agent_env.get("onnxruntime"),
             **kw,
         )
+
+    def _cell_context(self, workload: str, backend: str) -> dict[str, Any]:
+        """What every record of a cell carries: its configuration identity and the model's origin."""
+        out: dict[str, Any] = {}
+        be = next((b for b in self.profile.backends if b.name == backend), None)
+        if be is not None:
+            out["identity"] = cell_identity(self.profile, be, self.agent_env)
+        entry = self.ctx.manifest.workloads.get(workload)
+        if entry is not None:
+            out["model_source"] = model_origin(entry)
+        return out
 
     def _backend(self, name: str) -> Backend:
         for b in self.profile.backends:
@@ -296,10 +313,8 @@ class DeviceSession:
         outcome = interpret(self.profile.probes, plan, result, timed_inferences(result))
         metrics += outcome.metrics
         samples.update(outcome.samples)
-        flags = list(outcome.flags)
-        if result.get("providers", {}).get("fallback"):
-            p = result["providers"]
-            flags.append(f"EP fallback: {p['requested']} requested, most nodes ran on {p['used']}")
+        load = contention.interpret(result)
+        metrics += load.metrics
         status, error = "ok", None
         reference = self.ctx.host.reference(workload, workload_path)
         fid = fidelity_metrics(prepared.job.kind, reference, outputs) if outputs else []
@@ -307,12 +322,37 @@ class DeviceSession:
         violations = budget_violations(fid, workload.budgets.get(precision))  # type: ignore[call-overload]
         if violations:
             status, error = "accuracy_fail", "; ".join(violations)
-        result["flags"] = flags
+        check = self.ctx.manifest.workloads[workload.name].precisions[precision].check
+        flags = cell_flags(
+            probe_flags=outcome.flags, providers=result.get("providers"),
+            unchanged_precision=precision if check is not None and check.unchanged else None,
+            violations=violations, contention=load.flag, samples=samples,
+        )
+        xplat, result["xplat"] = self._xplat(prepared.job.kind, workload, workload_path, precision, outputs)
+        metrics += xplat
+        kept = keepable(outputs)
+        result["flags"] = flags_json(flags)
         result["probe_info"] = outcome.info
+        result["job_kind"] = prepared.job.kind  # how another device's outputs are compared to these
+        result["inputs_sha256"] = prepared.sha256
+        result["outputs_kept"] = kept or (f"no: over {KEEP_OUTPUTS_MAX_BYTES} bytes" if outputs else "no: none saved")
         return self._record(
             key, workload.name, precision, backend_name, status, error=error, result=_slim(result),
-            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"), **base,
+            metrics=_dedupe(metrics), samples=samples, measure_s=result.get("measure_s"),
+            outputs=outputs if kept else {}, inputs_sha256=prepared.sha256, **base,
         )
+
+    def _xplat(self, kind: str, workload: Workload, workload_path: Path, precision: str,
+               outputs: dict[str, np.ndarray]) -> tuple[list[MetricValue], dict[str, Any]]:
+        """Cross-platform agreement with the host CPU EP running this precision's artifact on the
+        same inputs. The host failing to run it is recorded, never a failure of the cell."""
+        info: dict[str, Any] = {"reference": "host", "method": XPLAT_HOST_METHOD, "host": platform.node()}
+        if not outputs:
+            return [], {**info, "error": "the cell saved no outputs"}
+        try:
+            return xplat_metrics(kind, self.ctx.host.host_outputs(workload, workload_path, precision), outputs), info
+        except (HarnessError, ValueError) as exc:
+            return [], {**info, "error": str(exc)}
 
 
 def _raw_series(result: dict[str, Any]) -> dict[str, list[float]]:

@@ -2,8 +2,9 @@
 
 - job inputs: made once per workload (identical for every precision and device, which
   fidelity needs), saved as .npz;
-- the fp32 reference outputs: the same job kind run with the fp32 artifacts on the host
-  CPU EP, once per build + workload + inputs, cached beside the build.
+- host outputs: the same job kind run with a precision's artifacts on the host CPU EP, once
+  per build + workload + precision + inputs, cached beside the build. fp32's are the fidelity
+  reference; each precision's own are the reference of cross-platform agreement.
 """
 
 from __future__ import annotations
@@ -63,18 +64,26 @@ class HostCache:
 
     def reference(self, workload: Workload, workload_path: Path) -> dict[str, np.ndarray]:
         """fp32 outputs on the host CPU EP for the same inputs (computed once, cached)."""
+        return self.host_outputs(workload, workload_path, "fp32")
+
+    def host_outputs(self, workload: Workload, workload_path: Path, precision: str) -> dict[str, np.ndarray]:
+        """``precision``'s artifacts run on the host CPU EP with the job's inputs, once per
+        build x workload x precision x inputs (cached beside the build). fp32's is the fidelity
+        reference; every precision's is the default reference of cross-platform agreement."""
         prepared = self.inputs(workload, workload_path)
-        with self._lock("ref:" + workload.name):
-            if workload.name in self._refs:
-                return self._refs[workload.name]
+        slot = f"{workload.name}/{precision}"
+        with self._lock("ref:" + slot):
+            if slot in self._refs:
+                return self._refs[slot]
             entry = self.manifest.workloads[workload.name]
-            fp32 = entry.precisions.get("fp32")
-            if fp32 is None:
-                raise HarnessError(f"build {self.manifest.build_id}: workload {workload.name} has no fp32 reference")
+            pe = entry.precisions.get(precision)
+            if pe is None:
+                raise HarnessError(f"build {self.manifest.build_id}: workload {workload.name} has no {precision} artifact"
+                                   + (" (the fp32 reference)" if precision == "fp32" else ""))
             key = hashlib.sha256(
                 json.dumps(
                     {
-                        "files": {r: a.sha256 for r, a in sorted(fp32.files.items())},
+                        "files": {r: a.sha256 for r, a in sorted(pe.files.items())},
                         "inputs": prepared.sha256,
                         "params": prepared.job.params,
                         "kind": prepared.job.kind,
@@ -82,12 +91,12 @@ class HostCache:
                     sort_keys=True,
                 ).encode()
             ).hexdigest()[:16]
-            cached = self._reference_dir() / f"{workload.name}-{key}.npz"
+            cached = self._reference_dir() / f"{workload.name}-{key}.npz"  # the key holds the artifacts' sha256
             if not cached.is_file():
-                self._compute_reference(workload, fp32.files, prepared, cached)
+                self._compute_reference(workload, precision, pe.files, prepared, cached)
             with np.load(cached, allow_pickle=False) as z:
-                self._refs[workload.name] = {k: z[k] for k in z.files}
-            return self._refs[workload.name]
+                self._refs[slot] = {k: z[k] for k in z.files}
+            return self._refs[slot]
 
     def _reference_dir(self) -> Path:
         d = self.build_dir / ".reference"
@@ -102,8 +111,9 @@ class HostCache:
             d.mkdir(exist_ok=True)
             return d
 
-    def _compute_reference(self, workload: Workload, files: Any, prepared: PreparedInputs, dest: Path) -> None:
-        out_dir = Path(tempfile.mkdtemp(prefix=f"ref-{workload.name}-", dir=self.workdir))
+    def _compute_reference(self, workload: Workload, precision: str, files: Any, prepared: PreparedInputs,
+                           dest: Path) -> None:
+        out_dir = Path(tempfile.mkdtemp(prefix=f"ref-{workload.name}-{precision}-", dir=self.workdir))
         models = {role: str(verify_artifact(self.build_dir, art)) for role, art in files.items()}
         job = build_job(
             kind=prepared.job.kind,
@@ -122,10 +132,11 @@ class HostCache:
         )
         result_path = out_dir / "result.json"
         if not result_path.is_file():
-            raise HarnessError(f"fp32 reference for {workload.name} crashed (rc {proc.returncode}): {proc.stderr[-2000:]}")
+            raise HarnessError(f"{precision} host run for {workload.name} crashed (rc {proc.returncode}): "
+                               f"{proc.stderr[-2000:]}")
         result = json.loads(result_path.read_text())
         if result["status"] != "ok" or not result.get("outputs"):
-            raise HarnessError(f"fp32 reference for {workload.name} failed: {result.get('error')}")
+            raise HarnessError(f"{precision} host run for {workload.name} failed: {result.get('error')}")
         tmp = dest.with_suffix(".part.npz")
         (out_dir / result["outputs"]).replace(tmp)
         tmp.replace(dest)

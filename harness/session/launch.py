@@ -10,21 +10,24 @@ import platform
 import secrets
 import shutil
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from harness import __version__
 from harness.builds.manifest import Manifest, load_manifest, resolve_build
-from harness.config.loader import load_devices, load_workloads, project_root
+from harness.config.loader import load_devices, load_workloads
+from harness.config.locations import builds_root as default_builds_root
 from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
 from harness.results.records import CellRecord
 from harness.results.store import Store
+from harness.session.cell_flags import fp32_first, model_origin
 from harness.session.device_session import RunContext
 from harness.session.host_cache import HostCache
+from harness.session.identity import cell_identity
 from harness.session.runner import Event, Runner, RunOutcome
 
 
@@ -39,6 +42,7 @@ class RunRequest:
     devices_dir: Path | None = None
     workloads_dir: Path | None = None
     device_files: Sequence[Path] = ()  # explicit device YAML files (e.g. a rig's profile)
+    workload_files: Sequence[Path] = ()  # explicit workload YAML files (a user's own model)
     builds_root: Path | None = None
     kind: str = "run"
     labels: dict[str, Any] = field(default_factory=dict)
@@ -61,10 +65,6 @@ class PreparedRun:
     max_consecutive_failures: int | None = None
 
 
-def _default_builds_root() -> Path:
-    return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds"))
-
-
 def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
     profiles = dict(load_devices(req.devices_dir)) if not req.device_files else {}
     if req.device_files:
@@ -77,13 +77,24 @@ def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
 
 
 def _select_workloads(req: RunRequest) -> dict[str, tuple[Workload, Path]]:
+    """Workload files given by path, plus the workloads folder's that match the name globs
+    (the folder is read only when there are globs, or no files)."""
+    from harness.config.loader import load_workload
     from harness.plan import matches
 
-    all_wl = load_workloads(req.workloads_dir)
-    chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+    chosen: dict[str, tuple[Workload, Path]] = {}
+    known: list[str] = []
+    if req.filters.workload or not req.workload_files:
+        all_wl = load_workloads(req.workloads_dir)
+        known = sorted(all_wl)
+        chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+    for path in req.workload_files:
+        wl = load_workload(Path(path))
+        chosen[wl.name] = (wl, Path(path))
     if not chosen:
         raise HarnessError(
-            f"no workload matches {list(req.filters.workload)}; known: {', '.join(sorted(all_wl)) or '(none)'}"
+            f"no workload matches {list(req.filters.workload)}; known: {', '.join(known) or '(none)'}"
+            + ("; a workload file is given by path: -w path/to/workload.yaml" if req.filters.workload else "")
         )
     return chosen
 
@@ -105,10 +116,11 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
             f"known: {', '.join(sorted(all_profiles)) or '(none)'}"
         )
     workloads = _select_workloads(req)
-    builds_root = req.builds_root or _default_builds_root()
+    builds_root = req.builds_root or default_builds_root()
     build_dir = _obtain_build(req, workloads, builds_root)
     manifest = load_manifest(build_dir)
-    cells = make_plan(devices, [w for w, _ in workloads.values()], req.filters, manifest)
+    # the workloads are chosen already (globs and files): the plan filters the other axes
+    cells = make_plan(devices, [w for w, _ in workloads.values()], replace(req.filters, workload=()), manifest)
     if req.shape_plan is not None:
         cells = req.shape_plan(cells)
     if not cells:
@@ -164,20 +176,27 @@ def record_skipped(prep: PreparedRun) -> None:
     done = prep.store.done_cell_keys(prep.run_id)
     for c in prep.cells:
         if c.status == "skipped" and c.key not in done:
+            profile = prep.profiles.get(c.device)
+            backend = next((b for b in profile.backends if b.name == c.backend), None) if profile else None
+            entry = prep.ctx.manifest.workloads.get(c.workload)
+            result: dict[str, Any] = {"model_source": model_origin(entry)} if entry else {}
+            if profile and backend:
+                result["identity"] = cell_identity(profile, backend)
             prep.store.record_cell(
                 prep.run_id,
                 CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
-                           transport=prep.profiles[c.device].transport.kind if c.device in prep.profiles else None,
-                           build_id=prep.ctx.manifest.build_id),
+                           transport=profile.transport.kind if profile else None,
+                           build_id=prep.ctx.manifest.build_id, result=result),
             )
 
 
 def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
     record_skipped(prep)
+    prep.ctx.fp32.seed(prep.store.metrics_frame([prep.run_id]))  # a resumed run's fp32 cells
     runner = Runner(prep.store, prep.ctx, prep.profiles, on_event=on_event,
                     max_consecutive_failures=prep.max_consecutive_failures)
     try:
-        outcome = runner.execute(prep.todo)
+        outcome = runner.execute(fp32_first(prep.todo))
     except KeyboardInterrupt:
         prep.store.finish_run(prep.run_id, status="interrupted")
         raise

@@ -171,6 +171,7 @@ class Runner:
             self._emit(Event("device_done", device))
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
+        self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
         self.store.record_cell(self.ctx.run_id, rec)
         stats = outcome.devices[cell.device]
         stats.cells += 1

@@ -58,7 +58,13 @@ def test_measurement_protocol_fields(tmp_path: Path) -> None:
     s = r["series"]["latency_ms@b1"]
     assert len(s["samples"]) >= 25 and s["warmup_n"] >= 2 and s["stopped_by"] == "min_iterations+min_seconds"
     assert r["load_ms"]["model"] > 0 and set(r["first_inference_ms"]) == {"b1", "b4"}
-    assert r["memory"]["method"] == "VmHWM" and r["memory"]["peak_rss_mb"] > r["memory"]["baseline_rss_mb"] > 0
+    assert r["memory"]["method"] == "VmHWM (measured session only)"
+    assert r["memory"]["peak_rss_mb"] > r["memory"]["baseline_rss_mb"] > 0
+    load = r["load"]
+    assert len(load["loadavg_before"]) == 3 and load["cpu_count"] >= 1 and load["error"] is None
+    assert set(load["windows"]) == set(r["series"])
+    for w in load["windows"].values():
+        assert w["wall_s"] > 0 and w["busy_s"] >= 0 and w["self_s"] > 0
     prov = r["providers"]
     assert prov["used"] == "CPUExecutionProvider" and prov["fallback"] is False
     assert prov["placement"]["CPUExecutionProvider"]["nodes"] >= 2

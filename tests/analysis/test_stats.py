@@ -63,3 +63,21 @@ def test_holm_against_hand_computed_values() -> None:
 def test_robust_sigma_of_normal_sample() -> None:
     rng = np.random.default_rng(5)
     assert robust_sigma(rng.normal(0, 2.0, 20000)) == pytest.approx(2.0, rel=0.05)
+
+
+def test_median_ci_is_scipys_order_statistic_interval_and_covers_the_median() -> None:
+    from scipy import stats as st
+
+    from harness.analysis.stats import ORDER_STATISTICS_MIN_N, median_ci
+
+    rng = np.random.default_rng(11)
+    for n in (ORDER_STATISTICS_MIN_N, 21, 55, 1000, 20_001):
+        x = rng.lognormal(0.0, 0.2, n)
+        ref = st.quantile_test(x, q=float(np.median(x)), p=0.5).confidence_interval(0.95)
+        assert median_ci(x) == (ref.low, ref.high), n
+    small = rng.lognormal(0.0, 0.2, 7)
+    lo, hi = median_ci(small)  # type: ignore[misc]
+    assert lo <= np.median(small) <= hi and median_ci(small) == (lo, hi)  # bootstrap, fixed seed
+    assert median_ci([1.0]) is None and median_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
+    hits = sum(lo <= 1.0 <= hi for lo, hi in (median_ci(rng.lognormal(0.0, 0.3, 41)) for _ in range(400)))  # type: ignore[misc]
+    assert hits >= 0.93 * 400  # the true median (1.0) is covered at least ~95 % of the time

@@ -84,11 +84,12 @@ def test_missing_user_file_and_unbound_dim_are_named(example: Path, tmp_path: Pa
     with pytest.raises(HarnessError, match=rf"^{example}:{line}:\d+: workload user-tagger: model.path 'model.onnx' not found"):
         builder.build([(wl, example)], tmp_path / "builds")
     runpy.run_path(str(EXAMPLE / "make_model.py"))["main"](example.parent)
-    unbound = wl.model_copy(update={"dims": {}})
-    build_dir = builder.build([(unbound, example)], tmp_path / "builds", precisions=["fp32"])
-    entry = load_manifest(build_dir).workloads["user-tagger"]
-    with pytest.raises(HarnessError, match=r"input 'features' dim 1 is 'seq': bind it under 'dims'"):
-        make_job_inputs(unbound, entry, build_dir, example)
+    example.write_text(example.read_text().replace("dims:\n  seq: 16\n", ""))
+    unbound = load_workload(example)
+    seq = next(i for i, text in enumerate(example.read_text().splitlines(), 1) if "shape: [batch, seq, 64]" in text)
+    with pytest.raises(HarnessError, match=rf"^{example}:{seq}:\d+: workload user-tagger: input 'features' dim 1 is "
+                                           r"'seq': bind it under dims"):
+        builder.build([(unbound, example)], tmp_path / "builds", precisions=["fp32"])
 
 
 def test_npy_file_inputs(example: Path, tmp_path: Path):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -59,10 +60,13 @@ def test_budget_breach_is_accuracy_fail_not_a_crash(tmp_path: Path, tiny_workloa
     text = (tiny_workloads / "tiny.yaml").read_text().replace("fp16: {rel_l2: 0.01}", "fp16: {rel_l2: 1.0e-9}")
     (tiny_workloads / "tiny.yaml").write_text(text)
     proc = harness("run", "--workloads-dir", str(tiny_workloads), "-p", "fp16", "--no-report", env=env)
-    assert proc.returncode == 0, proc.stderr
+    assert proc.returncode == 3, proc.stdout + proc.stderr  # measured, but a budget missed: not a crash (1)
+    assert "exit 3: 1 accuracy_fail of 1 cells" in proc.stdout
     cells = Store(env["HARNESS_STORE"]).cells_frame()
     assert list(cells["status"]) == ["accuracy_fail"]
     assert "rel_l2" in cells["error"].iloc[0]
+    flags = json.loads(cells["result_json"].iloc[0])["flags"]
+    assert [f["code"] for f in flags if f["code"] == "budget_missed"] == ["budget_missed"]
 
 
 @pytest.mark.slow

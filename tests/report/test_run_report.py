@@ -22,3 +22,29 @@ def test_report_of_a_run_without_summary_and_with_hostile_names(tmp_path: Path) 
     assert "<script>alert(1)</script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<img src=x" not in html and "&lt;b&gt;build&lt;/b&gt;" in html
     assert "Plotly.newPlot" in html
+
+
+def _cell(store: Store, run: str, workload: str, result: dict) -> None:
+    store.record_cell(run, CellRecord(f"d/{workload}/fp32/cpu", "d", workload, "fp32", "cpu", "ok", result=result,
+                                      metrics=[MetricValue("latency_ms", 1.0, "ms", "noisy", "perf_counter")],
+                                      samples={"latency_ms": np.ones(5)}))
+
+
+def test_seeded_note_only_for_built_in_models_and_flags_beside_cells(tmp_path: Path) -> None:
+    store = Store(tmp_path / "s.db")
+    store.create_run("user", [])
+    _cell(store, "user", "vad", {"model_source": {"path": "/m/vad.onnx"},
+                                 "flags": [{"code": "variant_unchanged", "message": "the <quantizer> changed nothing"},
+                                           "throttled: cpu0 capped"]})
+    html = write_run_report(store, "user", tmp_path / "u").read_text()
+    assert "seeded, untrained" not in html
+    assert "quantizer changed nothing; throttled: cpu0 capped" in html  # labels; old string flags still read
+    assert 'title="the &lt;quantizer&gt; changed nothing' in html
+    store.create_run("mixed", [])
+    _cell(store, "mixed", "vad", {"model_source": {"path": "/m/vad.onnx"}})
+    _cell(store, "mixed", "image-resnet", {"model_source": {"builtin": "image-resnet"}})
+    html = write_run_report(store, "mixed", tmp_path / "m").read_text()
+    assert "Built-in workloads (image-resnet) are seeded, untrained models" in html
+    store.create_run("old", [])
+    _cell(store, "old", "image-resnet", {})  # stored before cells recorded their model's origin
+    assert "Built-in workloads are seeded, untrained models" in write_run_report(store, "old", tmp_path / "o").read_text()

@@ -11,11 +11,14 @@ import json
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from markupsafe import Markup, escape
 
 from harness.analysis.history import Series
 
 COLORS = {"REGRESSED": "#cf222e", "IMPROVED": "#1a7f37"}
+SERIES_CHART_MIN_RUNS = 3  # fewer runs: the series page shows the numbers, not a one-dot chart
+MIN_TIME_SPAN = pd.Timedelta(days=1)  # a date axis spans at least this much: no sub-second ticks
 
 
 def script_json(value: Any) -> str:
@@ -49,7 +52,7 @@ def _clean(values: Any) -> list[float | None]:
 def series_figure(s: Series) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     """Median line with the IQR band, change points marked, run and build ids on hover."""
     p = s.points
-    x = [str(v) for v in p["run_created_at"]]
+    x, x_range = run_dates(p["run_created_at"])
     custom = [[str(r), str(b), int(n)] for r, b, n in zip(p["run_id"], p["build_id"], p["n"], strict=True)]
     unit = s.unit or ""
     data: list[dict[str, Any]] = [
@@ -77,10 +80,28 @@ def series_figure(s: Series) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     shapes = [{"type": "line", "xref": "x", "yref": "paper", "x0": x[c.index], "x1": x[c.index], "y0": 0, "y1": 1,
                "line": {"color": COLORS["REGRESSED"] if c.worse else COLORS["IMPROVED"], "dash": "dot"}}
               for c in s.changes]
-    layout = {"title": {"text": s.label}, "xaxis": {"title": {"text": "run time"}},
+    layout = {"title": {"text": s.label},
+              "xaxis": {"type": "date", "title": {"text": "run date (UTC)"}, "range": x_range,
+                        "tickformat": "%Y-%m-%d\n%H:%M", "hoverformat": "%Y-%m-%d %H:%M:%S"},
               "yaxis": {"title": {"text": f"{s.key[4]} ({unit})" if unit else s.key[4]}}, "shapes": shapes,
               "margin": {"l": 60, "r": 20, "t": 50, "b": 50}, "hovermode": "closest"}
     return data, layout
+
+
+def run_dates(created: Any) -> tuple[list[str], list[str]]:
+    """Run creation times as plotly date strings (UTC, no offset: plotly does not parse one) and
+    an axis range of at least MIN_TIME_SPAN around them, so runs minutes apart are not plotted
+    on an axis of milliseconds."""
+    t = pd.to_datetime(pd.Series(list(created), dtype=object), utc=True, format="ISO8601")
+    lo, hi = t.min(), t.max()
+    if hi - lo < MIN_TIME_SPAN:
+        mid = lo + (hi - lo) / 2
+        lo, hi = mid - MIN_TIME_SPAN / 2, mid + MIN_TIME_SPAN / 2
+    else:
+        pad = (hi - lo) * 0.03
+        lo, hi = lo - pad, hi + pad
+    fmt = "%Y-%m-%d %H:%M:%S.%f"
+    return [v.strftime(fmt) for v in t], [lo.strftime(fmt), hi.strftime(fmt)]
 
 
 def heatmap_figure(devices: list[str], workloads: list[str], z: list[list[float | None]],

@@ -1,7 +1,7 @@
 """Build the static site from a results store: every page opens from file://, plotly.js is
 written once at the root, every user string goes through autoescaped templates or script_json.
 
-Layout:  index.html (overview heatmap)   runs.html + runs/<run>/index.html (last N runs)
+Layout:  index.html (results matrix + charts, then changes)   runs.html + runs/<run>/index.html (last N runs)
          series/index.html + series/<id>.html     compare/index.html + compare/<device>.html
          devices.html   regressions.html + regressions.json + feed.xml (Atom)
 """
@@ -21,19 +21,23 @@ import pandas as pd
 from markupsafe import Markup
 
 from harness.analysis.alerts import OPEN_STATES, Alert
-from harness.analysis.compare import Comparison, Side, Verdict, compare
+from harness.analysis.compare import Comparison, Verdict, compare
 from harness.analysis.history import Series, series_slug
+from harness.analysis.results_matrix import ResultsMatrix
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
 from harness.report.render_compare import render_html as render_compare_html
+from harness.report.results_section import results_section
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
-from harness.report.site.plots import heatmap_figure, plot_div, series_figure
+from harness.report.site.plots import SERIES_CHART_MIN_RUNS, heatmap_figure, plot_div, series_figure
 from harness.report.site.templates import render
 from harness.results.analysis_tables import alert_ids, calibration_map, load_noise_floors
 from harness.results.history_source import load_series, sync_alerts
-from harness.results.sources import resolve_side, side_from_runs
+from harness.results.sources import resolve_side
 from harness.results.store import Store
+from harness.views.changes import DeviceChanges, latest_changes
+from harness.views.results_matrix import latest_parts, latest_results_matrix
 
 PLOTLY_JS = "plotly.min.js"
 
@@ -105,12 +109,14 @@ def publish(
     history_runs = {r["run_id"] for r in runs if r.get("kind", "run") in ("run", "nightly")}
     cells = all_cells[all_cells["run_id"].isin(history_runs)]
 
-    latest = _latest_compares(store, runs, cells, thresholds)
+    parts = latest_parts(store)  # each device's latest run: the overview's results and changes
+    changes = latest_changes(store, thresholds=thresholds, parts=parts)
+    latest = [DeviceCompare(ch.device, ch.baseline_label, ch.last_run, ch.cmp) for ch in changes if ch.cmp is not None]
     extra = [(a, b, compare(resolve_side(a, store, which="A"), resolve_side(b, store, which="B"), thresholds,
                             calibration=calibration_map(store))) for a, b in pairs]
     _write_compares(w, latest, extra)
-    _write_overview(w, latest, runs, alerts)
-    _write_runs(w, store, runs, all_cells, run_pages)
+    _write_overview(w, latest_results_matrix(store, parts), latest, changes, runs, alerts)
+    _write_runs(w, store, runs, all_cells, run_pages, changes)
     _write_series(w, series, alerts)
     _write_devices(w, store, cells, series)
     _write_regressions(w, alerts, ids, base_url or out.resolve().as_uri())
@@ -128,36 +134,6 @@ class DeviceCompare:
     @property
     def rel(self) -> str:
         return f"compare/{slug(self.device)}.html"
-
-
-def _device_side(side: Side, device: str) -> Side:
-    return Side(side.label, side.metrics[side.metrics["device"] == device].reset_index(drop=True),
-                side.cells[side.cells["device"] == device].reset_index(drop=True))
-
-
-def _latest_compares(store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                     thresholds: Thresholds | None) -> list[DeviceCompare]:
-    """Per device: its latest run against the run before it (the 'latest change')."""
-    if cells.empty:
-        return []
-    created = {r["run_id"]: r["created_at"] for r in runs}
-    calib = calibration_map(store)
-    out = []
-    sides: dict[str, Side] = {}
-    for device, g in cells.groupby("device", sort=True):
-        run_ids = sorted(set(g["run_id"]), key=lambda r: (created.get(r, ""), r))
-        if len(run_ids) < 2:
-            continue
-        prev, last = run_ids[-2], run_ids[-1]
-        for rid in (prev, last):
-            if rid not in sides:
-                sides[rid] = side_from_runs(store, [rid], label=f"run {rid}")
-        a, b = _device_side(sides[prev], str(device)), _device_side(sides[last], str(device))
-        cmp = compare(a, b, thresholds, calibration=calib, allow_artifact_change=True)
-        cmp.notes.append(f"device {device}: latest run {last} against the run before it, {prev}; "
-                         "artifact changes between builds are judged")
-        out.append(DeviceCompare(str(device), prev, last, cmp))
-    return out
 
 
 def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[tuple[str, str, Comparison]]) -> None:
@@ -193,8 +169,11 @@ def _worst(rows: list[Any]) -> tuple[float | None, str]:
     return 0.0, f"{(r.ratio - 1) * 100:+.1f}% n.s."  # 0 = the neutral colour: not significant
 
 
-def _write_overview(w: _Writer, latest: list[DeviceCompare], runs: Sequence[Mapping[str, Any]],
-                    alerts: list[Alert]) -> None:
+def _write_overview(w: _Writer, matrix: ResultsMatrix | None, latest: list[DeviceCompare],
+                    changes: list[DeviceChanges], runs: Sequence[Mapping[str, Any]], alerts: list[Alert]) -> None:
+    """Results first (each device's latest run as the results matrix and its charts), then changes."""
+    results = results_section(matrix, id_prefix="overview")
+    sources = [{"device": g.key, "runs": g.run_ids, "created": g.created} for g in (matrix.devices if matrix else [])]
     devices = [dc.device for dc in latest]
     workloads = sorted({r.workload for dc in latest for r in dc.cmp.rows})
     z: list[list[float | None]] = []
@@ -207,18 +186,23 @@ def _write_overview(w: _Writer, latest: list[DeviceCompare], runs: Sequence[Mapp
             tr.append(t)
         z.append(zr)
         text.append(tr)
+    drawn = any(v is not None for row in z for v in row)  # an all-empty heatmap is a grey box: not drawn
     figure = plot_div("overview-heatmap", *heatmap_figure(devices, workloads, z, text),
-                      height=max(260, 90 + 46 * len(devices))) if devices else None
+                      height=max(260, 90 + 46 * len(devices))) if drawn else None
     open_alerts = [a for a in alerts if a.state in OPEN_STATES]
-    w.page("index.html", "overview.html.j2", "overview", charts=figure is not None, figure=figure, runs=len(runs),
-           latest=runs[0] if runs else None, open_alerts=len(open_alerts),
-           compares=[{"href": dc.rel, "device": dc.device, "counts": dc.cmp.counts(), "exit": dc.cmp.exit_code()}
-                     for dc in latest])
+    pages = {dc.device: dc.rel for dc in latest}
+    w.page("index.html", "overview.html.j2", "overview", charts=True, figure=figure, runs=len(runs),
+           latest=runs[0] if runs else None, open_alerts=len(open_alerts), results=results, sources=sources,
+           judged=bool(latest),
+           compares=[{"href": pages.get(ch.device), "device": ch.device, "last": ch.last_run,
+                      "baseline": ch.baseline_label, "without_baseline": ch.without_baseline,
+                      "counts": ch.cmp.counts() if ch.cmp else None, "exit": ch.cmp.exit_code() if ch.cmp else None}
+                     for ch in changes])
 
 
 # ---------------------------------------------------------------------------- runs
 def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cells: pd.DataFrame,
-                run_pages: int) -> None:
+                run_pages: int, changes: Sequence[DeviceChanges] = ()) -> None:
     counts = cells.groupby(["run_id", "status"]).size().unstack(fill_value=0) if not cells.empty else pd.DataFrame()
     items = []
     for i, run in enumerate(runs):  # newest first
@@ -227,7 +211,7 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
         c = counts.loc[rid].to_dict() if rid in counts.index else {}
         if i < run_pages:
             try:
-                path = _run_report(store, run, w.out / "runs" / slug(rid), c)
+                path = _run_report(store, run, w.out / "runs" / slug(rid), c, _judged_already(rid, cells, changes))
             except Exception as exc:  # one broken run must not take the whole site down: say so on the page
                 error = f"run report failed: {type(exc).__name__}: {exc}"
             else:
@@ -237,14 +221,22 @@ def _write_runs(w: _Writer, store: Store, runs: Sequence[Mapping[str, Any]], cel
     w.page("runs.html", "runs.html.j2", "runs", items=items, run_pages=run_pages)
 
 
-def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any]) -> Path:
+def _judged_already(run_id: str, cells: pd.DataFrame, changes: Sequence[DeviceChanges]) -> list[DeviceChanges] | None:
+    """The overview's changes of a run that is the latest of each of its devices (else None: compute)."""
+    mine = [ch for ch in changes if ch.last_run == run_id]
+    devices = set(cells.loc[cells["run_id"] == run_id, "device"]) if not cells.empty else set()
+    return mine if mine and {ch.device for ch in mine} == devices else None
+
+
+def _run_report(store: Store, run: Mapping[str, Any], folder: Path, counts: Mapping[str, Any],
+                changes: list[DeviceChanges] | None = None) -> Path:
     """A finished run's page is rendered once: a stamp of its state lets later publishes reuse it."""
     stamp = json.dumps({"finished_at": run.get("finished_at"), "status": run.get("status"),
                         "cells": {k: int(v) for k, v in counts.items()}}, sort_keys=True)
     page, mark = folder / "index.html", folder / ".rendered"
     if run.get("status") == "finished" and page.exists() and mark.exists() and mark.read_text() == stamp:
         return page
-    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS)
+    path = write_run_report(store, run["run_id"], folder, plotlyjs="../../" + PLOTLY_JS, changes=changes)
     mark.write_text(stamp)
     return path
 
@@ -256,10 +248,12 @@ def _write_series(w: _Writer, series: list[Series], alerts: list[Alert]) -> None
         by_series.setdefault(a.series_key, []).append(a)
     items = []
     for s in series:
-        figure = plot_div("series", *series_figure(s))
+        # a chart of one or two points says less than the numbers: below the minimum, a table
+        figure = plot_div("series", *series_figure(s)) if len(s.points) >= SERIES_CHART_MIN_RUNS else None
         changes = [{"run": str(s.points["run_id"].iloc[c.index]), "build": s.points["build_id"].iloc[c.index],
                     "ratio": c.ratio, "p": c.p, "worse": c.worse} for c in s.changes]
-        w.page(f"series/{s.slug}.html", "series.html.j2", s.label, charts=True, s=s, figure=figure, changes=changes,
+        w.page(f"series/{s.slug}.html", "series.html.j2", s.label, charts=figure is not None, s=s, figure=figure,
+               changes=changes, min_runs=SERIES_CHART_MIN_RUNS,
                alerts=by_series.get(s.key, []), last=float(s.points["median"].iloc[-1]))
         items.append({"href": f"{s.slug}.html", "s": s, "runs": len(s.points), "changes": len(s.changes),
                       "last": float(s.points["median"].iloc[-1])})

@@ -1,0 +1,68 @@
+"""`harness table RUN_OR_BUILD...`: the comparison table across devices and precisions."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from harness.analysis.results_columns import QUANTITIES
+from harness.report.results_table import FORMATS
+
+COLUMNS_HELP = "Comma list of " + "; ".join(f"{q.key} ({q.help})" for q in QUANTITIES.values()) + \
+    ". Default: those with data."
+PIPE_WIDTH = 400  # logs and pipes get the whole table: rich only uses the width it needs
+
+
+def table_cmd(
+    refs: list[str] = typer.Argument(..., help="Run ids, build ids (each device's latest run of that build) or "
+                                               "'latest'; several are merged, the newer run's cell wins."),
+    metric: str | None = typer.Option(None, "--metric", "-m", help="The series rows show (a name or glob, e.g. "
+                                      "'latency_ms@b4', 'decode_ms'); default: each workload's headline latency."),
+    columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
+    fmt: str = typer.Option("terminal", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
+    reference: str = typer.Option("host", "--reference", help="Cross-platform agreement against 'host' (the host "
+                                  "CPU EP running the same artifact, measured with the run) or a device in the table "
+                                  "(from the outputs kept in the store)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
+    store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+) -> None:
+    """Rows workload x precision (x backend), one column group per device: median latency with
+    its 95 % CI, speed-up vs fp32, peak memory, energy, rel-L2 vs fp32 and vs the reference."""
+    from rich.console import Console
+
+    from harness.errors import HarnessError
+    from harness.report.results_table.registry import TEXT_RENDERERS
+    from harness.report.results_table.terminal import render_table
+    from harness.results.store import Store
+    from harness.views.results_matrix import load_results_matrix
+
+    if fmt not in FORMATS:
+        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
+    matrix = load_results_matrix(Store(store_url), refs, metric=metric, columns=cols, reference=reference)
+    if not matrix.rows:
+        raise HarnessError(f"nothing to tabulate in {', '.join(refs)}" + (f" for --metric {metric}" if metric else ""))
+    title = "harness table: " + ", ".join(refs)
+    if fmt == "terminal":
+        if out is None:
+            console = Console(width=None if sys.stdout.isatty() else PIPE_WIDTH)
+        else:
+            console = Console(file=out.open("w", encoding="utf-8"), width=PIPE_WIDTH, no_color=True)
+        console.print(render_table(matrix, title))
+        if out is not None:
+            console.file.close()
+    else:
+        text = TEXT_RENDERERS[fmt](matrix, title)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+    if out is not None:
+        Console(stderr=True).print(f"wrote {out}", highlight=False, markup=False)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("table")(table_cmd)
