@@ -79,7 +79,11 @@ def test_native_result_is_valid_and_mirrors_the_agent(kind: str, pair: dict[str,
     assert {k: v for k, v in native.result["providers"].items() if k != "placement"} == {
         k: v for k, v in py.result["providers"].items() if k != "placement"}
     # peak memory of the measured session, read before the profiling session: no interpreter in it
-    assert result.memory is not None and result.memory.method == "VmHWM"
+    assert result.memory is not None and result.memory.method == py.result["memory"]["method"]
+    assert result.memory.method.startswith("VmHWM")
+    assert set(native.result["load"]) == set(py.result["load"])
+    assert set(native.result["load"]["windows"]) == set(py.result["load"]["windows"]) == {
+        name for name in py.result["windows"] if name != "idle" and name in native.result["windows"]}
     assert result.memory.peak_rss_mb < py.result["memory"]["peak_rss_mb"]
     assert native.result["measure_s"] > 0
 
@@ -196,3 +200,35 @@ def test_any_array_goes_through_unchanged(sets: list[dict[str, np.ndarray]], ide
         got = ran.outputs[key.replace("/in_", "/out_")]
         assert got.dtype == want.dtype and got.shape == want.shape, key
         np.testing.assert_array_equal(got, want, err_msg=key)
+
+
+# ---------------------------------------------------------------------------- streaming state
+@pytest.fixture(scope="module")
+def stateful(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
+    """state_out = state + x, y = state_out * 2: a streaming model whose state the job feeds back."""
+    tmp = tmp_path_factory.mktemp("stateful")
+    f = TensorProto.FLOAT
+    graph = helper.make_graph(
+        [helper.make_node("Add", ["state", "x"], ["state_out"]), helper.make_node("Add", ["state_out", "state_out"], ["y"])],
+        "stateful", [helper.make_tensor_value_info("x", f, [1, 4]), helper.make_tensor_value_info("state", f, [1, 4])],
+        [helper.make_tensor_value_info("y", f, [1, 4]), helper.make_tensor_value_info("state_out", f, [1, 4])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    model.ir_version = 9
+    (tmp / "state.onnx").write_bytes(model.SerializeToString())
+    np.savez(tmp / "in.npz", **{"/x": np.ones((1, 4), np.float32), "/state": np.zeros((1, 4), np.float32)})
+    return KindCase("single", {"model": str(tmp / "state.onnx")}, str(tmp / "in.npz"), {})
+
+
+@pytest.mark.parametrize("feedback", [{"state": "state_out"}, {"stat": "state_out"}, {"state": "nope"}])
+def test_feedback_is_mirrored(feedback: dict[str, str], stateful: KindCase, x86_runner: RunnerBuild,
+                              tmp_path: Path) -> None:
+    case = KindCase("single", stateful.models, stateful.inputs, {"feedback": feedback})
+    py = run(agent_argv(), make_job(case, tmp_path / "py"))
+    native = run(launcher(x86_runner), make_job(case, tmp_path / "native"))
+    assert py.result and native.result
+    assert native.result["status"] == py.result["status"] and native.result["error"] == py.result["error"]
+    parse_result(native.result, Job.model_validate(make_job(case, tmp_path / "native")))
+    if py.result["status"] == "ok":
+        assert set(native.result["load"]["windows"]) == set(py.result["load"]["windows"]) == {"latency_ms"}
+        for key, want in py.outputs.items():
+            np.testing.assert_array_equal(native.outputs[key], want)
