@@ -13,6 +13,7 @@ import sys
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
 import harness.commands
 from harness import __version__
@@ -53,13 +54,21 @@ def _register_commands() -> None:
 _register_commands()
 
 
+def _error(message: str) -> None:
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+
+
 def main() -> None:
     try:
         rc = app(standalone_mode=False)  # click returns typer.Exit's code here instead of raising
         if isinstance(rc, int) and rc:
             sys.exit(rc)
     except HarnessError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True, soft_wrap=True)
+        _error(str(exc))  # user- and device-supplied text: printed as it is, never as markup
+        sys.exit(2)
+    except OSError as exc:  # the file system said no (disk full, permission): a clear message, not a traceback
+        where = f" ({exc.filename})" if exc.filename else ""
+        _error(f"{exc.strerror or exc}{where}")
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -20,7 +20,7 @@ class Cell:
     workload: str
     precision: str
     backend: str
-    status: str = "planned"  # planned / skipped
+    status: str = "planned"  # planned / skipped / failed (its workload could not be built)
     reason: str | None = None
 
     @property
@@ -70,6 +70,8 @@ def _skip_reason(
         entry = manifest.workloads.get(workload.name)
         if entry is None:
             return f"build {manifest.build_id} has no workload {workload.name}"
+        if entry.error:
+            return None  # not a skip: the workload's cells fail with the build's reason
         if precision not in entry.precisions:
             notes = "; ".join(n for n in _notes_for(manifest, workload.name, precision))
             return f"build {manifest.build_id} has no {precision} artifact" + (f": {notes}" if notes else "")
@@ -78,6 +80,11 @@ def _skip_reason(
             return (f"build {manifest.build_id}: the {precision} variant failed its build check (onnxruntime "
                     f"{check.onnxruntime or '?'}, CPU EP): {check.cause}; fix: {check.fix}")
     return None
+
+
+def _build_error(manifest: Manifest | None, workload: str) -> str | None:
+    entry = manifest.workloads.get(workload) if manifest is not None else None
+    return entry.error if entry is not None else None
 
 
 def _notes_for(manifest: Manifest, workload: str, precision: str) -> list[str]:
@@ -113,7 +120,8 @@ def make_plan(
                     if not matches(be.name, filters.backend):
                         continue
                     reason = _skip_reason(dev, wl, precision, be.precisions, manifest)
-                    cells.append(
-                        Cell(dev.name, wl.name, precision, be.name, "skipped" if reason else "planned", reason)
-                    )
+                    status = "skipped" if reason else "planned"
+                    if reason is None and (error := _build_error(manifest, wl.name)):
+                        status, reason = "failed", error  # recorded as failed, never run
+                    cells.append(Cell(dev.name, wl.name, precision, be.name, status, reason))
     return cells

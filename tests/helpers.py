@@ -33,6 +33,21 @@ def tiny_mlp(path: Path, width: int = 64, seed: int = 0) -> Path:
     return path
 
 
+def broken_int8(path: Path) -> Path:
+    """Same I/O as ``tiny_mlp``, valid ONNX, but the Reshape cannot hold 64 values: fails at run time."""
+    w = numpy_helper.from_array(np.ones((63, 10), dtype=np.float32), "W")
+    shape = numpy_helper.from_array(np.array([-1, 63], dtype=np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("Reshape", ["x", "shape"], ["r"]), helper.make_node("MatMul", ["r", "W"], ["y"])],
+        "broken", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["batch", 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["batch", 10])], [w, shape])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 21)])
+    model.ir_version = 10
+    onnx.checker.check_model(model)
+    onnx.save(model, str(path))
+    return path
+
+
 def tiny_workloads(root: Path, workload_yaml: str) -> Path:
     """A workloads folder holding tiny.onnx (a ``tiny_mlp``) and tiny.yaml naming it."""
     folder = root / "workloads"

@@ -41,7 +41,9 @@ Result (result.json):
   "protocol": 1, "status": "ok" | "failed", "error": str|null, "traceback": str|null,
   "env": {"python", "numpy", "onnxruntime", "platform", "machine", "pid"},
   "providers": {"requested", "available", "session", "placement": {ep: {"nodes", "time_us"}},
-                "used", "fallback", "requested_fraction"},
+                "used", "fallback", "requested_fraction", "placement_method"},
+                                        #  placement is {} (method "single provider") when
+                                        #  the CPU EP alone was requested: nothing to profile
   "session": {applied session settings},
   "load_ms": {role: ms},
   "first_inference_ms": {series label: ms},
@@ -319,8 +321,12 @@ def create_session(ort, job, path, profile_prefix=None):
 def ep_placement(ort, job, path, run_once, out_dir):
     """Run once with ORT profiling in a separate session; count nodes and time per EP.
 
-    Kept out of the timed runs. Returns {ep: {"nodes": n, "time_us": t}}.
+    Kept out of the timed runs. Returns {ep: {"nodes": n, "time_us": t}}, or {} when the CPU
+    EP is the only provider asked for: every node runs on it, and a second, profiled session
+    would only cost the cell its load time again.
     """
+    if [name for name, _ in providers_arg(job)] == ["CPUExecutionProvider"]:
+        return {}
     prefix = os.path.join(out_dir, "ort_profile")
     sess, _, _ = create_session(ort, job, path, profile_prefix=prefix)
     run_once(sess)
@@ -349,6 +355,9 @@ def summarize_providers(ort, job, sess, placement):
     total = sum(v["nodes"] for v in placement.values()) or 0
     on_req = placement.get(requested, {}).get("nodes", 0)
     frac = (float(on_req) / total) if total else None
+    only = list(sess.get_providers()) == [requested]
+    if not placement and only:
+        frac = 1.0  # a single provider ran every node: nothing was profiled
     if placement:
         used = max(placement.items(), key=lambda kv: kv[1]["nodes"])[0]
     else:
@@ -362,6 +371,7 @@ def summarize_providers(ort, job, sess, placement):
         "used": used,
         "fallback": bool(fallback),
         "requested_fraction": frac,
+        "placement_method": "profiled run" if placement else ("single provider" if only else "unknown"),
     }
 
 

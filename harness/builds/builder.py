@@ -4,7 +4,8 @@ The build id defaults to a content hash of everything that determines the bytes 
 configs, user files, this package's builder code, onnx/onnxruntime versions), so calling
 ``build`` again with nothing changed reuses the folder on disk at once. Same seed ->
 byte-identical artifacts. A converter failing for one precision is recorded (entry notes
-and ``skipped``) and the other precisions are kept.
+and ``skipped``) and the other precisions are kept; a workload that cannot be built at all (an
+unreadable or corrupt model file) is recorded with its ``error`` and the other workloads are kept.
 """
 
 from __future__ import annotations
@@ -36,7 +37,9 @@ from harness.builds.manifest import (
     write_manifest,
 )
 from harness.builds.sources import Source, load_source, model_files, user_file, user_model_files
+from harness.config.ids import check_id
 from harness.config.models import PRECISIONS, Workload
+from harness.config.outputs import remove_within
 from harness.errors import HarnessError, essential_line
 
 BUILDER_VERSION = 1
@@ -70,17 +73,24 @@ def code_version() -> str:
     return h.hexdigest()
 
 
+def _digest(file: Path) -> str:
+    try:
+        return sha256_of(file)
+    except OSError as exc:  # the build of this workload fails with the reason; the hash still changes once fixed
+        return f"unreadable: {exc.strerror or exc}"
+
+
 def _user_files(workload: Workload, path: Path) -> dict[str, str]:
     files = {}
     if workload.model.path:
         for role, file in user_model_files(workload, path).items():
-            files[role] = sha256_of(file)
+            files[role] = _digest(file)
     for p, rel in workload.model.prebuilt.items():
         for role, file in model_files(workload, path, rel, f"model.prebuilt.{p}").items():
-            files[f"prebuilt.{p}.{role}"] = sha256_of(file)
+            files[f"prebuilt.{p}.{role}"] = _digest(file)
     for spec in workload.inputs:
         if spec.file:
-            files["input." + spec.name] = sha256_of(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
+            files["input." + spec.name] = _digest(user_file(workload, path, spec.file, f"inputs.{spec.name}.file"))
     return files
 
 
@@ -127,6 +137,8 @@ def build(
         if p not in PRECISIONS:
             raise HarnessError(f"unknown precision {p!r} (known: {', '.join(PRECISIONS)})")
     onnxruntime.set_default_logger_severity(3)  # converters' sessions warn about shape merges
+    if build_id is not None:
+        check_id(build_id, "build id")  # it names a folder under builds_root that a rebuild replaces
     digest = content_hash(workloads, precisions)
     bid = build_id or f"b-{digest[:12]}"
     final = Path(builds_root) / bid
@@ -136,7 +148,7 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        entries = {wl.name: _build_workload(wl, path, tmp, precisions) for wl, path in workloads}
+        entries = {wl.name: _build_or_fail(wl, path, tmp, precisions) for wl, path in workloads}
         manifest = Manifest(
             build_id=bid,
             created=now_iso(),
@@ -154,7 +166,7 @@ def build(
         )
         write_manifest(tmp, manifest)
         if final.exists():
-            shutil.rmtree(final)
+            remove_within(builds_root, final)
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -175,6 +187,17 @@ def _save(model: onnx.ModelProto, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(model.SerializeToString())
     return path
+
+
+def _build_or_fail(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:
+    """One workload's entry; one that cannot be built fails its own cells, not the whole build."""
+    try:
+        return _build_workload(wl, wl_path, build_dir, only)
+    except Exception as exc:  # noqa: BLE001 - a corrupt .onnx, inputs that disagree with the graph, a converter bug
+        shutil.rmtree(build_dir / wl.name, ignore_errors=True)
+        what = str(exc).strip() if isinstance(exc, HarnessError) else f"{type(exc).__name__}: {essential_line(str(exc))}"
+        reason = f"workload {wl.name} could not be built: {what}"  # a HarnessError keeps its file:line:col lines
+        return WorkloadEntry(kind=wl.kind, precisions={}, notes=[reason.splitlines()[0]], error=reason)
 
 
 def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:

@@ -14,8 +14,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from harness.config.ids import id_problem
+from harness.config.outputs import inside
 from harness.errors import HarnessError, IntegrityError
 
 MANIFEST_VERSION = 1
@@ -30,6 +32,14 @@ class Artifact(_M):
     path: str  # relative to the build folder, posix separators
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     size: int = Field(ge=0)
+
+    @field_validator("path")
+    @classmethod
+    def _relative(cls, v: str) -> str:
+        parts = v.replace("\\", "/").split("/")
+        if not v or v.startswith("/") or ":" in parts[0] or any(p in ("", ".", "..") for p in parts):
+            raise ValueError(f"expected a path inside the build folder (relative, no '..'), got {v!r}")
+        return v
 
 
 class VariantCheck(_M):
@@ -63,6 +73,7 @@ class WorkloadEntry(_M):
     notes: list[str] = Field(default_factory=list)  # e.g. a converter that failed, with its error
     skipped: dict[str, str] = Field(default_factory=dict)  # precision -> why it has no files
     errors: dict[str, str] = Field(default_factory=dict)  # precision -> a converter's full error text
+    error: str | None = None  # the workload could not be built at all (e.g. an unreadable model): its cells fail
 
 
 class Manifest(_M):
@@ -71,6 +82,14 @@ class Manifest(_M):
     created: str
     source: dict[str, Any] = Field(default_factory=dict)  # builder versions, seed, git rev
     workloads: dict[str, WorkloadEntry]
+
+    @field_validator("build_id")
+    @classmethod
+    def _id(cls, v: str) -> str:
+        problem = id_problem(v)
+        if problem:
+            raise ValueError(f"not a valid build id: {problem}")
+        return v
 
 
 def sha256_of(path: Path) -> str:
@@ -111,11 +130,15 @@ def load_manifest(build_dir: Path) -> Manifest:
         first = exc.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise HarnessError(f"{path}: field {loc}: {first['msg']}") from None
+    except RecursionError:
+        raise HarnessError(f"{path}: JSON nested too deeply") from None
 
 
 def verify_artifact(build_dir: Path, art: Artifact) -> Path:
     """Check one artifact's sha256 before use; returns its absolute path."""
     path = Path(build_dir) / art.path
+    if not inside(build_dir, path):  # a symlink in the build folder pointing elsewhere
+        raise IntegrityError(f"build artifact {art.path} resolves outside the build folder {build_dir}")
     if not path.is_file():
         raise IntegrityError(f"build artifact missing: {path}")
     got = sha256_of(path)
@@ -131,7 +154,7 @@ def resolve_build(ref: str | os.PathLike[str], builds_root: Path) -> Path:
         return p.parent
     if (p / MANIFEST_NAME).is_file():
         return p
-    if (builds_root / str(ref) / MANIFEST_NAME).is_file():
+    if id_problem(str(ref)) is None and (builds_root / str(ref) / MANIFEST_NAME).is_file():
         return builds_root / str(ref)
     if str(ref) == "latest":
         found = latest_build(builds_root)

@@ -12,6 +12,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
+
 
 def ab_cmd(
     build_a: str = typer.Argument(..., help="Baseline build: id, folder or manifest."),
@@ -29,6 +31,8 @@ def ab_cmd(
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
     test_slowdown_b: float = typer.Option(0.0, "--test-slowdown-b", hidden=True,
                                           help="TEST ONLY: inject this fractional slowdown into B's timed calls."),
 ) -> None:
@@ -47,6 +51,11 @@ def ab_cmd(
 
     if fmt not in ("terminal", "markdown", "json", "html"):
         raise HarnessError(f"--format {fmt!r}: expected terminal, markdown, json or html")
+    from harness.config.outputs import output_file
+
+    for flag, path in (("--markdown", markdown), ("--json", json_out)):
+        if path is not None:
+            output_file(path, flag)  # before minutes of measuring, not after
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     store = Store(store_url)
     console = Console(stderr=fmt != "terminal")
@@ -60,7 +69,7 @@ def ab_cmd(
                 store, build=build, flt=flt, device_files=files, kind="ab",
                 labels={"ab": ab_id, "side": side, "round": i + 1}, devices_dir=devices_dir,
                 workloads_dir=workloads_dir, test_slowdown=slow, console=console,
-                what=f"round {i + 1}/{rounds} {side}"))
+                what=f"round {i + 1}/{rounds} {side}", lock_wait_s=lock_wait_s(wait_timeout, no_wait)))
     a = pool_rounds(side_from_runs(store, runs["A"], label=f"A {build_a}"))
     b = pool_rounds(side_from_runs(store, runs["B"], label=f"B {build_b}"))
     cmp = compare(a, b, th, calibration=calibration_map(store), allow_artifact_change=True)

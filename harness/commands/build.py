@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
 
@@ -54,7 +55,8 @@ def build(
         folder = build_models(chosen, root, build_id=build_id, precisions=list(precision) or None)
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before
-    console.print(f"build [bold]{man.build_id}[/]: {folder}" + (" (unchanged: reused)" if reused else ""), highlight=False)
+    console.print(f"build [bold]{man.build_id}[/]: {escape(str(folder))}" + (" (unchanged: reused)" if reused else ""),
+                  highlight=False)
     table = Table("workload", "precision", "role", "size", Column("sha256", no_wrap=True, min_width=12), "check", "notes")
     for name, entry in sorted(man.workloads.items()):
         for prec, pe in entry.precisions.items():
@@ -64,7 +66,12 @@ def build(
                               _check_cell(pe.check) if i == 0 else "", notes)
         for prec, reason in entry.skipped.items():
             table.add_row(Text(name), prec, "-", "-", "-", Text("skipped", style="red"), Text(reason))
+        if entry.error:  # the workload could not be built: its cells fail
+            table.add_row(Text(name), "-", "-", "-", "-", Text("failed", style="red"), Text(entry.error.splitlines()[0]))
     console.print(table)
+    broken = [entry.error for entry in man.workloads.values() if entry.error]
+    if broken:  # the build holds the other workloads; this command still says it did not build them all
+        raise HarnessError("\n".join(broken))
 
 
 def _check_cell(check: VariantCheck | None) -> Text:

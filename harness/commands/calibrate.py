@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
+
 
 def calibrate_cmd(
     build: str = typer.Option(..., "--build", help="The build to run against itself: id, folder or manifest."),
@@ -26,6 +28,8 @@ def calibrate_cmd(
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
 ) -> None:
     """Measure and store the noise floor of each device x workload x metric."""
     import secrets
@@ -43,7 +47,8 @@ def calibrate_cmd(
     run_ids = [run_once(store, build=build, flt=flt, device_files=files, kind="calibrate",
                         labels={"calibrate": tag, "round": i + 1}, devices_dir=devices_dir,
                         workloads_dir=workloads_dir, test_slowdown=0.0, console=console,
-                        what=f"A/A run {i + 1}/{runs}") for i in range(runs)]
+                        what=f"A/A run {i + 1}/{runs}", lock_wait_s=lock_wait_s(wait_timeout, no_wait))
+               for i in range(runs)]
     metrics = store.metrics_frame(run_ids)
     samples = store.samples_for(metrics.loc[metrics["kind"] == "noisy", "cell_id"].unique().tolist())
     floors = noise_floors(metrics, samples)

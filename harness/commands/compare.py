@@ -16,8 +16,8 @@ FORMATS = ("terminal", "markdown", "json", "html")
 
 
 def compare_cmd(
-    a: str = typer.Argument(..., help="Baseline: run id, build id (latest run per cell) or result file (JSON export, "
-                                      "pytest-benchmark JSON)."),
+    a: str = typer.Argument(..., help="Baseline: run id, 'latest' / 'latest~N' (N runs before the newest), build id "
+                                      "(latest run per cell) or result file (JSON export, pytest-benchmark JSON)."),
     b: str = typer.Argument(..., help="Candidate: same kinds as A."),
     fmt: str = typer.Option("terminal", "--format", "-f", help=f"What to print: {', '.join(FORMATS)}."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the markdown table (PR comment) here."),
@@ -30,23 +30,33 @@ def compare_cmd(
     no_calibration: bool = typer.Option(False, "--no-calibration", help="Ignore calibrated noise floors."),
     all_rows: bool = typer.Option(True, "--all/--changes-only", help="Terminal: show UNCHANGED rows too."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
+                                                                "device (glob, repeatable)."),
+    workload: list[str] = typer.Option([], "--workload", "-w", help="latest~N counts only runs that planned a "
+                                                                    "matching workload (glob, repeatable)."),
 ) -> None:
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
     from harness.analysis.compare import compare
     from harness.analysis.thresholds import Thresholds
+    from harness.config.outputs import output_file
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report import render_compare as R
     from harness.results.analysis_tables import calibration_map
+    from harness.results.run_refs import RunFilter
     from harness.results.sources import resolve_side
     from harness.results.store import Store
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    for flag, path in (("--markdown", markdown), ("--json", json_out), ("--html", html_out)):
+        if path is not None:
+            output_file(path, flag)
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     store = None if Path(a).is_file() and Path(b).is_file() else Store(store_url)
-    side_a = resolve_side(a, store, which="A")
-    side_b = resolve_side(b, store, which="B")
+    counted = RunFilter(device=tuple(device), workload=tuple(workload))
+    side_a = resolve_side(a, store, which="A", counted=counted)
+    side_b = resolve_side(b, store, which="B", counted=counted)
     calib = {} if (no_calibration or store is None) else calibration_map(store)
     cmp = compare(side_a, side_b, th, calibration=calib, allow_artifact_change=allow_artifact_change)
     if not cmp.rows:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from harness.config.loader import load_devices
@@ -41,9 +42,9 @@ def devices(
         r_cfg = p.runner
         runner = r_cfg.interpreter if r_cfg.kind == "python" else (r_cfg.build or r_cfg.push or r_cfg.binary)
         name = p.name + (" [dim](example)[/]" if p.example else "")
-        t.add_row(name, _transport_target(p), f"{p.runner.kind}: {runner or 'host python'}",
+        t.add_row(name, escape(_transport_target(p)), escape(f"{p.runner.kind}: {runner or 'host python'}"),
                   ", ".join(f"{b.name} ({b.provider.removesuffix('ExecutionProvider')})" for b in p.backends),
-                  " ".join(p.precisions), status, (r.detail if r else "")[:120])
+                  " ".join(p.precisions), status, escape((r.detail if r else "")[:120]))
     Console(width=None if sys.stdout.isatty() else 200).print(t)  # piped: don't squeeze to 80 columns
 
 

@@ -9,27 +9,35 @@ from rich.console import Console
 
 from harness.errors import HarnessError
 from harness.results.exporters import FORMATS, SUFFIX, RunBundle, export
+from harness.results.run_refs import RunFilter, resolve_run
 from harness.results.store import Store
 
 
 def export_cmd(
-    run_id: str = typer.Argument(..., help="Run id (see `harness results`); 'latest' for the newest."),
+    run_id: str = typer.Argument(..., help="Run id (see `harness results`), 'latest' for the newest, 'latest~N' for "
+                                           "N runs before it."),
     fmt: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: <run>.<ext> here)."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
+    device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
+                                                                "device (glob, repeatable)."),
+    workload: list[str] = typer.Option([], "--workload", "-w", help="latest~N counts only runs that planned a "
+                                                                    "matching workload (glob, repeatable)."),
 ) -> None:
     """Export one run's cells, metrics and raw samples."""
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_file
+
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if out is not None:
+        output_file(out, "--out")
     store = Store(store_url)
-    if run_id == "latest":
-        latest = store.latest_run()
-        if latest is None:
-            raise HarnessError(f"no runs in {store.shown}")
-        run_id = latest["run_id"]
+    run_id = resolve_run(store, run_id, RunFilter(device=tuple(device), workload=tuple(workload)))
     bundle = RunBundle.load(store, run_id)
-    path = export(bundle, fmt, out or Path(f"{run_id}{SUFFIX[fmt]}"))
-    Console().print(f"wrote {path}", highlight=False)
+    default = Path(f"{check_id(run_id, 'run id')}{SUFFIX[fmt]}") if out is None else out  # an id names a file here
+    path = export(bundle, fmt, output_file(default, "export file"))
+    Console().print(f"wrote {path}", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

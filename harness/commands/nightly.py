@@ -28,12 +28,18 @@ def nightly(
 ) -> None:
     """Preflight every device, run the farm's plan in parallel, detect regressions, publish."""
     from harness.config.farm import load_farm, parse_selector
+    from harness.config.ids import check_id
+    from harness.config.outputs import output_dir
     from harness.farm.night import run_night
     from harness.farm.selection import parse_shard
     from harness.results.store import Store
     from harness.session.runner import Event
 
     console = Console(highlight=False, soft_wrap=True)
+    if night is not None:
+        check_id(night, "--night")  # it names a folder under the farm's state_dir
+    if publish_dir is not None and not no_publish:
+        output_dir(publish_dir, "--publish-dir")
     cfg = load_farm(farm)
     sh = parse_shard(shard, parse_selector(label))
     store = Store(store_url or cfg.store_url())
@@ -45,7 +51,7 @@ def nightly(
             r = e.record
             extra = f": {r.error}"[:300] if r.error else ""
             console.print(f"{r.status:<13} {r.cell_key} ({r.wall_s or 0:.1f} s){extra}", markup=False)
-        elif e.kind == "device_error":
+        elif e.kind in ("device_error", "device_note"):
             console.print(f"device {e.device}: {e.message}", markup=False)
 
     result = run_night(cfg, store, shard=sh, night=night, resume=resume, publish_dir=publish_dir,

@@ -14,7 +14,8 @@ def publish_cmd(
     canary: list[str] = typer.Option(None, "--canary", help="WORKLOAD or DEVICE=WORKLOAD: the device's canary."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
     base_url: str | None = typer.Option(None, "--base-url", help="Where the site will be served (Atom links)."),
-    pair: list[str] = typer.Option(None, "--compare", help="A..B (run ids, build ids or files): add a compare page."),
+    pair: list[str] = typer.Option(None, "--compare", help="A..B (run ids, latest~N, build ids or files): add a "
+                                                           "compare page."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:
     """Publish overview, runs, compares, series, devices and regressions (+ JSON, Atom)."""
@@ -23,25 +24,30 @@ def publish_cmd(
     from harness.analysis.thresholds import Thresholds
     from harness.commands._canaries import parse_canaries
     from harness.config.locations import site_dir
+    from harness.config.outputs import output_dir
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report.site.publish import publish
+    from harness.results.run_refs import parse_ref, resolve_run
     from harness.results.store import Store
 
-    pairs = []
+    store = Store(store_url)
+    out = output_dir(out or site_dir(), "--out")  # before any work
+    pairs: list[tuple[str, str]] = []
     for p in pair or []:
         a, sep, b = p.partition("..")
         if not (sep and a and b):
             raise HarnessError(f"--compare {p!r}: expected A..B")
+        # a page named after the runs themselves: `latest` moves, the page it made should not
+        a, b = (resolve_run(store, x) if parse_ref(x) is not None else x for x in (a, b))
         pairs.append((a, b))
     t0 = time.perf_counter()
     th = parse_model(Thresholds, thresholds) if thresholds else None
-    out = out or site_dir()
-    result = publish(Store(store_url), out, run_pages=run_pages, canaries=parse_canaries(canary), thresholds=th,
+    result = publish(store, out, run_pages=run_pages, canaries=parse_canaries(canary), thresholds=th,
                      base_url=base_url, pairs=pairs)
     sizes = result.sizes()
     biggest = max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("-", 0)
-    Console().print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
+    Console(markup=False).print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "
                     f"(largest {biggest[0]}: {biggest[1] / 1e6:.2f} MB); open {out / 'index.html'}", highlight=False)
 
 

@@ -16,10 +16,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
 from harness.analysis.flags import parse_flags
+from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import HarnessError
 from harness.plan import Filters
 
@@ -124,12 +126,18 @@ def sustained(
     json_out: Path | None = typer.Option(None, "--json", help="Also write the timeline as JSON here."),
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
+    wait_timeout: float = wait_timeout_option(),
+    no_wait: bool = no_wait_option(),
 ) -> None:
     """Run one cell for N minutes: latency, temperature and power over time, burst vs sustained."""
+    from harness.commands._waiting import WaitLine
+    from harness.config.outputs import output_file
     from harness.probes.timeline import timelines_from_result
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run
 
+    if json_out is not None:
+        output_file(json_out, "--json")  # before minutes of measuring, not after
     console = Console()
     store = Store(store_url)
     files = [Path(device)] if device.endswith((".yaml", ".yml")) else []
@@ -144,6 +152,7 @@ def sustained(
         kind="sustained",
         labels={"sustained_minutes": minutes},
         argv=sys.argv[1:],
+        lock_wait_s=lock_wait_s(wait_timeout, no_wait),
     )
     with console.status("preparing the build (reused when unchanged)…"):
         prep = prepare_run(req, store)
@@ -151,15 +160,20 @@ def sustained(
     _stretch_measure(prep, minutes * 60.0)
     cell = prep.todo[0]
     done: list[CellRecord] = []
+    waits = WaitLine(console)
 
     def on_event(e: Any) -> None:
+        waits.on_event(e)
         if e.kind == "cell_done" and e.record is not None and e.record.cell_key == cell.key:
             done.append(e.record)
         elif e.kind == "device_error":
-            console.print(f"[red]{e.device}[/]: {e.message}", highlight=False)
+            console.print(f"[red]{escape(e.device)}[/]: {escape(e.message or '')}", highlight=False)
 
     console.print(f"run [bold]{prep.run_id}[/]: {cell.key} under load for {minutes:g} min", highlight=False)
-    execute(prep, on_event)
+    try:
+        execute(prep, on_event)
+    finally:
+        waits.close()
     if not done:
         raise HarnessError(f"cell {cell.key} did not finish (see run {prep.run_id})")
     rec = done[0]
@@ -177,7 +191,7 @@ def sustained(
         json_out.write_text(
             json.dumps({"run_id": prep.run_id, "cell": cell.key, "timelines": [tl.to_dict() for tl in timelines]}, indent=1)
         )
-    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False)
+    console.print(f"results: {store.shown} (run {prep.run_id})", highlight=False, markup=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.text import Text
 
 from harness.config.loader import detect_kind, load_device, load_workload, project_root
@@ -52,7 +53,7 @@ def validate(paths: list[Path] = typer.Argument(None, help="YAML files or folder
     for path in targets:
         try:
             kind = _validate_one(path)
-            out.print(f"[green]ok[/]    {path} ({kind})", highlight=False, soft_wrap=True)
+            out.print(f"[green]ok[/]    {escape(str(path))} ({kind})", highlight=False, soft_wrap=True)
         except ConfigError as exc:
             failed += 1
             err.print(Text("error", style="red") + Text(f" {exc}"), highlight=False, soft_wrap=True)

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field, field_validator, model_validator
 
-from harness.config.models import NAME_RE, PRECISIONS, DeviceProfile, Strict
+from harness.config.models import NAME_RE, PRECISIONS, DeviceProfile, Strict, check_host_port
 from harness.config.validate import parse_model
 from harness.config.yamlsource import Marks, load_with_marks, locate
 from harness.errors import ConfigError, HarnessError
@@ -32,6 +32,11 @@ class FarmDevice(Strict):
     server: str | None = None  # overrides an adb profile's server ("host:port" of a remote adb server)
     workdir: str | None = None  # overrides the transport's workdir
     labels: dict[str, str] = Field(default_factory=dict)  # merged over the profile's labels
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, v: str | None) -> str | None:
+        return check_host_port(v)
 
 
 class RunRule(Strict):

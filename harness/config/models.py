@@ -12,10 +12,27 @@ from harness.config.probes import ProbesConfig
 Precision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
+ENV_KEY_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"  # a shell identifier: `env` never reads it as an option
+MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 32 bits
+MAX_DIM = 2**31 - 1
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Dim = Annotated[int, Field(ge=1, le=MAX_DIM)]
+
+
+def check_host_port(value: str | None) -> str | None:
+    """ "host:port" with a port in 1..65535 (an adb server)."""
+    if value is None:
+        return value
+    host, sep, port = value.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ValueError(f"expected host:port with a port in 1..65535, got {value!r}")
+    return value
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # NaN and infinity are never a valid setting: a `.nan` timeout would never fire.
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # ---------------------------------------------------------------------------- transports
@@ -26,24 +43,29 @@ class LocalTransportConfig(Strict):
 
 class SshTransportConfig(Strict):
     kind: Literal["ssh"]
-    host: str  # a hostname or a ~/.ssh/config Host alias
-    port: int | None = None
+    host: str = Field(min_length=1)  # a hostname or a ~/.ssh/config Host alias
+    port: Port | None = None
     user: str | None = None
     identity_file: str | None = None
     proxy_jump: str | None = None
     ssh_config: str | None = None  # default ~/.ssh/config
     known_hosts: str | None = None  # default ~/.ssh/known_hosts
     trust_host_key: bool = False  # accept an unknown host key (never a *changed* one)
-    connect_timeout_s: float = 10.0
+    connect_timeout_s: float = Field(default=10.0, gt=0)
     workdir: str = "/tmp/harness"
 
 
 class AdbTransportConfig(Strict):
     kind: Literal["adb"]
-    serial: str  # adb serial, e.g. R5CT1234 or 192.168.1.20:5555
+    serial: str = Field(min_length=1)  # adb serial, e.g. R5CT1234 or 192.168.1.20:5555
     server: str | None = None  # remote adb server "host:port" (device farms); default local
     connect: bool = False  # `adb connect serial` first (TCP devices)
     workdir: str = "/data/local/tmp/harness"
+
+    @field_validator("server")
+    @classmethod
+    def _server(cls, v: str | None) -> str | None:
+        return check_host_port(v)
 
 
 TransportConfig = Annotated[
@@ -121,7 +143,7 @@ class DeviceProfile(Strict):
     setup: list[SetupCommand] = Field(default_factory=list)
     labels: dict[str, str] = Field(default_factory=dict)
     cell_timeout_s: float = Field(default=600.0, gt=0)
-    env: dict[str, str] = Field(default_factory=dict)
+    env: dict[Annotated[str, Field(pattern=ENV_KEY_RE)], str] = Field(default_factory=dict)
 
     @field_validator("backends")
     @classmethod
@@ -139,8 +161,8 @@ class InputSpec(Strict):
     .npy file. ``from_output`` makes it a state: each step after the first is fed the previous
     step's output of that name (streaming models: ``state`` <- ``stateN``)."""
 
-    name: str
-    shape: list[int | str] | None = None
+    name: str = Field(min_length=1)
+    shape: list[Dim | str] | None = None
     dtype: Literal["float32", "float16", "int64", "int32", "int8", "uint8", "bool"] = "float32"
     range: tuple[float, float] = (0.0, 1.0)
     file: str | None = None  # .npy (relative to the workload YAML)
@@ -150,6 +172,8 @@ class InputSpec(Strict):
     def _shape_or_file(self) -> InputSpec:
         if self.shape is None and self.file is None:
             raise ValueError("an input needs either 'shape' or 'file'")
+        if self.range[0] > self.range[1]:
+            raise ValueError(f"range must be [low, high] with low <= high, got {list(self.range)}")
         return self
 
 
@@ -197,12 +221,12 @@ class Budget(Strict):
 
 
 class GenerationGrid(Strict):
-    prompt: list[int] = Field(default_factory=lambda: [32], min_length=1)
-    generate: list[int] = Field(default_factory=lambda: [16], min_length=1)
+    prompt: list[Dim] = Field(default_factory=lambda: [32], min_length=1)
+    generate: list[Dim] = Field(default_factory=lambda: [16], min_length=1)
 
 
 class TranslationParams(Strict):
-    source_len: list[int] = Field(default_factory=lambda: [16], min_length=1)
+    source_len: list[Dim] = Field(default_factory=lambda: [16], min_length=1)
     max_new_tokens: int = Field(default=16, ge=1)
 
 
@@ -212,14 +236,14 @@ class Workload(Strict):
     description: str = ""
     model: ModelSource
     inputs: list[InputSpec] = Field(default_factory=list)
-    dims: dict[str, int] = Field(default_factory=dict)  # symbolic dim -> value
-    batch_sizes: list[int] = Field(default_factory=lambda: [1], min_length=1)
+    dims: dict[str, Dim] = Field(default_factory=dict)  # symbolic dim -> value
+    batch_sizes: list[Dim] = Field(default_factory=lambda: [1], min_length=1)
     generation: GenerationGrid | None = None
     translation: TranslationParams | None = None
     precisions: list[Precision] = Field(default_factory=lambda: list(PRECISIONS))
     measure: Measure = Field(default_factory=Measure)
     budgets: dict[Precision, Budget] = Field(default_factory=dict)
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=MAX_SEED)
     timeout_s: float | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")

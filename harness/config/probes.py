@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # a .nan interval is no setting
 
 
 PowerSource = Literal["none", "battery", "ina3221", "tegrastats", "pi5-pmic", "powermetrics", "rapl", "command"]

@@ -95,12 +95,33 @@ def prepare_night(cfg: FarmConfig, store: Store, shard: Shard, night: str, log: 
     return prepare_run(req, store), checks
 
 
-def existing_night(store: Store, farm: str, shard: Shard, night: str) -> dict[str, Any] | None:
+def _split_shard(name: str) -> tuple[int, int, str] | None:
+    """'2/3,rack=b' -> (2, 3, 'rack=b'); None for a label that is not a shard spec."""
+    spec, _, selector = str(name).partition(",")
+    i, sep, n = spec.partition("/")
+    return (int(i), int(n), selector) if sep and i.isdigit() and n.isdigit() else None
+
+
+def shard_conflict(store: Store, farm: str, shard: Shard, night: str) -> str | None:
+    """Why this shard does not fit with the shards already run tonight (another n, or the same i
+    twice), naming the other run and its host; None when it fits."""
+    mine = _split_shard(shard.name)
+    assert mine is not None
     for run in store.list_runs():
         labels = run.get("labels") or {}
-        if run.get("kind") == "nightly" and (labels.get("farm"), labels.get("shard"), labels.get("night")) == (
-                farm, shard.name, night):
-            return run
+        if run.get("kind") != "nightly" or (labels.get("farm"), labels.get("night")) != (farm, night):
+            continue
+        other = _split_shard(labels.get("shard", ""))
+        if other is None or other[2] != mine[2]:
+            continue  # a different label selection divides other devices
+        who = f"run {run['run_id']} on host {run.get('host') or '?'} ({run['status']})"
+        if other[1] != mine[1]:
+            return (f"farm {farm}: shard {shard.name} does not fit night {night}: {who} is shard "
+                    f"{labels.get('shard')}; every host of a night must split the farm the same way "
+                    f"(the same n in --shard i/n), or devices go unrun or run twice")
+        if other[0] == mine[0]:
+            hint = "run with --resume to complete it" if run["status"] != "finished" else "pass --night to label a re-run"
+            return f"farm {farm}: night {night} of shard {shard.name} already has {who}; {hint}"
     return None
 
 
@@ -133,12 +154,12 @@ def run_night(
         night = run["labels"]["night"]
         checks = [pf.PreflightResult(**p) for p in run["labels"].get("preflight", [])]
         log(f"resuming night {night} (run {prep.run_id}, shard {shard.name}): {len(prep.todo)} missing cell(s)")
+        for note in prep.notes:
+            log(f"note: {note}")
     else:
         night = night or tonight()
-        if (seen := existing_night(store, cfg.name, shard, night)) is not None:
-            hint = "run with --resume to complete it" if seen["status"] != "finished" else "pass --night to label a re-run"
-            raise HarnessError(f"farm {cfg.name}: night {night} of shard {shard.name} already has run {seen['run_id']} "
-                               f"({seen['status']}); {hint}")
+        if (conflict := shard_conflict(store, cfg.name, shard, night)) is not None:
+            raise HarnessError(conflict)
         prep, checks = prepare_night(cfg, store, shard, night, log)
         log(f"run {prep.run_id}: {len(prep.todo)} cell(s) to run, "
             f"{sum(c.status == 'skipped' for c in prep.cells)} skipped")

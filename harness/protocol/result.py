@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from harness.errors import HarnessError
 from harness.protocol.job import Job, NonNegFloat, PosFloat
+from harness.protocol.limits import max_samples
 from harness.protocol.probe import ProbeFacts
 
 StopReason = Literal["min_iterations+min_seconds", "max_seconds", "max_iterations"]
@@ -45,6 +46,9 @@ class Providers(_Model):
     used: str
     fallback: bool
     requested_fraction: float | None = Field(default=None, ge=0, le=1)
+    # how ``placement`` was found: a profiled run, or nothing to profile (one provider ran every
+    # node: ``placement`` is then empty); absent from runners that do not say
+    placement_method: Literal["profiled run", "single provider", "unknown"] | None = None
 
 
 class MemoryInfo(_Model):
@@ -169,8 +173,10 @@ def parse_result(data: str | bytes | dict[str, Any], job: Job | None = None) -> 
     if isinstance(data, (str, bytes)):
         try:
             data = json.loads(data)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        except (ValueError, UnicodeDecodeError) as exc:  # JSONDecodeError, or a 5000-digit number
             raise ProtocolError(f"result.json is not JSON: {exc}") from None
+        except RecursionError:
+            raise ProtocolError("result.json is not JSON a host can read: nested too deeply") from None
     if not isinstance(data, dict):
         raise ProtocolError(f"result.json must be a JSON object, got {type(data).__name__}")
     if data.get("protocol") != 1:
@@ -192,3 +198,8 @@ def parse_result(data: str | bytes | dict[str, Any], job: Job | None = None) -> 
 def _check_against_job(result: Result, job: Job) -> None:
     if result.outputs and not job.save_outputs:
         raise ProtocolError("result.json names outputs the job did not ask for", "outputs")
+    limit = max_samples(job)
+    for name, series in result.series.items():
+        if len(series.samples) > limit:
+            raise ProtocolError(f"result.json field series.{name}.samples: {len(series.samples)} samples, more than "
+                                f"the job's stopping rule allows ({limit})", f"series.{name}.samples")

@@ -66,10 +66,10 @@ def _methods(metrics: pd.DataFrame) -> list[tuple[str, str]]:
 
 
 def _fig_html(fig: object) -> str:
-    return fig.to_html(full_html=False, include_plotlyjs=False, config={"displaylogo": False})  # type: ignore[attr-defined]
+    return run_figures.figure_html(fig)  # type: ignore[arg-type]
 
 
-def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline",
+def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "shared",
                       changes: list[DeviceChanges] | None = None) -> str:
     """``changes``: the run's changes when the caller already has them (the site's overview)."""
     run = store.get_run(run_id)
@@ -104,9 +104,10 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     )
 
 
-def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "inline",
+def write_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = "shared",
                      changes: list[DeviceChanges] | None = None) -> Path:
-    """Write <out_dir>/index.html for the run and return its path."""
+    """Write <out_dir>/index.html for the run and return its path. plotlyjs: see plotly_script
+    ("shared": one plotly.min.js beside the run folders; "inline": a page that travels alone)."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     html = render_run_report(store, run_id, out_dir, plotlyjs, changes)

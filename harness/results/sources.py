@@ -1,9 +1,9 @@
-"""Resolve a compare argument (run id, build id or result file) to one comparison side.
+"""Resolve a compare argument (run id, run reference, build id or result file) to one comparison side.
 
-A run id -> that run's cells. A build id -> for every (workload, precision, backend, device)
-the cell of the latest run of that build that has it ("latest run of each on the same
-devices"). A file -> a JSON export of a run (harness export --format json) or a
-pytest-benchmark JSON file.
+A run id, or a reference (``latest``, ``latest~N``) -> that run's cells. A build id -> for
+every (workload, precision, backend, device) the cell of the latest run of that build that
+has it ("latest run of each on the same devices"). A file -> a JSON export of a run (harness
+export --format json) or a pytest-benchmark JSON file.
 """
 
 from __future__ import annotations
@@ -19,16 +19,21 @@ import pandas as pd
 from harness.analysis.compare import CELL_KEY, Side
 from harness.errors import HarnessError
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
+from harness.results.run_refs import RunFilter, parse_ref, resolve_run
 from harness.results.store import Store
 
 METRIC_COLUMNS = ["device", "device_fingerprint", "workload", "precision", "backend", "build_id",
                   "artifact_sha256", "metric", "unit", "method", "status", "error", "kind", "value", "samples"]
 
 
-def resolve_side(spec: str, store: Store | None, *, which: str = "A") -> Side:
+def resolve_side(spec: str, store: Store | None, *, which: str = "A", counted: RunFilter = RunFilter()) -> Side:
+    """``counted`` narrows which runs ``latest`` / ``latest~N`` count (see results.run_refs)."""
     path = Path(spec)
     if path.is_file():
         return side_from_file(path)
+    if store is not None and parse_ref(spec) is not None:
+        run_id = resolve_run(store, spec, counted)
+        return side_from_runs(store, [run_id], label=f"run {run_id} ({spec})")
     if store is not None:
         runs = [r for r in store.list_runs() if r["run_id"] == spec]
         if runs:
@@ -37,7 +42,8 @@ def resolve_side(spec: str, store: Store | None, *, which: str = "A") -> Side:
         if build_runs:
             return side_from_runs(store, build_runs, label=f"build {spec}", latest_per_cell=True)
     where = f" in {store.shown}" if store is not None else ""
-    raise HarnessError(f"{which}: {spec!r} is not a run id, a build id{where}, or a result file")
+    raise HarnessError(f"{which}: {spec!r} is not a run id, a build id{where}, a run reference (latest, latest~N) "
+                       f"or a result file")
 
 
 def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str, latest_per_cell: bool = False) -> Side:

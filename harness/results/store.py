@@ -26,6 +26,7 @@ from harness.results import kept_outputs
 from harness.results import schema as S
 from harness.results.migrations import migrate
 from harness.results.records import CellRecord
+from harness.results.redact import redact
 
 
 def utcnow() -> str:
@@ -140,16 +141,16 @@ class Store:
                     build_id=build_id,
                     host=host,
                     harness_version=harness_version,
-                    argv_json=json.dumps(list(argv or [])),
+                    argv_json=json.dumps(redact(list(argv or []))),  # --store URL passwords never stored
                     plan_json=json.dumps(plan),
-                    labels_json=json.dumps(labels or {}),
+                    labels_json=json.dumps(redact(labels or {})),
                 )
             )
 
     def update_run(self, run_id: str, **values: Any) -> None:
         for key in ("summary", "labels", "plan"):
             if key in values:
-                values[f"{key}_json"] = json.dumps(values.pop(key))
+                values[f"{key}_json"] = json.dumps(redact(values.pop(key)) if key == "labels" else values.pop(key))
         with self._write_lock, self.engine.begin() as conn:
             conn.execute(update(S.runs).where(S.runs.c.run_id == run_id).values(**values))
 
@@ -172,14 +173,6 @@ class Store:
             q = q.limit(limit)
         with self.engine.connect() as conn:
             return [_decode_run(dict(r)) for r in conn.execute(q).mappings()]
-
-    def latest_run(self, build_id: str | None = None) -> dict[str, Any] | None:
-        q = select(S.runs).order_by(S.runs.c.created_at.desc()).limit(1)
-        if build_id:
-            q = q.where(S.runs.c.build_id == build_id)
-        with self.engine.connect() as conn:
-            row = conn.execute(q).mappings().first()
-        return _decode_run(dict(row)) if row else None
 
     # ---- cells ----------------------------------------------------------------------
     def record_cell(self, run_id: str, rec: CellRecord, *, replace: bool = False) -> int:
@@ -324,4 +317,5 @@ def _decode_run(row: dict[str, Any]) -> dict[str, Any]:
     for key in ("argv", "plan", "summary", "labels"):
         raw = row.pop(f"{key}_json", None)
         row[key] = json.loads(raw) if raw else ([] if key in ("argv", "plan") else {})
+    row["argv"], row["labels"] = redact(row["argv"]), redact(row["labels"])  # stores written before redaction
     return row

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import posixpath
 import re
 import tempfile
+import threading
 import time
+import traceback
 from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -33,9 +34,11 @@ from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
+from harness.protocol import Job, ProtocolError
 from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
+from harness.session import intake
 from harness.session.cell_flags import Fp32Headlines, cell_flags, model_origin
 from harness.session.cell_result import agent_metrics, series_metrics, timed_inferences
 from harness.session.fingerprint import fingerprint
@@ -43,9 +46,10 @@ from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
-from harness.transport.base import Transport
+from harness.transport.base import PullRefused, Transport
 from harness.transport.factory import open_transport
-from harness.transport.lock import device_lock
+from harness.transport.lock import DeviceBusy, device_lock
+from harness.transport.orphans import end_orphans
 
 RETRY_BACKOFF_S = 2.0
 
@@ -63,6 +67,7 @@ class RunContext:
     retries: int = 1
     extra_result: dict[str, Any] = field(default_factory=dict)
     fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
+    lock_wait_s: float = 0.0  # a busy device: 0 fails at once (nightly), else wait this long for it
 
 
 def _safe(key: str) -> str:
@@ -82,6 +87,7 @@ class DeviceSession:
         profile: DeviceProfile,
         ctx: RunContext,
         transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+        on_lock_wait: Callable[[DeviceBusy, float], None] | None = None,
     ) -> None:
         self.profile = profile
         self.ctx = ctx
@@ -93,15 +99,22 @@ class DeviceSession:
         self.facts: dict[str, Any] = {}
         self.setup_log: list[dict[str, Any]] = []
         self.push_stats: Counter[str] = Counter()  # survives reconnects
+        self.notes: list[str] = []  # what the runner should tell the user (e.g. an orphan ended)
         self._held = ExitStack()  # the device lock, released on close
+        self._on_lock_wait = on_lock_wait
+        self._aborted = threading.Event()  # Ctrl-C: also ends a wait for a busy device
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
-        owner = f"harness run {self.ctx.run_id} on {platform.node()} pid {os.getpid()}"
-        self._held.enter_context(device_lock(t, owner))  # two runs never share a device
+        owner = f"harness run {self.ctx.run_id}"  # the lock adds host, pid and since
+        self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
+                                             stop=self._aborted))  # two runs never share a device
+        # Holding the lock, every pidfile left in the workdir is a dead run's: end its runner
+        # before anything is measured beside it.
+        self.notes += [e.describe(self.profile.name) for e in end_orphans(t)]
         self.runner_argv = install_runner(t, self.profile)
         self.agent_env = probe_runner(t, self.profile, self.runner_argv)
         self.fingerprint, self.facts = fingerprint(t.info(), self.agent_env)
@@ -121,6 +134,7 @@ class DeviceSession:
 
     def abort(self) -> None:
         """Called from another thread on Ctrl-C: kill what runs on the device."""
+        self._aborted.set()
         if self.transport is not None:
             self.transport.abort()
 
@@ -156,6 +170,9 @@ class DeviceSession:
                 rec = self._record(key, workload, precision, backend_name, "failed", error=f"transport: {exc}")
             except HarnessError as exc:
                 rec = self._record(key, workload, precision, backend_name, "failed", error=str(exc))
+            except Exception as exc:  # noqa: BLE001 - a cell's bug is data (a failed cell), never the end of the run
+                rec = self._record(key, workload, precision, backend_name, "failed",
+                                   error=f"{type(exc).__name__}: {exc}", result=crash_result(exc))
             rec.attempts = attempts
             rec.started_at = started
             rec.wall_s = time.monotonic() - t0
@@ -211,11 +228,15 @@ class DeviceSession:
         base: dict[str, Any] = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
 
         # Artifacts: sha256 verified on the host, then pushed through the device cache.
+        repairs = t.cache_repairs
         models = {
             role: t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote for role, art in pe.files.items()
         }
         prepared = ctx.host.inputs(workload, workload_path)
         remote_inputs = t.push(prepared.npz, sha256=prepared.sha256).remote
+        if t.cache_repairs > repairs:
+            self.notes.append(f"device {self.profile.name}: {t.cache_repairs - repairs} cached file(s) failed sha256 "
+                              f"re-verification on the device and were sent again ({key})")
 
         gate = thermal_gate(self.profile.probes, t)
         gate_info = {"status": gate.status, "waited_s": gate.waited_s, "start_temp_c": gate.start_temp_c}
@@ -245,6 +266,7 @@ class DeviceSession:
         )
         job_path = posixpath.join(job_dir, "job.json")
         t.write_text(job_path, json.dumps(job))
+        pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
         res = t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
@@ -255,14 +277,19 @@ class DeviceSession:
                 error=f"cell exceeded its {timeout:g} s timeout; the agent's process group was killed on the device",
                 result=context, **base,
             )
-        text = t.read_text(posixpath.join(job_dir, "result.json"))
-        if text is None:
+        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
+            fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), self._tmp / f"{_safe(key)}-result.json",
+                                          pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
+        if fetched is None:
             self._cleanup(job_dir)
             return self._record(
                 key, workload_name, precision, backend_name, "failed",
                 error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}", result=context, **base,
             )
-        result = json.loads(text)
+        parsed, result = fetched
         result.update(context)
         providers = result.get("providers") or {}
         base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
@@ -272,20 +299,24 @@ class DeviceSession:
                 key, workload_name, precision, backend_name, "failed", error=result.get("error"), result=result,
                 measure_s=result.get("measure_s"), **base,
             )
-        outputs = self._pull_outputs(job_dir, result, key)
+        try:
+            reference = ctx.host.reference(workload, workload_path) if parsed.outputs else {}
+            outputs = intake.fetch_outputs(t, job_dir, parsed, self._tmp / f"{_safe(key)}-outputs.npz", reference,
+                                           pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, result, base)
         self._cleanup(job_dir)
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
 
-    def _pull_outputs(self, job_dir: str, result: dict[str, Any], key: str) -> dict[str, np.ndarray]:
-        assert self.transport is not None
-        if not result.get("outputs"):
-            return {}
-        local = self._tmp / f"{_safe(key)}-outputs.npz"
-        self.transport.pull(posixpath.join(job_dir, result["outputs"]), local)
-        with np.load(local, allow_pickle=False) as z:
-            out = {k: z[k] for k in z.files}
-        local.unlink()
-        return out
+    def _invalid(self, key: str, workload: str, precision: str, backend: str, exc: HarnessError,
+                 context: dict[str, Any], base: dict[str, Any]) -> CellRecord:
+        """A result the host refused: a failed cell naming the field and why; nothing of it is kept
+        but the context the host itself gathered."""
+        keep = {k: context[k] for k in ("thermal_gate", "setup", "agent_rc") if k in context}
+        where = getattr(exc, "where", "") or None
+        return self._record(key, workload, precision, backend, "failed", error=f"invalid result from the runner: {exc}",
+                            result={**keep, "invalid_result": {"field": where, "error": str(exc)}}, **base)
 
     def _cleanup(self, job_dir: str) -> None:
         assert self.transport is not None
@@ -353,6 +384,15 @@ class DeviceSession:
             return xplat_metrics(kind, self.ctx.host.host_outputs(workload, workload_path, precision), outputs), info
         except (HarnessError, ValueError) as exc:
             return [], {**info, "error": str(exc)}
+
+
+MAX_TRACEBACK_CHARS = 8000
+
+
+def crash_result(exc: BaseException) -> dict[str, Any]:
+    """What a failed cell stores about an unexpected exception: its type and traceback (the tail)."""
+    tb = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return {"error_type": type(exc).__name__, "traceback": tb[-MAX_TRACEBACK_CHARS:]}
 
 
 def _raw_series(result: dict[str, Any]) -> dict[str, list[float]]:

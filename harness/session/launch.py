@@ -23,11 +23,13 @@ from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
 from harness.results.records import CellRecord
+from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
 from harness.session.cell_flags import fp32_first, model_origin
 from harness.session.device_session import RunContext
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
+from harness.session.resume_config import restore, snapshot
 from harness.session.runner import Event, Runner, RunOutcome
 
 
@@ -48,6 +50,7 @@ class RunRequest:
     labels: dict[str, Any] = field(default_factory=dict)
     argv: Sequence[str] = ()
     max_consecutive_failures: int | None = None
+    lock_wait_s: float = 0.0  # a busy device: 0 fails its cells at once (nightly), else wait this long
     # Narrow / annotate the plan before it is stored (nightly: label rules, known failures,
     # preflight quarantine), so a crash right after create_run resumes the right plan.
     shape_plan: Callable[[list[Cell]], list[Cell]] | None = None
@@ -63,6 +66,7 @@ class PreparedRun:
     cells: list[Cell]  # the whole plan, skipped cells included
     todo: list[Cell]  # planned cells not yet in the store
     max_consecutive_failures: int | None = None
+    notes: list[str] = field(default_factory=list)  # for the user: e.g. a config file changed since the run began
 
 
 def _load_profiles(req: RunRequest) -> dict[str, tuple[DeviceProfile, Path]]:
@@ -143,14 +147,18 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
         host=platform.node(),
         harness_version=__version__,
     )
-    ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown)
+    save_run_config(store, run_id, snapshot({d.name: d for d in devices}, workloads))  # what --resume runs with
+    ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown,
+                     lock_wait_s=req.lock_wait_s)
     return PreparedRun(
         run_id, store, ctx, {d.name: d for d in devices}, cells, [c for c in cells if c.status == "planned"],
         req.max_consecutive_failures,
     )
 
 
-def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int | None = None) -> PreparedRun:
+def prepare_resume(
+    run_id: str, store: Store, *, max_consecutive_failures: int | None = None, lock_wait_s: float = 0.0
+) -> PreparedRun:
     """Reload a run's plan and configs; todo = planned cells with no row in the store."""
     from harness.config.loader import load_device, load_workload
 
@@ -160,22 +168,33 @@ def prepare_resume(run_id: str, store: Store, *, max_consecutive_failures: int |
     manifest: Manifest = load_manifest(build_dir)
     if manifest.build_id != run.get("build_id"):
         raise HarnessError(f"run {run_id} used build {run.get('build_id')}, but {build_dir} now holds {manifest.build_id}")
-    profiles = {name: load_device(Path(p)) for name, p in labels.get("device_files", {}).items()}
-    workloads = {name: (load_workload(Path(p)), Path(p)) for name, p in labels.get("workload_files", {}).items()}
+    device_files, workload_files = labels.get("device_files", {}), labels.get("workload_files", {})
+    stored = load_run_config(store, run_id)
+    notes: list[str] = []
+    if stored is not None:  # the configuration the run started with, whatever the files say now
+        profiles, workloads, notes = restore(
+            stored, lambda name: load_device(Path(device_files[name])),
+            lambda name: (load_workload(Path(workload_files[name])), Path(workload_files[name])))
+    else:  # a run stored before configurations were kept
+        profiles = {name: load_device(Path(p)) for name, p in device_files.items()}
+        workloads = {name: (load_workload(Path(p)), Path(p)) for name, p in workload_files.items()}
     cells = [Cell.from_dict(c) for c in run["plan"]]
     done = store.done_cell_keys(run_id)
     todo = [c for c in cells if c.key not in done and c.status == "planned"]
     ctx = RunContext(
-        run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0)
+        run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0),
+        lock_wait_s=lock_wait_s,
     )
     store.update_run(run_id, status="running")
-    return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures)
+    return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures, notes)
 
 
 def record_skipped(prep: PreparedRun) -> None:
+    """Store the cells the plan decided without running: skipped ones, and failed ones (their
+    workload could not be built)."""
     done = prep.store.done_cell_keys(prep.run_id)
     for c in prep.cells:
-        if c.status == "skipped" and c.key not in done:
+        if c.status in ("skipped", "failed") and c.key not in done:
             profile = prep.profiles.get(c.device)
             backend = next((b for b in profile.backends if b.name == c.backend), None) if profile else None
             entry = prep.ctx.manifest.workloads.get(c.workload)
@@ -184,7 +203,7 @@ def record_skipped(prep: PreparedRun) -> None:
                 result["identity"] = cell_identity(profile, backend)
             prep.store.record_cell(
                 prep.run_id,
-                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, "skipped", error=c.reason,
+                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, c.status, error=c.reason,
                            transport=profile.transport.kind if profile else None,
                            build_id=prep.ctx.manifest.build_id, result=result),
             )

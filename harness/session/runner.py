@@ -23,14 +23,15 @@ from harness.errors import HarnessError
 from harness.plan import Cell
 from harness.results.records import CellRecord
 from harness.results.store import Store
-from harness.session.device_session import DeviceSession, RunContext
+from harness.session.device_session import DeviceSession, RunContext, crash_result
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
+from harness.transport.lock import DeviceBusy
 
 
 @dataclass
 class Event:
-    kind: str  # device_start / cell_start / cell_done / device_error / device_done
+    kind: str  # device_start / device_waiting / device_note / cell_start / cell_done / device_error / device_done
     device: str
     cell: Cell | None = None
     record: CellRecord | None = None
@@ -123,32 +124,41 @@ class Runner:
     def _device_worker(self, device: str, cells: list[Cell], outcome: RunOutcome) -> None:
         stats = outcome.devices.setdefault(device, DeviceStats())
         profile = self.profiles[device]
-        session = DeviceSession(profile, self.ctx, self.transport_factory)
+        session = DeviceSession(profile, self.ctx, self.transport_factory, on_lock_wait=self._lock_waiter(device))
         self._sessions[device] = session
         self._emit(Event("device_start", device, total=len(cells)))
         t0 = time.monotonic()
         try:
             try:
                 session.open()
-            except HarnessError as exc:
-                # One more try for a flaky link, then every cell is recorded with the reason.
-                session.close()
-                time.sleep(1.0)
+            except Exception as exc:  # noqa: BLE001 - whatever stops a device fails its cells, not the run
+                # One more try for a flaky link (not for a busy device: it was waited for already),
+                # then every cell is recorded with the reason.
+                _close_quietly(session)
+                if self._cancel.is_set():
+                    return  # Ctrl-C (also while waiting for a busy device): the cells stay missing for --resume
                 try:
+                    if isinstance(exc, DeviceBusy):
+                        raise exc
+                    time.sleep(1.0)
                     session.open()
-                except HarnessError as exc2:
-                    stats.error = f"device {device} unavailable: {exc2 or exc}"
+                except Exception as exc2:  # noqa: BLE001
+                    why = str(exc2) if isinstance(exc2, HarnessError) else f"{type(exc2).__name__}: {exc2}"
+                    stats.error = f"device {device} unavailable: {why or exc}"
                     self._emit(Event("device_error", device, message=stats.error))
+                    extra = {} if isinstance(exc2, HarnessError) else {"result": crash_result(exc2)}
                     for cell in cells:
                         self._commit(cell, session._record(cell.key, cell.workload, cell.precision, cell.backend,
-                                                           "failed", error=stats.error), outcome)
+                                                           "failed", error=stats.error, **extra), outcome)
                     return
+            self._emit_notes(device, session)
             streak = 0
             for i, cell in enumerate(cells):
                 if self._cancel.is_set():
                     return
                 self._emit(Event("cell_start", device, cell=cell))
                 rec = session.run_cell(cell.device, cell.workload, cell.precision, cell.backend, cell.key)
+                self._emit_notes(device, session)  # a reconnect may have ended an orphan too
                 if self._cancel.is_set() and rec.status in ("failed", "timeout"):
                     return  # killed by Ctrl-C: leave it missing so --resume reruns it
                 self._commit(cell, rec, outcome)
@@ -163,14 +173,26 @@ class Runner:
                                                            "skipped", error=stats.quarantined), outcome)
                     return
         finally:
-            session.close()
+            _close_quietly(session)
             stats.bytes_pushed += session.push_stats["bytes_pushed"]
             stats.files_pushed += session.push_stats["files_pushed"]
             stats.files_cached += session.push_stats["files_cached"]
             stats.wall_s = time.monotonic() - t0
             self._emit(Event("device_done", device))
 
+    def _lock_waiter(self, device: str) -> Callable[[DeviceBusy, float], None]:
+        def on_wait(busy: DeviceBusy, waited_s: float) -> None:
+            self._emit(Event("device_waiting", device, message=busy.waiting_line(waited_s, self.ctx.lock_wait_s)))
+
+        return on_wait
+
+    def _emit_notes(self, device: str, session: DeviceSession) -> None:
+        notes, session.notes = session.notes, []
+        for note in notes:
+            self._emit(Event("device_note", device, message=note))
+
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
+        """Store a finished cell at once (a crash later loses nothing measured)."""
         self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
         self.store.record_cell(self.ctx.run_id, rec)
         stats = outcome.devices[cell.device]
@@ -178,3 +200,11 @@ class Runner:
         stats.measure_s += rec.measure_s or 0.0
         outcome.statuses[rec.status] += 1
         self._emit(Event("cell_done", cell.device, cell=cell, record=rec))
+
+
+def _close_quietly(session: DeviceSession) -> None:
+    """Closing a broken connection must not turn into the run's failure."""
+    try:
+        session.close()
+    except Exception:  # noqa: BLE001 - the device is being given up on anyway
+        pass

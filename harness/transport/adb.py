@@ -16,6 +16,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import stat
 import struct
 import subprocess
 import time
@@ -25,6 +26,7 @@ import adbutils
 
 from harness.config.models import AdbTransportConfig
 from harness.errors import HarnessError, TransportError
+from harness.transport.base import BoundedSink, RemoteFileMissing, check_pullable
 from harness.transport.remote import RemoteTransport
 
 DEFAULT_SERVER_PORT = 5037
@@ -271,16 +273,38 @@ class AdbTransport(RemoteTransport):
 
         self._send_bytes(chunks(), remote)
 
-    def pull(self, remote: str, local: Path) -> None:
+    def _lstat(self, remote: str) -> tuple[int, int]:
+        """(mode, size) from sync STAT (adbd answers it with lstat: a link is not followed); mode 0: absent."""
+        sock = self._open("sync:", 120)
+        try:
+            self._sync_req(sock, b"STAT", remote)
+            head = _recv_exact(sock, 16)
+            if head[:4] != b"STAT":
+                raise TransportError(f"{self._where()}: bad sync reply {head[:4]!r} to STAT {remote}")
+            mode, size, _mtime = struct.unpack("<III", head[4:])
+            self._sync_req(sock, b"QUIT", "")
+            return mode, size
+        except (OSError, EOFError) as e:
+            raise TransportError(f"{self._where()}: connection lost at STAT {remote}: {e}") from e
+        finally:
+            sock.close()
+
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
         local = Path(local)
         local.parent.mkdir(parents=True, exist_ok=True)
+        mode, size = self._lstat(remote)
+        if mode == 0:
+            raise RemoteFileMissing(f"{self._where()}: {remote} does not exist on the device")
+        check_pullable(remote, stat.S_ISREG(mode), size, max_bytes)  # STAT sizes are 32-bit: the sink bounds too
         part = local.with_name(local.name + ".part")
-        with open(part, "wb") as f:
-            found = self._recv_to(remote, f.write)
-        if not found:
+        try:
+            with open(part, "wb") as f:
+                found = self._recv_to(remote, BoundedSink(f, remote, max_bytes).write)
+            if not found:
+                raise RemoteFileMissing(f"{self._where()}: {remote} does not exist on the device")
+            os.replace(part, local)
+        finally:
             part.unlink(missing_ok=True)
-            raise HarnessError(f"{self._where()}: {remote} does not exist on the device")
-        os.replace(part, local)
 
     def read_text(self, remote: str) -> str | None:
         parts: list[bytes] = []

@@ -3,8 +3,12 @@
 Contract:
 - ``push(local, remote)`` copies a file to the device through a content-addressed
   cache (``<workdir>/cache/<sha256>``): an unchanged file is never sent twice. The
-  cache entry is verified after sending; ``remote`` then points at the cached copy.
-- ``pull(remote, local)`` copies a device file to the host.
+  cache entry is verified after sending, and re-verified (sha256 on the device) before
+  every reuse: a corrupted entry is sent again; ``remote`` then points at the cached copy.
+- ``pull(remote, local, max_bytes=N)`` copies a device file to the host: only a regular file
+  (never a link, a device such as ``/dev/zero``, a FIFO), and never more than ``max_bytes``
+  (checked before the copy and enforced during it); ``RemoteFileMissing`` when it is absent,
+  ``PullRefused`` otherwise.
 - ``exec(argv, timeout)`` runs an argv list (quoted once, here, by the transport;
   callers never build shell strings). On timeout the whole process group is killed
   *on the device* and ``ExecResult.timed_out`` is set.
@@ -16,14 +20,18 @@ from __future__ import annotations
 
 import abc
 import hashlib
+import logging
 import posixpath
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+from harness.errors import HarnessError
 
 HASH_CHUNK = 1 << 20
+log = logging.getLogger(__name__)
 
 
 def sha256_file(path: Path) -> str:
@@ -32,6 +40,36 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(HASH_CHUNK), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class RemoteFileMissing(HarnessError):
+    """The device file to pull does not exist."""
+
+
+class PullRefused(HarnessError):
+    """The device file to pull is not a regular file, or is larger than the caller allows."""
+
+
+def check_pullable(remote: str, is_regular: bool, size: int, max_bytes: int | None) -> None:
+    """What every transport checks before copying a device file to the host."""
+    if not is_regular:
+        raise PullRefused(f"{remote} is not a regular file (a link, a device or a pipe): not pulled")
+    if max_bytes is not None and size > max_bytes:
+        raise PullRefused(f"{remote} is {size} bytes, over the {max_bytes}-byte limit: not pulled")
+
+
+class BoundedSink:
+    """Writes what a pull receives, refusing once more than ``max_bytes`` arrived (a file that
+    grows during the copy, or a device that streams without end)."""
+
+    def __init__(self, f: IO[bytes], remote: str, max_bytes: int | None) -> None:
+        self.f, self.remote, self.max_bytes, self.n = f, remote, max_bytes, 0
+
+    def write(self, chunk: bytes) -> None:
+        self.n += len(chunk)
+        if self.max_bytes is not None and self.n > self.max_bytes:
+            raise PullRefused(f"{self.remote} grew past the {self.max_bytes}-byte limit while pulled: not pulled")
+        self.f.write(chunk)
 
 
 @dataclass(frozen=True)
@@ -61,7 +99,9 @@ class Transport(abc.ABC):
         self.bytes_pushed = 0
         self.files_pushed = 0
         self.files_cached = 0
+        self.cache_repairs = 0  # cached entries that failed re-verification and were sent again
         self._counter_lock = threading.Lock()
+        self._in_cache: set[str] = set()  # cache paths this connection sent or found: asked about once
 
     # ---- primitives every transport implements -------------------------------------
     @abc.abstractmethod
@@ -80,8 +120,8 @@ class Transport(abc.ABC):
         """Copy a local file to an exact remote path (parent dirs exist)."""
 
     @abc.abstractmethod
-    def pull(self, remote: str, local: Path) -> None:
-        """Copy a remote file to the host."""
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
+        """Copy a remote regular file of at most ``max_bytes`` to the host (see the module doc)."""
 
     @abc.abstractmethod
     def _remote_sha256(self, remote: str) -> str | None:
@@ -104,6 +144,10 @@ class Transport(abc.ABC):
     def free_bytes(self, remote: str) -> int | None:
         """Free space at a remote path, or None when unknown."""
         return None
+
+    def running_pidfiles(self) -> frozenset[str]:
+        """Pidfiles (``<workdir>/run/*.pid``) of the commands this transport is running now."""
+        return frozenset()
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
@@ -139,7 +183,9 @@ class Transport(abc.ABC):
         cached = posixpath.join(self.cache_dir, name)
         marker = cached + ".ok"
         sent = 0
-        if self.read_text(marker) != digest:
+        # verified once per connection (pushed and hashed, or its cached copy hashed again on the
+        # device): every cell pushes the same inputs, and a corrupted entry is never reused
+        if cached not in self._in_cache and not self._cache_entry_ok(marker, cached, digest):
             self.makedirs(self.cache_dir)
             free = self.free_bytes(self.cache_dir)
             if free is not None and free < size * 1.1:
@@ -160,6 +206,7 @@ class Transport(abc.ABC):
                 )
             self.write_text(marker, digest)
             sent = size
+        self._in_cache.add(cached)
         with self._counter_lock:
             if sent:
                 self.bytes_pushed += sent
@@ -172,6 +219,18 @@ class Transport(abc.ABC):
             self._send(local, remote) if sent else self._copy_remote(cached, remote)
             target = remote
         return PushResult(remote=target, sha256=digest, size=size, bytes_sent=sent)
+
+    def _cache_entry_ok(self, marker: str, cached: str, digest: str) -> bool:
+        """The marker says the entry was verified once; the file is hashed again on the device
+        anyway (a corrupted or truncated entry must never be measured)."""
+        if self.read_text(marker) != digest:
+            return False
+        got = self._remote_sha256(cached)
+        if got != digest:
+            log.warning("device cache entry %s failed re-verification (sha256 %s); sending it again", cached, got)
+            self.cache_repairs += 1
+            return False
+        return True
 
     def _copy_remote(self, src: str, dst: str) -> None:
         res = self.exec(["cp", src, dst], timeout=120)

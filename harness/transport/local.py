@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import shutil
 import signal
+import stat
 import subprocess
+import threading
 import time
+import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from harness.transport.base import ExecResult, Transport, sha256_file
+from harness.transport.base import (
+    HASH_CHUNK,
+    BoundedSink,
+    ExecResult,
+    PullRefused,
+    RemoteFileMissing,
+    Transport,
+    check_pullable,
+    sha256_file,
+)
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -30,6 +43,8 @@ class LocalTransport(Transport):
         super().__init__(str(Path(workdir).expanduser()) if workdir else str(default))
         Path(self.workdir).mkdir(parents=True, exist_ok=True)
         self._running: set[subprocess.Popen[str]] = set()
+        self._pidfiles: set[str] = set()
+        self._pidfiles_lock = threading.Lock()
 
     def exec(
         self,
@@ -54,6 +69,8 @@ class LocalTransport(Transport):
             start_new_session=True,
         )
         self._running.add(proc)
+        # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
+        pidfile = self._write_pidfile(proc.pid)
         try:
             out, err = proc.communicate(timeout=timeout)
             timed_out = False
@@ -67,6 +84,7 @@ class LocalTransport(Transport):
             raise
         finally:
             self._running.discard(proc)
+            self._remove_pidfile(pidfile)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
             stdout=out,
@@ -79,14 +97,61 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _kill_group(proc)
 
+    def _write_pidfile(self, pid: int) -> str:
+        path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        with self._pidfiles_lock:
+            self._pidfiles.add(path)
+        try:
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            with open(path, "w") as f:
+                f.write(f"{pid}\n")
+        except OSError:  # an unwritable workdir fails the command's own steps, not this bookkeeping
+            pass
+        return path
+
+    def _remove_pidfile(self, path: str) -> None:
+        with self._pidfiles_lock:
+            self._pidfiles.discard(path)
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def running_pidfiles(self) -> frozenset[str]:
+        with self._pidfiles_lock:
+            return frozenset(self._pidfiles)
+
     def _send(self, local: Path, remote: str) -> None:
         tmp = remote + ".part"
         shutil.copyfile(local, tmp)
         os.replace(tmp, remote)
 
-    def pull(self, remote: str, local: Path) -> None:
-        Path(local).parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(remote, local)
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
+        local = Path(local)
+        local.parent.mkdir(parents=True, exist_ok=True)
+        try:  # O_NOFOLLOW: a link is refused; O_NONBLOCK: a FIFO cannot hang the open
+            fd = os.open(remote, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+        except FileNotFoundError:
+            raise RemoteFileMissing(f"{remote} does not exist on the device") from None
+        except OSError as exc:
+            if exc.errno == errno.ELOOP:
+                raise PullRefused(f"{remote} is not a regular file (a symbolic link): not pulled") from None
+            raise
+        part = local.with_name(local.name + ".part")
+        try:
+            st = os.fstat(fd)  # the opened file itself: no race with a swap after a check
+            check_pullable(remote, stat.S_ISREG(st.st_mode), st.st_size, max_bytes)
+        except BaseException:
+            os.close(fd)
+            raise
+        try:
+            with os.fdopen(fd, "rb") as src, open(part, "wb") as dst:
+                sink = BoundedSink(dst, remote, max_bytes)
+                while chunk := src.read(HASH_CHUNK):
+                    sink.write(chunk)
+            os.replace(part, local)
+        finally:
+            part.unlink(missing_ok=True)
 
     def _remote_sha256(self, remote: str) -> str | None:
         p = Path(remote)

@@ -7,6 +7,10 @@ refreshes the heartbeat; a lock whose heartbeat is older than ``stale_after_s`` 
 a crashed orchestrator and is taken over (re-checked just before the atomic rename, which
 leaves only a sub-second window for two simultaneous takers). Works over any Transport:
 every step is one small POSIX-sh script run through ``transport.exec``.
+
+A busy device (a live holder) is either an error at once (``wait_s=0``: the nightly's
+preflight quarantines it) or waited for: the lock is tried again every ``WAIT_POLL_S``
+until it is free or ``wait_s`` has passed, telling ``on_wait`` who holds it each time.
 """
 
 from __future__ import annotations
@@ -17,8 +21,9 @@ import os
 import posixpath
 import socket
 import threading
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -28,6 +33,9 @@ from harness.transport.base import Transport
 from harness.transport.remote_shell import script_argv
 
 log = logging.getLogger(__name__)
+
+DEFAULT_WAIT_S = 3600.0  # how long an interactive command waits for a busy device
+WAIT_POLL_S = 2.0  # how often a waiting command tries the lock again
 
 # $1 lockdir  $2 owner json  $3 stale_after_s
 ACQUIRE = r"""
@@ -74,6 +82,26 @@ class DeviceLock:
     taken_over_from: dict[str, object] | None = None
     lost: bool = False
     _stop: threading.Event = field(default_factory=threading.Event, repr=False)
+
+
+class DeviceBusy(HarnessError):
+    """The device lock is held by a live orchestrator (named in the message)."""
+
+    def __init__(self, device: str, path: str, holder: dict[str, object], heartbeat_age_s: int,
+                 stale_after_s: float, waited_s: float = 0.0) -> None:
+        self.device, self.path, self.holder = device, path, holder
+        self.heartbeat_age_s, self.stale_after_s, self.waited_s = heartbeat_age_s, stale_after_s, waited_s
+        waited = f" (waited {waited_s:.0f} s)" if waited_s else ""
+        super().__init__(
+            f"device {device} is busy{waited}: locked by {_describe(holder)}, last heartbeat {heartbeat_age_s} s "
+            f"ago (a lock is stale after {int(stale_after_s)} s). Wait for that run, or remove {path} on the device "
+            f"if it is gone"
+        )
+
+    def waiting_line(self, waited_s: float, wait_s: float) -> str:
+        """One line for a live display: who holds the device and how long we have waited."""
+        return (f"held by {_describe(self.holder)}, last heartbeat {self.heartbeat_age_s} s ago; "
+                f"waited {waited_s:.0f} s of {wait_s:.0f} s")
 
 
 def _device_name(transport: Transport) -> str:
@@ -125,8 +153,8 @@ def _holder_is_gone(holder: dict[str, object], me: dict[str, object]) -> bool:
     return False
 
 
-def acquire(transport: Transport, owner: str, *, stale_after_s: float = 60.0) -> DeviceLock:
-    """Take the device lock once (no heartbeat); HarnessError naming the holder if held."""
+def _try_acquire(transport: Transport, owner: str, stale_after_s: float) -> DeviceLock:
+    """Take the device lock once (no heartbeat); DeviceBusy naming the holder if held."""
     device = _device_name(transport)
     path = posixpath.join(transport.workdir, "lock")
     me: dict[str, object] = {
@@ -154,12 +182,39 @@ def acquire(transport: Transport, owner: str, *, stale_after_s: float = 60.0) ->
             first, _, rest = out.partition("\n")
             if first.split()[:1] == ["TAKEN"]:
                 return DeviceLock(device, path, me, taken_over_from=_parse_owner(rest))
-        raise HarnessError(
-            f"device {device} is busy: locked by {_describe(holder)}, last heartbeat {status[1]} s ago "
-            f"(a lock is stale after {int(stale_after_s)} s). Wait for that run, or remove {path} on the device "
-            f"if it is gone"
-        )
+        age = int(status[1]) if len(status) > 1 and status[1].lstrip("-").isdigit() else -1
+        raise DeviceBusy(device, path, holder, age, stale_after_s)
     raise TransportError(f"device {device}: unexpected answer from the lock script: {out!r}")
+
+
+def acquire(
+    transport: Transport,
+    owner: str,
+    *,
+    stale_after_s: float = 60.0,
+    wait_s: float = 0.0,
+    on_wait: Callable[[DeviceBusy, float], None] | None = None,
+    stop: threading.Event | None = None,
+) -> DeviceLock:
+    """Take the device lock (no heartbeat). A live holder: DeviceBusy at once (``wait_s=0``),
+    or try again every WAIT_POLL_S for up to ``wait_s`` seconds, calling ``on_wait(busy,
+    waited_s)`` each time; ``stop`` (set from another thread, e.g. on Ctrl-C) ends the wait."""
+    t0 = time.monotonic()
+    while True:
+        try:
+            return _try_acquire(transport, owner, stale_after_s)
+        except DeviceBusy as busy:
+            waited = time.monotonic() - t0
+            if waited >= wait_s:
+                if wait_s > 0:
+                    raise DeviceBusy(busy.device, busy.path, busy.holder, busy.heartbeat_age_s, stale_after_s,
+                                     waited_s=waited) from None
+                raise
+            if on_wait is not None:
+                on_wait(busy, waited)
+            if (stop or threading.Event()).wait(min(WAIT_POLL_S, wait_s - waited)):
+                raise HarnessError(f"device {busy.device}: stopped while waiting for its lock "
+                                   f"(held by {_describe(busy.holder)})") from None
 
 
 def release(transport: Transport, lock: DeviceLock) -> None:
@@ -180,12 +235,20 @@ def _heartbeat(transport: Transport, lock: DeviceLock, every_s: float) -> None:
 
 @contextmanager
 def device_lock(
-    transport: Transport, owner: str, *, stale_after_s: float = 60.0, heartbeat_s: float = 10.0
+    transport: Transport,
+    owner: str,
+    *,
+    stale_after_s: float = 60.0,
+    heartbeat_s: float = 10.0,
+    wait_s: float = 0.0,
+    on_wait: Callable[[DeviceBusy, float], None] | None = None,
+    stop: threading.Event | None = None,
 ) -> Iterator[DeviceLock]:
-    """Hold the device for the duration of the block, heartbeating in a thread."""
+    """Hold the device for the duration of the block, heartbeating in a thread (waiting for a
+    busy device as ``acquire`` does)."""
     if heartbeat_s >= stale_after_s:
         raise ValueError("heartbeat_s must be well below stale_after_s")
-    lock = acquire(transport, owner, stale_after_s=stale_after_s)
+    lock = acquire(transport, owner, stale_after_s=stale_after_s, wait_s=wait_s, on_wait=on_wait, stop=stop)
     beat = threading.Thread(target=_heartbeat, args=(transport, lock, heartbeat_s),
                             name=f"lock-heartbeat-{lock.device}", daemon=True)
     beat.start()

@@ -108,6 +108,10 @@ class RemoteTransport(Transport):
         except Exception:  # noqa: BLE001 - closing must not fail; the orphans stay listed
             pass
 
+    def running_pidfiles(self) -> frozenset[str]:
+        with self._orphans_lock:
+            return frozenset(self._inflight)
+
     @property
     def orphans(self) -> frozenset[str]:
         """Pidfiles of commands cut off by a dropped link, not yet killed on the device."""

@@ -10,8 +10,13 @@ They are written for the shells real devices have: dash/bash (Linux boards), mks
 
 from __future__ import annotations
 
+import re
 import shlex
 from collections.abc import Mapping, Sequence
+
+from harness.errors import HarnessError
+
+ENV_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # $1 pidfile, $2 cwd ("" = stay), rest: argv. The work runs in its own session/process
 # group (pgid == its pid) so a timeout can kill everything it spawned, on the device.
@@ -110,6 +115,9 @@ def wrapped_exec(
     """The command line that runs argv in its own process group with a pidfile."""
     inner = list(argv)
     if env:
+        bad = [k for k in env if not ENV_KEY.fullmatch(k)]
+        if bad:  # `env -S touch x=...` would run a command: a key must be an identifier
+            raise HarnessError(f"environment variable names must be identifiers, got {bad}")
         inner = ["env", *(f"{k}={v}" for k, v in env.items()), *inner]
     return command_line(["sh", "-c", EXEC_WRAPPER, "harness-exec", pidfile, cwd or "", *inner])
 

@@ -20,7 +20,9 @@ is always refused.
 from __future__ import annotations
 
 import asyncio
+import os
 import posixpath
+import stat
 import threading
 from collections.abc import Coroutine
 from pathlib import Path
@@ -30,7 +32,10 @@ import asyncssh
 
 from harness.config.models import SshTransportConfig
 from harness.errors import HarnessError, TransportError
+from harness.transport.base import BoundedSink, PullRefused, RemoteFileMissing, check_pullable
 from harness.transport.remote import RemoteTransport
+
+SFTP_CHUNK = 1 << 18
 
 T = TypeVar("T")
 
@@ -200,16 +205,36 @@ class SshTransport(RemoteTransport):
 
         self._call(self._guard(go(), f"push of {local.name}"))
 
-    def pull(self, remote: str, local: Path) -> None:
+    def pull(self, remote: str, local: Path, *, max_bytes: int | None = None) -> None:
+        local = Path(local)
+        part = local.with_name(local.name + ".part")
+
         async def go() -> None:
             sftp = await self._sftp_client()
             try:
-                await sftp.get(remote, str(local))
-            except asyncssh.SFTPNoSuchFile as e:
-                raise HarnessError(f"{self._where()}: {remote} does not exist on the device") from e
+                attrs = await sftp.lstat(remote)  # a link is not followed
+            except (asyncssh.SFTPNoSuchFile, asyncssh.SFTPNoSuchPath) as e:
+                raise RemoteFileMissing(f"{self._where()}: {remote} does not exist on the device") from e
+            regular = attrs.type == asyncssh.FILEXFER_TYPE_REGULAR or (
+                attrs.permissions is not None and stat.S_ISREG(attrs.permissions))
+            check_pullable(remote, regular, attrs.size or 0, max_bytes)
+            try:
+                async with sftp.open(remote, "rb") as src:
+                    with open(part, "wb") as f:
+                        sink = BoundedSink(f, remote, max_bytes)
+                        while chunk := await src.read(SFTP_CHUNK):
+                            sink.write(chunk if isinstance(chunk, bytes) else chunk.encode())
+            except asyncssh.SFTPConnectionLost:
+                raise
+            except asyncssh.SFTPError as e:  # e.g. permission denied
+                raise PullRefused(f"{self._where()}: cannot read {remote}: {e.reason}") from e
 
-        Path(local).parent.mkdir(parents=True, exist_ok=True)
-        self._call(self._guard(go(), f"pull of {remote}"))
+        local.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self._call(self._guard(go(), f"pull of {remote}"))
+            os.replace(part, local)
+        finally:
+            part.unlink(missing_ok=True)
 
     def read_text(self, remote: str) -> str | None:
         async def go() -> str | None:

@@ -67,7 +67,9 @@ def test_measurement_protocol_fields(tmp_path: Path) -> None:
         assert w["wall_s"] > 0 and w["busy_s"] >= 0 and w["self_s"] > 0
     prov = r["providers"]
     assert prov["used"] == "CPUExecutionProvider" and prov["fallback"] is False
-    assert prov["placement"]["CPUExecutionProvider"]["nodes"] >= 2
+    # the CPU EP alone: every node runs on it, no second (profiled) session is paid for
+    assert prov["placement"] == {} and prov["placement_method"] == "single provider"
+    assert prov["requested_fraction"] == 1.0
     assert r["session"]["intra_op_num_threads"] == 1
     assert r["env"]["onnxruntime"] and r["measure_s"] > 0
     with np.load(tmp_path / "out" / "outputs.npz") as z:
@@ -95,6 +97,15 @@ def test_unavailable_ep_is_flagged_as_fallback(tmp_path: Path) -> None:
         assert "QNN" in r["error"]
     else:
         assert r["providers"]["fallback"] is True and r["providers"]["used"] == "CPUExecutionProvider"
+
+
+def test_an_ep_with_a_cpu_fallback_is_profiled_for_its_node_placement(tmp_path: Path) -> None:
+    rc, r = run_agent(tmp_path, provider="AzureExecutionProvider")  # in every wheel; runs no ONNX node itself
+    assert rc == 0, r.get("traceback")
+    prov = r["providers"]
+    assert prov["placement_method"] == "profiled run" and prov["placement"]["CPUExecutionProvider"]["nodes"] >= 2
+    assert prov["fallback"] is True and prov["used"] == "CPUExecutionProvider" and prov["requested_fraction"] == 0.0
+    assert not list((tmp_path / "out").glob("ort_profile*")), "profiling files must be cleaned up"
 
 
 def test_probe_mode_reports_environment() -> None:

@@ -46,7 +46,8 @@ def test_peak_is_read_before_the_placement_session_exists(tmp_path: Path, monkey
     monkeypatch.setattr(agent, "peak_memory", lambda: (order.append("peak"), peak())[1])
     monkeypatch.setattr(agent, "ep_placement", lambda *a, **k: (order.append("placement"), place(*a, **k))[1])
     job = _job(tmp_path, tiny_mlp(tmp_path / "m.onnx"), {"/x": np.ones((1, 64), np.float32)})
-    result = agent.run_job(job)
+    # an EP with a CPU fallback, so the placement session is really made (the CPU EP alone needs none)
+    result = agent.run_job(dict(job, provider="AzureExecutionProvider"))
     assert result["status"] == "ok", result["traceback"]
     assert order == ["peak", "placement"]
     assert result["memory"]["method"] == "VmHWM (measured session only)"

@@ -77,7 +77,7 @@ def test_text_generation_kind(tmp_path: Path):
     assert n_gen >= 3 and len(series["ttft_ms@p8"]["samples"]) == n_gen
     assert len(series["decode_ms@p8g5"]["samples"]) == 4 * n_gen  # generate 5 = prefill token + 4 decode steps
     assert set(result["first_inference_ms"]) == {"p8g5", "p4g3"}
-    assert result["providers"]["placement"]["CPUExecutionProvider"]["nodes"] > 0
+    assert result["providers"]["used"] == "CPUExecutionProvider" and result["providers"]["fallback"] is False
     out = _outputs(tmp_path)
     assert out["p8/prefill_logits"].shape == (8, LM.vocab) and out["p8g5/logits"].shape == (5, LM.vocab)
     assert out["p8g5/tokens"].tolist() == _greedy_without_cache(path, arrays["p8/input_ids"], 5)
@@ -179,3 +179,26 @@ def test_text_generation_without_kv_cache_reruns_the_sequence(tmp_path: Path):
         expected.append(nxt)
         ids = np.concatenate([ids, [[nxt]]], axis=1)
     assert _outputs(tmp_path)["p3g4/tokens"].tolist() == expected
+
+
+def test_generation_kinds_profile_placement_when_an_ep_has_a_cpu_fallback(tmp_path: Path):
+    """The profiled placement run of each kind (skipped for CPU alone) still counts nodes per EP."""
+    lm = tmp_path / "lm" / "lm.onnx"
+    lm.parent.mkdir()
+    lm.write_bytes(build_text_lm(LM, seed=2).SerializeToString())
+    gen = _job(lm.parent, "text-generation", {"model": str(lm)},
+               {"p4/input_ids": np.random.default_rng(0).integers(2, LM.vocab, (1, 4))},
+               {"grid": [{"label": "p4g2", "prompt": "p4", "generate": 2}]})
+    mt = tmp_path / "mt"
+    mt.mkdir()
+    models = {}
+    for role, m in build_translation(MT, seed=4).items():
+        models[role] = str(mt / f"{role}.onnx")
+        Path(models[role]).write_bytes(m.SerializeToString())
+    src = np.random.default_rng(1).integers(2, MT.vocab, (1, 6))
+    tr = _job(mt, "translation", models, {"s6/input_ids": src}, {"max_new_tokens": 2})
+    for job in (gen, tr):
+        result = agent.run_job(dict(job, provider="AzureExecutionProvider"))
+        assert result["status"] == "ok", result["traceback"]
+        prov = result["providers"]
+        assert prov["placement_method"] == "profiled run" and prov["placement"]["CPUExecutionProvider"]["nodes"] > 0

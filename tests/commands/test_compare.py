@@ -100,3 +100,20 @@ def test_foreign_pytest_benchmark_file(tmp_path, monkeypatch, capsys) -> None:
     assert harness(monkeypatch, "compare", a, b, "--format", "json") == 1
     row = json.loads(capsys.readouterr().out)["rows"][0]
     assert row["workload"] == "tests/test_x.py::test_parse" and row["metric"] == "time_s"
+
+
+def test_latest_and_latest_tilde_n_name_the_newest_runs(tmp_path, monkeypatch, capsys) -> None:
+    s = Store(tmp_path / "refs.db")
+    record_run(s, "night-1", cells=ONE, seed=0, created_at="2026-01-01T02:00:00+00:00")
+    record_run(s, "night-2", cells=ONE, seed=1, created_at="2026-01-02T02:00:00+00:00", shift={"resnet": 1.10})
+    record_run(s, "other-device", cells=(CellSpec(device="pi5", fingerprint="fp-pi5"),), seed=2,
+               created_at="2026-01-03T02:00:00+00:00")
+    code = harness(monkeypatch, "compare", "latest~2", "latest~1", "--store", s.url, "--format", "json")
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and "night-1" in doc["a"] and "night-2" in doc["b"]
+    # -d narrows what latest counts: the pi5 run is skipped
+    code = harness(monkeypatch, "compare", "latest~1", "latest", "-d", "pixel", "--store", s.url, "--format", "json")
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 1 and "night-1" in doc["a"] and "night-2" in doc["b"]
+    assert harness(monkeypatch, "compare", "latest~3", "latest", "--store", s.url) == 2
+    assert "latest~3: only 3 run(s)" in capsys.readouterr().err

@@ -66,3 +66,12 @@ def test_export_formats(store: Store, tmp_path: Path, fmt: str) -> None:
 def test_export_unknown_format_is_a_usage_error(store: Store) -> None:
     res = runner.invoke(app, ["export", "r1", "--format", "xml", "--store", store.url])
     assert res.exit_code != 0
+
+
+def test_export_names_runs_by_reference(store: Store, tmp_path: Path) -> None:
+    store.create_run("r2", [{"device": "pi5", "workload": "w", "key": "pi5/w/fp32/cpu"}], build_id="b2")
+    for ref, narrow, want in (("latest", [], "r2"), ("latest~1", [], "r1"), ("latest", ["-d", "local"], "r1")):
+        out = tmp_path / f"{ref}.json"
+        res = runner.invoke(app, ["export", ref, *narrow, "--format", "json", "--out", str(out), "--store", store.url])
+        assert res.exit_code == 0, res.output
+        assert json.loads(out.read_text())["run"]["run_id"] == want

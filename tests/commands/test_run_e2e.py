@@ -53,6 +53,9 @@ def test_run_stores_every_cell_and_writes_a_report(tmp_path: Path, tiny_workload
     proc2 = harness("run", "--workloads-dir", str(tiny_workloads), "--no-report", env=env)
     assert proc2.returncode == 0, proc2.stderr
     assert "local: 0 bytes in 0 files" in proc2.stdout
+    # the cost line: from the measure settings the first time, from the first run's cells the second
+    assert "plan: 3 cells (local 3); estimated wall time" in proc.stdout and "from the measure settings" in proc.stdout
+    assert "(from earlier runs of these cells)" in proc2.stdout
 
 
 @pytest.mark.slow

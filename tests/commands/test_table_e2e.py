@@ -2,7 +2,7 @@
 settings; the second with two backends), the sshd rig and the adbd rig (real adb server).
 
 A failed run comes first (the device held by another orchestrator: "device busy"), then the
-good run; int8 is a user's pre-built artifact that breaks at inference, so its cells fail on
+good run; every device's runner crashes on int8 jobs, so its cells fail on
 every device. The table is checked in every format; the store (tests/lab.py, one per session)
 is shared with the site's Chromium check (tests/report/test_overview_results.py).
 """

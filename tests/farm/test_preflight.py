@@ -71,7 +71,9 @@ def test_a_device_held_by_another_orchestrator_is_quarantined(device: DeviceProf
     with device_lock(t, "harness nightly shard 2/2 on lab-host-2"):
         res = check_device(device, Preflight(min_free_mb=1))
         # checked before anything else: nothing pushed or installed under the other orchestrator's cells
-        assert {p.name for p in Path(t.workdir).iterdir()} == {"lock"}
+        # (run/ holds the pidfiles of the transport's own running commands, as on ssh and adb)
+        assert {p.name for p in Path(t.workdir).iterdir()} - {"run"} == {"lock"}
+        assert not any((Path(t.workdir) / "run").glob("*.pid"))
     assert not res.ok and "busy" in res.reason and "shard 2/2 on lab-host-2" in res.reason
     assert check_device(device, Preflight(min_free_mb=1)).ok  # released: free again
 

@@ -74,7 +74,8 @@ def test_the_agents_results_follow_the_protocol(kinds: dict[str, tuple[dict[str,
     job, result = kinds[kind]
     assert result.status == "ok", result.traceback
     assert result.series and result.memory and result.memory.peak_rss_mb > 0
-    assert result.providers and result.providers.placement
+    # the CPU EP alone: every node on it, nothing profiled (placement itself: tests/agent)
+    assert result.providers and result.providers.placement_method == "single provider"
     assert result.outputs == "outputs.npz"
     assert len(result.probes["uptime"].v) >= 1 and result.snapshots.before["absent"] is None
     assert set(job) == set(Job.model_fields)  # build_job writes every field of the definition

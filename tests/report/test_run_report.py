@@ -48,3 +48,22 @@ def test_seeded_note_only_for_built_in_models_and_flags_beside_cells(tmp_path: P
     store.create_run("old", [])
     _cell(store, "old", "image-resnet", {})  # stored before cells recorded their model's origin
     assert "Built-in workloads are seeded, untrained models" in write_run_report(store, "old", tmp_path / "o").read_text()
+
+
+def test_a_run_page_stays_small_however_many_samples(tmp_path: Path) -> None:
+    from harness.report.run_figures import DISPLAY_POINTS, display_points
+
+    rng = np.random.default_rng(0)
+    raw = rng.lognormal(0.0, 0.2, 200_000)
+    shown = display_points(raw)
+    assert len(shown) == DISPLAY_POINTS and shown[0] == raw.min() and shown[-1] == raw.max()
+    assert abs(np.median(shown) - np.median(raw)) < 1e-3 * np.median(raw)
+    store = Store(tmp_path / "s.db")
+    store.create_run("big", [], build_id="b")
+    for p in ("fp32", "fp16"):
+        store.record_cell("big", CellRecord(
+            f"d/w/{p}/cpu", "d", "w", p, "cpu", "ok",
+            metrics=[MetricValue("latency_ms", float(np.median(raw)), "ms", "noisy", "perf_counter")],
+            samples={"latency_ms": raw}))
+    page = write_run_report(store, "big", tmp_path / "runs" / "big")
+    assert page.stat().st_size < 200_000 and (tmp_path / "runs" / "plotly.min.js").is_file()

@@ -417,7 +417,7 @@ class Adbd:
                 return
             if cmd == b"STAT":
                 try:
-                    st = os.stat(arg)
+                    st = os.lstat(arg)  # real adbd answers STAT (v1) with lstat
                     stream.write(b"STAT" + struct.pack("<III", st.st_mode, st.st_size & 0xFFFFFFFF, int(st.st_mtime)))
                 except OSError:
                     stream.write(b"STAT" + struct.pack("<III", 0, 0, 0))

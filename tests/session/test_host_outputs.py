@@ -15,8 +15,11 @@ from harness.builds.manifest import load_manifest
 from harness.config.loader import load_workloads
 from harness.errors import HarnessError
 from harness.session.host_cache import HostCache
-from tests.helpers import tiny_mlp
-from tests.lab import WORKLOAD, broken_int8
+from tests.helpers import broken_int8, tiny_mlp
+from tests.lab import WORKLOAD
+
+# the lab's workload with a user's pre-built int8 artifact that breaks at inference
+BROKEN_INT8 = WORKLOAD.replace("  path: tiny.onnx\n", "  path: tiny.onnx\n  prebuilt: {int8: broken-int8.onnx}\n")
 
 
 def test_each_precision_runs_once_on_the_host_and_a_broken_one_says_why(tmp_path: Path) -> None:
@@ -24,7 +27,7 @@ def test_each_precision_runs_once_on_the_host_and_a_broken_one_says_why(tmp_path
     wl.mkdir()
     tiny_mlp(wl / "tiny.onnx")
     broken_int8(wl / "broken-int8.onnx")
-    (wl / "tiny.yaml").write_text(WORKLOAD)
+    (wl / "tiny.yaml").write_text(BROKEN_INT8)
     workloads = load_workloads(wl)
     build_dir = build(list(workloads.values()), tmp_path / "builds")
     host = HostCache(build_dir, load_manifest(build_dir), tmp_path / "host")

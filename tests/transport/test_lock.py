@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Iterator
 
@@ -13,7 +14,7 @@ from harness.transport import lock as device_lock_mod
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.local import LocalTransport
-from harness.transport.lock import acquire, device_lock, release
+from harness.transport.lock import DeviceBusy, DeviceLock, acquire, device_lock, release
 
 
 @pytest.fixture(params=["local", "ssh", "adb"])
@@ -92,3 +93,44 @@ def test_lock_module_quotes_owner_json_through_argv(any_transport: Transport) ->
     owner = json.loads(any_transport.read_text(lk.path + "/owner.json") or "{}")
     assert owner["owner"] == "it's \"quoted\" $HOME `id`"
     device_lock_mod.release(any_transport, lk)
+
+
+def test_a_busy_device_is_waited_for_until_its_holder_releases(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(device_lock_mod, "WAIT_POLL_S", 0.05)
+    t = LocalTransport()
+    seen: list[str] = []
+    got: list[DeviceLock] = []
+    with device_lock(t, "harness run first") as held:
+        waiter = threading.Thread(target=lambda: got.append(acquire(
+            t, "harness run second", wait_s=60, on_wait=lambda busy, waited: seen.append(busy.waiting_line(waited, 60)))))
+        waiter.start()
+        deadline = time.monotonic() + 30
+        while len(seen) < 3 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert not got, "the second owner took a lock that was held"
+        line = seen[-1]
+        assert "harness run first" in line and f"pid {held.owner['pid']}" in line and "last heartbeat" in line
+        assert f"since {held.owner['since']}" in line and "of 60 s" in line
+    waiter.join(timeout=30)
+    assert got and got[0].owner["owner"] == "harness run second"
+    release(t, got[0])
+
+
+def test_waiting_gives_up_after_the_wait_timeout_naming_the_holder(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(device_lock_mod, "WAIT_POLL_S", 0.05)
+    t = LocalTransport()
+    with device_lock(t, "nightly@rack-b"), pytest.raises(DeviceBusy) as e:
+        acquire(t, "adhoc", wait_s=0.3)
+    assert e.value.waited_s >= 0.3 and "nightly@rack-b" in str(e.value) and "waited" in str(e.value)
+
+
+def test_a_stop_event_ends_the_wait(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(device_lock_mod, "WAIT_POLL_S", 0.05)
+    t = LocalTransport()
+    stop = threading.Event()
+    with device_lock(t, "holder"):
+        timer = threading.Timer(0.3, stop.set)
+        timer.start()
+        with pytest.raises(HarnessError, match="stopped while waiting") as e:
+            acquire(t, "waiter", wait_s=3600, stop=stop)
+        assert not isinstance(e.value, DeviceBusy)  # Ctrl-C is not a busy device: the runner leaves cells missing

@@ -26,11 +26,13 @@ from harness.analysis.history import Series, series_slug
 from harness.analysis.results_matrix import ResultsMatrix
 from harness.analysis.run_table import headline_metric
 from harness.analysis.thresholds import Thresholds
+from harness.report.plotlyjs import PLOTLY_JS, write_plotlyjs
 from harness.report.render_compare import render_html as render_compare_html
 from harness.report.results_section import results_section
 from harness.report.run_report import write_run_report
 from harness.report.site.feed import atom_feed
 from harness.report.site.plots import SERIES_CHART_MIN_RUNS, heatmap_figure, plot_div, series_figure
+from harness.report.site.swap import fresh_site
 from harness.report.site.templates import render
 from harness.results.analysis_tables import alert_ids, calibration_map, load_noise_floors
 from harness.results.history_source import load_series, sync_alerts
@@ -38,8 +40,6 @@ from harness.results.sources import resolve_side
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges, latest_changes
 from harness.views.results_matrix import latest_parts, latest_results_matrix
-
-PLOTLY_JS = "plotly.min.js"
 
 
 @dataclass
@@ -49,6 +49,9 @@ class SiteResult:
 
     def sizes(self) -> dict[str, int]:
         return {str(p.relative_to(self.out)): p.stat().st_size for p in self.pages}
+
+    def moved_to(self, out: Path) -> SiteResult:
+        return SiteResult(out, [out / p.relative_to(self.out) for p in self.pages])
 
 
 def slug(text: str) -> str:
@@ -90,16 +93,30 @@ def publish(
     base_url: str | None = None,
     pairs: Sequence[tuple[str, str]] = (),
 ) -> SiteResult:
-    """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files."""
+    """Write the whole site; ``pairs`` adds compare pages for (A, B) run/build ids or files.
+
+    The pages go into a fresh folder that replaces ``out`` in one step at the end (swap.py):
+    a publish that dies half-way leaves the old site whole."""
+    with fresh_site(Path(out)) as stage:
+        result = _write_site(store, stage, run_pages=run_pages, canaries=canaries, thresholds=thresholds,
+                             base_url=base_url or Path(out).resolve().as_uri(), pairs=pairs)
+    return result.moved_to(Path(out))
+
+
+def _write_site(
+    store: Store,
+    out: Path,
+    *,
+    run_pages: int,
+    canaries: Mapping[str, str] | None,
+    thresholds: Thresholds | None,
+    base_url: str,
+    pairs: Sequence[tuple[str, str]],
+) -> SiteResult:
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     result = SiteResult(out)
     w = _Writer(out, result)
-    from plotly.offline import get_plotlyjs
-
-    js = out / PLOTLY_JS
-    if not js.exists():
-        js.write_text(get_plotlyjs(), encoding="utf-8")
+    write_plotlyjs(out)  # the one copy every chart page of the site loads
 
     runs = store.list_runs()
     series = load_series(store, thresholds=thresholds)
@@ -119,7 +136,7 @@ def publish(
     _write_runs(w, store, runs, all_cells, run_pages, changes)
     _write_series(w, series, alerts)
     _write_devices(w, store, cells, series)
-    _write_regressions(w, alerts, ids, base_url or out.resolve().as_uri())
+    _write_regressions(w, alerts, ids, base_url)
     return result
 
 

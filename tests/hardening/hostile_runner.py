@@ -1,0 +1,105 @@
+"""A runner that lies (test fixture): it runs the real agent, then rewrites its own result.json.
+
+Used as a device profile's ``runner.interpreter`` (through a tiny shell wrapper), so the harness
+starts it as ``hostile_runner.py agent.py job.json``. What it does to the result is chosen by the
+cell's backend name (the last ``_`` part of the job's out_dir), one hostile answer per backend:
+see ``MODES``. ``--probe`` passes through untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+SPARSE_BYTES = 8 << 30  # declared size of a sparse file: no disk on the device, 8 GiB if the host pulled it
+
+
+def _series(result: dict) -> dict:
+    return next(iter(result["series"].values()))
+
+
+def nan(r: dict, out: str) -> None:
+    _series(r)["samples"][0] = float("nan")
+
+
+def negative(r: dict, out: str) -> None:
+    s = _series(r)
+    s["samples"] = [-abs(x) for x in s["samples"]]
+
+
+def huge(r: dict, out: str) -> None:
+    s = _series(r)
+    s["samples"] = s["samples"] * (200_000 // len(s["samples"]) + 1)  # far past the job's max_iterations
+
+
+def types(r: dict, out: str) -> None:
+    _series(r)["samples"] = "fast"
+
+
+def zero(r: dict, out: str) -> None:
+    os.symlink("/dev/zero", os.path.join(out, "zero.npz"))
+    r["outputs"] = "zero.npz"
+
+
+def devpath(r: dict, out: str) -> None:
+    r["outputs"] = "/dev/zero"
+
+
+def sparse(r: dict, out: str) -> None:
+    with open(os.path.join(out, r["outputs"]), "r+b") as f:
+        f.truncate(SPARSE_BYTES)
+
+
+def markup(r: dict, out: str) -> None:
+    r.update(status="failed", error="[/][bold red]boom[/] <script>alert('x')</script> & [link=file:///etc]",
+             series={}, outputs=None)
+
+
+def markupok(r: dict, out: str) -> None:
+    name = next(iter(r["series"]))
+    r["series"]["lat[/]<i>x</i>"] = r["series"].pop(name)
+
+
+WHOLE_FILE = {"notjson", "bigjson", "fifo"}  # these replace result.json itself
+
+
+def rewrite_file(mode: str, path: str) -> None:
+    os.unlink(path)
+    if mode == "notjson":
+        with open(path, "wb") as f:
+            f.write(b"\xff{not json[/]")
+    elif mode == "bigjson":
+        with open(path, "wb") as f:
+            f.truncate(SPARSE_BYTES)
+    elif mode == "fifo":
+        os.mkfifo(path)
+
+
+MODES = {f.__name__: f for f in (nan, negative, huge, types, zero, devpath, sparse, markup, markupok)}
+ALL_MODES = ["ok", *MODES, *sorted(WHOLE_FILE)]
+
+
+def main() -> int:
+    agent, arg = sys.argv[1], sys.argv[2]
+    rc = subprocess.call([sys.executable, agent, *sys.argv[2:]])
+    if arg == "--probe":
+        return rc
+    with open(arg) as f:
+        out = json.load(f)["out_dir"]
+    mode = out.rstrip("/").rsplit("_", 1)[-1]
+    path = os.path.join(out, "result.json")
+    if mode in WHOLE_FILE:
+        rewrite_file(mode, path)
+    elif mode in MODES:
+        with open(path) as f:
+            result = json.load(f)
+        MODES[mode](result, out)
+        with open(path, "w") as f:
+            json.dump(result, f)
+    return rc
+
+
+if __name__ == "__main__":
+    sys.exit(main())
