@@ -268,8 +268,21 @@ void put(Outputs& outputs, const std::string& name, Array value) {
   outputs.emplace_back(name, std::move(value));
 }
 
-// EP placement from one profiled run in a separate session, after the peak was read.
-void place(Context& ctx, Model& profiled, const std::function<void(Model&)>& run_once) {
+Placement profiled_placement(Model& profiled, const std::function<void(Model&)>& run_once);
+
+// EP placement from one profiled run in a separate session, after the peak was read. With the CPU
+// EP alone there is nothing to place: every node runs on it, and a second session would only cost
+// the cell its load time again (placement {}, "single provider").
+void place(Context& ctx, const std::string& path, const json& settings, const std::function<void(Model&)>& run_once) {
+  Placement placement;
+  if (ctx.session_providers() != std::vector<std::string>{"CPUExecutionProvider"}) {
+    placement = profiled_placement(*ctx.profiling_session(path, settings), run_once);
+  }
+  ctx.result["providers"] =
+      summarize_providers(ctx.job.value("provider", "CPUExecutionProvider"), ctx.session_providers(), placement);
+}
+
+Placement profiled_placement(Model& profiled, const std::function<void(Model&)>& run_once) {
   run_once(profiled);
   const std::string prof_path = profiled.end_profiling();
   Placement placement;
@@ -280,8 +293,7 @@ void place(Context& ctx, Model& profiled, const std::function<void(Model&)>& run
     throw;
   }
   std::remove(prof_path.c_str());
-  ctx.result["providers"] =
-      summarize_providers(ctx.job.value("provider", "CPUExecutionProvider"), ctx.session_providers(), placement);
+  return placement;
 }
 
 
@@ -349,8 +361,7 @@ Outputs run_single(Context& ctx) {
   }
   ctx.take_peak();
   const Named first_feeds = feeds_of(feed_sets.begin()->second);
-  auto prof = ctx.profiling_session(path, session_of(job));
-  place(ctx, *prof, [&](Model& s) { s.run(first_feeds); });
+  place(ctx, path, session_of(job), [&](Model& s) { s.run(first_feeds); });
   return outputs;
 }
 
@@ -399,8 +410,7 @@ Outputs run_text_generation(Context& ctx) {
   }
   ctx.take_peak();
   const Array& first_ids = feed_sets.begin()->second.at("input_ids");
-  auto prof = ctx.profiling_session(path, session_of(job));
-  place(ctx, *prof, [&](Model& s) { lm_generate(s, first_ids, 1, Timer{0.0}, false); });
+  place(ctx, path, session_of(job), [&](Model& s) { lm_generate(s, first_ids, 1, Timer{0.0}, false); });
   return outputs;
 }
 
@@ -472,8 +482,7 @@ Outputs run_translation(Context& ctx) {
   }
   ctx.take_peak();
   const auto& first = sources.begin()->second;
-  auto prof = ctx.profiling_session(job["models"]["decoder_with_past"].get<std::string>(), settings);
-  place(ctx, *prof, [&](Model& s) {
+  place(ctx, job["models"]["decoder_with_past"].get<std::string>(), settings, [&](Model& s) {
     translate(*enc, *dec, s, first.first, first.second, 2, start_id, Timer{0.0}, false);
   });
   return outputs;

@@ -69,6 +69,9 @@ const std::map<std::string, Entry>& table() {
       {"CoreMLExecutionProvider",
        {[](Ort::SessionOptions& so, const Options& o) { so.AppendExecutionProvider("CoreML", o); },
         "the macOS/iOS ONNX Runtime"}},
+      {"AzureExecutionProvider",  // in every ORT wheel; runs nothing locally (a non-CPU EP to place against)
+       {[](Ort::SessionOptions& so, const Options& o) { so.AppendExecutionProvider("AZURE", o); },
+        "the ONNX Runtime wheels"}},
       {"WebGpuExecutionProvider",
        {[](Ort::SessionOptions& so, const Options& o) { so.AppendExecutionProvider("WebGPU", o); },
         "an ONNX Runtime built with WebGPU"}},

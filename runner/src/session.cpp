@@ -232,14 +232,20 @@ json summarize_providers(const std::string& requested, const std::vector<std::st
     f = static_cast<double>(on_req) / static_cast<double>(total);
     frac = f;
   }
+  const bool only = session_providers.size() == 1 && session_providers.front() == requested;
+  if (placement.order.empty() && only) {
+    f = 1.0;  // a single provider ran every node: nothing was profiled
+    frac = f;
+  }
   bool in_session = false;
   for (const auto& p : session_providers) in_session = in_session || p == requested;
-  const bool fallback = !in_session || (total && f < 0.5);
+  const bool fallback = !in_session || (!frac.is_null() && f < 0.5);
+  const char* method = !placement.order.empty() ? "profiled run" : (only ? "single provider" : "unknown");
   return {
       {"requested", requested},         {"available", Ort::GetAvailableProviders()},
       {"session", session_providers},   {"placement", placement.to_json()},
       {"used", used},                   {"fallback", fallback},
-      {"requested_fraction", frac},
+      {"requested_fraction", frac},     {"placement_method", method},
   };
 }
 

@@ -155,6 +155,20 @@ def test_an_ep_the_linked_ort_lacks_fails_clearly(provider: str, says: list[str]
     parse_result(ran.result)
 
 
+def test_a_second_provider_is_placed_by_a_profiled_run_as_the_agent_does(
+        cases: dict[str, KindCase], x86_runner: RunnerBuild, tmp_path: Path) -> None:
+    """AzureExecutionProvider ships in every ORT wheel and runs nothing locally: the nodes fall back."""
+    py = run(agent_argv(), make_job(cases["single"], tmp_path / "py", provider="AzureExecutionProvider"))
+    native = run(launcher(x86_runner), make_job(cases["single"], tmp_path / "native", provider="AzureExecutionProvider"))
+    assert py.result and native.result and native.result["status"] == "ok", native.result and native.result["error"]
+    got, want = native.result["providers"], py.result["providers"]
+    assert got["placement_method"] == want["placement_method"] == "profiled run"
+    assert {ep: p["nodes"] for ep, p in got["placement"].items()} == {ep: p["nodes"] for ep, p in want["placement"].items()}
+    for key in ("session", "used", "fallback", "requested_fraction"):
+        assert got[key] == want[key], key
+    assert got["fallback"] is True and got["used"] == "CPUExecutionProvider"
+
+
 def test_a_job_of_another_protocol_is_refused(cases: dict[str, KindCase], x86_runner: RunnerBuild,
                                               tmp_path: Path) -> None:
     ran = run(launcher(x86_runner), {**make_job(cases["single"], tmp_path / "out"), "protocol": 2})
