@@ -98,12 +98,13 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
     _copy(binary, staging / "bin" / "ort_runner", executable=True)
     ort_lib = staging / "lib" / spec.ort_library_name
     _copy(parts.ort_library, ort_lib, executable=False)
+    sources = dict(parts.sources)
     if spec.sysroot and spec.bundle_loader:
         libs = _sysroot_closure([staging / "bin" / "ort_runner", ort_lib], Path(spec.sysroot), {spec.ort_library_name})
         libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
         for name, path in sorted(libs.items()):
             _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
-        parts.sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
+        sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
     (staging / LAUNCHER).write_text(spec.launcher())
     os.chmod(staging / LAUNCHER, 0o755)
     files = {}
@@ -118,7 +119,7 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         onnxruntime=parts.ort_version,
         files=files,
-        parts=dict(parts.sources),
+        parts=sources,
     )
     (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)
