@@ -39,7 +39,8 @@ def devices(
         r = reach.get(p.name)
         status = "–" if r is None else ("[green]yes[/]" + (f" ({r.round_trip_ms:.0f} ms)" if r.round_trip_ms else "")
                                        if r.ok else "[red]no[/]")
-        runner = p.runner.interpreter if p.runner.kind == "python" else p.runner.binary  # type: ignore[union-attr]
+        r_cfg = p.runner
+        runner = r_cfg.interpreter if r_cfg.kind == "python" else (r_cfg.build or r_cfg.push or r_cfg.binary)
         name = p.name + (" [dim](example)[/]" if p.example else "")
         t.add_row(name, escape(_transport_target(p)), escape(f"{p.runner.kind}: {runner or 'host python'}"),
                   ", ".join(f"{b.name} ({b.provider.removesuffix('ExecutionProvider')})" for b in p.backends),

@@ -81,12 +81,28 @@ class PythonRunner(Strict):
     interpreter: str | None = None
 
 
+RunnerTarget = Literal["linux-x86_64", "linux-aarch64", "android-arm64"]  # `harness runner build --target`
+
+
 class NativeRunner(Strict):
-    """A native binary speaking the job/result protocol (e.g. an Android ORT runner)."""
+    """A native program speaking runner protocol 1 (runner/): a bundle `harness runner build` made
+    (``build: linux-aarch64``), a bundle folder or one executable on this host (``push: PATH``),
+    or a runner already installed on the device (``binary: PATH``)."""
 
     kind: Literal["native"]
-    binary: str  # path on the device
-    push: str | None = None  # host path of the binary to push, if the harness should install it
+    build: RunnerTarget | None = None  # builds/runners/<target>/, pushed under the device's workdir
+    push: str | None = None  # host path: a runner bundle folder, or one executable installed as `binary`
+    binary: str | None = None  # device path of an installed runner (or where `push` puts one executable)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> NativeRunner:
+        if self.build and self.push:
+            raise ValueError("give either build (a target) or push (a host path), not both")
+        if self.build and self.binary:
+            raise ValueError("a built runner bundle is installed under the workdir: drop binary")
+        if not (self.build or self.push or self.binary):
+            raise ValueError("a native runner needs build: <target>, push: <host path> or binary: <device path>")
+        return self
 
 
 RunnerConfig = Annotated[Union[PythonRunner, NativeRunner], Field(discriminator="kind")]

@@ -45,7 +45,7 @@ from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
-from harness.session.runner_env import install_runner, probe_runner
+from harness.session.runner_env import install_runner, probe_runner, provider_missing
 from harness.transport.base import PullRefused, Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy, device_lock
@@ -218,6 +218,10 @@ class DeviceSession:
         ctx = self.ctx
         workload, workload_path = ctx.workloads[workload_name]
         backend = self._backend(backend_name)
+        lacking = provider_missing(self.profile, self.agent_env, backend.provider)
+        if lacking:  # a native runner without this EP: skipped with the reason, never a failure streak
+            return self._record(key, workload_name, precision, backend_name, "skipped", error=lacking,
+                                ep_requested=backend.provider)
         entry = ctx.manifest.workloads[workload_name]
         pe = entry.precisions[precision]
         shas = {role: art.sha256 for role, art in pe.files.items()}

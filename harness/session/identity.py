@@ -27,11 +27,11 @@ SESSION_KEYS = ("intra_op_num_threads", "inter_op_num_threads", "allow_spinning"
 
 def runner_identity(profile: DeviceProfile, runner_facts: Mapping[str, Any] | None = None) -> str:
     """``python-agent``, or ``native:<target>``: the target the native runner reports in its
-    ``--probe`` facts (``target``), else the binary's file name."""
+    ``--probe`` facts (``target``), else the profile's build target or the file name it names."""
     runner = profile.runner
     if not isinstance(runner, NativeRunner):
         return PYTHON_AGENT
-    target = (runner_facts or {}).get("target") or posixpath.basename(runner.binary)
+    target = (runner_facts or {}).get("target") or runner.build or posixpath.basename(runner.push or runner.binary or "")
     return f"native:{target}"
 
 

@@ -14,8 +14,9 @@ from tests.rigs.faultproxy import FaultProxy
 
 
 class AdbRig:
-    def __init__(self, base: Path) -> None:
+    def __init__(self, base: Path, cpuinfo: Path | None = None) -> None:
         self.base = Path(base)
+        self.cpuinfo = cpuinfo  # an ARM phone's /proc/cpuinfo for every shell (see Adbd.cpuinfo)
         self.adb_bin = require_binary(
             "adb", os.environ.get("ADBUTILS_ADB_PATH", ""), "/usr/bin/adb", package="adb"
         )
@@ -27,6 +28,7 @@ class AdbRig:
 
     def start(self) -> AdbRig:
         self.adbd = Adbd(self.root)
+        self.adbd.cpuinfo = self.cpuinfo
         self.proxy = FaultProxy(self.adbd.port)
         while 5555 <= self.proxy.port <= 5585:  # the server would probe it as an emulator
             self.proxy.close()

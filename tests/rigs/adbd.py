@@ -201,6 +201,9 @@ class Adbd:
         self.silent = False
         self.slow_s = 0.0
         self.features = FEATURES  # drop shell_v2 to play a pre-Android-7 device
+        # An ARM phone's /proc/cpuinfo for every shell (a private mount namespace per command):
+        # aarch64 programs under qemu user-mode then read what a real phone shows them.
+        self.cpuinfo: Path | None = None
         self.banner_props = {
             "ro.product.name": "harnessrig",
             "ro.product.model": "HarnessRig_Phone",
@@ -280,6 +283,9 @@ class Adbd:
 
     def _spawn(self, command: str, merge: bool, env_extra: dict[str, str]) -> subprocess.Popen[bytes]:
         argv = ["sh", "-c", command] if command else ["sh"]
+        if self.cpuinfo is not None:
+            argv = ["unshare", "-m", "sh", "-c", 'mount --bind "$0" /proc/cpuinfo && exec "$@"',
+                    str(self.cpuinfo), *argv]
         proc = subprocess.Popen(
             argv,
             cwd=self.workdir,

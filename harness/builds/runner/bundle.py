@@ -1,0 +1,146 @@
+"""A runner bundle: the folder a device receives — run.sh, bin/ort_runner, lib/ — and its manifest.
+
+``manifest.json`` lists every file with its sha256 and size; ``bundle_id`` (a hash of that list)
+names the bundle on the device, so a changed bundle lands in a new folder and an unchanged one is
+never sent twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from harness.builds.runner.parts import Parts, run_tool
+from harness.builds.runner.targets import RunnerTarget, TargetSpec
+from harness.errors import HarnessError
+
+MANIFEST = "manifest.json"
+LAUNCHER = "run.sh"
+BUNDLE_FORMAT = 1
+_FILE_RE = r"^(run\.sh|bin/[A-Za-z0-9._+-]+|lib/[A-Za-z0-9._+-]+)$"
+
+
+class BundleFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    size: int = Field(ge=0)
+    executable: bool = False
+
+
+class BundleManifest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    format: int = BUNDLE_FORMAT
+    target: RunnerTarget
+    bundle_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    source_sha256: str  # runner sources + target + ORT version: equal means a rebuild would make the same
+    created: str
+    onnxruntime: str
+    launcher: str = LAUNCHER
+    files: dict[str, BundleFile]
+    parts: dict[str, str] = Field(default_factory=dict)
+
+    def check_paths(self) -> None:
+        bad = [p for p in self.files if not re.match(_FILE_RE, p)]
+        if bad or self.launcher not in self.files:
+            raise ValueError(f"bundle manifest names unexpected files {bad or [self.launcher]}")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def needed_libraries(elf: Path) -> list[str]:
+    """The DT_NEEDED entries of a shared object or executable (readelf reads any architecture)."""
+    out = run_tool(["readelf", "-d", str(elf)], f"reading the dynamic section of {elf.name}")
+    return re.findall(r"\(NEEDED\)\s+Shared library: \[([^\]]+)\]", out)
+
+
+def _sysroot_closure(roots: list[Path], sysroot: Path, skip: set[str]) -> dict[str, Path]:
+    """Every library the roots need, transitively, from the target's sysroot (by SONAME)."""
+    found: dict[str, Path] = {}
+    todo = [lib for root in roots for lib in needed_libraries(root)]
+    while todo:
+        name = todo.pop()
+        if name in found or name in skip:
+            continue
+        path = sysroot / name
+        if not path.exists():
+            raise HarnessError(f"the bundle needs {name}, which is not in {sysroot} (apt-get install the target's "
+                               f"libc6/libstdc++6 cross packages)")
+        found[name] = path.resolve()
+        todo.extend(needed_libraries(found[name]))
+    return found
+
+
+def _copy(src: Path, dst: Path, executable: bool) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755 if executable else 0o644)
+
+
+def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha256: str) -> BundleManifest:
+    """Write the bundle into ``out`` (replaced as a whole, manifest last)."""
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    _copy(binary, staging / "bin" / "ort_runner", executable=True)
+    ort_lib = staging / "lib" / spec.ort_library_name
+    _copy(parts.ort_library, ort_lib, executable=False)
+    sources = dict(parts.sources)
+    if spec.sysroot and spec.bundle_loader:
+        libs = _sysroot_closure([staging / "bin" / "ort_runner", ort_lib], Path(spec.sysroot), {spec.ort_library_name})
+        libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
+        for name, path in sorted(libs.items()):
+            _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
+        sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
+    (staging / LAUNCHER).write_text(spec.launcher())
+    os.chmod(staging / LAUNCHER, 0o755)
+    files = {}
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        rel = path.relative_to(staging).as_posix()
+        files[rel] = BundleFile(sha256=_sha256(path), size=path.stat().st_size, executable=os.access(path, os.X_OK))
+    bundle_id = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode()).hexdigest()
+    manifest = BundleManifest(
+        target=spec.name,  # type: ignore[arg-type]
+        bundle_id=bundle_id,
+        source_sha256=source_sha256,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        onnxruntime=parts.ort_version,
+        files=files,
+        parts=sources,
+    )
+    (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(staging, out)
+    return manifest
+
+
+def load_bundle(folder: Path, verify: bool = True) -> BundleManifest:
+    """A bundle's manifest; with verify, every file's size and sha256 checked against it."""
+    path = Path(folder) / MANIFEST
+    try:
+        manifest = BundleManifest.model_validate_json(path.read_text())
+        manifest.check_paths()
+    except FileNotFoundError as exc:
+        raise HarnessError(f"{folder} is not a runner bundle: no {MANIFEST}") from exc
+    except (ValidationError, ValueError) as exc:
+        raise HarnessError(f"{path}: not a runner bundle manifest: {exc}") from exc
+    if verify:
+        for rel, meta in manifest.files.items():
+            file = Path(folder) / rel
+            if not file.is_file() or file.stat().st_size != meta.size or _sha256(file) != meta.sha256:
+                raise HarnessError(f"runner bundle {folder}: {rel} does not match its manifest (rebuild it with "
+                                   f"`harness runner build --target {manifest.target}`)")
+    return manifest

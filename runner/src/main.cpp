@@ -1,0 +1,316 @@
+// harness native runner: speaks runner protocol 1 exactly as harness/agent/agent.py does.
+//
+//   ort_runner JOB_JSON     writes <out_dir>/result.json (+ outputs.npz); exit 0 ok, 1 failed, 2 usage
+//   ort_runner --probe      prints one JSON line of environment facts; exit 0, or 3 when ORT cannot start
+//
+// The work runs in a forked child so that a crash inside ONNX Runtime (SIGILL on an odd CPU,
+// cpuinfo failing where SELinux hides /sys) becomes a clear message instead of a silent death.
+#include <errno.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <sstream>
+
+#include "clock.hpp"
+#include "job.hpp"
+#include "ort_library.hpp"
+#include "probes.hpp"
+#include "providers.hpp"
+#include "smoke_model.hpp"
+
+#ifndef HARNESS_RUNNER_TARGET
+#define HARNESS_RUNNER_TARGET "unknown"
+#endif
+#ifndef HARNESS_RUNNER_VERSION
+#define HARNESS_RUNNER_VERSION "dev"
+#endif
+
+namespace runner {
+namespace {
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// Facts that need no ORT call (safe in the supervising parent).
+json static_facts() {
+  utsname u{};
+  uname(&u);
+  return {
+      {"runner", std::string("native ") + HARNESS_RUNNER_VERSION},
+      {"target", HARNESS_RUNNER_TARGET},
+      {"ort_api_version", ORT_API_VERSION},
+      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
+      {"machine", u.machine},
+      {"pid", static_cast<int64_t>(getpid())},
+  };
+}
+
+json env_facts() {
+  json facts = static_facts();
+  try {
+    load_onnxruntime();
+    facts["onnxruntime"] = ort_version();
+    facts["providers"] = Ort::GetAvailableProviders();
+  } catch (const std::exception& e) {
+    facts["onnxruntime_error"] = e.what();
+  }
+  return facts;
+}
+
+std::string signal_text(int sig) {
+  const char* name = strsignal(sig);
+  return "signal " + std::to_string(sig) + " (" + (name ? name : "?") + ")";
+}
+
+volatile pid_t g_child = -1;
+
+void forward_signal(int sig) {
+  if (g_child > 0) kill(g_child, sig);
+}
+
+// Runs fn in a child. Returns its exit code; a crash (SIGSEGV, SIGILL, SIGBUS, SIGFPE, SIGABRT)
+// is described in `crash`; a kill (SIGTERM, SIGHUP, SIGINT, SIGKILL) is passed on as 128 + signal.
+int supervised(const std::function<int()>& fn, std::string& crash) {
+  std::cout.flush();
+  const pid_t pid = fork();
+  if (pid < 0) return fn();  // cannot fork: run unsupervised
+  if (pid == 0) {
+    const int rc = fn();
+    std::cout.flush();
+    std::cerr.flush();
+    _exit(rc);
+  }
+  g_child = pid;
+  for (int sig : {SIGTERM, SIGINT, SIGHUP}) signal(sig, forward_signal);  // what a host or adbd sends
+  int status = 0;
+  while (waitpid(pid, &status, 0) < 0) {
+    if (errno != EINTR) return 1;
+  }
+  if (WIFSIGNALED(status)) {
+    const int sig = WTERMSIG(status);
+    if (sig == SIGSEGV || sig == SIGILL || sig == SIGBUS || sig == SIGFPE || sig == SIGABRT) crash = signal_text(sig);
+    return 128 + sig;
+  }
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+}
+
+int probe() {
+  std::string crash;
+  int pipefd[2];
+  if (pipe(pipefd) != 0) return 3;
+  const int rc = supervised(
+      [&] {
+        close(pipefd[0]);
+        json facts = env_facts();
+        if (!facts.contains("onnxruntime_error")) {
+          try {  // one smoke inference: ORT starts, plans threads, runs a kernel here
+            Ort::Env env(ORT_LOGGING_LEVEL_ERROR, "harness-probe");
+            Ort::SessionOptions so;
+            so.SetIntraOpNumThreads(1);
+            Ort::Session s(env, kSmokeModel, sizeof kSmokeModel, so);
+            float x[4] = {1, 2, 3, 4};
+            int64_t shape[2] = {1, 4};
+            auto mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+            Ort::Value in = Ort::Value::CreateTensor<float>(mem, x, 4, shape, 2);
+            const char* in_names[] = {"x"};
+            const char* out_names[] = {"y"};
+            auto out = s.Run(Ort::RunOptions{nullptr}, in_names, &in, 1, out_names, 1);
+            const float* y = out[0].GetTensorData<float>();
+            facts["smoke"] = (y[3] == 16.0f) ? "ok" : "wrong result";
+          } catch (const std::exception& e) {
+            facts["onnxruntime_error"] = std::string("smoke inference failed: ") + e.what();
+          }
+        }
+        const std::string line = dump(facts) + "\n";
+        ssize_t ignored = write(pipefd[1], line.data(), line.size());
+        (void)ignored;
+        close(pipefd[1]);
+        return facts.contains("onnxruntime_error") ? 3 : 0;
+      },
+      crash);
+  close(pipefd[1]);
+  std::string line;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(pipefd[0], buf, sizeof buf)) > 0) line.append(buf, static_cast<size_t>(n));
+  close(pipefd[0]);
+  if (!crash.empty() || line.empty()) {  // died before it could say anything
+    json facts = static_facts();
+    facts["onnxruntime_error"] =
+        "ONNX Runtime crashed while starting on this device (" + (crash.empty() ? "no output" : crash) +
+        "); known causes: an ARM CPU ORT's cpuinfo cannot read (/sys/devices/system/cpu hidden by SELinux), or a CPU "
+        "without the instructions this libonnxruntime was built for";
+    std::cout << dump(facts) << std::endl;
+    return 3;
+  }
+  std::cout << line << std::flush;
+  return rc;
+}
+
+void write_json_atomic(const std::string& path, const json& obj) {
+  const std::string tmp = path + ".part";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) throw std::runtime_error("cannot write " + tmp);
+    f << dump(obj);
+    if (!f) throw std::runtime_error("write failed: " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
+}
+
+void make_dirs(const std::string& path) {
+  std::string cur;
+  std::stringstream ss(path);
+  std::string part;
+  if (!path.empty() && path[0] == '/') cur = "/";
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    cur += part + "/";
+    mkdir(cur.c_str(), 0755);
+  }
+}
+
+json run_job(const json& job) {
+  const std::string out_dir = job.at("out_dir").get<std::string>();
+  make_dirs(out_dir);
+  json result = {
+      {"protocol", kProtocol},
+      {"status", "failed"},
+      {"error", nullptr},
+      {"traceback", nullptr},
+      {"env", env_facts()},
+      {"providers", nullptr},
+      {"session", json::object()},
+      {"load_ms", json::object()},
+      {"first_inference_ms", json::object()},
+      {"series", json::object()},
+      {"memory", json::object()},
+      {"load", load_readings_start()},
+      {"probes", json::object()},
+      {"windows", json::object()},
+      {"snapshots", {{"before", read_snapshots(job.value("snapshots", json::object()))}}},
+      {"measure_s", 0.0},
+      {"outputs", nullptr},
+  };
+  if (result["env"].contains("onnxruntime_error")) {
+    result["error"] = "RuntimeError: " + result["env"]["onnxruntime_error"].get<std::string>();
+    return result;
+  }
+  Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "harness-runner");
+  Context ctx{env, job, result};
+  const json baseline = current_rss_mb();
+  ProbeSampler sampler(job.value("probes", json::array()));
+  sampler.start();
+  std::string phase = "idle window";
+  try {
+    const double idle_s = job.contains("idle_s") && job["idle_s"].is_number() ? job["idle_s"].get<double>() : 0.0;
+    if (idle_s > 0) {
+      const double t0 = monotonic_s();
+      sleep_s(idle_s);
+      result["windows"]["idle"] = {t0, monotonic_s()};
+    }
+    static const std::map<std::string, Kind> kinds = {
+        {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}};
+    const std::string kind = job.value("kind", "single");
+    const auto it = kinds.find(kind);
+    if (it == kinds.end()) {
+      throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation'])");
+    }
+    phase = "kind " + kind;
+    const Outputs outputs = it->second(ctx);
+    ctx.take_peak();
+    phase = "outputs";
+    if (job.value("save_outputs", true) && !outputs.empty()) {
+      write_npz(out_dir + "/outputs.npz", outputs);
+      result["outputs"] = "outputs.npz";
+    }
+    result["status"] = "ok";
+  } catch (const JobError& e) {
+    result["error"] = e.type + ": " + e.what();
+    result["traceback"] = "native runner, in " + phase;
+  } catch (const Ort::Exception& e) {
+    result["error"] = std::string("OrtError: ") + e.what();
+    result["traceback"] = "native runner, in " + phase + " (ORT error code " + std::to_string(e.GetOrtErrorCode()) + ")";
+  } catch (const json::exception& e) {
+    result["error"] = std::string("ValueError: bad job field: ") + e.what();
+    result["traceback"] = "native runner, in " + phase;
+  } catch (const std::exception& e) {
+    result["error"] = std::string("RuntimeError: ") + e.what();
+    result["traceback"] = "native runner, in " + phase;
+  }
+  if (ctx.peak_taken) result["memory"]["baseline_rss_mb"] = baseline;
+  result["probes"] = sampler.stop();
+  result["snapshots"]["after"] = read_snapshots(job.value("snapshots", json::object()));
+  result["measure_s"] = ctx.watch;
+  return result;
+}
+
+int run_file(const std::string& path) {
+  json job;
+  try {
+    std::ifstream f(path);
+    if (!f) {
+      std::cerr << "ort_runner: cannot read " << path << ": " << strerror(errno) << "\n";
+      return 2;
+    }
+    job = json::parse(f);
+  } catch (const json::exception& e) {
+    std::cerr << "ort_runner: " << path << " is not JSON: " << e.what() << "\n";
+    return 2;
+  }
+  if (!job.is_object() || !job.contains("protocol") || job["protocol"] != kProtocol) {
+    std::cerr << "runner speaks protocol " << kProtocol << ", job has "
+              << (job.is_object() && job.contains("protocol") ? job["protocol"].dump() : "None") << "\n";
+    return 2;
+  }
+  if (!job.contains("out_dir") || !job["out_dir"].is_string()) {
+    std::cerr << "ort_runner: job has no out_dir\n";
+    return 2;
+  }
+  const std::string out_dir = job["out_dir"].get<std::string>();
+  std::string crash;
+  const int rc = supervised(
+      [&] {
+        const json result = run_job(job);
+        write_json_atomic(out_dir + "/result.json", result);
+        return result["status"] == "ok" ? 0 : 1;
+      },
+      crash);
+  if (!crash.empty()) {
+    json result = {{"protocol", kProtocol}, {"status", "failed"}, {"env", static_facts()},
+                   {"error", "RuntimeError: the runner crashed with " + crash + " while running the job"},
+                   {"traceback", nullptr}, {"providers", nullptr}, {"session", json::object()},
+                   {"load_ms", json::object()}, {"first_inference_ms", json::object()}, {"series", json::object()},
+                   {"memory", json::object()}, {"probes", json::object()}, {"windows", json::object()},
+                   {"snapshots", {{"before", json::object()}, {"after", json::object()}}}, {"measure_s", 0.0},
+                   {"outputs", nullptr}};
+    make_dirs(out_dir);
+    write_json_atomic(out_dir + "/result.json", result);
+    return 1;
+  }
+  return rc;
+}
+
+}  // namespace
+}  // namespace runner
+
+int main(int argc, char** argv) {
+  if (argc == 2 && std::string(argv[1]) == "--probe") return runner::probe();
+  if (argc != 2 || std::string(argv[1]).rfind("--", 0) == 0) {
+    std::cerr << "usage: ort_runner JOB_JSON | --probe\n";
+    return 2;
+  }
+  try {
+    return runner::run_file(argv[1]);
+  } catch (const std::exception& e) {
+    std::cerr << "ort_runner: " << e.what() << "\n";
+    return 2;
+  }
+}
