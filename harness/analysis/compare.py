@@ -268,11 +268,12 @@ def _base_row(key: RowKey, ra: Runs, rb: Runs, th: Threshold) -> Row:
 # ---------------------------------------------------------------------------- comparability
 def method_definition(method: Any) -> str:
     """How a metric was measured, without what varies from run to run: sample counts, warm-up counts,
-    why sampling stopped ("median of 361 (max_seconds), 2 warm-up" reads as "median")."""
+    why sampling stopped. Stores written before the method lost them say "median of 361 (max_seconds),
+    2 warm-up", which reads as "median"; any other wording is kept ("VmHWM (measured session only)"
+    is not "VmHWM": the measurement changed)."""
     text = str(method or "")
-    text = re.sub(r"\([^()]*\)", "", text)  # stop reasons and other parenthesised run facts
-    text = re.sub(r"\bof\s+\d+(\.\d+)?\b", "", text)  # "median of 361"
-    text = re.sub(r",?\s*\d+(\.\d+)?\s+warm-?up\b", "", text)  # ", 2 warm-up"
+    text = re.sub(r"\bmedian of \d+ \([^()]*\)", "median", text)  # the count and the stop reason
+    text = re.sub(r",\s*\d+ warm-?up\b", "", text)  # ", 2 warm-up"
     text = re.sub(r"\d+(\.\d+)?", "#", text)
     return re.sub(r"\s+", " ", text).strip(" ,")
 

@@ -39,3 +39,11 @@ def test_a_drifting_series_is_flagged_by_the_rule_compare_uses() -> None:
     # at n = 30 a lag-1 of 0.3 is chance (1.96 / sqrt(30) = 0.36): neither flags it
     short = np.exp(np.cumsum(rng.normal(0, 0.001, 30)) * 0 + rng.normal(0, 0.03, 30))
     assert (autocorrelated("m", short) is None) == (estimate_run(short).method == "order statistics")
+
+
+def test_a_changed_measurement_stays_a_different_definition() -> None:
+    old = "perf_counter, median of {} ({}), {} warm-up"
+    assert method_definition(old.format(361, "min_iterations+min_seconds", 2)) == method_definition(SERIES_METHOD)
+    assert method_definition("VmHWM (measured session only)") != method_definition("VmHWM")  # issue 11's fix
+    assert method_definition("dumpsys meminfo TOTAL PSS (max of 2)") == method_definition(
+        "dumpsys meminfo TOTAL PSS (max of 3)")
