@@ -3,7 +3,8 @@
 A side is one or more references separated by commas (``RUN1,RUN2,RUN3``); a reference is a run id
 or a run reference (``latest``, ``latest~N``: that run), a build id (every run of that build: several
 runs are the evidence a verdict needs) or a result file: a JSON export (``harness export --format
-json``) or a pytest-benchmark JSON file, each one run. Nothing here judges: the frames go to ``analysis.compare``.
+json``) or a pytest-benchmark JSON file, each one run. Nothing here judges: the frames go to
+``analysis.compare``.
 
 Files are untrusted input: anything malformed is a HarnessError that names the file and the place
 in it (``cells[3].metrics[1].value``), never a crash.
