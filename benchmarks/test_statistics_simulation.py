@@ -75,7 +75,7 @@ def _met(s: Scenario, any_reg: float, reg_rows: float, coverage: float) -> bool:
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(3600)
+@pytest.mark.timeout(max(900, 5 * TRIALS + 3 * SERIES))  # ~2 min at the defaults; 1000 trials take an hour or two
 def test_statistics_simulation_table(benchmark, tmp_path: Path) -> None:
     rows: list[str] = []
     results: dict[str, float] = {}
