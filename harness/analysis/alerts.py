@@ -13,10 +13,15 @@ States set by a person are never overwritten by detection.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from harness.analysis.history import Series
+from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.errors import HarnessError
+from harness.records import Alert
+
+__all__ = ["Alert", "STATES", "OPEN_STATES", "TRANSITIONS", "CONFIRM_RUNS", "transition", "detect_alerts", "merge",
+           "open_steps"]
 
 STATES = ("suspected", "confirmed", "acknowledged", "invalid", "fixed")
 OPEN_STATES = ("suspected", "confirmed")
@@ -30,36 +35,6 @@ TRANSITIONS: dict[str, frozenset[str]] = {
 CONFIRM_RUNS = 4
 
 
-@dataclass(frozen=True)
-class Alert:
-    workload: str
-    precision: str
-    backend: str
-    device_fingerprint: str
-    metric: str
-    device: str
-    run_id: str  # first run at the new level
-    prev_run_id: str  # last run before it
-    build_id: str | None
-    prev_build_id: str | None
-    at: str  # created_at of run_id
-    before: float
-    after: float
-    ratio: float
-    p: float
-    state: str = "suspected"
-    note: str = ""
-    by_user: bool = False
-
-    @property
-    def key(self) -> tuple[str, ...]:
-        return (self.workload, self.precision, self.backend, self.device_fingerprint, self.metric, self.run_id)
-
-    @property
-    def series_key(self) -> tuple[str, str, str, str, str]:
-        return (self.workload, self.precision, self.backend, self.device_fingerprint, self.metric)
-
-
 def transition(alert: Alert, new_state: str, note: str = "") -> Alert:
     if new_state not in STATES:
         raise HarnessError(f"unknown alert state {new_state!r}; expected one of {', '.join(STATES)}")
@@ -67,6 +42,16 @@ def transition(alert: Alert, new_state: str, note: str = "") -> Alert:
         raise HarnessError(f"alert {alert.workload}/{alert.metric} on {alert.device} at run {alert.run_id}: "
                            f"cannot go from {alert.state} to {new_state}")
     return replace(alert, state=new_state, note=note or alert.note, by_user=True)
+
+
+def open_steps(alerts: Iterable[Alert]) -> dict[tuple[str, ...], set[str]]:
+    """series key -> run ids of steps already raised (every alert but an invalid one): detection re-judges
+    them with the keep rule, so they neither flicker nor reappear one run later as a new alert."""
+    out: dict[tuple[str, ...], set[str]] = {}
+    for a in alerts:
+        if a.state != "invalid":
+            out.setdefault(a.series_key, set()).add(a.run_id)
+    return out
 
 
 def _canary_for(canaries: Mapping[str, str], device: str) -> str | None:
@@ -115,12 +100,12 @@ def detect_alerts(
 
 
 def _recovery(s: Series, i: int) -> str | None:
-    """run id where a later opposite step brings the level back within 5 % of the old one."""
+    """run id where a later opposite step brings the level back within δ of the old one."""
     cp = s.changes[i]
     for later in s.changes[i + 1 :]:
         if later.worse:
             return None
-        if abs(later.after / cp.before - 1.0) <= 0.05:
+        if abs(later.after / cp.before - 1.0) <= DEFAULT_DELTA:
             return str(s.points["run_id"].iloc[later.index])
     return None
 

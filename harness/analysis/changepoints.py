@@ -1,145 +1,182 @@
-"""Change points on per-run medians of one series (pure, no I/O).
+"""Change points on the log run medians of one series (pure, no I/O).
 
-A step at run k (the first run of the new level) counts only if
-- it holds: each of the first ``min_hold`` runs from k differs from the level before by at
-  least the threshold in the same direction, and so does the median of the runs after;
-- it is large: |after - before| / before >= threshold (5 % by default);
-- it stands out of the noise: |after - before| >= ``sigmas`` x the robust sigma of the run
-  medians (from the MAD of successive differences on each side);
-- the raw samples agree: a two-sided Mann-Whitney U on the pooled samples before vs after
-  gives p < ``alpha`` (per-run medians stand in where raw samples are missing).
-Scanning left to right, the level before a candidate starts at the last accepted change, so
-one step is reported once, at its first run; a single outlier run never holds for 2 runs.
+The run is the unit of evidence, and the series is its own calibration: σ_run comes from its
+successive differences, steps and outlier runs left out (``analysis.noise.series_sigma``), with the
+degrees of freedom that estimate is worth. A step at run k (the first run of the new level) counts
+only if
+
+- it holds: the first ``min_hold`` runs from k are, on average, beyond the threshold from the level
+  before (median of up to ``window`` runs), each of them at least half-way there in the same
+  direction (a single outlier run never holds), and so is the level of the runs after;
+- it is large: |after - before| >= the threshold (log scale: ln(1 + threshold));
+- it is no run-to-run accident: a t test of the two levels against σ_run gives p < ``alpha``
+  (scipy.stats.t with the σ estimate's degrees of freedom). A level is the mean of its window's runs
+  less any run GROSS σ from the window's median (an outlier run); σ_run leaves out the difference
+  across the step under test and across steps already found. ``alpha`` is per position: a series
+  is scanned every night, so it is small;
+- a segmentation agrees: the penalised piecewise-constant fit of the runs around it
+  (``analysis.segmentation``) puts a breakpoint within one run of k; the step is reported where the
+  fit puts it.
+
+Known steps (open alerts) are re-judged with a looser rule, ``keep_alpha`` and half the threshold, so
+a step that sits at the threshold is not raised, dropped and raised again night after night.
+Scanning left to right, the level before a candidate starts at the last accepted change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from scipy import stats
 
-from harness.analysis.stats import mann_whitney_p
+from harness.analysis.noise import GROSS, differences_sigma
+from harness.analysis.segmentation import bic_penalty, breakpoints
+from harness.analysis.thresholds import DEFAULT_DELTA
 
 DEFAULT_WINDOW = 10
 MIN_BEFORE = 3
+HISTORY_ALPHA = 1e-4  # per position and night: ~0.01 false alerts per series over 100 nights of scans
+KEEP_ALPHA = 0.01  # a known step stays while it is this significant and at least half the threshold
 
 
 @dataclass(frozen=True)
 class ChangePoint:
     index: int  # position in the series of the first run at the new level
-    before: float  # level (median of run medians) before
+    before: float  # level before (mean of the run medians of its window, outlier runs left out)
     after: float  # level after
     ratio: float  # after / before
-    p: float  # pooled Mann-Whitney U p-value
-    sigma: float  # robust sigma of run medians around their levels
+    p: float  # run-level t test of the two levels against the series' σ_run
+    sigma: float  # the series' σ_run (log scale)
     worse: bool  # in the bad direction for this metric
 
 
 @dataclass(frozen=True)
 class StepRule:
-    threshold: float = 0.05
-    sigmas: float = 2.5
-    alpha: float = 0.01
+    threshold: float = DEFAULT_DELTA
+    alpha: float = HISTORY_ALPHA
     min_hold: int = 2
     window: int = DEFAULT_WINDOW
+    keep_alpha: float = KEEP_ALPHA
 
 
-def _sigma(before: np.ndarray, after: np.ndarray) -> float:
-    """Robust sigma of run medians from successive differences within each side (a later step
-    inside the after-window does not inflate it): 1.4826 x MAD(diff) / sqrt(2)."""
-    diffs = np.concatenate([np.diff(before), np.diff(after)])
-    if diffs.size == 0:
-        return 0.0
-    return float(1.4826 * np.median(np.abs(diffs - np.median(diffs))) / np.sqrt(2.0))
+def level(y: np.ndarray, sigma: float) -> tuple[float, int]:
+    """(mean, runs) of a window of log medians, runs more than GROSS σ from its median left out."""
+    if sigma > 0 and y.size >= 3:
+        kept = y[np.abs(y - np.median(y)) <= GROSS * sigma]
+        if kept.size:
+            return float(kept.mean()), int(kept.size)
+    return float(y.mean()), int(y.size)
+
+
+def step_p(before: np.ndarray, after: np.ndarray, sigma: float, df: float) -> float:
+    """Two-sided p of the difference of the two levels, runs independent with σ_run ``sigma``."""
+    lb, nb = level(before, sigma)
+    la, na = level(after, sigma)
+    diff = la - lb
+    var = sigma**2 * (1.0 / na + 1.0 / nb)
+    if var <= 0:
+        return 0.0 if diff else 1.0
+    return float(2.0 * stats.t.sf(abs(diff) / math.sqrt(var), df))
 
 
 def detect(
     medians: Sequence[float] | np.ndarray,
-    samples: Sequence[np.ndarray | None] | None = None,
     *,
     rule: StepRule = StepRule(),
     higher_is_better: bool = False,
+    known: Iterable[int] = (),
 ) -> list[ChangePoint]:
+    """Change points of a series of run medians; ``known``: positions of steps already raised."""
     m = np.asarray(medians, dtype=float)
-    n = m.size
-    out: list[ChangePoint] = []
+    ok = np.flatnonzero(np.isfinite(m) & (m > 0))
+    y = np.log(m[ok])
+    n = y.size
     if n < MIN_BEFORE + rule.min_hold:
-        return out
-    # level[k] = median of the `window` runs before k: one vectorised pass, so the cheap "does it
-    # hold?" pre-check skips most runs without touching numpy per run.
-    level = pd.Series(m).rolling(rule.window, min_periods=1).median().shift(1).to_numpy()
-    start = 0
-    k = MIN_BEFORE
+        return []
+    valid = set(ok.tolist())
+    known_pos = {int(np.searchsorted(ok, k)) for k in known if k in valid}
+    diffs = np.diff(y)
+    thr = math.log1p(rule.threshold)
+    may = _may_hold(y, rule, thr) | np.isin(np.arange(n), list(known_pos))
+    out: list[ChangePoint] = []
+    steps: list[int] = []  # positions of accepted steps: their differences are not noise
+    start, k = 0, MIN_BEFORE
     while k <= n - rule.min_hold:
-        lo = max(start, k - rule.window)
-        if lo == k - rule.window and not _may_hold(m, k, level[k], rule):
+        if not may[k] and k - rule.window >= start:
             k += 1
             continue
-        before = m[lo:k]
-        after = m[k : k + rule.window]
-        cp = _candidate(k, before, after, samples, rule, higher_is_better, lo)
-        if cp is not None:
-            out.append(cp)
-            start = k
-            k += MIN_BEFORE  # the next level needs its own history before it can step again
-        else:
+        found = _candidate(y, k, start, diffs, steps, rule, thr, keep=k in known_pos,
+                           higher_is_better=higher_is_better)
+        if found is None:
             k += 1
+            continue
+        at, cp = found
+        out.append(ChangePoint(int(ok[at]), *cp))
+        steps.append(at)
+        start = at
+        k = at + MIN_BEFORE  # the new level needs its own history before it can step again
     return out
 
 
-def _may_hold(m: np.ndarray, k: int, level: float, rule: StepRule) -> bool:
-    if not level or not np.isfinite(level):
-        return True
-    held = m[k : k + rule.min_hold] / level - 1.0
-    return bool(np.all(held >= rule.threshold) or np.all(held <= -rule.threshold / (1 + rule.threshold)))
+def _may_hold(y: np.ndarray, rule: StepRule, thr: float) -> np.ndarray:
+    """Vectorised pre-check: positions whose first ``min_hold`` runs all leave the rolling level
+    (median of the ``window`` runs before) by a quarter of the threshold or more; the rest cannot step."""
+    n = y.size
+    out = np.zeros(n, dtype=bool)
+    if n <= rule.window:
+        out[:] = True
+        return out
+    win = np.lib.stride_tricks.sliding_window_view(y, rule.window)  # win[i] = y[i : i + window]
+    level = np.full(n, np.nan)
+    level[rule.window :] = np.median(win[:-1], axis=1)
+    level[: rule.window] = np.nan
+    dev = np.full((n, rule.min_hold), np.nan)
+    for j in range(rule.min_hold):
+        dev[: n - j, j] = y[j:] - level[: n - j]
+    quarter = thr / 4.0  # the loosest hold rule there is: a known step's, each run half of half the threshold
+    out = np.all(dev >= quarter, axis=1) | np.all(dev <= -quarter, axis=1)
+    out[: rule.window] = True  # the level is still forming: check these one by one
+    return out
 
 
-def _candidate(
-    k: int,
-    before: np.ndarray,
-    after: np.ndarray,
-    samples: Sequence[np.ndarray | None] | None,
-    rule: StepRule,
-    higher_is_better: bool,
-    lo: int,
-) -> ChangePoint | None:
+def _candidate(y: np.ndarray, k: int, start: int, diffs: np.ndarray, steps: list[int], rule: StepRule, thr: float,
+               *, keep: bool, higher_is_better: bool
+               ) -> tuple[int, tuple[float, float, float, float, float, bool]] | None:
+    """(position, change point fields) of a step found at ``k`` (placed where the fit puts it), or None."""
+    lo = max(start, k - rule.window)
+    before, after = y[lo:k], y[k : k + rule.window]
     if before.size < MIN_BEFORE or after.size < rule.min_hold:
         return None
-    level = float(np.median(before))
-    if level == 0:
-        return None
-    held = after[: rule.min_hold] / level - 1.0
-    up, down = bool(np.all(held >= rule.threshold)), bool(np.all(held <= -rule.threshold / (1 + rule.threshold)))
+    need = thr / 2.0 if keep else thr
+    held = after[: rule.min_hold] - float(np.median(before))  # cheap first: most positions stop here
+    mean = float(held.mean())
+    up = bool(np.all(held >= need / 2.0)) and mean >= need
+    down = bool(np.all(held <= -need / 2.0)) and mean <= -need
     if not (up or down):
         return None
-    new = float(np.median(after))
-    ratio = new / level
-    if (up and ratio < 1 + rule.threshold) or (down and ratio > 1 / (1 + rule.threshold)):
+    # σ_run without the difference across this step and across the steps found before it
+    sigma, df = differences_sigma(np.delete(diffs, [p - 1 for p in (*steps, k)]))
+    old, new = level(before, sigma)[0], level(after, sigma)[0]
+    if (up and new - old < need) or (down and old - new < need):
         return None
-    sigma = _sigma(before, after)
-    if abs(new - level) < rule.sigmas * sigma:
+    p = step_p(before, after, sigma, df)
+    if not p < (rule.keep_alpha if keep else rule.alpha):
         return None
-    p = _pooled_p(k, before.size, after.size, samples, before, after, lo)
-    if not p < rule.alpha:
-        return None
-    return ChangePoint(index=k, before=level, after=new, ratio=ratio, p=p, sigma=sigma,
-                       worse=down if higher_is_better else up)
+    at = k
+    if not keep:
+        where = _segmentation_break(y[lo : k + rule.window], k - lo, sigma)
+        if where is None or lo + where <= start:
+            return None
+        at = lo + where
+        if at != k:
+            old, new = level(y[max(start, at - rule.window) : at], sigma)[0], level(y[at : at + rule.window], sigma)[0]
+    return at, (math.exp(old), math.exp(new), math.exp(new - old), p, sigma, down if higher_is_better else up)
 
 
-def _pooled_p(
-    k: int,
-    nb: int,
-    na: int,
-    samples: Sequence[np.ndarray | None] | None,
-    before: np.ndarray,
-    after: np.ndarray,
-    lo: int,
-) -> float:
-    if samples is not None:
-        pre = [samples[i] for i in range(lo, lo + nb)]
-        post = [samples[i] for i in range(k, k + na)]
-        if all(s is not None and len(s) for s in pre + post):
-            return mann_whitney_p(np.concatenate(pre), np.concatenate(post))  # type: ignore[arg-type]
-    return mann_whitney_p(before, after)
+def _segmentation_break(window: np.ndarray, k: int, sigma: float) -> int | None:
+    """The fit's breakpoint closest to ``k`` within one run of it (positions within ``window``), or None."""
+    near = [b for b in breakpoints(window, bic_penalty(sigma, window.size)) if abs(b - k) <= 1]
+    return min(near, key=lambda b: (abs(b - k), b)) if near else None

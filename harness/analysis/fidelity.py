@@ -19,7 +19,7 @@ from collections.abc import Mapping
 import numpy as np
 
 from harness.config.models import Budget
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 
 METHOD = "vs fp32 host CPU"
 XPLAT_PREFIX = "xplat_"

@@ -8,21 +8,35 @@ the cell; ``message`` is the whole sentence.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
-SLOWER_THAN_FP32 = "slower_than_fp32"
-EP_FALLBACK = "ep_fallback"
-VARIANT_UNCHANGED = "variant_unchanged"
-BUDGET_MISSED = "budget_missed"
-CONTENTION = "contention"
-AUTOCORRELATED = "autocorrelated"
-THROTTLED = "throttled"
-PROBE = "probe"  # a probe that could not say what it was asked (power, memory sources)
-NOTE = "note"  # an old plain-string flag of no known kind
+from harness.analysis.autocorrelation import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
+from harness.records import (  # the stored form of a flag is a record: results reads it too
+    AUTOCORRELATED,
+    BUDGET_MISSED,
+    CONTENTION,
+    EP_FALLBACK,
+    NOTE,
+    PROBE,
+    SLOWER_THAN_FP32,
+    THROTTLED,
+    VARIANT_UNCHANGED,
+    Flag,
+    codes,
+    flags_json,
+    labels,
+    parse_flag,
+    parse_flags,
+)
+
+__all__ = ["AUTOCORRELATED", "BUDGET_MISSED", "CONTENTION", "EP_FALLBACK", "NOTE", "PROBE", "SLOWER_THAN_FP32",
+           "THROTTLED", "VARIANT_UNCHANGED", "Flag", "codes", "flags_json", "labels", "parse_flag", "parse_flags",
+           "SLOWER_RATIO", "CONTENTION_CORES", "AUTOCORRELATION_LAG1", "AUTOCORRELATION_MIN_SAMPLES",
+           "slower_than_fp32", "ep_fallback", "variant_unchanged", "budget_missed", "contention", "autocorrelated",
+           "lag1_autocorrelation"]
 
 # A precision this much slower than fp32 on the same device and backend is flagged: above the
 # 2-8 % a median moves from process to process on a shared host (measured), so noise alone
@@ -31,66 +45,8 @@ SLOWER_RATIO = 1.10
 # Other processes using more than this share of one core during the steady windows.
 CONTENTION_CORES = 0.25
 # Lag-1 autocorrelation of the steady samples above which they drift (a device heating up).
-AUTOCORRELATION_LAG1 = 0.2
+AUTOCORRELATION_LAG1 = LAG1_LIMIT
 AUTOCORRELATION_MIN_SAMPLES = 20
-
-_LEGACY_PREFIXES = (("EP fallback", EP_FALLBACK), ("throttled", THROTTLED), ("power", PROBE), ("memory", PROBE))
-
-
-@dataclass(frozen=True)
-class Flag:
-    code: str
-    message: str
-    extra: Mapping[str, Any] = field(default_factory=dict)
-
-    def to_json(self) -> dict[str, Any]:
-        return {**self.extra, "code": self.code, "message": self.message}
-
-    @property
-    def label(self) -> str:
-        """A few words for a table cell; the message says the rest."""
-        x = self.extra
-        if self.code == SLOWER_THAN_FP32 and "ratio" in x:
-            return f"{x['ratio']:.2g}× slower than fp32"
-        if self.code == EP_FALLBACK and x.get("used"):
-            return f"EP fallback to {x['used']}"
-        if self.code == VARIANT_UNCHANGED:
-            return "quantizer changed nothing"
-        if self.code == BUDGET_MISSED:
-            return "budget missed"
-        if self.code == CONTENTION and "cores" in x:
-            return f"contention {x['cores']:.2f} cores"
-        if self.code == AUTOCORRELATED and "lag1" in x:
-            return f"drifting (lag-1 r {x['lag1']:.2f})"
-        return self.message
-
-
-def parse_flag(raw: Any) -> Flag:
-    """One stored flag: an object, or a plain string from a store written before flags had codes."""
-    if isinstance(raw, Mapping):
-        extra = {k: v for k, v in raw.items() if k not in ("code", "message")}
-        return Flag(str(raw.get("code") or NOTE), str(raw.get("message") or raw.get("code") or ""), extra)
-    text = str(raw)
-    for prefix, code in _LEGACY_PREFIXES:
-        if text.startswith(prefix):
-            return Flag(code, text)
-    return Flag(NOTE, text)
-
-
-def parse_flags(raw: Iterable[Any] | None) -> list[Flag]:
-    return [parse_flag(r) for r in (raw or [])]
-
-
-def flags_json(flags: Iterable[Flag]) -> list[dict[str, Any]]:
-    return [f.to_json() for f in flags]
-
-
-def labels(flags: Iterable[Flag]) -> str:
-    return "; ".join(f.label for f in flags)
-
-
-def codes(flags: Iterable[Flag]) -> str:
-    return ",".join(f.code for f in flags)
 
 
 # ---------------------------------------------------------------------------- decisions
@@ -137,19 +93,18 @@ def contention(cores: float | None, threshold: float = CONTENTION_CORES) -> Flag
                 f"(flagged above {threshold:g})", {"cores": round(cores, 3), "threshold": threshold})
 
 
-def lag1_autocorrelation(samples: Sequence[float] | np.ndarray) -> float | None:
+def autocorrelated(metric: str, samples: Sequence[float] | np.ndarray) -> Flag | None:
+    """Steady samples that drift: the rule compare uses to read a run's error from block medians
+    (analysis.within_run: lag-1 of the log samples above LAG1_LIMIT and beyond chance for n)."""
     x = np.asarray(samples, dtype=float)
+    x = x[np.isfinite(x) & (x > 0)]
     if x.size < AUTOCORRELATION_MIN_SAMPLES:
         return None
-    d = x - x.mean()
-    denom = float(np.dot(d, d))
-    return None if denom == 0 else float(np.dot(d[:-1], d[1:]) / denom)
-
-
-def autocorrelated(metric: str, samples: Sequence[float] | np.ndarray) -> Flag | None:
-    r = lag1_autocorrelation(samples)
-    if r is None or r <= AUTOCORRELATION_LAG1:
+    r = lag1_autocorrelation(np.log(x))
+    if not is_autocorrelated(r, int(x.size)):
         return None
+    assert r is not None
     return Flag(AUTOCORRELATED,
                 f"{metric}: steady samples drift (lag-1 autocorrelation {r:.2f} > {AUTOCORRELATION_LAG1:g}); "
-                f"the device may be heating up or the load changed", {"lag1": round(r, 3), "metric": metric})
+                f"the device may be heating up or the load changed; compare reads this run's error from block "
+                f"medians", {"lag1": round(r, 3), "metric": metric})

@@ -1,20 +1,22 @@
 """Series over time per (workload, precision, backend, device fingerprint, metric), pure.
 
 Input: a Store.metrics_frame (plus raw samples keyed by (cell_id, metric)). Output: one
-Series per key, ordered by run time, with the per-run median, IQR and sample count, and the
-change points found on the per-run medians.
+Series per key, ordered by run time, with the per-run median, IQR and sample count, the series'
+own run-to-run noise σ_run, and the change points found on the per-run medians.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
+import math
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from harness.analysis.changepoints import ChangePoint, StepRule, detect
+from harness.analysis.noise import successive_sigma
 from harness.analysis.thresholds import Thresholds
 
 SERIES_KEY = ("workload", "precision", "backend", "device_fingerprint", "metric")
@@ -29,6 +31,13 @@ class Series:
     points: pd.DataFrame  # run_id, run_created_at, build_id, median, q1, q3, n, cell_id
     samples: list[np.ndarray | None] = field(default_factory=list)
     changes: list[ChangePoint] = field(default_factory=list)
+
+    @property
+    def sigma_run(self) -> float:
+        """The series' robust run-to-run σ of log medians (NaN under 2 runs)."""
+        m = self.points["median"].to_numpy(dtype=float)
+        m = m[np.isfinite(m) & (m > 0)]
+        return successive_sigma(np.log(m)) if m.size else math.nan
 
     @property
     def slug(self) -> str:
@@ -67,7 +76,10 @@ def build_series(
     thresholds: Thresholds | None = None,
     kinds: tuple[str, ...] = ("noisy",),
     detect_changes: bool = True,
+    known: Mapping[tuple[str, ...], Collection[str]] | None = None,
 ) -> list[Series]:
+    """``known``: series key -> run ids of steps already raised (open alerts), re-judged with the looser
+    rule that keeps a step at the threshold from flickering."""
     thresholds = thresholds or Thresholds()
     samples = samples or {}
     f = metrics[metrics["kind"].isin(kinds) & metrics["status"].isin(["ok", "accuracy_fail"])].copy()
@@ -87,7 +99,9 @@ def build_series(
         s = Series(key=key, device=str(g["device"].iloc[-1]), unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
                    higher_is_better=th.higher_is_better, points=points, samples=raw)
         if detect_changes:
-            rule = StepRule(threshold=th.delta, alpha=th.alpha)
-            s.changes = detect(points["median"].to_numpy(), raw, rule=rule, higher_is_better=th.higher_is_better)
+            runs = (known or {}).get(key, ())
+            positions = [i for i, r in enumerate(points["run_id"]) if r in runs] if runs else []
+            s.changes = detect(points["median"].to_numpy(), rule=StepRule(threshold=th.delta),
+                               higher_is_better=th.higher_is_better, known=positions)
         out.append(s)
     return out

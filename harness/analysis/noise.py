@@ -1,54 +1,154 @@
-"""The noise floor of a device from A/A runs: how far two runs of the SAME build drift apart.
+"""Run-to-run noise: the one home of robust σ, of σ as a percentage, and of σ_run's sources (pure).
 
-floor = 99th percentile of |log(median_i / median_j)| over all pairs of A/A runs of each cell,
-pooled per (device fingerprint, workload, metric). compare uses exp(floor) - 1 as the threshold
-when it is larger than the default delta. With a single run, its samples are split into two
-interleaved halves (a weaker estimate: it misses run-to-run drift; the report says so).
+The model behind every verdict: log(run median) = truth + run offset + within-run error. The run
+offset (thermal state, clocks, background load) has standard deviation σ_run, for one device ×
+workload × precision × backend × metric. It comes, in order, from
+
+- ``estimated``: the runs given on each side of a comparison (at least 2 degrees of freedom);
+- ``calibrated``: the device's A/A runs (``harness calibrate``: ``calibrate`` below);
+- ``history``: the baseline series' own run medians (``history_noise``: robust to a step);
+- ``assumed``: the default declared in the thresholds (``run_noise``), which the output then names.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from itertools import combinations
-from typing import Any
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
+from scipy import stats
 
-FLOOR_KEY = ("device_fingerprint", "workload", "metric")
+from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
+
+__all__ = ["CALIBRATION_RUNS", "MIN_CALIBRATION_RUNS", "SOURCES", "RunNoise", "Calibration", "robust_sigma",
+           "series_sigma", "differences_sigma", "successive_sigma", "as_percent", "from_percent", "assumed",
+           "history_noise", "calibrate"]
+
+SOURCES = ("estimated", "calibrated", "history", "assumed")
+MSSD_EFFICIENCY = 2.0 / 3.0  # of the mean square successive difference against the variance (normal data)
+GROSS = 3.5  # a successive difference this many robust σ out is a step or an outlier run, not noise
+MIN_HISTORY_RUNS = 6  # a baseline series shorter than this gives no σ_run
+HISTORY_WINDOW = 30  # the latest runs of a baseline series that σ_run is read from
 
 
-def log_ratios(medians: list[float]) -> list[float]:
-    return [abs(float(np.log(a / b))) for a, b in combinations(medians, 2) if a > 0 and b > 0]
+MAD_SCALE = 1.0 / float(stats.norm.ppf(0.75))  # 1.4826: MAD -> σ for normal data
 
 
-def noise_floors(metrics: pd.DataFrame, samples: Mapping[tuple[int, str], np.ndarray]) -> list[dict[str, Any]]:
-    """One dict per (fingerprint, workload, metric): floor, n_pairs, device, run_ids, method."""
-    f = metrics[(metrics["kind"] == "noisy") & (metrics["status"] == "ok")].copy()
-    if f.empty:
-        return []
-    f["device_fingerprint"] = f["device_fingerprint"].fillna("")
-    out = []
-    for key, g in f.groupby(list(FLOOR_KEY), sort=True):
-        ratios: list[float] = []
-        runs = sorted(set(g["run_id"]))
-        method = "between runs" if len(runs) > 1 else "split halves of one run"
-        for _, cell in g.groupby(["precision", "backend"]):
-            meds = []
-            for cid, metric, value in zip(cell["cell_id"], cell["metric"], cell["value"], strict=True):
-                s = samples.get((int(cid), metric))
-                if len(runs) == 1 and s is not None and len(s) >= 4:
-                    ratios += log_ratios([float(np.median(s[0::2])), float(np.median(s[1::2]))])
-                meds.append(float(np.median(s)) if s is not None and len(s) else float(value))
-            ratios += log_ratios(meds)
-        if not ratios:
-            continue
-        out.append({
-            **dict(zip(FLOOR_KEY, (str(k) for k in key), strict=True)),
-            "device": str(g["device"].iloc[0]),
-            "floor": float(np.percentile(ratios, 99)),
-            "n_pairs": len(ratios),
-            "run_ids": runs,
-            "method": method,
-        })
-    return out
+def robust_sigma(x: Sequence[float] | np.ndarray) -> float:
+    """1.4826 x MAD: the standard deviation a normal sample with this MAD would have (NaN when empty).
+
+    numpy's median directly: scipy's median_abs_deviation costs milliseconds per call in its
+    argument handling, and history detection calls this for every candidate step."""
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size == 0:
+        return float("nan")
+    return MAD_SCALE * float(np.median(np.abs(v - np.median(v))))
+
+
+def series_sigma(log_medians: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """(σ, degrees of freedom) of the run-to-run noise of a time series of log run medians.
+
+    From its successive differences, so a slow drift does not count; the differences more than GROSS
+    robust σ (MAD) from their median are steps or outlier runs and are left out, and the rest give the
+    mean square successive difference (von Neumann), worth 2/3 of a variance's degrees of freedom. A
+    step or an outlier run moves one or two differences: it does not inflate σ. (NaN, 0) under 2 runs."""
+    y = np.asarray(log_medians, dtype=float)
+    y = y[np.isfinite(y)]
+    if y.size < 2:
+        return float("nan"), 0.0
+    return differences_sigma(np.diff(y))
+
+
+def differences_sigma(d: np.ndarray) -> tuple[float, float]:
+    """``series_sigma`` from the successive differences themselves (a caller may leave some out: the
+    difference across a step it is testing)."""
+    d = np.asarray(d, dtype=float)
+    if d.size == 0:
+        return float("nan"), 0.0
+    s0 = robust_sigma(d)
+    kept = d[np.abs(d - np.median(d)) <= GROSS * s0] if s0 > 0 else d
+    if kept.size == 0:
+        kept = d
+    return float(np.sqrt(np.mean(kept**2) / 2.0)), max(1.0, MSSD_EFFICIENCY * kept.size)
+
+
+def successive_sigma(log_medians: Sequence[float] | np.ndarray) -> float:
+    """σ of ``series_sigma`` alone."""
+    return series_sigma(log_medians)[0]
+
+
+def as_percent(sigma: float | None) -> float | None:
+    """A σ of log values as the percentage a person reads: 100 (e^σ - 1)."""
+    if sigma is None or not math.isfinite(sigma):
+        return None
+    return 100.0 * math.expm1(sigma)
+
+
+def from_percent(pct: float) -> float:
+    """A percentage (5 means 5 %) as a σ of log values."""
+    return math.log1p(pct / 100.0)
+
+
+@dataclass(frozen=True)
+class RunNoise:
+    """σ_run for one row with where it came from; ``df`` = inf when assumed (no estimate to doubt)."""
+
+    sigma: float
+    df: float
+    source: str
+    runs: int = 0  # how many runs stand behind it
+    detail: str = ""
+
+
+def assumed(sigma: float) -> RunNoise:
+    return RunNoise(sigma=sigma, df=math.inf, source="assumed", detail="declared default (thresholds run_noise)")
+
+
+def history_noise(log_medians: Sequence[float] | np.ndarray) -> RunNoise | None:
+    """σ_run from the latest ``HISTORY_WINDOW`` run medians of a baseline series (None when too short).
+
+    It counts each run's within-run error too (the series' runs are all there is): a little high, so
+    a verdict on it errs towards INCONCLUSIVE."""
+    y = np.asarray(log_medians, dtype=float)
+    y = y[np.isfinite(y)][-HISTORY_WINDOW:]
+    if y.size < MIN_HISTORY_RUNS:
+        return None
+    s, df = series_sigma(y)
+    if not math.isfinite(s):
+        return None
+    return RunNoise(sigma=s, df=df, source="history", runs=int(y.size),
+                    detail=f"robust σ of the last {y.size} run medians of the baseline series")
+
+
+@dataclass(frozen=True)
+class Calibration:
+    sigma: float  # σ_run: between-run standard deviation of log medians net of within-run error
+    low: float  # its 95 % interval (chi-square on the run medians' variance)
+    high: float
+    df: float
+    n_runs: int
+    within: float  # root mean square within-run standard error of the runs
+
+
+def calibrate(log_medians: Sequence[float], within_se: Sequence[float]) -> Calibration | None:
+    """σ_run from A/A runs of one series: the variance of their log medians less the mean within-run
+    variance (method of moments), with a 95 % chi-square interval (None under MIN_CALIBRATION_RUNS)."""
+    m = np.asarray(log_medians, dtype=float)
+    se = np.asarray(within_se, dtype=float)
+    ok = np.isfinite(m) & np.isfinite(se)
+    m, se = m[ok], se[ok]
+    if m.size < MIN_CALIBRATION_RUNS:
+        return None
+    df = float(m.size - 1)
+    total = float(np.var(m, ddof=1))
+    within = float(np.mean(se**2))
+
+    def net(var_total: float) -> float:
+        return math.sqrt(max(0.0, var_total - within))
+
+    lo_total = df * total / float(stats.chi2.ppf(0.975, df))
+    hi_total = df * total / float(stats.chi2.ppf(0.025, df))
+    return Calibration(sigma=net(total), low=net(lo_total), high=net(hi_total), df=df, n_runs=int(m.size),
+                       within=math.sqrt(within))

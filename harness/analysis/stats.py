@@ -1,78 +1,125 @@
-"""The statistics behind `compare` and change points: scipy.stats underneath, fixed seeds.
+"""The tests behind verdicts, on log run medians (scipy.stats underneath, no hand-written distributions).
 
-- effect: ratio of medians B/A with a bootstrap confidence interval (scipy.stats.bootstrap,
-  independent resampling of both sides, fixed seed so a re-run prints the same CI);
-- test: two-sided Mann-Whitney U on the raw samples (scipy.stats.mannwhitneyu);
-- multiplicity: Holm's step-down correction across all rows judged at once;
-- a median's own CI: exact order statistics (scipy.stats.quantile_test) at large n, a
-  fixed-seed bootstrap at small n.
+- ``difference``: the difference of mean log run medians B - A with its standard error and degrees of
+  freedom, from the runs themselves (Welch, or paired by round), or from a σ_run known from elsewhere
+  with each run's within-run error added to the variance;
+- ``t_test``: two-sided p, the confidence interval and the minimum detectable effect of a difference;
+- ``holm``: Holm's step-down correction across all rows judged at once;
+- ``runs_needed``: how many runs per side (rounds, when paired) would decide an undecided row.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 from scipy import stats
 
-DEFAULT_SEED = 20240607
-DEFAULT_RESAMPLES = 2000
-ORDER_STATISTICS_MIN_N = 20  # below this the order-statistic interval is too coarse: bootstrap
+CONFIDENCE = 0.95  # of every interval a verdict prints, and of equivalence (TOST at (1 - CONFIDENCE) / 2)
+POWER = 0.80  # of the minimum detectable effect
+MAX_RUNS_NEEDED = 100  # beyond this a row "sits at the threshold": more runs will not decide it soon
+
+
+def quantile(q: float | np.ndarray, df: float) -> float | np.ndarray:
+    """Student's t quantile (the normal one when df is infinite: a σ taken as known)."""
+    out = stats.norm.ppf(q) if not math.isfinite(df) else stats.t.ppf(q, df)
+    return float(out) if np.ndim(out) == 0 else np.asarray(out)
+
+
+@lru_cache(maxsize=256)
+def _plan_table(paired: bool, alpha: float) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """For k = 2..MAX_RUNS_NEEDED runs (rounds): k, df, the CONFIDENCE quantile and the quantile sum
+    of a minimum detectable effect at two-sided ``alpha`` and POWER (planning asks for these often)."""
+    k = np.arange(2, MAX_RUNS_NEEDED + 1)
+    df = (k - 1 if paired else 2 * k - 2).astype(float)
+    conf = stats.t.ppf(0.5 + CONFIDENCE / 2.0, df)
+    mde = stats.t.ppf(1.0 - alpha / 2.0, df) + stats.t.ppf(POWER, df)
+    return k, df, conf, mde
+
+
+def survival(x: float, df: float) -> float:
+    return float(stats.norm.sf(x) if not math.isfinite(df) else stats.t.sf(x, df))
 
 
 @dataclass(frozen=True)
-class RatioCI:
-    ratio: float
-    low: float
+class Difference:
+    """d = mean log median B - mean log median A (paired: mean of per-round differences)."""
+
+    d: float
+    se: float
+    df: float
+    var_run: float  # the variance of one run's log median (σ_run² + within-run error²): for planning
+    sigma_run: float  # σ_run itself (net of within-run error), what a row reports
+
+
+def welch(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float]) -> Difference:
+    """Welch's t on log run medians; the runs' own spread already holds their within-run error."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    va, vb = float(np.var(x, ddof=1)), float(np.var(y, ddof=1))
+    qa, qb = va / x.size, vb / y.size
+    se = math.sqrt(qa + qb)
+    df = (qa + qb) ** 2 / ((qa**2 / (x.size - 1) if qa else 0.0) + (qb**2 / (y.size - 1) if qb else 0.0)) \
+        if qa + qb > 0 else float(x.size + y.size - 2)
+    pooled = ((x.size - 1) * va + (y.size - 1) * vb) / (x.size + y.size - 2)
+    within = float(np.mean(np.concatenate([np.asarray(se_a) ** 2, np.asarray(se_b) ** 2])))
+    return Difference(float(y.mean() - x.mean()), se, float(df), pooled, math.sqrt(max(0.0, pooled - within)))
+
+
+def one_sided_pool(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float]) -> Difference:
+    """Student's t when only one side has runs to spare: its spread stands for both sides."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    many, se_many = (x, se_a) if x.size >= y.size else (y, se_b)
+    var = float(np.var(many, ddof=1))
+    se = math.sqrt(var * (1.0 / x.size + 1.0 / y.size))
+    within = float(np.mean(np.asarray(se_many) ** 2))
+    return Difference(float(y.mean() - x.mean()), se, float(many.size - 1), var, math.sqrt(max(0.0, var - within)))
+
+
+def paired(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float]) -> Difference:
+    """Paired t on per-round differences of log medians (A B B A rounds cancel drift)."""
+    dd = np.asarray(b, dtype=float) - np.asarray(a, dtype=float)
+    var_d = float(np.var(dd, ddof=1))
+    within = float(np.mean(np.asarray(se_a) ** 2 + np.asarray(se_b) ** 2)) / 2.0
+    return Difference(float(dd.mean()), math.sqrt(var_d / dd.size), float(dd.size - 1), var_d / 2.0,
+                      math.sqrt(max(0.0, var_d / 2.0 - within)))
+
+
+def known_sigma(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float], sigma: float,
+                df: float, *, is_paired: bool = False) -> Difference:
+    """σ_run known from calibration, history or an assumed default; each run's within-run error added."""
+    ea, eb = np.asarray(se_a, dtype=float) ** 2, np.asarray(se_b, dtype=float) ** 2
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if is_paired:
+        r = x.size
+        d = float((y - x).mean())
+        se = math.sqrt(2.0 * sigma**2 / r + float(np.sum(ea + eb)) / r**2)
+    else:
+        d = float(y.mean() - x.mean())
+        se = math.sqrt(sigma**2 / x.size + sigma**2 / y.size + float(ea.sum()) / x.size**2 + float(eb.sum()) / y.size**2)
+    within = float(np.mean(np.concatenate([ea, eb])))
+    return Difference(d, se, df, sigma**2 + within, sigma)
+
+
+@dataclass(frozen=True)
+class TTest:
+    p: float  # two-sided, H0: no difference
+    low: float  # CONFIDENCE interval of d
     high: float
+    mde: float  # minimum detectable |d| at POWER for a two-sided test at alpha (log scale)
 
 
-def _median_ratio(a: np.ndarray, b: np.ndarray, axis: int = -1) -> np.ndarray:
-    return np.median(b, axis=axis) / np.median(a, axis=axis)
-
-
-def median_ratio_ci(
-    a: Sequence[float] | np.ndarray,
-    b: Sequence[float] | np.ndarray,
-    *,
-    confidence: float = 0.95,
-    n_resamples: int = DEFAULT_RESAMPLES,
-    seed: int = DEFAULT_SEED,
-) -> RatioCI:
-    """Ratio of medians B/A with a percentile-bootstrap CI (fixed seed: reproducible)."""
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    if x.size == 0 or y.size == 0:
-        raise ValueError("median_ratio_ci needs samples on both sides")
-    ratio = float(np.median(y) / np.median(x))
-    if x.size < 2 or y.size < 2:
-        return RatioCI(ratio, float("nan"), float("nan"))
-    # Keep each resample batch around 4M values so a 100k-sample series does not eat RAM.
-    batch = max(1, min(n_resamples, 4_000_000 // max(x.size, y.size)))
-    res = stats.bootstrap(
-        (x, y),
-        _median_ratio,
-        vectorized=True,
-        paired=False,
-        confidence_level=confidence,
-        n_resamples=n_resamples,
-        batch=batch,
-        method="percentile",
-        random_state=np.random.default_rng(seed),
-    )
-    return RatioCI(ratio, float(res.confidence_interval.low), float(res.confidence_interval.high))
-
-
-def mann_whitney_p(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
-    """Two-sided Mann-Whitney U p-value; 1.0 when both sides are constant and equal."""
-    x = np.asarray(a, dtype=float)
-    y = np.asarray(b, dtype=float)
-    if x.size == 0 or y.size == 0:
-        return float("nan")
-    if np.ptp(np.concatenate([x, y])) == 0:
-        return 1.0
-    return float(stats.mannwhitneyu(x, y, alternative="two-sided").pvalue)
+def t_test(diff: Difference, alpha: float) -> TTest:
+    if diff.se <= 0 or not math.isfinite(diff.se):
+        exact = diff.d == 0
+        return TTest(p=1.0 if exact else 0.0, low=diff.d, high=diff.d, mde=0.0)
+    p = 2.0 * survival(abs(diff.d) / diff.se, diff.df)
+    q = quantile(np.array([0.5 + CONFIDENCE / 2.0, 1.0 - alpha / 2.0, POWER]), diff.df)
+    half = float(q[0]) * diff.se  # type: ignore[index]
+    mde = (float(q[1]) + float(q[2])) * diff.se  # type: ignore[index]
+    return TTest(p=min(1.0, p), low=diff.d - half, high=diff.d + half, mde=mde)
 
 
 def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
@@ -93,15 +140,40 @@ def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:
     return out
 
 
-def robust_sigma(x: Sequence[float] | np.ndarray) -> float:
-    """1.4826 x MAD: the standard deviation a normal sample with this MAD would have."""
-    v = np.asarray(x, dtype=float)
-    if v.size == 0:
-        return float("nan")
-    return float(stats.median_abs_deviation(v, scale="normal"))
+def runs_needed(diff: Difference, *, bound: float, alpha: float, tests: int, have: int,
+                is_paired: bool = False) -> int | None:
+    """Runs per side (rounds when paired) after which this difference, if it stays where it is, would
+    be decided: equivalent within ±bound, or significant (Bonferroni over ``tests``, the most Holm can
+    ask) and beyond ±bound. With that many runs they estimate σ_run themselves (t with 2k - 2, paired
+    k - 1, degrees of freedom). None when more than MAX_RUNS_NEEDED would be needed (it sits at the
+    bound)."""
+    d = abs(diff.d)
+    k, df, conf, _ = _plan_table(is_paired, alpha)
+    se = np.sqrt(2.0 * diff.var_run / k)  # paired: var(B - A) / k; unpaired: var_run (1/k + 1/k)
+    decided = d + conf * se < bound
+    if d >= bound:
+        decided |= 2.0 * stats.t.sf(d / np.maximum(se, 1e-300), df) < alpha / max(1, tests)
+    hit = np.flatnonzero(decided & (k > have))
+    return int(k[hit[0]]) if hit.size else None
 
 
-def median_ci(samples: Sequence[float] | np.ndarray, *, confidence: float = 0.95,
+def runs_to_detect(var_run: float, effect: float, *, alpha: float, tests: int = 1, paired: bool = False) -> int | None:
+    """Runs per side (rounds when paired) whose minimum detectable effect, at POWER and two-sided alpha
+    (Bonferroni over ``tests``), is at most ``effect`` (log scale) when one run's log median varies by
+    ``var_run``; σ_run estimated from the runs themselves. None beyond MAX_RUNS_NEEDED."""
+    k, _, _, factor = _plan_table(paired, alpha / max(1, tests))
+    se = np.sqrt(2.0 * var_run / k)  # paired: var(B - A) / k; unpaired: var_run (1/k + 1/k)
+    hit = np.flatnonzero(factor * se <= effect)
+    return int(k[hit[0]]) if hit.size else None
+
+
+# ---------------------------------------------------------------------------- a median's own interval (tables)
+DEFAULT_SEED = 20240607
+DEFAULT_RESAMPLES = 2000
+ORDER_STATISTICS_MIN_N = 20  # below this the order-statistic interval is too coarse: bootstrap
+
+
+def median_ci(samples: Sequence[float] | np.ndarray, *, confidence: float = CONFIDENCE,
               seed: int = DEFAULT_SEED) -> tuple[float, float] | None:
     """CI of the median of one series; None below 2 finite samples.
 

@@ -2,15 +2,17 @@
 
 A thresholds file (YAML, loaded with file:line errors by the compare command) looks like::
 
-    defaults: {delta: 0.05, alpha: 0.01}
+    defaults: {delta: 0.05, alpha: 0.01, run_noise: 0.05}
     higher_is_better: ["accuracy*"]          # added to the built-in list
     rules:                                    # later rules win for the fields they set
       - {metric: "latency_ms*", workload: "resnet*", delta: 0.08}
       - {metric: "rel_l2", precision: "int8", abs_tol: 0.001, budget: 0.05}
 
-Noisy metrics use ``delta`` (smallest ratio change that counts) and ``alpha`` (Holm-adjusted
-p-value bound). Deterministic metrics use ``rel_tol`` / ``abs_tol`` and an optional ``budget``
-(an absolute bound on B, e.g. an error budget per precision).
+Noisy metrics use ``delta`` (smallest ratio change that counts: fixed, never widened by noise),
+``alpha`` (Holm-adjusted p-value bound) and ``run_noise`` (the run-to-run σ to assume, as a fraction,
+when neither the runs given, a calibration nor the history can estimate it; a verdict that uses it
+says so). Deterministic metrics use ``rel_tol`` / ``abs_tol`` and an optional ``budget`` (an
+absolute bound on B, e.g. an error budget per precision).
 """
 
 from __future__ import annotations
@@ -22,6 +24,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 DEFAULT_DELTA = 0.05
 DEFAULT_ALPHA = 0.01
+DEFAULT_RUN_NOISE = 0.05  # assumed run-to-run σ (5 %: the middle of the 2-8 % phones show)
+CALIBRATION_RUNS = 10  # A/A runs `harness calibrate` makes by default
+MIN_CALIBRATION_RUNS = 3  # fewer runs cannot estimate a variance worth storing
 
 BUILTIN_HIGHER_IS_BETTER = (
     "tokens_per_s*",
@@ -42,6 +47,7 @@ class _Strict(BaseModel):
 class Limits(_Strict):
     delta: float | None = Field(None, gt=0, lt=10)
     alpha: float | None = Field(None, gt=0, lt=1)
+    run_noise: float | None = Field(None, ge=0, lt=1)
     rel_tol: float | None = Field(None, ge=0)
     abs_tol: float | None = Field(None, ge=0)
     budget: float | None = None
@@ -82,7 +88,8 @@ class Thresholds(_Strict):
     rules: tuple[Rule, ...] = ()
 
     def resolve(self, workload: str, precision: str, backend: str, metric: str) -> Threshold:
-        values = {"delta": DEFAULT_DELTA, "alpha": DEFAULT_ALPHA, "rel_tol": 0.05, "abs_tol": 0.0, "budget": None}
+        values = {"delta": DEFAULT_DELTA, "alpha": DEFAULT_ALPHA, "run_noise": DEFAULT_RUN_NOISE, "rel_tol": 0.05,
+                  "abs_tol": 0.0, "budget": None}
         for rule in BUILTIN_RULES:
             if rule.matches(workload, precision, backend, metric):
                 _overlay(values, rule)
@@ -93,7 +100,8 @@ class Thresholds(_Strict):
         hib = any(fnmatchcase(metric, g) for g in (*BUILTIN_HIGHER_IS_BETTER, *self.higher_is_better))
         budget = values["budget"]
         return Threshold(delta=float(values["delta"] or 0.0), alpha=float(values["alpha"] or 0.0),
-                         rel_tol=float(values["rel_tol"] or 0.0), abs_tol=float(values["abs_tol"] or 0.0),
+                         run_noise=float(values["run_noise"] or 0.0), rel_tol=float(values["rel_tol"] or 0.0),
+                         abs_tol=float(values["abs_tol"] or 0.0),
                          budget=None if budget is None else float(budget), higher_is_better=hib)
 
 
@@ -101,6 +109,7 @@ class Thresholds(_Strict):
 class Threshold:
     delta: float
     alpha: float
+    run_noise: float  # assumed σ_run as a fraction of the median
     rel_tol: float
     abs_tol: float
     budget: float | None
@@ -108,7 +117,7 @@ class Threshold:
 
 
 def _overlay(values: dict[str, float | None], limits: Limits) -> None:
-    for name in ("delta", "alpha", "rel_tol", "abs_tol", "budget"):
+    for name in ("delta", "alpha", "run_noise", "rel_tol", "abs_tol", "budget"):
         v = getattr(limits, name)
         if v is not None:
             values[name] = v

@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 
 _PROMPT = re.compile(r"^p(\d+)")
 

@@ -1,7 +1,9 @@
 """`harness ab BUILD_A BUILD_B`: run A and B interleaved in rounds on the same device(s), then compare.
 
-Rounds alternate the order (A B, B A, A B, ...) so thermal drift and background load hit both
-builds alike; each side pools the raw samples of all its rounds. Exit codes as `compare`.
+Rounds alternate the order, A B | B A | A B ..., so thermal drift and background load hit both builds
+alike; the comparison pairs the runs of each round and tests the per-round differences of log
+medians (with fewer than 3 rounds, σ_run comes from the calibration, the history or the assumed
+default instead, and the rows say so). Exit codes as `compare`.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from rich.console import Console
 
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 
+ROUNDS = 5  # paired by round: 4 degrees of freedom for the round-to-round spread
+
 
 def ab_cmd(
     build_a: str = typer.Argument(..., help="Baseline build: id, folder or manifest."),
@@ -22,7 +26,7 @@ def ab_cmd(
     workload: list[str] = typer.Option([], "--workload", "-w", help="Workload name glob (repeatable)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob (repeatable)."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend glob (repeatable)."),
-    rounds: int = typer.Option(3, "--rounds", min=1, help="A/B rounds (each runs both builds once)."),
+    rounds: int = typer.Option(ROUNDS, "--rounds", min=1, help="A/B rounds (each runs both builds once)."),
     fmt: str = typer.Option("terminal", "--format", "-f", help="terminal, markdown, json or html."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the markdown table here."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON verdicts here."),
@@ -36,18 +40,17 @@ def ab_cmd(
     test_slowdown_b: float = typer.Option(0.0, "--test-slowdown-b", hidden=True,
                                           help="TEST ONLY: inject this fractional slowdown into B's timed calls."),
 ) -> None:
-    """Interleave builds A and B in rounds on the same device, then compare them."""
+    """Interleave builds A and B in rounds on the same device, then compare them paired by round."""
     import secrets
 
-    from harness.analysis.compare import compare
     from harness.analysis.thresholds import Thresholds
     from harness.commands._experiment import filters, run_once
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
     from harness.report import render_compare as R
-    from harness.results.analysis_tables import calibration_map
-    from harness.results.sources import pool_rounds, side_from_runs
+    from harness.results.sources import side_from_runs
     from harness.results.store import Store
+    from harness.views.compare import CompareOptions, compare_sides, rounds_plan
 
     if fmt not in ("terminal", "markdown", "json", "html"):
         raise HarnessError(f"--format {fmt!r}: expected terminal, markdown, json or html")
@@ -60,22 +63,27 @@ def ab_cmd(
     store = Store(store_url)
     console = Console(stderr=fmt != "terminal")
     flt, files = filters(device, workload, precision, backend)
+    for line in rounds_plan(store, flt.device, th):
+        console.print(line, markup=False, highlight=False)
     ab_id = secrets.token_hex(4)
     runs: dict[str, list[str]] = {"A": [], "B": []}
+    round_of: dict[str, int] = {}
     for i in range(rounds):
         order = (("A", build_a, 0.0), ("B", build_b, test_slowdown_b))
         for side, build, slow in order if i % 2 == 0 else order[::-1]:
-            runs[side].append(run_once(
+            run_id = run_once(
                 store, build=build, flt=flt, device_files=files, kind="ab",
                 labels={"ab": ab_id, "side": side, "round": i + 1}, devices_dir=devices_dir,
                 workloads_dir=workloads_dir, test_slowdown=slow, console=console,
-                what=f"round {i + 1}/{rounds} {side}", lock_wait_s=lock_wait_s(wait_timeout, no_wait)))
-    a = pool_rounds(side_from_runs(store, runs["A"], label=f"A {build_a}"))
-    b = pool_rounds(side_from_runs(store, runs["B"], label=f"B {build_b}"))
-    cmp = compare(a, b, th, calibration=calibration_map(store), allow_artifact_change=True)
-    cmp.notes.append(f"ab {ab_id}: {rounds} interleaved round(s); raw samples pooled per side; "
-                     "different model artifacts are judged (that is the point of an A/B)")
-    out = Console(width=None if sys.stdout.isatty() else 220)
+                what=f"round {i + 1}/{rounds} {side}", lock_wait_s=lock_wait_s(wait_timeout, no_wait))
+            runs[side].append(run_id)
+            round_of[run_id] = i + 1
+    a = side_from_runs(store, runs["A"], label=f"A {build_a}", rounds=round_of)
+    b = side_from_runs(store, runs["B"], label=f"B {build_b}", rounds=round_of)
+    cmp = compare_sides(a, b, store, CompareOptions(thresholds=th, allow_artifact_change=True), paired=True)
+    cmp.notes.append(f"ab {ab_id}: {rounds} interleaved round(s) A B | B A ...; different model artifacts are "
+                     "judged (that is the point of an A/B)")
+    out = Console(width=None if sys.stdout.isatty() else 240)
     if fmt == "terminal":
         R.render_terminal(cmp, out, strict=strict)
     elif fmt == "markdown":

@@ -30,9 +30,8 @@ def list_cmd(
 ) -> None:
     """Scan the history for regressions, update the stored alerts, list them."""
     from harness.commands._canaries import parse_canaries
-    from harness.results.analysis_tables import alert_ids
-    from harness.results.history_source import load_series, sync_alerts
     from harness.results.store import Store
+    from harness.views.history import alert_ids, load_series, sync_alerts
 
     store = Store(store_url)
     items = sync_alerts(store, load_series(store), canaries=parse_canaries(canary))

@@ -11,7 +11,6 @@ from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
 
-from harness.builds.builder import build as build_models
 from harness.builds.manifest import VariantCheck, load_manifest
 from harness.config.loader import load_workload, load_workloads
 from harness.config.locations import builds_root
@@ -52,6 +51,8 @@ def build(
     root = out or builds_root()
     before = {d.name for d in root.glob("*")} if root.is_dir() else set()
     with console.status(f"building {len(chosen)} workload(s)…"):
+        from harness.builds.builder import build as build_models  # onnx + onnxruntime: only when building
+
         folder = build_models(chosen, root, build_id=build_id, precisions=list(precision) or None)
     man = load_manifest(folder)
     reused = build_id is None and folder.name in before

@@ -1,13 +1,15 @@
-"""`harness calibrate --build B`: A/A runs of one build; store each device's noise floor per workload.
+"""`harness calibrate --build B`: A/A runs of one build; store each series' run-to-run noise σ_run.
 
-floor = 99th percentile of |log ratio| of per-run medians between the A/A runs; `compare` then
-uses exp(floor) - 1 as the threshold for that (device, workload, metric) when it exceeds delta.
+Each run's log median and within-run error come from its raw samples; σ_run is the spread of the runs'
+log medians less that within-run error, with a 95 % interval, per device fingerprint × workload ×
+precision × backend × metric. `compare` and `ab` use it when the runs they are given cannot estimate
+σ_run themselves (it sets the variance of a verdict's test, never its threshold δ).
 """
 
 from __future__ import annotations
 
-import math
 import sys
+import time
 from pathlib import Path
 
 import typer
@@ -15,6 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS  # scipy-free: cheap at import
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 
 
@@ -24,46 +27,65 @@ def calibrate_cmd(
     workload: list[str] = typer.Option([], "--workload", "-w", help="Workload name glob (repeatable)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob (repeatable)."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend glob (repeatable)."),
-    runs: int = typer.Option(3, "--runs", min=2, help="A/A runs (pairs grow as runs x (runs-1) / 2)."),
+    runs: int = typer.Option(CALIBRATION_RUNS, "--runs", min=MIN_CALIBRATION_RUNS,
+                             help="A/A runs; each runs every cell once, so the cells interleave."),
+    pause: float = typer.Option(0.0, "--pause", min=0.0, help="Seconds to wait between runs (spread them over "
+                                                               "time: thermal state and background load vary)."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric limits (δ for the plan)."),
     devices_dir: Path | None = typer.Option(None, "--devices-dir", help="Folder of device profiles."),
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workloads."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
     wait_timeout: float = wait_timeout_option(),
     no_wait: bool = no_wait_option(),
 ) -> None:
-    """Measure and store the noise floor of each device x workload x metric."""
+    """Measure and store the run-to-run noise σ_run of each device × series."""
+    import math
     import secrets
 
-    from harness.analysis.noise import noise_floors
+    from harness.analysis.noise import as_percent
+    from harness.analysis.stats import runs_to_detect
+    from harness.analysis.thresholds import Thresholds
     from harness.commands._experiment import filters, run_once
+    from harness.config.validate import parse_model
     from harness.errors import HarnessError
-    from harness.results.analysis_tables import save_noise_floors
+    from harness.results.analysis_tables import save_run_noise
     from harness.results.store import Store
+    from harness.views.calibration import calibrate_runs
 
+    th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
     store = Store(store_url)
     console = Console()
     flt, files = filters(device, workload, precision, backend)
     tag = secrets.token_hex(4)
-    run_ids = [run_once(store, build=build, flt=flt, device_files=files, kind="calibrate",
-                        labels={"calibrate": tag, "round": i + 1}, devices_dir=devices_dir,
-                        workloads_dir=workloads_dir, test_slowdown=0.0, console=console,
-                        what=f"A/A run {i + 1}/{runs}", lock_wait_s=lock_wait_s(wait_timeout, no_wait))
-               for i in range(runs)]
-    metrics = store.metrics_frame(run_ids)
-    samples = store.samples_for(metrics.loc[metrics["kind"] == "noisy", "cell_id"].unique().tolist())
-    floors = noise_floors(metrics, samples)
-    if not floors:
-        raise HarnessError(f"calibration runs {', '.join(run_ids)} produced no noisy metric to calibrate")
-    save_noise_floors(store, floors)
-    out = Console(width=None if sys.stdout.isatty() else 200)
-    table = Table(title=f"noise floors ({runs} A/A runs of {escape(build)})")
-    for col in ("device", "workload", "metric", "floor (99th pct |log ratio|)", "threshold used", "pairs"):
-        table.add_column(col)
-    for f in floors:
-        thr = max(0.05, math.expm1(f["floor"]))
-        table.add_row(escape(f["device"]), escape(f["workload"]), escape(f["metric"]), f"{f['floor']:.4f}",
-                      f"±{thr:.1%}" + (" (calibrated)" if thr > 0.05 else " (default δ)"), str(f["n_pairs"]))
+    run_ids = []
+    for i in range(runs):
+        if i and pause:
+            time.sleep(pause)
+        run_ids.append(run_once(store, build=build, flt=flt, device_files=files, kind="calibrate",
+                                labels={"calibrate": tag, "round": i + 1}, devices_dir=devices_dir,
+                                workloads_dir=workloads_dir, test_slowdown=0.0, console=console,
+                                what=f"A/A run {i + 1}/{runs}", lock_wait_s=lock_wait_s(wait_timeout, no_wait)))
+    found = calibrate_runs(store, run_ids)
+    if not found:
+        raise HarnessError(f"calibration runs {', '.join(run_ids)} produced no noisy series with "
+                           f"{MIN_CALIBRATION_RUNS} good runs to calibrate")
+    save_run_noise(store, found)
+    out = Console(width=None if sys.stdout.isatty() else 220)
+    table = Table(title=f"run-to-run noise σ_run ({runs} A/A runs of {escape(build)})")
+    for col in ("device", "workload", "prec", "backend", "metric", "runs", "σ_run", "95 % interval", "within-run",
+                "runs/side for ±δ"):
+        table.add_column(col, justify="right" if col not in ("device", "workload", "prec", "backend", "metric")
+                         else "left")
+    for c in found:
+        limit = th.resolve(c.workload, c.precision, c.backend, c.metric)
+        need = runs_to_detect(c.sigma**2 + c.within**2, math.log1p(limit.delta), alpha=limit.alpha)
+        table.add_row(*(escape(str(x)) for x in (c.device, c.workload, c.precision, c.backend, c.metric)),
+                      str(c.n_runs), f"{as_percent(c.sigma):.2f} %", f"{as_percent(c.low):.2f}–{as_percent(c.high):.2f} %",
+                      f"{as_percent(c.within):.2f} %",
+                      f"{need} (±{limit.delta:.0%})" if need else f"> 100 (±{limit.delta:.0%})")
     out.print(table)
+    out.print("compare and ab use σ_run for these series when the runs given cannot estimate it; "
+              "δ stays as the thresholds set it.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

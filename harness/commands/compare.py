@@ -1,33 +1,43 @@
 """`harness compare A B`: the CI gate between two runs, builds or result files.
 
-Exit codes: 0 no regression, 1 regression, 2 usage/harness error or incomparable rows,
-3 inconclusive rows with --strict.
+A side may name several runs, comma-separated (``RUN1,RUN2,RUN3``); a build id means all its runs.
+Exit codes: 0 no regression, 1 regression, 2 usage/harness error or incomparable rows (a crash
+too: never 1), 3 inconclusive rows with --strict.
 """
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from harness.analysis.compare import Comparison
 
 FORMATS = ("terminal", "markdown", "json", "html")
 
 
 def compare_cmd(
     a: str = typer.Argument(..., help="Baseline: run id, 'latest' / 'latest~N' (N runs before the newest), build id "
-                                      "(latest run per cell) or result file (JSON export, pytest-benchmark JSON)."),
+                                      "(all its runs) or result file (JSON export, pytest-benchmark JSON); several, "
+                                      "comma-separated, are several runs."),
     b: str = typer.Argument(..., help="Candidate: same kinds as A."),
     fmt: str = typer.Option("terminal", "--format", "-f", help=f"What to print: {', '.join(FORMATS)}."),
     markdown: Path | None = typer.Option(None, "--markdown", help="Also write the markdown table (PR comment) here."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the JSON verdicts here."),
     html_out: Path | None = typer.Option(None, "--html", help="Also write an HTML page here (plotly.min.js beside it)."),
-    thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
+    thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits "
+                                                                       "(delta, alpha, run_noise, tolerances)."),
     strict: bool = typer.Option(False, "--strict", help="Exit 3 when any row is INCONCLUSIVE."),
     allow_artifact_change: bool = typer.Option(False, "--allow-artifact-change",
                                                help="Judge rows whose model artifact sha256 differs."),
-    no_calibration: bool = typer.Option(False, "--no-calibration", help="Ignore calibrated noise floors."),
+    allow_config_change: bool = typer.Option(False, "--allow-config-change",
+                                             help="Judge rows whose session settings, provider options or runner "
+                                                  "differ (noted on each row)."),
+    no_calibration: bool = typer.Option(False, "--no-calibration", help="Ignore `harness calibrate` results."),
     all_rows: bool = typer.Option(True, "--all/--changes-only", help="Terminal: show UNCHANGED rows too."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
     device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
@@ -36,16 +46,12 @@ def compare_cmd(
                                                                     "matching workload (glob, repeatable)."),
 ) -> None:
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
-    from harness.analysis.compare import compare
     from harness.analysis.thresholds import Thresholds
     from harness.config.outputs import output_file
     from harness.config.validate import parse_model
     from harness.errors import HarnessError
-    from harness.report import render_compare as R
-    from harness.results.analysis_tables import calibration_map
     from harness.results.run_refs import RunFilter
-    from harness.results.sources import resolve_side
-    from harness.results.store import Store
+    from harness.views.compare import CompareOptions, compare_refs
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
@@ -53,17 +59,30 @@ def compare_cmd(
         if path is not None:
             output_file(path, flag)
     th = parse_model(Thresholds, thresholds) if thresholds else Thresholds()
-    store = None if Path(a).is_file() and Path(b).is_file() else Store(store_url)
-    counted = RunFilter(device=tuple(device), workload=tuple(workload))
-    side_a = resolve_side(a, store, which="A", counted=counted)
-    side_b = resolve_side(b, store, which="B", counted=counted)
-    calib = {} if (no_calibration or store is None) else calibration_map(store)
-    cmp = compare(side_a, side_b, th, calibration=calib, allow_artifact_change=allow_artifact_change)
-    if not cmp.rows:
-        raise HarnessError(f"nothing to compare: {side_a.label} and {side_b.label} have no judged metrics")
-    if calib:
-        cmp.notes.append(f"calibrated noise floors in use for {len(calib)} (device, workload, metric) series")
-    out = Console(width=None if sys.stdout.isatty() else 220)  # logs and pipes get the whole table
+    options = CompareOptions(thresholds=th, allow_artifact_change=allow_artifact_change,
+                             allow_config_change=allow_config_change, use_calibration=not no_calibration)
+    try:
+        counted = RunFilter(device=tuple(device), workload=tuple(workload))
+        cmp = compare_refs(a, b, store_url=store_url, options=options, counted=counted)
+        if not cmp.rows:
+            raise HarnessError(f"nothing to compare: {cmp.a_label} and {cmp.b_label} have no judged metrics")
+        _render(cmp, fmt, strict, all_rows, markdown, json_out, html_out)
+    except HarnessError:
+        raise
+    except OSError as exc:
+        raise HarnessError(f"compare {a} {b}: cannot write the output: {exc}") from exc
+    except Exception as exc:  # a crash is a harness error (exit 2), never a regression (exit 1)
+        raise HarnessError(f"compare {a} {b} failed: {type(exc).__name__}: {exc}") from exc
+    code = cmp.exit_code(strict)
+    if code:
+        raise typer.Exit(code)
+
+
+def _render(cmp: Comparison, fmt: str, strict: bool, all_rows: bool, markdown: Path | None, json_out: Path | None,
+            html_out: Path | None) -> None:
+    from harness.report import render_compare as R
+
+    out = Console(width=None if sys.stdout.isatty() else 240)  # logs and pipes get the whole table
     if fmt == "terminal":
         R.render_terminal(cmp, out, strict=strict, show_all=all_rows)
     elif fmt == "markdown":
@@ -78,9 +97,6 @@ def compare_cmd(
         if path is not None:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(text(), encoding="utf-8")
-    code = cmp.exit_code(strict)
-    if code:
-        raise typer.Exit(code)
 
 
 def register(app: typer.Typer) -> None:

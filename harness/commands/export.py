@@ -8,9 +8,14 @@ import typer
 from rich.console import Console
 
 from harness.errors import HarnessError
-from harness.results.exporters import FORMATS, SUFFIX, RunBundle, export
+from harness.results.exporters import FORMATS as DATA_FORMATS
+from harness.results.exporters import SUFFIX as DATA_SUFFIX
+from harness.results.exporters import RunBundle, export
 from harness.results.run_refs import RunFilter, resolve_run
 from harness.results.store import Store
+
+FORMATS = (*DATA_FORMATS, "markdown")
+SUFFIX = {**DATA_SUFFIX, "markdown": ".md"}
 
 
 def export_cmd(
@@ -36,7 +41,13 @@ def export_cmd(
     run_id = resolve_run(store, run_id, RunFilter(device=tuple(device), workload=tuple(workload)))
     bundle = RunBundle.load(store, run_id)
     default = Path(f"{check_id(run_id, 'run id')}{SUFFIX[fmt]}") if out is None else out  # an id names a file here
-    path = export(bundle, fmt, output_file(default, "export file"))
+    target = output_file(default, "export file")
+    if fmt == "markdown":
+        from harness.report.run_markdown import export as export_markdown
+
+        path = export_markdown(bundle, target)
+    else:
+        path = export(bundle, fmt, target)
     Console().print(f"wrote {path}", highlight=False, markup=False)
 
 

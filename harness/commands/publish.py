@@ -11,18 +11,19 @@ from rich.console import Console
 def publish_cmd(
     out: Path | None = typer.Option(None, "--out", "-o", help="Site folder (default: reports/site in the harness home)."),
     run_pages: int = typer.Option(20, "--run-pages", help="Write report pages for the latest N runs."),
-    canary: list[str] = typer.Option(None, "--canary", help="WORKLOAD or DEVICE=WORKLOAD: the device's canary."),
     thresholds: Path | None = typer.Option(None, "--thresholds", help="YAML with per-metric / workload-glob limits."),
     base_url: str | None = typer.Option(None, "--base-url", help="Where the site will be served (Atom links)."),
     pair: list[str] = typer.Option(None, "--compare", help="A..B (run ids, latest~N, build ids or files): add a "
                                                            "compare page."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:
-    """Publish overview, runs, compares, series, devices and regressions (+ JSON, Atom)."""
+    """Publish overview, runs, compares, series, devices and regressions (+ JSON, Atom).
+
+    It shows the regression alerts as `harness history`, `harness alerts` or `harness nightly` last
+    synced them; publishing never writes the results store."""
     import time
 
     from harness.analysis.thresholds import Thresholds
-    from harness.commands._canaries import parse_canaries
     from harness.config.locations import site_dir
     from harness.config.outputs import output_dir
     from harness.config.validate import parse_model
@@ -43,8 +44,7 @@ def publish_cmd(
         pairs.append((a, b))
     t0 = time.perf_counter()
     th = parse_model(Thresholds, thresholds) if thresholds else None
-    result = publish(store, out, run_pages=run_pages, canaries=parse_canaries(canary), thresholds=th,
-                     base_url=base_url, pairs=pairs)
+    result = publish(store, out, run_pages=run_pages, thresholds=th, base_url=base_url, pairs=pairs)
     sizes = result.sizes()
     biggest = max(sizes.items(), key=lambda kv: kv[1]) if sizes else ("-", 0)
     Console(markup=False).print(f"wrote {len(sizes)} files to {out}/ in {time.perf_counter() - t0:.1f} s "

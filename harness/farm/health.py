@@ -2,7 +2,7 @@
 
 Per device: online / quarantined (preflight or N failures in a row) with the reason, cells
 ok / failed / known-failing / skipped / missing, time spent (preflight + every cell's wall
-time), and a noise score (median calibrated A/A noise floor, %) when calibration exists.
+time), and a noise score (median calibrated run-to-run σ_run, %) when `harness calibrate` has run.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
-from statistics import median
 from typing import Any
 
 from harness.farm.selection import KNOWN, PREFLIGHT
@@ -64,13 +63,10 @@ def streaks(store: Store, farm: str, night: str) -> dict[str, dict[str, Any]]:
 
 
 def _noise(store: Store) -> dict[str, float]:
-    """Per device fingerprint: median calibrated noise floor across its series, in %."""
-    from harness.results.analysis_tables import load_noise_floors
+    """Per device fingerprint: the median calibrated run-to-run σ_run across its series, in %."""
+    from harness.views.noise import device_noise
 
-    per: dict[str, list[float]] = {}
-    for f in load_noise_floors(store):
-        per.setdefault(f["device_fingerprint"], []).append(100 * math.expm1(float(f["floor"])))
-    return {fp: round(median(v), 3) for fp, v in per.items()}
+    return {fp: round(v, 3) for fp, v in device_noise(store).items()}
 
 
 def farm_health(store: Store, farm: str, night: str, expected: Sequence[str] = ()) -> dict[str, Any]:

@@ -34,7 +34,7 @@ def new_alerts(before: Sequence[Alert], after: Sequence[Alert], states: Sequence
 
 
 def payload(alerts: Sequence[Alert], farm: str, night: str, site: str | None) -> dict[str, Any]:
-    from harness.report.site.publish import alert_record
+    from harness.views.site import alert_record
 
     return {"farm": farm, "night": night, "site": site, "alerts": [alert_record(a, None) for a in alerts]}
 

@@ -173,7 +173,7 @@ def finish_night(cfg: FarmConfig, store: Store, result: NightResult, publish_dir
     """History detection -> farm health -> site -> regression hook. Every cell is stored before
     this runs; a step that fails here is reported (result.problems), the others still run."""
     from harness.results.analysis_tables import load_alerts
-    from harness.results.history_source import load_series, sync_alerts
+    from harness.views.history import load_series, sync_alerts
 
     before = load_alerts(store)
     after = before

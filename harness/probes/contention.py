@@ -13,9 +13,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.analysis.flags import Flag, contention
-from harness.results.records import MetricValue
+from harness.records import CONTENTION_METRIC, MetricValue
 
-CONTENTION_METRIC = "host_contention_cores"
 LOADAVG_METRIC = "host_loadavg_before"
 CONTENTION_METHOD = "/proc/stat busy CPU time minus the runner's own, per wall second of the steady windows"
 LOADAVG_METHOD = "1-minute load average before the cell"

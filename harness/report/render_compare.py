@@ -14,6 +14,7 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from harness.analysis.compare import Comparison, Row, Verdict
+from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.report.plotlyjs import plotly_script
 from harness.report.site.templates import num, pval, render
 
@@ -36,25 +37,49 @@ def _ratio(r: Row) -> str:
     return "" if r.ratio is None else f"{r.ratio:.3f}"
 
 
+def runs_text(r: Row) -> str:
+    """Runs per side (rounds when paired): the unit of evidence."""
+    if r.kind != "noisy" or not (r.runs_a or r.runs_b):
+        return ""
+    return f"{r.runs_a} rounds" if r.paired else f"{r.runs_a}/{r.runs_b}"
+
+
+def sigma_text(r: Row) -> str:
+    """σ_run used and where it came from."""
+    if r.sigma_run is None:
+        return ""
+    return f"{100 * r.sigma_run:.1f} % {r.sigma_source or ''}".strip()
+
+
+def mde_text(r: Row) -> str:
+    return "" if r.mde is None else f"{100 * r.mde:.1f} %"
+
+
+def why_text(r: Row) -> str:
+    return " · ".join([r.reason, *r.notes]) if r.notes else r.reason
+
+
 def _counts_line(cmp: Comparison) -> str:
     return ", ".join(f"{n} {v.lower()}" for v, n in cmp.counts().items() if n)
 
 
 def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, show_all: bool = True) -> None:
     table = Table(title=f"{rich_escape(cmp.a_label)} → {rich_escape(cmp.b_label)}", show_lines=False)
-    for col in ("device", "workload", "prec", "backend", "metric", "A", "B", "B/A", "95% CI", "Holm p", "verdict",
-                "why"):
-        table.add_column(col, justify="right" if col in ("A", "B", "B/A", "95% CI", "Holm p") else "left")
+    numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
+    for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
+        table.add_column(col, justify="right" if col in numeric else "left")
     for r in sorted(cmp.rows, key=lambda r: _ORDER[r.verdict]):
         if not show_all and r.verdict is Verdict.UNCHANGED:
             continue
         style = _STYLE[r.verdict]
         table.add_row(
             *(rich_escape(str(x)) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
-            num(r.a), num(r.b), _ratio(r), _ci(r), pval(r.p_holm),
-            f"[{style}]{r.verdict.value}[/]", rich_escape(r.reason),
+            num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm),
+            f"[{style}]{r.verdict.value}[/]", rich_escape(why_text(r)),
         )
     console.print(table)
+    for note in cmp.notes:
+        console.print(note, markup=False, highlight=False)
     console.print(f"{_counts_line(cmp) or 'no rows'} · exit {cmp.exit_code(strict)}", highlight=False)
 
 
@@ -63,8 +88,9 @@ def _md(text: Any) -> str:
 
 
 def render_markdown(cmp: Comparison, *, strict: bool = False) -> str:
-    head = "| device | workload | precision | backend | metric | A | B | B/A | 95% CI | Holm p | verdict | why |"
-    sep = "|" + "---|" * 12
+    head = ("| device | workload | precision | backend | metric | A | B | B/A | 95% CI | runs A/B | σ_run | MDE | "
+            "Holm p | verdict | why |")
+    sep = "|" + "---|" * 15
     lines = [f"### harness compare: {_md(cmp.a_label)} → {_md(cmp.b_label)}", "",
              f"**{_md(_counts_line(cmp) or 'no rows')}** · exit code {cmp.exit_code(strict)}", ""]
     lines += [f"> {_md(n)}" for n in cmp.notes]
@@ -75,7 +101,8 @@ def render_markdown(cmp: Comparison, *, strict: bool = False) -> str:
             verdict = f"**{r.verdict.value}**" if r.verdict is Verdict.REGRESSED else r.verdict.value
             out.append("| " + " | ".join([
                 _md(r.device), _md(r.workload), _md(r.precision), _md(r.backend), _md(r.metric),
-                num(r.a), num(r.b), _ratio(r), _ci(r), pval(r.p_holm), verdict, _md(r.reason)]) + " |")
+                num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), _md(sigma_text(r)), mde_text(r), pval(r.p_holm),
+                verdict, _md(why_text(r))]) + " |")
         return out
 
     ordered = sorted(cmp.rows, key=lambda r: _ORDER[r.verdict])
@@ -117,7 +144,7 @@ def compare_figure(cmp: Comparison) -> go.Figure | None:
             hovertemplate="%{y}<br>B/A %{x:.4f}<br>%{customdata}<extra></extra>",
         )
     )
-    delta = max((r.delta or 0.05) for r in rows)
+    delta = max((r.delta or DEFAULT_DELTA) for r in rows)
     fig.add_vrect(x0=1 / (1 + delta), x1=1 + delta, fillcolor="#d0d7de", opacity=0.35, line_width=0)
     fig.add_vline(x=1.0, line_dash="dot")
     fig.update_layout(title="B/A ratio of medians with 95 % CI", xaxis_title="B / A", height=max(300, 28 * len(rows)),
@@ -137,7 +164,8 @@ def render_html(cmp: Comparison, out_dir: Path, *, strict: bool = False, plotlyj
 
 def _view(cmp: Comparison) -> dict[str, Any]:
     return {"a": cmp.a_label, "b": cmp.b_label, "counts": cmp.counts(), "notes": cmp.notes,
-            "rows": [{**r.to_dict()} for r in sorted(cmp.rows, key=lambda r: _ORDER[r.verdict])]}
+            "rows": [{**r.to_dict(), "runs": runs_text(r), "sigma": sigma_text(r), "mde_pct": mde_text(r),
+                      "why": why_text(r)} for r in sorted(cmp.rows, key=lambda r: _ORDER[r.verdict])]}
 
 
 def _markup(fragment: str) -> Any:

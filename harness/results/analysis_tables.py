@@ -1,20 +1,38 @@
-"""Tables the analysis side keeps in the results store: alerts and calibrated noise floors.
+"""Side tables the read side keeps in the results store: regression alerts and calibrated run noise.
 
-They live on the same SQLAlchemy ``metadata`` as the core schema (create_all picks them up)
-and only add tables, so schema_version stays 1. Each accessor creates them on first use so a
-store opened before this module was imported still works.
+They live on the same SQLAlchemy ``metadata`` as the core schema (create_all picks them up when this
+module is imported before a store opens) and only add tables, so schema_version stays as it is. A
+store opened earlier gets them on its first use here, once per engine, not on every read.
+
+``run_noise`` replaces the old ``noise_floors`` table (a 99th percentile of |log ratio| over 3 runs,
+too low to trust); an old store keeps that table, unread.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+import threading
+import weakref
+from collections.abc import Iterable
 from dataclasses import asdict, fields
-from typing import Any
 
-from sqlalchemy import Boolean, Column, Float, Integer, String, Table, Text, UniqueConstraint, delete, insert, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Engine,
+    Float,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    delete,
+    insert,
+    select,
+    update,
+)
 
-from harness.analysis.alerts import Alert
+from harness.records import Alert, CalibratedNoise
 from harness.results.schema import metadata
 from harness.results.store import Store, schema_lock, utcnow
 
@@ -45,15 +63,21 @@ alerts = Table(
                      name="uq_alerts_series_run"),
 )
 
-noise_floors = Table(
-    "noise_floors",
+run_noise = Table(
+    "run_noise",
     metadata,
     Column("device_fingerprint", String(64), primary_key=True),
     Column("workload", String(128), primary_key=True),
+    Column("precision", String(32), primary_key=True),
+    Column("backend", String(64), primary_key=True),
     Column("metric", String(128), primary_key=True),
     Column("device", String(128)),
-    Column("floor", Float, nullable=False),  # 99th percentile of |log ratio| between A/A runs
-    Column("n_pairs", Integer, nullable=False),
+    Column("sigma", Float, nullable=False),  # σ_run of log run medians, net of within-run error
+    Column("sigma_low", Float, nullable=False),  # its 95 % interval
+    Column("sigma_high", Float, nullable=False),
+    Column("df", Float, nullable=False),
+    Column("n_runs", Integer, nullable=False),
+    Column("within", Float, nullable=False),  # rms within-run standard error of a run's log median
     Column("run_ids_json", Text),
     Column("created_at", String(40), nullable=False),
 )
@@ -61,10 +85,19 @@ noise_floors = Table(
 _ALERT_FIELDS = [f.name for f in fields(Alert)]
 
 
+_ready: weakref.WeakSet[Engine] = weakref.WeakSet()
+_ready_lock = threading.Lock()
+
+
 def _ensure(store: Store) -> None:
-    with store.engine.begin() as conn:
-        schema_lock(conn)  # several shards may create these at once on PostgreSQL
-        metadata.create_all(conn, tables=[alerts, noise_floors])
+    """Create the side tables once per engine (a store opened before this module was imported)."""
+    with _ready_lock:
+        if store.engine in _ready:
+            return
+        with store.engine.begin() as conn:
+            schema_lock(conn)  # several shards may create these at once on PostgreSQL
+            metadata.create_all(conn, tables=[alerts, run_noise])
+        _ready.add(store.engine)
 
 
 # ---------------------------------------------------------------------------- alerts
@@ -111,31 +144,36 @@ def clear_alerts(store: Store) -> None:
         conn.execute(delete(alerts))
 
 
-# ---------------------------------------------------------------------------- noise floors
-def save_noise_floors(store: Store, floors: Iterable[Mapping[str, Any]]) -> int:
-    """floors: dicts with device_fingerprint, workload, metric, device, floor, n_pairs, run_ids."""
+# ---------------------------------------------------------------------------- run noise
+_NOISE = {"sigma": "sigma", "low": "sigma_low", "high": "sigma_high", "df": "df", "n_runs": "n_runs",
+          "within": "within", "device": "device"}
+
+
+def save_run_noise(store: Store, items: Iterable[CalibratedNoise]) -> int:
+    """Store calibrations; a new one for a series replaces the old."""
     _ensure(store)
     now = utcnow()
     n = 0
+    c = run_noise.c
     with store.engine.begin() as conn:
-        for f in floors:
-            key = (noise_floors.c.device_fingerprint == f["device_fingerprint"]) & (
-                noise_floors.c.workload == f["workload"]) & (noise_floors.c.metric == f["metric"])
-            conn.execute(delete(noise_floors).where(key))
-            conn.execute(insert(noise_floors).values(
-                device_fingerprint=f["device_fingerprint"], workload=f["workload"], metric=f["metric"],
-                device=f.get("device"), floor=float(f["floor"]), n_pairs=int(f["n_pairs"]),
-                run_ids_json=json.dumps(list(f.get("run_ids") or [])), created_at=now))
+        for it in items:
+            key = ((c.device_fingerprint == it.device_fingerprint) & (c.workload == it.workload)
+                   & (c.precision == it.precision) & (c.backend == it.backend) & (c.metric == it.metric))
+            conn.execute(delete(run_noise).where(key))
+            conn.execute(insert(run_noise).values(
+                device_fingerprint=it.device_fingerprint, workload=it.workload, precision=it.precision,
+                backend=it.backend, metric=it.metric, **{col: getattr(it, f) for f, col in _NOISE.items()},
+                run_ids_json=json.dumps(list(it.run_ids)), created_at=it.created_at or now))
             n += 1
     return n
 
 
-def load_noise_floors(store: Store) -> list[dict[str, Any]]:
+def load_run_noise(store: Store) -> list[CalibratedNoise]:
     _ensure(store)
     with store.engine.connect() as conn:
-        return [dict(r) for r in conn.execute(select(noise_floors)).mappings()]
-
-
-def calibration_map(store: Store) -> dict[tuple[str, str, str], float]:
-    """(device_fingerprint, workload, metric) -> noise floor, the form compare takes."""
-    return {(r["device_fingerprint"], r["workload"], r["metric"]): float(r["floor"]) for r in load_noise_floors(store)}
+        rows = conn.execute(select(run_noise)).mappings().all()
+    return [CalibratedNoise(device_fingerprint=r["device_fingerprint"], workload=r["workload"],
+                            precision=r["precision"], backend=r["backend"], metric=r["metric"],
+                            **{f: r[col] for f, col in _NOISE.items()},
+                            run_ids=tuple(json.loads(r["run_ids_json"] or "[]")), created_at=r["created_at"])
+            for r in rows]

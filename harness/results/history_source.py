@@ -1,22 +1,27 @@
-"""Read the history the analysis needs from the store, and keep alerts in sync with it."""
+"""Read what the history needs from the store: the noisy metrics of the history runs, and their samples.
+
+Nothing here judges (``analysis.history`` builds the series and finds change points; ``views.history``
+puts the two together and keeps alerts in sync).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
+import numpy as np
 import pandas as pd
 
-from harness.analysis import alerts as A
-from harness.analysis.history import Series, build_series
-from harness.analysis.thresholds import Thresholds
-from harness.results import analysis_tables as T
 from harness.results.store import Store
 
 HISTORY_RUN_KINDS = ("run", "nightly")  # ab and calibrate runs are experiments, not history
 
 
-def load_series(
+def history_run_ids(store: Store, run_kinds: Sequence[str] = HISTORY_RUN_KINDS) -> list[str]:
+    return [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in run_kinds]
+
+
+def history_frames(
     store: Store,
     *,
     workload: str = "*",
@@ -24,18 +29,18 @@ def load_series(
     metric: str = "*",
     precision: str = "*",
     backend: str = "*",
-    thresholds: Thresholds | None = None,
     run_kinds: Sequence[str] = HISTORY_RUN_KINDS,
-) -> list[Series]:
-    """Every noisy series matching the globs, with change points detected."""
-    runs = [r["run_id"] for r in store.list_runs() if r.get("kind", "run") in run_kinds]
+    with_samples: bool = True,
+) -> tuple[pd.DataFrame, dict[tuple[int, str], np.ndarray]]:
+    """Noisy metrics of every history run matching the globs, and their raw samples (when asked)."""
+    runs = history_run_ids(store, run_kinds)
     if not runs:
-        return []
+        return pd.DataFrame(), {}
     metrics = store.metrics_frame(runs)
     metrics = _filter(metrics, workload=workload, device=device, metric=metric, precision=precision, backend=backend)
     noisy = metrics[metrics["kind"] == "noisy"]
-    samples = store.samples_for(noisy["cell_id"].unique().tolist())
-    return build_series(noisy, samples, thresholds=thresholds)
+    samples = store.samples_for(noisy["cell_id"].unique().tolist()) if with_samples else {}
+    return noisy, samples
 
 
 def _filter(frame: pd.DataFrame, **globs: str) -> pd.DataFrame:
@@ -60,19 +65,3 @@ def device_canaries() -> dict[str, str]:
     except Exception:
         return {}
     return out
-
-
-def sync_alerts(
-    store: Store, series: Sequence[Series], *, canaries: Mapping[str, str] | None = None
-) -> list[A.Alert]:
-    """Detect alerts on ``series``, fold them into the stored ones, save and return them all.
-
-    ``canaries=None`` takes them from the device profiles, so every caller (alerts, publish, a
-    farm night) judges the same way and detection never flip-flops between callers."""
-    detected = A.detect_alerts(series, canaries=device_canaries() if canaries is None else canaries)
-    keys = {s.key for s in series}
-    stored = T.load_alerts(store)
-    in_scope = [a for a in stored if a.series_key in keys]
-    merged = A.merge(in_scope, detected)
-    T.save_alerts(store, merged)
-    return T.load_alerts(store)

@@ -1,130 +1,228 @@
-"""Resolve a compare argument (run id, run reference, build id or result file) to one comparison side.
+"""Resolve a compare argument to one comparison side: every run it names, with raw samples.
 
-A run id, or a reference (``latest``, ``latest~N``) -> that run's cells. A build id -> for
-every (workload, precision, backend, device) the cell of the latest run of that build that
-has it ("latest run of each on the same devices"). A file -> a JSON export of a run (harness
-export --format json) or a pytest-benchmark JSON file.
+A side is one or more references separated by commas (``RUN1,RUN2,RUN3``); a reference is a run id
+or a run reference (``latest``, ``latest~N``: that run), a build id (every run of that build: several
+runs are the evidence a verdict needs) or a result file: a JSON export (``harness export --format
+json``) or a pytest-benchmark JSON file, each one run. Nothing here judges: the frames go to
+``analysis.compare``.
+
+Files are untrusted input: anything malformed is a HarnessError that names the file and the place
+in it (``cells[3].metrics[1].value``), never a crash.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from harness.analysis.compare import CELL_KEY, Side
+from harness.config.locations import default_store
 from harness.errors import HarnessError
+from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, SIDE_COLUMNS, Side, flag_codes
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
+from harness.results.identity import config_identity
 from harness.results.run_refs import RunFilter, parse_ref, resolve_run
 from harness.results.store import Store
+from harness.results.untrusted import need, number, sample_array, text
 
-METRIC_COLUMNS = ["device", "device_fingerprint", "workload", "precision", "backend", "build_id",
-                  "artifact_sha256", "metric", "unit", "method", "status", "error", "kind", "value", "samples"]
+REF_SEPARATOR = ","
+
+
+def open_existing(target: str | None) -> Store | None:
+    """The results store if it exists, else None: a comparison of two files must not create one."""
+    text = str(target or default_store())
+    if text.startswith("sqlite:///"):
+        return Store(text) if Path(text.removeprefix("sqlite:///")).is_file() else None
+    if "://" in text:
+        return Store(text)  # a database server: opening it creates nothing on this machine
+    return Store(text) if Path(text).expanduser().is_file() else None
+
+
+def side_refs(spec: str) -> list[str]:
+    """The references of one side: a path that exists is one reference even if it holds a comma."""
+    if Path(spec).is_file():
+        return [spec]
+    refs = [r.strip() for r in spec.split(REF_SEPARATOR)]
+    if not all(refs):
+        raise HarnessError(f"{spec!r}: an empty reference between commas")
+    return refs
 
 
 def resolve_side(spec: str, store: Store | None, *, which: str = "A", counted: RunFilter = RunFilter()) -> Side:
-    """``counted`` narrows which runs ``latest`` / ``latest~N`` count (see results.run_refs)."""
-    path = Path(spec)
-    if path.is_file():
-        return side_from_file(path)
-    if store is not None and parse_ref(spec) is not None:
-        run_id = resolve_run(store, spec, counted)
-        return side_from_runs(store, [run_id], label=f"run {run_id} ({spec})")
-    if store is not None:
-        runs = [r for r in store.list_runs() if r["run_id"] == spec]
-        if runs:
-            return side_from_runs(store, [spec], label=f"run {spec}")
-        build_runs = [r["run_id"] for r in store.list_runs() if r.get("build_id") == spec]
-        if build_runs:
-            return side_from_runs(store, build_runs, label=f"build {spec}", latest_per_cell=True)
-    where = f" in {store.shown}" if store is not None else ""
-    raise HarnessError(f"{which}: {spec!r} is not a run id, a build id{where}, a run reference (latest, latest~N) "
-                       f"or a result file")
+    """One side from ``spec`` (see the module doc); ``which`` names it in errors; ``counted`` narrows which
+    runs ``latest`` / ``latest~N`` count (see results.run_refs)."""
+    parts: list[Side] = []
+    runs_known: list[dict[str, Any]] | None = None
+    for ref in side_refs(spec):
+        path = Path(ref)
+        if path.is_file():
+            parts.append(side_from_file(path))
+            continue
+        if store is not None and parse_ref(ref) is not None:
+            run_id = resolve_run(store, ref, counted)
+            parts.append(side_from_runs(store, [run_id], label=f"run {run_id} ({ref})"))
+            continue
+        if store is not None:
+            runs_known = runs_known if runs_known is not None else store.list_runs()
+            run_ids = [r["run_id"] for r in runs_known if r["run_id"] == ref]
+            if run_ids:
+                parts.append(side_from_runs(store, run_ids, label=f"run {ref}"))
+                continue
+            build_runs = [r["run_id"] for r in sorted(runs_known, key=lambda r: r["created_at"])
+                          if r.get("build_id") == ref]
+            if build_runs:
+                many = f"{len(build_runs)} runs" if len(build_runs) > 1 else "1 run"
+                parts.append(side_from_runs(store, build_runs, label=f"build {ref} ({many})"))
+                continue
+        where = f" in {store.shown}" if store is not None else ""
+        raise HarnessError(f"{which}: {ref!r} is not a run id, a build id{where}, a run reference (latest, latest~N) "
+                           f"or a result file")
+    return merge_sides(parts, label=" + ".join(p.label for p in parts))
 
 
-def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str, latest_per_cell: bool = False) -> Side:
+def merge_sides(parts: Sequence[Side], *, label: str) -> Side:
+    """Several sources of one side as one side; a run named twice counts once."""
+    if len(parts) == 1:
+        return Side(label, parts[0].metrics, parts[0].cells, list(parts[0].runs))
+    runs: list[str] = []
+    metrics, cells = [], []
+    for p in parts:
+        fresh = [r for r in p.runs if r not in runs]
+        runs += fresh
+        metrics.append(p.metrics[p.metrics["run_id"].isin(fresh)])
+        cells.append(p.cells[p.cells["run_id"].isin(fresh)])
+    return Side(label, pd.concat(metrics, ignore_index=True), pd.concat(cells, ignore_index=True), runs)
+
+
+# ---------------------------------------------------------------------------- the store
+def _result(text: Any) -> dict[str, Any]:
+    if not isinstance(text, str) or not text:
+        return {}
+    try:
+        doc = json.loads(text)
+    except ValueError:
+        return {}
+    return doc if isinstance(doc, dict) else {}
+
+
+def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
+                   rounds: Mapping[str, int] | None = None) -> Side:
+    """The cells, metrics and raw samples of these runs (``rounds``: run id -> round, for ``ab``)."""
     cells = store.cells_frame(run_ids)
-    if latest_per_cell and not cells.empty:
-        cells = (
-            cells.sort_values(["run_created_at", "id"])
-            .drop_duplicates(subset=[*CELL_KEY, "device"], keep="last")
-        )
     cells = cells.assign(device_fingerprint=cells["device_fingerprint"].fillna(""))
     metrics = store.metrics_frame(run_ids)
-    metrics = metrics[metrics["cell_id"].isin(set(cells["id"]))]
-    metrics = metrics.merge(cells[["id", "error"]].rename(columns={"id": "cell_id"}), on="cell_id", how="left")
-    noisy_ids = metrics.loc[metrics["kind"] == "noisy", "cell_id"].unique().tolist()
-    raw = store.samples_for(noisy_ids)
-    metrics["samples"] = [raw.get((int(c), m)) for c, m in zip(metrics["cell_id"], metrics["metric"], strict=True)]
-    metrics["device_fingerprint"] = metrics["device_fingerprint"].fillna("")
-    return Side(label=label, metrics=metrics.reset_index(drop=True), cells=cells.reset_index(drop=True))
-
-
-def pool_rounds(side: Side, label: str | None = None) -> Side:
-    """Merge several runs of one build (interleaved rounds) into one side: raw samples of a
-    (cell, metric) are concatenated; a value is the median of the pooled samples (noisy) or of
-    the per-round values (deterministic). A cell counts as failed if any round failed."""
-    m = side.metrics
-    if m.empty:
-        return side
+    contention = metrics[metrics["metric"] == CONTENTION_METRIC].set_index("cell_id")["value"].to_dict()
+    judged = metrics[metrics["kind"].isin(["noisy", "deterministic"])]
+    raw = store.samples_for(judged.loc[judged["kind"] == "noisy", "cell_id"].unique().tolist())
+    per_cell: dict[int, dict[str, Any]] = {}
+    for c in cells.to_dict("records"):
+        result = _result(c.get("result_json"))
+        per_cell[int(c["id"])] = {"config": config_identity(result, c.get("ep_requested")),
+                                  "flags": flag_codes(result.get("flags")), "error": c.get("error")}
     rows = []
-    for _, g in m.groupby([*CELL_KEY, "device", "metric"], sort=False, dropna=False):
-        first = g.iloc[0].to_dict()
-        parts = [s for s in g["samples"] if s is not None and len(s)]
-        pooled = np.concatenate(parts) if parts else None
-        vals = g["value"].dropna()
-        first["samples"] = pooled
-        first["value"] = float(np.median(pooled)) if pooled is not None else (float(vals.median()) if len(vals) else None)
-        bad = g[~g["status"].isin(["ok", "accuracy_fail"])]
-        if len(bad):
-            first["status"], first["error"] = bad.iloc[0]["status"], bad.iloc[0]["error"]
-        rows.append(first)
-    cells = side.cells.sort_values("status", key=lambda s: s.isin(["ok", "accuracy_fail"]))
-    cells = cells.drop_duplicates(subset=[*CELL_KEY, "device"], keep="first")
-    return Side(label=label or side.label, metrics=pd.DataFrame(rows).reset_index(drop=True),
-                cells=cells.reset_index(drop=True))
+    for rec in judged.to_dict("records"):
+        cid = int(rec["cell_id"])
+        info = per_cell.get(cid, {})
+        cores = contention.get(cid)
+        rows.append({**{k: rec.get(k) for k in ("run_id", "cell_id", "device", "workload", "precision", "backend",
+                                                 "build_id",
+                                                 "artifact_sha256", "metric", "unit", "method", "status", "kind",
+                                                 "value")},
+                     "device_fingerprint": rec.get("device_fingerprint") or "",
+                     "round": (rounds or {}).get(rec["run_id"]), "error": info.get("error"),
+                     "samples": raw.get((cid, rec["metric"])), "stats": None, "config": info.get("config"),
+                     "flags": info.get("flags", ()), "contention_cores": None if cores is None else float(cores)})
+    order = {r: i for i, r in enumerate(run_ids)}
+    frame = pd.DataFrame(rows, columns=SIDE_COLUMNS)
+    if not frame.empty:
+        frame = frame.sort_values("run_id", key=lambda s: s.map(order), kind="stable").reset_index(drop=True)
+    cells = cells.rename(columns={"id": "cell_id"})
+    return Side(label=label, metrics=frame, cells=cells[CELL_COLUMNS].reset_index(drop=True), runs=list(run_ids))
 
 
+# ---------------------------------------------------------------------------- files
 def side_from_file(path: Path) -> Side:
     try:
-        doc = json.loads(path.read_text())
-    except (OSError, ValueError) as exc:
+        doc = json.loads(path.read_bytes())
+    except (OSError, ValueError, RecursionError) as exc:
         raise HarnessError(f"{path}: cannot read a result file: {exc}") from exc
     if is_pytest_benchmark(doc):
-        metrics, cells = read_pytest_benchmark(doc)
-        return Side(label=f"file {path.name}", metrics=metrics, cells=cells)
-    if isinstance(doc, dict) and isinstance(doc.get("cells"), list):
+        metrics, cells = read_pytest_benchmark(doc, where=str(path))
+        run_id = _file_run_id(doc.get("commit_info"), "harness_run_id", path)
+    elif isinstance(doc, dict) and "cells" in doc:
         metrics, cells = _read_export(doc, path)
-        return Side(label=f"file {path.name}", metrics=metrics, cells=cells)
-    raise HarnessError(f"{path}: not a harness JSON export (no 'cells' list) nor a pytest-benchmark file")
+        run_id = _file_run_id(doc.get("run"), "run_id", path)
+    else:
+        raise HarnessError(f"{path}: not a harness JSON export (no 'cells' list) nor a pytest-benchmark file "
+                           "('benchmarks' list and 'machine_info')")
+    metrics = metrics.assign(run_id=run_id, cell_id=None)
+    cells = cells.assign(run_id=run_id, cell_id=None)
+    return Side(label=f"file {path.name}", metrics=metrics[SIDE_COLUMNS], cells=cells[CELL_COLUMNS], runs=[run_id])
+
+
+def _file_run_id(section: Any, field: str, path: Path) -> str:
+    """The run a file holds: its own id when it has one, else the file; the path keeps two files apart."""
+    rid = section.get(field) if isinstance(section, Mapping) else None
+    return f"{rid} ({path})" if isinstance(rid, str) and rid else str(path)
 
 
 def _read_export(doc: dict[str, Any], path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The JSON export of a run: {"run": {...}, "cells": [{identity..., "metrics": [...], "samples": {...}}]}."""
+    src = str(path)
+    cells_in = need(doc["cells"], list, f"{src}: cells", "a list of cells")
     rows, cells = [], []
-    for i, cell in enumerate(doc["cells"]):
-        try:
-            ident = {k: cell.get(k) for k in ("device", "workload", "precision", "backend", "build_id",
-                                               "artifact_sha256", "status", "error")}
-            ident["device_fingerprint"] = cell.get("device_fingerprint") or ""
-            cells.append({k: ident[k] for k in (*CELL_KEY, "device", "status", "error")})
-            samples = cell.get("samples") or {}
-            for m in _metric_list(cell.get("metrics")):
-                raw = samples.get(m["name"])
-                rows.append({**ident, "metric": m["name"], "unit": m.get("unit"), "method": m.get("method"),
-                             "kind": m.get("kind") or "noisy", "value": m.get("value"),
-                             "samples": None if raw is None else np.asarray(raw, dtype=float)})
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise HarnessError(f"{path}: cells[{i}]: malformed cell ({exc})") from exc
-    return pd.DataFrame(rows, columns=METRIC_COLUMNS), pd.DataFrame(cells, columns=[*CELL_KEY, "device", "status",
-                                                                                    "error"])
+    for i, cell in enumerate(cells_in):
+        at = f"{src}: cells[{i}]"
+        need(cell, dict, at, "an object")
+        ident = {k: text(cell.get(k), f"{at}.{k}") for k in ("device", "workload", "precision", "backend")}
+        ident.update({k: text(cell.get(k), f"{at}.{k}", required=False)
+                      for k in ("build_id", "artifact_sha256", "error", "device_fingerprint")})
+        ident["status"] = text(cell.get("status"), f"{at}.status")
+        ident["device_fingerprint"] = ident["device_fingerprint"] or ""
+        result = cell.get("result") if isinstance(cell.get("result"), dict) else {}
+        ep = text(cell.get("ep_requested"), f"{at}.ep_requested", required=False)
+        extra = {"config": config_identity(result, ep), "flags": flag_codes(_flags(result.get("flags"), at)),
+                 "round": None, "stats": None, "contention_cores": None}
+        cells.append({k: ident[k] for k in (*CELL_KEY, "device", "status", "error")})
+        samples = cell.get("samples") if cell.get("samples") is not None else {}
+        need(samples, dict, f"{at}.samples", "an object of metric name -> samples")
+        cell_rows = []
+        for j, m in enumerate(_metric_list(cell.get("metrics"), f"{at}.metrics")):
+            mat = f"{at}.metrics[{j}]"
+            name = text(m.get("name"), f"{mat}.name")
+            kind = text(m.get("kind"), f"{mat}.kind", required=False) or "noisy"
+            raw = samples.get(name)
+            cell_rows.append({**ident, **extra, "metric": name, "unit": text(m.get("unit"), f"{mat}.unit", required=False),
+                              "method": text(m.get("method"), f"{mat}.method", required=False), "kind": kind,
+                              "value": number(m.get("value"), f"{mat}.value"),
+                              "samples": None if raw is None else sample_array(raw, f"{at}.samples[{name!r}]")})
+        cores = next((r["value"] for r in cell_rows if r["metric"] == CONTENTION_METRIC), None)
+        for r in cell_rows:
+            r["contention_cores"] = cores
+        rows += [r for r in cell_rows if r["kind"] in ("noisy", "deterministic")]
+    return pd.DataFrame(rows, columns=[c for c in SIDE_COLUMNS if c != "run_id"]), \
+        pd.DataFrame(cells, columns=[*CELL_KEY, "device", "status", "error"])
 
 
-def _metric_list(metrics: Any) -> list[dict[str, Any]]:
+def _flags(flags: Any, at: str) -> list[Any]:
+    if flags is None:
+        return []
+    return list(need(flags, list, f"{at}.result.flags", "a list of flags"))
+
+
+def _metric_list(metrics: Any, where: str) -> list[dict[str, Any]]:
+    if metrics is None:
+        return []
     if isinstance(metrics, dict):  # {"name": {"value":..., "unit":...}} is accepted too
-        return [{"name": k, **v} for k, v in metrics.items()]
-    return list(metrics or [])
+        out = []
+        for k, v in metrics.items():
+            need(v, dict, f"{where}[{k!r}]", "an object")
+            out.append({**v, "name": k})
+        return out
+    need(metrics, list, where, "a list of metrics")
+    for j, m in enumerate(metrics):
+        need(m, dict, f"{where}[{j}]", "an object")
+    return list(metrics)

@@ -7,11 +7,18 @@ from typing import Any
 
 import numpy as np
 
+from harness.analysis.autocorrelation import lag1_autocorrelation
 from harness.analysis.summary import summarize
 from harness.probes.memory import agent_peak_memory
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 
 SUMMARY_INFO = ("p90", "p99", "mean", "std", "min", "max", "cv", "n", "outliers")
+# A metric's definition is its unit and this method: the timer and the statistic. Sample counts, warm-up
+# counts and why sampling stopped vary from run to run and live in result_json["series"][name]
+# (warmup_n, stopped_by) and the <series>.n metric. Stores written before read the same once
+# compare drops those ("perf_counter, median of 361 (max_seconds), 2 warm-up").
+SERIES_METHOD = "perf_counter, median"
+LAG1 = "lag1"  # info metric <series>.lag1: lag-1 autocorrelation of the series' log samples
 
 
 def series_metrics(series: Mapping[str, Mapping[str, Any]]) -> tuple[list[MetricValue], dict[str, np.ndarray]]:
@@ -24,12 +31,19 @@ def series_metrics(series: Mapping[str, Mapping[str, Any]]) -> tuple[list[Metric
             continue
         unit = s.get("unit", "ms")
         summ = summarize(values)
-        method = f"perf_counter, median of {summ['n']} ({s.get('stopped_by', 'n/a')}), {s.get('warmup_n', 0)} warm-up"
-        metrics.append(MetricValue(name, summ["p50"], unit, "noisy", method))
+        metrics.append(MetricValue(name, summ["p50"], unit, "noisy", SERIES_METHOD))
         for field in SUMMARY_INFO:
             metrics.append(MetricValue(f"{name}.{field}", summ[field], "" if field in ("cv", "n", "outliers") else unit, "info"))
+        lag1 = _lag1(values)
+        if lag1 is not None:
+            metrics.append(MetricValue(f"{name}.{LAG1}", lag1, "", "info", "lag-1 autocorrelation of log samples"))
         samples[name] = values
     return metrics, samples
+
+
+def _lag1(values: np.ndarray) -> float | None:
+    positive = values[np.isfinite(values) & (values > 0)]
+    return lag1_autocorrelation(np.log(positive)) if positive.size == values.size else None
 
 
 def agent_metrics(result: Mapping[str, Any]) -> list[MetricValue]:

@@ -1,5 +1,7 @@
 """Changes of a device's latest run, each cell judged against its last comparable successful
-cell (analysis.baselines): the sides are loaded here, compare decides, report renders.
+cell (analysis.baselines): the sides are loaded here, compare decides, report renders. One run per
+side: σ_run comes from the device's calibration or the series' history (the runs compared left out),
+looked up once for every device of a report.
 
 A device none of whose cells has a baseline gets no comparison at all ("no baseline yet"),
 never a table of INCOMPARABLE rows against a failed run.
@@ -13,12 +15,14 @@ from dataclasses import dataclass
 import pandas as pd
 
 from harness.analysis.baselines import pick_baselines
-from harness.analysis.compare import Comparison, Side, compare
+from harness.analysis.compare import Comparison, Side
 from harness.analysis.thresholds import Thresholds
-from harness.results.analysis_tables import calibration_map
+from harness.records import ROW_KEY
 from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.sources import side_from_runs
 from harness.results.store import Store
+from harness.views import noise as noise_view
+from harness.views.compare import CompareOptions, compare_sides
 from harness.views.results_matrix import Part, latest_parts
 
 NO_BASELINE = "no baseline yet"
@@ -41,8 +45,8 @@ class DeviceChanges:
 
 def _restrict(side: Side, cell_ids: set[int], label: str) -> Side:
     m = side.metrics[side.metrics["cell_id"].isin(cell_ids)].reset_index(drop=True)
-    c = side.cells[side.cells["id"].isin(cell_ids)].reset_index(drop=True)
-    return Side(label, m, c)
+    c = side.cells[side.cells["cell_id"].isin(cell_ids)].reset_index(drop=True)
+    return Side(label, m, c, sorted(set(m["run_id"]) | set(c["run_id"])))
 
 
 def _known_metrics(b: Side, a: Side, base: dict[int, int]) -> tuple[Side, int]:
@@ -51,7 +55,7 @@ def _known_metrics(b: Side, a: Side, base: dict[int, int]) -> tuple[Side, int]:
     names = {int(c): set(g) for c, g in a.metrics.groupby("cell_id")["metric"]} if not a.metrics.empty else {}
     keep = [m in names.get(base.get(int(c), -1), set()) for c, m in zip(b.metrics["cell_id"], b.metrics["metric"])]
     kept = b.metrics[keep].reset_index(drop=True)
-    return Side(b.label, kept, b.cells), len(b.metrics) - len(kept)
+    return Side(b.label, kept, b.cells, list(b.runs)), len(b.metrics) - len(kept)
 
 
 def find_baselines(store: Store, latest: pd.DataFrame, earlier: Sequence[str]) -> tuple[dict[int, int], dict[int, str]]:
@@ -81,7 +85,6 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
     runs = store.list_runs()  # newest first
     created = {r["run_id"]: r["created_at"] for r in runs}
     history = [r["run_id"] for r in runs if r.get("kind", "run") in history_kinds]
-    calib = calibration_map(store)
     sides: dict[tuple[str, ...], Side] = {}  # a night's run serves every device: load it once
     run_cells: dict[str, pd.DataFrame] = {}
 
@@ -91,7 +94,7 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
         return sides[run_ids]
 
     found: dict[str, tuple[dict[int, int], dict[int, str]]] = {}  # per run: all its devices at once
-    out = []
+    pending: list[tuple[str, str, tuple[str, ...], Side | None, Side | None, int, int, int]] = []
     for run_id, device in parts:
         if run_id not in run_cells:
             cells = store.cells_frame([run_id])
@@ -101,19 +104,30 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
         latest = run_cells[run_id][run_cells[run_id]["device"] == device]
         base = {c: b for c, b in found[run_id][0].items() if c in set(latest["id"])}
         baseline_runs = tuple(sorted({found[run_id][1][b] for b in base.values()}))
-        cmp = None
+        a = b = None
+        new = 0
         if base:
             a = _restrict(side(baseline_runs), set(base.values()), f"last successful: {', '.join(baseline_runs)}")
             b, new = _known_metrics(_restrict(side((run_id,)), set(base), f"run {run_id}"), a, base)
-            cmp = compare(a, b, thresholds, calibration=calib, allow_artifact_change=True)
+        pending.append((run_id, device, baseline_runs, a, b, new, len(latest), len(base)))
+    keys = {tuple(str(v) for v in rec) for _, _, _, _, b, _, _, _ in pending if b is not None
+            for rec in b.metrics.loc[b.metrics["kind"] == "noisy", list(ROW_KEY)].itertuples(index=False)}
+    involved = {r for run_id, _, base_runs, _, _, _, _, _ in pending for r in (run_id, *base_runs)}
+    priors = noise_view.priors(store, keys, involved)  # type: ignore[arg-type]  # once for every device
+    options = CompareOptions(thresholds=thresholds, allow_artifact_change=True)
+    out = []
+    for run_id, device, baseline_runs, a, b, new, cells, based in pending:
+        cmp = None
+        if a is not None and b is not None:
+            cmp = compare_sides(a, b, store, options, priors=priors)
             cmp.notes.append(f"device {device}: run {run_id}, each cell against its last comparable successful "
                              f"run ({', '.join(baseline_runs)}); artifact changes between builds are judged")
             if new:
                 cmp.notes.append(f"{new} metric value(s) of {device} are new since their baseline (e.g. a metric "
                                  "this harness version added): judged from the next run on")
-            if len(latest) > len(base):
-                cmp.notes.append(f"{len(latest) - len(base)} cell(s) of {device} have {NO_BASELINE}")
-        out.append(DeviceChanges(device, run_id, baseline_runs, cmp, len(latest), len(latest) - len(base)))
+            if cells > based:
+                cmp.notes.append(f"{cells - based} cell(s) of {device} have {NO_BASELINE}")
+        out.append(DeviceChanges(device, run_id, baseline_runs, cmp, cells, cells - based))
     return out
 
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
-from harness.results.records import CellRecord, MetricValue
+from harness.records import CellRecord, MetricValue
 from harness.results.store import Store
 
 
@@ -49,15 +50,21 @@ def record_run(
     rss_shift: float = 1.0,
     unit: str = "ms",
     artifact: str = "sha-1",
+    result: Mapping[str, Any] | None = None,
+    extra_metrics: Iterable[MetricValue] = (),
+    method: str = "perf_counter",
+    kind: str = "run",
+    offset: float = 1.0,
 ) -> None:
-    """One finished run; ``shift`` multiplies latency (per workload when a mapping)."""
+    """One finished run; ``shift`` multiplies latency (per workload when a mapping); ``result`` is every
+    cell's result_json (identity, session settings, flags)."""
     rng = np.random.default_rng(seed)
     cells = list(cells)
-    store.create_run(run_id, [{"cell_key": cell_key(c)} for c in cells], build_id=build_id)
+    store.create_run(run_id, [{"cell_key": cell_key(c)} for c in cells], build_id=build_id, kind=kind)
     if created_at:
         store.update_run(run_id, created_at=created_at)
     for c in cells:
-        k = shift.get(c.workload, 1.0) if isinstance(shift, Mapping) else shift
+        k = offset * (shift.get(c.workload, 1.0) if isinstance(shift, Mapping) else shift)
         st = (status or {}).get(c.workload, "ok")
         lat = c.base_ms * k * rng.lognormal(0.0, sigma, n)
         tps = 1000.0 / lat
@@ -75,11 +82,14 @@ def record_run(
                 device_fingerprint=c.fingerprint,
                 build_id=build_id,
                 artifact_sha256=artifact,
+                ep_requested="CPUExecutionProvider",
+                result=dict(result or {}),
                 metrics=[
-                    MetricValue("latency_ms@b1", float(np.median(lat)), unit, "noisy", "perf_counter"),
-                    MetricValue("tokens_per_s", float(np.median(tps)), "1/s", "noisy", "perf_counter"),
+                    MetricValue("latency_ms@b1", float(np.median(lat)), unit, "noisy", method),
+                    MetricValue("tokens_per_s", float(np.median(tps)), "1/s", "noisy", method),
                     MetricValue("peak_rss_mb", c.rss_mb * rss_shift, "MB", "deterministic", "VmHWM"),
                     MetricValue("latency_ms@b1.p90", float(np.percentile(lat, 90)), unit, "info"),
+                    *extra_metrics,
                 ]
                 if ok
                 else [],
@@ -124,3 +134,16 @@ def record_run_factors(store: Store, run_id: str, cells: list[CellSpec], factors
     shifted = [CellSpec(**{**c.__dict__, "base_ms": c.base_ms * factors.get((c.device, c.workload), 1.0)})
                for c in cells]
     record_run(store, run_id, cells=shifted, **kw)  # type: ignore[arg-type]
+
+
+def record_runs(store: Store, prefix: str, k: int, *, run_sigma: float = 0.03, seed: int = 0,
+                shift: float | Mapping[str, float] = 1.0, **kw: Any) -> list[str]:
+    """``k`` runs of one build, each with its own run offset (lognormal, σ ``run_sigma``): the run-to-run
+    noise a real device shows. Returns the run ids ``{prefix}-0`` ... in order."""
+    rng = np.random.default_rng(10_000 + seed)
+    ids = []
+    for i in range(k):
+        run_id = f"{prefix}-{i}"
+        record_run(store, run_id, seed=seed * 100 + i, shift=shift, offset=float(rng.lognormal(0.0, run_sigma)), **kw)
+        ids.append(run_id)
+    return ids

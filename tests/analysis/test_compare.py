@@ -1,17 +1,28 @@
-"""Verdicts on synthetic samples with known shifts, on A/A, and on incomparable rows."""
+"""Verdicts on runs with known truth: the run is the unit of evidence, every row states it.
+
+Stores are real SQLite written through the store's own API; each run gets its own run offset
+(``record_runs``), as a real device does from process to process.
+"""
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import pytest
 
-from harness.analysis.compare import Verdict, compare
+from harness.analysis.compare import Priors, Verdict, compare, method_definition
+from harness.analysis.noise import RunNoise
 from harness.analysis.thresholds import Rule, Thresholds
+from harness.records import MetricValue
 from harness.results.sources import resolve_side, side_from_runs
 from harness.results.store import Store
-from tests.analysis.synthetic import CellSpec, record_run
+from tests.analysis.synthetic import CellSpec, record_run, record_runs
 
 ONE = (CellSpec(),)
+LAT = ("resnet", "fp32", "cpu", "fp-pixel", "latency_ms@b1")
+SESSION = {"intra_op_num_threads": 2, "inter_op_num_threads": 1, "graph_optimization_level": "all",
+           "allow_spinning": False}
 
 
 @pytest.fixture
@@ -21,97 +32,117 @@ def store(tmp_path) -> Store:
     s.close()
 
 
-def _verdicts(cmp, metric="latency_ms@b1"):
-    return {(r.workload, r.precision, r.device): r.verdict for r in cmp.rows if r.metric == metric}
+def _row(cmp, metric="latency_ms@b1", workload="resnet"):
+    return next(r for r in cmp.rows if r.metric == metric and r.workload == workload)
 
 
-def _run_pair(store, shift, *, seed_b=1, n=200, cells=ONE, **kw):
-    record_run(store, "a", cells=cells, seed=0, n=n)
-    record_run(store, "b", cells=cells, seed=seed_b, shift=shift, n=n, build_id="build-b", **kw)
-    return compare(side_from_runs(store, ["a"], label="A"), side_from_runs(store, ["b"], label="B"))
+def _sides(store, a, b, **kw):
+    return compare(resolve_side(",".join(a), store), resolve_side(",".join(b), store), **kw)
 
 
-def test_run_against_itself_is_unchanged_or_inconclusive_exit_0(store) -> None:
-    record_run(store, "a", seed=0)
-    side = resolve_side("a", store)
-    cmp = compare(side, side)
-    assert cmp.rows and {r.verdict for r in cmp.rows} <= {Verdict.UNCHANGED, Verdict.INCONCLUSIVE}
-    assert not any(r.metric.endswith(".p90") for r in cmp.rows)  # info metrics are never judged
-    assert cmp.exit_code() == 0 and cmp.exit_code(strict=True) in (0, 3)
-
-
-def test_independent_aa_runs_never_regress(store) -> None:
-    record_run(store, "a", seed=0)
-    record_run(store, "b", seed=5)
-    cmp = compare(resolve_side("a", store), resolve_side("b", store))
+def test_a_a_runs_with_run_to_run_noise_never_regress(store) -> None:
+    # 8 % run-to-run noise: a pooled raw-sample test would call half of these rows changed
+    cells = tuple(CellSpec(workload=f"w{i}") for i in range(10))
+    a = record_runs(store, "a", 4, run_sigma=0.08, cells=cells, seed=1)
+    b = record_runs(store, "b", 4, run_sigma=0.08, cells=cells, seed=2)
+    cmp = _sides(store, a, b)
+    noisy = [r for r in cmp.rows if r.kind == "noisy"]
+    assert len(noisy) == 20
     assert not {Verdict.REGRESSED, Verdict.IMPROVED, Verdict.INCOMPARABLE} & {r.verdict for r in cmp.rows}
+    assert all(r.runs_a == 4 and r.runs_b == 4 and r.sigma_source == "estimated" for r in noisy)
+    assert np.median([r.sigma_run for r in noisy]) == pytest.approx(0.08, rel=0.5)
     assert cmp.exit_code() == 0
 
 
-def test_ten_percent_slowdown_regresses_exit_1(store) -> None:
-    cmp = _run_pair(store, 1.10)
-    row = next(r for r in cmp.rows if r.metric == "latency_ms@b1")
-    assert row.verdict is Verdict.REGRESSED
-    assert row.ci_low < 1.10 < row.ci_high and row.p_holm < 0.01
-    # tokens/s fell by the same 10 %: higher is better, so it regresses too
-    assert next(r for r in cmp.rows if r.metric == "tokens_per_s").verdict is Verdict.REGRESSED
+def test_ten_percent_slowdown_over_five_runs_regresses_with_its_evidence(store) -> None:
+    a = record_runs(store, "a", 5, run_sigma=0.02, cells=ONE, seed=1)
+    b = record_runs(store, "b", 5, run_sigma=0.02, cells=ONE, seed=2, shift=1.10)
+    cmp = _sides(store, a, b)
+    lat = _row(cmp)
+    assert lat.verdict is Verdict.REGRESSED and lat.p_holm < 0.01
+    assert lat.ci_low < 1.10 < lat.ci_high and lat.ratio == pytest.approx(1.10, abs=0.03)
+    assert (lat.runs_a, lat.runs_b, lat.sigma_source) == (5, 5, "estimated")
+    assert 0 < lat.mde < 0.10 and lat.n_a == 5 * 200
+    assert _row(cmp, "tokens_per_s").verdict is Verdict.REGRESSED  # higher is better: the same step, worse
     assert cmp.exit_code() == 1
 
 
-def test_ten_percent_speedup_improves(store) -> None:
-    cmp = _run_pair(store, 1 / 1.10)
-    assert _verdicts(cmp)[("resnet", "fp32", "pixel")] is Verdict.IMPROVED
-    assert _verdicts(cmp, "tokens_per_s")[("resnet", "fp32", "pixel")] is Verdict.IMPROVED
-    assert cmp.exit_code() == 0
+def test_one_run_per_side_is_inconclusive_and_says_how_many_runs_would_decide(store) -> None:
+    record_run(store, "a", cells=ONE, seed=0)
+    record_run(store, "b", cells=ONE, seed=1, shift=1.10)
+    lat = _row(_sides(store, ["a"], ["b"]))
+    # one run per side, no calibration, no history: σ_run is the declared default, and the row says so
+    assert lat.verdict is Verdict.INCONCLUSIVE and lat.sigma_source == "assumed"
+    assert lat.sigma_run == pytest.approx(0.05) and lat.runs_needed is not None and lat.runs_needed > 1
+    assert f"about {lat.runs_needed} runs per side ({lat.runs_needed - 1} more) would decide it" in lat.reason
+    assert any("assumed 5 %" in n for n in lat.notes)
+    lat = _row(_sides(store, ["a"], ["b"], thresholds=Thresholds.model_validate({"defaults": {"run_noise": 0.005}})))
+    assert lat.verdict is Verdict.REGRESSED and lat.sigma_run == pytest.approx(0.005)  # a quiet device, declared
 
 
-def test_three_percent_shift_is_not_a_regression(store) -> None:
-    # Significant with 2000 samples, but below the 5 % threshold: CI inside the band -> UNCHANGED.
-    cmp = _run_pair(store, 1.03, n=2000)
-    assert _verdicts(cmp)[("resnet", "fp32", "pixel")] is Verdict.UNCHANGED
+def test_sigma_run_sources_in_order(store) -> None:
+    record_runs(store, "a", 3, cells=ONE, seed=1)
+    record_run(store, "b", cells=ONE, seed=9)
+    calibrated = RunNoise(0.01, 9, "calibrated", 10)
+    history = RunNoise(0.03, 12, "history", 20)
+    a3, a1, b1 = resolve_side("a-0,a-1,a-2", store), resolve_side("a-0", store), resolve_side("b", store)
+    assert _row(compare(a3, b1, priors=Priors({LAT: calibrated}))).sigma_source == "estimated"  # runs first
+    assert _row(compare(a1, b1, priors=Priors({LAT: calibrated}, {LAT: history}))).sigma_source == "calibrated"
+    assert _row(compare(a1, b1, priors=Priors({}, {LAT: history}))).sigma_source == "history"
+    assert _row(compare(a1, b1)).sigma_source == "assumed"
 
 
-def test_five_percent_shift_is_at_the_boundary(store) -> None:
-    # True ratio exactly 1+delta: REGRESSED or INCONCLUSIVE depending on the draw, never UNCHANGED/IMPROVED.
-    cmp = _run_pair(store, 1.05)
-    assert _verdicts(cmp)[("resnet", "fp32", "pixel")] in (Verdict.REGRESSED, Verdict.INCONCLUSIVE)
+def test_unchanged_only_by_equivalence_and_calibration_never_widens_delta(store) -> None:
+    a = record_runs(store, "a", 6, run_sigma=0.005, cells=ONE, seed=1)
+    b = record_runs(store, "b", 6, run_sigma=0.005, cells=ONE, seed=2, shift=1.02)
+    lat = _row(_sides(store, a, b))
+    assert lat.verdict is Verdict.UNCHANGED and "inside ±5%" in lat.reason
+    # +6 % against a noisy device's calibration: wide interval, so INCONCLUSIVE, never "UNCHANGED within ±16 %"
+    record_run(store, "c", cells=ONE, seed=3)
+    record_run(store, "d", cells=ONE, seed=4, shift=1.06)
+    noisy = Priors({LAT: RunNoise(0.08, 9, "calibrated", 10)})
+    lat = _row(compare(resolve_side("c", store), resolve_side("d", store), priors=noisy))
+    assert lat.verdict is Verdict.INCONCLUSIVE and lat.delta == 0.05 and lat.ci_high > 1.06 > 1.05
 
 
-def test_few_samples_make_a_ten_percent_shift_inconclusive(store) -> None:
-    cmp = _run_pair(store, 1.10, n=5, sigma=0.3)
-    assert _verdicts(cmp)[("resnet", "fp32", "pixel")] is Verdict.INCONCLUSIVE
-    assert cmp.exit_code() == 0 and cmp.exit_code(strict=True) == 3
-
-
-def test_per_workload_threshold_and_calibration_raise_the_bar(store) -> None:
+def test_per_workload_threshold(store) -> None:
     cells = (CellSpec(), CellSpec(workload="bert"))
-    record_run(store, "a", cells=cells, seed=0)
-    record_run(store, "b", cells=cells, seed=1, shift=1.10)
-    a, b = resolve_side("a", store), resolve_side("b", store)
+    a = record_runs(store, "a", 5, run_sigma=0.01, cells=cells, seed=1)
+    b = record_runs(store, "b", 5, run_sigma=0.01, cells=cells, seed=2, shift=1.10)
     th = Thresholds(rules=(Rule(workload="bert*", metric="latency_ms*", delta=0.15),))
-    got = _verdicts(compare(a, b, th))
-    assert got[("resnet", "fp32", "pixel")] is Verdict.REGRESSED
-    assert got[("bert", "fp32", "pixel")] is not Verdict.REGRESSED
-    calib = {("fp-pixel", "resnet", "latency_ms@b1"): float(np.log(1.2))}
-    got = _verdicts(compare(a, b, calibration=calib))
-    assert got[("resnet", "fp32", "pixel")] is not Verdict.REGRESSED
-    # a calibrated floor below delta leaves delta in charge
-    calib = {("fp-pixel", "resnet", "latency_ms@b1"): float(np.log(1.01))}
-    assert _verdicts(compare(a, b, calibration=calib))[("resnet", "fp32", "pixel")] is Verdict.REGRESSED
+    cmp = _sides(store, a, b, thresholds=th)
+    assert _row(cmp).verdict is Verdict.REGRESSED
+    assert _row(cmp, workload="bert").verdict is not Verdict.REGRESSED
 
 
 def test_holm_adjusts_across_all_rows(store) -> None:
-    cmp = _run_pair(store, 1.02, cells=tuple(CellSpec(workload=f"w{i}") for i in range(6)))
-    noisy = [r for r in cmp.rows if r.kind == "noisy"]
+    cells = tuple(CellSpec(workload=f"w{i}") for i in range(6))
+    a = record_runs(store, "a", 3, cells=cells, seed=1)
+    b = record_runs(store, "b", 3, cells=cells, seed=2, shift=1.02)
+    noisy = [r for r in _sides(store, a, b).rows if r.kind == "noisy"]
     assert len(noisy) == 12
-    assert all(r.p_holm >= r.p for r in noisy)
-    assert max(r.p_holm for r in noisy) <= 1.0
+    assert all(r.p_holm >= r.p for r in noisy) and max(r.p_holm for r in noisy) <= 1.0
+
+
+def test_paired_rounds(store) -> None:
+    # each round's runs share a drift (A B | B A on one device): pairing cancels it
+    rounds = {}
+    for i, drift in enumerate((1.0, 1.12, 0.9, 1.05, 0.95)):
+        record_run(store, f"a{i}", cells=ONE, seed=2 * i, offset=drift)
+        record_run(store, f"b{i}", cells=ONE, seed=2 * i + 1, offset=drift * 1.06)
+        rounds[f"a{i}"] = rounds[f"b{i}"] = i + 1
+    a = side_from_runs(store, [f"a{i}" for i in range(5)], label="A", rounds=rounds)
+    b = side_from_runs(store, [f"b{i}" for i in range(5)], label="B", rounds=rounds)
+    paired, unpaired = _row(compare(a, b, paired=True)), _row(compare(a, b))
+    assert paired.paired and paired.verdict is Verdict.REGRESSED and paired.runs_a == 5
+    assert unpaired.verdict is Verdict.INCONCLUSIVE  # the drift between rounds hides it unpaired
+    assert paired.mde < unpaired.mde
 
 
 def test_fingerprint_change_is_incomparable_exit_2(store) -> None:
     record_run(store, "a", cells=ONE)
     record_run(store, "b", cells=(CellSpec(fingerprint="fp-pixel-new-os"),), seed=1)
-    cmp = compare(resolve_side("a", store), resolve_side("b", store))
+    cmp = _sides(store, ["a"], ["b"])
     assert {r.verdict for r in cmp.rows} == {Verdict.INCOMPARABLE}
     assert all("fingerprint differs" in r.reason for r in cmp.rows)
     assert len(cmp.rows) == 3  # latency, tokens/s, rss: each reported once
@@ -122,19 +153,89 @@ def test_failed_side_unit_and_artifact_change_are_incomparable(store) -> None:
     cells = (CellSpec(), CellSpec(workload="bert"))
     record_run(store, "a", cells=cells)
     record_run(store, "b", cells=cells, seed=1, status={"bert": "failed"})
-    cmp = compare(resolve_side("a", store), resolve_side("b", store))
-    bert = [r for r in cmp.rows if r.workload == "bert"]
+    bert = [r for r in _sides(store, ["a"], ["b"]).rows if r.workload == "bert"]
     assert bert and all(r.verdict is Verdict.INCOMPARABLE and r.reason.startswith("B failed: boom") for r in bert)
     record_run(store, "c", cells=ONE, seed=2, unit="s")
-    rows = compare(resolve_side("a", store), resolve_side("c", store)).rows
-    lat = next(r for r in rows if r.metric == "latency_ms@b1" and r.workload == "resnet")
-    assert lat.verdict is Verdict.INCOMPARABLE and "unit differs" in lat.reason
+    assert "unit differs" in _row(_sides(store, ["a"], ["c"])).reason
     record_run(store, "d", cells=ONE, seed=3, artifact="sha-2")
     a, d = resolve_side("a", store), resolve_side("d", store)
-    rows = [r for r in compare(a, d).rows if r.workload == "resnet"]
-    assert all(r.verdict is Verdict.INCOMPARABLE and "artifact" in r.reason for r in rows)
-    rows = [r for r in compare(a, d, allow_artifact_change=True).rows if r.workload == "resnet"]
-    assert Verdict.INCOMPARABLE not in {r.verdict for r in rows}
+    assert all(r.verdict is Verdict.INCOMPARABLE and "artifact" in r.reason
+               for r in compare(a, d).rows if r.workload == "resnet")
+    assert Verdict.INCOMPARABLE not in {r.verdict for r in compare(a, d, allow_artifact_change=True).rows
+                                        if r.workload == "resnet"}
+
+
+def test_a_run_that_failed_among_several_is_noted_not_fatal(store) -> None:
+    cells = (CellSpec(), CellSpec(workload="bert"))
+    a = record_runs(store, "a", 3, cells=cells, seed=1)
+    record_run(store, "b-0", cells=cells, seed=5)
+    record_run(store, "b-1", cells=cells, seed=6, status={"bert": "timeout"})
+    record_run(store, "b-2", cells=cells, seed=7)
+    bert = _row(_sides(store, a, ["b-0", "b-1", "b-2"]), workload="bert")
+    assert bert.verdict is not Verdict.INCOMPARABLE and bert.runs_b == 2
+    assert any("1 of 3 runs of B did not measure" in n and "timeout" in n for n in bert.notes)
+
+
+def test_method_strings_with_counts_and_stop_reasons_are_one_definition(store) -> None:
+    # stores written before the method string lost its counts: an A/A of one config is never INCOMPARABLE
+    old = "perf_counter, median of {} ({}), {} warm-up"
+    record_run(store, "a", cells=ONE, seed=1, method=old.format(361, "min_iterations+min_seconds", 2))
+    record_run(store, "b", cells=ONE, seed=2, method=old.format(2178, "max_seconds", 3))
+    cmp = _sides(store, ["a"], ["b"])
+    assert Verdict.INCOMPARABLE not in {r.verdict for r in cmp.rows}
+    from harness.session.cell_result import SERIES_METHOD
+
+    assert method_definition(old.format(361, "max_seconds", 2)) == method_definition(SERIES_METHOD)
+    assert method_definition(old.format(10, "max_seconds", 2)) == method_definition(old.format(99, "x", 1))
+    assert method_definition("VmHWM") != method_definition("ru_maxrss")
+    record_run(store, "c", cells=ONE, seed=3, method="rdtsc")
+    assert "measurement method differs" in _row(_sides(store, ["a"], ["c"])).reason
+
+
+def test_session_settings_and_runner_are_part_of_the_identity(store) -> None:
+    record_run(store, "old", cells=ONE, seed=1, result={"session": SESSION})  # written before "identity"
+    identity = {"session": SESSION, "provider": "CPUExecutionProvider", "provider_options": {},
+                "runner": "python-agent"}
+    record_run(store, "new", cells=ONE, seed=2, result={"identity": identity})
+    assert Verdict.INCOMPARABLE not in {r.verdict for r in _sides(store, ["old"], ["new"]).rows}
+    one_thread = {**identity, "session": {**SESSION, "intra_op_num_threads": 1}}
+    record_run(store, "t1", cells=ONE, seed=3, result={"identity": one_thread})
+    lat = _row(_sides(store, ["new"], ["t1"]))
+    assert lat.verdict is Verdict.INCOMPARABLE and "session.intra_op_num_threads 2 vs 1" in lat.reason
+    assert "--allow-config-change" in lat.reason
+    lat = _row(_sides(store, ["new"], ["t1"], allow_config_change=True))
+    assert lat.verdict is not Verdict.INCOMPARABLE
+    assert any(n.startswith("configuration changed: session.intra_op_num_threads 2 vs 1") for n in lat.notes)
+    record_run(store, "native", cells=ONE, seed=4, result={"identity": {**identity, "runner": "native:android-arm64"}})
+    assert "runner" in _row(_sides(store, ["new"], ["native"])).reason
+
+
+def test_contention_and_autocorrelation_are_noted_on_the_row(store) -> None:
+    flags = [{"code": "contention", "message": "others used 1.20 cores"}]
+    record_run(store, "a", cells=ONE, seed=1)
+    record_run(store, "b", cells=ONE, seed=2, result={"flags": flags},
+               extra_metrics=[MetricValue("host_contention_cores", 1.2, "cores", "info")])
+    lat = _row(_sides(store, ["a"], ["b"]))
+    assert any(n == "measured under contention: B run b, others used 1.20 cores" for n in lat.notes)
+    record_run(store, "c", cells=ONE, seed=3, result={"flags": ["EP fallback: CUDA requested, most nodes ran on CPU"]})
+    row = _row(_sides(store, ["a"], ["c"]))  # an old store's plain-string flag is read, and is no contention
+    assert row.verdict is not Verdict.INCOMPARABLE and not any("contention" in n for n in row.notes)
+
+
+def test_nan_too_few_and_missing_samples_make_the_row_incomparable(store) -> None:
+    record_run(store, "a", cells=ONE, seed=1)
+    record_run(store, "b", cells=ONE, seed=2)
+    a, b = resolve_side("a", store), resolve_side("b", store)
+    at = int(np.flatnonzero(b.metrics["metric"] == "latency_ms@b1")[0])
+
+    def judged(samples):
+        b.metrics.at[at, "samples"] = samples
+        return _row(compare(a, b))
+
+    row = judged(np.array([1.0, np.nan, 2.0, 3.0]))
+    assert row.verdict is Verdict.INCOMPARABLE and "B run b: 1 of 4 samples are NaN" in row.reason
+    assert "fewer than 3" in judged(np.array([1.0, 2.0])).reason
+    assert "B run b: no raw samples" in judged(None).reason
 
 
 def test_deterministic_memory_by_tolerance_and_budget(store) -> None:
@@ -142,7 +243,7 @@ def test_deterministic_memory_by_tolerance_and_budget(store) -> None:
     record_run(store, "b", cells=ONE, seed=1, rss_shift=1.2)
     record_run(store, "c", cells=ONE, seed=2, rss_shift=1.01)
     a = resolve_side("a", store)
-    rss = lambda cmp: next(r for r in cmp.rows if r.metric == "peak_rss_mb")  # noqa: E731
+    rss = lambda cmp: _row(cmp, "peak_rss_mb")  # noqa: E731
     assert rss(compare(a, resolve_side("b", store))).verdict is Verdict.REGRESSED
     assert rss(compare(a, resolve_side("c", store))).verdict is Verdict.UNCHANGED
     budget = Thresholds(rules=(Rule(metric="peak_rss_mb", budget=100.5),))
@@ -150,17 +251,25 @@ def test_deterministic_memory_by_tolerance_and_budget(store) -> None:
     assert got.verdict is Verdict.REGRESSED and "budget" in got.reason
 
 
-def test_build_id_takes_latest_run_per_cell(store) -> None:
-    record_run(store, "old", build_id="b1", cells=ONE, shift=2.0, created_at="2026-01-01T00:00:00+00:00")
-    record_run(store, "new", build_id="b1", cells=ONE, seed=1, created_at="2026-01-02T00:00:00+00:00")
-    record_run(store, "base", build_id="b0", cells=ONE, seed=2, created_at="2026-01-01T00:00:00+00:00")
-    cmp = compare(resolve_side("b0", store), resolve_side("b1", store))
-    assert _verdicts(cmp)[("resnet", "fp32", "pixel")] in (Verdict.UNCHANGED, Verdict.INCONCLUSIVE)
+def test_build_id_means_all_its_runs(store) -> None:
+    for i in range(3):
+        record_run(store, f"old-{i}", build_id="b1", cells=ONE, seed=i, offset=math.exp(0.02 * (i - 1)))
+        record_run(store, f"base-{i}", build_id="b0", cells=ONE, seed=10 + i, offset=math.exp(0.02 * (1 - i)))
+    a, b = resolve_side("b0", store), resolve_side("b1", store)
+    assert a.label == "build b0 (3 runs)" and len(b.runs) == 3
+    lat = _row(compare(a, b))
+    assert lat.runs_a == lat.runs_b == 3 and lat.sigma_source == "estimated"
+    assert lat.verdict in (Verdict.UNCHANGED, Verdict.INCONCLUSIVE)
 
 
-def test_method_definition_ignores_counts_but_not_the_method() -> None:
-    from harness.analysis.compare import method_definition
-
-    assert method_definition("perf_counter, median of 361, 2 warm-up") == method_definition(
-        "perf_counter, median of 2178, 3 warm-up")
-    assert method_definition("VmHWM") != method_definition("ru_maxrss")
+def test_two_devices_on_one_machine_stay_apart_and_a_renamed_device_pairs(store) -> None:
+    twins = (CellSpec(device="host-a", fingerprint="fp-box"), CellSpec(device="host-b", fingerprint="fp-box"))
+    record_run(store, "a", cells=twins, seed=1)
+    record_run(store, "b", cells=twins, seed=2)
+    lat = [r for r in _sides(store, ["a"], ["b"]).rows if r.metric == "latency_ms@b1"]
+    assert sorted(r.device for r in lat) == ["host-a", "host-b"] and all(r.runs_a == 1 for r in lat)
+    record_run(store, "renamed", cells=(CellSpec(device="pixel-8"),), seed=3)
+    record_run(store, "before", cells=(CellSpec(device="pixel"),), seed=4)
+    row = _row(_sides(store, ["before"], ["renamed"]))
+    assert row.verdict is not Verdict.INCOMPARABLE
+    assert "device renamed: pixel in A, pixel-8 in B (same fingerprint)" in row.notes

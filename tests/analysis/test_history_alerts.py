@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from harness.analysis import alerts as A
 from harness.errors import HarnessError
 from harness.results.analysis_tables import load_alerts, save_alerts
-from harness.results.history_source import load_series, sync_alerts
 from harness.results.store import Store
-from tests.analysis.synthetic import CellSpec, record_history
+from harness.views.history import load_series, sync_alerts
+from tests.analysis.synthetic import CellSpec, record_history, record_run
 
 CELLS = (
     CellSpec(workload="resnet"),
@@ -107,3 +108,33 @@ def test_canary_from_device_profile_labels(tmp_path, monkeypatch) -> None:
     alerts = sync_alerts(s, load_series(s, metric="latency_ms@b1"))  # canaries=None: from the profiles
     assert sorted((a.workload, a.state) for a in alerts) == [("canary", "invalid"), ("resnet", "invalid")]
     assert "device itself moved" in next(a.note for a in alerts if a.workload == "canary")
+
+
+def _threshold_step_nights(tmp_path, *, keep: bool) -> list[tuple[tuple[str, str], ...]]:
+    """26 nights, a 5 % step at night 12 against the 5 % threshold; the open alerts after each night."""
+    from harness.analysis.history import build_series
+    from harness.results.history_source import history_frames
+
+    s = Store(tmp_path / f"flicker-{keep}.db")
+    rng = np.random.default_rng(4)
+    states = []
+    for night in range(26):
+        level = 1.05 if night >= 12 else 1.0
+        record_run(s, f"n{night:03d}", cells=(CellSpec(),), seed=400 + night, n=60, sigma=0.01,
+                   offset=level * float(np.exp(rng.normal(0, 0.01))), created_at=f"2026-02-01T00:{night:02d}:00+00:00")
+        if night >= 8:
+            series = (load_series(s, metric="latency_ms@b1") if keep
+                      else build_series(*history_frames(s, metric="latency_ms@b1")))  # no known steps
+            alerts = sync_alerts(s, series, canaries={})
+            states.append(tuple(sorted((a.run_id, a.state) for a in alerts if a.state in A.OPEN_STATES)))
+    s.close()
+    return states
+
+
+def test_a_step_at_the_threshold_stays_raised_night_after_night(tmp_path) -> None:
+    """A 5 % step against a 5 % threshold used to flicker: raised, "no longer detected", raised again."""
+    plain = _threshold_step_nights(tmp_path, keep=False)
+    assert any(plain[i] and not plain[i + 1] for i in range(len(plain) - 1)), plain  # what used to happen
+    kept = _threshold_step_nights(tmp_path, keep=True)
+    first = next(i for i, st in enumerate(kept) if st)
+    assert all(st and st[0][0] == "n012" for st in kept[first:]), kept

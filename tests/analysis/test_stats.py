@@ -1,55 +1,72 @@
-"""Statistics checked against known distributions and reference values."""
+"""The run-level tests checked against scipy's own t tests, hand-computed values and their own null."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
+from scipy import stats
 
-from harness.analysis.stats import holm, mann_whitney_p, median_ratio_ci, robust_sigma
+from harness.analysis.stats import (
+    CONFIDENCE,
+    Difference,
+    holm,
+    known_sigma,
+    one_sided_pool,
+    paired,
+    runs_needed,
+    runs_to_detect,
+    t_test,
+    welch,
+)
 
 
-def test_ci_covers_true_ratio_of_lognormal_medians() -> None:
-    # lognormal(mu, s) has median exp(mu): the true ratio is exp(0.1) = 1.105.
+def test_welch_matches_scipy_ttest_ind() -> None:
     rng = np.random.default_rng(1)
-    a = rng.lognormal(0.0, 0.1, 400)
-    b = rng.lognormal(0.1, 0.1, 400)
-    ci = median_ratio_ci(a, b)
-    assert ci.low < np.exp(0.1) < ci.high
-    assert ci.low < ci.ratio < ci.high
-    assert ci.high - ci.low < 0.05
+    a, b = rng.normal(0.0, 0.03, 4), rng.normal(0.05, 0.05, 6)
+    diff = welch(a, b, [0.0] * 4, [0.0] * 6)
+    ref = stats.ttest_ind(b, a, equal_var=False)
+    test = t_test(diff, 0.01)
+    assert diff.d == pytest.approx(b.mean() - a.mean())
+    assert test.p == pytest.approx(ref.pvalue, rel=1e-9)
+    ci = ref.confidence_interval(CONFIDENCE)
+    assert (test.low, test.high) == pytest.approx((ci.low, ci.high), rel=1e-9)
 
 
-def test_ci_coverage_is_near_nominal() -> None:
-    # 95 % CIs over 60 independent A/A pairs: expect ~57 to cover 1.0; far fewer means a broken CI.
-    rng = np.random.default_rng(7)
-    covered = 0
-    for _ in range(60):
-        a, b = rng.exponential(10.0, 80), rng.exponential(10.0, 80)
-        ci = median_ratio_ci(a, b, n_resamples=500)
-        covered += ci.low <= 1.0 <= ci.high
-    assert covered >= 50
+def test_paired_matches_scipy_ttest_rel() -> None:
+    rng = np.random.default_rng(2)
+    drift = rng.normal(0.0, 0.05, 5)  # shared by both builds in a round: the pairing cancels it
+    a, b = drift + rng.normal(0, 0.01, 5), drift + 0.04 + rng.normal(0, 0.01, 5)
+    test = t_test(paired(a, b, [0.0] * 5, [0.0] * 5), 0.01)
+    assert test.p == pytest.approx(stats.ttest_rel(b, a).pvalue, rel=1e-9)
+    assert test.p < 0.01 < stats.ttest_ind(b, a).pvalue  # unpaired, the drift hides the change
 
 
-def test_ci_is_reproducible_with_fixed_seed() -> None:
+def test_one_sided_pool_is_students_t_with_the_many_runs_side() -> None:
+    a, b = [0.0, 0.02, -0.02, 0.01], [0.1]
+    diff = one_sided_pool(a, b, [0.0] * 4, [0.0])
+    assert diff.df == 3 and diff.se == pytest.approx(np.std(a, ddof=1) * math.sqrt(1 / 4 + 1))
+
+
+def test_known_sigma_adds_within_run_error() -> None:
+    diff = known_sigma([0.0], [0.1], [0.01], [0.02], sigma=0.03, df=math.inf)
+    assert diff.se == pytest.approx(math.sqrt(2 * 0.03**2 + 0.01**2 + 0.02**2))
+    assert t_test(diff, 0.01).p == pytest.approx(2 * stats.norm.sf(0.1 / diff.se))
+    pr = known_sigma([0.0, 0.0], [0.1, 0.1], [0.0, 0.0], [0.0, 0.0], sigma=0.03, df=9, is_paired=True)
+    assert pr.se == pytest.approx(math.sqrt(2 * 0.03**2 / 2)) and pr.df == 9
+
+
+def test_p_is_uniform_and_ci_covers_under_the_model() -> None:
     rng = np.random.default_rng(3)
-    a, b = rng.normal(10, 1, 50), rng.normal(10.5, 1, 50)
-    assert median_ratio_ci(a, b) == median_ratio_ci(a, b)
-
-
-def test_mann_whitney_matches_scipy_reference_and_extremes() -> None:
-    # Reference: the scipy.stats.mannwhitneyu docs example (exact two-sided p = 0.1111, U = 17).
-    males = [19, 22, 16, 29, 24]
-    females = [20, 11, 17, 12]
-    assert mann_whitney_p(males, females) == pytest.approx(0.11111, abs=1e-4)
-    assert mann_whitney_p([1.0] * 10, [1.0] * 10) == 1.0
-    rng = np.random.default_rng(0)
-    assert mann_whitney_p(rng.normal(0, 1, 200), rng.normal(1, 1, 200)) < 1e-10
-
-
-def test_mann_whitney_p_is_uniform_under_null() -> None:
-    rng = np.random.default_rng(11)
-    ps = np.array([mann_whitney_p(rng.normal(size=40), rng.normal(size=40)) for _ in range(300)])
-    assert 0.02 < np.mean(ps < 0.05) < 0.09  # expected 0.05
+    ps, cover = [], 0
+    for _ in range(2000):
+        a, b = rng.normal(0, 0.04, 3), rng.normal(0.02, 0.04, 3)
+        t = t_test(welch(a - 0.0, b - 0.02, [0] * 3, [0] * 3), 0.01)  # shifted back: the null holds
+        ps.append(t.p)
+        cover += t_test(welch(a, b, [0] * 3, [0] * 3), 0.01).low <= 0.02 <= t_test(welch(a, b, [0] * 3, [0] * 3), 0.01).high
+    assert 0.035 <= np.mean(np.array(ps) < 0.05) <= 0.065
+    assert 0.93 <= cover / 2000 <= 0.97
 
 
 def test_holm_against_hand_computed_values() -> None:
@@ -60,9 +77,20 @@ def test_holm_against_hand_computed_values() -> None:
     assert np.isnan(out[0]) and out[1:] == pytest.approx([1.0, 1.0])
 
 
-def test_robust_sigma_of_normal_sample() -> None:
-    rng = np.random.default_rng(5)
-    assert robust_sigma(rng.normal(0, 2.0, 20000)) == pytest.approx(2.0, rel=0.05)
+def test_runs_to_detect_and_runs_needed() -> None:
+    bound = math.log1p(0.05)
+    quiet, noisy = runs_to_detect(0.01**2, bound, alpha=0.01), runs_to_detect(0.04**2, bound, alpha=0.01)
+    assert quiet is not None and noisy is not None and 2 <= quiet < noisy
+    assert runs_to_detect(0.5**2, bound, alpha=0.01) is None  # more than 100: say so, do not pretend
+    # a difference sitting in the middle of the band gets decided (equivalence) with enough runs ...
+    middle = Difference(d=0.0, se=0.05, df=2, var_run=0.03**2, sigma_run=0.03)
+    k = runs_needed(middle, bound=bound, alpha=0.01, tests=1, have=1)
+    assert k is not None and k > 1
+    se_k = math.sqrt(2 * 0.03**2 / k)
+    assert stats.t.ppf(0.975, 2 * k - 2) * se_k < bound
+    # ... one just inside the bound never is: neither equivalent nor beyond it
+    edge = Difference(bound * 0.999, 0.05, 2, 0.03**2, 0.03)
+    assert runs_needed(edge, bound=bound, alpha=0.01, tests=1, have=1) is None
 
 
 def test_median_ci_is_scipys_order_statistic_interval_and_covers_the_median() -> None:

@@ -1,13 +1,12 @@
-"""`harness calibrate` end to end on the local device: A/A runs -> stored noise floors -> compare uses them."""
+"""`harness calibrate` end to end on the local device: A/A runs -> σ_run per series -> compare applies it."""
 
 from __future__ import annotations
 
 import json
-import math
 
 import pytest
 
-from harness.results.analysis_tables import calibration_map
+from harness.results.analysis_tables import load_run_noise
 from harness.results.store import Store
 from tests.commands import test_ab as _ab
 from tests.commands.test_compare import harness
@@ -16,24 +15,25 @@ built = _ab.built  # the fixture: a tiny fp32 build
 
 
 @pytest.mark.slow
-def test_calibrate_stores_noise_floors_that_compare_uses(built, monkeypatch, capsys) -> None:
+def test_calibrate_stores_run_noise_that_compare_applies(built, monkeypatch, capsys) -> None:
     build_id, workloads = built
     assert harness(monkeypatch, "calibrate", "--build", build_id, "--workloads-dir", workloads, "--device", "local",
-                   "--runs", "2") == 0
+                   "--runs", "3") == 0
     out = capsys.readouterr().out
-    assert "noise floors" in out and "tiny-mlp" in out
+    assert "run-to-run noise σ_run" in out and "tiny-mlp" in out and "runs/side for ±δ" in out
     store = Store()
-    floors = calibration_map(store)
-    assert floors and all(v >= 0 for v in floors.values())
-    assert {k[1] for k in floors} == {"tiny-mlp"}
-    a, b = (r["run_id"] for r in store.list_runs())
-    # The two calibration runs differ by exactly their floor, so their own verdicts sit on the edge;
-    # what must hold is that compare judged each calibrated series with max(delta, exp(floor) - 1).
+    cals = load_run_noise(store)
+    assert cals and {c.workload for c in cals} == {"tiny-mlp"} and all(c.n_runs == 3 and c.df == 2 for c in cals)
+    assert all(0 <= c.low <= c.sigma <= c.high for c in cals)
+    a, b = (r["run_id"] for r in store.list_runs()[:2])
+    # one calibration run per side: σ_run comes from the calibration, and the output says so
     assert harness(monkeypatch, "compare", a, b, "--format", "json") != 2
     doc = json.loads(capsys.readouterr().out)
-    assert any("calibrated noise floors in use" in n for n in doc["notes"])
-    judged = [r for r in doc["rows"] if (r["device_fingerprint"], r["workload"], r["metric"]) in floors]
-    assert judged
-    for r in judged:
-        floor = floors[(r["device_fingerprint"], r["workload"], r["metric"])]
-        assert r["delta"] == pytest.approx(max(0.05, math.expm1(floor)))
+    assert any(n.startswith("calibration applied") for n in doc["notes"])
+    calibrated = {c.key for c in cals}
+    judged = [r for r in doc["rows"] if r["sigma_source"]]
+    assert judged and all(r["sigma_source"] == "calibrated" for r in judged
+                          if (r["workload"], r["precision"], r["backend"], r["device_fingerprint"], r["metric"])
+                          in calibrated)
+    assert all(r["delta"] == 0.05 for r in judged)  # calibration sets the variance, never δ
+    assert harness(monkeypatch, "calibrate", "--build", build_id, "--runs", "2") == 2  # fewer than 3 cannot calibrate

@@ -37,3 +37,24 @@ def test_quarantined_nights_in_a_row_and_the_last_good_night(tmp_path) -> None:
     assert h["totals"]["quarantined"] == 2 and h["totals"]["online"] == 1
     never = streaks(store, "lab", "2026-05-02")
     assert never["pixel"]["bad_nights"] == 1 and streaks(store, "other-farm", "2026-05-03") == {}
+
+
+def test_noise_score_is_the_median_calibrated_sigma_run(tmp_path) -> None:
+    import math
+
+    from harness.records import CalibratedNoise, CellRecord
+    from harness.results.analysis_tables import save_run_noise
+
+    store = Store(tmp_path / "n.db")
+    key = "pixel/resnet/fp32/cpu"
+    pf = [{"device": "pixel", "ok": True, "reason": None, "facts": {}, "duration_s": 0.1}]
+    store.create_run("n1", [{"device": "pixel", "key": key}], kind="nightly",
+                     labels={"farm": "lab", "night": "2026-05-01", "shard": "1/1", "preflight": pf})
+    store.record_cell("n1", CellRecord(cell_key=key, device="pixel", workload="resnet", precision="fp32",
+                                       backend="cpu", status="ok", device_fingerprint="fp-pixel", wall_s=1.0))
+    store.finish_run("n1", summary={"devices": {"pixel": {"quarantined": None, "error": None}}})
+    save_run_noise(store, [CalibratedNoise("fp-pixel", w, "fp32", "cpu", "latency_ms@b1", "pixel", sigma=s, low=s / 2,
+                                           high=2 * s, df=9, n_runs=10, within=0.001)
+                           for w, s in (("a", 0.01), ("b", 0.02), ("c", 0.04))])
+    (pixel,) = farm_health(store, "lab", "2026-05-01", ["pixel"])["devices"]
+    assert pixel["fingerprint"] == "fp-pixel" and pixel["noise_pct"] == round(100 * math.expm1(0.02), 3)

@@ -84,13 +84,14 @@ def test_night_on_four_devices_quarantines_the_unreachable_one(
     assert 'href="../farm/index.html">Farm</a>' in (site / "series" / "index.html").read_text()
     assert any("QUARANTINED" in line and "gone-board" in line for line in lines)
 
-    # a calibrated device gets a noise score (median A/A floor over its series, in %)
+    # a calibrated device gets a noise score (median calibrated σ_run over its series, in %)
     from harness.farm.health import farm_health
-    from harness.results.analysis_tables import save_noise_floors
+    from harness.records import CalibratedNoise
+    from harness.results.analysis_tables import save_run_noise
 
     fp = adb["fingerprint"]
-    save_noise_floors(store, [{"device_fingerprint": fp, "workload": "tiny-mlp", "metric": m, "device": "rig-adb",
-                               "floor": f, "n_pairs": 6} for m, f in (("latency_ms@b1", 0.02), ("x", 0.04))])
+    save_run_noise(store, [CalibratedNoise(fp, "tiny-mlp", "fp32", "cpu", m, "rig-adb", sigma=f, low=f / 2, high=2 * f,
+                                           df=9, n_runs=10, within=0.001) for m, f in (("latency_ms@b1", 0.02), ("x", 0.04))])
     again = {d["device"]: d for d in farm_health(store, "testfarm", "2026-01-01")["devices"]}
     assert again["rig-adb"]["noise_pct"] == pytest.approx(100 * (np.expm1(0.02) + np.expm1(0.04)) / 2, rel=1e-3)
     assert again["host-a"]["noise_pct"] is None or again["host-a"]["fingerprint"] == fp

@@ -14,8 +14,8 @@ from harness.config.farm import load_farm
 from harness.farm.health import farm_health
 from harness.farm.night import run_night
 from harness.farm.selection import parse_shard
-from harness.results.history_source import load_series
 from harness.results.store import Store
+from harness.views.history import load_series
 from tests.farm.conftest import local_profile, write_farm
 
 REPO = Path(__file__).resolve().parents[2]

@@ -16,15 +16,17 @@ def _cmp() -> Comparison:
     rows = [
         Row(workload=EVIL, precision="fp32", backend="cpu", device=EVIL, device_fingerprint="f", metric="latency_ms@b1",
             unit="ms", kind="noisy", verdict=Verdict.REGRESSED, reason="+10%", a=10.0, b=11.0, ratio=1.1, ci_low=1.08,
-            ci_high=1.12, p=1e-9, p_holm=2e-9, n_a=100, n_b=100, delta=0.05),
+            ci_high=1.12, p=1e-9, p_holm=2e-9, n_a=100, n_b=100, delta=0.05, runs_a=5, runs_b=5, sigma_run=0.021,
+            sigma_source="estimated", mde=0.064, notes=["measured under contention: B run r2"]),
         Row(workload="bert", precision="int8", backend="cpu", device="pixel", device_fingerprint="f",
             metric="peak_rss_mb", unit="MB", kind="deterministic", verdict=Verdict.UNCHANGED, reason="ok", a=100.0,
             b=100.5, ratio=1.005),
         Row(workload="gpt", precision="fp16", backend="cpu", device="pixel", device_fingerprint="f",
             metric="latency_ms@b1", unit="ms", kind="noisy", verdict=Verdict.INCONCLUSIVE, reason="CI crosses",
-            ratio=float("nan"), ci_low=float("nan"), ci_high=float("nan")),
+            ratio=float("nan"), ci_low=float("nan"), ci_high=float("nan"), runs_a=1, runs_b=1, sigma_run=0.05,
+            sigma_source="assumed", mde=0.27, runs_needed=13),
     ]
-    return Comparison("run a", "run b", rows)
+    return Comparison("run a", "run b", rows, notes=["run-to-run noise assumed 5 % for 1 row(s)"])
 
 
 def test_markdown_escapes_and_folds_unchanged_rows() -> None:
@@ -53,3 +55,20 @@ def test_html_escapes_names(tmp_path) -> None:
     html = render_html(_cmp(), tmp_path, plotlyjs="plotly.min.js")
     assert "<img src=x" not in html and "&lt;img src=x onerror=alert(1)&gt;" in html
     assert '<script src="plotly.min.js"></script>' in html
+
+
+def test_every_renderer_states_each_rows_evidence(tmp_path) -> None:
+    """Runs per side, σ_run with its source and the minimum detectable effect: terminal, markdown, JSON, HTML."""
+    md = render_markdown(_cmp())
+    assert "| runs A/B | σ_run | MDE |" in md
+    assert "| 5/5 | 2.1 % estimated | 6.4 % |" in md and "| 1/1 | 5.0 % assumed | 27.0 % |" in md
+    assert "measured under contention: B run r2" in md and "> run-to-run noise assumed 5 %" in md
+    console = Console(record=True, width=300, color_system=None)
+    render_terminal(_cmp(), console)
+    text = console.export_text()
+    assert "2.1 % estimated" in text and "6.4 %" in text and "run-to-run noise assumed 5 %" in text
+    rows = {r["workload"]: r for r in json.loads(render_json(_cmp()))["rows"]}
+    assert (rows["gpt"]["runs_a"], rows["gpt"]["sigma_source"], rows["gpt"]["runs_needed"]) == (1, "assumed", 13)
+    assert rows["gpt"]["sigma_run"] == 0.05 and rows["gpt"]["mde"] == 0.27
+    html = render_html(_cmp(), tmp_path, plotlyjs="plotly.min.js")
+    assert "<th>σ_run</th>" in html and "2.1 % estimated" in html and "27.0 %" in html

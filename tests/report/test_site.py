@@ -15,6 +15,7 @@ import pytest
 
 from harness.report.site.publish import publish
 from harness.results.store import Store
+from harness.views.history import load_series, sync_alerts
 from tests.analysis.synthetic import CellSpec, record_history
 from tests.rigs.browser import open_page
 
@@ -36,6 +37,7 @@ def site(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("site")
     store = Store(root / "s.db")
     record_history(store, 12, cells=CELLS, levels={("pixel", "resnet"): {7: 1.2}}, n=30)
+    sync_alerts(store, load_series(store), canaries={})  # what `harness history` or a night does before
     result = publish(store, root / "site", run_pages=2)
     store.close()
     assert len(list((root / "site").rglob("plotly.min.js"))) == 1  # plotly.js written once per site

@@ -1,20 +1,23 @@
-"""Alerts and noise floors persist in SQLite and in a real PostgreSQL store alike."""
+"""Alerts and calibrated run noise persist in SQLite and in a real PostgreSQL store alike."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 import pytest
 
 from harness.analysis.alerts import transition
+from harness.records import CalibratedNoise
 from harness.results.analysis_tables import (
     alert_by_id,
     alert_ids,
-    calibration_map,
     load_alerts,
+    load_run_noise,
     save_alerts,
-    save_noise_floors,
+    save_run_noise,
 )
-from harness.results.history_source import load_series, sync_alerts
 from harness.results.store import Store
+from harness.views.history import load_series, sync_alerts
 from tests.analysis.synthetic import CellSpec, record_history
 from tests.rigs.postgres import postgres_rig, postgres_url  # noqa: F401  (fixtures)
 
@@ -26,11 +29,13 @@ def _roundtrip(store: Store) -> None:
     aid = alert_ids(store)[alerts[0].key]
     save_alerts(store, [transition(alert_by_id(store, aid), "acknowledged", "known")])
     assert [(a.state, a.by_user, a.note) for a in load_alerts(store)] == [("acknowledged", True, "known")]
-    floor = {"device_fingerprint": "fp-pixel", "workload": "resnet", "metric": "latency_ms@b1", "device": "pixel",
-             "floor": 0.07, "n_pairs": 3, "run_ids": ["a", "b", "c"]}
-    save_noise_floors(store, [floor])
-    save_noise_floors(store, [{**floor, "floor": 0.08}])  # re-calibration replaces
-    assert calibration_map(store) == {("fp-pixel", "resnet", "latency_ms@b1"): pytest.approx(0.08)}
+    cal = CalibratedNoise(device_fingerprint="fp-pixel", workload="resnet", precision="fp32", backend="cpu",
+                          metric="latency_ms@b1", device="pixel", sigma=0.03, low=0.02, high=0.05, df=9.0, n_runs=10,
+                          within=0.004, run_ids=tuple("abcdefghij"))
+    save_run_noise(store, [cal])
+    save_run_noise(store, [replace(cal, sigma=0.04)])  # re-calibration replaces
+    (got,) = load_run_noise(store)
+    assert got.sigma == pytest.approx(0.04) and got.key == cal.key and got.run_ids == cal.run_ids and got.created_at
 
 
 def test_sqlite(tmp_path) -> None:

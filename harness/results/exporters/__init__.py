@@ -1,7 +1,8 @@
 """One exporter per output format (hyperfine-style). Each takes a RunBundle and a path.
 
 Formats: csv and parquet (tidy: one row per cell x metric), json (the whole run with raw
-samples; `harness compare` reads it back), markdown (the summary table), pytest-benchmark.
+samples; `harness compare` reads it back), pytest-benchmark. The markdown summary table is a rendering:
+``report.run_markdown`` (`harness export --format markdown` reaches it).
 """
 
 from __future__ import annotations
@@ -34,13 +35,12 @@ Exporter = Callable[[RunBundle, Path], Path]
 
 
 def _registry() -> dict[str, Exporter]:
-    from harness.results.exporters import json_export, markdown, tabular
+    from harness.results.exporters import json_export, tabular
 
     return {
         "csv": tabular.export_csv,
         "parquet": tabular.export_parquet,
         "json": json_export.export,
-        "markdown": markdown.export,
         "pytest-benchmark": _pytest_benchmark,
     }
 
@@ -50,12 +50,12 @@ def _pytest_benchmark(bundle: RunBundle, path: Path) -> Path:
 
     from harness.results.exporters.pytest_benchmark import to_pytest_benchmark
 
-    path.write_text(json.dumps(to_pytest_benchmark(bundle.run, bundle.metrics, bundle.samples), indent=2))
+    path.write_text(json.dumps(to_pytest_benchmark(bundle.run, bundle.metrics, bundle.samples, bundle.cells), indent=2))
     return path
 
 
-FORMATS = ("csv", "json", "parquet", "markdown", "pytest-benchmark")
-SUFFIX = {"csv": ".csv", "json": ".json", "parquet": ".parquet", "markdown": ".md", "pytest-benchmark": ".json"}
+FORMATS = ("csv", "json", "parquet", "pytest-benchmark")
+SUFFIX = {"csv": ".csv", "json": ".json", "parquet": ".parquet", "pytest-benchmark": ".json"}
 
 
 def export(bundle: RunBundle, fmt: str, path: Path) -> Path:

@@ -31,8 +31,8 @@ def to_document(bundle: RunBundle) -> dict[str, Any]:
     for cell in bundle.cells.to_dict("records"):
         g = by_cell.get(cell["id"])
         metrics = [] if g is None else [
-            {"name": r["metric"], "value": _clean(r["value"]), "unit": r["unit"], "kind": r["kind"],
-             "method": r["method"]} for r in g.to_dict("records")
+            {"name": r["metric"], "value": _clean(r["value"]), "unit": _clean(r["unit"]), "kind": r["kind"],
+             "method": _clean(r["method"])} for r in g.to_dict("records")
         ]
         samples = {m: [float(x) for x in v] for (cid, m), v in bundle.samples.items() if cid == cell["id"]}
         doc = {k: _clean(cell.get(k)) for k in CELL_FIELDS}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from collections.abc import Mapping
 from datetime import datetime, timezone
@@ -20,6 +21,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from harness.errors import HarnessError
+from harness.results.identity import config_identity
+from harness.results.untrusted import need as _need
+from harness.results.untrusted import number as _number
+from harness.results.untrusted import sample_array
 
 TIME_SCALE = {"s": 1.0, "ms": 1e-3, "us": 1e-6, "µs": 1e-6, "ns": 1e-9}
 FORMAT_VERSION = "5.1.0"
@@ -55,10 +62,13 @@ def _stats(data_s: np.ndarray) -> dict[str, Any]:
 
 
 def to_pytest_benchmark(
-    run: Mapping[str, Any], metrics: pd.DataFrame, samples: Mapping[tuple[int, str], np.ndarray]
+    run: Mapping[str, Any], metrics: pd.DataFrame, samples: Mapping[tuple[int, str], np.ndarray],
+    cells: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """A pytest-benchmark JSON document for one run (``metrics`` as Store.metrics_frame gives)."""
+    """A pytest-benchmark JSON document for one run (``metrics`` as Store.metrics_frame gives; ``cells``
+    as Store.cells_frame gives adds each cell's configuration, flags and contention for compare)."""
     benches = []
+    conditions = _conditions(metrics, cells)
     noisy = metrics[(metrics["kind"] == "noisy") & metrics["unit"].isin(list(TIME_SCALE))]
     for rec in noisy.to_dict("records"):
         data = samples.get((int(rec["cell_id"]), rec["metric"]))
@@ -67,6 +77,7 @@ def to_pytest_benchmark(
         scale = TIME_SCALE[rec["unit"]]
         ident = {k: rec.get(k) for k in ("device", "device_fingerprint", "workload", "precision", "backend",
                                          "build_id", "artifact_sha256", "status", "metric", "unit", "method")}
+        ident.update(conditions.get(int(rec["cell_id"]), {}))
         name = f"{rec['workload']}[{rec['precision']}-{rec['backend']}-{rec['device']}]"
         benches.append(
             {
@@ -92,38 +103,89 @@ def to_pytest_benchmark(
     }
 
 
+def _conditions(metrics: pd.DataFrame, cells: pd.DataFrame | None) -> dict[int, dict[str, Any]]:
+    """cell id -> {config, flags, contention_cores}: what compare checks beside the samples."""
+    from harness.records import CONTENTION_METRIC, flag_codes
+
+    if cells is None or cells.empty:
+        return {}
+    load = metrics[metrics["metric"] == CONTENTION_METRIC].set_index("cell_id")["value"].to_dict()
+    out: dict[int, dict[str, Any]] = {}
+    for c in cells.to_dict("records"):
+        try:
+            result = json.loads(c.get("result_json") or "{}")
+        except ValueError:
+            result = {}
+        result = result if isinstance(result, dict) else {}
+        cid = int(c["id"])
+        cores = load.get(cid)
+        out[cid] = {"config": config_identity(result, c.get("ep_requested")), "flags": list(flag_codes(result.get("flags"))),
+                    "contention_cores": None if cores is None or not math.isfinite(cores) else float(cores)}
+    return out
+
+
 def is_pytest_benchmark(doc: Any) -> bool:
     return isinstance(doc, dict) and isinstance(doc.get("benchmarks"), list) and "machine_info" in doc
 
 
-def read_pytest_benchmark(doc: Mapping[str, Any]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """(metrics, cells) frames in the shape compare's Side expects."""
-    machine = doc.get("machine_info") or {}
+ROW_COLUMNS = ["device", "device_fingerprint", "workload", "precision", "backend", "build_id", "artifact_sha256",
+               "metric", "unit", "method", "status", "error", "kind", "value", "samples", "stats", "config", "flags",
+               "round", "contention_cores"]
+
+
+def read_pytest_benchmark(doc: Mapping[str, Any], where: str = "pytest-benchmark file") -> tuple[pd.DataFrame,
+                                                                                                  pd.DataFrame]:
+    """(metrics, cells) frames in the shape a comparison side holds (one run).
+
+    Malformed content is a HarnessError naming ``where`` and the place (``benchmarks[2].stats.data[7]``)."""
+    machine = doc.get("machine_info")
     foreign_fp = hashlib.sha256(json.dumps(machine, sort_keys=True, default=str).encode()).hexdigest()[:16]
-    node = str(machine.get("node") or "unknown")
+    node = str((machine if isinstance(machine, dict) else {}).get("node") or "unknown")
+    commit_info = doc.get("commit_info")
+    commit: dict[str, Any] = commit_info if isinstance(commit_info, dict) else {}
     rows = []
-    for b in doc.get("benchmarks", []):
-        stats = b.get("stats") or {}
-        ident = (b.get("extra_info") or {}).get("harness")
+    for i, b in enumerate(doc["benchmarks"]):
+        at = f"{where}: benchmarks[{i}]"
+        _need(b, dict, at, "an object")
+        stats = b.get("stats")
+        _need(stats, dict, f"{at}.stats", "an object")
+        extra = b.get("extra_info") if isinstance(b.get("extra_info"), dict) else {}
+        ident = extra.get("harness")
         data = stats.get("data")
-        if ident:
-            scale = float(ident.get("scale") or 1.0)
-            samples = None if data is None else np.asarray(data, dtype=float) / scale
-            value = None if stats.get("median") is None else float(stats["median"]) / scale
-            rows.append({**{k: ident.get(k) for k in ("device", "device_fingerprint", "workload", "precision",
-                                                      "backend", "build_id", "artifact_sha256", "metric",
-                                                      "unit", "method")},
-                         "status": ident.get("status") or "ok", "kind": "noisy", "value": value,
-                         "samples": samples})
+        if ident is not None:
+            _need(ident, dict, f"{at}.extra_info.harness", "an object")
+            scale = _number(ident.get("scale", 1.0), f"{at}.extra_info.harness.scale")
+            if not scale or not math.isfinite(scale) or scale <= 0:
+                raise HarnessError(f"{at}.extra_info.harness.scale: expected a positive number, got {scale}")
+            names = {k: ident.get(k) for k in ("device", "device_fingerprint", "workload", "precision", "backend",
+                                                "build_id", "artifact_sha256", "metric", "unit", "method", "config")}
+            for k, v in names.items():
+                if v is not None and not isinstance(v, str):
+                    raise HarnessError(f"{at}.extra_info.harness.{k}: expected a string, got {type(v).__name__}")
+            for k in ("device", "workload", "precision", "backend", "metric"):
+                if not names[k]:
+                    raise HarnessError(f"{at}.extra_info.harness.{k}: missing")
+            flags = ident.get("flags") if isinstance(ident.get("flags"), list) else []
+            row = {**names, "status": str(ident.get("status") or "ok"), "flags": tuple(str(f) for f in flags),
+                   "contention_cores": _number(ident.get("contention_cores"), f"{at}.extra_info.harness.contention_cores")}
         else:
-            rows.append({"device": node, "device_fingerprint": foreign_fp, "workload": b.get("fullname") or b["name"],
-                         "precision": "-", "backend": "-", "build_id": (doc.get("commit_info") or {}).get("id"),
-                         "artifact_sha256": None, "metric": "time_s", "unit": "s", "method": "pytest-benchmark",
-                         "status": "ok", "kind": "noisy", "value": stats.get("median"),
-                         "samples": None if data is None else np.asarray(data, dtype=float)})
-    metrics = pd.DataFrame(rows, columns=["device", "device_fingerprint", "workload", "precision", "backend",
-                                          "build_id", "artifact_sha256", "metric", "unit", "method", "status",
-                                          "kind", "value", "samples"])
-    metrics["error"] = None
+            scale = 1.0
+            name = b.get("fullname") or b.get("name")
+            if not isinstance(name, str) or not name:
+                raise HarnessError(f"{at}.name: expected the benchmark's name, got {type(name).__name__}")
+            row = {"device": node, "device_fingerprint": foreign_fp, "workload": name, "precision": "-", "backend": "-",
+                   "build_id": commit.get("id") if isinstance(commit.get("id"), str) else None, "artifact_sha256": None,
+                   "metric": "time_s", "unit": "s", "method": "pytest-benchmark", "status": "ok", "config": None,
+                   "flags": (), "contention_cores": None}
+        samples = None if data is None else sample_array(data, f"{at}.stats.data") / scale
+        summary = {k: _number(stats.get(k), f"{at}.stats.{k}") for k in ("median", "q1", "q3", "rounds")}
+        median = summary["median"]
+        rows.append({**row, "kind": "noisy", "error": None, "round": None,
+                     "value": None if median is None else median / scale, "samples": samples,
+                     "stats": {"median": None if median is None else median / scale,
+                               "q1": None if summary["q1"] is None else summary["q1"] / scale,
+                               "q3": None if summary["q3"] is None else summary["q3"] / scale,
+                               "n": summary["rounds"]}})
+    metrics = pd.DataFrame(rows, columns=ROW_COLUMNS)
     cells = metrics[["workload", "precision", "backend", "device_fingerprint", "device", "status", "error"]]
     return metrics, cells.drop_duplicates().reset_index(drop=True)

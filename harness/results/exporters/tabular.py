@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from harness.analysis.flags import labels, parse_flags
+from harness.records import labels, parse_flags
 
 if TYPE_CHECKING:
     from harness.results.exporters import RunBundle

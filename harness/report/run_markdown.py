@@ -1,14 +1,14 @@
-"""Markdown: the run's summary table, ready for a PR comment or a wiki page."""
+"""Markdown export of a run: its summary table, ready for a PR comment or a wiki page.
+
+A rendering of ``analysis.run_table``, so it lives with the other renderers (``results`` keeps the data
+formats and knows nothing of analysis or reports)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.analysis.run_table import fmt, run_table
-
-if TYPE_CHECKING:
-    from harness.results.exporters import RunBundle
+from harness.results.exporters import RunBundle
 
 HEADERS = ["device", "workload", "precision", "backend", "metric", "p50", "p90", "peak MB", "rel L2", "status", "notes"]
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from harness.analysis.compare import Row, Verdict
-from harness.report.site.publish import _worst
+from harness.views.site import overview_cell as _worst
 
 
 def row(metric: str, ratio: float, verdict: Verdict, higher_is_better: bool) -> Row:

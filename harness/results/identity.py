@@ -1,0 +1,34 @@
+"""A cell's configuration identity as stored: what must match for two cells to be compared."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from typing import Any
+
+
+def config_identity(result: Mapping[str, Any] | None, ep_requested: str | None = None) -> str | None:
+    """A cell's configuration as one canonical string "key=value;..." (None when unknown).
+
+    ``result["identity"]`` = {"session": {...}, "provider", "provider_options": {...}, "runner"}; stores
+    written before it hold the applied session settings in ``result["session"]`` and ran the Python
+    agent on the requested provider, which reads the same. Values are JSON, so 2 and "2" differ."""
+    if not isinstance(result, Mapping):
+        return None
+    ident = result.get("identity")
+    if isinstance(ident, Mapping):
+        session = ident.get("session") if isinstance(ident.get("session"), Mapping) else {}
+        provider = ident.get("provider") or ep_requested
+        options = ident.get("provider_options") if isinstance(ident.get("provider_options"), Mapping) else {}
+        runner = ident.get("runner") or "python-agent"
+    elif isinstance(result.get("session"), Mapping):
+        session, provider, options, runner = result["session"], ep_requested, {}, "python-agent"
+    else:
+        return None
+    items = {f"session.{k}": v for k, v in session.items()}  # type: ignore[union-attr]
+    items.update({f"provider_options.{k}": v for k, v in options.items()})  # type: ignore[union-attr]
+    if provider:
+        items["provider"] = provider
+    items["runner"] = runner
+    return ";".join(f"{k}={json.dumps(v, sort_keys=True, default=str)}" for k, v in sorted(items.items())
+                    if v is not None)  # an unset setting reads the same as an absent one
