@@ -27,7 +27,7 @@ from harness.plan import Filters
 
 if TYPE_CHECKING:
     from harness.probes.timeline import Timeline
-    from harness.results.records import CellRecord
+    from harness.records import CellRecord
     from harness.session.launch import PreparedRun
 
 
@@ -52,7 +52,7 @@ def _stretch_measure(prep: PreparedRun, seconds: float) -> None:
 
 
 def _sustained_metrics(timelines: list[Timeline]) -> list[Any]:
-    from harness.results.records import MetricValue
+    from harness.records import MetricValue
 
     out = []
     for tl in timelines:

@@ -18,7 +18,7 @@ from harness.config.probes import ProbesConfig
 from harness.probes import clocks, memory, thermal, throttling
 from harness.probes.power import PowerPlan, summarize_power
 from harness.probes.sources import SOURCES
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 from harness.transport.base import Transport
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 from harness.transport.base import Transport
 
 _TOTAL_PSS = re.compile(r"TOTAL PSS:\s+(\d+)")

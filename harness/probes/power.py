@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 
 Window = tuple[float, float]
 

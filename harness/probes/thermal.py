@@ -17,7 +17,7 @@ import numpy as np
 
 from harness.config.probes import ThermalConfig
 from harness.probes import devicefs
-from harness.results.records import MetricValue
+from harness.records import MetricValue
 from harness.transport.base import Transport
 
 PROBE = "thermal"

@@ -22,10 +22,10 @@ from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from harness.config.locations import default_store
 from harness.errors import HarnessError
+from harness.records import CellRecord
 from harness.results import kept_outputs
 from harness.results import schema as S
 from harness.results.migrations import migrate
-from harness.results.records import CellRecord
 from harness.results.redact import redact
 
 

@@ -19,7 +19,7 @@ from harness.analysis import flags as F
 from harness.analysis.run_table import headline_metric
 from harness.builds.manifest import WorkloadEntry
 from harness.plan import Cell
-from harness.results.records import CellRecord
+from harness.records import CellRecord
 
 FP32 = "fp32"
 

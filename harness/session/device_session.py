@@ -35,8 +35,8 @@ from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
 from harness.protocol import Job, ProtocolError
+from harness.records import CellRecord, MetricValue
 from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
-from harness.results.records import CellRecord, MetricValue
 from harness.results.store import utcnow
 from harness.session import intake
 from harness.session.cell_flags import Fp32Headlines, cell_flags, model_origin

@@ -22,7 +22,7 @@ from harness.config.locations import builds_root as default_builds_root
 from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
 from harness.plan import Cell, Filters, make_plan, select_devices
-from harness.results.records import CellRecord
+from harness.records import CellRecord
 from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
 from harness.session.cell_flags import fp32_first, model_origin

@@ -21,7 +21,7 @@ from typing import Any
 from harness.config.models import DeviceProfile
 from harness.errors import HarnessError
 from harness.plan import Cell
-from harness.results.records import CellRecord
+from harness.records import CellRecord
 from harness.results.store import Store
 from harness.session.device_session import DeviceSession, RunContext, crash_result
 from harness.transport.base import Transport

@@ -68,7 +68,7 @@ def test_other_session_settings_or_fingerprint_are_not_comparable() -> None:
 def test_a_metric_new_since_the_baseline_is_not_an_incomparable_row(tmp_path: Path) -> None:
     import numpy as np
 
-    from harness.results.records import CellRecord, MetricValue
+    from harness.records import CellRecord, MetricValue
 
     store = Store(tmp_path / "s.db")
     record_run(store, "r0", cells=(CellSpec(),), created_at="2026-01-01T00:00:00+00:00")  # before xplat existed

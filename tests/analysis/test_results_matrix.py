@@ -11,7 +11,7 @@ import pytest
 
 from harness.analysis.results_matrix import NOT_PLANNED, NOT_RUN, Agreement, results_matrix
 from harness.errors import HarnessError
-from harness.results.records import CellRecord, MetricValue
+from harness.records import CellRecord, MetricValue
 from harness.results.store import Store
 from harness.views.results_matrix import load_results_matrix, run_results_matrix
 

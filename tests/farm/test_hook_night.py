@@ -10,7 +10,7 @@ import numpy as np
 
 from harness.config.farm import load_farm
 from harness.farm.night import NightResult, finish_night
-from harness.results.records import CellRecord, MetricValue
+from harness.records import CellRecord, MetricValue
 from harness.results.store import Store
 from tests.farm.conftest import local_profile, write_farm
 

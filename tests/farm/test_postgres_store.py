@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from harness.errors import HarnessError
-from harness.results.records import CellRecord, MetricValue
+from harness.records import CellRecord, MetricValue
 from harness.results.store import Store
 
 

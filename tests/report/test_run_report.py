@@ -6,8 +6,8 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.records import CellRecord, MetricValue
 from harness.report.run_report import write_run_report
-from harness.results.records import CellRecord, MetricValue
 from harness.results.store import Store
 
 

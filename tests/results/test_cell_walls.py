@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.records import CellRecord
 from harness.results.cell_walls import earlier_walls
-from harness.results.records import CellRecord
 from harness.results.store import Store
 
 

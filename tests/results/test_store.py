@@ -11,8 +11,8 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 
 from harness.errors import HarnessError
+from harness.records import CellRecord, MetricValue
 from harness.results import schema as S
-from harness.results.records import CellRecord, MetricValue
 from harness.results.store import Store, resolve_url
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 from harness.analysis.flags import SLOWER_THAN_FP32
 from harness.config.models import Backend, DeviceProfile, NativeRunner, Threads
 from harness.plan import Cell
-from harness.results.records import CellRecord, MetricValue
+from harness.records import CellRecord, MetricValue
 from harness.session.cell_flags import Fp32Headlines, fp32_first
 from harness.session.identity import PYTHON_AGENT, cell_identity
 
