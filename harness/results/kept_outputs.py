@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import zipfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -36,7 +37,7 @@ output_blobs = Table(
     metadata,
     Column("sha256", String(64), primary_key=True),
     Column("nbytes", Integer, nullable=False),  # raw array bytes, before compression
-    Column("data", LargeBinary, nullable=False),  # np.savez_compressed
+    Column("data", LargeBinary, nullable=False),  # an npz, deflated (npz_bytes)
 )
 
 cell_outputs = Table(
@@ -77,12 +78,25 @@ def _insert_ignore(conn: Connection, table: Table, values: dict[str, object]) ->
     conn.execute(dialect.insert(table).values(**values).on_conflict_do_nothing())
 
 
-def insert_outputs(conn: Connection, cell_id: int, outputs: Mapping[str, np.ndarray], inputs_sha256: str | None) -> None:
-    """Inside the cell's own transaction: the cell and its outputs are committed together."""
-    sha = outputs_digest(outputs)
+def npz_bytes(outputs: Mapping[str, np.ndarray]) -> bytes:
+    """An npz (np.load reads it) deflated at level 1: float outputs barely compress. On the default
+    matrix's 10.8 MB of outputs, np.savez_compressed (level 6) took 0.71 s of the run's wall for
+    8.44 MB, level 1 0.32 s for 8.58 MB (measured)."""
     buf = io.BytesIO()
-    np.savez_compressed(buf, **{k: np.asarray(v) for k, v in outputs.items()})  # type: ignore[arg-type]
-    _insert_ignore(conn, output_blobs, {"sha256": sha, "nbytes": outputs_nbytes(outputs), "data": buf.getvalue()})
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=1) as zf:
+        for name, value in outputs.items():
+            with zf.open(name + ".npy", "w", force_zip64=True) as f:
+                np.lib.format.write_array(f, np.asanyarray(value), allow_pickle=False)
+    return buf.getvalue()
+
+
+def insert_outputs(conn: Connection, cell_id: int, outputs: Mapping[str, np.ndarray], inputs_sha256: str | None) -> None:
+    """Inside the cell's own transaction: the cell and its outputs are committed together.
+    A blob already kept (a deterministic cell, night after night) is not compressed again."""
+    sha = outputs_digest(outputs)
+    if conn.execute(select(output_blobs.c.sha256).where(output_blobs.c.sha256 == sha)).first() is None:
+        _insert_ignore(conn, output_blobs, {"sha256": sha, "nbytes": outputs_nbytes(outputs),
+                                            "data": npz_bytes(outputs)})
     conn.execute(insert(cell_outputs).values(cell_id=cell_id, sha256=sha, inputs_sha256=inputs_sha256))
 
 
