@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -41,12 +42,31 @@ class HostCache:
     def __init__(self, build_dir: Path, manifest: Manifest, workdir: Path | None = None) -> None:
         self.build_dir = build_dir
         self.manifest = manifest
-        self.workdir = Path(workdir or tempfile.mkdtemp(prefix="harness-host-"))
-        self.workdir.mkdir(parents=True, exist_ok=True)
+        self._given = Path(workdir) if workdir else None
+        self._workdir: Path | None = None
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self._inputs: dict[str, PreparedInputs] = {}
         self._refs: dict[str, dict[str, np.ndarray]] = {}
+
+    @property
+    def workdir(self) -> Path:
+        """The run's host files (inputs, pulled outputs): made on first use, so a run prepared
+        but never executed leaves nothing behind; ``remove`` ends it."""
+        with self._guard:
+            if self._workdir is None:
+                if self._given is not None:
+                    self._given.mkdir(parents=True, exist_ok=True)
+                    self._workdir = self._given
+                else:
+                    self._workdir = Path(tempfile.mkdtemp(prefix="harness-host-"))
+            return self._workdir
+
+    def remove(self) -> None:
+        with self._guard:
+            if self._workdir is not None:
+                shutil.rmtree(self._workdir, ignore_errors=True)
+                self._workdir = None
 
     def _lock(self, key: str) -> threading.Lock:
         with self._guard:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import platform
 import secrets
-import shutil
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
@@ -220,7 +219,7 @@ def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) 
         prep.store.finish_run(prep.run_id, status="interrupted")
         raise
     finally:
-        shutil.rmtree(prep.ctx.host.workdir, ignore_errors=True)  # inputs and pulled outputs of this run
+        prep.ctx.host.remove()  # inputs and pulled outputs of this run
     previous = prep.store.get_run(prep.run_id).get("summary") or {}
     summary = outcome.summary()
     if previous:  # a resumed run: keep what the earlier attempts pushed

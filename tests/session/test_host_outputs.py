@@ -45,3 +45,22 @@ def test_each_precision_runs_once_on_the_host_and_a_broken_one_says_why(tmp_path
     assert {m.name: m.value for m in same}["xplat_rel_l2"] == 0.0 and {m.method for m in same} == {XPLAT_HOST_METHOD}
     with pytest.raises(HarnessError, match="int8 host run for tiny-mlp failed"):
         host.host_outputs(workload, path, "int8")
+
+
+def test_the_host_workdir_exists_only_between_first_use_and_remove(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))  # where mkdtemp puts it
+    wl = tmp_path / "workloads"
+    wl.mkdir()
+    tiny_mlp(wl / "tiny.onnx")
+    (wl / "tiny.yaml").write_text(WORKLOAD)
+    workloads = load_workloads(wl)
+    build_dir = build(list(workloads.values()), tmp_path / "builds")
+    prepared_only = HostCache(build_dir, load_manifest(build_dir))
+    prepared_only.remove()
+    assert not list(tmp_path.glob("harness-host-*"))  # a run prepared, never executed: nothing left
+    host = HostCache(build_dir, load_manifest(build_dir))
+    workload, path = workloads["tiny-mlp"]
+    host.inputs(workload, path)
+    assert [p.name for p in host.workdir.iterdir()] == ["inputs-tiny-mlp.npz"]
+    host.remove()
+    assert not list(tmp_path.glob("harness-host-*"))
