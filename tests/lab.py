@@ -63,9 +63,12 @@ class Lab:
 
 
 def crashing_runner(path: Path) -> Path:
-    """An interpreter for the agent that dies on int8 jobs (argv: agent.py, job.json) with no result."""
-    path.write_text(f'#!/bin/sh\ncase "$2" in *int8*) echo "SIGSEGV in vendor driver (int8)" >&2; exit 139;; esac\n'
-                    f'exec "{sys.executable}" "$@"\n')
+    """An interpreter for the agent that dies on int8 jobs with no result (argv: agent.py, then
+    job.json or --job-from-stdin with the job's path on stdin, as a prestarted agent gets it)."""
+    path.write_text('#!/bin/sh\njob="$2"\n'
+                    'if [ "$job" = "--job-from-stdin" ]; then read -r job || exit 0; fi\n'
+                    'case "$job" in *int8*) echo "SIGSEGV in vendor driver (int8)" >&2; exit 139;; esac\n'
+                    f'exec "{sys.executable}" "$1" "$job"\n')
     path.chmod(0o755)
     return path
 

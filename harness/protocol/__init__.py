@@ -6,6 +6,10 @@ through :class:`Job` and validates what a device sends back through :class:`Resu
 anything is stored: a device's result is untrusted input. The JSON Schema files beside this
 module (``schemas/``) are generated from these models for runner authors outside Python; a test
 keeps them current (``python -m harness.protocol`` rewrites them).
+
+A runner is started as ``RUNNER JOB_JSON`` (result.json in the job's out_dir) or ``RUNNER --probe``.
+The Python agent also takes ``--job-from-stdin`` (its imports done first, then the job's path as
+one line on stdin: the local device's prestart); a native runner, with no imports to hide, need not.
 """
 
 from harness.protocol.job import (

@@ -31,7 +31,7 @@ from harness.analysis.fidelity import XPLAT_HOST_METHOD, budget_violations, fide
 from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
-from harness.config.models import Backend, DeviceProfile, Workload
+from harness.config.models import Backend, DeviceProfile, PythonRunner, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
 from harness.protocol import Job, ProtocolError
@@ -46,7 +46,7 @@ from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
-from harness.transport.base import PullRefused, Transport
+from harness.transport.base import ExecResult, Prestarted, PullRefused, Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy, device_lock
 from harness.transport.orphans import end_orphans
@@ -103,6 +103,7 @@ class DeviceSession:
         self._held = ExitStack()  # the device lock, released on close
         self._on_lock_wait = on_lock_wait
         self._aborted = threading.Event()  # Ctrl-C: also ends a wait for a busy device
+        self._next_runner: Prestarted | None = None  # the next cell's agent, already started (prestart)
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
@@ -128,7 +129,10 @@ class DeviceSession:
             )
             self.transport = None
             try:
-                self._held.close()
+                try:
+                    self._discard_next_runner()  # before the lock goes: nothing of ours outlives it
+                finally:
+                    self._held.close()
             finally:
                 t.close()
 
@@ -268,7 +272,7 @@ class DeviceSession:
         t.write_text(job_path, json.dumps(job))
         pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
-        res = t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
+        res = self._exec_runner(job_path, timeout)
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
         if res.timed_out:
             self._cleanup(job_dir)
@@ -308,6 +312,35 @@ class DeviceSession:
             return self._invalid(key, workload_name, precision, backend_name, exc, result, base)
         self._cleanup(job_dir)
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
+
+    def _prestarts(self) -> bool:
+        """The Python agent is started one cell ahead, unless the profile says not to or runs
+        per-cell setup commands (they must come before the runner starts)."""
+        runner = self.profile.runner
+        return (isinstance(runner, PythonRunner) and runner.prestart
+                and not any(cmd.when == "cell" for cmd in self.profile.setup))
+
+    def _exec_runner(self, job_path: str, timeout: float) -> ExecResult:
+        """Run one job. With prestart, the agent did its start-up while the host filed the
+        previous cell (each cell still gets its own fresh process, so its peak memory is its
+        own); the next cell's agent starts as this one ends, when nothing is measured."""
+        t = self.transport
+        assert t is not None
+        env = self.profile.env or None
+        argv = [*self.runner_argv, "--job-from-stdin"]
+        ready, self._next_runner = self._next_runner, None
+        if ready is None and self._prestarts():
+            ready = t.prestart(argv, env=env)
+        if ready is None:
+            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=env)
+        res = ready.run(job_path + "\n", timeout)
+        self._next_runner = t.prestart(argv, env=env)
+        return res
+
+    def _discard_next_runner(self) -> None:
+        ready, self._next_runner = self._next_runner, None
+        if ready is not None:
+            ready.discard()
 
     def _invalid(self, key: str, workload: str, precision: str, backend: str, exc: HarnessError,
                  context: dict[str, Any], base: dict[str, Any]) -> CellRecord:

@@ -89,6 +89,19 @@ class PushResult:
     bytes_sent: int  # 0 when the content-hash cache already held the file
 
 
+class Prestarted(abc.ABC):
+    """A command started on the device before its input exists: it does its slow start-up
+    (an interpreter and its imports) while the host is busy elsewhere, then waits on stdin.
+    ``run`` gives it that input and waits like ``Transport.exec`` (the timeout counts from
+    there); ``discard`` ends one never used. Either way it is used at most once."""
+
+    @abc.abstractmethod
+    def run(self, stdin: str, timeout: float | None = None) -> ExecResult: ...
+
+    @abc.abstractmethod
+    def discard(self) -> None: ...
+
+
 class Transport(abc.ABC):
     """Base class. Subclasses implement the primitives; caching lives here once."""
 
@@ -114,6 +127,11 @@ class Transport(abc.ABC):
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         """Run argv on the device; kill its process group there on timeout."""
+
+    def prestart(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Prestarted | None:
+        """Start argv now, its stdin held open for ``Prestarted.run``; None where this transport
+        cannot (the caller then uses ``exec``)."""
+        return None
 
     @abc.abstractmethod
     def _send(self, local: Path, remote: str) -> None:

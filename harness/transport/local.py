@@ -20,6 +20,7 @@ from harness.transport.base import (
     HASH_CHUNK,
     BoundedSink,
     ExecResult,
+    Prestarted,
     PullRefused,
     RemoteFileMissing,
     Transport,
@@ -54,15 +55,24 @@ class LocalTransport(Transport):
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
+        proc, pidfile = self._spawn(argv, cwd=cwd, env=env, stdin=False)
+        return self._wait(proc, pidfile, None, timeout)
+
+    def prestart(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Prestarted | None:
+        proc, pidfile = self._spawn(argv, cwd=None, env=env, stdin=True)
+        return _LocalPrestarted(self, proc, pidfile)
+
+    def _spawn(self, argv: Sequence[str], *, cwd: str | None, env: Mapping[str, str] | None,
+               stdin: bool) -> tuple[subprocess.Popen[str], str]:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
-        start = time.monotonic()
         # Own session => own process group, so a timeout kills everything the command spawned.
         proc = subprocess.Popen(
             list(argv),
             cwd=cwd,
             env=full_env,
+            stdin=subprocess.PIPE if stdin else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
@@ -70,9 +80,12 @@ class LocalTransport(Transport):
         )
         self._running.add(proc)
         # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
-        pidfile = self._write_pidfile(proc.pid)
+        return proc, self._write_pidfile(proc.pid)
+
+    def _wait(self, proc: subprocess.Popen[str], pidfile: str, stdin: str | None, timeout: float | None) -> ExecResult:
+        start = time.monotonic()
         try:
-            out, err = proc.communicate(timeout=timeout)
+            out, err = proc.communicate(stdin, timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
             _kill_group(proc)
@@ -96,6 +109,7 @@ class LocalTransport(Transport):
     def abort(self) -> None:
         for proc in list(self._running):
             _kill_group(proc)
+
 
     def _write_pidfile(self, pid: int) -> str:
         path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
@@ -202,3 +216,21 @@ class LocalTransport(Transport):
             "cores": os.cpu_count(),
             "ram_mb": mem_mb,
         }
+
+
+class _LocalPrestarted(Prestarted):
+    def __init__(self, transport: LocalTransport, proc: subprocess.Popen[str], pidfile: str) -> None:
+        self._t, self._proc, self._pidfile = transport, proc, pidfile
+        self._used = False
+
+    def run(self, stdin: str, timeout: float | None = None) -> ExecResult:
+        assert not self._used, "a prestarted command runs once"
+        self._used = True  # one that died before its input came: communicate() ignores the broken pipe
+        return self._t._wait(self._proc, self._pidfile, stdin, timeout)
+
+    def discard(self) -> None:
+        if self._used:
+            return
+        self._used = True
+        _kill_group(self._proc)
+        self._t._wait(self._proc, self._pidfile, None, 10)

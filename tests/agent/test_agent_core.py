@@ -17,7 +17,7 @@ from tests.helpers import tiny_mlp
 AGENT = agent_source()
 
 
-def run_agent(tmp_path: Path, **overrides: object) -> tuple[int, dict]:
+def run_agent(tmp_path: Path, *, from_stdin: bool = False, **overrides: object) -> tuple[int, dict]:
     model = tiny_mlp(tmp_path / "m.onnx")
     inputs = tmp_path / "in.npz"
     rng = np.random.default_rng(1)
@@ -31,8 +31,24 @@ def run_agent(tmp_path: Path, **overrides: object) -> tuple[int, dict]:
     }
     job.update(overrides)
     (tmp_path / "job.json").write_text(json.dumps(job))
-    proc = subprocess.run([sys.executable, str(AGENT), str(tmp_path / "job.json")], capture_output=True, text=True)
+    job_path = str(tmp_path / "job.json")
+    argv, stdin = ([sys.executable, str(AGENT), "--job-from-stdin"], job_path + "\n") if from_stdin else \
+        ([sys.executable, str(AGENT), job_path], None)
+    proc = subprocess.run(argv, input=stdin, capture_output=True, text=True)
     return proc.returncode, json.loads((tmp_path / "out" / "result.json").read_text())
+
+
+def test_a_job_read_from_stdin_runs_as_one_named_in_argv(tmp_path: Path) -> None:
+    rc, by_argv = run_agent(tmp_path / "argv")
+    rc_stdin, by_stdin = run_agent(tmp_path / "stdin", from_stdin=True)
+    assert rc == rc_stdin == 0 and by_stdin["status"] == "ok"
+    assert set(by_stdin) == set(by_argv) and set(by_stdin["series"]) == set(by_argv["series"])
+    assert by_stdin["env"]["pid"] != by_argv["env"]["pid"]
+
+
+def test_stdin_closed_before_a_job_came_ends_quietly(tmp_path: Path) -> None:
+    proc = subprocess.run([sys.executable, str(AGENT), "--job-from-stdin"], input="", capture_output=True, text=True)
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
 
 
 def test_agent_is_python38_syntax_and_imports_nothing_from_harness() -> None:

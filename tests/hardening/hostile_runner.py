@@ -1,7 +1,8 @@
 """A runner that lies (test fixture): it runs the real agent, then rewrites its own result.json.
 
 Used as a device profile's ``runner.interpreter`` (through a tiny shell wrapper), so the harness
-starts it as ``hostile_runner.py agent.py job.json``. What it does to the result is chosen by the
+starts it as ``hostile_runner.py agent.py job.json`` (or ``agent.py --job-from-stdin``, the job's
+path then on stdin). What it does to the result is chosen by the
 cell's backend name (the last ``_`` part of the job's out_dir), one hostile answer per backend:
 see ``MODES``. ``--probe`` passes through untouched.
 """
@@ -83,7 +84,11 @@ ALL_MODES = ["ok", *MODES, *sorted(WHOLE_FILE)]
 
 def main() -> int:
     agent, arg = sys.argv[1], sys.argv[2]
-    rc = subprocess.call([sys.executable, agent, *sys.argv[2:]])
+    if arg == "--job-from-stdin":  # started a cell ahead (prestart): the job's path comes on stdin
+        arg = sys.stdin.readline().strip()
+        if not arg:
+            return 0
+    rc = subprocess.call([sys.executable, agent, arg])
     if arg == "--probe":
         return rc
     with open(arg) as f:

@@ -104,7 +104,9 @@ def _runner_pids(workdir: Path) -> list[int]:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue
-        if cmd.endswith(b"job.json\x00") and _pid_alive(pid):  # the runner: python <cache>/<sha>.py job.json
+        # the runner: python <cache>/<sha>.py job.json, or prestarted: ... --job-from-stdin (the job's
+        # path on its stdin; this one-cell run gives it at once)
+        if cmd.endswith((b"job.json\x00", b"--job-from-stdin\x00")) and _pid_alive(pid):
             pids.append(pid)
     return pids
 

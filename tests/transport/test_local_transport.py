@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
+import sys
 import time
 from pathlib import Path
+
+import pytest
 
 from harness.transport.local import LocalTransport
 
@@ -40,3 +43,58 @@ def test_timeout_kills_the_whole_process_group(tmp_path: Path) -> None:
 def test_exec_separates_streams_and_exit_code(tmp_path: Path) -> None:
     res = LocalTransport(str(tmp_path / "dev")).exec(["sh", "-c", "echo out; echo err >&2; exit 3"], timeout=10)
     assert (res.rc, res.stdout, res.stderr, res.timed_out) == (3, "out\n", "err\n", False)
+
+
+# ---- prestart: started before its input exists, then run once ----------------------------------
+ECHO_REVERSED = "import sys; line = sys.stdin.readline().strip(); print(line[::-1]); sys.exit(3 if line == 'x' else 0)"
+
+
+def _group_alive(pid: int) -> bool:
+    """Whether the process group still has a member after 2.5 s (orphans are reaped by init)."""
+    for _ in range(50):
+        try:
+            os.killpg(pid, 0)
+        except ProcessLookupError:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_a_prestarted_command_reads_its_input_once_then_exits(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    ready = t.prestart([sys.executable, "-c", ECHO_REVERSED])
+    assert ready is not None and len(t.running_pidfiles()) == 1
+    res = ready.run("harness\n", timeout=30)
+    assert (res.rc, res.stdout.strip(), res.timed_out) == (0, "ssenrah", False)
+    assert t.running_pidfiles() == frozenset()  # its pidfile goes with it
+    with pytest.raises(AssertionError):
+        ready.run("again\n")
+    failing = t.prestart([sys.executable, "-c", ECHO_REVERSED])
+    assert failing is not None and failing.run("x\n", timeout=30).rc == 3
+
+
+def test_a_prestarted_command_past_its_timeout_has_its_group_killed(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    script = "import subprocess, sys, time; sys.stdin.readline(); subprocess.Popen(['sleep', '60']); time.sleep(60)"
+    ready = t.prestart([sys.executable, "-c", script])
+    assert ready is not None
+    pid = ready._proc.pid  # type: ignore[attr-defined]
+    res = ready.run("go\n", timeout=1.0)
+    assert res.timed_out and res.rc == -9
+    assert not _group_alive(pid)  # the sleep it started went with it
+
+
+def test_one_that_died_before_its_input_says_why_and_a_discarded_one_leaves_nothing(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    dead = t.prestart([sys.executable, "-c", "import sys; sys.stderr.write('no onnxruntime here'); sys.exit(4)"])
+    assert dead is not None
+    time.sleep(0.5)  # gone before the job comes
+    res = dead.run("job.json\n", timeout=30)
+    assert res.rc == 4 and "no onnxruntime here" in res.stderr
+    idle = t.prestart([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert idle is not None
+    pid = idle._proc.pid  # type: ignore[attr-defined]
+    idle.discard()
+    idle.discard()  # twice is harmless
+    assert not _group_alive(pid) and t.running_pidfiles() == frozenset()
+    assert not list((tmp_path / "dev" / "run").glob("*.pid"))
