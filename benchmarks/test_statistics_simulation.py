@@ -77,6 +77,8 @@ def _met(s: Scenario, any_reg: float, reg_rows: float, coverage: float) -> bool:
 @pytest.mark.slow
 @pytest.mark.timeout(max(900, 5 * TRIALS + 3 * SERIES))  # ~2 min at the defaults; 1000 trials take an hour or two
 def test_statistics_simulation_table(benchmark, tmp_path: Path) -> None:
+    if benchmark.disabled:  # ~1 min on 2 cores; tests/analysis/test_statistics_quick.py checks the targets on every run
+        pytest.skip("measurement only; run with --benchmark-enable")
     rows: list[str] = []
     results: dict[str, float] = {}
 
