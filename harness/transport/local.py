@@ -110,7 +110,6 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _kill_group(proc)
 
-
     def _write_pidfile(self, pid: int) -> str:
         path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
         with self._pidfiles_lock:
