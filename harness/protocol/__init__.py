@@ -22,7 +22,7 @@ from harness.protocol.job import (
     ProbeSpec,
     StreamProbe,
 )
-from harness.protocol.probe import ProbeFacts
+from harness.protocol.probe import ProbeFacts, probe_line
 from harness.protocol.result import (
     LoadReadings,
     LoadWindow,
@@ -59,6 +59,7 @@ __all__ = [
     "StopReason",
     "json_schemas",
     "parse_result",
+    "probe_line",
 ]
 
 from harness.protocol.result import StopReason  # noqa: E402 - re-exported above

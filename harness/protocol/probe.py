@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -21,3 +24,16 @@ class ProbeFacts(BaseModel):
     runner: str | None = None  # "native <version>" for the native runner
     numpy_error: str | None = None
     onnxruntime_error: str | None = None
+
+
+def probe_line(stdout: str) -> dict[str, Any] | None:
+    """The probe's JSON object: the last line of stdout that is one (a runner's libraries may
+    print before it); None when no line is."""
+    for line in reversed(stdout.strip().splitlines()):
+        try:
+            got = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(got, dict):
+            return got
+    return None

@@ -7,7 +7,6 @@ JSON line of environment facts.
 
 from __future__ import annotations
 
-import json
 import posixpath
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from harness.builds.runner.targets import PROVIDER_BUILDS
 from harness.config.loader import project_root
 from harness.config.models import DeviceProfile, LocalTransportConfig, NativeRunner
 from harness.errors import HarnessError, TransportError
-from harness.protocol import ProbeFacts
+from harness.protocol import ProbeFacts, probe_line
 from harness.session.jobs import agent_source
 from harness.transport.base import Transport
 from harness.transport.preflight import check_interpreter
@@ -110,17 +109,6 @@ def provider_missing(profile: DeviceProfile, facts: dict[str, Any], provider: st
             f"{provider} (it has {', '.join(map(str, available))}); {provider} needs {where}")
 
 
-def _probe_line(stdout: str) -> dict[str, Any] | None:
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            got = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(got, dict):
-            return got
-    return None
-
-
 def probe_runner(t: Transport, profile: DeviceProfile, argv: list[str]) -> dict[str, Any]:
     """Environment facts (onnxruntime, providers, ...); HarnessError naming the fix."""
     if not isinstance(profile.runner, NativeRunner):
@@ -128,7 +116,7 @@ def probe_runner(t: Transport, profile: DeviceProfile, argv: list[str]) -> dict[
     res = t.exec([*argv, "--probe"], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     if res.timed_out:
         raise TransportError(f"device {profile.name}: the runner's environment probe timed out")
-    facts = _probe_line(res.stdout)
+    facts = probe_line(res.stdout)
     where = f"device {profile.name}: native runner {' '.join(argv)!r}"
     if facts is not None and res.rc in (0, ORT_CANNOT_START):
         try:

@@ -8,26 +8,16 @@ cell is attempted.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from harness.config.models import DeviceProfile, PythonRunner
 from harness.errors import HarnessError
+from harness.protocol.probe import probe_line
 from harness.transport.base import Transport
 
 PROBE_TIMEOUT_S = 120.0
 MISSING = 3
 
-
-def _facts(stdout: str) -> dict[str, Any]:
-    for line in reversed(stdout.strip().splitlines()):
-        try:
-            got = json.loads(line)
-        except json.JSONDecodeError:
-            continue
-        if isinstance(got, dict):
-            return got
-    return {}
 
 
 def check_interpreter(
@@ -41,7 +31,7 @@ def check_interpreter(
         return {}
     interp = interpreter or runner.interpreter or "python3"
     res = transport.exec([interp, agent_remote, "--probe"], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
-    facts = _facts(res.stdout)
+    facts = probe_line(res.stdout) or {}
     where = f"device {profile.name} ({transport.kind})"
     if res.timed_out:
         raise HarnessError(f"{where}: `{interp} agent.py --probe` did not finish in {PROBE_TIMEOUT_S:.0f} s")
