@@ -223,7 +223,8 @@ class _LocalPrestarted(Prestarted):
         self._used = False
 
     def run(self, stdin: str, timeout: float | None = None) -> ExecResult:
-        assert not self._used, "a prestarted command runs once"
+        if self._used:
+            raise RuntimeError("a prestarted command runs once")
         self._used = True  # one that died before its input came: communicate() ignores the broken pipe
         return self._t._wait(self._proc, self._pidfile, stdin, timeout)
 

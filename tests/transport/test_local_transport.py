@@ -67,7 +67,7 @@ def test_a_prestarted_command_reads_its_input_once_then_exits(tmp_path: Path) ->
     res = ready.run("harness\n", timeout=30)
     assert (res.rc, res.stdout.strip(), res.timed_out) == (0, "ssenrah", False)
     assert t.running_pidfiles() == frozenset()  # its pidfile goes with it
-    with pytest.raises(AssertionError):
+    with pytest.raises(RuntimeError, match="runs once"):
         ready.run("again\n")
     failing = t.prestart([sys.executable, "-c", ECHO_REVERSED])
     assert failing is not None and failing.run("x\n", timeout=30).rc == 3
