@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from harness.builds.manifest import sha256_of
 from harness.builds.runner.parts import Parts, run_tool
 from harness.builds.runner.targets import RunnerTarget, TargetSpec
 from harness.errors import HarnessError
@@ -52,14 +53,6 @@ class BundleManifest(BaseModel):
         bad = [p for p in self.files if not re.match(_FILE_RE, p)]
         if bad or self.launcher not in self.files:
             raise ValueError(f"bundle manifest names unexpected files {bad or [self.launcher]}")
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def needed_libraries(elf: Path) -> list[str]:
@@ -110,7 +103,7 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
     files = {}
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
         rel = path.relative_to(staging).as_posix()
-        files[rel] = BundleFile(sha256=_sha256(path), size=path.stat().st_size, executable=os.access(path, os.X_OK))
+        files[rel] = BundleFile(sha256=sha256_of(path), size=path.stat().st_size, executable=os.access(path, os.X_OK))
     bundle_id = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode()).hexdigest()
     manifest = BundleManifest(
         target=spec.name,  # type: ignore[arg-type]
@@ -140,7 +133,7 @@ def load_bundle(folder: Path, verify: bool = True) -> BundleManifest:
     if verify:
         for rel, meta in manifest.files.items():
             file = Path(folder) / rel
-            if not file.is_file() or file.stat().st_size != meta.size or _sha256(file) != meta.sha256:
+            if not file.is_file() or file.stat().st_size != meta.size or sha256_of(file) != meta.sha256:
                 raise HarnessError(f"runner bundle {folder}: {rel} does not match its manifest (rebuild it with "
                                    f"`harness runner build --target {manifest.target}`)")
     return manifest
