@@ -79,9 +79,10 @@ class PythonRunner(Strict):
     # e.g. /usr/bin/python3, /home/nvidia/venv/bin/python. Unset: the host's own Python for
     # the local device, "python3" elsewhere.
     interpreter: str | None = None
-    # Start the next cell's agent (interpreter + numpy + onnxruntime imports, ~0.2 s on a desktop
-    # CPU) while the host files the previous cell; it then reads its job's path on stdin. Still a
-    # fresh process per cell. false: an interpreter wrapper that needs the job's path in argv.
+    # Start the next cell's runner (for the agent: interpreter + numpy + onnxruntime imports, ~0.2 s
+    # on a desktop CPU) while the host files the previous cell; it then reads its job's path on stdin
+    # (protocol: --job-from-stdin). Still a fresh process per cell. Local device only for now.
+    # false: a wrapper that needs the job's path in its argv.
     prestart: bool = True
 
 
@@ -97,6 +98,7 @@ class NativeRunner(Strict):
     build: RunnerTarget | None = None  # builds/runners/<target>/, pushed under the device's workdir
     push: str | None = None  # host path: a runner bundle folder, or one executable installed as `binary`
     binary: str | None = None  # device path of an installed runner (or where `push` puts one executable)
+    prestart: bool = True  # as PythonRunner.prestart
 
     @model_validator(mode="after")
     def _one_source(self) -> NativeRunner:

@@ -7,12 +7,15 @@ anything is stored: a device's result is untrusted input. The JSON Schema files 
 module (``schemas/``) are generated from these models for runner authors outside Python; a test
 keeps them current (``python -m harness.protocol`` rewrites them).
 
-A runner is started as ``RUNNER JOB_JSON`` (result.json in the job's out_dir) or ``RUNNER --probe``.
-The Python agent also takes ``--job-from-stdin`` (its imports done first, then the job's path as
-one line on stdin: the local device's prestart); a native runner, with no imports to hide, need not.
+A runner is started as ``RUNNER JOB_JSON`` (result.json in the job's out_dir), ``RUNNER --probe``,
+or ``RUNNER --job-from-stdin``: its start-up done first, then the job's path as one line on stdin
+(stdin closed before a line: exit 0, nothing run). The host uses the last to start a runner while it
+files the previous cell (prestart). Both runners take all three; tests/runner checks them alike.
 """
 
 from harness.protocol.job import (
+    JOB_FROM_STDIN,
+    PROBE,
     PROTOCOL_VERSION,
     CommandProbe,
     FileProbe,
@@ -38,6 +41,8 @@ from harness.protocol.result import (
 from harness.protocol.schemas import json_schemas
 
 __all__ = [
+    "JOB_FROM_STDIN",
+    "PROBE",
     "PROTOCOL_VERSION",
     "CommandProbe",
     "FileProbe",

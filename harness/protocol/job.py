@@ -8,6 +8,8 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 PROTOCOL_VERSION: Literal[1] = 1
+PROBE = "--probe"  # RUNNER --probe: one JSON line of environment facts
+JOB_FROM_STDIN = "--job-from-stdin"  # RUNNER --job-from-stdin: start-up first, then the job's path on stdin
 
 JobKind = Literal["single", "text-generation", "translation"]
 OptimizationLevel = Literal["disable", "basic", "extended", "all"]

@@ -31,10 +31,10 @@ from harness.analysis.fidelity import XPLAT_HOST_METHOD, budget_violations, fide
 from harness.analysis.flags import flags_json
 from harness.analysis.workload_metrics import derived_metrics, derived_series
 from harness.builds.manifest import Manifest, verify_artifact
-from harness.config.models import Backend, DeviceProfile, PythonRunner, Workload
+from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
-from harness.protocol import Job, ProtocolError
+from harness.protocol import JOB_FROM_STDIN, Job, ProtocolError
 from harness.records import CellRecord, MetricValue
 from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.store import utcnow
@@ -314,11 +314,9 @@ class DeviceSession:
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
 
     def _prestarts(self) -> bool:
-        """The Python agent is started one cell ahead, unless the profile says not to or runs
-        per-cell setup commands (they must come before the runner starts)."""
-        runner = self.profile.runner
-        return (isinstance(runner, PythonRunner) and runner.prestart
-                and not any(cmd.when == "cell" for cmd in self.profile.setup))
+        """The runner is started one cell ahead, unless the profile says not to or runs per-cell
+        setup commands (they must come before the runner starts)."""
+        return self.profile.runner.prestart and not any(cmd.when == "cell" for cmd in self.profile.setup)
 
     def _exec_runner(self, job_path: str, timeout: float) -> ExecResult:
         """Run one job. With prestart, the agent did its start-up while the host filed the
@@ -327,7 +325,7 @@ class DeviceSession:
         t = self.transport
         assert t is not None
         env = self.profile.env or None
-        argv = [*self.runner_argv, "--job-from-stdin"]
+        argv = [*self.runner_argv, JOB_FROM_STDIN]
         ready, self._next_runner = self._next_runner, None
         if ready is None and self._prestarts():
             ready = t.prestart(argv, env=env)

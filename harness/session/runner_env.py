@@ -19,7 +19,7 @@ from harness.builds.runner.targets import PROVIDER_BUILDS
 from harness.config.loader import project_root
 from harness.config.models import DeviceProfile, LocalTransportConfig, NativeRunner
 from harness.errors import HarnessError, TransportError
-from harness.protocol import ProbeFacts, probe_line
+from harness.protocol import PROBE, ProbeFacts, probe_line
 from harness.session.jobs import agent_source
 from harness.transport.base import Transport
 from harness.transport.preflight import check_interpreter
@@ -113,7 +113,7 @@ def probe_runner(t: Transport, profile: DeviceProfile, argv: list[str]) -> dict[
     """Environment facts (onnxruntime, providers, ...); HarnessError naming the fix."""
     if not isinstance(profile.runner, NativeRunner):
         return check_interpreter(t, profile, argv[1], interpreter=argv[0])
-    res = t.exec([*argv, "--probe"], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
+    res = t.exec([*argv, PROBE], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     if res.timed_out:
         raise TransportError(f"device {profile.name}: the runner's environment probe timed out")
     facts = probe_line(res.stdout)

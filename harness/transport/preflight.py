@@ -12,7 +12,7 @@ from typing import Any
 
 from harness.config.models import DeviceProfile, PythonRunner
 from harness.errors import HarnessError
-from harness.protocol.probe import probe_line
+from harness.protocol import PROBE, probe_line
 from harness.transport.base import Transport
 
 PROBE_TIMEOUT_S = 120.0
@@ -30,7 +30,7 @@ def check_interpreter(
     if not isinstance(runner, PythonRunner):
         return {}
     interp = interpreter or runner.interpreter or "python3"
-    res = transport.exec([interp, agent_remote, "--probe"], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
+    res = transport.exec([interp, agent_remote, PROBE], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     facts = probe_line(res.stdout) or {}
     where = f"device {profile.name} ({transport.kind})"
     if res.timed_out:

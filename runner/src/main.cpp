@@ -1,6 +1,9 @@
 // harness native runner: speaks runner protocol 1 exactly as harness/agent/agent.py does.
 //
 //   ort_runner JOB_JSON     writes <out_dir>/result.json (+ outputs.npz); exit 0 ok, 1 failed, 2 usage
+//   ort_runner --job-from-stdin
+//                           reads JOB_JSON's path as one line on stdin, then as above (the host may
+//                           start a runner before its job exists); stdin closed first: exit 0
 //   ort_runner --probe      prints one JSON line of environment facts; exit 0, or 3 when ORT cannot start
 //
 // The work runs in a forked child so that a crash inside ONNX Runtime (SIGILL on an odd CPU,
@@ -303,12 +306,18 @@ int run_file(const std::string& path) {
 
 int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--probe") return runner::probe();
-  if (argc != 2 || std::string(argv[1]).rfind("--", 0) == 0) {
-    std::cerr << "usage: ort_runner JOB_JSON | --probe\n";
+  std::string job_path = argc == 2 ? argv[1] : "";
+  if (job_path == "--job-from-stdin") {
+    if (!std::getline(std::cin, job_path)) return 0;  // stdin closed before a job came
+    while (!job_path.empty() && (job_path.back() == '\r' || job_path.back() == ' ')) job_path.pop_back();
+    if (job_path.empty()) return 0;
+  }
+  if (argc != 2 || job_path.rfind("--", 0) == 0) {
+    std::cerr << "usage: ort_runner JOB_JSON | --job-from-stdin | --probe\n";
     return 2;
   }
   try {
-    return runner::run_file(argv[1]);
+    return runner::run_file(job_path);
   } catch (const std::exception& e) {
     std::cerr << "ort_runner: " << e.what() << "\n";
     return 2;

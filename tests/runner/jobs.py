@@ -13,6 +13,7 @@ import numpy as np
 
 from harness.builds.text_lm import LMConfig, build_text_lm
 from harness.builds.translation import MarianConfig, build_translation
+from harness.protocol import JOB_FROM_STDIN
 from harness.session.jobs import agent_source
 from tests.helpers import tiny_mlp
 
@@ -87,12 +88,15 @@ class Ran:
     stderr: str
 
 
-def run(argv: list[str], job: dict[str, Any], timeout: float = 300) -> Ran:
-    """Write job.json into its out_dir, run ``argv + [job.json]``, read result.json and outputs.npz."""
+def run(argv: list[str], job: dict[str, Any], timeout: float = 300, *, from_stdin: bool = False) -> Ran:
+    """Write job.json into its out_dir, run ``argv + [job.json]`` (or ``argv + [JOB_FROM_STDIN]`` with
+    the job's path on stdin), read result.json and outputs.npz."""
     out = Path(job["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps(job))
-    proc = subprocess.run([*argv, str(out / "job.json")], capture_output=True, text=True, timeout=timeout)
+    given = [JOB_FROM_STDIN] if from_stdin else [str(out / "job.json")]
+    proc = subprocess.run([*argv, *given], input=str(out / "job.json") + "\n" if from_stdin else None,
+                          capture_output=True, text=True, timeout=timeout)
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").is_file() else None
     outputs: dict[str, np.ndarray] = {}
     if result and result.get("outputs"):

@@ -17,7 +17,7 @@ from onnx import TensorProto, helper
 
 from harness.builds.runner import RunnerBuild
 from harness.builds.runner.parts import host_ort_version
-from harness.protocol import Job, ProbeFacts, parse_result
+from harness.protocol import JOB_FROM_STDIN, Job, ProbeFacts, parse_result
 from tests.runner.jobs import KINDS, KindCase, Ran, agent_argv, make_cases, make_job, run
 
 pytestmark = pytest.mark.slow
@@ -246,3 +246,21 @@ def test_feedback_is_mirrored(feedback: dict[str, str], stateful: KindCase, x86_
         assert set(native.result["load"]["windows"]) == set(py.result["load"]["windows"]) == {"latency_ms"}
         for key, want in py.outputs.items():
             np.testing.assert_array_equal(native.outputs[key], want)
+
+
+@pytest.mark.parametrize("who", ["agent", "native"])
+def test_both_runners_take_the_job_from_stdin(who: str, cases: dict[str, KindCase], x86_runner: RunnerBuild,
+                                              tmp_path: Path) -> None:
+    """Protocol 1's --job-from-stdin (the host's prestart): the same result as the job named in argv,
+    and stdin closed before a job came ends the runner quietly."""
+    argv = agent_argv() if who == "agent" else launcher(x86_runner)
+    by_argv = run(argv, make_job(cases["single"], tmp_path / "argv"))
+    by_stdin = run(argv, make_job(cases["single"], tmp_path / "stdin"), from_stdin=True)
+    assert by_argv.rc == by_stdin.rc == 0, by_stdin.stderr
+    assert by_stdin.result is not None and by_argv.result is not None
+    assert parse_result(by_stdin.result).status == "ok"
+    assert set(by_stdin.result["series"]) == set(by_argv.result["series"])
+    assert set(by_stdin.outputs) == set(by_argv.outputs)
+    assert all(np.array_equal(by_stdin.outputs[k], by_argv.outputs[k]) for k in by_argv.outputs)
+    quiet = subprocess.run([*argv, JOB_FROM_STDIN], input="", capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0 and quiet.stdout == ""
