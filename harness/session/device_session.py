@@ -319,9 +319,9 @@ class DeviceSession:
         return self.profile.runner.prestart and not any(cmd.when == "cell" for cmd in self.profile.setup)
 
     def _exec_runner(self, job_path: str, timeout: float) -> ExecResult:
-        """Run one job. With prestart, the agent did its start-up while the host filed the
+        """Run one job. With prestart, the runner did its start-up while the host filed the
         previous cell (each cell still gets its own fresh process, so its peak memory is its
-        own); the next cell's agent starts as this one ends, when nothing is measured."""
+        own); the next cell's runner starts as this one ends, when nothing is measured."""
         t = self.transport
         assert t is not None
         env = self.profile.env or None
