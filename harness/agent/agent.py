@@ -5,9 +5,9 @@ This file is pushed to the device ALONE. It must run on Python >= 3.8 with only 
 standard library, numpy and onnxruntime. It never imports the host package.
 
 Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
-        python3 agent.py --job-from-stdin    (imports numpy and onnxruntime first, then reads
-                                              JOB_JSON's path as one line on stdin: the host
-                                              starts it while it files the previous cell;
+        python3 agent.py --job-from-stdin    (imports numpy and onnxruntime first, prints
+                                              "ready", then reads JOB_JSON's path as one line
+                                              on stdin: the host starts it before its cell;
                                               stdin closed before a line: exit 0, nothing run)
         python3 agent.py --probe             (prints a JSON environment check, exit 0/3)
 
@@ -37,6 +37,10 @@ harness/protocol package (typed models + JSON Schema files); this summary follow
   "snapshots": {"name": PATH, ...},     # files read before and after the cell
   "save_outputs": true,
   "out_dir": PATH,
+  "handoff_s": 0.0,                     # > 0, job from stdin: print "warm-up" when the first
+                                        #  warm-up begins; keep warming up until "go" comes on
+                                        #  stdin (or EOF, or handoff_s s), then once more. The
+                                        #  host starts the next cell's runner meanwhile
   "test_slowdown": 0.0                  # TEST-ONLY: sleep this fraction of each timed call
 }
 
@@ -63,6 +67,7 @@ Result (result.json):
   "windows": {"idle": [t0, t1], "<series>": [t0, t1]},   # time.monotonic() on the device
   "snapshots": {"before": {name: text}, "after": {name: text}},
   "measure_s": seconds spent in load + first inference + warm-up + steady windows,
+  "held_s": of measure_s, the warm-up held for a handoff past the job's own rule,
   "outputs": "outputs.npz" | null
 }
 Series names: "latency_ms[@label]" for single; kinds may add others (e.g. "ttft_ms@p16").
@@ -74,6 +79,7 @@ import json
 import os
 import platform
 import resource
+import select
 import subprocess
 import sys
 import threading
@@ -400,12 +406,68 @@ def timed_call(fn, slowdown):
     return dt
 
 
-def measure(fn, m, slowdown=0.0, watch=None, meter=None):
+READY = "ready"  # stdout, --job-from-stdin: start-up done
+WARM_UP = "warm-up"  # stdout: a handoff job's first warm-up began
+GO = "go"  # stdin, from the host: the steady windows may begin
+
+
+class Handoff(object):
+    """The job's handoff: while this runner warms up, the host starts the next cell's runner.
+
+    The first warm-up is announced on stdout and held (more discarded calls, past the job's own
+    rule) until the host answers "go" on stdin, stdin closes or handoff_s passes; one more call
+    then warms up on a quiet device. No steady window shares the device with a start-up.
+    """
+
+    def __init__(self, max_s, fd):
+        self.max_s = max_s
+        self.fd = fd
+        self.pending = max_s > 0 and fd is not None
+        self.held_s = 0.0
+        self._t0 = None
+        self._done = False
+        self._buf = b""
+
+    def begin(self):
+        """At a warm-up's start: True (and announced) for the first one of a handoff job."""
+        if not self.pending:
+            return False
+        self.pending = False
+        self._t0 = time.perf_counter()
+        sys.stdout.write(WARM_UP + "\n")
+        sys.stdout.flush()
+        return True
+
+    def answered(self):
+        """Non-blocking: has "go" come (or EOF, or handoff_s passed)?"""
+        if not self._done:
+            if time.perf_counter() - self._t0 >= self.max_s:
+                self._done = True
+            else:
+                while not self._done and select.select([self.fd], [], [], 0)[0]:
+                    chunk = os.read(self.fd, 64)
+                    self._buf += chunk
+                    self._done = not chunk or (GO + "\n").encode() in self._buf
+        return self._done
+
+    def hold(self, call):
+        """After the job's own warm-up: keep calling until answered, then once more."""
+        t0 = time.perf_counter()
+        n = 0
+        while not self.answered():
+            call()
+            n += 1
+        call()
+        self.held_s = time.perf_counter() - t0
+        return n + 1
+
+
+def measure(fn, m, slowdown=0.0, watch=None, meter=None, handoff=None):
     """Warm-up (discarded), then steady-state samples under the stopping rule.
 
     Returns (samples_ms, warmup_n, stopped_by, window) where window is the monotonic
     [start, end] of the steady phase, for aligning probe samples. With a LoadMeter, its
-    readings bracket the steady phase (``meter.last``).
+    readings bracket the steady phase (``meter.last``). A Handoff may hold the first warm-up.
     """
     warmup = int(m.get("warmup", 3))
     warmup_s = float(m.get("warmup_s", 0.2))
@@ -415,11 +477,14 @@ def measure(fn, m, slowdown=0.0, watch=None, meter=None):
     max_it = int(m.get("max_iterations", 1000000))
     t_start = time.perf_counter()
     n_warm = 0
+    held = handoff is not None and handoff.begin()
     while n_warm < warmup or (time.perf_counter() - t_start) < warmup_s:
         timed_call(fn, slowdown)
         n_warm += 1
         if time.perf_counter() - t_start > max_s:
             break
+    if held:
+        n_warm += handoff.hold(lambda: timed_call(fn, slowdown))
     samples = []
     load_before = meter.read() if meter is not None else None
     w0 = time.monotonic()
@@ -527,7 +592,8 @@ def run_single(ort, np, job, ctx):
             def once(feeds=feeds):
                 sess.run(None, feeds)
 
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch, ctx.load)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch, ctx.load,
+                                                     ctx.handoff)
         name = series_name("latency_ms", label)
         ctx.result["series"][name] = {
             "unit": "ms",
@@ -689,7 +755,8 @@ def run_text_generation(ort, np, job, ctx):
             runs.append(lm_generate(np, sess, ids, n_tok, timer))
 
         # the slowdown knob acts inside (per call), so every series shows it once
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load,
+                                                     ctx.handoff)
         steady = runs[n_warm:]
         _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
         if n_tok > 1:
@@ -775,7 +842,8 @@ def run_translation(ort, np, job, ctx):
         def once(ids=ids, mask=mask, runs=runs):
             runs.append(translate(np, sessions, ids, mask, n_new, start_id, timer))
 
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load)
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load,
+                                                     ctx.handoff)
         steady = runs[n_warm:]
         _append_series(ctx, series_name("encoder_ms", label), [r["encoder_ms"] for r in steady], n_warm, stopped)
         _append_series(ctx, series_name("decoder_ms", label), [ms for r in steady for ms in r["step_ms"]], n_warm,
@@ -796,10 +864,11 @@ KINDS = {"single": run_single, "text-generation": run_text_generation, "translat
 
 # ---------------------------------------------------------------------------- driver
 class Context(object):
-    def __init__(self, result):
+    def __init__(self, result, handoff):
         self.result = result
         self.watch = Stopwatch()
         self.load = LoadMeter()
+        self.handoff = handoff
         self._placement = None
 
     def steady_window(self, name, window):
@@ -843,7 +912,8 @@ def env_facts():
     return facts
 
 
-def run_job(job):
+def run_job(job, stdin_fd=None):
+    """Run one job; ``stdin_fd`` is where a handoff's "go" comes from (a job given on stdin)."""
     import numpy as np
     import onnxruntime as ort
 
@@ -867,9 +937,11 @@ def run_job(job):
         "windows": {},
         "snapshots": {"before": read_snapshots(job.get("snapshots"))},
         "measure_s": 0.0,
+        "held_s": 0.0,
         "outputs": None,
     }
-    ctx = Context(result)
+    handoff = Handoff(float(job.get("handoff_s") or 0.0), stdin_fd)
+    ctx = Context(result, handoff)
     baseline = current_rss_mb()
     sampler = ProbeSampler(job.get("probes"))
     sampler.start()
@@ -897,6 +969,7 @@ def run_job(job):
         result["probes"] = sampler.stop()
         result["snapshots"]["after"] = read_snapshots(job.get("snapshots"))
         result["measure_s"] = ctx.watch.total
+        result["held_s"] = handoff.held_s
     return result
 
 
@@ -907,8 +980,21 @@ def write_json_atomic(path, obj):
     os.replace(tmp, path)
 
 
+def read_line(fd):
+    """One line from a raw fd, byte by byte: nothing read past it stays in a buffer, so a
+    handoff's "go" is seen by select() on the same fd."""
+    out = b""
+    while not out.endswith(b"\n"):
+        chunk = os.read(fd, 1)
+        if not chunk:
+            break
+        out += chunk
+    return out.decode("utf-8", "replace").strip()
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
+    stdin_fd = None
     if argv and argv[0] == "--probe":
         facts = env_facts()
         print(json.dumps(facts))
@@ -920,7 +1006,10 @@ def main(argv=None):
         except Exception:  # noqa: BLE001
             pass
         env_facts()  # platform's answers are cached: the job's own call is then cheap
-        line = sys.stdin.readline().strip()
+        sys.stdout.write(READY + "\n")
+        sys.stdout.flush()
+        stdin_fd = sys.stdin.fileno()
+        line = read_line(stdin_fd)
         if not line:
             return 0
         argv = [line]
@@ -932,7 +1021,7 @@ def main(argv=None):
     if job.get("protocol") != PROTOCOL:
         sys.stderr.write("agent speaks protocol %d, job has %r\n" % (PROTOCOL, job.get("protocol")))
         return 2
-    result = run_job(job)
+    result = run_job(job, stdin_fd)
     write_json_atomic(os.path.join(job["out_dir"], "result.json"), result)
     return 0 if result["status"] == "ok" else 1
 

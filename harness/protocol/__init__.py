@@ -9,14 +9,19 @@ keeps them current (``python -m harness.protocol`` rewrites them).
 
 A runner is started as ``RUNNER JOB_JSON`` (result.json in the job's out_dir), ``RUNNER --probe``,
 or ``RUNNER --job-from-stdin``: its start-up done first, then the job's path as one line on stdin
-(stdin closed before a line: exit 0, nothing run). The host uses the last to start a runner while it
-files the previous cell (prestart). Both runners take all three; tests/runner checks them alike.
+(stdin closed before a line: exit 0, nothing run). The host uses the last to start a runner before
+its cell (prestart); such a runner prints the line ``ready`` once started. With a job's ``handoff_s``
+the host starts the next cell's runner while this one warms up, and answers ``warm-up`` with ``go``
+(see :class:`Job`). Both runners take all of it; tests/runner checks them alike.
 """
 
 from harness.protocol.job import (
+    GO,
     JOB_FROM_STDIN,
     PROBE,
     PROTOCOL_VERSION,
+    READY,
+    WARM_UP,
     CommandProbe,
     FileProbe,
     Job,
@@ -41,9 +46,12 @@ from harness.protocol.result import (
 from harness.protocol.schemas import json_schemas
 
 __all__ = [
+    "GO",
     "JOB_FROM_STDIN",
     "PROBE",
     "PROTOCOL_VERSION",
+    "READY",
+    "WARM_UP",
     "CommandProbe",
     "FileProbe",
     "Job",

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 PROTOCOL_VERSION: Literal[1] = 1
 PROBE = "--probe"  # RUNNER --probe: one JSON line of environment facts
 JOB_FROM_STDIN = "--job-from-stdin"  # RUNNER --job-from-stdin: start-up first, then the job's path on stdin
+#: stdout lines of a runner started with --job-from-stdin, and the stdin line that answers a handoff
+READY = "ready"  # start-up done, waiting for the job's path
+WARM_UP = "warm-up"  # a handoff job's first warm-up began
+GO = "go"  # the host: the steady windows may begin
 
 JobKind = Literal["single", "text-generation", "translation"]
 OptimizationLevel = Literal["disable", "basic", "extended", "all"]
@@ -93,7 +97,13 @@ class Job(_Model):
     empty: key "/<name>"); each label is one measured series. ``params`` are kind-specific
     (single: {"feedback": {input: output}}, each timed step fed the previous step's output, as a
     streaming model's state; text-generation: {"grid": [{"label", "prompt", "generate"}]};
-    translation: {"max_new_tokens", "decoder_start_token_id"})."""
+    translation: {"max_new_tokens", "decoder_start_token_id"}).
+
+    ``handoff_s`` > 0 (only in a job given on stdin): the runner prints the line ``warm-up`` when its
+    first warm-up begins, and goes on warming up, past its own rule, until the line ``go`` comes on
+    stdin (or stdin closes, or handoff_s seconds pass), then warms up once more and begins its first
+    steady window. The host starts the next cell's runner in that time, so no steady window shares
+    the device with a start-up. The wait is reported as the result's ``held_s``."""
 
     protocol: Literal[1] = PROTOCOL_VERSION
     kind: JobKind
@@ -109,6 +119,7 @@ class Job(_Model):
     snapshots: dict[str, str] = Field(default_factory=dict)
     save_outputs: bool = True
     out_dir: str = Field(min_length=1)
+    handoff_s: NonNegFloat = 0.0
     test_slowdown: NonNegFloat = 0.0  # TEST-ONLY: sleep this fraction of each timed call
 
     @field_validator("provider_options")

@@ -120,6 +120,7 @@ class Result(_Model):
     windows: dict[str, tuple[FiniteFloat, FiniteFloat]] = Field(default_factory=dict)
     snapshots: Snapshots = Field(default_factory=Snapshots)
     measure_s: NonNegFloat = 0.0
+    held_s: NonNegFloat = 0.0  # of measure_s: warm-up held for a handoff past the runner's own rule
     outputs: str | None = Field(default=None, pattern=OUTPUT_NAME, max_length=255)
 
     @field_validator("memory", mode="before")

@@ -52,6 +52,10 @@ from harness.transport.lock import DeviceBusy, device_lock
 from harness.transport.orphans import end_orphans
 
 RETRY_BACKOFF_S = 2.0
+#: how long a handoff job's runner may hold its warm-up, and how long the host waits for the
+#: next runner's start-up within it (less, so the host always answers first)
+HANDOFF_S = 60.0
+HANDOFF_READY_S = 45.0
 
 
 @dataclass
@@ -104,6 +108,8 @@ class DeviceSession:
         self._on_lock_wait = on_lock_wait
         self._aborted = threading.Event()  # Ctrl-C: also ends a wait for a busy device
         self._next_runner: Prestarted | None = None  # the next cell's agent, already started (prestart)
+        self._last = False  # the cell being run is the session's last: nothing to prestart after it
+        self._handoff: dict[str, Any] = {}  # the last cell's handoff, as the host saw it
         self._tmp = Path(tempfile.mkdtemp(prefix=f"harness-{_safe(profile.name)}-", dir=ctx.host.workdir))
 
     # ---- connection -----------------------------------------------------------------
@@ -155,8 +161,11 @@ class DeviceSession:
                 )
 
     # ---- cells ----------------------------------------------------------------------
-    def run_cell(self, device: str, workload: str, precision: str, backend_name: str, key: str) -> CellRecord:
-        """Run one cell; transport faults are retried (once by default) after reconnecting."""
+    def run_cell(self, device: str, workload: str, precision: str, backend_name: str, key: str, *,
+                 last: bool = False) -> CellRecord:
+        """Run one cell; transport faults are retried (once by default) after reconnecting.
+        ``last``: no cell follows on this device, so no next runner is started for one."""
+        self._last = last
         attempts = 0
         while True:
             attempts += 1
@@ -266,14 +275,16 @@ class DeviceSession:
             probes=plan.specs,
             snapshots=plan.snapshots,
             idle_s=plan.idle_s,
+            handoff_s=HANDOFF_S if self._hands_off() else 0.0,
             test_slowdown=ctx.test_slowdown,
         )
         job_path = posixpath.join(job_dir, "job.json")
         t.write_text(job_path, json.dumps(job))
         pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
-        res = self._exec_runner(job_path, timeout)
-        context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc}
+        res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")))
+        context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc,
+                   **({"handoff": self._handoff} if self._handoff else {})}
         if res.timed_out:
             self._cleanup(job_dir)
             return self._record(
@@ -314,26 +325,59 @@ class DeviceSession:
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
 
     def _prestarts(self) -> bool:
-        """The runner is started one cell ahead, unless the profile says not to or runs per-cell
-        setup commands (they must come before the runner starts)."""
-        return self.profile.runner.prestart and not any(cmd.when == "cell" for cmd in self.profile.setup)
+        """The runner is started before its cell, unless the transport cannot, the profile says not
+        to, or it runs per-cell setup commands (they must come before the runner starts)."""
+        t = self.transport
+        return (t is not None and t.can_prestart and self.profile.runner.prestart
+                and not any(cmd.when == "cell" for cmd in self.profile.setup))
 
-    def _exec_runner(self, job_path: str, timeout: float) -> ExecResult:
-        """Run one job. With prestart, the runner did its start-up while the host filed the
-        previous cell (each cell still gets its own fresh process, so its peak memory is its
-        own); the next cell's runner starts as this one ends, when nothing is measured."""
+    def _hands_off(self) -> bool:
+        """The next cell's runner starts while this cell warms up (a cell follows, and prestart is on)."""
+        return self._prestarts() and not self._last
+
+    def _exec_runner(self, job_path: str, timeout: float, *, handoff: bool) -> ExecResult:
+        """Run one job. With prestart, the runner did its start-up before its cell (each cell
+        still gets its own fresh process, so its peak memory is its own). With a handoff, the
+        next cell's runner starts while this one warms up, and this one's steady windows wait
+        until that start-up is over; otherwise it starts when this one ends."""
         t = self.transport
         assert t is not None
-        env = self.profile.env or None
-        argv = [*self.runner_argv, JOB_FROM_STDIN]
+        self._handoff = {}
         ready, self._next_runner = self._next_runner, None
         if ready is None and self._prestarts():
-            ready = t.prestart(argv, env=env)
+            ready = t.prestart(self._stdin_argv(), env=self.profile.env or None)
         if ready is None:
-            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=env)
-        res = ready.run(job_path + "\n", timeout)
-        self._next_runner = t.prestart(argv, env=env)
+            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
+        wait_s = min(HANDOFF_READY_S, timeout / 4)  # a slow next start-up never times this cell out
+        res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None)
+        if self._next_runner is None and self._prestarts() and not self._last:
+            self._next_runner = t.prestart(self._stdin_argv(), env=self.profile.env or None)
         return res
+
+    def _start_next_runner(self, wait_s: float) -> None:
+        """On this cell's ``warm-up``: start the next cell's runner and wait for its ``ready``.
+        One not ready in ``wait_s`` is ended, so the steady windows never share the device with
+        it; the next cell then starts its runner as before. Nothing here fails this cell."""
+        t = self.transport
+        assert t is not None
+        t0 = time.monotonic()
+        nxt: Prestarted | None = None
+        self._handoff = {"next_runner_started": t0, "next_runner_ready": None}
+        try:
+            nxt = t.prestart(self._stdin_argv(), env=self.profile.env or None)
+            if nxt is not None and nxt.wait_ready(wait_s):
+                self._handoff["next_runner_ready"] = time.monotonic()
+                self._next_runner, nxt = nxt, None
+            else:
+                self._handoff["error"] = f"the next runner was not ready within {wait_s:g} s"
+        except Exception as exc:  # noqa: BLE001 - the next cell starts its runner itself
+            self._handoff["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            if nxt is not None:
+                nxt.discard()
+
+    def _stdin_argv(self) -> list[str]:
+        return [*self.runner_argv, JOB_FROM_STDIN]
 
     def _discard_next_runner(self) -> None:
         ready, self._next_runner = self._next_runner, None

@@ -48,6 +48,7 @@ def build_job(
     snapshots: dict[str, str] | None = None,
     idle_s: float = 0.0,
     save_outputs: bool = True,
+    handoff_s: float = 0.0,
     test_slowdown: float = 0.0,
 ) -> dict[str, Any]:
     """The job as JSON-ready data, validated against the protocol's :class:`Job` (a job the host
@@ -67,6 +68,7 @@ def build_job(
         "idle_s": idle_s,
         "save_outputs": save_outputs,
         "out_dir": out_dir,
+        "handoff_s": handoff_s,
         "test_slowdown": test_slowdown,
     }
     return Job.model_validate(job).model_dump(mode="json")

@@ -157,7 +157,8 @@ class Runner:
                 if self._cancel.is_set():
                     return
                 self._emit(Event("cell_start", device, cell=cell))
-                rec = session.run_cell(cell.device, cell.workload, cell.precision, cell.backend, cell.key)
+                rec = session.run_cell(cell.device, cell.workload, cell.precision, cell.backend, cell.key,
+                                       last=i + 1 == len(cells))
                 self._emit_notes(device, session)  # a reconnect may have ended an orphan too
                 if self._cancel.is_set() and rec.status in ("failed", "timeout"):
                     return  # killed by Ctrl-C: leave it missing so --resume reruns it

@@ -23,7 +23,7 @@ import hashlib
 import logging
 import posixpath
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -90,13 +90,22 @@ class PushResult:
 
 
 class Prestarted(abc.ABC):
-    """A command started on the device before its input exists: it does its slow start-up
-    (an interpreter and its imports) while the host is busy elsewhere, then waits on stdin.
+    """A runner started on the device before its input exists (``RUNNER --job-from-stdin``): it
+    does its slow start-up (an interpreter and its imports), prints ``ready`` and waits on stdin.
     ``run`` gives it that input and waits like ``Transport.exec`` (the timeout counts from
-    there); ``discard`` ends one never used. Either way it is used at most once."""
+    there); ``discard`` ends one never used. Either way it is used at most once.
+
+    A handoff job: ``run(..., on_warm_up=f)`` keeps stdin open; when the runner prints
+    ``warm-up``, ``f()`` runs (it starts the next cell's runner and waits for it), then the
+    runner is told ``go``."""
 
     @abc.abstractmethod
-    def run(self, stdin: str, timeout: float | None = None) -> ExecResult: ...
+    def run(self, stdin: str, timeout: float | None = None, *,
+            on_warm_up: Callable[[], None] | None = None) -> ExecResult: ...
+
+    @abc.abstractmethod
+    def wait_ready(self, timeout: float) -> bool:
+        """True once the runner printed ``ready``; False if it ended first or ``timeout`` passed."""
 
     @abc.abstractmethod
     def discard(self) -> None: ...
@@ -127,6 +136,9 @@ class Transport(abc.ABC):
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         """Run argv on the device; kill its process group there on timeout."""
+
+    #: whether ``prestart`` starts anything here (else the caller uses ``exec``)
+    can_prestart: bool = False
 
     def prestart(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Prestarted | None:
         """Start argv now, its stdin held open for ``Prestarted.run``; None where this transport

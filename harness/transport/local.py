@@ -12,10 +12,11 @@ import subprocess
 import threading
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from harness.protocol import GO, READY, WARM_UP
 from harness.transport.base import (
     HASH_CHUNK,
     BoundedSink,
@@ -38,6 +39,7 @@ def _kill_group(proc: subprocess.Popen[str]) -> None:
 
 class LocalTransport(Transport):
     kind = "local"
+    can_prestart = True
 
     def __init__(self, workdir: str | None = None) -> None:
         default = Path(os.environ.get("HARNESS_LOCAL_WORKDIR", "~/.cache/harness/local")).expanduser()
@@ -96,8 +98,7 @@ class LocalTransport(Transport):
             proc.wait()
             raise
         finally:
-            self._running.discard(proc)
-            self._remove_pidfile(pidfile)
+            self._forget(proc, pidfile)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
             stdout=out,
@@ -105,6 +106,10 @@ class LocalTransport(Transport):
             duration_s=time.monotonic() - start,
             timed_out=timed_out,
         )
+
+    def _forget(self, proc: subprocess.Popen[str], pidfile: str) -> None:
+        self._running.discard(proc)
+        self._remove_pidfile(pidfile)
 
     def abort(self) -> None:
         for proc in list(self._running):
@@ -218,19 +223,109 @@ class LocalTransport(Transport):
 
 
 class _LocalPrestarted(Prestarted):
+    """Its stdout and stderr are read by threads from the start, so the ``ready`` and
+    ``warm-up`` lines are seen as they come and a chatty runner never fills a pipe."""
+
     def __init__(self, transport: LocalTransport, proc: subprocess.Popen[str], pidfile: str) -> None:
         self._t, self._proc, self._pidfile = transport, proc, pidfile
         self._used = False
+        self._cond = threading.Condition()
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._ready = self._warm_up = self._eof = False
+        self._readers = [threading.Thread(target=self._read_out, daemon=True),
+                         threading.Thread(target=self._read_err, daemon=True)]
+        for th in self._readers:
+            th.start()
 
-    def run(self, stdin: str, timeout: float | None = None) -> ExecResult:
+    def _read_out(self) -> None:
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            with self._cond:
+                self._out.append(line)
+                word = line.strip()
+                self._ready = self._ready or word == READY
+                self._warm_up = self._warm_up or word == WARM_UP
+                self._cond.notify_all()
+        with self._cond:
+            self._eof = True
+            self._cond.notify_all()
+
+    def _read_err(self) -> None:
+        assert self._proc.stderr is not None
+        self._err.append(self._proc.stderr.read())
+
+    def wait_ready(self, timeout: float) -> bool:
+        with self._cond:
+            self._cond.wait_for(lambda: self._ready or self._eof, timeout)
+            return self._ready
+
+    def run(self, stdin: str, timeout: float | None = None, *,
+            on_warm_up: Callable[[], None] | None = None) -> ExecResult:
         if self._used:
             raise RuntimeError("a prestarted command runs once")
-        self._used = True  # one that died before its input came: communicate() ignores the broken pipe
-        return self._t._wait(self._proc, self._pidfile, stdin, timeout)
+        self._used = True
+        start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        self._send(stdin, close=on_warm_up is None)
+        timed_out = False
+        try:
+            if on_warm_up is not None:
+                with self._cond:
+                    self._cond.wait_for(lambda: self._warm_up or self._eof, _left(deadline))
+                    warming = self._warm_up and not self._eof
+                if warming:
+                    try:
+                        on_warm_up()
+                    finally:
+                        self._send(GO + "\n", close=True)
+                else:
+                    self._send("", close=True)
+            with self._cond:
+                self._cond.wait_for(lambda: self._eof, _left(deadline))
+            self._proc.wait(_left(deadline))
+        except subprocess.TimeoutExpired:
+            timed_out = True
+        except BaseException:  # Ctrl-C: never leave the group running
+            self._end()
+            raise
+        if timed_out or self._proc.poll() is None:
+            timed_out = True
+            self._end()
+        else:
+            self._finish()
+        return ExecResult(rc=self._proc.returncode if not timed_out else -9, stdout="".join(self._out),
+                          stderr="".join(self._err), duration_s=time.monotonic() - start, timed_out=timed_out)
 
     def discard(self) -> None:
         if self._used:
             return
         self._used = True
+        self._end()
+
+    def _send(self, text: str, *, close: bool) -> None:
+        stdin = self._proc.stdin
+        assert stdin is not None
+        try:  # one that died before its input came: its broken pipe is its exit code's business
+            if text:
+                stdin.write(text)
+                stdin.flush()
+            if close:
+                stdin.close()
+        except (BrokenPipeError, OSError, ValueError):
+            pass
+
+    def _end(self) -> None:
         _kill_group(self._proc)
-        self._t._wait(self._proc, self._pidfile, None, 10)
+        self._proc.wait()
+        self._finish()
+
+    def _finish(self) -> None:
+        for th in self._readers:
+            th.join(10)
+        self._send("", close=True)
+        self._t._forget(self._proc, self._pidfile)
+
+
+def _left(deadline: float | None) -> float | None:
+    return None if deadline is None else max(0.0, deadline - time.monotonic())

@@ -1,5 +1,6 @@
 #include "job.hpp"
 
+#include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -214,6 +215,47 @@ static double num(const json& m, const char* key, double dflt) {
   return m.contains(key) && m[key].is_number() ? m[key].get<double>() : dflt;
 }
 
+void Handoff::arm(double handoff_s, int stdin_fd) {
+  max_s = handoff_s;
+  fd = stdin_fd;
+  pending = max_s > 0 && fd >= 0;
+}
+
+bool Handoff::begin() {
+  if (!pending) return false;
+  pending = false;
+  t0_ = perf_s();
+  std::fputs("warm-up\n", stdout);
+  std::fflush(stdout);
+  return true;
+}
+
+bool Handoff::answered() {
+  if (done_) return true;
+  if (perf_s() - t0_ >= max_s) return done_ = true;
+  pollfd p{fd, POLLIN, 0};
+  while (!done_ && ::poll(&p, 1, 0) > 0) {
+    char chunk[64];
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n <= 0) return done_ = true;  // EOF (or an error): nobody will answer
+    buf_.append(chunk, static_cast<size_t>(n));
+    done_ = buf_.find("go\n") != std::string::npos;
+  }
+  return done_;
+}
+
+int64_t Handoff::hold(const std::function<void()>& call) {
+  const double t0 = perf_s();
+  int64_t n = 0;
+  while (!answered()) {
+    call();
+    n += 1;
+  }
+  call();
+  held_s = perf_s() - t0;
+  return n + 1;
+}
+
 Measured measure(const std::function<void()>& fn, const json& m_in, double slowdown, Context& ctx) {
   const json m = m_in.is_object() ? m_in : json::object();
   const int64_t warmup = static_cast<int64_t>(num(m, "warmup", 3));
@@ -224,11 +266,13 @@ Measured measure(const std::function<void()>& fn, const json& m_in, double slowd
   const int64_t max_it = static_cast<int64_t>(num(m, "max_iterations", 1000000));
   Measured out;
   const double t_start = perf_s();
+  const bool held = ctx.handoff.begin();
   while (out.warmup_n < warmup || (perf_s() - t_start) < warmup_s) {
     timed_call(fn, slowdown);
     out.warmup_n += 1;
     if (perf_s() - t_start > max_s) break;
   }
+  if (held) out.warmup_n += ctx.handoff.hold([&] { timed_call(fn, slowdown); });
   const LoadReading load_before = ctx.load.read();
   out.w0 = monotonic_s();
   const double s0 = perf_s();

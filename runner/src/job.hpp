@@ -43,6 +43,27 @@ struct LoadMeter {
 // {"loadavg_before", "cpu_count", "windows": {}, "error": null} at the start of a job.
 json load_readings_start();
 
+// A handoff job's first warm-up (job "handoff_s" > 0, job given on stdin): announced with the
+// line "warm-up" on stdout and held, past the job's own rule, until "go" comes on stdin (or EOF,
+// or handoff_s passes); one more call then warms up on a quiet device. Meanwhile the host starts
+// the next cell's runner. As the agent's Handoff.
+struct Handoff {
+  double max_s = 0;
+  int fd = -1;  // where "go" comes from; -1: the job was named in argv
+  bool pending = false;
+  double held_s = 0;  // reported as the result's held_s
+
+  void arm(double handoff_s, int stdin_fd);
+  bool begin();     // true (and announced) for the first warm-up of a handoff job
+  bool answered();  // non-blocking
+  int64_t hold(const std::function<void()>& call);  // calls made while holding, the last included
+
+ private:
+  double t0_ = 0;
+  bool done_ = false;
+  std::string buf_;
+};
+
 struct Context {
   Ort::Env& env;
   const json& job;
@@ -50,6 +71,7 @@ struct Context {
   double watch = 0.0;     // seconds in load + first inference + warm-up + steady windows
   bool peak_taken = false;
   LoadMeter load;
+  Handoff handoff;
 
   // Records a steady window and the load readings measure() took around it.
   void steady_window(const std::string& name, double w0, double w1);

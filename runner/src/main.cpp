@@ -180,7 +180,7 @@ void make_dirs(const std::string& path) {
   }
 }
 
-json run_job(const json& job) {
+json run_job(const json& job, int stdin_fd) {
   const std::string out_dir = job.at("out_dir").get<std::string>();
   make_dirs(out_dir);
   json result = {
@@ -200,6 +200,7 @@ json run_job(const json& job) {
       {"windows", json::object()},
       {"snapshots", {{"before", read_snapshots(job.value("snapshots", json::object()))}}},
       {"measure_s", 0.0},
+      {"held_s", 0.0},
       {"outputs", nullptr},
   };
   if (result["env"].contains("onnxruntime_error")) {
@@ -208,6 +209,8 @@ json run_job(const json& job) {
   }
   Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "harness-runner");
   Context ctx{env, job, result};
+  ctx.handoff.arm(job.contains("handoff_s") && job["handoff_s"].is_number() ? job["handoff_s"].get<double>() : 0.0,
+                  stdin_fd);
   const json baseline = current_rss_mb();
   ProbeSampler sampler(job.value("probes", json::array()));
   sampler.start();
@@ -252,10 +255,12 @@ json run_job(const json& job) {
   result["probes"] = sampler.stop();
   result["snapshots"]["after"] = read_snapshots(job.value("snapshots", json::object()));
   result["measure_s"] = ctx.watch;
+  result["held_s"] = ctx.handoff.held_s;
   return result;
 }
 
-int run_file(const std::string& path) {
+// stdin_fd: where a handoff's "go" comes from when the job's path came on stdin, else -1.
+int run_file(const std::string& path, int stdin_fd) {
   json job;
   try {
     std::ifstream f(path);
@@ -281,7 +286,7 @@ int run_file(const std::string& path) {
   std::string crash;
   const int rc = supervised(
       [&] {
-        const json result = run_job(job);
+        const json result = run_job(job, stdin_fd);
         write_json_atomic(out_dir + "/result.json", result);
         return result["status"] == "ok" ? 0 : 1;
       },
@@ -307,17 +312,24 @@ int run_file(const std::string& path) {
 int main(int argc, char** argv) {
   if (argc == 2 && std::string(argv[1]) == "--probe") return runner::probe();
   std::string job_path = argc == 2 ? argv[1] : "";
+  int stdin_fd = -1;
   if (job_path == "--job-from-stdin") {
-    if (!std::getline(std::cin, job_path)) return 0;  // stdin closed before a job came
+    std::fputs("ready\n", stdout);
+    std::fflush(stdout);
+    // Byte by byte from fd 0: nothing past the line is buffered, so a handoff's "go" is polled there.
+    job_path.clear();
+    char c = 0;
+    while (::read(0, &c, 1) == 1 && c != '\n') job_path.push_back(c);
     while (!job_path.empty() && (job_path.back() == '\r' || job_path.back() == ' ')) job_path.pop_back();
-    if (job_path.empty()) return 0;
+    if (job_path.empty()) return 0;  // stdin closed before a job came
+    stdin_fd = 0;
   }
   if (argc != 2 || job_path.rfind("--", 0) == 0) {
     std::cerr << "usage: ort_runner JOB_JSON | --job-from-stdin | --probe\n";
     return 2;
   }
   try {
-    return runner::run_file(job_path);
+    return runner::run_file(job_path, stdin_fd);
   } catch (const std::exception& e) {
     std::cerr << "ort_runner: " << e.what() << "\n";
     return 2;

@@ -48,7 +48,7 @@ def test_a_job_read_from_stdin_runs_as_one_named_in_argv(tmp_path: Path) -> None
 
 def test_stdin_closed_before_a_job_came_ends_quietly(tmp_path: Path) -> None:
     proc = subprocess.run([sys.executable, str(AGENT), "--job-from-stdin"], input="", capture_output=True, text=True)
-    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "", "")
+    assert (proc.returncode, proc.stdout, proc.stderr) == (0, "ready\n", "")
 
 
 def test_agent_is_python38_syntax_and_imports_nothing_from_harness() -> None:

@@ -263,4 +263,4 @@ def test_both_runners_take_the_job_from_stdin(who: str, cases: dict[str, KindCas
     assert set(by_stdin.outputs) == set(by_argv.outputs)
     assert all(np.array_equal(by_stdin.outputs[k], by_argv.outputs[k]) for k in by_argv.outputs)
     quiet = subprocess.run([*argv, JOB_FROM_STDIN], input="", capture_output=True, text=True, timeout=120)
-    assert quiet.returncode == 0 and quiet.stdout == ""
+    assert quiet.returncode == 0 and quiet.stdout == "ready\n"

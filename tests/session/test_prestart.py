@@ -1,6 +1,7 @@
 """Prestart on the local device: the next cell's agent starts (interpreter and imports) while the
-host files the previous cell. Each cell still runs in its own fresh process, its peak memory is
-the same as with a cold start, and nothing of it outlives the run."""
+current cell warms up (the handoff). Each cell still runs in its own fresh process, its peak memory
+is the same as with a cold start, no steady window shares the device with a start-up, and nothing
+of it outlives the run."""
 
 from __future__ import annotations
 
@@ -62,8 +63,15 @@ def test_prestarted_cells_are_fresh_processes_with_cold_start_memory(tmp_path: P
     cells = store.cells_frame(runs)
     assert set(cells["status"]) == {"ok"} and len(cells) == 6
     warm = cells[cells["device"] == "warm"]
-    pids = {json.loads(r)["env"]["pid"] for r in warm["result_json"]}
-    assert len(pids) == len(warm)  # one fresh process per cell
+    results = [json.loads(r) for r in warm.sort_values("started_at")["result_json"]]
+    assert len({r["env"]["pid"] for r in results}) == len(warm)  # one fresh process per cell
+    *handed, last = results
+    for r in handed:  # the next cell's agent started during this one's warm-up, ready before its steady windows
+        ready = r["handoff"]["next_runner_ready"]
+        assert r["handoff"]["next_runner_started"] < ready < min(w[0] for w in r["windows"].values()), r["handoff"]
+        assert 0 <= r["held_s"] <= r["measure_s"]
+    assert "handoff" not in last and last["held_s"] == 0  # nothing started after the last cell
+    assert not any("handoff" in json.loads(r) for r in cells[cells["device"] == "cold"]["result_json"])
     metrics = store.metrics_frame(runs)
     peak = metrics[metrics["metric"] == "peak_rss_mb"].copy()
     peak["cell"] = peak["cell_key"].str.split("/", n=1).str[1]

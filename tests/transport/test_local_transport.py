@@ -98,3 +98,56 @@ def test_one_that_died_before_its_input_says_why_and_a_discarded_one_leaves_noth
     idle.discard()  # twice is harmless
     assert not _group_alive(pid) and t.running_pidfiles() == frozenset()
     assert not list((tmp_path / "dev" / "run").glob("*.pid"))
+
+
+# ---- the handoff: a runner's "warm-up" answered with "go" once the callback is done ------------
+# A stand-in runner speaking the protocol's lines: "ready", the job line, "warm-up", then it waits
+# for "go" (or EOF) and prints what it got and when, on the same clock as the test.
+HANDING_OFF = """import sys, time
+print("ready", flush=True)
+job = sys.stdin.readline().strip()
+print("warm-up", flush=True)
+answer = sys.stdin.readline().strip()
+print(job, answer or "EOF", time.monotonic(), flush=True)
+"""
+
+
+def test_wait_ready_sees_the_ready_line_and_an_end_before_it(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    started = t.prestart([sys.executable, "-c", HANDING_OFF])
+    assert started is not None and started.wait_ready(30)
+    started.discard()
+    dead = t.prestart([sys.executable, "-c", "import sys; sys.exit(4)"])
+    assert dead is not None and dead.wait_ready(30) is False  # ended first: not ready, no 30 s wait
+    dead.discard()
+    slow = t.prestart([sys.executable, "-c", "import time; time.sleep(60)"])
+    assert slow is not None
+    t0 = time.monotonic()
+    assert slow.wait_ready(0.3) is False and time.monotonic() - t0 < 5
+    slow.discard()
+    assert t.running_pidfiles() == frozenset()
+
+
+def test_a_handoff_runs_the_callback_on_warm_up_then_says_go(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    ready = t.prestart([sys.executable, "-c", HANDING_OFF])
+    assert ready is not None
+    called: list[float] = []
+    res = ready.run("job.json\n", timeout=60, on_warm_up=lambda: (time.sleep(0.3), called.append(time.monotonic())))
+    assert res.rc == 0 and not res.timed_out, res.stderr
+    lines = res.stdout.split("\n")
+    job, answer, at = lines[2].split()
+    assert lines[:2] == ["ready", "warm-up"] and (job, answer) == ("job.json", "go")
+    assert len(called) == 1 and float(at) >= called[0]  # "go" came after the callback returned
+
+
+def test_a_handoff_the_runner_never_announces_calls_nothing_and_still_ends(tmp_path: Path) -> None:
+    t = LocalTransport(str(tmp_path / "dev"))
+    ready = t.prestart([sys.executable, "-c", ECHO_REVERSED])  # no "warm-up": an older runner
+    assert ready is not None
+    res = ready.run("harness\n", timeout=60, on_warm_up=lambda: pytest.fail("no warm-up was announced"))
+    assert (res.rc, res.stdout.strip()) == (0, "ssenrah")
+    stuck = t.prestart([sys.executable, "-c", "import sys, time; sys.stdin.readline(); time.sleep(60)"])
+    assert stuck is not None
+    res = stuck.run("job.json\n", timeout=1.0, on_warm_up=lambda: None)
+    assert res.timed_out and res.rc == -9 and t.running_pidfiles() == frozenset()
