@@ -88,6 +88,11 @@ import traceback
 
 PROTOCOL = 1
 
+# numpy is glue here (npz files, argmax); ONNX Runtime runs its own threads. OpenBLAS's thread pool
+# would only spin at import: ~110 ms of CPU on the 2-core host (measured), spent beside the warm-up
+# of the cell that hands off to this runner. A device's own setting is kept.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
 _OPT_LEVELS = {
     "disable": "ORT_DISABLE_ALL",
     "basic": "ORT_ENABLE_BASIC",
