@@ -411,6 +411,15 @@ def timed_call(fn, slowdown):
     return dt
 
 
+def say(line):
+    """A protocol line on stdout. A host gone meanwhile is no error here: its stdin's EOF tells."""
+    try:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+
+
 READY = "ready"  # stdout, --job-from-stdin: start-up done
 WARM_UP = "warm-up"  # stdout: a handoff job's first warm-up began
 GO = "go"  # stdin, from the host: the steady windows may begin
@@ -439,8 +448,7 @@ class Handoff(object):
             return False
         self.pending = False
         self._t0 = time.perf_counter()
-        sys.stdout.write(WARM_UP + "\n")
-        sys.stdout.flush()
+        say(WARM_UP)
         return True
 
     def answered(self):
@@ -1011,8 +1019,7 @@ def main(argv=None):
         except Exception:  # noqa: BLE001
             pass
         env_facts()  # platform's answers are cached: the job's own call is then cheap
-        sys.stdout.write(READY + "\n")
-        sys.stdout.flush()
+        say(READY)
         stdin_fd = sys.stdin.fileno()
         line = read_line(stdin_fd)
         if not line:
@@ -1035,6 +1042,9 @@ if __name__ == "__main__":
     code = main()
     # The result is written (atomically) and the probes are stopped: skip the interpreter's
     # teardown (module cleanup, ONNX Runtime's destructors), 40-50 ms per cell measured.
-    sys.stdout.flush()
-    sys.stderr.flush()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (BrokenPipeError, OSError, ValueError):  # a host gone: nobody reads them
+            pass
     os._exit(code)

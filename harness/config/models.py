@@ -80,9 +80,9 @@ class PythonRunner(Strict):
     # the local device, "python3" elsewhere.
     interpreter: str | None = None
     # Start the next cell's runner (for the agent: interpreter + numpy + onnxruntime imports, ~0.2 s
-    # on a desktop CPU) while the host files the previous cell; it then reads its job's path on stdin
-    # (protocol: --job-from-stdin). Still a fresh process per cell. Local device only for now.
-    # false: a wrapper that needs the job's path in its argv.
+    # on a desktop CPU) while the current cell warms up, its steady windows held until that start-up
+    # is over (protocol: --job-from-stdin and the job's handoff_s). Still a fresh process per cell.
+    # Local device only for now. false: a wrapper that needs the job's path in its argv.
     prestart: bool = True
 
 

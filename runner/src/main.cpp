@@ -2,8 +2,9 @@
 //
 //   ort_runner JOB_JSON     writes <out_dir>/result.json (+ outputs.npz); exit 0 ok, 1 failed, 2 usage
 //   ort_runner --job-from-stdin
-//                           reads JOB_JSON's path as one line on stdin, then as above (the host may
-//                           start a runner before its job exists); stdin closed first: exit 0
+//                           prints "ready", reads JOB_JSON's path as one line on stdin, then as above
+//                           (the host may start a runner before its job exists); stdin closed first:
+//                           exit 0. Such a job may hand off (handoff_s): "warm-up" out, "go" in.
 //   ort_runner --probe      prints one JSON line of environment facts; exit 0, or 3 when ORT cannot start
 //
 // The work runs in a forked child so that a crash inside ONNX Runtime (SIGILL on an odd CPU,
@@ -310,6 +311,7 @@ int run_file(const std::string& path, int stdin_fd) {
 }  // namespace runner
 
 int main(int argc, char** argv) {
+  signal(SIGPIPE, SIG_IGN);  // a host gone while a protocol line is written: stdin's EOF tells, not a death
   if (argc == 2 && std::string(argv[1]) == "--probe") return runner::probe();
   std::string job_path = argc == 2 ? argv[1] : "";
   int stdin_fd = -1;

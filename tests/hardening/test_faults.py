@@ -137,6 +137,7 @@ def test_host_sigkill_then_resume_ends_the_orphan_before_measuring(tmp_path: Pat
         runners = _runner_pids(workdir)
         time.sleep(0.05)
     assert runners, f"no runner started: {host.stderr.read() if host.stderr else ''}"
+    time.sleep(3)  # past its start-up: it has its job and is measuring (12 s), not waiting for one
     host.send_signal(signal.SIGKILL)
     host.wait(timeout=30)
     (orphan,) = runners

@@ -139,3 +139,24 @@ def test_a_job_named_in_argv_never_hands_off(who: str, single: KindCase, tmp_pat
     talk = start(who, request, no_handoff)
     rc, err = talk.finish()
     assert rc == 0 and talk.seen == [READY] and result_of(no_handoff)["held_s"] == 0.0, err
+
+
+@pytest.mark.parametrize("who", RUNNERS)
+def test_a_host_gone_before_ready_is_no_crash(who: str, single: KindCase, tmp_path: Path,
+                                              request: pytest.FixtureRequest) -> None:
+    """Nobody reads stdout any more (a host killed during the runner's start-up): the protocol
+    lines fall on a broken pipe, and the job that was already given still runs to its result."""
+    job = make_job(single, tmp_path / "out", handoff_s=60.0)
+    out = Path(job["out_dir"])
+    out.mkdir(parents=True)
+    (out / "job.json").write_text(json.dumps(job))
+    proc = subprocess.Popen([*runner_argv(who, request), JOB_FROM_STDIN], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdin is not None
+    proc.stdout.close()
+    proc.stdin.write(f"{out / 'job.json'}\n")
+    proc.stdin.close()  # and no "go" will come: EOF ends the hold
+    rc = proc.wait(LINE_WAIT_S)
+    assert proc.stderr is not None
+    assert rc == 0, proc.stderr.read()
+    assert result_of(job)["status"] == "ok"
