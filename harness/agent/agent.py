@@ -87,6 +87,9 @@ import time
 import traceback
 
 PROTOCOL = 1
+READY = "ready"  # stdout, --job-from-stdin: start-up done
+WARM_UP = "warm-up"  # stdout: a handoff job's first warm-up began
+GO = "go"  # stdin, from the host: the steady windows may begin
 
 # numpy is glue here (npz files, argmax); ONNX Runtime runs its own threads. OpenBLAS's thread pool
 # would only spin at import: ~110 ms of CPU on the 2-core host (measured), spent beside the warm-up
@@ -418,11 +421,6 @@ def say(line):
         sys.stdout.flush()
     except (BrokenPipeError, OSError, ValueError):
         pass
-
-
-READY = "ready"  # stdout, --job-from-stdin: start-up done
-WARM_UP = "warm-up"  # stdout: a handoff job's first warm-up began
-GO = "go"  # stdin, from the host: the steady windows may begin
 
 
 class Handoff(object):

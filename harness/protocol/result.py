@@ -148,6 +148,8 @@ class Result(_Model):
                 raise ValueError(f"status ok but series {empty} have no samples")
         elif not self.error:
             raise ValueError("status failed without an error")
+        if self.held_s > self.measure_s:  # the held warm-up is part of the measured time
+            raise ValueError(f"held_s {self.held_s} exceeds measure_s {self.measure_s}")
         return self
 
 

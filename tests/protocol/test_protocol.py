@@ -115,6 +115,8 @@ LIES = {
     "unpaired probe": (lambda r: r["probes"]["uptime"]["t"].append(1.0), "probes.uptime"),
     "window backwards": (lambda r: r["windows"].__setitem__("x", [2.0, 1.0]), "windows"),
     "fraction above one": (lambda r: r["providers"].__setitem__("requested_fraction", 3), "providers.requested_fraction"),
+    "negative hold": (lambda r: r.__setitem__("held_s", -0.1), "held_s"),
+    "held longer than measured": (lambda r: r.__setitem__("held_s", r["measure_s"] + 1), "(top level)"),
 }
 
 
