@@ -345,26 +345,24 @@ class DeviceSession:
         self._handoff = {}
         ready, self._next_runner = self._next_runner, None
         if ready is None and self._prestarts():
-            ready = t.prestart(self._stdin_argv(), env=self.profile.env or None)
+            ready = self._prestart_runner()
         if ready is None:
             return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
         wait_s = min(HANDOFF_READY_S, timeout / 4)  # a slow next start-up never times this cell out
         res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None)
-        if self._next_runner is None and self._prestarts() and not self._last:
-            self._next_runner = t.prestart(self._stdin_argv(), env=self.profile.env or None)
+        if self._next_runner is None and self._hands_off():  # it never announced a warm-up
+            self._next_runner = self._prestart_runner()
         return res
 
     def _start_next_runner(self, wait_s: float) -> None:
         """On this cell's ``warm-up``: start the next cell's runner and wait for its ``ready``.
         One not ready in ``wait_s`` is ended, so the steady windows never share the device with
         it; the next cell then starts its runner as before. Nothing here fails this cell."""
-        t = self.transport
-        assert t is not None
         t0 = time.monotonic()
         nxt: Prestarted | None = None
         self._handoff = {"next_runner_started": t0, "next_runner_ready": None}
         try:
-            nxt = t.prestart(self._stdin_argv(), env=self.profile.env or None)
+            nxt = self._prestart_runner()
             if nxt is not None and nxt.wait_ready(wait_s):
                 self._handoff["next_runner_ready"] = time.monotonic()
                 self._next_runner, nxt = nxt, None
@@ -376,8 +374,9 @@ class DeviceSession:
             if nxt is not None:
                 nxt.discard()
 
-    def _stdin_argv(self) -> list[str]:
-        return [*self.runner_argv, JOB_FROM_STDIN]
+    def _prestart_runner(self) -> Prestarted | None:
+        assert self.transport is not None
+        return self.transport.prestart([*self.runner_argv, JOB_FROM_STDIN], env=self.profile.env or None)
 
     def _discard_next_runner(self) -> None:
         ready, self._next_runner = self._next_runner, None

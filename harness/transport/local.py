@@ -58,7 +58,7 @@ class LocalTransport(Transport):
         env: Mapping[str, str] | None = None,
     ) -> ExecResult:
         proc, pidfile = self._spawn(argv, cwd=cwd, env=env, stdin=False)
-        return self._wait(proc, pidfile, None, timeout)
+        return self._wait(proc, pidfile, timeout)
 
     def prestart(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Prestarted | None:
         proc, pidfile = self._spawn(argv, cwd=None, env=env, stdin=True)
@@ -84,10 +84,10 @@ class LocalTransport(Transport):
         # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
         return proc, self._write_pidfile(proc.pid)
 
-    def _wait(self, proc: subprocess.Popen[str], pidfile: str, stdin: str | None, timeout: float | None) -> ExecResult:
+    def _wait(self, proc: subprocess.Popen[str], pidfile: str, timeout: float | None) -> ExecResult:
         start = time.monotonic()
         try:
-            out, err = proc.communicate(stdin, timeout=timeout)
+            out, err = proc.communicate(timeout=timeout)
             timed_out = False
         except subprocess.TimeoutExpired:
             _kill_group(proc)

@@ -19,7 +19,6 @@ PROBE_TIMEOUT_S = 120.0
 MISSING = 3
 
 
-
 def check_interpreter(
     transport: Transport, profile: DeviceProfile, agent_remote: str, interpreter: str | None = None
 ) -> dict[str, Any]:

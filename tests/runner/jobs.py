@@ -88,14 +88,21 @@ class Ran:
     stderr: str
 
 
-def run(argv: list[str], job: dict[str, Any], timeout: float = 300, *, from_stdin: bool = False) -> Ran:
-    """Write job.json into its out_dir, run ``argv + [job.json]`` (or ``argv + [JOB_FROM_STDIN]`` with
-    the job's path on stdin), read result.json and outputs.npz."""
+def write_job(job: dict[str, Any]) -> Path:
+    """job.json in the job's out_dir, as the host leaves it on a device; returns its path."""
     out = Path(job["out_dir"])
     out.mkdir(parents=True, exist_ok=True)
     (out / "job.json").write_text(json.dumps(job))
-    given = [JOB_FROM_STDIN] if from_stdin else [str(out / "job.json")]
-    proc = subprocess.run([*argv, *given], input=str(out / "job.json") + "\n" if from_stdin else None,
+    return out / "job.json"
+
+
+def run(argv: list[str], job: dict[str, Any], timeout: float = 300, *, from_stdin: bool = False) -> Ran:
+    """Write job.json into its out_dir, run ``argv + [job.json]`` (or ``argv + [JOB_FROM_STDIN]`` with
+    the job's path on stdin), read result.json and outputs.npz."""
+    path = write_job(job)
+    out = path.parent
+    given = [JOB_FROM_STDIN] if from_stdin else [str(path)]
+    proc = subprocess.run([*argv, *given], input=f"{path}\n" if from_stdin else None,
                           capture_output=True, text=True, timeout=timeout)
     result = json.loads((out / "result.json").read_text()) if (out / "result.json").is_file() else None
     outputs: dict[str, np.ndarray] = {}

@@ -16,7 +16,7 @@ import pytest
 
 from harness.builds.runner import RunnerBuild
 from harness.protocol import GO, JOB_FROM_STDIN, READY, WARM_UP, Job, parse_result
-from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run
+from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run, write_job
 
 RUNNERS = ["agent", pytest.param("native", marks=pytest.mark.slow)]
 LINE_WAIT_S = 120.0
@@ -74,12 +74,10 @@ class Talk:
 
 
 def start(who: str, request: pytest.FixtureRequest, job: dict[str, Any]) -> Talk:
-    out = Path(job["out_dir"])
-    out.mkdir(parents=True, exist_ok=True)
-    (out / "job.json").write_text(json.dumps(job))
+    path = write_job(job)
     talk = Talk(runner_argv(who, request))
     assert talk.next_line() == READY
-    talk.say(f"{out / 'job.json'}\n")
+    talk.say(f"{path}\n")
     return talk
 
 
@@ -147,14 +145,12 @@ def test_a_host_gone_before_ready_is_no_crash(who: str, single: KindCase, tmp_pa
     """Nobody reads stdout any more (a host killed during the runner's start-up): the protocol
     lines fall on a broken pipe, and the job that was already given still runs to its result."""
     job = make_job(single, tmp_path / "out", handoff_s=60.0)
-    out = Path(job["out_dir"])
-    out.mkdir(parents=True)
-    (out / "job.json").write_text(json.dumps(job))
+    path = write_job(job)
     proc = subprocess.Popen([*runner_argv(who, request), JOB_FROM_STDIN], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     assert proc.stdout is not None and proc.stdin is not None
     proc.stdout.close()
-    proc.stdin.write(f"{out / 'job.json'}\n")
+    proc.stdin.write(f"{path}\n")
     proc.stdin.close()  # and no "go" will come: EOF ends the hold
     rc = proc.wait(LINE_WAIT_S)
     assert proc.stderr is not None
