@@ -1,4 +1,5 @@
-"""Protocol 1's handoff, alike in both runners: a job given on stdin with ``handoff_s`` announces its
+"""Protocol 1's handoff, alike in every runner (the agent, the native x86_64 build, the aarch64 bundle under
+qemu): a job given on stdin with ``handoff_s`` announces its
 first warm-up and holds it until the host says ``go`` (or stdin closes, or handoff_s passes), so the
 host can start the next cell's runner while no steady window is running."""
 
@@ -16,9 +17,11 @@ import pytest
 
 from harness.builds.runner import RunnerBuild
 from harness.protocol import GO, JOB_FROM_STDIN, READY, WARM_UP, Job, parse_result
+from tests.rigs.qemu import in_arm_namespace
 from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run, write_job
 
-RUNNERS = ["agent", pytest.param("native", marks=pytest.mark.slow)]
+RUNNERS = ["agent", pytest.param("native", marks=pytest.mark.slow),
+           pytest.param("aarch64", marks=[pytest.mark.slow, pytest.mark.rig])]  # the phone bundle, under qemu
 LINE_WAIT_S = 120.0
 
 
@@ -30,8 +33,9 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
 def runner_argv(who: str, request: pytest.FixtureRequest) -> list[str]:
     if who == "agent":
         return agent_argv()
-    build: RunnerBuild = request.getfixturevalue("x86_runner")
-    return ["sh", str(build.path / "run.sh")]
+    build: RunnerBuild = request.getfixturevalue("x86_runner" if who == "native" else "aarch64_runner")
+    argv = ["sh", str(build.path / "run.sh")]
+    return argv if who == "native" else in_arm_namespace(argv, request.getfixturevalue("arm_cpuinfo"))
 
 
 class Talk:
