@@ -1,7 +1,7 @@
-"""Protocol 1's handoff, alike in every runner (the agent, the native x86_64 build, the aarch64 bundle under
-qemu): a job given on stdin with ``handoff_s`` announces its
-first warm-up and holds it until the host says ``go`` (or stdin closes, or handoff_s passes), so the
-host can start the next cell's runner while no steady window is running."""
+"""Protocol 1's handoff, alike in every runner (the agent, the native x86_64 build, the aarch64 bundle
+under qemu): a job given on stdin with ``handoff_s`` announces its first warm-up and holds it until the
+host says ``go`` (or stdin closes, or handoff_s passes), so the host can start the next cell's runner
+while no steady window is running."""
 
 from __future__ import annotations
 
