@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -55,6 +56,20 @@ def test_parsers() -> None:
     assert facts["abi"] == "aarch64" and facts["transport"] == "adb"
 
 
+def _started(pidfile: Path, command: str, within_s: float = 20.0) -> int:
+    """The pid the wrapper wrote, once that process runs ``command`` (exec'd)."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        try:
+            pid = int(pidfile.read_text())
+            if Path(f"/proc/{pid}/comm").read_text().strip() == command:
+                return pid
+        except (OSError, ValueError):  # not written yet, or written half
+            pass
+        time.sleep(0.02)
+    raise AssertionError(f"{pidfile}: no process running {command} within {within_s} s")
+
+
 @pytest.mark.parametrize("tools", [("perl",), ()], ids=["perl-setpgrp (macOS)", "no setsid, no perl"])
 def test_group_fallbacks_without_setsid(tmp_path: Path, tools: tuple[str, ...]) -> None:
     """macOS has no setsid (perl's setpgrp instead); a bare shell still runs the work."""
@@ -69,7 +84,9 @@ def test_group_fallbacks_without_setsid(tmp_path: Path, tools: tuple[str, ...]) 
     env = {"PATH": str(bindir)}
     proc = subprocess.Popen([str(bindir / "sh"), "-c", rs.wrapped_exec(["sleep", token], pidfile)], env=env)
     assert wait_until_running(token, count=2)
-    pid = int((tmp_path / "run/f.pid").read_text())
+    # The wrapper shells' command lines carry the token too: wait for the command itself, else the
+    # group is read before perl has made it (perl sets the group, then execs sleep).
+    pid = _started(tmp_path / "run/f.pid", "sleep")
     assert (os.getpgid(pid) == pid) == bool(tools)  # own group only where perl could make one
     subprocess.run([str(bindir / "sh"), "-c", rs.kill_group_line(pidfile)], env=env, check=True, timeout=20)
     assert proc.wait(20) != 0
