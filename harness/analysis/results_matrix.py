@@ -282,8 +282,8 @@ def results_matrix(
         for p in precisions:
             backends: list[str | None] = (sorted(set(wc.loc[wc["precision"] == p, "backend"])
                                                  | set(wp.loc[wp["precision"] == p, "backend"]),
-                                                 key=lambda b: (runtime_of.get(b) != ONNXRUNTIME,
-                                                                runtime_of.get(b, ""), b))
+                                                 key=lambda b: (runtime_of.get(str(b)) != ONNXRUNTIME,
+                                                                runtime_of.get(str(b), ""), str(b)))
                                           if by_backend else [None])
             for b in backends:
                 row = MatrixRow(w, p, b, head, units.get((w, head), ""), higher_is_better(head) if head else False,
