@@ -106,3 +106,25 @@ def test_rel_l2_of_each_runtime_cell_equals_an_independent_run_of_its_own_api(ra
                 assert got.iloc[0] == pytest.approx(want, rel=1e-6), (row.backend, row.precision, key)
                 checked += 1
     assert checked >= 2 * 6  # ncnn, mnn, openvino at fp32 + fp16 (+ mnn int8), two batch sizes each
+
+
+@pytest.mark.slow
+def test_table_and_run_report_show_the_runtime(ran: tuple[Path, Store, str], tmp_path: Path) -> None:
+    from harness.report.run_report import write_run_report
+
+    root, store, run_id = ran
+    proc = subprocess.run([sys.executable, "-m", "harness", "table", run_id, "--format", "markdown", "--store",
+                           str(root / "store.db")], cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    head = next(line for line in proc.stdout.splitlines() if line.startswith("| workload"))
+    assert "| runtime |" in head and "× vs ORT fp32" in head
+    assert any(line.startswith("| tiny-cnn | fp16 | ncnn | ncnn-cpu |") for line in proc.stdout.splitlines())
+    html = write_run_report(store, run_id, tmp_path / "report").read_text()
+    version = get_version("ncnn")
+    assert f"ncnn {version} · ncnn:CPU" in html and "fp16 weights (pnnx fp16=1)" in html
+
+
+def get_version(dist: str) -> str:
+    from importlib.metadata import version
+
+    return version(dist)
