@@ -526,8 +526,9 @@ def _difference(item: NoisyRow, priors: Priors, a: list[float] | None = None, b:
             return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(item.pairs), "paired by round")
     else:
         if len(a) >= 2 and len(b) >= 2 and len(a) + len(b) - 2 >= MIN_ESTIMATE_DF:
-            diff = S.welch(a, b, sa, sb)
-            return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(a) + len(b), "Welch on the runs given")
+            diff = S.pooled(a, b, sa, sb)
+            return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(a) + len(b),
+                                    "pooled over the runs given")
         if max(len(a), len(b)) - 1 >= MIN_ESTIMATE_DF:
             diff = S.one_sided_pool(a, b, sa, sb)
             return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", max(len(a), len(b)),
@@ -601,6 +602,29 @@ def _check_priors(pending: Sequence[NoisyRow]) -> None:
             it.row.notes.append(note)
 
 
+def _floor_one_sided(pending: Sequence[NoisyRow]) -> None:
+    """Rows with several runs on one side and one on the other estimate σ_run from the one side alone:
+    a few heavy-tailed runs can make it tiny while the single run is far out. Per device, no such row
+    takes a σ_run below the median of theirs (a device's rows share its noise)."""
+    groups: dict[tuple[str, str], list[NoisyRow]] = {}
+    for it in pending:
+        if it.noise is not None and it.noise.source == "estimated" and it.pairs is None and _single(it):
+            groups.setdefault(_device_key(it), []).append(it)
+    for items in groups.values():
+        if len(items) < N.MIN_STALE_ROWS:
+            continue
+        floor = float(np.median([it.diff.var_run for it in items]))  # type: ignore[union-attr]
+        for it in items:
+            d = it.diff
+            assert d is not None and it.noise is not None
+            if 0 < d.var_run < floor:
+                grow = math.sqrt(floor / d.var_run)
+                it.diff = S.Difference(d.d, d.se * grow, d.df, floor, math.sqrt(max(0.0, d.sigma_run**2 + floor
+                                                                                       - d.var_run)))
+                it.noise = N.RunNoise(it.diff.sigma_run, it.noise.df, "estimated", it.noise.runs,
+                                      it.noise.detail + f"; raised to the median of the device's {len(items)} rows")
+
+
 @dataclass
 class Shift:
     """The common shift of every row of one device (analysis.device_shift), judged once."""
@@ -658,7 +682,7 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         la, lb = list(levels.a.values()), list(levels.b.values())
         za, zb = [0.0] * len(la), [0.0] * len(lb)
         if len(la) >= 2 and len(lb) >= 2 and len(la) + len(lb) - 2 >= MIN_ESTIMATE_DF:
-            diff, source, single = S.welch(la, lb, za, zb), "estimated", False
+            diff, source, single = S.pooled(la, lb, za, zb), "estimated", False
         elif max(len(la), len(lb)) - 1 >= MIN_ESTIMATE_DF:
             diff, source, single = S.one_sided_pool(la, lb, za, zb), "estimated", True
         else:
@@ -683,7 +707,8 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         device_explains, explanation = DS.explain(ev, diff.d > 0, contention_threshold)
         bound = math.log1p(th.delta)
         verdict, reason = _shift_verdict(diff, test, gtest, bound, single, th.alpha)
-        if verdict in (Verdict.REGRESSED, Verdict.IMPROVED) and DS.contention_differs(ev, contention_threshold):
+        if verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED) and \
+                DS.contention_differs(ev, contention_threshold):
             verdict, reason = _survives_contention(diff if not single else guard, th.alpha, 1, bound, ev, verdict,
                                                    reason)
         applied = test.p < th.alpha
@@ -737,6 +762,7 @@ def judge_noisy(pending: Sequence[NoisyRow], priors: Priors, *,
     for item in pending:
         item.diff, item.noise = _difference(item, priors)
     _check_priors(pending)
+    _floor_one_sided(pending)
     shifts = _device_shifts(pending, contention_threshold)
     m = len(pending)
     judged = [item.rel_diff or item.diff for item in pending]
@@ -805,7 +831,7 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
             row.reason = f"{rel}{where}: about {row.runs_needed} {unit} ({more} more) would decide it"
         else:
             row.reason = f"{rel}{where}: it sits at the ±{th.delta:.0%} edge (more than {S.MAX_RUNS_NEEDED} {unit})"
-    if row.verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
+    if row.verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED):
         _contention_rule(item, guard if single else test, tests, contention_threshold)
     if noise.source == "assumed" and not any("stale" in n for n in row.notes):
         row.notes.append(f"run-to-run noise assumed {100 * th.run_noise:.0f} % (no runs, calibration or history "

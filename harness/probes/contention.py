@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from harness.analysis.flags import Flag, contention
-from harness.records import CONTENTION_METRIC, MetricValue
+from harness.records import CONTENTION_METRIC, CPU_COUNT_METRIC, MetricValue
 
 LOADAVG_METRIC = "host_loadavg_before"
 CONTENTION_METHOD = "/proc/stat busy CPU time minus the runner's own, per wall second of the steady windows"
@@ -50,6 +50,9 @@ def interpret(result: Mapping[str, Any]) -> Contention:
         out.cores = cores
         out.metrics.append(MetricValue(CONTENTION_METRIC, cores, "cores", "info", CONTENTION_METHOD))
         out.flag = contention(cores)
+    count = load.get("cpu_count")
+    if isinstance(count, int) and count > 0:
+        out.metrics.append(MetricValue(CPU_COUNT_METRIC, float(count), "cores", "info", "CPU count of the device"))
     before = load.get("loadavg_before")
     if isinstance(before, list) and before:
         out.metrics.append(MetricValue(LOADAVG_METRIC, float(before[0]), "", "info", LOADAVG_METHOD))
