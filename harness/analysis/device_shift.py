@@ -152,5 +152,5 @@ def explain(e: Evidence, worse_in_b: bool, threshold: float) -> tuple[bool, str]
             device = True
     else:
         parts.append("no throttling flagged")
-    verdict = "favours the device" if device else "no probe moved: favours the build"
+    verdict = "favours the device" if device else "nothing recorded points at the device: favours the build"
     return device, "; ".join(parts) + f": {verdict}"
