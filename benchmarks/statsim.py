@@ -316,11 +316,14 @@ class HistoryScenario:
     step_at: int = 30
     threshold: float = 0.05
     n: int = 50  # samples per run (lognormal 3 %)
+    offsets: str = "normal"  # OFFSETS
+    shared: bool = False  # the series of a device (10 of them) share each night's offset
 
     @property
     def label(self) -> str:
         step = f"step {self.step - 1:+.0%} at night {self.step_at}" if self.step != 1.0 else "no step"
-        return f"σ_run {self.sigma_run:>3.0%}, {self.nights} nights, {step}, threshold {self.threshold:.0%}"
+        extra = (f", offsets {self.offsets}" if self.offsets != "normal" else "") + (", shared" if self.shared else "")
+        return f"σ_run {self.sigma_run:>3.0%}, {self.nights} nights, {step}, threshold {self.threshold:.0%}{extra}"
 
 
 @dataclass
@@ -340,10 +343,15 @@ def simulate_history(h: HistoryScenario, series: int, seed: int = 0) -> HistoryO
     rng = np.random.default_rng(seed)
     rule = StepRule(threshold=h.threshold)
     false = raised_in_time = dropped = 0
-    for _ in range(series):
+    shape = Scenario(sigma_run=h.sigma_run, offsets=h.offsets)
+    device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
+    for i in range(series):
         levels = np.where(np.arange(h.nights) >= h.step_at, h.step, 1.0) if h.step != 1.0 else np.ones(h.nights)
-        med = np.array([lvl * math.exp(rng.normal(0.0, h.sigma_run)) * float(np.median(rng.lognormal(0, 0.03, h.n)))
-                        for lvl in levels])
+        if h.shared and i % 10 == 0:
+            device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
+        off = device_offsets if h.shared else _offsets(rng, shape, h.sigma_run, (h.nights,))
+        med = np.array([lvl * math.exp(o) * float(np.median(rng.lognormal(0, 0.03, h.n)))
+                        for lvl, o in zip(levels, off, strict=True)])
         ever: set[int] = set()
         open_: set[int] = set()
         in_time = False
