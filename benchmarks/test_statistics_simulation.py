@@ -59,7 +59,7 @@ def compare_scenarios() -> list[Scenario]:
     out += [Scenario("AR(1) rho 0.9", 0.02, 10, 20, k, source="calibrated" if k == 1 else "runs") for k in (1, 3)]
     out += [Scenario("lognormal 3%", 0.02, 100, 20, k, contention=True, source="calibrated" if k == 1 else "runs")
             for k in (1, 3)]
-    out += [Scenario("lognormal 3%", 0.04, 100, 20, 3, rows=5) for _ in (0,)]
+    out += [Scenario("lognormal 3%", 0.04, 100, rows, 3) for rows in (1, 5)]
     # +10 %: power and coverage, all rows (the common shift) and one row
     out += [Scenario("lognormal 3%", sigma, 100, 20, k, 1.10, changed=c) for sigma in (0.02, 0.04) for k in (3, 5)
             for c in ("all", "one")]
