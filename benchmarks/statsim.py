@@ -29,7 +29,8 @@ import numpy as np
 
 from harness.analysis import noise as N
 from harness.analysis.changepoints import StepRule, detect
-from harness.analysis.compare import Priors, Verdict, judge_noisy, noisy_row
+from harness.analysis import device_shift as DS
+from harness.analysis.compare import Comparison, Priors, Verdict, judge_noisy, noisy_row
 from harness.analysis.thresholds import Thresholds
 from harness.analysis.within_run import estimate_run
 
@@ -52,14 +53,14 @@ def _bimodal(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.where(rng.random(n) < 0.30, 1.35 * x, x)
 
 
-def _ar1_ramp(rng: np.random.Generator, n: int, phi: float = 0.7, cv: float = 0.03) -> np.ndarray:
-    """AR(1) log noise (marginal σ = cv, lag-1 = phi) plus a +6 % linear ramp over the run (heating up)."""
+def _ar1_ramp(rng: np.random.Generator, n: int, phi: float = 0.7, cv: float = 0.03, ramp: float = 1.06) -> np.ndarray:
+    """AR(1) log noise (marginal σ = cv, lag-1 = phi) plus a linear ramp over the run (heating up)."""
     e = rng.normal(0.0, cv * math.sqrt(1.0 - phi * phi), n)
     z = np.empty(n)
     z[0] = rng.normal(0.0, cv)
     for i in range(1, n):
         z[i] = phi * z[i - 1] + e[i]
-    return np.exp(z + np.linspace(0.0, math.log(1.06), n))
+    return np.exp(z + np.linspace(0.0, math.log(ramp), n))
 
 
 SHAPES: dict[str, Shape] = {
@@ -68,56 +69,120 @@ SHAPES: dict[str, Shape] = {
     "outliers 5% at 2-5x": _outliers,
     "bimodal 30% at 1.35x": _bimodal,
     "AR(1) + 6% ramp": _ar1_ramp,
+    "AR(1) rho 0.9": lambda rng, n: _ar1_ramp(rng, n, phi=0.9, ramp=1.0),
 }
+OFFSETS = ("normal", "t3", "thermal")  # run offsets: normal, Student t 3 dof, 10 % of runs +8 %
+THERMAL = (0.10, math.log(1.08))
+CONTENDED = (1.4, 2, (0.05, 0.40))  # cores others take on a side under contention, device cores, slowdown range
 KEY = ("w", "fp32", "cpu", "fp-sim", "latency_ms")
 
 
 @dataclass(frozen=True)
 class Scenario:
     shape: str = "lognormal 3%"
-    sigma_run: float = 0.04  # true run-to-run σ of log medians
+    sigma_run: float = 0.04  # true run-to-run σ of log medians (the calibration's, when it goes stale)
     n: int = 100  # samples per run
     rows: int = 20
-    k: int = 3  # runs per side
-    effect: float = 1.0  # true B/A ratio of every row (1.0: A/A)
+    k: int = 3  # runs of A
+    effect: float = 1.0  # true B/A ratio of the changed rows (1.0: A/A)
     source: str = "runs"  # runs (k >= 3 estimate it), calibrated (10 simulated A/A runs) or assumed
-    assumed: float = 0.05  # run_noise in the thresholds when source == "assumed"
+    assumed: float = 0.05  # run_noise in the thresholds when source == "assumed" (declared when != 5 %)
+    offsets: str = "normal"  # OFFSETS
+    shared: bool = False  # one offset per run shared by all its rows (clocks, thermal state, load)
+    changed: str = "all"  # which rows the effect moves: "all" or "one"
+    k_b: int = 0  # runs of B (0: as A)
+    stale: float = 1.0  # σ_run of the compared runs / the calibration's
+    contention: bool = False  # B's runs measured while others took CONTENDED cores, and slowed by it
+
+    @property
+    def kb(self) -> int:
+        return self.k_b or self.k
 
     @property
     def label(self) -> str:
         src = {"runs": "runs", "calibrated": "calib", "assumed": f"assumed {self.assumed:.0%}"}[self.source]
-        return (f"{self.shape:<20} σ_run {self.sigma_run:>4.0%} n {self.n:>4} rows {self.rows:>2} k {self.k} "
-                f"{src:<12} B/A {self.effect:.2f}")
+        extra = "".join([f" {self.offsets}" if self.offsets != "normal" else "", " shared" if self.shared else "",
+                         f" σx{self.stale:g}" if self.stale != 1.0 else "", " contention B" if self.contention else "",
+                         " one row" if self.changed == "one" and self.effect != 1.0 else ""])
+        return (f"{self.shape:<20} σ_run {self.sigma_run:>4.0%} n {self.n:>4} rows {self.rows:>2} k {self.k}v{self.kb} "
+                f"{src:<12} B/A {self.effect:.2f}{extra}")
 
 
 @dataclass
 class Outcome:
     scenario: Scenario
     trials: int
-    any_regressed: float  # per comparison (any row)
+    any_regressed: float  # per comparison (any row, or the common shift)
     any_improved: float
-    regressed_rows: float  # per row
+    regressed_rows: float  # per row: REGRESSED, or covered by a REGRESSED common shift
     improved_rows: float
     unchanged_rows: float
     inconclusive_rows: float
     coverage: float  # per row: the 95 % CI holds the true ratio
+    suspected: float = 0.0  # per comparison: a SUSPECTED row or shift
+    found: float = 0.0  # changed rows found (REGRESSED, or their device's shift REGRESSED), per changed row
+    mde_row: float = float("nan")  # median printed MDE of the changed row (one) / of the common shift (all)
+    mde_shift: float = float("nan")
     verdicts: list[list[str]] = field(default_factory=list)  # first few trials, for the CLI check
+    codes: list[int] = field(default_factory=list)
+
+    @property
+    def reg_upper(self) -> float:
+        return wilson(self.any_regressed, self.trials)[1]
+
+    @property
+    def imp_upper(self) -> float:
+        return wilson(self.any_improved, self.trials)[1]
+
+
+def wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
+    """Wilson 95 % interval of a proportion p seen in n trials."""
+    if n <= 0:
+        return 0.0, 1.0
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def _offsets(rng: np.random.Generator, s: Scenario, sigma: float, size: tuple[int, ...]) -> np.ndarray:
+    if s.offsets == "t3":
+        return rng.standard_t(3, size) * sigma / math.sqrt(3.0)
+    if s.offsets == "thermal":
+        return rng.normal(0.0, sigma, size) + np.where(rng.random(size) < THERMAL[0], THERMAL[1], 0.0)
+    return rng.normal(0.0, sigma, size)
+
+
+def draw_side(rng: np.random.Generator, s: Scenario, k: int, ratios: np.ndarray, sigma: float,
+              contended: bool = False) -> list[list[np.ndarray]]:
+    """[row][run] samples of one side: k runs of every row, each with its run offset (shared or per row)."""
+    off = _offsets(rng, s, sigma, (1, k) if s.shared else (s.rows, k))
+    off = np.broadcast_to(off, (s.rows, k))
+    if contended:
+        off = off + rng.uniform(*CONTENDED[2], (1, k))  # contention slows every row of a run
+    shape = SHAPES[s.shape]
+    return [[ratios[r] * math.exp(off[r, j]) * shape(rng, s.n) for j in range(k)] for r in range(s.rows)]
 
 
 def draw_runs(rng: np.random.Generator, s: Scenario, ratio: float) -> list[np.ndarray]:
-    shape = SHAPES[s.shape]
-    return [ratio * math.exp(rng.normal(0.0, s.sigma_run)) * shape(rng, s.n) for _ in range(s.k)]
+    """k runs of one row (calibration runs: every run its own offset)."""
+    off = _offsets(rng, s, s.sigma_run, (s.k,))
+    return [ratio * math.exp(o) * SHAPES[s.shape](rng, s.n) for o in off]
 
 
 def _calibration(rng: np.random.Generator, s: Scenario) -> N.RunNoise:
     runs = [estimate_run(x) for x in draw_runs(rng, Scenario(**{**s.__dict__, "k": N.CALIBRATION_RUNS}), 1.0)]
     cal = N.calibrate([e.log_median for e in runs], [e.se for e in runs])
     assert cal is not None
-    return N.RunNoise(cal.sigma, cal.df, "calibrated", cal.n_runs)
+    return N.RunNoise(cal.sigma, cal.df, "calibrated", cal.n_runs, date="2026-11-30")
 
 
 def thresholds_for(s: Scenario) -> Thresholds:
-    return Thresholds.model_validate({"defaults": {"run_noise": s.assumed}})
+    return Thresholds.model_validate({"defaults": {"run_noise": s.assumed}} if s.assumed != 0.05 else {})
+
+
+def _infos(side: str, k: int, contended: bool) -> list[DS.RunInfo]:
+    cores, count = (CONTENDED[0], CONTENDED[1]) if contended else (0.05, CONTENDED[1])
+    return [DS.RunInfo(f"{side}{j}", cores, False, count) for j in range(k)]
 
 
 def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
@@ -126,32 +191,68 @@ def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
     rng = np.random.default_rng(seed)
     th = thresholds_for(s).resolve(*KEY[:3], KEY[4])
     counts = {v: 0 for v in Verdict}
-    any_reg = any_imp = covered = 0
+    any_reg = any_imp = any_sus = covered = found = 0
+    mdes_row: list[float] = []
+    mdes_shift: list[float] = []
     kept: list[list[str]] = []
+    codes: list[int] = []
+    truth = np.ones(s.rows)
+    if s.effect != 1.0:
+        truth[:] = 1.0
+        truth[: (1 if s.changed == "one" else s.rows)] = s.effect
+    sigma = s.sigma_run * s.stale
     for t in range(trials):
-        items, calibrated, drawn = [], {}, []
+        a_all = draw_side(rng, s, s.k, np.ones(s.rows), sigma, contended=False)
+        b_all = draw_side(rng, s, s.kb, truth, sigma, contended=s.contention)
+        items, calibrated = [], {}
         for r in range(s.rows):
             key = (f"w{r}", *KEY[1:])
-            a, b = draw_runs(rng, s, 1.0), draw_runs(rng, s, s.effect)
-            drawn.append((a, b))
-            items.append(noisy_row(key, th, [estimate_run(x) for x in a], [estimate_run(x) for x in b]))
+            items.append(noisy_row(key, th, [estimate_run(x) for x in a_all[r]], [estimate_run(x) for x in b_all[r]],
+                                   a_info=_infos("a", s.k, False), b_info=_infos("b", s.kb, s.contention)))
             if s.source == "calibrated":
                 calibrated[key] = _calibration(rng, s)
-        judge_noisy(items, Priors(calibrated=calibrated))
+        shifts = judge_noisy(items, Priors(calibrated=calibrated))
         verdicts = [it.row.verdict for it in items]
+        shift_reg = any(sh.verdict is Verdict.REGRESSED for sh in shifts)
         for v in verdicts:
             counts[v] += 1
-        any_reg += Verdict.REGRESSED in verdicts
-        any_imp += Verdict.IMPROVED in verdicts
-        covered += sum(it.row.ci_low <= s.effect <= it.row.ci_high for it in items)  # type: ignore[operator]
+        any_reg += Verdict.REGRESSED in verdicts or shift_reg
+        any_imp += Verdict.IMPROVED in verdicts or any(sh.verdict is Verdict.IMPROVED for sh in shifts)
+        any_sus += Verdict.SUSPECTED in verdicts or any(sh.verdict is Verdict.SUSPECTED for sh in shifts)
+        covered += sum(it.row.ci_low <= truth[i] <= it.row.ci_high for i, it in enumerate(items))  # type: ignore[operator]
+        changed = [i for i in range(s.rows) if truth[i] != 1.0]
+        found += sum(verdicts[i] is Verdict.REGRESSED or (shift_reg and len(changed) > 1) for i in changed)
+        mdes_row.append(items[0].row.mde or math.nan)  # the row that changes when one does
+        if shifts:
+            mdes_shift.append(shifts[0].mde)
         if t < keep:
             kept.append([v.value for v in verdicts])
+            codes.append(Comparison("a", "b", [it.row for it in items], shifts=shifts).exit_code())
             if samples_out is not None:
-                samples_out.append(drawn)
+                samples_out.append([(a_all[r], b_all[r]) for r in range(s.rows)])
     rows = trials * s.rows
+    n_changed = trials * int((truth != 1.0).sum())
     return Outcome(s, trials, any_reg / trials, any_imp / trials, counts[Verdict.REGRESSED] / rows,
                    counts[Verdict.IMPROVED] / rows, counts[Verdict.UNCHANGED] / rows,
-                   counts[Verdict.INCONCLUSIVE] / rows, covered / rows, kept)
+                   counts[Verdict.INCONCLUSIVE] / rows, covered / rows, any_sus / trials,
+                   found / n_changed if n_changed else math.nan,
+                   float(np.nanmedian(mdes_row)) if mdes_row else math.nan,
+                   float(np.nanmedian(mdes_shift)) if mdes_shift else math.nan, kept, codes)
+
+
+def mde_check(s: Scenario, trials: int, seed: int = 0) -> tuple[float, float, float]:
+    """(printed MDE, power at 0.8 x it, power at 1.2 x it): the printed MDE is the 80 %-power point
+    within ±20 % when the first power is below 80 % and the second above. One changed row: the row's
+    MDE and verdict; all rows: the common shift's MDE and verdict."""
+    pilot = simulate_compare(s, max(10, trials // 4), seed=seed)
+    mde = pilot.mde_row if s.changed == "one" else pilot.mde_shift
+    if not math.isfinite(mde):
+        return math.nan, math.nan, math.nan
+    powers = []
+    for f in (0.8, 1.2):
+        o = simulate_compare(Scenario(**{**s.__dict__, "effect": 1.0 + f * mde}), trials, seed=seed + 1)
+        powers.append(o.found)
+    return mde, powers[0], powers[1]
 
 
 # ---------------------------------------------------------------------------- the CLI, with files
@@ -188,20 +289,20 @@ def cli_agreement(s: Scenario, trials: int, folder: Path, seed: int = 0) -> tupl
     samples: list[list[tuple[list[np.ndarray], list[np.ndarray]]]] = []
     direct = simulate_compare(s, trials, seed=seed, keep=trials, samples_out=samples)
     th = folder / "thresholds.yaml"
-    th.write_text(f"defaults: {{run_noise: {s.assumed}}}\n")
+    th.write_text(f"defaults: {{run_noise: {s.assumed}}}\n" if s.assumed != 0.05 else "defaults: {}\n")
     agree = 0
     for t, drawn in enumerate(samples):
         sides = []
         for side in (0, 1):
             files = [pytest_benchmark_file(folder / f"t{t}-{'ab'[side]}{i}.json", [d[side][i] for d in drawn])
-                     for i in range(s.k)]
+                     for i in range((s.k, s.kb)[side])]
             sides.append(",".join(str(f) for f in files))
         code, out = run_cli(["compare", *sides, "--format", "json", "--thresholds", str(th),
                              "--store", str(folder / "absent.db")])
         doc = json.loads(out) if out.strip().startswith("{") else {"rows": []}
         got = [r["verdict"] for r in sorted(doc["rows"], key=lambda r: int(r["workload"].rsplit("_w", 1)[1]))]
         want = direct.verdicts[t]
-        want_code = 1 if "REGRESSED" in want else 0
+        want_code = direct.codes[t]
         agree += got == want and code == want_code
     return agree, trials
 
@@ -215,11 +316,14 @@ class HistoryScenario:
     step_at: int = 30
     threshold: float = 0.05
     n: int = 50  # samples per run (lognormal 3 %)
+    offsets: str = "normal"  # OFFSETS
+    shared: bool = False  # the series of a device (10 of them) share each night's offset
 
     @property
     def label(self) -> str:
         step = f"step {self.step - 1:+.0%} at night {self.step_at}" if self.step != 1.0 else "no step"
-        return f"σ_run {self.sigma_run:>3.0%}, {self.nights} nights, {step}, threshold {self.threshold:.0%}"
+        extra = (f", offsets {self.offsets}" if self.offsets != "normal" else "") + (", shared" if self.shared else "")
+        return f"σ_run {self.sigma_run:>3.0%}, {self.nights} nights, {step}, threshold {self.threshold:.0%}{extra}"
 
 
 @dataclass
@@ -239,10 +343,15 @@ def simulate_history(h: HistoryScenario, series: int, seed: int = 0) -> HistoryO
     rng = np.random.default_rng(seed)
     rule = StepRule(threshold=h.threshold)
     false = raised_in_time = dropped = 0
-    for _ in range(series):
+    shape = Scenario(sigma_run=h.sigma_run, offsets=h.offsets)
+    device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
+    for i in range(series):
         levels = np.where(np.arange(h.nights) >= h.step_at, h.step, 1.0) if h.step != 1.0 else np.ones(h.nights)
-        med = np.array([lvl * math.exp(rng.normal(0.0, h.sigma_run)) * float(np.median(rng.lognormal(0, 0.03, h.n)))
-                        for lvl in levels])
+        if h.shared and i % 10 == 0:
+            device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
+        off = device_offsets if h.shared else _offsets(rng, shape, h.sigma_run, (h.nights,))
+        med = np.array([lvl * math.exp(o) * float(np.median(rng.lognormal(0, 0.03, h.n)))
+                        for lvl, o in zip(levels, off, strict=True)])
         ever: set[int] = set()
         open_: set[int] = set()
         in_time = False

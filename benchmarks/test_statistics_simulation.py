@@ -1,110 +1,166 @@
 """Verdicts with known truth: the seeded simulation table for compare, ab-style k runs, calibrate and history.
 
-Prints one table (run with -s). Targets (issue 10): with σ_run from calibration or from k >= 3 runs, A/A
-false REGRESSED <= 1 % per 20-row comparison at every σ_run; +10 % detected >= 90 % at σ_run 2 % with
-k = 5; 95 % CI coverage of the true ratio >= 90 %; with k = 1 and an assumed σ_run >= the true one,
-<= 1 % per 20-row comparison; history: <= 0.02 false suspected alerts per series over 60 nights at
-σ_run 5 % with no step, a 10 % step at σ_run 2 % raised within 4 runs in >= 90 % of series.
+Prints one table (run with -s) over the conditions devices produce (issue 22): run offsets normal,
+Student t (3 dof) and a thermal mixture (10 % of runs +8 %); offsets per row or shared by a run's rows
+(the whole device); one changed row or all; a calibration that goes stale (σ_run doubles after it);
+k_A != k_B; AR(1) samples with n = 10; true σ_run 2-12 % against the assumed default; contention on one
+side. Targets: A/A false REGRESSED and false IMPROVED <= 1 % per 20-row comparison with the Wilson 95 %
+upper bound <= 3 % at the trials used (the bound needs HARNESS_SIM_TRIALS >= 200); coverage >= 90 % where
+σ_run is estimated or calibrated-and-checked; +10 % at σ_run 2 % with 5 runs per side found >= 90 % when
+all rows shift (the common-shift finding) and >= 60 % for a single row; the printed MDE within ±20 % of
+the empirical 80 %-power effect (power at 0.8 x MDE below 80 %, at 1.2 x above), one row and all rows;
+history <= 0.02 false alerts per series over 60 nights (heavy-tailed and whole-device offsets too).
 
 Scale with HARNESS_SIM_TRIALS (comparisons per scenario, default 50), HARNESS_SIM_SERIES (history
-series per scenario, default 50), HARNESS_SIM_FULL=1 (every shape × σ_run × n × rows × k). Seeded:
-the same settings print the same table. Run:
+series per scenario, default 50). Seeded: the same settings print the same table. Run:
   .venv/bin/pytest benchmarks/test_statistics_simulation.py -s --benchmark-enable
 """
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
 from pathlib import Path
 
 import pytest
 
-from benchmarks.statsim import SHAPES, HistoryScenario, Scenario, cli_agreement, simulate_compare, simulate_history
+from benchmarks.statsim import (
+    SHAPES,
+    HistoryScenario,
+    Scenario,
+    cli_agreement,
+    mde_check,
+    simulate_compare,
+    simulate_history,
+    wilson,
+)
 
 TRIALS = int(os.environ.get("HARNESS_SIM_TRIALS", "50"))
 SERIES = int(os.environ.get("HARNESS_SIM_SERIES", "50"))
-FULL = os.environ.get("HARNESS_SIM_FULL") == "1"
-SIGMAS = (0.0, 0.02, 0.04, 0.08)
 
 
 def compare_scenarios() -> list[Scenario]:
-    if FULL:
-        out = []
-        for shape, sigma, n, rows, k in itertools.product(SHAPES, SIGMAS, (30, 100, 1000), (1, 5, 20), (1, 3, 5)):
-            source = "runs" if k >= 3 else "calibrated"
-            out += [Scenario(shape, sigma, n, rows, k, 1.0, source), Scenario(shape, sigma, n, rows, k, 1.10, source)]
-        out += [Scenario(shape, sigma, 100, 20, 1, 1.0, "assumed", max(0.05, sigma)) for shape in SHAPES for sigma in SIGMAS]
-        return out
     out = [Scenario(shape, sigma, 100, 20, 3) for shape in SHAPES for sigma in (0.02, 0.08)]  # A/A, every shape
-    out += [Scenario("lognormal 3%", sigma, 100, 20, k) for sigma in SIGMAS for k in (3, 5)]
-    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="calibrated") for sigma in SIGMAS]
-    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="assumed", assumed=max(0.05, sigma)) for sigma in SIGMAS]
-    out += [Scenario("lognormal 3%", 0.04, n, 20, 3) for n in (30, 1000)]
+    out += [Scenario("lognormal 3%", sigma, 100, 20, k) for sigma in (0.0, 0.02, 0.04, 0.08, 0.12) for k in (3, 5)]
+    # heavy-tailed and thermal offsets, per row and shared by the whole device
+    for offsets in ("t3", "thermal"):
+        for shared in (False, True):
+            out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="calibrated", offsets=offsets, shared=shared)
+                    for sigma in (0.02, 0.04)]
+            out += [Scenario("lognormal 3%", 0.04, 100, 20, k, offsets=offsets, shared=shared) for k in (3, 5)]
+    out += [Scenario("lognormal 3%", 0.04, 100, 20, 1, source="calibrated", shared=True)]
+    # k = 1: calibrated, stale, assumed against the true σ_run
+    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="calibrated") for sigma in (0.02, 0.08)]
+    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="calibrated", stale=2.0) for sigma in (0.02, 0.04)]
+    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, source="assumed") for sigma in (0.02, 0.06, 0.08, 0.12)]
+    # k_A != k_B, AR(1) samples n = 10, contention on one side
+    out += [Scenario("lognormal 3%", 0.04, 100, 20, 5, k_b=1, offsets=o) for o in ("normal", "t3")]
+    out += [Scenario("lognormal 3%", 0.04, 100, 20, 3, k_b=5, offsets="t3")]
+    out += [Scenario("AR(1) rho 0.9", 0.02, 10, 20, k, source="calibrated" if k == 1 else "runs") for k in (1, 3)]
+    out += [Scenario("lognormal 3%", 0.02, 100, 20, k, contention=True, source="calibrated" if k == 1 else "runs")
+            for k in (1, 3)]
     out += [Scenario("lognormal 3%", 0.04, 100, rows, 3) for rows in (1, 5)]
-    out += [Scenario("AR(1) + 6% ramp", 0.0, n, 20, 1, source="calibrated") for n in (30, 100)]
-    # +10 %: power and coverage
-    out += [Scenario("lognormal 3%", sigma, 100, 20, k, 1.10) for sigma in SIGMAS for k in (3, 5)]
-    out += [Scenario("lognormal 3%", sigma, 100, 20, 1, 1.10, "calibrated") for sigma in SIGMAS]
+    # +10 %: power and coverage, all rows (the common shift) and one row
+    out += [Scenario("lognormal 3%", sigma, 100, 20, k, 1.10, changed=c) for sigma in (0.02, 0.04) for k in (3, 5)
+            for c in ("all", "one")]
+    out += [Scenario("lognormal 3%", 0.02, 100, 20, 5, 1.10, offsets=o, shared=True) for o in ("t3", "thermal")]
+    out += [Scenario("lognormal 3%", 0.02, 100, 20, 1, 1.10, "calibrated", changed=c) for c in ("all", "one")]
     out += [Scenario(shape, 0.02, 100, 20, 5, 1.10) for shape in SHAPES if shape != "lognormal 3%"]
     return out
 
 
+def mde_scenarios() -> list[Scenario]:
+    return [Scenario("lognormal 3%", sigma, 100, 20, k, source=src, changed=c)
+            for sigma, k, src in ((0.02, 5, "runs"), (0.04, 3, "runs"), (0.02, 1, "calibrated"))
+            for c in ("one", "all")]
+
+
 def history_scenarios() -> list[HistoryScenario]:
     return [HistoryScenario(sigma_run=s) for s in (0.02, 0.05, 0.08)] + [
+        HistoryScenario(sigma_run=0.04, offsets="t3"), HistoryScenario(sigma_run=0.04, offsets="thermal"),
+        HistoryScenario(sigma_run=0.04, offsets="t3", shared=True),
         HistoryScenario(sigma_run=0.02, step=1.10), HistoryScenario(sigma_run=0.04, step=1.10),
         HistoryScenario(sigma_run=0.02, step=1.05)]
 
 
-def _detection_target(s: Scenario) -> bool:
-    """The issue's power target: +10 % at σ_run 2 % with k = 5 (in-run noise no larger than the run noise)."""
-    return s.effect != 1.0 and s.k == 5 and abs(s.sigma_run - 0.02) < 1e-9 and s.shape != "lognormal 10%"
+def _detection_target(s: Scenario) -> float | None:
+    """+10 % at σ_run 2 % with k = 5 (in-run noise no larger than the run noise): all rows >= 90 %, one >= 60 %."""
+    if s.effect == 1.0 or s.k != 5 or abs(s.sigma_run - 0.02) > 1e-9 or s.shape == "lognormal 10%":
+        return None
+    return 0.60 if s.changed == "one" else 0.90
+
+
+def _coverage_target(s: Scenario) -> bool:
+    """Coverage of the true ratio is promised where σ_run is estimated or calibrated-and-checked; contention
+    moves the measured ratio away from the build's (those rows are judged INCONCLUSIVE instead)."""
+    return not s.contention and s.source != "assumed"
 
 
 def _target(s: Scenario) -> str:
+    cov = ", coverage >= 90 %" if _coverage_target(s) else ""
     if s.effect == 1.0:
-        return "false REG <= 1 %/cmp, coverage >= 90 %"
-    return "detect >= 90 %, coverage >= 90 %" if _detection_target(s) else "coverage >= 90 % (power: info)"
+        return f"false REG/IMP <= 1 %/cmp (Wilson <= 3 %){cov}"
+    det = _detection_target(s)
+    return (f"found >= {det:.0%}{cov}" if det else f"{cov[2:]} (power: info)") if cov or det else "power: info"
 
 
-def _met(s: Scenario, any_reg: float, reg_rows: float, coverage: float) -> bool:
+def _met(s: Scenario, o) -> bool:  # noqa: ANN001
+    cov = o.coverage >= 0.90 or not _coverage_target(s)
     if s.effect == 1.0:
-        return any_reg <= 0.01 and coverage >= 0.90
-    return coverage >= 0.90 and (reg_rows >= 0.90 or not _detection_target(s))
+        bounds = o.reg_upper <= 0.03 and o.imp_upper <= 0.03 if o.trials >= 200 else True
+        return o.any_regressed <= 0.01 and o.any_improved <= 0.01 and bounds and cov
+    det = _detection_target(s)
+    return cov and (det is None or o.found >= det)
 
 
 @pytest.mark.slow
-@pytest.mark.timeout(max(900, 5 * TRIALS + 3 * SERIES))  # ~2 min at the defaults; 1000 trials take an hour or two
+@pytest.mark.timeout(max(1800, 12 * TRIALS + 3 * SERIES))  # ~5 min at the defaults
 def test_statistics_simulation_table(benchmark, tmp_path: Path) -> None:
-    if benchmark.disabled:  # ~1 min on 2 cores; tests/analysis/test_statistics_quick.py checks the targets on every run
+    if benchmark.disabled:  # minutes on 2 cores; tests/analysis/test_statistics_quick.py checks the targets on every run
         pytest.skip("measurement only; run with --benchmark-enable")
     rows: list[str] = []
     results: dict[str, float] = {}
+    missed: list[str] = []
 
     def body() -> None:
-        head = (f"{'scenario':<78} {'trials':>6} {'REG/cmp':>8} {'IMP/cmp':>8} {'REG/row':>8} {'UNCH/row':>8} "
-                f"{'INCL/row':>8} {'coverage':>8}  target")
+        head = (f"{'scenario':<104} {'trials':>6} {'REG/cmp':>8} {'(Wilson)':>9} {'IMP/cmp':>8} {'(Wilson)':>9} "
+                f"{'SUSP/cmp':>8} {'found':>6} {'coverage':>8}  target")
         rows.extend([head, "-" * len(head)])
         for i, s in enumerate(compare_scenarios()):
             o = simulate_compare(s, TRIALS, seed=1000 + i)
-            ok = _met(s, o.any_regressed, o.regressed_rows, o.coverage)
-            rows.append(f"{s.label:<78} {o.trials:>6} {o.any_regressed:>8.1%} {o.any_improved:>8.1%} "
-                        f"{o.regressed_rows:>8.1%} {o.unchanged_rows:>8.1%} {o.inconclusive_rows:>8.1%} "
+            ok = _met(s, o)
+            found = f"{o.found:>6.1%}" if s.effect != 1.0 else f"{'-':>6}"
+            rows.append(f"{s.label:<104} {o.trials:>6} {o.any_regressed:>8.1%} {f'<={o.reg_upper:.1%}':>9} "
+                        f"{o.any_improved:>8.1%} {f'<={o.imp_upper:.1%}':>9} {o.suspected:>8.1%} {found} "
                         f"{o.coverage:>8.1%}  {_target(s)}{'' if ok else '  <-- MISSED'}")
-            results[s.label] = o.any_regressed if s.effect == 1.0 else o.regressed_rows
-            results[s.label + " coverage"] = o.coverage
+            if not ok:
+                missed.append(s.label)
+            results[s.label] = o.any_regressed if s.effect == 1.0 else o.found
+            results[s.label + " improved"] = o.any_improved if s.effect == 1.0 else 0.0
+            if _coverage_target(s):
+                results[s.label + " coverage"] = o.coverage
         rows.append("")
-        hhead = (f"{'history scenario':<62} {'series':>6} {'false alerts/series':>20} {'raised <= 4 runs':>17} "
+        mhead = f"{'MDE check':<104} {'printed MDE':>12} {'power 0.8x':>11} {'power 1.2x':>11}  target"
+        rows.extend([mhead, "-" * len(mhead)])
+        for i, s in enumerate(mde_scenarios()):
+            mde, low, high = mde_check(s, TRIALS, seed=3000 + i)
+            ok = low < 0.80 < high
+            what = "one changed row: the row's MDE" if s.changed == "one" else "all rows: the common shift's MDE"
+            rows.append(f"{s.label + ' ' + what:<104} {mde:>12.1%} {low:>11.1%} {high:>11.1%}  "
+                        f"80 % point within ±20 %{'' if ok else '  <-- MISSED'}")
+            results["mde " + s.label + " " + s.changed] = float(ok)
+        rows.append("")
+        hhead = (f"{'history scenario':<80} {'series':>6} {'false alerts/series':>20} {'raised <= 4 runs':>17} "
                  f"{'dropped/series':>15}")
         rows.extend([hhead, "-" * len(hhead)])
         for i, h in enumerate(history_scenarios()):
             o = simulate_history(h, SERIES, seed=2000 + i)
-            rows.append(f"{h.label:<62} {o.series:>6} {o.false_alerts_per_series:>20.3f} "
+            rows.append(f"{h.label:<80} {o.series:>6} {o.false_alerts_per_series:>20.3f} "
                         f"{o.raised_within_4 if h.step != 1.0 else float('nan'):>17.1%} {o.dropped_per_series:>15.3f}")
             results[h.label] = o.false_alerts_per_series if h.step == 1.0 else o.raised_within_4
         rows.append("")
         for s in (Scenario("lognormal 3%", 0.04, 100, 20, 3), Scenario("lognormal 3%", 0.02, 100, 20, 5, 1.10),
+                  Scenario("lognormal 3%", 0.02, 100, 20, 5, 1.10, changed="one"),
                   Scenario("outliers 5% at 2-5x", 0.04, 30, 5, 1, 1.0, "assumed", 0.05)):
             t = time.perf_counter()
             agree, n = cli_agreement(s, 5, tmp_path, seed=7)
@@ -115,11 +171,12 @@ def test_statistics_simulation_table(benchmark, tmp_path: Path) -> None:
     benchmark.pedantic(body, rounds=1, iterations=1)
     print("\n" + "\n".join(rows))
     benchmark.extra_info.update({k: round(v, 4) for k, v in results.items()})
-    # Seeded, so these are facts of the code, not of the machine; loose enough for TRIALS=100.
+    # Seeded, so these are facts of the code, not of the machine; loose enough for small TRIALS.
     assert all(v == 1.0 for k, v in results.items() if k.startswith("cli "))
     assert results[Scenario("lognormal 3%", 0.02, 100, 20, 5, 1.10).label] >= 0.90
-    assert max(v for k, v in results.items() if "B/A 1.00" in k and not k.startswith("cli ")
-               and "coverage" not in k) <= 0.04
+    aa = [v for k, v in results.items() if "B/A 1.00" in k and not k.startswith(("cli ", "mde ")) and "coverage" not in k]
+    assert max(aa) <= 0.04
     assert min(v for k, v in results.items() if k.endswith("coverage")) >= 0.85
     assert results[HistoryScenario(sigma_run=0.05).label] <= 0.05
     assert results[HistoryScenario(sigma_run=0.02, step=1.10).label] >= 0.85
+    assert wilson(0.0, TRIALS)[1] <= 0.1

@@ -18,6 +18,7 @@ ROW_KEY = (*CELL_KEY, "metric")
 MEASURED = ("ok", "accuracy_fail")  # statuses whose metrics are real measurements
 # CPU seconds other processes used per wall second of a cell's steady windows (probes.contention measures it)
 CONTENTION_METRIC = "host_contention_cores"
+CPU_COUNT_METRIC = "host_cpu_count"  # cores of the device: bounds how much contention can slow a cell
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ class CellRecord:
 SIDE_COLUMNS = [
     "run_id", "cell_id", "round", "device", "device_fingerprint", "workload", "precision", "backend", "build_id",
     "artifact_sha256", "metric", "unit", "method", "status", "error", "kind", "value", "samples", "stats",
-    "config", "flags", "contention_cores",
+    "config", "flags", "contention_cores", "cpu_count",
 ]
 CELL_COLUMNS = ["run_id", "cell_id", *CELL_KEY, "device", "status", "error"]  # cell_id: the store's (None: a file)
 

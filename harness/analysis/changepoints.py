@@ -5,7 +5,7 @@ successive differences, steps and outlier runs left out (``analysis.noise.series
 degrees of freedom that estimate is worth. A step at run k (the first run of the new level) counts
 only if
 
-- it holds: the first ``min_hold`` runs from k are, on average, beyond the threshold from the level
+- it holds: the first ``min_hold`` (3) runs from k are, on average, beyond the threshold from the level
   before (median of up to ``window`` runs), each of them at least half-way there in the same
   direction (a single outlier run never holds), and so is the level of the runs after;
 - it is large: |after - before| >= the threshold (log scale: ln(1 + threshold));
@@ -57,7 +57,7 @@ class ChangePoint:
 class StepRule:
     threshold: float = DEFAULT_DELTA
     alpha: float = HISTORY_ALPHA
-    min_hold: int = 2
+    min_hold: int = 3  # two runs out in the same direction are common with heavy-tailed run offsets
     window: int = DEFAULT_WINDOW
     keep_alpha: float = KEEP_ALPHA
 

@@ -29,17 +29,26 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
 from harness.analysis import stats as S
+from harness.analysis.flags import CONTENTION_CORES
 from harness.analysis.thresholds import Threshold, Thresholds
 from harness.analysis.within_run import RunEstimate, estimate_from_quartiles, estimate_run, sample_problem
-from harness.records import CELL_KEY, MEASURED, ROW_KEY, Side
+from harness.records import CELL_KEY, MEASURED, ROW_KEY, THROTTLED, Side
 
-__all__ = ["CELL_KEY", "ROW_KEY", "MEASURED", "Side", "Verdict", "Row", "Comparison", "Priors", "NoisyRow", "compare",
+__all__ = ["CELL_KEY", "ROW_KEY", "MEASURED", "Side", "Verdict", "Row", "Comparison", "Priors", "NoisyRow", "Shift",
+           "compare",
            "judge_noisy", "method_definition", "noisy_row"]
 
 MIN_ESTIMATE_DF = 2  # the runs given estimate σ_run from this many degrees of freedom on
 MIN_PAIRED_ROUNDS = 3  # a paired test needs this many rounds to estimate its own variance
+# A single run per side is one draw of the run offset, and devices draw heavy-tailed ones (Student t with
+# 3 dof, 10 % of runs 8 % slow on a warm phone): 10 calibration runs cannot show such a tail. So a row with a
+# single run on a side is REGRESSED / IMPROVED only against Student t with TAIL_DF dof, and, when nothing
+# measured σ_run, at SINGLE_RUN_GUARD (the noisiest device class) at least; otherwise it is SUSPECTED.
+TAIL_DF = 3.0
+SINGLE_RUN_GUARD = 0.12
 RowKey = tuple[str, str, str, str, str]  # ROW_KEY: what calibration and history are keyed on
 GroupKey = tuple[str, str, str, str, str, str]  # ROW_KEY + device name: one row of a comparison
 
@@ -50,6 +59,7 @@ class Verdict(str, Enum):
     UNCHANGED = "UNCHANGED"
     INCONCLUSIVE = "INCONCLUSIVE"
     INCOMPARABLE = "INCOMPARABLE"
+    SUSPECTED = "SUSPECTED"  # a change beyond ±δ on a single run per side: exit 0 (3 under --strict)
 
 
 @dataclass
@@ -78,7 +88,9 @@ class Row:
     sigma_run: float | None = None  # run-to-run noise used, as a fraction of the median (0.03 = 3 %)
     sigma_source: str | None = None  # estimated / calibrated / history / assumed
     sigma_df: float | None = None
-    mde: float | None = None  # minimum detectable effect at this noise and these runs, as a fraction
+    sigma_detail: str | None = None  # where σ_run came from: calibration date and runs, staleness
+    mde: float | None = None  # minimum detectable effect (80 % power, Holm over the rows judged), as a fraction
+    shift: float | None = None  # the device's common shift this row was judged relative to (fraction)
     runs_needed: int | None = None  # INCONCLUSIVE: runs per side (rounds when paired) that would decide it
     runs_for_delta: int | None = None  # runs per side (rounds) that detect ±delta at this σ_run (80 % power)
     paired: bool = False
@@ -98,6 +110,7 @@ class Comparison:
     b_label: str
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
+    shifts: list[Shift] = field(default_factory=list)  # one per device with enough rows: judged once
 
     def counts(self) -> dict[str, int]:
         out = {v.value: 0 for v in Verdict}
@@ -107,12 +120,12 @@ class Comparison:
 
     def exit_code(self, strict: bool = False) -> int:
         """0 no regression, 1 regression, 2 incomparable rows, 3 inconclusive rows under --strict."""
-        verdicts = {r.verdict for r in self.rows}
+        verdicts = {r.verdict for r in self.rows} | {s.verdict for s in self.shifts}
         if Verdict.REGRESSED in verdicts:
             return 1
         if Verdict.INCOMPARABLE in verdicts:
             return 2
-        if strict and Verdict.INCONCLUSIVE in verdicts:
+        if strict and verdicts & {Verdict.INCONCLUSIVE, Verdict.SUSPECTED}:
             return 3
         return 0
 
@@ -122,6 +135,7 @@ class Comparison:
             "b": self.b_label,
             "counts": self.counts(),
             "notes": list(self.notes),
+            "shifts": [s.to_dict() for s in self.shifts],
             "rows": [r.to_dict() for r in self.rows],
         }
 
@@ -178,10 +192,10 @@ def compare(
         else:
             _judge_deterministic(row, ma, mb, th)
         rows.append(row)
-    judge_noisy(pending, priors)
+    shifts = judge_noisy(pending, priors)
     rows += _unmatched(ga, gb, fails_a, fails_b)
     rows.sort(key=lambda r: (r.device, r.workload, r.precision, r.backend, r.metric))
-    cmp = Comparison(a.label, b.label, rows)
+    cmp = Comparison(a.label, b.label, rows, shifts=shifts)
     _summary_notes(cmp, paired)
     return cmp
 
@@ -401,11 +415,24 @@ class NoisyRow:
     pairs: list[tuple[int, int]] | None  # indexes into a, b of runs of the same round (paired test)
     diff: S.Difference | None = None
     noise: N.RunNoise | None = None
+    a_info: list[DS.RunInfo] = field(default_factory=list)  # per run of a, b: run id, contention, throttling
+    b_info: list[DS.RunInfo] = field(default_factory=list)
+    rel_diff: S.Difference | None = None  # B - A relative to the device's common shift, when one applies
+    shift: float | None = None
+    checked: bool = False  # a prior σ_run was checked against the rows at hand
 
 
-def _run_estimates(side: str, m: Runs) -> list[tuple[Any, RunEstimate]] | str:
-    """(round, estimate) per measured run of one side, or why a run cannot be judged."""
-    out: list[tuple[Any, RunEstimate]] = []
+def _run_info(rec: Mapping[str, Any]) -> DS.RunInfo:
+    flags = rec.get("flags")
+    cores = _float_or_none(rec.get("contention_cores"))
+    count = _float_or_none(rec.get("cpu_count"))
+    return DS.RunInfo(str(rec.get("run_id") or ""), cores,
+                      isinstance(flags, (tuple, list)) and THROTTLED in flags, int(count) if count else None)
+
+
+def _run_estimates(side: str, m: Runs) -> list[tuple[Any, RunEstimate, DS.RunInfo]] | str:
+    """(round, estimate, run info) per measured run of one side, or why a run cannot be judged."""
+    out: list[tuple[Any, RunEstimate, DS.RunInfo]] = []
     for rec in m:
         where = f"{side} run {rec['run_id']}"
         raw = rec.get("samples")
@@ -414,7 +441,7 @@ def _run_estimates(side: str, m: Runs) -> list[tuple[Any, RunEstimate]] | str:
             problem = sample_problem(x)
             if problem:
                 return f"{where}: {problem}"
-            out.append((rec.get("round"), estimate_run(x)))
+            out.append((rec.get("round"), estimate_run(x), _run_info(rec)))
             continue
         st = rec.get("stats") if isinstance(rec.get("stats"), Mapping) else None
         est = None
@@ -423,7 +450,7 @@ def _run_estimates(side: str, m: Runs) -> list[tuple[Any, RunEstimate]] | str:
                                           _float_or_none(st.get("q3")), int(_float(st.get("n"), 0.0)))
         if est is None:
             return f"{where}: no raw samples" + (" and no usable median, quartiles and count" if st else "")
-        out.append((rec.get("round"), est))
+        out.append((rec.get("round"), est, _run_info(rec)))
     return out
 
 
@@ -446,35 +473,47 @@ def _noisy(row: Row, ma: Runs, mb: Runs, th: Threshold, paired: bool) -> NoisyRo
         return ea
     if isinstance(eb, str):
         return eb
-    row.n_a, row.n_b = sum(e.n for _, e in ea), sum(e.n for _, e in eb)
+    row.n_a, row.n_b = sum(e.n for _, e, _ in ea), sum(e.n for _, e, _ in eb)
     pairs = None
     if paired:
-        ia = {r: i for i, (r, _) in enumerate(ea) if r is not None}
-        pairs = [(ia[r], j) for j, (r, _) in enumerate(eb) if r is not None and r in ia]
+        ia = {r: i for i, (r, _, _) in enumerate(ea) if r is not None}
+        pairs = [(ia[r], j) for j, (r, _, _) in enumerate(eb) if r is not None and r in ia]
         if not pairs:
             row.notes.append("no rounds in common: judged unpaired")
             pairs = None
-    auto = [e for _, e in ea + eb if e.autocorrelated]
+    auto = [e for _, e, _ in ea + eb if e.autocorrelated]
     if auto:
         worst = max(e.lag1 or 0.0 for e in auto)
         row.notes.append(f"autocorrelated samples in {len(auto)} run(s) (lag-1 up to {worst:.2f}): "
                          "within-run error from block medians")
     return NoisyRow(row, (row.workload, row.precision, row.backend, row.device_fingerprint, row.metric),
-                  [e for _, e in ea], [e for _, e in eb], th, pairs)
+                    [e for _, e, _ in ea], [e for _, e, _ in eb], th, pairs, a_info=[i for _, _, i in ea],
+                    b_info=[i for _, _, i in eb])
 
 
 def noisy_row(key: RowKey, th: Threshold, a: Sequence[RunEstimate], b: Sequence[RunEstimate], *,
-              device: str = "", pairs: list[tuple[int, int]] | None = None) -> NoisyRow:
-    """A noisy row from run estimates made elsewhere (the statistics simulation drives the decision here)."""
+              device: str = "", pairs: list[tuple[int, int]] | None = None,
+              a_info: Sequence[DS.RunInfo] | None = None, b_info: Sequence[DS.RunInfo] | None = None) -> NoisyRow:
+    """A noisy row from run estimates made elsewhere (the statistics simulation drives the decision here);
+    runs without ``*_info`` are named a0, a1, ... and b0, b1, ... (one run id per run of the comparison)."""
     row = Row(workload=key[0], precision=key[1], backend=key[2], device=device, device_fingerprint=key[3],
               metric=key[4], unit=None, kind="noisy", verdict=Verdict.INCONCLUSIVE, runs_a=len(a), runs_b=len(b),
               n_a=sum(e.n for e in a), n_b=sum(e.n for e in b), delta=th.delta, higher_is_better=th.higher_is_better)
-    return NoisyRow(row, key, list(a), list(b), th, pairs)
+    return NoisyRow(row, key, list(a), list(b), th, pairs,
+                    a_info=list(a_info) if a_info is not None else [DS.RunInfo(f"a{i}") for i in range(len(a))],
+                    b_info=list(b_info) if b_info is not None else [DS.RunInfo(f"b{i}") for i in range(len(b))])
 
 
-def _difference(item: NoisyRow, priors: Priors) -> tuple[S.Difference, N.RunNoise]:
-    a = [e.log_median for e in item.a]
-    b = [e.log_median for e in item.b]
+def _logs(item: NoisyRow) -> tuple[list[float], list[float]]:
+    return [e.log_median for e in item.a], [e.log_median for e in item.b]
+
+
+def _difference(item: NoisyRow, priors: Priors, a: list[float] | None = None, b: list[float] | None = None,
+                noise: N.RunNoise | None = None) -> tuple[S.Difference, N.RunNoise]:
+    """B - A of these log run medians (the row's own unless given); σ_run from the runs when they can
+    estimate it, else ``noise`` (a prior already checked) or the row's prior."""
+    if a is None or b is None:
+        a, b = _logs(item)
     sa = [e.se for e in item.a]
     sb = [e.se for e in item.b]
     if item.pairs is not None:
@@ -487,68 +526,351 @@ def _difference(item: NoisyRow, priors: Priors) -> tuple[S.Difference, N.RunNois
             return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(item.pairs), "paired by round")
     else:
         if len(a) >= 2 and len(b) >= 2 and len(a) + len(b) - 2 >= MIN_ESTIMATE_DF:
-            diff = S.welch(a, b, sa, sb)
-            return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(a) + len(b), "Welch on the runs given")
+            diff = S.pooled(a, b, sa, sb)
+            return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", len(a) + len(b),
+                                    "pooled over the runs given")
         if max(len(a), len(b)) - 1 >= MIN_ESTIMATE_DF:
             diff = S.one_sided_pool(a, b, sa, sb)
             return diff, N.RunNoise(diff.sigma_run, diff.df, "estimated", max(len(a), len(b)),
                                     "from the side with several runs")
-    noise = (priors.calibrated.get(item.key) or priors.history.get(item.key)
-             or N.assumed(math.log1p(item.th.run_noise)))
+    noise = noise or (priors.calibrated.get(item.key) or priors.history.get(item.key)
+                      or N.assumed(math.log1p(item.th.run_noise)))
     return S.known_sigma(a, b, sa, sb, noise.sigma, noise.df, is_paired=item.pairs is not None), noise
 
 
-def judge_noisy(pending: Sequence[NoisyRow], priors: Priors) -> None:
-    """Judge these rows together (Holm across them): fills each row's verdict, numbers and evidence."""
-    tests: list[S.TTest] = []
+def _single(item: NoisyRow) -> bool:
+    """Judged with a single run on a side: that run's offset is one draw whose tail nothing measured."""
+    assert item.noise is not None
+    if item.pairs is not None:
+        return item.noise.source != "estimated"
+    return item.noise.source != "estimated" or min(len(item.a), len(item.b)) < 2
+
+
+def _guard(item: NoisyRow, diff: S.Difference) -> S.Difference:
+    """The difference a single-run row must clear to be REGRESSED or IMPROVED: referred to Student t
+    with TAIL_DF degrees of freedom (run offsets as heavy-tailed as devices show), and, when nothing
+    measured σ_run and no thresholds file declared it, at σ_run SINGLE_RUN_GUARD at least."""
+    assert item.noise is not None
+    df = min(diff.df, TAIL_DF)
+    if item.noise.source == "assumed" and not item.th.run_noise_declared:
+        sigma = max(item.noise.sigma, math.log1p(SINGLE_RUN_GUARD))
+        if sigma > item.noise.sigma:
+            grow = math.sqrt(max(0.0, diff.se**2 + 2.0 * (sigma**2 - item.noise.sigma**2) / max(1, len(item.a))))
+            return S.Difference(diff.d, grow, df, diff.var_run, diff.sigma_run)
+    return S.Difference(diff.d, diff.se, df, diff.var_run, diff.sigma_run)
+
+
+def _device_key(item: NoisyRow) -> tuple[str, str]:
+    return item.row.device, item.row.device_fingerprint
+
+
+def _orientation(item: NoisyRow) -> int:
+    return -1 if item.th.higher_is_better else 1
+
+
+def _check_priors(pending: Sequence[NoisyRow]) -> None:
+    """A calibration, history or assumed σ_run checked against the rows at hand: per device, each row's
+    B - A (less the device's median change) over the standard error the prior gives it has unit
+    variance when the prior holds; a variance-ratio test that says it is larger replaces the prior by
+    the larger observed σ_run, and the rows say so."""
+    groups: dict[tuple[str, str], list[NoisyRow]] = {}
+    for it in pending:
+        if it.noise is not None and it.noise.source != "estimated":
+            groups.setdefault(_device_key(it), []).append(it)
+    for items in groups.values():
+        d = np.array([_orientation(it) * it.diff.d for it in items])  # type: ignore[union-attr]
+        se = np.array([it.diff.se for it in items])  # type: ignore[union-attr]
+        z = (d - np.median(d)) / np.where(se > 0, se, np.nan)
+        prior_df = float(np.median([it.noise.df for it in items]))  # type: ignore[union-attr]
+        st = N.variance_ratio(z, prior_df)
+        for it in items:
+            it.checked = st is not None
+        if st is None or not st.stale:
+            continue
+        for it in items:
+            old = it.noise
+            assert old is not None and it.diff is not None
+            within = max(0.0, it.diff.var_run - old.sigma**2)
+            sigma = math.sqrt(max(old.sigma**2, st.ratio * (old.sigma**2 + within) - within))
+            what = {"calibrated": "calibration", "history": "history", "assumed": "assumed run-to-run noise"}
+            when = f" on {old.date}" if old.date else ""
+            note = (f"{what.get(old.source, old.source)} stale (observed {N.as_percent(sigma):.1f} %, "
+                    f"{old.source} {N.as_percent(old.sigma):.1f} %{when}; variance ratio {st.ratio:.1f} over "
+                    f"{st.rows} rows, p {st.p:.2g}): the larger is used")
+            it.noise = N.RunNoise(sigma, st.df, old.source, old.runs, note, old.date)
+            it.diff, _ = _difference(it, Priors(), noise=it.noise)
+            it.row.notes.append(note)
+
+
+def _floor_one_sided(pending: Sequence[NoisyRow]) -> None:
+    """Rows with several runs on one side and one on the other estimate σ_run from the one side alone:
+    a few heavy-tailed runs can make it tiny while the single run is far out. Per device, no such row
+    takes a σ_run below the median of theirs (a device's rows share its noise)."""
+    groups: dict[tuple[str, str], list[NoisyRow]] = {}
+    for it in pending:
+        if it.noise is not None and it.noise.source == "estimated" and it.pairs is None and _single(it):
+            groups.setdefault(_device_key(it), []).append(it)
+    for items in groups.values():
+        if len(items) < N.MIN_STALE_ROWS:
+            continue
+        floor = float(np.median([it.diff.var_run for it in items]))  # type: ignore[union-attr]
+        for it in items:
+            d = it.diff
+            assert d is not None and it.noise is not None
+            if 0 < d.var_run < floor:
+                grow = math.sqrt(floor / d.var_run)
+                it.diff = S.Difference(d.d, d.se * grow, d.df, floor, math.sqrt(max(0.0, d.sigma_run**2 + floor
+                                                                                       - d.var_run)))
+                it.noise = N.RunNoise(it.diff.sigma_run, it.noise.df, "estimated", it.noise.runs,
+                                      it.noise.detail + f"; raised to the median of the device's {len(items)} rows")
+
+
+@dataclass
+class Shift:
+    """The common shift of every row of one device (analysis.device_shift), judged once."""
+
+    device: str
+    device_fingerprint: str
+    rows: int
+    runs_a: int
+    runs_b: int
+    verdict: Verdict
+    reason: str
+    explanation: str
+    ratio: float  # B/A of the device's run level, as time (> 1: B slower)
+    ci_low: float
+    ci_high: float
+    p: float
+    mde: float
+    sigma_run: float
+    sigma_source: str
+    applied: bool  # the rows were judged relative to it
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["verdict"] = self.verdict.value
+        return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in d.items()}
+
+    @property
+    def sentence(self) -> str:
+        word = "slower" if self.ratio >= 1 else "faster"
+        return (f"{self.device}: every row ({self.rows}) is {abs(self.ratio - 1):.1%} {word} in B as one "
+                f"(95 % CI {self.ci_low:.3f}–{self.ci_high:.3f}, {self.runs_a}/{self.runs_b} runs, run-level σ "
+                f"{N.as_percent(self.sigma_run) or 0.0:.1f} % {self.sigma_source}): {self.verdict.value} — "
+                f"{self.reason}; {self.explanation}")
+
+
+def _shift_rows(items: Sequence[NoisyRow]) -> list[DS.ShiftRow]:
+    return [DS.ShiftRow([e.log_median for e in it.a], [e.log_median for e in it.b], [i.run_id for i in it.a_info],
+                        [i.run_id for i in it.b_info], _orientation(it)) for it in items]
+
+
+def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> list[Shift]:
+    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once; when it is
+    significant the rows are judged relative to it (``rel_diff``)."""
+    groups: dict[tuple[str, str], list[NoisyRow]] = {}
+    for it in pending:
+        if it.pairs is None and len(it.a_info) == len(it.a) and len(it.b_info) == len(it.b):
+            groups.setdefault(_device_key(it), []).append(it)
+    out = []
+    for (device, fp), items in sorted(groups.items()):
+        rows = _shift_rows(items)
+        levels = DS.run_levels(rows)
+        if levels is None:
+            continue
+        th = items[0].th
+        la, lb = list(levels.a.values()), list(levels.b.values())
+        za, zb = [0.0] * len(la), [0.0] * len(lb)
+        if len(la) >= 2 and len(lb) >= 2 and len(la) + len(lb) - 2 >= MIN_ESTIMATE_DF:
+            diff, source, single = S.pooled(la, lb, za, zb), "estimated", False
+        elif max(len(la), len(lb)) - 1 >= MIN_ESTIMATE_DF:
+            diff, source, single = S.one_sided_pool(la, lb, za, zb), "estimated", True
+        else:
+            noises = [it.noise for it in items if it.noise is not None]
+            sigma = float(np.median([n.sigma for n in noises]))
+            source = noises[0].source if len({n.source for n in noises}) == 1 else "mixed"
+            diff = S.known_sigma(la, lb, za, zb, sigma, float(np.median([n.df for n in noises])))
+            single = True
+        if single:
+            assumed_only = source == "assumed" and not th.run_noise_declared
+            sigma_g = max(math.sqrt(diff.var_run), math.log1p(SINGLE_RUN_GUARD)) if assumed_only else \
+                math.sqrt(diff.var_run)
+            guard = S.Difference(diff.d, diff.se * sigma_g / max(math.sqrt(diff.var_run), 1e-12), min(diff.df, TAIL_DF),
+                                 diff.var_run, diff.sigma_run)
+        else:
+            guard = diff
+        test, gtest = S.t_test(diff, th.alpha, bound=math.log1p(th.delta)), S.t_test(guard, th.alpha,
+                                                                                  bound=math.log1p(th.delta))
+        info_a = [i for it in items for i in it.a_info]
+        info_b = [i for it in items for i in it.b_info]
+        ev = DS.evidence(info_a, info_b)
+        device_explains, explanation = DS.explain(ev, diff.d > 0, contention_threshold)
+        bound = math.log1p(th.delta)
+        verdict, reason = _shift_verdict(diff, test, gtest, bound, single, th.alpha)
+        if verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED) and \
+                DS.contention_differs(ev, contention_threshold):
+            verdict, reason = _survives_contention(diff if not single else guard, th.alpha, 1, bound, ev, verdict,
+                                                   reason)
+        applied = test.p < th.alpha
+        shift = Shift(device, fp, len(items), len(la), len(lb), verdict, reason, explanation, math.exp(diff.d),
+                      math.exp(test.low), math.exp(test.high), test.p, math.expm1(gtest.mde),
+                      diff.sigma_run if source == "estimated" else math.sqrt(diff.var_run), source, applied)
+        if device_explains and verdict is Verdict.REGRESSED:
+            shift.reason += " (though the probes favour the device, the change survives what they can explain)"
+        out.append(shift)
+        if applied:
+            for it, r in zip(items, rows, strict=True):
+                a, b = DS.relative(r, levels)
+                it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
+                it.shift = math.expm1(r.orientation * diff.d)
+    return out
+
+
+def _shift_verdict(diff: S.Difference, test: S.TTest, gtest: S.TTest, bound: float, single: bool,
+                   alpha: float) -> tuple[Verdict, str]:
+    word = f"{_pct(diff.d)} as time"
+    if gtest.p < alpha and abs(diff.d) >= bound:
+        return (Verdict.REGRESSED if diff.d > 0 else Verdict.IMPROVED), f"{word}, beyond ±{_pct(bound)[1:]} (p {gtest.p:.2g})"
+    if single and test.p < alpha and abs(diff.d) >= bound:
+        return Verdict.SUSPECTED, f"{word}, beyond ±{_pct(bound)[1:]} (p {test.p:.2g}) on a single run per side"
+    if -bound < test.low and test.high < bound:
+        return Verdict.UNCHANGED, f"95 % CI {_pct(test.low)} to {_pct(test.high)} inside ±{_pct(bound)[1:]}"
+    return Verdict.INCONCLUSIVE, f"95 % CI {_pct(test.low)} to {_pct(test.high)}"
+
+
+def _survives_contention(diff: S.Difference, alpha: float, tests: int, bound: float, ev: DS.Evidence,
+                         verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+    """A change between sides that differ in contention stands only beyond the most the contention
+    difference can explain (``device_shift.contention_bound``); otherwise INCONCLUSIVE, saying why."""
+    most = DS.contention_bound(ev)
+    cores = f"A {ev.cores_a or 0.0:.2f}, B {ev.cores_b or 0.0:.2f} cores"
+    if most is not None:
+        left = max(0.0, abs(diff.d) - most)
+        p = 2.0 * S.survival(left / diff.se, diff.df) if diff.se > 0 else (0.0 if left else 1.0)
+        if min(1.0, p * max(1, tests)) < alpha and left >= bound:
+            return verdict, (f"{reason}; the sides differ in contention ({cores}) and it survives the most that "
+                             f"can explain (×{math.exp(most):.2f} on {ev.cpu_count} cores)")
+    limit = f" (at most ×{math.exp(most):.2f} on {ev.cpu_count} cores)" if most is not None else ""
+    return Verdict.INCONCLUSIVE, (f"the sides differ in contention ({cores}): {verdict.value.lower()} on that evidence "
+                                  f"only ({reason}){limit}; runs on a quiet device would decide it")
+
+
+def judge_noisy(pending: Sequence[NoisyRow], priors: Priors, *,
+                contention_threshold: float = CONTENTION_CORES) -> list[Shift]:
+    """Judge these rows together (Holm across them): fills each row's verdict, numbers and evidence, and
+    returns each device's common shift."""
     for item in pending:
         item.diff, item.noise = _difference(item, priors)
-        tests.append(S.t_test(item.diff, item.th.alpha))
+    _check_priors(pending)
+    _floor_one_sided(pending)
+    shifts = _device_shifts(pending, contention_threshold)
+    m = len(pending)
+    judged = [item.rel_diff or item.diff for item in pending]
+    tests = [S.t_test(d, item.th.alpha, tests=m, bound=math.log1p(item.th.delta))  # type: ignore[arg-type]
+             for item, d in zip(pending, judged, strict=True)]
+    guards = [S.t_test(_guard(item, d), item.th.alpha, tests=m, bound=math.log1p(item.th.delta))  # type: ignore[arg-type]
+              if _single(item) else t for item, d, t in zip(pending, judged, tests, strict=True)]
     adjusted = S.holm([t.p for t in tests])
-    for item, test, p_adj in zip(pending, tests, adjusted, strict=True):
-        _decide(item, test, float(p_adj), len(pending))
+    decisive = S.holm([g.p for g in guards])
+    for item, test, guard, p_adj, p_dec in zip(pending, tests, guards, adjusted, decisive, strict=True):
+        _decide(item, test, guard, float(p_adj), float(p_dec), m, contention_threshold)
+    return shifts
 
 
 def _pct(x: float) -> str:
     return f"{N.as_percent(x):+.1f} %"
 
 
-def _decide(item: NoisyRow, test: S.TTest, p_holm: float, tests: int) -> None:
-    row, th, diff, noise = item.row, item.th, item.diff, item.noise
-    assert diff is not None and noise is not None
+def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_decisive: float, tests: int,
+            contention_threshold: float) -> None:
+    row, th, noise = item.row, item.th, item.noise
+    raw = item.diff
+    diff = item.rel_diff or raw
+    assert diff is not None and raw is not None and noise is not None
+    raw_test = S.t_test(raw, th.alpha, tests=tests, bound=math.log1p(th.delta)) if item.rel_diff else test
     a_mean = float(np.mean([e.log_median for e in item.a]))
-    row.a, row.b = math.exp(a_mean), math.exp(a_mean + diff.d)
-    row.ratio, row.ci_low, row.ci_high = math.exp(diff.d), math.exp(test.low), math.exp(test.high)
+    row.a, row.b = math.exp(a_mean), math.exp(a_mean + raw.d)
+    row.ratio, row.ci_low, row.ci_high = math.exp(raw.d), math.exp(raw_test.low), math.exp(raw_test.high)
     row.p, row.p_holm = test.p, p_holm
     row.sigma_run, row.sigma_source = math.expm1(noise.sigma), noise.source
     row.sigma_df = noise.df if math.isfinite(noise.df) else None
-    row.mde = math.expm1(test.mde)
+    row.sigma_detail = noise.detail or None
+    single = _single(item)
+    row.mde = math.expm1(guard.mde)
     row.paired = item.pairs is not None
+    row.shift = item.shift
     bound = math.log1p(th.delta)
     row.runs_for_delta = S.runs_to_detect(diff.var_run, bound, alpha=th.alpha, paired=row.paired)
     bad = diff.d < 0 if th.higher_is_better else diff.d > 0
     unit = "rounds" if row.paired else "runs per side"
-    if p_holm < th.alpha and abs(diff.d) >= bound:
+    have = len(item.pairs) if item.pairs is not None else max(row.runs_a, row.runs_b)
+    rel = (f"relative to {row.device or 'the device'}'s common shift ({_pct(math.log1p(item.shift))}): "
+           if item.shift is not None else "")
+    if p_decisive < th.alpha and abs(diff.d) >= bound:
         row.verdict = Verdict.REGRESSED if bad else Verdict.IMPROVED
-        row.reason = f"{_pct(diff.d)}, beyond ±{th.delta:.0%} (Holm p {p_holm:.2g})"
+        row.reason = f"{rel}{_pct(diff.d)}, beyond ±{th.delta:.0%} (Holm p {p_decisive:.2g})"
+    elif single and p_holm < th.alpha and abs(diff.d) >= bound:
+        row.verdict = Verdict.SUSPECTED
+        row.runs_needed = S.runs_needed(diff, bound=bound, alpha=th.alpha, tests=tests, have=max(1, have),
+                                        is_paired=row.paired)
+        need = (f"about {row.runs_needed} {unit} would decide it" if row.runs_needed
+                else f"more than {S.MAX_RUNS_NEEDED} {unit} would decide it")
+        row.reason = (f"{rel}{_pct(diff.d)}, beyond ±{th.delta:.0%} (Holm p {p_holm:.2g}) with a single run on a "
+                      f"side: one run cannot be told from a bad run; {need}")
     elif -bound < test.low and test.high < bound:
         row.verdict = Verdict.UNCHANGED
-        row.reason = f"95 % CI {_pct(test.low)} to {_pct(test.high)} inside ±{th.delta:.0%}"
+        row.reason = f"{rel}95 % CI {_pct(test.low)} to {_pct(test.high)} inside ±{th.delta:.0%}"
     else:
         row.verdict = Verdict.INCONCLUSIVE
-        have = len(item.pairs) if item.pairs is not None else max(row.runs_a, row.runs_b)
         row.runs_needed = S.runs_needed(diff, bound=bound, alpha=th.alpha, tests=tests, have=have,
                                         is_paired=row.paired)
         where = (f"95 % CI {_pct(test.low)} to {_pct(test.high)} crosses ±{th.delta:.0%}"
                  if not (p_holm < th.alpha) else f"{_pct(diff.d)} is significant but within ±{th.delta:.0%}")
         if row.runs_needed is not None:
             more = row.runs_needed - have
-            row.reason = f"{where}: about {row.runs_needed} {unit} ({more} more) would decide it"
+            row.reason = f"{rel}{where}: about {row.runs_needed} {unit} ({more} more) would decide it"
         else:
-            row.reason = f"{where}: it sits at the ±{th.delta:.0%} edge (more than {S.MAX_RUNS_NEEDED} {unit})"
-    if noise.source == "assumed":
+            row.reason = f"{rel}{where}: it sits at the ±{th.delta:.0%} edge (more than {S.MAX_RUNS_NEEDED} {unit})"
+    if row.verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED):
+        _contention_rule(item, guard if single else test, tests, contention_threshold)
+    if noise.source == "assumed" and not any("stale" in n for n in row.notes):
         row.notes.append(f"run-to-run noise assumed {100 * th.run_noise:.0f} % (no runs, calibration or history "
-                         "to estimate it)")
+                         "to estimate it)" + ("" if th.run_noise_declared else
+                                              f"; REGRESSED needs the change beyond σ_run {SINGLE_RUN_GUARD:.0%}"))
+    elif noise.source in ("calibrated", "history") and not item.checked:
+        row.notes.append(f"σ_run {noise.source} ({noise.detail}), not checked against the runs at hand "
+                         f"(fewer than {N.MIN_STALE_ROWS} rows on the device judged with it)")
+
+
+def _contention_rule(item: NoisyRow, test: S.TTest, tests: int, threshold: float) -> None:
+    """A REGRESSED or IMPROVED row whose sides differ in contention beyond the threshold keeps its
+    verdict only if it survives the quiet runs alone, or the most the contention can explain."""
+    ev = DS.evidence(item.a_info, item.b_info)
+    if not DS.contention_differs(ev, threshold):
+        return
+    row, th = item.row, item.th
+    bound = math.log1p(th.delta)
+    quiet_a = [i for i, r in enumerate(item.a_info) if r.cores is None or r.cores <= threshold]
+    quiet_b = [i for i, r in enumerate(item.b_info) if r.cores is None or r.cores <= threshold]
+    if quiet_a and quiet_b and (len(quiet_a) < len(item.a) or len(quiet_b) < len(item.b)) and item.pairs is None:
+        sub = NoisyRow(row, item.key, [item.a[i] for i in quiet_a], [item.b[i] for i in quiet_b], th, None,
+                       a_info=[item.a_info[i] for i in quiet_a], b_info=[item.b_info[i] for i in quiet_b])
+        sub.diff, sub.noise = _difference(sub, Priors(), noise=item.noise)
+        g = _guard(sub, sub.diff) if _single(sub) else sub.diff
+        p = min(1.0, S.t_test(g, th.alpha).p * max(1, tests))
+        if p < th.alpha and abs(sub.diff.d) >= bound and (sub.diff.d > 0) == (item.diff.d > 0):  # type: ignore[union-attr]
+            row.notes.append(f"the sides differ in contention; the change survives the quiet runs alone "
+                             f"({len(quiet_a)}/{len(quiet_b)} runs, {_pct(sub.diff.d)}, p {p:.2g})")
+            return
+    judged = item.rel_diff or item.diff
+    assert judged is not None
+    g = _guard(item, judged) if _single(item) else judged
+    verdict, reason = _survives_contention(g, th.alpha, tests, bound, ev, row.verdict, row.reason)
+    if verdict is row.verdict:
+        row.reason = reason
+        return
+    row.verdict, row.reason = verdict, reason
+    row.runs_needed = None
 
 
 # ---------------------------------------------------------------------------- one side only
@@ -595,6 +917,13 @@ def _unmatched(ga: Mapping[GroupKey, Runs], gb: Mapping[GroupKey, Runs],
 
 
 def _summary_notes(cmp: Comparison, paired: bool) -> None:
+    for sh in cmp.shifts:
+        if sh.applied or sh.verdict is not Verdict.UNCHANGED:
+            cmp.notes.append("common shift: " + sh.sentence + ("; rows judged relative to it" if sh.applied else ""))
+    suspected = [r for r in cmp.rows if r.verdict is Verdict.SUSPECTED]
+    if suspected:
+        cmp.notes.append(f"{len(suspected)} row(s) SUSPECTED: a change beyond ±δ seen with a single run on a side "
+                         "(exit 0, 3 under --strict); more runs per side decide them")
     noisy = [r for r in cmp.rows if r.sigma_source]
     if not noisy:
         return

@@ -44,6 +44,9 @@ __all__ = ["AUTOCORRELATED", "BUDGET_MISSED", "CONTENTION", "EP_FALLBACK", "NOTE
 SLOWER_RATIO = 1.10
 # Other processes using more than this share of one core during the steady windows.
 CONTENTION_CORES = 0.25
+# Two cells of one run on a quiet device differ by this much beyond their in-run errors (process to
+# process: allocations, thread placement), so "slower than fp32" needs a ratio above it to be judged.
+CELL_NOISE = 0.03
 # Lag-1 autocorrelation of the steady samples above which they drift (a device heating up).
 AUTOCORRELATION_LAG1 = LAG1_LIMIT
 AUTOCORRELATION_MIN_SAMPLES = 20
@@ -51,16 +54,54 @@ AUTOCORRELATION_MIN_SAMPLES = 20
 
 # ---------------------------------------------------------------------------- decisions
 def slower_than_fp32(metric: str, value: float | None, fp32_value: float | None, unit: str,
-                     backend: str) -> Flag | None:
-    """The cell's headline median against fp32's on the same device and backend."""
+                     backend: str, *, samples: Sequence[float] | np.ndarray | None = None,
+                     fp32_samples: Sequence[float] | np.ndarray | None = None, cores: float | None = None,
+                     fp32_cores: float | None = None) -> Flag | None:
+    """The cell's headline median against fp32's on the same device and backend, in the same run.
+
+    A judgment, not a bare ratio: with both cells' samples, the ratio's 95 % interval from each cell's
+    in-run error (``analysis.within_run``) and CELL_NOISE between two cells of one run must lie above 1
+    as well as the ratio reach SLOWER_RATIO. When either cell was measured under contention the two
+    cells did not share conditions: the cell says the ratio is not judged (a note) instead."""
     if value is None or not fp32_value or fp32_value <= 0 or not np.isfinite(value):
         return None
     ratio = value / fp32_value
     if ratio < SLOWER_RATIO:
         return None
+    busy = [f"{who} {c:.2f} cores" for who, c in (("this cell", cores), ("fp32", fp32_cores))
+            if c is not None and np.isfinite(c) and c > CONTENTION_CORES]
+    if busy:
+        return Flag(NOTE, f"{ratio:.2f}× fp32's {metric} on {backend}, but measured under contention (others took "
+                          f"{', '.join(busy)}): slower than fp32 not judged", {"ratio": round(ratio, 4),
+                                                                                "metric": metric})
+    extra: dict[str, Any] = {"ratio": round(ratio, 4), "metric": metric, "fp32": fp32_value, "value": value}
+    why = ""
+    if samples is not None and fp32_samples is not None:
+        judged = _in_run_ratio(samples, fp32_samples)
+        if judged is not None:
+            low, high = judged
+            if low <= 1.0:
+                return None
+            extra.update({"ci_low": round(low, 4), "ci_high": round(high, 4)})
+            why = (f" (95 % CI {low:.2f}–{high:.2f}× from both cells' in-run errors and "
+                   f"{CELL_NOISE:.0%} between cells of one run)")
     return Flag(SLOWER_THAN_FP32,
-                f"{ratio:.2f}× slower than fp32 on {backend}: {metric} median {value:.4g} {unit} vs {fp32_value:.4g} {unit}",
-                {"ratio": round(ratio, 4), "metric": metric, "fp32": fp32_value, "value": value})
+                f"{ratio:.2f}× slower than fp32 on {backend}: {metric} median {value:.4g} {unit} vs {fp32_value:.4g} "
+                f"{unit}{why}", extra)
+
+
+def _in_run_ratio(samples: Sequence[float] | np.ndarray, fp32_samples: Sequence[float] | np.ndarray
+                  ) -> tuple[float, float] | None:
+    """95 % interval of median / fp32 median from both cells' samples (None: too few to say)."""
+    from harness.analysis.within_run import estimate_run, sample_problem  # scipy: only when judging
+
+    x, f = np.asarray(samples, dtype=float), np.asarray(fp32_samples, dtype=float)
+    if sample_problem(x) or sample_problem(f) or np.any(x <= 0) or np.any(f <= 0):
+        return None
+    ex, ef = estimate_run(x), estimate_run(f)
+    d = ex.log_median - ef.log_median
+    se = float(np.sqrt(ex.se**2 + ef.se**2 + np.log1p(CELL_NOISE) ** 2))
+    return float(np.exp(d - 1.96 * se)), float(np.exp(d + 1.96 * se))
 
 
 def ep_fallback(providers: Mapping[str, Any] | None) -> Flag | None:

@@ -23,13 +23,14 @@ from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
 
 __all__ = ["CALIBRATION_RUNS", "MIN_CALIBRATION_RUNS", "SOURCES", "RunNoise", "Calibration", "robust_sigma",
            "series_sigma", "differences_sigma", "successive_sigma", "as_percent", "from_percent", "assumed",
-           "history_noise", "calibrate"]
+           "history_noise", "calibrate", "tail_df", "Staleness", "variance_ratio", "STALE_ALPHA"]
 
 SOURCES = ("estimated", "calibrated", "history", "assumed")
 MSSD_EFFICIENCY = 2.0 / 3.0  # of the mean square successive difference against the variance (normal data)
 GROSS = 3.5  # a successive difference this many robust σ out is a step or an outlier run, not noise
 MIN_HISTORY_RUNS = 6  # a baseline series shorter than this gives no σ_run
 HISTORY_WINDOW = 30  # the latest runs of a baseline series that σ_run is read from
+RECENT_RUNS = 8  # a history σ_run is checked against the spread of this many latest runs
 
 
 MAD_SCALE = 1.0 / float(stats.norm.ppf(0.75))  # 1.4826: MAD -> σ for normal data
@@ -100,6 +101,7 @@ class RunNoise:
     source: str
     runs: int = 0  # how many runs stand behind it
     detail: str = ""
+    date: str = ""  # when it was measured (calibrations: YYYY-MM-DD)
 
 
 def assumed(sigma: float) -> RunNoise:
@@ -118,6 +120,12 @@ def history_noise(log_medians: Sequence[float] | np.ndarray) -> RunNoise | None:
     s, df = series_sigma(y)
     if not math.isfinite(s):
         return None
+    recent, rdf = series_sigma(y[-RECENT_RUNS:])
+    if y.size > RECENT_RUNS and math.isfinite(recent) and s > 0 and recent > s \
+            and float(stats.f.sf((recent / s) ** 2, rdf, df)) < STALE_ALPHA:
+        return RunNoise(sigma=recent, df=rdf, source="history", runs=RECENT_RUNS,
+                        detail=f"history stale (recent {as_percent(recent):.1f} %, last {y.size} runs "
+                               f"{as_percent(s):.1f} %): σ of the last {RECENT_RUNS} run medians")
     return RunNoise(sigma=s, df=df, source="history", runs=int(y.size),
                     detail=f"robust σ of the last {y.size} run medians of the baseline series")
 
@@ -132,16 +140,75 @@ class Calibration:
     within: float  # root mean square within-run standard error of the runs
 
 
+def tail_df(x: Sequence[float] | np.ndarray) -> float:
+    """Degrees of freedom a sample variance of ``x`` is worth when the data may be heavy-tailed.
+
+    var(s²) / σ⁴ = 2 / (n - 1) + (κ - 3) / n for kurtosis κ: 10 runs with a Student-t (3 dof) or
+    thermal-mixture offset are worth far fewer than 9 normal-theory degrees of freedom. κ is the
+    sample's own (never below 3: a light-tailed sample earns nothing extra); at least 1."""
+    v = np.asarray(x, dtype=float)
+    v = v[np.isfinite(v)]
+    n = v.size
+    if n < 2:
+        return 0.0
+    c = v - v.mean()
+    m2 = float(np.mean(c**2))
+    kurt = float(np.mean(c**4)) / (m2 * m2) if m2 > 0 else 3.0
+    rel_var = 2.0 / (n - 1) + max(0.0, kurt - 3.0) / n
+    return max(1.0, min(float(n - 1), 2.0 / rel_var))
+
+
+@dataclass(frozen=True)
+class Staleness:
+    """A σ_run known beforehand, checked against what the runs at hand show (variance-ratio test)."""
+
+    ratio: float  # observed variance of the standardised differences / the prior's (1: as expected)
+    p: float  # one-sided: the runs at hand are noisier than the prior says
+    df: float  # degrees of freedom of the observed variance
+    rows: int  # standardised differences it was read from
+
+    @property
+    def stale(self) -> bool:
+        return self.p < STALE_ALPHA and self.ratio > 1.0
+
+
+STALE_ALPHA = 0.05  # a prior found too small is replaced by the larger observed σ: erring here is cheap
+MIN_STALE_ROWS = 4  # fewer standardised differences cannot say whether a prior still holds
+
+
+def variance_ratio(z: Sequence[float] | np.ndarray, prior_df: float) -> Staleness | None:
+    """Are these standardised differences (each row's B - A less the device's common shift, divided by
+    the standard error the prior gives it: unit variance when the prior holds) noisier than the prior?
+
+    F test of their mean square against 1 with (kept, prior_df) degrees of freedom; differences more
+    than GROSS robust σ out (a row that really changed) are left out of the mean square, so a few real
+    changes do not make a calibration look stale. None under MIN_STALE_ROWS."""
+    v = np.asarray(z, dtype=float)
+    v = v[np.isfinite(v)]
+    if v.size < MIN_STALE_ROWS:
+        return None
+    s0 = robust_sigma(v)
+    kept = v[np.abs(v - np.median(v)) <= GROSS * max(s0, 1.0)]
+    if kept.size < MIN_STALE_ROWS:
+        kept = v
+    ratio = float(np.mean(kept**2))
+    df = float(kept.size)
+    p = float(stats.chi2.sf(ratio * df, df) if not math.isfinite(prior_df) or prior_df > 1e6
+              else stats.f.sf(ratio, df, prior_df))
+    return Staleness(ratio=ratio, p=p, df=df, rows=int(v.size))
+
+
 def calibrate(log_medians: Sequence[float], within_se: Sequence[float]) -> Calibration | None:
     """σ_run from A/A runs of one series: the variance of their log medians less the mean within-run
-    variance (method of moments), with a 95 % chi-square interval (None under MIN_CALIBRATION_RUNS)."""
+    variance (method of moments), with a 95 % chi-square interval on the degrees of freedom the runs
+    are worth given their tails (``tail_df``; None under MIN_CALIBRATION_RUNS)."""
     m = np.asarray(log_medians, dtype=float)
     se = np.asarray(within_se, dtype=float)
     ok = np.isfinite(m) & np.isfinite(se)
     m, se = m[ok], se[ok]
     if m.size < MIN_CALIBRATION_RUNS:
         return None
-    df = float(m.size - 1)
+    df = tail_df(m)
     total = float(np.var(m, ddof=1))
     within = float(np.mean(se**2))
 

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 from scipy import stats
+from scipy.optimize import brentq
 
 CONFIDENCE = 0.95  # of every interval a verdict prints, and of equivalence (TOST at (1 - CONFIDENCE) / 2)
 POWER = 0.80  # of the minimum detectable effect
@@ -68,6 +69,19 @@ def welch(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: S
     return Difference(float(y.mean() - x.mean()), se, float(df), pooled, math.sqrt(max(0.0, pooled - within)))
 
 
+def pooled(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float]) -> Difference:
+    """Student's t with the sides' spreads pooled: one device has one σ_run, so both sides' runs estimate
+    it (k_A + k_B - 2 degrees of freedom). At 3 runs per side Welch's degrees of freedom fall anywhere from
+    2 to 4 with the draw, and the test's power and minimum detectable effect with them."""
+    x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    va, vb = float(np.var(x, ddof=1)), float(np.var(y, ddof=1))
+    df = float(x.size + y.size - 2)
+    var = ((x.size - 1) * va + (y.size - 1) * vb) / df
+    within = float(np.mean(np.concatenate([np.asarray(se_a) ** 2, np.asarray(se_b) ** 2])))
+    return Difference(float(y.mean() - x.mean()), math.sqrt(var * (1.0 / x.size + 1.0 / y.size)), df, var,
+                      math.sqrt(max(0.0, var - within)))
+
+
 def one_sided_pool(a: Sequence[float], b: Sequence[float], se_a: Sequence[float], se_b: Sequence[float]) -> Difference:
     """Student's t when only one side has runs to spare: its spread stands for both sides."""
     x, y = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -108,18 +122,43 @@ class TTest:
     p: float  # two-sided, H0: no difference
     low: float  # CONFIDENCE interval of d
     high: float
-    mde: float  # minimum detectable |d| at POWER for a two-sided test at alpha (log scale)
+    mde: float  # minimum detectable |d| at POWER for a two-sided test at alpha / tests, beyond ``bound`` (log)
 
 
-def t_test(diff: Difference, alpha: float) -> TTest:
+def t_test(diff: Difference, alpha: float, *, tests: int = 1, bound: float = 0.0) -> TTest:
+    """``tests``: the rows judged together (Holm asks the hardest row for alpha / tests, so that is
+    what the MDE of one changed row is); ``bound``: a verdict also needs the change beyond ±bound."""
     if diff.se <= 0 or not math.isfinite(diff.se):
         exact = diff.d == 0
-        return TTest(p=1.0 if exact else 0.0, low=diff.d, high=diff.d, mde=0.0)
+        return TTest(p=1.0 if exact else 0.0, low=diff.d, high=diff.d, mde=bound)
     p = 2.0 * survival(abs(diff.d) / diff.se, diff.df)
-    q = quantile(np.array([0.5 + CONFIDENCE / 2.0, 1.0 - alpha / 2.0, POWER]), diff.df)
-    half = float(q[0]) * diff.se  # type: ignore[index]
-    mde = (float(q[1]) + float(q[2])) * diff.se  # type: ignore[index]
-    return TTest(p=min(1.0, p), low=diff.d - half, high=diff.d + half, mde=mde)
+    half = float(quantile(0.5 + CONFIDENCE / 2.0, diff.df)) * diff.se
+    return TTest(p=min(1.0, p), low=diff.d - half, high=diff.d + half,
+                 mde=detectable(diff.se, diff.df, alpha / max(1, tests), bound))
+
+
+def detectable(se: float, df: float, alpha: float, bound: float = 0.0) -> float:
+    """The true |d| found with probability POWER: significant at two-sided ``alpha`` (noncentral t when
+    the standard error is estimated, df finite) and its estimate beyond ``bound``."""
+    sig = mde_factor(max(0.5, round(df * 2) / 2) if math.isfinite(df) else math.inf, alpha) * se
+    beyond = bound + float(quantile(POWER, df)) * se if bound > 0 else 0.0
+    return max(sig, beyond)
+
+
+@lru_cache(maxsize=4096)
+def mde_factor(df: float, alpha: float) -> float:
+    """Noncentrality at which a two-sided t test at ``alpha`` with ``df`` degrees of freedom has POWER."""
+    crit = float(quantile(1.0 - alpha / 2.0, df))
+    if not math.isfinite(df) or df > 200:
+        return crit + float(stats.norm.ppf(POWER))
+
+    def power_gap(ncp: float) -> float:
+        return float(stats.nct.sf(crit, df, ncp)) - POWER
+
+    hi = crit + 10.0
+    while power_gap(hi) < 0 and hi < 1e6:
+        hi *= 2.0
+    return float(brentq(power_gap, 0.0, hi, xtol=1e-4))
 
 
 def holm(pvalues: Sequence[float] | np.ndarray) -> np.ndarray:

@@ -99,10 +99,13 @@ class Thresholds(_Strict):
                 _overlay(values, rule)
         hib = any(fnmatchcase(metric, g) for g in (*BUILTIN_HIGHER_IS_BETTER, *self.higher_is_better))
         budget = values["budget"]
+        declared = self.defaults.run_noise is not None or any(
+            r.run_noise is not None and r.matches(workload, precision, backend, metric) for r in self.rules)
         return Threshold(delta=float(values["delta"] or 0.0), alpha=float(values["alpha"] or 0.0),
                          run_noise=float(values["run_noise"] or 0.0), rel_tol=float(values["rel_tol"] or 0.0),
                          abs_tol=float(values["abs_tol"] or 0.0),
-                         budget=None if budget is None else float(budget), higher_is_better=hib)
+                         budget=None if budget is None else float(budget), higher_is_better=hib,
+                         run_noise_declared=declared)
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class Threshold:
     abs_tol: float
     budget: float | None
     higher_is_better: bool
+    run_noise_declared: bool = False  # run_noise set in a thresholds file (a statement), not the built-in default
 
 
 def _overlay(values: dict[str, float | None], limits: Limits) -> None:

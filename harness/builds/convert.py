@@ -98,9 +98,7 @@ def to_int8_dynamic(model: onnx.ModelProto) -> Converted:
         "version": onnxruntime.__version__,
         "parameters": {"weight_type": "QInt8", "activations": "uint8, per-tensor, computed at run time"},
     }
-    notes = untouched_notes("int8", model, out)
-    if any(n.op_type == "ConvInteger" for n in out.graph.node):
-        notes.append("int8: ConvInteger with int8 weights: ORT 1.19 CPU has no kernel for it (newer ORT does)")
+    notes = untouched_notes("int8", model, out)  # ConvInteger runs on the ORT CPU EP this project pins
     return Converted(_finish(out), converter, notes)
 
 

@@ -231,6 +231,10 @@ class Measure(Strict):
     min_seconds: float = Field(default=1.0, ge=0)
     max_seconds: float = Field(default=10.0, gt=0)
     max_iterations: int = Field(default=1_000_000, ge=1)
+    # a steady window while other processes took more than this many cores is measured again, at most
+    # contention_retries times, the quietest kept (the contention flag's threshold; null: never)
+    contention_cores: float | None = Field(default=0.25, gt=0)
+    contention_retries: int = Field(default=2, ge=0, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> Measure:

@@ -47,6 +47,10 @@ class JobMeasure(_Model):
     min_seconds: NonNegFloat = 1.0
     max_seconds: PosFloat = 10.0
     max_iterations: int = Field(default=1_000_000, ge=1)
+    # Contention: a steady window while other processes took more than contention_cores cores is
+    # measured again, at most contention_retries times; the quietest is kept (null: never again).
+    contention_cores: PosFloat | None = None
+    contention_retries: int = Field(default=2, ge=0, le=10)
 
     @model_validator(mode="after")
     def _ordered(self) -> JobMeasure:

@@ -24,9 +24,10 @@ _STYLE = {
     Verdict.UNCHANGED: "dim",
     Verdict.INCONCLUSIVE: "yellow",
     Verdict.INCOMPARABLE: "magenta",
+    Verdict.SUSPECTED: "bold yellow",
 }
-_ORDER = {Verdict.REGRESSED: 0, Verdict.INCOMPARABLE: 1, Verdict.INCONCLUSIVE: 2, Verdict.IMPROVED: 3,
-          Verdict.UNCHANGED: 4}
+_ORDER = {Verdict.REGRESSED: 0, Verdict.INCOMPARABLE: 1, Verdict.SUSPECTED: 2, Verdict.INCONCLUSIVE: 2,
+          Verdict.IMPROVED: 3, Verdict.UNCHANGED: 4}
 
 
 def _ci(r: Row) -> str:

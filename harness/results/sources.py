@@ -21,7 +21,7 @@ import pandas as pd
 
 from harness.config.locations import default_store
 from harness.errors import HarnessError
-from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, SIDE_COLUMNS, Side, flag_codes
+from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, CPU_COUNT_METRIC, SIDE_COLUMNS, Side, flag_codes
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
 from harness.results.identity import config_identity
 from harness.results.run_refs import RunFilter, parse_ref, resolve_run
@@ -115,6 +115,7 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
     cells = cells.assign(device_fingerprint=cells["device_fingerprint"].fillna(""))
     metrics = store.metrics_frame(run_ids)
     contention = metrics[metrics["metric"] == CONTENTION_METRIC].set_index("cell_id")["value"].to_dict()
+    cpu_counts = metrics[metrics["metric"] == CPU_COUNT_METRIC].set_index("cell_id")["value"].to_dict()
     judged = metrics[metrics["kind"].isin(["noisy", "deterministic"])]
     raw = store.samples_for(judged.loc[judged["kind"] == "noisy", "cell_id"].unique().tolist())
     per_cell: dict[int, dict[str, Any]] = {}
@@ -134,7 +135,8 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
                      "device_fingerprint": rec.get("device_fingerprint") or "",
                      "round": (rounds or {}).get(rec["run_id"]), "error": info.get("error"),
                      "samples": raw.get((cid, rec["metric"])), "stats": None, "config": info.get("config"),
-                     "flags": info.get("flags", ()), "contention_cores": None if cores is None else float(cores)})
+                     "flags": info.get("flags", ()), "contention_cores": None if cores is None else float(cores),
+                     "cpu_count": cpu_counts.get(cid)})
     order = {r: i for i, r in enumerate(run_ids)}
     frame = pd.DataFrame(rows, columns=SIDE_COLUMNS)
     if not frame.empty:
@@ -160,7 +162,7 @@ def side_from_file(path: Path) -> Side:
                            "('benchmarks' list and 'machine_info')")
     metrics = metrics.assign(run_id=run_id, cell_id=None)
     cells = cells.assign(run_id=run_id, cell_id=None)
-    return Side(label=f"file {path.name}", metrics=metrics[SIDE_COLUMNS], cells=cells[CELL_COLUMNS], runs=[run_id])
+    return Side(label=f"file {path.name}", metrics=metrics.reindex(columns=SIDE_COLUMNS), cells=cells[CELL_COLUMNS], runs=[run_id])
 
 
 def _file_run_id(section: Any, field: str, path: Path) -> str:
@@ -185,7 +187,7 @@ def _read_export(doc: dict[str, Any], path: Path) -> tuple[pd.DataFrame, pd.Data
         result = cell.get("result") if isinstance(cell.get("result"), dict) else {}
         ep = text(cell.get("ep_requested"), f"{at}.ep_requested", required=False)
         extra = {"config": config_identity(result, ep), "flags": flag_codes(_flags(result.get("flags"), at)),
-                 "round": None, "stats": None, "contention_cores": None}
+                 "round": None, "stats": None, "contention_cores": None, "cpu_count": None}
         cells.append({k: ident[k] for k in (*CELL_KEY, "device", "status", "error")})
         samples = cell.get("samples") if cell.get("samples") is not None else {}
         need(samples, dict, f"{at}.samples", "an object of metric name -> samples")
@@ -200,8 +202,10 @@ def _read_export(doc: dict[str, Any], path: Path) -> tuple[pd.DataFrame, pd.Data
                               "value": number(m.get("value"), f"{mat}.value"),
                               "samples": None if raw is None else sample_array(raw, f"{at}.samples[{name!r}]")})
         cores = next((r["value"] for r in cell_rows if r["metric"] == CONTENTION_METRIC), None)
+        count = next((r["value"] for r in cell_rows if r["metric"] == CPU_COUNT_METRIC), None)
         for r in cell_rows:
             r["contention_cores"] = cores
+            r["cpu_count"] = count
         rows += [r for r in cell_rows if r["kind"] in ("noisy", "deterministic")]
     return pd.DataFrame(rows, columns=[c for c in SIDE_COLUMNS if c != "run_id"]), \
         pd.DataFrame(cells, columns=[*CELL_KEY, "device", "status", "error"])

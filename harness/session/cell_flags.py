@@ -19,7 +19,7 @@ from harness.analysis import flags as F
 from harness.analysis.run_table import headline_metric
 from harness.builds.manifest import WorkloadEntry
 from harness.plan import Cell
-from harness.records import CellRecord
+from harness.records import CONTENTION_METRIC, CellRecord
 
 FP32 = "fp32"
 
@@ -70,6 +70,7 @@ class Fp32Headlines:
 
     def __init__(self) -> None:
         self._by: dict[tuple[str, str, str], dict[str, tuple[float | None, str, str]]] = {}
+        self._samples: dict[tuple[str, str, str], tuple[Mapping[str, np.ndarray], float | None]] = {}
         self._lock = threading.Lock()
 
     def seed(self, metrics: pd.DataFrame) -> None:
@@ -89,16 +90,20 @@ class Fp32Headlines:
             return
         key = (rec.device, rec.workload, rec.backend)
         mine = {m.name: (m.value, m.unit, m.kind) for m in rec.metrics}
+        cores = next((m.value for m in rec.metrics if m.name == CONTENTION_METRIC), None)
         with self._lock:
             if rec.precision == FP32:
                 self._by[key] = mine
+                self._samples[key] = (dict(rec.samples), cores)
                 return
             fp32 = self._by.get(key)
+            fp32_samples, fp32_cores = self._samples.get(key, ({}, None))
         head = _headline(mine)
         if fp32 is None or head is None or head[0] not in fp32:
             return
         name, value, unit = head
-        flag = F.slower_than_fp32(name, value, fp32[name][0], unit, rec.backend)
+        flag = F.slower_than_fp32(name, value, fp32[name][0], unit, rec.backend, samples=rec.samples.get(name),
+                                  fp32_samples=fp32_samples.get(name), cores=cores, fp32_cores=fp32_cores)
         if flag is not None:
             rec.result["flags"] = [*(rec.result.get("flags") or []), flag.to_json()]
 

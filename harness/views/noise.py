@@ -25,7 +25,7 @@ from harness.results.store import Store
 
 def as_prior(c: CalibratedNoise) -> N.RunNoise:
     lo, hi = N.as_percent(c.low), N.as_percent(c.high)
-    return N.RunNoise(sigma=c.sigma, df=c.df, source="calibrated", runs=c.n_runs,
+    return N.RunNoise(sigma=c.sigma, df=c.df, source="calibrated", runs=c.n_runs, date=(c.created_at or "")[:10],
                       detail=f"{c.n_runs} A/A runs ({(c.created_at or '')[:10]}), 95 % interval "
                              f"{lo:.1f}–{hi:.1f} %")
 

@@ -36,8 +36,10 @@ struct LoadReading {
 struct LoadMeter {
   json last;  // {"wall_s", "busy_s", "self_s"} of the last window, or null
   json error;
+  int64_t retried = 0;  // windows of the last steady phase measured again for contention
   LoadReading read() const;
   void close_window(const LoadReading& before, const LoadReading& after);
+  json others_cores() const;  // CPU others used per wall second in the last window, or null
 };
 
 // {"loadavg_before", "cpu_count", "windows": {}, "error": null} at the start of a job.
@@ -103,7 +105,9 @@ struct Measured {
   double w0 = 0, w1 = 0;  // monotonic window of the steady phase
 };
 
-// Warm-up (discarded) then steady samples under the stopping rule of job["measure"].
+// Warm-up (discarded) then steady samples under the stopping rule of job["measure"]. A steady window
+// while other processes took more than measure.contention_cores cores is measured again, at most
+// measure.contention_retries times, and the quietest kept (as the agent's measure()).
 Measured measure(const std::function<void()>& fn, const json& m, double slowdown, Context& ctx);
 
 void append_series(Context& ctx, const std::string& name, const std::vector<double>& samples, int64_t n_warm,

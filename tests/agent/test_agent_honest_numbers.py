@@ -4,6 +4,7 @@ processes, and a fed-back state really flows from step to step."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import time
@@ -92,7 +93,35 @@ def test_another_process_busy_on_a_core_is_contention(tmp_path: Path) -> None:
     found = contention.interpret(result)
     assert found.cores is not None and found.cores > CONTENTION_CORES, result["load"]
     assert found.flag is not None and found.flag.code == CONTENTION
-    assert {m.name: m.unit for m in found.metrics} == {"host_contention_cores": "cores", "host_loadavg_before": ""}
+    assert {m.name: m.unit for m in found.metrics} == {"host_contention_cores": "cores", "host_loadavg_before": "",
+                                                      "host_cpu_count": "cores"}
+    assert "retries" not in result["load"]  # the job set no contention limit: nothing measured again
+
+
+def test_a_window_under_contention_is_measured_again_and_the_quietest_kept(tmp_path: Path) -> None:
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
+    try:
+        time.sleep(0.3)
+        job = _job(tmp_path, tiny_mlp(tmp_path / "m.onnx"), {"/x": np.ones((1, 64), np.float32)},
+                   measure=dict(FAST, min_seconds=0.3, contention_cores=CONTENTION_CORES, contention_retries=2))
+        result = _agent_subprocess(tmp_path, job)
+    finally:
+        for hog in hogs:
+            hog.kill()
+            hog.wait()
+    assert result["status"] == "ok", result.get("traceback")
+    assert result["load"]["retries"] == {"latency_ms": 2}, result["load"]  # busy all along: bounded
+    found = contention.interpret(result)
+    assert found.retries == 2 and found.flag is not None and "measured again" in found.flag.message
+    assert {m.name: m.value for m in found.metrics}["host_contention_retries"] == 2.0
+    assert len(result["series"]["latency_ms"]["samples"]) >= 20  # one window's samples, not three
+
+
+def test_a_quiet_window_is_measured_once(tmp_path: Path) -> None:
+    job = _job(tmp_path, tiny_mlp(tmp_path / "m.onnx"), {"/x": np.ones((1, 64), np.float32)},
+               measure=dict(FAST, contention_cores=64.0, contention_retries=2))  # a limit no host reaches
+    result = _agent_subprocess(tmp_path, job)
+    assert result["status"] == "ok" and "retries" not in result["load"], result["load"]
 
 
 def test_state_is_fed_back_from_the_previous_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

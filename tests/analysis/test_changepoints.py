@@ -27,9 +27,12 @@ def test_single_outlier_run_is_not_flagged() -> None:
     assert detect(_runs([10.0] * 10 + [14.0] + [10.0] * 9)) == []
 
 
-def test_step_needs_two_runs_to_count() -> None:
-    assert detect(_runs([10.0] * 12 + [11.0])) == []  # one run at the new level so far
-    assert [c.index for c in detect(_runs([10.0] * 12 + [11.0] * 2))] == [12]
+def test_step_needs_three_runs_to_count() -> None:
+    # one or two runs at the new level so far: with heavy-tailed run offsets (Student t, 3 dof) two
+    # runs out in the same direction raised 0.05-0.08 false alerts per series over 60 nights
+    assert detect(_runs([10.0] * 12 + [11.0])) == []
+    assert detect(_runs([10.0] * 12 + [11.0] * 2)) == []
+    assert [c.index for c in detect(_runs([10.0] * 12 + [11.0] * 3))] == [12]
 
 
 def test_small_step_below_threshold_is_ignored() -> None:

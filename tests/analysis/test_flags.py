@@ -69,3 +69,25 @@ def test_any_stored_flags_parse_and_label(raw: list) -> None:
     for flag in F.parse_flags(raw):
         assert isinstance(flag.code, str) and isinstance(flag.message, str)
         assert isinstance(flag.label, str)
+
+
+def test_slower_than_fp32_is_judged_with_both_cells_in_run_evidence() -> None:
+    rng = np.random.default_rng(5)
+    fp32 = rng.lognormal(0.0, 0.30, 15)  # a noisy fp32 cell: a 1.12 ratio of medians is within its error
+    same = rng.lognormal(0.0, 0.30, 15)
+    value = 1.12 * float(np.median(fp32))
+    same *= value / float(np.median(same))
+    assert F.slower_than_fp32("m", value, float(np.median(fp32)), "ms", "cpu", samples=same,
+                              fp32_samples=fp32) is None
+    quiet = rng.lognormal(0.0, 0.01, 400)
+    slow = 1.5 * rng.lognormal(0.0, 0.01, 400)
+    flag = F.slower_than_fp32("m", float(np.median(slow)), float(np.median(quiet)), "ms", "cpu", samples=slow,
+                              fp32_samples=quiet)
+    assert flag is not None and flag.code == F.SLOWER_THAN_FP32 and 1.4 < flag.extra["ci_low"] < 1.5
+    assert "95 % CI" in flag.message
+
+
+def test_slower_than_fp32_under_contention_is_not_judged_and_says_so() -> None:
+    flag = F.slower_than_fp32("latency_ms", 1.69, 1.0, "ms", "cpu", cores=1.4, fp32_cores=0.1)
+    assert flag is not None and flag.code == F.NOTE and "not judged" in flag.message and "1.40 cores" in flag.message
+    assert F.slower_than_fp32("latency_ms", 1.05, 1.0, "ms", "cpu", cores=1.4) is None  # nothing to say

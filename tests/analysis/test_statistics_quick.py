@@ -1,37 +1,58 @@
 """The statistics simulation, quick: a few scenarios of benchmarks/statsim.py with loose bounds.
 
-The full table (every shape, σ_run, n, rows, k) is benchmarks/test_statistics_simulation.py; this
-keeps the decision code honest on every test run: run-to-run noise does not fake regressions, a
-real +10 % is found, the CLI agrees with the decision code, and history neither cries wolf nor
-misses a step.
+The full table (every condition of issue 22: heavy-tailed, thermal and whole-device run offsets, stale
+calibrations, k_A != k_B, AR(1) samples, contention on one side, σ_run 2-12 % against the assumed default,
+MDE checks) is benchmarks/test_statistics_simulation.py; this keeps the decision code honest on every
+test run: run-to-run noise does not fake regressions, a real +10 % is found (one row, or the whole
+device as one finding), the CLI agrees with the decision code, and history neither cries wolf nor misses
+a step.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from benchmarks.statsim import HistoryScenario, Scenario, cli_agreement, simulate_compare, simulate_history
+from benchmarks.statsim import (
+    HistoryScenario,
+    Scenario,
+    cli_agreement,
+    simulate_compare,
+    simulate_history,
+)
 
-TRIALS = 40
+TRIALS = 20
 
 
 def test_run_to_run_noise_does_not_fake_regressions() -> None:
     for s in (Scenario(sigma_run=0.08, k=3), Scenario(shape="AR(1) + 6% ramp", sigma_run=0.04, k=3),
-              Scenario(sigma_run=0.04, k=1, source="calibrated"),
+              Scenario(sigma_run=0.04, k=1, source="calibrated", offsets="t3"),
+              Scenario(sigma_run=0.02, k=1, source="calibrated", stale=2.0),
+              Scenario(sigma_run=0.12, k=1, source="assumed"),
+              Scenario(sigma_run=0.04, k=3, offsets="thermal", shared=True),
+              Scenario(sigma_run=0.04, k=5, k_b=1, offsets="t3"),
+              Scenario(shape="AR(1) rho 0.9", n=10, sigma_run=0.02, k=1, source="calibrated"),
               Scenario(shape="outliers 5% at 2-5x", sigma_run=0.04, k=1, source="assumed", assumed=0.05)):
         o = simulate_compare(s, TRIALS, seed=11)
         assert o.any_regressed <= 0.05 and o.any_improved <= 0.05, s.label
         assert o.coverage >= 0.85, s.label
 
 
+def test_contention_on_one_side_is_not_a_regression() -> None:
+    o = simulate_compare(Scenario(sigma_run=0.02, k=3, contention=True), TRIALS, seed=17)
+    assert o.any_regressed == 0 and o.any_improved == 0 and o.suspected == 0
+
+
 def test_a_real_ten_percent_is_found_and_covered() -> None:
     o = simulate_compare(Scenario(sigma_run=0.02, k=5, effect=1.10), TRIALS, seed=12)
-    assert o.regressed_rows >= 0.85 and o.coverage >= 0.85
+    assert o.found >= 0.85 and o.coverage >= 0.85  # every row moved: one common-shift finding
+    assert o.regressed_rows == 0  # ... not 20 REGRESSED rows
+    one = simulate_compare(Scenario(sigma_run=0.02, k=5, effect=1.10, changed="one"), TRIALS, seed=12)
+    assert one.found >= 0.5 and one.coverage >= 0.85
 
 
-def test_one_run_per_side_with_assumed_noise_is_inconclusive_not_regressed() -> None:
+def test_one_run_per_side_with_assumed_noise_is_never_regressed() -> None:
     o = simulate_compare(Scenario(sigma_run=0.04, k=1, effect=1.06, source="assumed", assumed=0.05), TRIALS, seed=13)
-    assert o.any_regressed <= 0.05 and o.inconclusive_rows >= 0.9  # +6 % is never called UNCHANGED either
+    assert o.any_regressed == 0 and o.inconclusive_rows >= 0.9  # +6 % is never called UNCHANGED either
     assert o.unchanged_rows <= 0.02
 
 
