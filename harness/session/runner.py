@@ -22,6 +22,7 @@ from harness.config.models import DeviceProfile
 from harness.errors import HarnessError
 from harness.plan import Cell
 from harness.records import CellRecord
+from harness.results.keeper import CellKeeper
 from harness.results.store import Store
 from harness.session.device_session import DeviceSession, RunContext, crash_result
 from harness.transport.base import Transport
@@ -89,6 +90,7 @@ class Runner:
         self._cancel = threading.Event()
         self._sessions: dict[str, DeviceSession] = {}
         self._event_lock = threading.Lock()
+        self.keeper = CellKeeper(store, ctx.run_id)
 
     def _emit(self, event: Event) -> None:
         with self._event_lock:
@@ -193,9 +195,11 @@ class Runner:
             self._emit(Event("device_note", device, message=note))
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
-        """Store a finished cell at once (a crash later loses nothing measured)."""
+        """Store a finished cell at once (a crash later loses nothing measured). A store that fails
+        even after retries: the cell goes to the journal and the run stops after the cells in flight."""
         self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
-        self.store.record_cell(self.ctx.run_id, rec)
+        if not self.keeper.keep(rec):
+            self._cancel.set()
         stats = outcome.devices[cell.device]
         stats.cells += 1
         stats.measure_s += rec.measure_s or 0.0
