@@ -6,8 +6,9 @@ fields as JSON plus its samples and kept outputs as arrays. ``harness run --resu
 stores the journal first (a cell already in the store is not stored twice), then runs what is
 left. Nothing measured is lost to a store fault.
 
-The journal lives beside a SQLite store when it can, else in ``$HARNESS_JOURNAL``, the harness
-home's ``results/journal`` or the temp folder: the first that takes the file. A full disk under
+The journal lives beside a SQLite store (``.<store file>.journal/``) when it can, else in
+``$HARNESS_JOURNAL``, the harness home's ``results/journal`` or the temp folder: the first that
+takes the file (a PostgreSQL store starts at ``$HARNESS_JOURNAL``). A full disk under
 the store usually leaves another folder that does.
 """
 
@@ -35,13 +36,13 @@ SUFFIX = ".cell.npz"
 def roots(store_url: str) -> list[Path]:
     """Where journals of this store may be, in the order they are tried."""
     out: list[Path] = []
-    env = os.environ.get("HARNESS_JOURNAL")
-    if env:
-        out.append(Path(env))
     url = make_url(store_url)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         db = Path(url.database.removeprefix("file:").split("?")[0])
         out.append(db.parent / f".{db.name}.journal")
+    env = os.environ.get("HARNESS_JOURNAL")
+    if env:
+        out.append(Path(env))
     out += [project_root() / "results" / "journal", Path(tempfile.gettempdir()) / "harness-journal"]
     return list(dict.fromkeys(out))
 
@@ -97,10 +98,11 @@ def write(store_url: str, run_id: str, rec: CellRecord) -> Path:
             return path
         except OSError as exc:
             errors.append(f"{folder}: {exc.strerror or exc}")
-            try:
-                tmp.unlink()
-            except OSError:
-                pass
+            for leftover in (tmp.unlink, folder.rmdir, root.rmdir):  # nothing half-made left behind
+                try:
+                    leftover()
+                except OSError:
+                    pass
     raise OSError(f"no journal folder takes cell {rec.cell_key}: " + "; ".join(errors))
 
 
