@@ -54,16 +54,16 @@ def _stored(store_url: str) -> int:
         return 0
 
 
-def _run_with_fault(args: list[str], env: dict[str, str], store_url: str, fault: Callable[[], None],
-                    **popen) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def _run_with_fault(args: list[str], env: dict[str, str], store_url: str,
+                    fault: Callable[[subprocess.Popen[str]], object]) -> tuple[int, str]:
     """Start the run, inject the fault once its first cell is stored; (exit code, stdout + stderr)."""
     proc = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=REPO, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, **popen)
+                            stderr=subprocess.STDOUT, text=True)
     deadline = time.monotonic() + 240
     while proc.poll() is None and time.monotonic() < deadline and _stored(store_url) < 1:
         time.sleep(0.1)
     assert proc.poll() is None, f"the run ended before its first cell was stored: {proc.communicate()[0]}"
-    fault()
+    fault(proc)
     out, _ = proc.communicate(timeout=300)
     return proc.returncode, " ".join(out.split())
 
@@ -124,7 +124,7 @@ def test_disk_full_mid_run_stops_with_exit_2_and_resume_stores_the_journal(tmp_p
         db = disk / "store.db"
         env = {**cli_env, "HARNESS_STORE": str(db), "HARNESS_JOURNAL": str(tmp_path / "journal")}
         fillers: list[Path] = []
-        rc, out = _run_with_fault(args, env, str(db), lambda: fillers.append(_fill(disk)))
+        rc, out = _run_with_fault(args, env, str(db), lambda _: fillers.append(_fill(disk)))
         run_id = _check_stopped(rc, out, f"results store sqlite:///{db} ({db})", "database or disk is full")
         assert str(tmp_path / "journal" / run_id) in out  # the disk beside the store was full: the next folder took it
         fillers[0].unlink()
@@ -136,16 +136,13 @@ def test_a_file_size_limit_mid_run_stops_with_exit_2(tmp_path: Path, cli_env) ->
     args = _setup(tmp_path, cli_env)
     db = tmp_path / "store.db"
     env = {**cli_env, "HARNESS_STORE": str(db)}
-    limit = 0
-
-    def size_limit() -> None:  # in the child: files may not grow past `limit` bytes (ulimit -f)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
-
-    with contextlib.closing(Store(db)):
-        pass
     wal = db.with_name("store.db-wal")
-    limit = max(db.stat().st_size, wal.stat().st_size if wal.exists() else 0) + (96 << 10)
-    rc, out = _run_with_fault(args, env, str(db), lambda: None, preexec_fn=size_limit)
+
+    def size_limit(proc: subprocess.Popen[str]) -> None:  # `ulimit -f` on the running harness: no file grows
+        limit = max(db.stat().st_size, wal.stat().st_size)
+        resource.prlimit(proc.pid, resource.RLIMIT_FSIZE, (limit, limit))
+
+    rc, out = _run_with_fault(args, env, str(db), size_limit)
     run_id = _check_stopped(rc, out, f"results store sqlite:///{db}", "disk")
     _check_resumed(env, str(db), run_id, [tmp_path / ".store.db.journal"])
 
@@ -157,7 +154,7 @@ def test_a_sqlite_lock_held_past_the_busy_timeout(tmp_path: Path, cli_env) -> No
     env = {**cli_env, "HARNESS_STORE": str(db), "HARNESS_STORE_BUSY_TIMEOUT_S": "1"}
     holder = sqlite3.connect(str(db), timeout=30, isolation_level=None)
     try:
-        rc, out = _run_with_fault(args, env, str(db), lambda: holder.execute("BEGIN EXCLUSIVE"))
+        rc, out = _run_with_fault(args, env, str(db), lambda _: holder.execute("BEGIN EXCLUSIVE"))
     finally:
         holder.close()
     run_id = _check_stopped(rc, out, f"results store sqlite:///{db}", "database is locked")
@@ -180,7 +177,7 @@ def test_postgres_restarted_mid_run_is_ridden_out(tmp_path: Path, cli_env, postg
     url = postgres_rig.create_database()
     env = {**cli_env, "HARNESS_STORE": url}
 
-    def restart() -> None:
+    def restart(_: object) -> None:
         _pg_ctl(postgres_rig, "-m", "fast", "-w", "stop")
         time.sleep(1.0)
         _pg_start(postgres_rig)
@@ -200,7 +197,7 @@ def test_postgres_stopped_mid_run_stops_with_exit_2(tmp_path: Path, cli_env, pos
     url = postgres_rig.create_database()
     env = {**cli_env, "HARNESS_STORE": url, "HARNESS_JOURNAL": str(tmp_path / "journal")}
     try:
-        rc, out = _run_with_fault(args, env, url, lambda: _pg_ctl(postgres_rig, "-m", "fast", "-w", "stop"))
+        rc, out = _run_with_fault(args, env, url, lambda _: _pg_ctl(postgres_rig, "-m", "fast", "-w", "stop"))
     finally:
         time.sleep(0.2)
     try:
