@@ -1,4 +1,5 @@
-"""Run a plan: one worker thread per device, cells on one device one at a time.
+"""Run a plan: one worker thread per physical device, cells on one device one at a time (two
+profiles of one machine one after the other).
 
 Every finished cell is committed to the store the moment it finishes. A device that
 cannot be opened gets its cells recorded as failed with the reason (failures are data);
@@ -28,6 +29,7 @@ from harness.session.device_session import DeviceSession, RunContext, crash_resu
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy
+from harness.transport.physical import physical_key
 
 
 @dataclass
@@ -101,9 +103,13 @@ class Runner:
         by_device: dict[str, list[Cell]] = {}
         for cell in cells:
             by_device.setdefault(cell.device, []).append(cell)
+        # one worker per physical device: two profiles of one machine run one after the other
+        by_machine: dict[str, list[tuple[str, list[Cell]]]] = {}
+        for dev, dev_cells in by_device.items():
+            by_machine.setdefault(physical_key(self.profiles[dev]), []).append((dev, dev_cells))
         t0 = time.monotonic()
-        pool = ThreadPoolExecutor(max_workers=max(1, len(by_device)), thread_name_prefix="device")
-        futures = [pool.submit(self._device_worker, dev, dev_cells, outcome) for dev, dev_cells in by_device.items()]
+        pool = ThreadPoolExecutor(max_workers=max(1, len(by_machine)), thread_name_prefix="device")
+        futures = [pool.submit(self._machine_worker, views, outcome) for views in by_machine.values()]
         try:
             while True:
                 done, pending = wait(futures, timeout=0.5)
@@ -122,6 +128,13 @@ class Runner:
         for f in futures:
             f.result()  # re-raise a bug in a worker instead of hiding it
         return outcome
+
+    def _machine_worker(self, views: list[tuple[str, list[Cell]]], outcome: RunOutcome) -> None:
+        """The profiles of one machine, one after the other (each holds the machine's lock in turn)."""
+        for device, cells in views:
+            if self._cancel.is_set():
+                return
+            self._device_worker(device, cells, outcome)
 
     def _device_worker(self, device: str, cells: list[Cell], outcome: RunOutcome) -> None:
         stats = outcome.devices.setdefault(device, DeviceStats())
