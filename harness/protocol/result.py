@@ -8,14 +8,53 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from harness.errors import HarnessError
-from harness.protocol.job import Job, NonNegFloat, PosFloat
+from harness.protocol.job import Job
 from harness.protocol.limits import max_samples
 from harness.protocol.probe import ProbeFacts
 
 StopReason = Literal["min_iterations+min_seconds", "max_seconds", "max_iterations"]
 #: a file or folder name inside the job's out_dir: no separators, never "." or ".."
 OUTPUT_NAME = r"^[A-Za-z0-9_][A-Za-z0-9._-]*$"
-FiniteFloat = Annotated[float, Field(allow_inf_nan=False)]
+
+# Bounds on every number a device reports: finite, positive where it must be, and below a sane
+# ceiling, so an absurd value (a latency of 1e308) fails its own cell instead of overflowing a
+# statistic, a page or every later compare with that run.
+#: a sample, a duration in ms or s, a rate: 1e9 ms is 11 days; nothing a cell measures comes near
+MAX_MEASURE = 1e9
+#: peak memory in MB: a petabyte
+MAX_MEMORY_MB = 1e9
+#: a device's monotonic clock in seconds (windows, probe times): 30 000 years of uptime
+MAX_CLOCK_S = 1e12
+#: a count (nodes, microseconds of kernel time, an integer session setting)
+MAX_COUNT = 2**53
+
+FiniteFloat = Annotated[float, Field(allow_inf_nan=False, ge=-MAX_CLOCK_S, le=MAX_CLOCK_S)]
+Sample = Annotated[float, Field(gt=0, le=MAX_MEASURE, allow_inf_nan=False)]
+Duration = Annotated[float, Field(ge=0, le=MAX_MEASURE, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+
+#: metric names the host computes itself: a device's series may not take them (a series named
+#: ``rel_l2`` would fill the "rel L2 vs fp32" column), nor their ``name@label`` / ``name:tensor`` /
+#: ``name.stat`` forms. analysis.fidelity, probes and session.cell_result name these.
+HOST_METRICS = frozenset({
+    "l2", "rel_l2", "max_abs", "cosine", "top1_agreement", "top5_agreement", "token_match", "first_divergence",
+    "kl_mean", "exact_match", "peak_rss_mb", "peak_pss_mb", "power_w", "power_idle_w", "energy_mj_per_inference",
+    "load_ms", "first_inference_ms", "probe_overhead_s", "host_contention_cores", "host_loadavg_before",
+    "temp_start_c", "temp_max_c", "temp_end_c", "items_per_s", "tokens_per_s", "prefill_tokens_per_s",
+    "decoder_tokens_per_s",
+})
+HOST_PREFIXES = ("xplat_",)
+
+
+def host_metric_base(name: str) -> str:
+    """The part of a metric name that says what it is: ``rel_l2:logits`` -> ``rel_l2``."""
+    for sep in ("@", ":", "."):
+        name = name.split(sep, 1)[0]
+    return name
+
+
+def reserved_metric(name: str) -> bool:
+    return host_metric_base(name) in HOST_METRICS or name.startswith(HOST_PREFIXES)
 
 
 class _Model(BaseModel):
@@ -26,7 +65,7 @@ class Series(_Model):
     """Raw steady-state samples of one measured quantity (e.g. "latency_ms@b1")."""
 
     unit: str = Field(min_length=1, max_length=16)
-    samples: list[PosFloat]
+    samples: list[Sample]
     warmup_n: int = Field(ge=0)
     stopped_by: StopReason
 
@@ -34,8 +73,8 @@ class Series(_Model):
 class Placement(_Model):
     """Nodes and kernel time one execution provider ran in the profiled run."""
 
-    nodes: int = Field(ge=0)
-    time_us: int = Field(ge=0)
+    nodes: Count
+    time_us: Count
 
 
 class Providers(_Model):
@@ -56,8 +95,8 @@ class MemoryInfo(_Model):
     before the EP-placement profiling session exists (a second session overstated it 25-50 %)
     and say so: "VmHWM (measured session only)", "ru_maxrss (measured session only)"."""
 
-    peak_rss_mb: PosFloat
-    baseline_rss_mb: NonNegFloat | None = None
+    peak_rss_mb: Annotated[float, Field(gt=0, le=MAX_MEMORY_MB, allow_inf_nan=False)]
+    baseline_rss_mb: Annotated[float, Field(ge=0, le=MAX_MEMORY_MB, allow_inf_nan=False)] | None = None
     method: str = Field(min_length=1)
 
 
@@ -66,17 +105,17 @@ class LoadWindow(_Model):
     idle and iowait) and the runner's own (its threads and reaped children). What others used is
     busy_s - self_s; the host turns it into cores (``host_contention_cores``)."""
 
-    wall_s: NonNegFloat
-    busy_s: NonNegFloat
-    self_s: NonNegFloat
+    wall_s: Duration
+    busy_s: Duration
+    self_s: Duration
 
 
 class LoadReadings(_Model):
     """How loaded the device was around the cell: the load average before it, and per steady
     window (keyed like ``windows``) the CPU time readings. Absent from runners that predate it."""
 
-    loadavg_before: list[NonNegFloat] | None = Field(default=None, min_length=1, max_length=3)
-    cpu_count: int | None = Field(default=None, ge=1)
+    loadavg_before: list[Duration] | None = Field(default=None, min_length=1, max_length=3)
+    cpu_count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     windows: dict[str, LoadWindow] = Field(default_factory=dict)
     error: str | None = None  # e.g. /proc/stat unreadable: no windows
     retries: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)  # per series: windows measured again (contention)
@@ -87,7 +126,7 @@ class ProbeRecord(_Model):
 
     t: list[FiniteFloat] = Field(default_factory=list)
     v: list[str] = Field(default_factory=list)
-    overhead_s: NonNegFloat = 0.0
+    overhead_s: Duration = 0.0
     error: str | None = None
 
     @model_validator(mode="after")
@@ -111,23 +150,33 @@ class Result(_Model):
     traceback: str | None = None
     env: ProbeFacts
     providers: Providers | None = None
-    session: dict[str, int | str | bool | None] = Field(default_factory=dict)
-    load_ms: dict[str, NonNegFloat] = Field(default_factory=dict)
-    first_inference_ms: dict[str, NonNegFloat] = Field(default_factory=dict)
+    session: dict[str, Annotated[int, Field(ge=-MAX_COUNT, le=MAX_COUNT)] | str | bool | None] = Field(
+        default_factory=dict)
+    load_ms: dict[str, Duration] = Field(default_factory=dict)
+    first_inference_ms: dict[str, Duration] = Field(default_factory=dict)
     series: dict[str, Series] = Field(default_factory=dict)
     memory: MemoryInfo | None = None
     load: LoadReadings | None = None
     probes: dict[str, ProbeRecord] = Field(default_factory=dict)
     windows: dict[str, tuple[FiniteFloat, FiniteFloat]] = Field(default_factory=dict)
     snapshots: Snapshots = Field(default_factory=Snapshots)
-    measure_s: NonNegFloat = 0.0
-    held_s: NonNegFloat = 0.0  # of measure_s: warm-up held for a handoff past the runner's own rule
+    measure_s: Duration = 0.0
+    held_s: Duration = 0.0  # of measure_s: warm-up held for a handoff past the runner's own rule
     outputs: str | None = Field(default=None, pattern=OUTPUT_NAME, max_length=255)
 
     @field_validator("memory", mode="before")
     @classmethod
     def _empty_memory(cls, v: Any) -> Any:
         return None if v == {} else v  # the agent writes {} when it failed before measuring
+
+    @field_validator("series")
+    @classmethod
+    def _device_names(cls, v: dict[str, Series]) -> dict[str, Series]:
+        for name in v:
+            if reserved_metric(name):
+                raise ValueError(f"series {name!r} takes the name of a metric the host computes "
+                                 f"({host_metric_base(name) if host_metric_base(name) in HOST_METRICS else 'xplat_*'})")
+        return v
 
     @field_validator("windows")
     @classmethod

@@ -28,6 +28,7 @@ from sqlalchemy import (
     UniqueConstraint,
     delete,
     insert,
+    inspect,
     select,
     update,
 )
@@ -89,27 +90,35 @@ _ready: weakref.WeakSet[Engine] = weakref.WeakSet()
 _ready_lock = threading.Lock()
 
 
-def _ensure(store: Store) -> None:
-    """Create the side tables once per engine (a store opened before this module was imported)."""
+def _ensure(store: Store) -> bool:
+    """Create the side tables once per engine (a store opened before this module was imported).
+    False: a read-only store without them (nothing can be created there: they read as empty)."""
     with _ready_lock:
         if store.engine in _ready:
-            return
-        with store.engine.begin() as conn:
-            schema_lock(conn)  # several shards may create these at once on PostgreSQL
-            metadata.create_all(conn, tables=[alerts, run_noise])
+            return True
+        if store.read_only:
+            if not all(inspect(store.engine).has_table(t.name) for t in (alerts, run_noise)):
+                return False
+        else:
+            with store.engine.begin() as conn:
+                schema_lock(conn)  # several shards may create these at once on PostgreSQL
+                metadata.create_all(conn, tables=[alerts, run_noise])
         _ready.add(store.engine)
+        return True
 
 
 # ---------------------------------------------------------------------------- alerts
 def load_alerts(store: Store) -> list[Alert]:
-    _ensure(store)
+    if not _ensure(store):
+        return []
     with store.engine.connect() as conn:
         rows = conn.execute(select(alerts).order_by(alerts.c.at, alerts.c.id)).mappings().all()
     return [Alert(**{k: r[k] for k in _ALERT_FIELDS}) for r in rows]
 
 
 def alert_ids(store: Store) -> dict[tuple[str, ...], int]:
-    _ensure(store)
+    if not _ensure(store):
+        return {}
     c = alerts.c
     with store.engine.connect() as conn:
         rows = conn.execute(select(c.id, c.workload, c.precision, c.backend, c.device_fingerprint, c.metric,
@@ -118,7 +127,10 @@ def alert_ids(store: Store) -> dict[tuple[str, ...], int]:
 
 
 def save_alerts(store: Store, items: Iterable[Alert]) -> None:
-    """Upsert by (series, run): insert new alerts, update state/note of known ones."""
+    """Upsert by (series, run): insert new alerts, update state/note of known ones. A read-only
+    store keeps what it has (alerts are derived: the next publish on a writable store saves them)."""
+    if store.read_only:
+        return
     _ensure(store)
     known = alert_ids(store)
     now = utcnow()
@@ -132,7 +144,8 @@ def save_alerts(store: Store, items: Iterable[Alert]) -> None:
 
 
 def alert_by_id(store: Store, alert_id: int) -> Alert | None:
-    _ensure(store)
+    if not _ensure(store):
+        return None
     with store.engine.connect() as conn:
         r = conn.execute(select(alerts).where(alerts.c.id == alert_id)).mappings().first()
     return None if r is None else Alert(**{k: r[k] for k in _ALERT_FIELDS})
@@ -169,7 +182,8 @@ def save_run_noise(store: Store, items: Iterable[CalibratedNoise]) -> int:
 
 
 def load_run_noise(store: Store) -> list[CalibratedNoise]:
-    _ensure(store)
+    if not _ensure(store):
+        return []
     with store.engine.connect() as conn:
         rows = conn.execute(select(run_noise)).mappings().all()
     return [CalibratedNoise(device_fingerprint=r["device_fingerprint"], workload=r["workload"],

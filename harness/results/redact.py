@@ -12,7 +12,8 @@ from typing import Any
 
 MASK = "***"
 # scheme://authority: the authority runs to the first '/', whitespace or quote
-_URL = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^/\s'\"]*)")
+# (a password may hold an unescaped '@' or '/': the userinfo then runs to the token's last '@')
+_URL = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.\-]*://)(?P<authority>[^\s'\"]*@[^@/\s'\"?#]*|[^/\s'\"]*)")
 
 
 def _mask(m: re.Match[str]) -> str:
@@ -24,9 +25,17 @@ def _mask(m: re.Match[str]) -> str:
     return f"{m.group('scheme')}{user}:{MASK}@{host}"
 
 
+# a credential in a query string or a libpq keyword string: ?password=..., &sslpassword=..., password=...
+_QUERY_SECRET = re.compile(
+    r"(?P<key>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|sslpassword|secret|token|api_?key|access_?token)=)"
+    r"(?P<value>[^&\s'\";]*)", re.IGNORECASE)
+
+
 def redact_text(text: str) -> str:
-    """``text`` with the password of every ``scheme://user:password@host`` URL masked."""
-    return _URL.sub(_mask, text)
+    """``text`` with every credential masked: the password of each ``scheme://user:password@host``
+    URL (an unescaped ``@`` in it included) and each ``password=`` (``?password=``, ``&pwd=``, a
+    libpq ``password=...`` keyword)."""
+    return _QUERY_SECRET.sub(lambda m: m.group("key") + MASK, _URL.sub(_mask, text))
 
 
 def redact(value: Any) -> Any:

@@ -27,6 +27,8 @@ run_configs = Table(
 
 
 def _ensure(store: Store) -> None:
+    if store.read_only:
+        return  # nothing can be created there; a store without the table has no configurations to read
     with store.engine.begin() as conn:
         schema_lock(conn)
         metadata.create_all(conn, tables=[run_configs])
@@ -34,7 +36,7 @@ def _ensure(store: Store) -> None:
 
 def save_run_config(store: Store, run_id: str, config: dict[str, Any]) -> None:
     _ensure(store)
-    with store.engine.begin() as conn:
+    with store.writing(f"save run {run_id}'s configuration") as conn:
         conn.execute(insert(run_configs).values(run_id=run_id, created_at=utcnow(),
                                                 config_json=json.dumps(redact(config), sort_keys=True)))
 

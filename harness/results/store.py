@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 import os
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, make_url, select, text, update
-from sqlalchemy.exc import ArgumentError, DatabaseError
+from sqlalchemy.exc import DatabaseError, DBAPIError
 from sqlalchemy.exc import IntegrityError as SAIntegrityError
 
 from harness.config.locations import default_store
@@ -25,8 +26,9 @@ from harness.errors import HarnessError
 from harness.records import CellRecord
 from harness.results import kept_outputs
 from harness.results import schema as S
-from harness.results.migrations import migrate
-from harness.results.redact import redact
+from harness.results.migrations import current_version, migrate
+from harness.results.redact import redact, redact_text
+from harness.results.storable import storable_record
 
 
 def utcnow() -> str:
@@ -49,11 +51,9 @@ def resolve_url(target: str | os.PathLike[str] | None) -> str:
 
 
 def shown_url(url: str) -> str:
-    """The URL as it may appear in messages and logs: never with its password."""
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return url.split("@")[-1]
+    """The URL as it may appear in messages and logs: never with its password (userinfo, an
+    unescaped ``@`` in it, ``?password=``)."""
+    return redact_text(url)
 
 
 def schema_lock(conn: Connection) -> None:
@@ -71,11 +71,55 @@ def unpack_samples(blob: bytes) -> np.ndarray:
     return np.frombuffer(blob, dtype="<f8")
 
 
+class StoreWriteError(HarnessError):
+    """The store refused a write (a run row, a status): names the store, its path and the cause."""
+
+
+def busy_timeout_s() -> float:
+    """How long a SQLite write waits for another process's lock ($HARNESS_STORE_BUSY_TIMEOUT_S, else 30 s)."""
+    try:
+        return max(0.0, float(os.environ.get("HARNESS_STORE_BUSY_TIMEOUT_S") or 30))
+    except ValueError:
+        return 30.0
+
+
+def _sqlite_file(url: str) -> Path | None:
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite" or not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database.removeprefix("file:").split("?")[0])
+
+
+def _unwritable(path: Path) -> str | None:
+    """Why a SQLite store cannot be written here (None: it can), for opening it read-only."""
+    if not path.is_file():
+        return None
+    if not os.access(path, os.W_OK):
+        return "the file is read-only or immutable"
+    if not os.access(path.parent, os.W_OK):
+        return "its folder is read-only"
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return "it is on read-only media"
+    except OSError:
+        pass
+    return None
+
+
 class Store:
+    """``read_only``: opened without write access (a store on read-only media, an immutable file);
+    reading works, writing raises a StoreWriteError saying so."""
+
     def __init__(self, target: str | os.PathLike[str] | None = None) -> None:
         self.url = resolve_url(target)
         self.shown = shown_url(self.url)  # for messages: the password masked
         self._write_lock = threading.Lock()
+        self.read_only: str | None = None  # why, when the store was opened read-only
+        path = _sqlite_file(self.url)
+        why = _unwritable(path) if path is not None else None
+        if path is not None and why is not None:
+            self._open_read_only(path, why)
+            return
         self.engine: Engine = self._make_engine(self.url)
         try:
             with self.engine.begin() as conn:
@@ -84,19 +128,60 @@ class Store:
                 migrate(conn, self.url)
         except DatabaseError as exc:  # server down, wrong host or credentials, unwritable file, not a database
             reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            if path is not None and path.is_file() and "readonly" in reason.replace("-", "").lower():
+                self.engine.dispose()
+                self._open_read_only(path, reason)
+                return
             raise HarnessError(f"cannot open results store {self.shown}: {reason}") from exc
 
+    def _open_read_only(self, path: Path, why: str) -> None:
+        """Open a SQLite store that cannot be written: read-only, immutable when not even SQLite's
+        shared-memory file can be made beside it."""
+        immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) or "media" in why else ""
+        self.read_only = why
+        self.engine = self._make_engine(f"sqlite:///file:{path}?mode=ro{immutable}&uri=true", read_only=True)
+        try:
+            with self.engine.connect() as conn:
+                version = current_version(conn)
+        except DatabaseError as exc:
+            reason = str(exc.orig).strip().splitlines()[0] if exc.orig is not None else str(exc)
+            raise HarnessError(f"cannot open results store {self.shown} read-only ({why}): {reason}") from exc
+        if version is None or version > S.SCHEMA_VERSION:
+            raise HarnessError(f"results store {self.shown} is read-only ({why}) and at schema_version {version}; "
+                               f"this harness reads {S.SCHEMA_VERSION}: open a writable copy to migrate it")
+
+    def _writable(self, what: str) -> None:
+        if self.read_only:
+            raise StoreWriteError(f"results store {self.shown} is read-only ({self.read_only}): cannot {what}; "
+                                  f"copy it somewhere writable or fix its permissions")
+
+    @contextmanager
+    def writing(self, what: str) -> Iterator[Connection]:
+        """One write transaction; a refusal becomes a StoreWriteError naming store, path and cause."""
+        self._writable(what)
+        try:
+            with self._write_lock, self.engine.begin() as conn:
+                yield conn
+        except (DBAPIError, OSError) as exc:
+            cause = str(exc.orig).strip().splitlines()[0] if isinstance(exc, DBAPIError) and exc.orig is not None \
+                else str(exc)
+            path = _sqlite_file(self.url)
+            raise StoreWriteError(f"results store {self.shown}{f' ({path})' if path else ''}: cannot {what}: "
+                                  f"{cause}") from exc
+
     @staticmethod
-    def _make_engine(url: str) -> Engine:
+    def _make_engine(url: str, read_only: bool = False) -> Engine:
         if url.startswith("sqlite"):
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+            busy = busy_timeout_s()
+            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _rec: Any) -> None:
                 cur = dbapi_conn.cursor()
-                cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
+                if not read_only:
+                    cur.execute("PRAGMA journal_mode=WAL")  # readers never block the writer
                 cur.execute("PRAGMA foreign_keys=ON")
-                cur.execute("PRAGMA busy_timeout=30000")  # several processes may share a file
+                cur.execute(f"PRAGMA busy_timeout={int(busy * 1000)}")  # several processes may share a file
                 cur.close()
 
             return engine
@@ -131,7 +216,7 @@ class Store:
         host: str | None = None,
         harness_version: str | None = None,
     ) -> None:
-        with self._write_lock, self.engine.begin() as conn:
+        with self.writing(f"create run {run_id}") as conn:
             conn.execute(
                 insert(S.runs).values(
                     run_id=run_id,
@@ -151,7 +236,7 @@ class Store:
         for key in ("summary", "labels", "plan"):
             if key in values:
                 values[f"{key}_json"] = json.dumps(redact(values.pop(key)) if key == "labels" else values.pop(key))
-        with self._write_lock, self.engine.begin() as conn:
+        with self.writing(f"update run {run_id}") as conn:
             conn.execute(update(S.runs).where(S.runs.c.run_id == run_id).values(**values))
 
     def finish_run(self, run_id: str, status: str = "finished", summary: dict[str, Any] | None = None) -> None:
@@ -176,7 +261,9 @@ class Store:
 
     # ---- cells ----------------------------------------------------------------------
     def record_cell(self, run_id: str, rec: CellRecord, *, replace: bool = False) -> int:
-        """Commit one finished cell with its metrics and samples, atomically."""
+        """Commit one finished cell with its metrics and samples, atomically (its text made storable first)."""
+        self._writable(f"store cell {rec.cell_key}")
+        rec = storable_record(rec)
         row = {
             "run_id": run_id,
             "cell_key": rec.cell_key,

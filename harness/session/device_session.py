@@ -117,7 +117,7 @@ class DeviceSession:
     def open(self) -> None:
         self.transport = self._factory(self.profile)
         t = self.transport
-        owner = f"harness run {self.ctx.run_id}"  # the lock adds host, pid and since
+        owner = f"harness run {self.ctx.run_id} ({self.profile.name})"  # the lock adds host, pid and since
         self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
                                              stop=self._aborted))  # two runs never share a device
         # Holding the lock, every pidfile left in the workdir is a dead run's: end its runner

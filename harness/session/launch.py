@@ -14,6 +14,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from harness import __version__
 from harness.builds.manifest import Manifest, load_manifest, resolve_build
 from harness.builds.runtime_artifacts import ensure_runtime_artifacts
@@ -23,6 +25,7 @@ from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
 from harness.plan import Cell, Filters, conversions_needed, make_plan, select_devices
 from harness.records import CellRecord
+from harness.results.keeper import StoreFault, replay
 from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
 from harness.session.cell_flags import fp32_first, model_origin
@@ -182,6 +185,9 @@ def prepare_resume(
         profiles = {name: load_device(Path(p)) for name, p in device_files.items()}
         workloads = {name: (load_workload(Path(p)), Path(p)) for name, p in workload_files.items()}
     cells = [Cell.from_dict(c) for c in run["plan"]]
+    replayed = replay(store, run_id)  # cells measured while the store was failing
+    if replayed:
+        notes.append(f"stored {replayed} measured cell(s) kept in the journal while the store was failing")
     done = store.done_cell_keys(run_id)
     todo = [c for c in cells if c.key not in done and c.status == "planned"]
     ctx = RunContext(
@@ -212,6 +218,15 @@ def record_skipped(prep: PreparedRun) -> None:
             )
 
 
+def _mark_interrupted(prep: PreparedRun) -> None:
+    """The run's status says it stopped early; a store that cannot take even that is left as it is
+    (``--resume`` works from the plan and the cells, not the status)."""
+    try:
+        prep.store.finish_run(prep.run_id, status="interrupted")
+    except (SQLAlchemyError, OSError, HarnessError):
+        pass
+
+
 def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
     record_skipped(prep)
     prep.ctx.fp32.seed(prep.store.metrics_frame([prep.run_id]))  # a resumed run's fp32 cells
@@ -220,10 +235,14 @@ def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) 
     try:
         outcome = runner.execute(fp32_first(prep.todo))
     except KeyboardInterrupt:
-        prep.store.finish_run(prep.run_id, status="interrupted")
+        _mark_interrupted(prep)
         raise
     finally:
         prep.ctx.host.remove()  # inputs and pulled outputs of this run
+    if runner.keeper.fault is not None:  # the store refused a cell: the rest waits in the journal
+        _mark_interrupted(prep)
+        not_run = len(prep.todo) - runner.keeper.stored - len(runner.keeper.journaled)
+        raise StoreFault(runner.keeper.stop_message(not_run)) from runner.keeper.fault
     previous = prep.store.get_run(prep.run_id).get("summary") or {}
     summary = outcome.summary()
     if previous:  # a resumed run: keep what the earlier attempts pushed

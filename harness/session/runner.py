@@ -1,4 +1,5 @@
-"""Run a plan: one worker thread per device, cells on one device one at a time.
+"""Run a plan: one worker thread per physical device, cells on one device one at a time (two
+profiles of one machine one after the other).
 
 Every finished cell is committed to the store the moment it finishes. A device that
 cannot be opened gets its cells recorded as failed with the reason (failures are data);
@@ -22,11 +23,13 @@ from harness.config.models import DeviceProfile
 from harness.errors import HarnessError
 from harness.plan import Cell
 from harness.records import CellRecord
+from harness.results.keeper import CellKeeper
 from harness.results.store import Store
 from harness.session.device_session import DeviceSession, RunContext, crash_result
 from harness.transport.base import Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy
+from harness.transport.physical import physical_key
 
 
 @dataclass
@@ -89,6 +92,7 @@ class Runner:
         self._cancel = threading.Event()
         self._sessions: dict[str, DeviceSession] = {}
         self._event_lock = threading.Lock()
+        self.keeper = CellKeeper(store, ctx.run_id)
 
     def _emit(self, event: Event) -> None:
         with self._event_lock:
@@ -99,9 +103,13 @@ class Runner:
         by_device: dict[str, list[Cell]] = {}
         for cell in cells:
             by_device.setdefault(cell.device, []).append(cell)
+        # one worker per physical device: two profiles of one machine run one after the other
+        by_machine: dict[str, list[tuple[str, list[Cell]]]] = {}
+        for dev, dev_cells in by_device.items():
+            by_machine.setdefault(physical_key(self.profiles[dev]), []).append((dev, dev_cells))
         t0 = time.monotonic()
-        pool = ThreadPoolExecutor(max_workers=max(1, len(by_device)), thread_name_prefix="device")
-        futures = [pool.submit(self._device_worker, dev, dev_cells, outcome) for dev, dev_cells in by_device.items()]
+        pool = ThreadPoolExecutor(max_workers=max(1, len(by_machine)), thread_name_prefix="device")
+        futures = [pool.submit(self._machine_worker, views, outcome) for views in by_machine.values()]
         try:
             while True:
                 done, pending = wait(futures, timeout=0.5)
@@ -120,6 +128,13 @@ class Runner:
         for f in futures:
             f.result()  # re-raise a bug in a worker instead of hiding it
         return outcome
+
+    def _machine_worker(self, views: list[tuple[str, list[Cell]]], outcome: RunOutcome) -> None:
+        """The profiles of one machine, one after the other (each holds the machine's lock in turn)."""
+        for device, cells in views:
+            if self._cancel.is_set():
+                return
+            self._device_worker(device, cells, outcome)
 
     def _device_worker(self, device: str, cells: list[Cell], outcome: RunOutcome) -> None:
         stats = outcome.devices.setdefault(device, DeviceStats())
@@ -193,9 +208,11 @@ class Runner:
             self._emit(Event("device_note", device, message=note))
 
     def _commit(self, cell: Cell, rec: CellRecord, outcome: RunOutcome) -> None:
-        """Store a finished cell at once (a crash later loses nothing measured)."""
+        """Store a finished cell at once (a crash later loses nothing measured). A store that fails
+        even after retries: the cell goes to the journal and the run stops after the cells in flight."""
         self.ctx.fp32.annotate(rec)  # slower_than_fp32: needs its fp32 sibling
-        self.store.record_cell(self.ctx.run_id, rec)
+        if not self.keeper.keep(rec):
+            self._cancel.set()
         stats = outcome.devices[cell.device]
         stats.cells += 1
         stats.measure_s += rec.measure_s or 0.0

@@ -197,6 +197,11 @@ class Transport(abc.ABC):
 
     # ---- content-addressed push, shared by all transports ---------------------------
     @property
+    def lock_dir(self) -> str:
+        """Where the device lock lives on the device (``<workdir>/lock``; a local transport: one per host)."""
+        return posixpath.join(self.workdir, "lock")
+
+    @property
     def cache_dir(self) -> str:
         return posixpath.join(self.workdir, "cache")
 

@@ -28,6 +28,7 @@ from harness.transport.base import (
     check_pullable,
     sha256_file,
 )
+from harness.transport.physical import default_local_workdir, local_lock_dir
 
 
 def _kill_group(proc: subprocess.Popen[str]) -> None:
@@ -42,12 +43,16 @@ class LocalTransport(Transport):
     can_prestart = True
 
     def __init__(self, workdir: str | None = None) -> None:
-        default = Path(os.environ.get("HARNESS_LOCAL_WORKDIR", "~/.cache/harness/local")).expanduser()
-        super().__init__(str(Path(workdir).expanduser()) if workdir else str(default))
+        super().__init__(str(Path(workdir).expanduser()) if workdir else str(default_local_workdir()))
         Path(self.workdir).mkdir(parents=True, exist_ok=True)
         self._running: set[subprocess.Popen[str]] = set()
         self._pidfiles: set[str] = set()
         self._pidfiles_lock = threading.Lock()
+
+    @property
+    def lock_dir(self) -> str:
+        """This host is one device whatever workdir a profile names: one lock for all of them."""
+        return local_lock_dir()
 
     def exec(
         self,

@@ -18,7 +18,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import posixpath
 import socket
 import threading
 import time
@@ -156,7 +155,7 @@ def _holder_is_gone(holder: dict[str, object], me: dict[str, object]) -> bool:
 def _try_acquire(transport: Transport, owner: str, stale_after_s: float) -> DeviceLock:
     """Take the device lock once (no heartbeat); DeviceBusy naming the holder if held."""
     device = _device_name(transport)
-    path = posixpath.join(transport.workdir, "lock")
+    path = transport.lock_dir
     me: dict[str, object] = {
         "owner": owner,
         "host": socket.gethostname(),

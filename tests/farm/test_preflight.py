@@ -72,14 +72,15 @@ def test_a_device_held_by_another_orchestrator_is_quarantined(device: DeviceProf
         res = check_device(device, Preflight(min_free_mb=1))
         # checked before anything else: nothing pushed or installed under the other orchestrator's cells
         # (run/ holds the pidfiles of the transport's own running commands, as on ssh and adb)
-        assert {p.name for p in Path(t.workdir).iterdir()} - {"run"} == {"lock"}
+        assert {p.name for p in Path(t.workdir).iterdir()} - {"run"} <= {"lock"}
+        assert Path(t.lock_dir).is_dir()  # the host's lock: one for every profile of this machine
         assert not any((Path(t.workdir) / "run").glob("*.pid"))
     assert not res.ok and "busy" in res.reason and "shard 2/2 on lab-host-2" in res.reason
     assert check_device(device, Preflight(min_free_mb=1)).ok  # released: free again
 
 
 def test_a_stale_lock_left_by_a_crash_is_taken_over(device: DeviceProfile) -> None:
-    lock = Path(device.transport.workdir) / "lock"  # type: ignore[union-attr, arg-type]
+    lock = Path(LocalTransport(device.transport.workdir).lock_dir)  # type: ignore[union-attr]
     lock.mkdir(parents=True)
     crashed = {"owner": "harness nightly on lab-host-9", "host": "lab-host-9", "pid": 4242, "token": "t0",
                "since": "2026-01-01T02:00:00+00:00"}

@@ -117,6 +117,16 @@ LIES = {
     "fraction above one": (lambda r: r["providers"].__setitem__("requested_fraction", 3), "providers.requested_fraction"),
     "negative hold": (lambda r: r.__setitem__("held_s", -0.1), "held_s"),
     "held longer than measured": (lambda r: r.__setitem__("held_s", r["measure_s"] + 1), "(top level)"),
+    "absurd latency": (lambda r: r["series"]["latency_ms@b1"]["samples"].__setitem__(0, 1e308), "series.latency_ms@b1.samples.0"),
+    "absurd load time": (lambda r: r["load_ms"].__setitem__("model", 1e300), "load_ms.model"),
+    "absurd memory": (lambda r: r["memory"].__setitem__("peak_rss_mb", 1e20), "memory.peak_rss_mb"),
+    "absurd node count": (lambda r: r["providers"]["placement"].__setitem__("X", {"nodes": 10**30, "time_us": 1}),
+                          "providers.placement.X.nodes"),
+    "window at the end of time": (lambda r: r["windows"].__setitem__("x", [0.0, 1e300]), "windows.x.1"),
+    "a series named like the host's rel_l2": (lambda r: r["series"].__setitem__("rel_l2", r["series"]["latency_ms@b1"]),
+                                             "series"),
+    "a series named like a host metric of a tensor": (
+        lambda r: r["series"].__setitem__("xplat_max_abs:logits", r["series"]["latency_ms@b1"]), "series"),
 }
 
 
