@@ -19,11 +19,19 @@ from harness.builds.manifest import sha256_of
 from harness.builds.runner import RunnerBuild, runner_sources, runners_root
 from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleFile, BundleManifest, _sysroot_closure, load_bundle
 from harness.builds.runner.compile import toolchain_args
-from harness.builds.runner.llama_parts import LINKED, NPM_VERSION, SDIST_VERSION, LlamaParts, fetch_llama_parts
+from harness.builds.runner.llama_parts import (
+    LINKED,
+    LLAMA_VERSION,
+    NPM_VERSION,
+    SDIST_VERSION,
+    LlamaParts,
+    fetch_llama_parts,
+)
 from harness.builds.runner.parts import INSTALL_HINT, json_headers, parts_cache, run_tool
 from harness.builds.runner.targets import _PREAMBLE, TargetSpec, target_spec
 from harness.errors import HarnessError
 
+LLAMA_VERSION_NOTE = f"llama.cpp {LLAMA_VERSION} (npm @node-llama-cpp {NPM_VERSION} libraries)"
 LLM_TARGETS = ("linux-x86_64", "linux-aarch64")
 BINARY = "llm_runner"
 #: runner/src files the LLM runner shares with the ORT runner (npz writer, probes)
