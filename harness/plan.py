@@ -1,4 +1,5 @@
-"""The cell matrix: devices x workloads x precisions x backends, with skip reasons.
+"""The cell matrix: devices x workloads x precisions x backends (each backend names its runtime),
+with skip reasons.
 
 A cell the device cannot run is kept with status ``skipped`` and the reason; it is never
 silently dropped. Filters are glob patterns (fnmatch), several allowed per axis.
@@ -11,7 +12,8 @@ from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 
 from harness.builds.manifest import Manifest
-from harness.config.models import DeviceProfile, Workload
+from harness.config.models import Backend, DeviceProfile, NativeRunner, Workload
+from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 
 
 @dataclass(frozen=True)
@@ -22,6 +24,7 @@ class Cell:
     backend: str
     status: str = "planned"  # planned / skipped / failed (its workload could not be built)
     reason: str | None = None
+    runtime: str = ONNXRUNTIME  # the backend's runtime (plans stored before it existed read the default)
 
     @property
     def key(self) -> str:
@@ -45,6 +48,7 @@ class Filters:
     workload: Sequence[str] = ()
     precision: Sequence[str] = ()
     backend: Sequence[str] = ()
+    runtime: Sequence[str] = ()
 
 
 def matches(value: str, patterns: Sequence[str]) -> bool:
@@ -59,13 +63,14 @@ def select_devices(profiles: Sequence[DeviceProfile], patterns: Sequence[str]) -
 
 
 def _skip_reason(
-    device: DeviceProfile, workload: Workload, precision: str, backend_precisions: Sequence[str] | None,
-    manifest: Manifest | None,
+    device: DeviceProfile, workload: Workload, precision: str, backend: Backend, manifest: Manifest | None,
 ) -> str | None:
     if precision not in device.precisions:
         return f"device {device.name} does not run {precision} (profile precisions: {', '.join(device.precisions)})"
-    if backend_precisions is not None and precision not in backend_precisions:
-        return f"backend does not support {precision} (supports {', '.join(backend_precisions)})"
+    if backend.precisions is not None and precision not in backend.precisions:
+        return f"backend does not support {precision} (supports {', '.join(backend.precisions)})"
+    if backend.runtime != ONNXRUNTIME:
+        return _runtime_skip(device, workload, precision, backend.runtime, manifest)
     if manifest is not None:
         entry = manifest.workloads.get(workload.name)
         if entry is None:
@@ -80,6 +85,37 @@ def _skip_reason(
             return (f"build {manifest.build_id}: the {precision} variant failed its build check (onnxruntime "
                     f"{check.onnxruntime or '?'}, CPU EP): {check.cause}; fix: {check.fix}")
     return None
+
+
+def _runtime_skip(device: DeviceProfile, workload: Workload, precision: str, runtime: str,
+                  manifest: Manifest | None) -> str | None:
+    """Why a cell of a runtime other than ONNX Runtime cannot run: the runtime cannot make the
+    precision or run the workload, the device's runner lacks it, or the build's conversion said so."""
+    rt = get_runtime(runtime)
+    why = rt.cannot_make(precision) or rt.cannot_run(workload.kind)
+    if why:
+        return why
+    if isinstance(device.runner, NativeRunner) and not rt.native:
+        return f"the native runner has no {runtime} kind: {runtime} runs through the Python agent (runner: kind: python)"
+    if manifest is not None:
+        entry = manifest.workloads.get(workload.name)
+        if entry is None:
+            return f"build {manifest.build_id} has no workload {workload.name}"
+        if entry.error:
+            return None
+        src = rt.source_precision(precision)
+        if src not in entry.precisions:
+            return f"build {manifest.build_id} has no {src} ONNX model for {runtime} to convert from"
+        made = entry.runtimes.get(runtime, {}).get(precision)
+        if made is not None and made.skipped:
+            return made.skipped
+    return None
+
+
+def _runtime_error(manifest: Manifest | None, workload: str, runtime: str, precision: str) -> str | None:
+    entry = manifest.workloads.get(workload) if manifest is not None else None
+    made = entry.runtimes.get(runtime, {}).get(precision) if entry is not None else None
+    return made.error if made is not None else None
 
 
 def _build_error(manifest: Manifest | None, workload: str) -> str | None:
@@ -117,11 +153,18 @@ def make_plan(
                 if not matches(precision, filters.precision):
                     continue
                 for be in dev.backends:
-                    if not matches(be.name, filters.backend):
+                    if not matches(be.name, filters.backend) or not matches(be.runtime, filters.runtime):
                         continue
-                    reason = _skip_reason(dev, wl, precision, be.precisions, manifest)
+                    reason = _skip_reason(dev, wl, precision, be, manifest)
                     status = "skipped" if reason else "planned"
-                    if reason is None and (error := _build_error(manifest, wl.name)):
+                    if reason is None and (error := _build_error(manifest, wl.name)
+                                           or _runtime_error(manifest, wl.name, be.runtime, precision)):
                         status, reason = "failed", error  # recorded as failed, never run
-                    cells.append(Cell(dev.name, wl.name, precision, be.name, status, reason))
+                    cells.append(Cell(dev.name, wl.name, precision, be.name, status, reason, be.runtime))
     return cells
+
+
+def conversions_needed(cells: Sequence[Cell]) -> list[tuple[str, str, str]]:
+    """(workload, runtime, precision) of the planned cells whose runtime converts on the host."""
+    return sorted({(c.workload, c.runtime, c.precision) for c in cells
+                   if c.status == "planned" and c.runtime != ONNXRUNTIME})

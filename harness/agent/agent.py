@@ -2,7 +2,9 @@
 """harness on-device agent: job.json in, result.json (+ outputs.npz) out.
 
 This file is pushed to the device ALONE. It must run on Python >= 3.8 with only the
-standard library, numpy and onnxruntime. It never imports the host package.
+standard library, numpy and the runtime a job names (onnxruntime by default; ncnn, MNN,
+OpenVINO or LiteRT through the adapters in the "runtimes" section, each imported only when a
+job names it). It never imports the host package.
 
 Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
         python3 agent.py --job-from-stdin    (imports numpy and onnxruntime first, prints
@@ -25,6 +27,9 @@ harness/protocol package (typed models + JSON Schema files); this summary follow
                                         #  previous step's output (streaming / stateful models)
   "provider": "CPUExecutionProvider",
   "provider_options": {...},
+  "runtime": null | {"name": "ncnn", "options": {...}, "settings": {...},
+                     "io": {"inputs": [{"onnx", "artifact", "perm", "layout"}], "outputs": [...]}},
+                                        #  a runtime other than ONNX Runtime (single jobs)
   "session": {"intra_op_num_threads": 2, "inter_op_num_threads": 1,
               "graph_optimization_level": "all", "allow_spinning": true},
   "measure": {"warmup": 3, "warmup_s": 0.2, "min_iterations": 10,
@@ -47,7 +52,7 @@ harness/protocol package (typed models + JSON Schema files); this summary follow
 Result (result.json):
 {
   "protocol": 1, "status": "ok" | "failed", "error": str|null, "traceback": str|null,
-  "env": {"python", "numpy", "onnxruntime", "platform", "machine", "pid"},
+  "env": {"python", "numpy", "onnxruntime", "platform", "machine", "pid", "runtimes": {name: version}},
   "providers": {"requested", "available", "session", "placement": {ep: {"nodes", "time_us"}},
                 "used", "fallback", "requested_fraction", "placement_method"},
                                         #  placement is {} (method "single provider") when
@@ -953,6 +958,320 @@ def run_translation(ort, np, job, ctx):
 KINDS = {"single": run_single, "text-generation": run_text_generation, "translation": run_translation}
 
 
+# ---------------------------------------------------------------------------- runtimes
+# Runtimes other than ONNX Runtime (whose path above stays as it is). A job's "runtime" block
+# names one; its adapter is imported only then. Adding a runtime: its host module
+# (harness/runtimes/<name>.py), one adapter class here, one line in RUNTIME_ADAPTERS and in
+# RUNTIME_DISTS. An adapter is built with (np, job) and offers:
+#   load(paths)      -> create the runtime's session from the job's artifact files (timed: load_ms)
+#   prepare(feeds)   -> the feeds as the runtime takes them (layouts, contiguity, input resizes),
+#                       done before the timed calls, as a bare loop over its API would
+#   run(native)      -> one inference: set inputs, infer, fetch outputs (the timed call)
+#   outputs(raw)     -> {onnx output name: array in the ONNX layout} (fidelity; never timed)
+#   applied          -> the settings it applied (the result's "session")
+#   device, devices  -> where it ran and where it could have (the result's "providers")
+
+RUNTIME_DISTS = {
+    "onnxruntime": ("onnxruntime", "onnxruntime-gpu", "onnxruntime-openvino", "onnxruntime-qnn"),
+    "ncnn": ("ncnn",),
+    "mnn": ("MNN",),
+    "openvino": ("openvino",),
+    "litert": ("ai-edge-litert", "tflite-runtime"),
+}
+
+
+def runtime_versions():
+    """runtime name -> installed version (distribution metadata: nothing is imported)."""
+    try:
+        from importlib import metadata
+    except ImportError:  # Python < 3.8
+        return {}
+    out = {}
+    for name, dists in RUNTIME_DISTS.items():
+        for dist in dists:
+            try:
+                out[name] = metadata.version(dist)
+                break
+            except Exception:  # noqa: BLE001 - not installed
+                continue
+    return out
+
+
+def _inverse(perm):
+    inv = [0] * len(perm)
+    for i, p in enumerate(perm):
+        inv[p] = i
+    return inv
+
+
+def _threads(job, options):
+    n = options.get("num_threads")
+    if n is None:
+        n = (job.get("session") or {}).get("intra_op_num_threads")
+    return int(n) if n else None
+
+
+class _Adapter(object):
+    device = "CPU"
+
+    def __init__(self, np, job):
+        self.np = np
+        rt = job["runtime"]
+        self.options = dict(rt.get("options") or {})
+        self.options.update(rt.get("settings") or {})  # the precision's settings win over the backend's
+        self.io = rt.get("io") or {}
+        self.inputs = self.io.get("inputs") or []
+        self.outputs_map = self.io.get("outputs") or []
+        self.threads = _threads(job, self.options)
+        self.applied = {}
+        self.devices = [self.device]
+        self.version = None  # the runtime's own version string, once loaded
+
+    def _to_artifact(self, feeds):
+        """ONNX feeds -> [(artifact name, array)] in the artifact's layout, contiguous."""
+        np = self.np
+        out = []
+        for t in self.inputs:
+            arr = feeds[t["onnx"]]
+            if t.get("perm"):
+                arr = np.transpose(arr, t["perm"])
+            out.append((t["artifact"], np.ascontiguousarray(arr)))
+        return out
+
+    def _from_artifact(self, values):
+        """[array per output, in io order] -> {onnx name: array in the ONNX layout}."""
+        np = self.np
+        out = {}
+        for t, value in zip(self.outputs_map, values):
+            arr = np.array(value)
+            if t.get("perm"):
+                arr = np.transpose(arr, _inverse(t["perm"]))
+            out[t["onnx"]] = arr
+        return out
+
+    def outputs(self, raw):
+        return self._from_artifact(raw)
+
+
+class OpenVinoAdapter(_Adapter):
+    """OpenVINO: reads the .onnx; INFERENCE_PRECISION_HINT from the precision's settings."""
+
+    def load(self, paths):
+        import openvino as ov
+
+        core = ov.Core()
+        self.device = str(self.options.get("device", "CPU"))
+        self.devices = list(core.available_devices)
+        config = {"PERFORMANCE_HINT": str(self.options.get("performance_hint", "LATENCY"))}
+        if self.threads:
+            config["INFERENCE_NUM_THREADS"] = self.threads
+        hint = self.options.get("INFERENCE_PRECISION_HINT")
+        if hint:
+            config["INFERENCE_PRECISION_HINT"] = str(hint)
+        compiled = core.compile_model(core.read_model(paths["model"]), self.device, config)
+        self.request = compiled.create_infer_request()
+        self.names = [o.get_any_name() for o in compiled.outputs]
+        self.version = str(ov.get_version())
+        self.applied = {"device": self.device}
+        for key in ("INFERENCE_PRECISION_HINT", "INFERENCE_NUM_THREADS", "PERFORMANCE_HINT"):
+            try:
+                self.applied[key] = str(compiled.get_property(key))
+            except Exception:  # noqa: BLE001 - a device without the property
+                pass
+
+    def prepare(self, feeds):
+        return dict(self._to_artifact(feeds))
+
+    def run(self, native):
+        self.request.infer(native)
+        return [self.request.get_output_tensor(i).data for i in range(len(self.names))]
+
+    def outputs(self, raw):
+        by_name = dict(zip(self.names, raw))
+        values = [by_name.get(t["artifact"], raw[i] if i < len(raw) else None) for i, t in enumerate(self.outputs_map)]
+        return self._from_artifact(values)
+
+
+class NcnnAdapter(_Adapter):
+    """ncnn: .param + .bin from pnnx; no batch dimension, so a batch of N is N extractions."""
+
+    def load(self, paths):
+        import ncnn
+
+        net = ncnn.Net()
+        net.opt.use_vulkan_compute = bool(self.options.get("use_vulkan_compute", False))
+        if self.options.get("lightmode") is not None:
+            net.opt.lightmode = bool(self.options["lightmode"])
+        if self.threads:
+            net.opt.num_threads = self.threads
+        for key in ("use_fp16_storage", "use_fp16_packed", "use_fp16_arithmetic"):
+            if key in self.options:
+                setattr(net.opt, key, bool(self.options[key]))
+        if net.load_param(paths["model"]) != 0 or net.load_model(paths["weights"]) != 0:
+            raise RuntimeError("ncnn could not load %s / %s" % (paths["model"], paths["weights"]))
+        self.ncnn, self.net = ncnn, net
+        self.version = getattr(ncnn, "__version__", None)
+        self.applied = {"num_threads": net.opt.num_threads, "use_vulkan_compute": net.opt.use_vulkan_compute,
+                        "use_fp16_storage": net.opt.use_fp16_storage,
+                        "use_fp16_arithmetic": net.opt.use_fp16_arithmetic}
+        self.device = "vulkan" if net.opt.use_vulkan_compute else "CPU"
+        self.devices = [self.device]
+
+    def prepare(self, feeds):
+        named = self._to_artifact(feeds)
+        batch = named[0][1].shape[0] if named and named[0][1].ndim >= 2 else 1
+        return [[(name, self.ncnn.Mat(self.np.ascontiguousarray(arr[i]))) for name, arr in named]
+                for i in range(batch)]
+
+    def run(self, native):
+        outs = []
+        for item in native:
+            ex = self.net.create_extractor()
+            for name, mat in item:
+                ex.input(name, mat)
+            got = []
+            for t in self.outputs_map:
+                ret, mat = ex.extract(t["artifact"])
+                if ret != 0:
+                    raise RuntimeError("ncnn extract %r failed (%d)" % (t["artifact"], ret))
+                got.append(self.np.array(mat))
+            outs.append(got)
+        return outs
+
+    def outputs(self, raw):
+        np = self.np
+        return {t["onnx"]: np.stack([item[i] for item in raw]) for i, t in enumerate(self.outputs_map)}
+
+
+class MnnAdapter(_Adapter):
+    """MNN: one .mnn file through its Module API (MNN.nn)."""
+
+    def load(self, paths):
+        import MNN
+
+        config = {"precision": str(self.options.get("precision", "high")),
+                  "backend": str(self.options.get("backend", "CPU"))}
+        if self.threads:
+            config["numThread"] = self.threads
+        rt = MNN.nn.create_runtime_manager((config,))
+        in_names = [t["artifact"] for t in self.inputs]
+        out_names = [t["artifact"] for t in self.outputs_map]
+        self.MNN = MNN
+        self.net = MNN.nn.load_module_from_file(paths["model"], in_names, out_names, runtime_manager=rt)
+        self.applied = dict(config)
+        self.version = MNN.version() if hasattr(MNN, "version") else None
+        self.device = config["backend"]
+        self.devices = [self.device]
+
+    def prepare(self, feeds):
+        F = self.MNN.expr
+        return [F.const(arr, list(arr.shape), F.NCHW) for _, arr in self._to_artifact(feeds)]
+
+    def run(self, native):
+        outs = self.net.forward(native)
+        return [o.read() for o in outs]
+
+
+class LiteRtAdapter(_Adapter):
+    """LiteRT: a .tflite through ai_edge_litert's Interpreter (tflite_runtime where that is what
+    the board has); inputs fed in the artifact's layout (NHWC after onnx2tf)."""
+
+    def load(self, paths):
+        try:
+            import ai_edge_litert as module
+            from ai_edge_litert.interpreter import Interpreter
+        except ImportError:
+            import tflite_runtime as module
+            from tflite_runtime.interpreter import Interpreter
+        self.version = getattr(module, "__version__", None)
+        self.interp = Interpreter(model_path=paths["model"], num_threads=self.threads)
+        self.interp.allocate_tensors()
+        self.in_details = self.interp.get_input_details()
+        self.out_details = self.interp.get_output_details()
+        self.applied = {"num_threads": self.threads}
+        self._shape = None
+
+    def _index(self, details, name, i):
+        for d in details:
+            if d["name"] == name or d["name"].split(":")[0] == name:
+                return d["index"]
+        return details[i]["index"]  # onnx2tf renames tensors: by position
+
+    def prepare(self, feeds):
+        named = self._to_artifact(feeds)
+        idx = [self._index(self.in_details, name, i) for i, (name, _) in enumerate(named)]
+        shape = [tuple(arr.shape) for _, arr in named]
+        if shape != self._shape:  # a new batch size: resize and allocate before any timed call
+            for j, (_, arr) in zip(idx, named):
+                self.interp.resize_tensor_input(j, list(arr.shape))
+            self.interp.allocate_tensors()
+            self.out_details = self.interp.get_output_details()
+            self._shape = shape
+        return list(zip(idx, [arr for _, arr in named]))
+
+    def run(self, native):
+        for j, arr in native:
+            self.interp.set_tensor(j, arr)
+        self.interp.invoke()
+        return [self.interp.get_tensor(d["index"]) for d in self.out_details]
+
+    def outputs(self, raw):
+        names = [d["name"] for d in self.out_details]
+        values = []
+        for i, t in enumerate(self.outputs_map):
+            values.append(raw[names.index(t["artifact"])] if t["artifact"] in names else raw[i])
+        return self._from_artifact(values)
+
+
+RUNTIME_ADAPTERS = {"openvino": OpenVinoAdapter, "ncnn": NcnnAdapter, "mnn": MnnAdapter, "litert": LiteRtAdapter}
+
+
+def run_runtime_single(np, job, ctx):
+    """A single-model job on a runtime other than ONNX Runtime: the same protocol-1 measurement as
+    run_single (load, first inference, warm-up, steady samples under the stopping rule)."""
+    name = job["runtime"]["name"]
+    if name not in RUNTIME_ADAPTERS:
+        raise ValueError("this agent has no %r runtime adapter (it has %s)" % (name, sorted(RUNTIME_ADAPTERS)))
+    if (job.get("params") or {}).get("feedback"):
+        raise ValueError("params.feedback (stateful models) is run on onnxruntime only, not %s" % name)
+    sess = RUNTIME_ADAPTERS[name](np, job)
+    t0 = time.perf_counter()
+    sess.load(job["models"])
+    load_ms = (time.perf_counter() - t0) * 1000.0
+    ctx.watch.add(load_ms / 1000.0)
+    ctx.result["load_ms"]["model"] = load_ms
+    ctx.result["session"] = dict((k, v) for k, v in sess.applied.items() if isinstance(v, (int, str, bool)))
+    ctx.result["env"]["runtimes"] = {name: sess.version or "unknown"}
+    feed_sets = require_feed_sets(np, job, "")
+    outputs = {}
+    slowdown = float(job.get("test_slowdown") or 0.0)
+    for label, given in feed_sets.items():
+        native = sess.prepare(given)
+        t0 = time.perf_counter()
+        first = sess.run(native)
+        first_ms = (time.perf_counter() - t0) * 1000.0
+        ctx.watch.add(first_ms / 1000.0)
+        ctx.result["first_inference_ms"][label or "default"] = first_ms
+        for out_name, value in sess.outputs(first).items():
+            outputs[label + "/" + out_name] = value
+
+        def once(native=native):
+            sess.run(native)
+
+        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, slowdown, ctx.watch, ctx.load,
+                                                     ctx.handoff)
+        series = series_name("latency_ms", label)
+        ctx.result["series"][series] = {"unit": "ms", "samples": samples, "warmup_n": n_warm, "stopped_by": stopped}
+        ctx.steady_window(series, window)
+    requested = "%s:%s" % (name, sess.device)
+    ctx.result["providers"] = {
+        "requested": requested, "available": ["%s:%s" % (name, d) for d in sess.devices], "session": [requested],
+        "placement": {}, "used": requested, "fallback": False, "requested_fraction": 1.0,
+        "placement_method": "single provider",
+    }
+    return outputs
+
+
 # ---------------------------------------------------------------------------- driver
 class Context(object):
     def __init__(self, result, handoff):
@@ -980,7 +1299,11 @@ class Context(object):
         return self._placement() if self._placement is not None else None
 
 
-def env_facts():
+def env_facts(import_ort=True, runtimes=False):
+    """The probe's facts. ``import_ort`` False (a job on another runtime): ONNX Runtime is not
+    imported, so its libraries stay out of that cell's peak memory. ``runtimes`` (the probe): the
+    installed runtimes' versions, from distribution metadata (importlib.metadata costs ~6 MB of
+    RSS, kept out of a job's peak: a job's adapter reports its own runtime's version)."""
     facts = {
         "python": platform.python_version(),
         "platform": platform.platform(),
@@ -993,6 +1316,10 @@ def env_facts():
         facts["numpy"] = numpy.__version__
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         facts["numpy_error"] = str(exc)
+    if runtimes:
+        facts["runtimes"] = runtime_versions()
+    if not import_ort:
+        return facts
     try:
         import onnxruntime
 
@@ -1006,7 +1333,11 @@ def env_facts():
 def run_job(job, stdin_fd=None):
     """Run one job; ``stdin_fd`` is where a handoff's "go" comes from (a job given on stdin)."""
     import numpy as np
-    import onnxruntime as ort
+
+    other_runtime = (job.get("runtime") or {}).get("name")  # None: ONNX Runtime
+    ort = None
+    if other_runtime is None:
+        import onnxruntime as ort
 
     out_dir = job["out_dir"]
     if not os.path.isdir(out_dir):
@@ -1016,7 +1347,7 @@ def run_job(job, stdin_fd=None):
         "status": "failed",
         "error": None,
         "traceback": None,
-        "env": env_facts(),
+        "env": env_facts(import_ort=other_runtime is None),
         "providers": None,
         "session": {},
         "load_ms": {},
@@ -1045,10 +1376,17 @@ def run_job(job, stdin_fd=None):
         kind = job.get("kind", "single")
         if kind not in KINDS:
             raise ValueError("unknown job kind %r (agent knows %s)" % (kind, sorted(KINDS)))
-        outputs = KINDS[kind](ort, np, job, ctx)
+        if other_runtime is not None:
+            if kind != "single":
+                raise ValueError("runtime %s runs single-model jobs, not %r" % (other_runtime, kind))
+            outputs = run_runtime_single(np, job, ctx)
+        else:
+            outputs = KINDS[kind](ort, np, job, ctx)
         peak, method = peak_memory()  # before the placement session: the measured session only
         result["memory"] = {"peak_rss_mb": peak, "baseline_rss_mb": baseline, "method": method}
-        result["providers"] = ctx.placement()
+        placement = ctx.placement()
+        if placement is not None or other_runtime is None:
+            result["providers"] = placement
         if job.get("save_outputs", True) and outputs:
             np.savez(os.path.join(out_dir, "outputs.npz"), **outputs)
             result["outputs"] = "outputs.npz"
@@ -1087,9 +1425,9 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     stdin_fd = None
     if argv and argv[0] == "--probe":
-        facts = env_facts()
+        facts = env_facts(runtimes=True)
         print(json.dumps(facts))
-        return 0 if ("numpy" in facts and "onnxruntime" in facts) else 3
+        return 0 if ("numpy" in facts and ("onnxruntime" in facts or facts.get("runtimes"))) else 3
     if argv and argv[0] == "--job-from-stdin":
         try:  # the slow part of a start, done before the job exists; a failure shows in run_job
             import numpy  # noqa: F401

@@ -65,6 +65,23 @@ class PrecisionEntry(_M):
         return self.check is not None and not self.check.loaded
 
 
+class RuntimeEntry(_M):
+    """One precision of one runtime other than ONNX Runtime, converted on the host from the
+    build's ONNX variant ``source_precision``: the files, who made them and what the precision
+    means there. ``skipped`` (the runtime cannot make it) or ``error`` (its converter failed)
+    instead of files."""
+
+    files: dict[str, Artifact] = Field(default_factory=dict)  # role -> artifact ("model", ncnn's "weights")
+    converter: dict[str, Any] = Field(default_factory=dict)  # name, version, options
+    meaning: str | None = None  # what this precision means in this runtime
+    source_precision: str = "fp32"
+    source_sha256: str | None = None  # the ONNX file it was made from
+    io: dict[str, Any] = Field(default_factory=dict)  # artifact tensor names / layouts vs the ONNX model's
+    settings: dict[str, Any] = Field(default_factory=dict)  # run-time settings the precision needs
+    skipped: str | None = None
+    error: str | None = None
+
+
 class WorkloadEntry(_M):
     kind: str
     source: dict[str, Any] = Field(default_factory=dict)  # builder name + options, or user path
@@ -74,6 +91,7 @@ class WorkloadEntry(_M):
     skipped: dict[str, str] = Field(default_factory=dict)  # precision -> why it has no files
     errors: dict[str, str] = Field(default_factory=dict)  # precision -> a converter's full error text
     error: str | None = None  # the workload could not be built at all (e.g. an unreadable model): its cells fail
+    runtimes: dict[str, dict[str, RuntimeEntry]] = Field(default_factory=dict)  # runtime -> precision -> artifacts
 
 
 class Manifest(_M):

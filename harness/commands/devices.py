@@ -43,7 +43,8 @@ def devices(
         runner = r_cfg.interpreter if r_cfg.kind == "python" else (r_cfg.build or r_cfg.push or r_cfg.binary)
         name = p.name + (" [dim](example)[/]" if p.example else "")
         t.add_row(name, escape(_transport_target(p)), escape(f"{p.runner.kind}: {runner or 'host python'}"),
-                  ", ".join(f"{b.name} ({b.provider.removesuffix('ExecutionProvider')})" for b in p.backends),
+                  ", ".join(f"{b.name} ({b.provider.removesuffix('ExecutionProvider') if b.provider else b.runtime})"
+                            for b in p.backends),
                   " ".join(p.precisions), status, escape((r.detail if r else "")[:120]))
     Console(width=None if sys.stdout.isatty() else 200).print(t)  # piped: don't squeeze to 80 columns
 

@@ -132,6 +132,8 @@ def run(
                                        help="Workload name glob, or a workload YAML file (repeatable)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob: fp32 fp16 int8 int8-static int4."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend name glob (repeatable)."),
+    runtime: list[str] = typer.Option([], "--runtime", "-r", help="Runtime glob: onnxruntime ncnn mnn openvino litert "
+                                                                  "(repeatable)."),
     build: str | None = typer.Option(None, "--build", help="Build id, folder or manifest (default: build now)."),
     resume: str | None = typer.Option(None, "--resume", help="Run id (or latest, latest~N) to complete: runs only the "
                                                              "missing cells."),
@@ -180,7 +182,7 @@ def run(
     else:
         workload_files, workload_globs = _split_files(workload)
         req = RunRequest(
-            filters=Filters(tuple(device_globs), tuple(workload_globs), tuple(precision), tuple(backend)),
+            filters=Filters(tuple(device_globs), tuple(workload_globs), tuple(precision), tuple(backend), tuple(runtime)),
             build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=device_files,
             workload_files=workload_files, argv=sys.argv[1:], lock_wait_s=wait_s,
         )

@@ -115,13 +115,38 @@ RunnerConfig = Annotated[Union[PythonRunner, NativeRunner], Field(discriminator=
 
 
 class Backend(Strict):
-    """An ONNX Runtime execution provider with its options."""
+    """A runtime (ONNX Runtime by default, with its execution provider) and its options.
+
+    ``options`` are the runtime's own: ONNX Runtime's provider options, or e.g. ncnn's
+    ``num_threads``; each runtime module says which it takes (harness/runtimes)."""
 
     name: str = Field(pattern=NAME_RE)
-    provider: str = Field(pattern=r"^[A-Za-z]+ExecutionProvider$")
+    runtime: str = "onnxruntime"
+    provider: str | None = Field(default=None, pattern=r"^[A-Za-z]+ExecutionProvider$")
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
     precisions: list[Precision] | None = None  # None: every precision the device runs
     note: str | None = None
+
+    @model_validator(mode="after")
+    def _runtime(self) -> Backend:
+        from harness.runtimes.registry import ONNXRUNTIME, RUNTIMES
+
+        rt = RUNTIMES.get(self.runtime)
+        if rt is None:
+            raise ValueError(f"unknown runtime {self.runtime!r}; known: {', '.join(RUNTIMES)}")
+        if self.runtime == ONNXRUNTIME:
+            if self.provider is None:
+                raise ValueError("an onnxruntime backend needs provider: (e.g. CPUExecutionProvider)")
+        else:
+            if self.provider is not None:
+                raise ValueError(f"provider: is an ONNX Runtime execution provider; runtime {self.runtime} takes none")
+            rt.check_options(self.options)
+        return self
+
+    @property
+    def ep(self) -> str | None:
+        """The ONNX Runtime execution provider (None for other runtimes)."""
+        return self.provider
 
 
 class Threads(Strict):

@@ -83,6 +83,35 @@ class StreamProbe(_Model):
     argv: list[str] = Field(min_length=1)
 
 
+class JobTensor(_Model):
+    """An ONNX model tensor as the runtime's artifact names and lays it out (``perm``: the transpose
+    from the ONNX layout to the artifact's; the runner maps outputs back with its inverse)."""
+
+    onnx: str = Field(min_length=1)
+    artifact: str = Field(min_length=1)
+    perm: list[int] | None = None
+    layout: str | None = None
+
+
+class JobIo(_Model):
+    inputs: list[JobTensor] = Field(default_factory=list)
+    outputs: list[JobTensor] = Field(default_factory=list)
+
+
+class JobRuntime(_Model):
+    """The runtime a job runs on when it is not ONNX Runtime (absent: ONNX Runtime with ``provider``).
+
+    ``options`` are the backend's (e.g. ncnn ``num_threads``); ``settings`` what the precision
+    needs (e.g. OpenVINO ``INFERENCE_PRECISION_HINT: f32``), applied over the options; ``io`` maps
+    the artifact's tensors to the ONNX model's, so outputs are saved under the ONNX names and layout.
+    """
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    io: JobIo = Field(default_factory=JobIo)
+
+
 ProbeSpec = Annotated[FileProbe | CommandProbe | StreamProbe, Field(discriminator="kind")]
 
 _ROLES: dict[str, tuple[str, ...]] = {
@@ -112,6 +141,7 @@ class Job(_Model):
     params: dict[str, Any] = Field(default_factory=dict)
     provider: str = "CPUExecutionProvider"
     provider_options: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    runtime: JobRuntime | None = None  # None: ONNX Runtime (``provider``); a runner refuses one it lacks
     session: JobSession = Field(default_factory=JobSession)
     measure: JobMeasure = Field(default_factory=JobMeasure)
     probes: list[ProbeSpec] = Field(default_factory=list)

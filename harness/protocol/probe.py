@@ -24,6 +24,9 @@ class ProbeFacts(BaseModel):
     runner: str | None = None  # "native <version>" for the native runner
     numpy_error: str | None = None
     onnxruntime_error: str | None = None
+    #: runtime name -> version of each runtime this runner can run (the Python agent: the installed
+    #: distributions; a native runner: the libraries it links)
+    runtimes: dict[str, str] = Field(default_factory=dict)
 
 
 def probe_line(stdout: str) -> dict[str, Any] | None:

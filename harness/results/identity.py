@@ -10,7 +10,9 @@ from typing import Any
 def config_identity(result: Mapping[str, Any] | None, ep_requested: str | None = None) -> str | None:
     """A cell's configuration as one canonical string "key=value;..." (None when unknown).
 
-    ``result["identity"]`` = {"session": {...}, "provider", "provider_options": {...}, "runner"}; stores
+    ``result["identity"]`` = {"session": {...}, "provider", "provider_options": {...}, "runner"} (+ "runtime",
+    "runtime_version", "runtime_options" for a runtime other than ONNX Runtime: a runtime or its version
+    changing makes two cells incomparable); stores
     written before it hold the applied session settings in ``result["session"]`` and ran the Python
     agent on the requested provider, which reads the same. Values are JSON, so 2 and "2" differ."""
     if not isinstance(result, Mapping):
@@ -30,5 +32,10 @@ def config_identity(result: Mapping[str, Any] | None, ep_requested: str | None =
     if provider:
         items["provider"] = provider
     items["runner"] = runner
+    if isinstance(ident, Mapping) and ident.get("runtime"):  # a runtime other than ONNX Runtime, and its version
+        items["runtime"] = ident["runtime"]
+        items["runtime_version"] = ident.get("runtime_version") or "unknown"
+        opts = ident.get("runtime_options")
+        items.update({f"runtime_options.{k}": v for k, v in (opts if isinstance(opts, Mapping) else {}).items()})
     return ";".join(f"{k}={json.dumps(v, sort_keys=True, default=str)}" for k, v in sorted(items.items())
                     if v is not None)  # an unset setting reads the same as an absent one

@@ -46,6 +46,7 @@ from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
+from harness.session.runtime_cells import runtime_artifacts, runtime_missing
 from harness.transport.base import ExecResult, Prestarted, PullRefused, Transport
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy, device_lock
@@ -231,19 +232,20 @@ class DeviceSession:
         ctx = self.ctx
         workload, workload_path = ctx.workloads[workload_name]
         backend = self._backend(backend_name)
-        lacking = provider_missing(self.profile, self.agent_env, backend.provider)
-        if lacking:  # a native runner without this EP: skipped with the reason, never a failure streak
+        lacking = (provider_missing(self.profile, self.agent_env, backend.provider) if backend.provider
+                   else runtime_missing(self.profile, self.agent_env, backend.runtime))
+        if lacking:  # a runner without this EP or runtime: skipped with the reason, never a failure streak
             return self._record(key, workload_name, precision, backend_name, "skipped", error=lacking,
-                                ep_requested=backend.provider)
+                                ep_requested=backend.provider or backend.runtime)
         entry = ctx.manifest.workloads[workload_name]
-        pe = entry.precisions[precision]
-        shas = {role: art.sha256 for role, art in pe.files.items()}
-        base: dict[str, Any] = dict(ep_requested=backend.provider, artifact_sha256=combined_sha(shas))
+        files, job_runtime, runtime_info = runtime_artifacts(entry, backend, precision, self.agent_env)
+        shas = {role: art.sha256 for role, art in files.items()}
+        base: dict[str, Any] = dict(ep_requested=backend.provider or backend.runtime, artifact_sha256=combined_sha(shas))
 
         # Artifacts: sha256 verified on the host, then pushed through the device cache.
         repairs = t.cache_repairs
         models = {
-            role: t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote for role, art in pe.files.items()
+            role: t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote for role, art in files.items()
         }
         prepared = ctx.host.inputs(workload, workload_path)
         remote_inputs = t.push(prepared.npz, sha256=prepared.sha256).remote
@@ -277,13 +279,14 @@ class DeviceSession:
             idle_s=plan.idle_s,
             handoff_s=HANDOFF_S if self._hands_off() else 0.0,
             test_slowdown=ctx.test_slowdown,
+            runtime=job_runtime,
         )
         job_path = posixpath.join(job_dir, "job.json")
         t.write_text(job_path, json.dumps(job))
         pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
         res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")))
-        context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc,
+        context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc, **runtime_info,
                    **({"handoff": self._handoff} if self._handoff else {})}
         if res.timed_out:
             self._cleanup(job_dir)
@@ -427,7 +430,8 @@ class DeviceSession:
         violations = budget_violations(fid, workload.budgets.get(precision))  # type: ignore[call-overload]
         if violations:
             status, error = "accuracy_fail", "; ".join(violations)
-        check = self.ctx.manifest.workloads[workload.name].precisions[precision].check
+        pe = self.ctx.manifest.workloads[workload.name].precisions.get(precision)
+        check = pe.check if pe is not None and "runtime" not in result else None
         flags = cell_flags(
             probe_flags=outcome.flags, providers=result.get("providers"),
             unchanged_precision=precision if check is not None and check.unchanged else None,

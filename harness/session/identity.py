@@ -7,6 +7,10 @@ Stored as ``result_json["identity"]`` on every cell record (failed and skipped o
      "provider": str, "provider_options": {...},
      "runner": "python-agent" | "native:<target>"}
 
+plus, for a backend of a runtime other than ONNX Runtime, ``"runtime"``, ``"runtime_version"``
+(the runner's ``--probe`` facts) and ``"runtime_options"`` (ONNX Runtime cells keep the keys they
+always had, so stored results keep their identity).
+
 A 1-thread and a 2-thread run of one build are different configurations, not a regression.
 Readers fall back to ``result_json["session"]`` (the settings the agent applied) for stores
 written before this existed.
@@ -37,9 +41,15 @@ def runner_identity(profile: DeviceProfile, runner_facts: Mapping[str, Any] | No
 
 def cell_identity(profile: DeviceProfile, backend: Backend, runner_facts: Mapping[str, Any] | None = None) -> dict[str, Any]:
     settings = session_settings(profile.threads)
-    return {
+    out: dict[str, Any] = {
         "session": {k: settings.get(k) for k in SESSION_KEYS},
         "provider": backend.provider,
-        "provider_options": dict(backend.options),
+        "provider_options": dict(backend.options) if backend.provider else {},
         "runner": runner_identity(profile, runner_facts),
     }
+    if backend.provider is None:
+        versions = (runner_facts or {}).get("runtimes")
+        out["runtime"] = backend.runtime
+        out["runtime_version"] = versions.get(backend.runtime) if isinstance(versions, Mapping) else None
+        out["runtime_options"] = dict(backend.options)
+    return out

@@ -50,17 +50,21 @@ def build_job(
     save_outputs: bool = True,
     handoff_s: float = 0.0,
     test_slowdown: float = 0.0,
+    runtime: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """The job as JSON-ready data, validated against the protocol's :class:`Job` (a job the host
-    cannot describe in protocol 1 is a harness bug, raised here rather than on the device)."""
+    cannot describe in protocol 1 is a harness bug, raised here rather than on the device).
+
+    ``runtime`` (a runtime other than ONNX Runtime): {"settings", "io"} from the build's conversion;
+    the name and options are the backend's."""
     job = {
         "protocol": AGENT_PROTOCOL,
         "kind": kind,
         "models": models,
         "inputs": inputs,
         "params": params,
-        "provider": backend.provider,
-        "provider_options": dict(backend.options),
+        "provider": backend.provider or "CPUExecutionProvider",
+        "provider_options": dict(backend.options) if backend.provider else {},
         "session": session_settings(threads),
         "measure": measure if isinstance(measure, dict) else measure.model_dump(),
         "probes": probes or [],
@@ -71,4 +75,6 @@ def build_job(
         "handoff_s": handoff_s,
         "test_slowdown": test_slowdown,
     }
+    if backend.provider is None:  # a runtime other than ONNX Runtime
+        job["runtime"] = {"name": backend.runtime, "options": dict(backend.options), **(runtime or {})}
     return Job.model_validate(job).model_dump(mode="json")

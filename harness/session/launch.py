@@ -16,11 +16,12 @@ from typing import Any
 
 from harness import __version__
 from harness.builds.manifest import Manifest, load_manifest, resolve_build
+from harness.builds.runtime_artifacts import ensure_runtime_artifacts
 from harness.config.loader import load_devices, load_workloads
 from harness.config.locations import builds_root as default_builds_root
 from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError
-from harness.plan import Cell, Filters, make_plan, select_devices
+from harness.plan import Cell, Filters, conversions_needed, make_plan, select_devices
 from harness.records import CellRecord
 from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
@@ -124,6 +125,9 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
     manifest = load_manifest(build_dir)
     # the workloads are chosen already (globs and files): the plan filters the other axes
     cells = make_plan(devices, [w for w, _ in workloads.values()], replace(req.filters, workload=()), manifest)
+    if needs := conversions_needed(cells):  # runtimes other than ONNX Runtime: converted on the host, once
+        manifest = ensure_runtime_artifacts(build_dir, needs, workloads)
+        cells = make_plan(devices, [w for w, _ in workloads.values()], replace(req.filters, workload=()), manifest)
     if req.shape_plan is not None:
         cells = req.shape_plan(cells)
     if not cells:

@@ -223,6 +223,11 @@ json run_job(const json& job, int stdin_fd) {
       sleep_s(idle_s);
       result["windows"]["idle"] = {t0, monotonic_s()};
     }
+    if (job.contains("runtime") && job["runtime"].is_object()) {  // a runtime other than ONNX Runtime
+      const std::string rt = job["runtime"].value("name", std::string("?"));
+      throw JobError("ValueError", "this native runner runs onnxruntime only, not runtime '" + rt +
+                                       "': run it through the Python agent (runner: kind: python)");
+    }
     static const std::map<std::string, Kind> kinds = {
         {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}};
     const std::string kind = job.value("kind", "single");

@@ -1,0 +1,74 @@
+"""LiteRT (TensorFlow Lite): onnx2tf -> SavedModel -> ``.tflite``; the runtime is ai-edge-litert.
+
+The converter is heavy (tensorflow-cpu, 1.5 GB): ``pip install 'harness[litert]'``. onnx2tf
+writes NHWC models: the adapter feeds NHWC and maps outputs back to the ONNX layout.
+onnx2tf fetches a calibration file from the internet for 4-D 3-channel inputs: a local one is
+placed in its working folder first.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+from harness.runtimes.base import CannotMake, Conversion, IoMap, ModelInfo, Runtime, TensorMap, dist_version
+from harness.runtimes.tools import package_dir, run_tool
+
+CALIBRATION_FILE = "calibration_image_sample_data_20x128x128x3_float32.npy"
+_TO_NHWC = (0, 2, 3, 1)
+
+
+class LiteRT(Runtime):
+    name = "litert"
+    extra = "litert"
+    precisions = {
+        "fp32": "fp32 weights and compute (onnx2tf float32 .tflite)",
+        "fp16": "fp16 weights, dequantized to fp32 at load on CPU (onnx2tf float16 .tflite)",
+        "int8": "dynamic-range int8: int8 weights, activations quantized per call (TFLiteConverter Optimize.DEFAULT)",
+    }
+    missing_precisions = {
+        "int8-static": "full-integer LiteRT needs a representative dataset in the converter (not wired)",
+        "int4": "LiteRT has no int4 weights on CPU",
+    }
+
+    def option_names(self) -> list[str]:
+        return ["num_threads"]
+
+    def converter_missing(self) -> str | None:
+        if package_dir("onnx2tf") is None or package_dir("tensorflow") is None:
+            return (f"the LiteRT converter (onnx2tf + tensorflow-cpu) is not installed: pip install "
+                    f"'harness[{self.extra}]' (see README, Runtimes)")
+        return None
+
+    def convert(self, model: ModelInfo, precision: str, out_dir: Path) -> Conversion:
+        if (missing := self.converter_missing()) is not None:
+            raise CannotMake(missing)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        work = out_dir / "onnx2tf"
+        work.mkdir(exist_ok=True)
+        np.save(work / CALIBRATION_FILE, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))
+        run_tool([sys.executable, "-m", "onnx2tf", "-i", str(model.path), "-o", str(work / "saved"), "-osd"],
+                 work, "onnx2tf")
+        name = model.path.stem
+        dest = out_dir / "model.tflite"
+        if precision == "int8":
+            code = ("import sys, tensorflow as tf; c = tf.lite.TFLiteConverter.from_saved_model(sys.argv[1]); "
+                    "c.optimizations = [tf.lite.Optimize.DEFAULT]; open(sys.argv[2], 'wb').write(c.convert())")
+            run_tool([sys.executable, "-c", code, str(work / "saved"), str(dest)], work, "TFLiteConverter")
+        else:
+            made = work / "saved" / f"{name}_{'float16' if precision == 'fp16' else 'float32'}.tflite"
+            if not made.is_file():
+                raise RuntimeError(f"onnx2tf wrote no {made.name}")
+            made.replace(dest)
+        perm = {n: _TO_NHWC if len(s) == 4 else None for n, s in model.inputs.items()}
+        io = IoMap(tuple(TensorMap(n, n, perm[n], "NHWC" if perm[n] else None) for n in model.inputs),
+                   tuple(TensorMap(n, n) for n in model.outputs))
+        return Conversion(
+            files={"model": dest},
+            converter={"name": "onnx2tf", "version": dist_version("onnx2tf"),
+                       "options": {"tensorflow": dist_version("tensorflow-cpu") or dist_version("tensorflow"),
+                                   "quantization": "dynamic-range" if precision == "int8" else None}},
+            meaning=self.precisions[precision], io=io,
+        )
