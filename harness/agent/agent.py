@@ -676,10 +676,10 @@ class _Timer(object):
 
 
 class _NumpySteps(object):
-    """Decode steps through ``sess.run``: every step hands the KV cache to numpy and back.
+    """Decode steps through the public ``InferenceSession.run`` (feeds and outputs as numpy).
 
-    The path for sessions without IoBinding (the recording session that collects calibration
-    data) and for a job with ``params.io_binding`` false (the overhead benchmark's baseline).
+    The path for sessions that are not ORT's (the recording session that collects calibration
+    data) and for a job with ``params.kv_cache: numpy`` (the overhead benchmark's baseline).
     """
 
     method = "numpy"
@@ -687,41 +687,64 @@ class _NumpySteps(object):
     def __init__(self, np, sess):
         self.np = np
         self.sess = sess
+        self.names = [o.name for o in sess.get_outputs()]
+        self.logits_at = self.names.index("logits")
+        self.present = [(i, "past_key_values." + n[len("present."):])
+                        for i, n in enumerate(self.names) if n.startswith("present.")]
 
     def empty_past(self):
         return _empty_past(self.np, self.sess, 1)
 
+    def _run(self, feeds):
+        return self.sess.run(None, feeds)
+
     def run(self, feeds, past):
         feeds.update(past)
-        named = _named(self.sess, self.sess.run(None, feeds))
-        return named["logits"], _present_to_past(named)
+        outs = self._run(feeds)
+        return outs[self.logits_at], dict((name, outs[i]) for i, name in self.present)
 
     def array(self, value):
         return value
 
 
-class _BoundSteps(object):
-    """Decode steps with the KV cache kept on the runtime's side (IoBinding + OrtValues).
+class _DirectSteps(_NumpySteps):
+    """Decode steps with no per-call cost but ORT's own: the default.
 
-    ``sess.run`` converts all 2L+1 outputs to numpy and the 2L past inputs back at every step:
-    46 us per decode step of the 4-layer text-lm (measured), a fifth of a sub-ms step that an
-    app on a phone never pays. Here each present.N.* OrtValue is bound as the next step's
-    past_key_values.N.* as is; only the logits are read as numpy, after the timed call (as the
-    native runner reads them). Outputs are rebound every step: a bound, allocated output would be
-    reused, and the present tensors grow by one position per step.
+    ORT (>= 1.1x) returns CPU outputs as numpy arrays over its own buffers and takes contiguous
+    numpy inputs without a copy, so the KV cache already stays where ORT put it from step to step.
+    What Python adds is the wrapper around the call (input-name validation, the output-name list)
+    and the feeds' conversion: this calls the session's C++ binding with the output names built
+    once. Measured on a decode step of a tiny 4-layer decoder (1 thread): native runner 127 us,
+    public run 158 us, this 146 us, IoBinding 181 us (binding 20 names per step costs more than
+    it saves).
+    """
+
+    method = "direct"
+
+    def __init__(self, np, sess):
+        _NumpySteps.__init__(self, np, sess)
+        self._call = sess._sess.run  # the pybind session under InferenceSession (checked by decode_steps)
+
+    def _run(self, feeds):
+        return self._call(self.names, feeds, None)
+
+
+class _BoundSteps(_NumpySteps):
+    """Decode steps with the KV cache as OrtValues bound through IoBinding (``kv_cache: iobinding``).
+
+    Each present.N.* OrtValue is bound as the next step's past_key_values.N.* as is; only the
+    logits become numpy, after the timed call. Outputs are rebound every step: a bound, allocated
+    output would be reused, and the present tensors grow by one position per step. On the CPU EP
+    this is slower than ``direct`` (see there); it is the path that keeps a device EP's cache
+    off the host once outputs are bound to that device.
     """
 
     method = "iobinding"
 
     def __init__(self, ort, np, sess):
+        _NumpySteps.__init__(self, np, sess)
         self.ort = ort
-        self.np = np
-        self.sess = sess
         self.io = sess.io_binding()
-        self.outputs = [o.name for o in sess.get_outputs()]
-        self.logits_at = self.outputs.index("logits")
-        self.present = [(i, "past_key_values." + n[len("present."):])
-                        for i, n in enumerate(self.outputs) if n.startswith("present.")]
 
     def empty_past(self):
         from_numpy = self.ort.OrtValue.ortvalue_from_numpy
@@ -734,7 +757,7 @@ class _BoundSteps(object):
         for name, value in past.items():
             io.bind_ortvalue_input(name, value)
         io.clear_binding_outputs()
-        for name in self.outputs:
+        for name in self.names:
             io.bind_output(name, "cpu")
         self.sess.run_with_iobinding(io)
         outs = io.get_outputs()
@@ -744,10 +767,19 @@ class _BoundSteps(object):
         return value.numpy()
 
 
-def decode_steps(ort, np, sess, io_binding=True):
-    """The KV-cache path for a session: bound to the runtime where it can be, else numpy."""
-    if io_binding and ort is not None and hasattr(sess, "io_binding"):
+KV_CACHE_PATHS = ("direct", "iobinding", "numpy")
+
+
+def decode_steps(ort, np, sess, method="direct"):
+    """How the KV cache travels between decode steps (``params.kv_cache``); a session that is not
+    ORT's own (no C++ binding under it) takes the public API."""
+    if method not in KV_CACHE_PATHS:
+        raise ValueError("params.kv_cache is %r; one of %s" % (method, list(KV_CACHE_PATHS)))
+    native = ort is not None and hasattr(getattr(sess, "_sess", None), "run")
+    if method == "iobinding" and native:
         return _BoundSteps(ort, np, sess)
+    if method == "direct" and native:
+        return _DirectSteps(np, sess)
     return _NumpySteps(np, sess)
 
 
@@ -767,12 +799,16 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
     prompt_ids = np.asarray(prompt_ids, dtype=np.int64).reshape(1, -1)
     p_len = prompt_ids.shape[1]
 
+    longest = p_len + max(n_tokens - 1, 0)  # the mask and positions of every step: views of these
+    ones = np.ones((1, longest), dtype=np.int64)
+    positions = np.arange(longest, dtype=np.int64).reshape(1, -1)
+
     def step(ids, total, past):
         feeds = {"input_ids": ids}
         if "attention_mask" in names:
-            feeds["attention_mask"] = np.ones((1, total), dtype=np.int64)
+            feeds["attention_mask"] = ones[:, :total]
         if "position_ids" in names:
-            feeds["position_ids"] = np.arange(total - ids.shape[1], total, dtype=np.int64).reshape(1, -1)
+            feeds["position_ids"] = positions[:, total - ids.shape[1]:total]
         return steps.run(feeds, past)
 
     (logits, past), ttft = timer.call(lambda: step(prompt_ids, p_len, steps.empty_past()))
@@ -824,14 +860,14 @@ def run_text_generation(ort, np, job, ctx):
     Series: "ttft_ms@p32" (prefill = time to first token), "decode_ms@p32g16" (one sample per
     decode step), "generation_ms@p32g16" (whole generations: the unit of the stopping rule).
     Outputs: "<prompt>/prefill_logits" [P,V], "<label>/tokens" [G], "<label>/logits" [G,V].
-    The KV cache stays bound to the runtime between steps (IoBinding) unless params.io_binding
-    is false; the result's session settings name the path ("kv_cache").
+    params.kv_cache: how the KV cache travels between steps, "direct" (default), "iobinding" or
+    "numpy" (see decode_steps); the result's session settings name the path ("kv_cache").
     """
     path = job["models"]["model"]
     sess = load_role(ort, job, ctx, "model")
     feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
     timer = _Timer(float(job.get("test_slowdown") or 0.0))
-    steps = decode_steps(ort, np, sess, bool((job.get("params") or {}).get("io_binding", True)))
+    steps = decode_steps(ort, np, sess, (job.get("params") or {}).get("kv_cache", "direct"))
     ctx.result["session"]["kv_cache"] = steps.method
     outputs = {}
     for cell in _generation_grid(job, feed_sets, 16):
