@@ -18,6 +18,8 @@ class Quantity:
 QUANTITIES: dict[str, Quantity] = {q.key: q for q in (
     Quantity("latency", "median [95% CI] ({unit})", "median of the row's series with its 95% CI"),
     Quantity("speedup", "× vs fp32", "the fp32 median over this median, same device and backend"),
+    Quantity("vs_ort", "× vs ORT fp32", "the device's ONNX Runtime fp32 median (its CPU EP backend where it has one) "
+             "over this median: what this runtime and precision gain over the default"),
     Quantity("memory", "peak MB", "peak memory of the measured session"),
     Quantity("energy", "mJ / inference", "energy per inference, where a power probe measured it"),
     Quantity("rel_l2", "rel-L2 vs fp32", "output error vs the fp32 reference on the host"),

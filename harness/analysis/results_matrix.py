@@ -7,6 +7,8 @@ Decisions made here:
 - which latency series a workload is shown by (its headline, or the first match of a glob);
 - rows: workload x precision, split by backend only when a device ran more than one backend
   for the same workload and precision (then the fastest backend per device is marked best);
+  each such row names its backend's runtime (ONNX Runtime first), and every cell gets its
+  speed-up vs the device's ONNX Runtime fp32 cell;
 - per cell: median with its 95 % CI (order statistics / bootstrap, analysis.stats.median_ci),
   speed-up vs fp32 on the same device and backend, peak memory, energy per inference,
   rel-L2 vs fp32, cross-platform agreement (xplat) vs the reference;
@@ -33,6 +35,7 @@ from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES
 from harness.analysis.run_table import PRECISION_ORDER, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
+from harness.runtimes.registry import ONNXRUNTIME
 
 FP32 = "fp32"
 MEMORY_METRICS = ("peak_rss_mb", "peak_pss_mb")  # the runner's RSS; Android PSS where no RSS was reported
@@ -71,6 +74,8 @@ class MatrixCell:
     ci_high: float | None = None
     n: int = 0
     speedup: float | None = None
+    vs_ort: float | None = None  # the device's ONNX Runtime fp32 median over this one
+    runtime: str | None = None
     memory_mb: float | None = None
     energy_mj: float | None = None
     rel_l2: float | None = None
@@ -98,6 +103,7 @@ class MatrixRow:
     unit: str
     higher_is_better: bool
     cells: dict[str, MatrixCell] = field(default_factory=dict)  # DeviceGroup.key -> cell
+    runtime: str | None = None  # the backend's runtime, when rows are split by backend
 
 
 @dataclass
@@ -112,6 +118,11 @@ class ResultsMatrix:
     @property
     def by_backend(self) -> bool:
         return any(r.backend is not None for r in self.rows)
+
+    @property
+    def by_runtime(self) -> bool:
+        """Rows name their runtime: some backend runs another runtime than ONNX Runtime."""
+        return any(r.runtime not in (None, ONNXRUNTIME) for r in self.rows)
 
     @property
     def unit(self) -> str | None:
@@ -134,9 +145,11 @@ class ResultsMatrix:
                 c = r.cells[d.key]
                 out.append({
                     "workload": r.workload, "precision": r.precision, "backend": c.backend or r.backend,
+                    "runtime": c.runtime or r.runtime,
                     "metric": r.metric, "unit": r.unit, "device": d.device, "device_group": d.key,
                     "fingerprint": d.fingerprint, "status": c.status, "median": c.latency, "ci_low": c.ci_low,
-                    "ci_high": c.ci_high, "n": c.n, "speedup_vs_fp32": c.speedup, "peak_memory_mb": c.memory_mb,
+                    "ci_high": c.ci_high, "n": c.n, "speedup_vs_fp32": c.speedup,
+                    "speedup_vs_ort_fp32": c.vs_ort, "peak_memory_mb": c.memory_mb,
                     "energy_mj_per_inference": c.energy_mj, "rel_l2_vs_fp32": c.rel_l2,
                     "xplat_rel_l2": c.xplat_rel_l2, "xplat_max_abs": c.xplat_max_abs,
                     "xplat_reference": self.reference, "best_backend": c.best, "error": c.error,
@@ -189,6 +202,17 @@ def _flags(result_json: Any) -> tuple[str, ...]:
     return tuple(x for x in out if x)
 
 
+def _identity(result_json: Any) -> tuple[str, str | None]:
+    """(runtime, ONNX Runtime provider) of a stored cell: its identity, ONNX Runtime when it has none."""
+    try:
+        ident = json.loads(result_json).get("identity") if isinstance(result_json, str) and result_json else None
+    except (ValueError, AttributeError):
+        ident = None
+    if not isinstance(ident, dict):
+        return ONNXRUNTIME, None
+    return str(ident.get("runtime") or ONNXRUNTIME), ident.get("provider")
+
+
 def _device_groups(cells: pd.DataFrame) -> pd.Series:
     """Column-group key per cell: the device name, unless one name came with several fingerprints."""
     fps = cells["device_fingerprint"].where(cells["device_fingerprint"].notna(), None)
@@ -228,6 +252,12 @@ def results_matrix(
                                                                         "status", "reason"])
     cells = cells.copy()
     cells["group"] = _device_groups(cells) if not cells.empty else pd.Series(dtype=object)
+    idents = [_identity(r) for r in cells["result_json"]] if "result_json" in cells and not cells.empty else []
+    cells["runtime"] = pd.Series([i[0] for i in idents], index=cells.index, dtype=object)
+    cells["provider"] = pd.Series([i[1] for i in idents], index=cells.index, dtype=object)
+    if "runtime" not in planned:
+        planned = planned.assign(runtime=ONNXRUNTIME)
+    runtime_of = _runtime_by_backend(cells, planned)
     heads = headline_metrics(metrics, metric)
     workloads = sorted(set(cells["workload"]) | set(planned["workload"]))
     missing = [w for w in workloads if w not in heads and (metric or _measured(cells, w))]
@@ -251,10 +281,13 @@ def results_matrix(
         precisions = sorted(set(wc["precision"]) | set(wp["precision"]), key=_precision_rank)
         for p in precisions:
             backends: list[str | None] = (sorted(set(wc.loc[wc["precision"] == p, "backend"])
-                                                 | set(wp.loc[wp["precision"] == p, "backend"]))
+                                                 | set(wp.loc[wp["precision"] == p, "backend"]),
+                                                 key=lambda b: (runtime_of.get(str(b)) != ONNXRUNTIME,
+                                                                runtime_of.get(str(b), ""), str(b)))
                                           if by_backend else [None])
             for b in backends:
-                row = MatrixRow(w, p, b, head, units.get((w, head), ""), higher_is_better(head) if head else False)
+                row = MatrixRow(w, p, b, head, units.get((w, head), ""), higher_is_better(head) if head else False,
+                                runtime=runtime_of.get(b) if b is not None else None)
                 index[(w, p, b)] = row
                 rows.append(row)
 
@@ -267,7 +300,7 @@ def results_matrix(
         row = found
         vals = values.get(int(c.id), {})
         cell = MatrixCell(status=str(c.status), backend=str(c.backend), error=None if pd.isna(c.error) else str(c.error),
-                          flags=_flags(c.result_json), run_id=str(c.run_id), cell_id=int(c.id))
+                          flags=_flags(c.result_json), run_id=str(c.run_id), cell_id=int(c.id), runtime=str(c.runtime))
         if cell.measured:
             cell.latency = _finite(vals.get(row.metric)) if row.metric else None
             raw = samples.get((int(c.id), row.metric))
@@ -293,12 +326,14 @@ def results_matrix(
         if found is not None and key not in found.cells:
             skipped = pc.status == "skipped"
             found.cells[key] = MatrixCell(status="skipped" if skipped else NOT_RUN, backend=str(pc.backend),
+                                        runtime=str(pc.runtime or ONNXRUNTIME),
                                         error=(pc.reason if skipped else "planned, never recorded: the run stopped "
                                                "before this cell (harness run --resume RUN_ID runs it)"))
     for row in rows:
         for g in groups:
             row.cells.setdefault(g.key, MatrixCell(status=NOT_PLANNED))
     _speedups(rows)
+    _vs_ort(rows, cells)
     if by_backend:
         _mark_best(rows, groups)
     shown = tuple(columns) if columns else _default_columns(rows, reference != HOST_REFERENCE)
@@ -360,6 +395,35 @@ def _speedups(rows: list[MatrixRow]) -> None:
                 c.speedup = c.latency / base if r.higher_is_better else base / c.latency
 
 
+def _runtime_by_backend(cells: pd.DataFrame, planned: pd.DataFrame) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for b, rt in [*zip(cells.get("backend", []), cells.get("runtime", [])),
+                  *zip(planned["backend"], planned["runtime"])]:
+        out.setdefault(str(b), str(rt or ONNXRUNTIME))
+    return out
+
+
+def _vs_ort(rows: list[MatrixRow], cells: pd.DataFrame) -> None:
+    """The device's ONNX Runtime fp32 median over this median (same workload and series): the CPU
+    EP backend's where the device has one, else the first ONNX Runtime backend by name."""
+    cpu = {str(b) for b, p in zip(cells.get("backend", []), cells.get("provider", [])) if p == "CPUExecutionProvider"}
+    base: dict[tuple[str, str, str], tuple[bool, str, float]] = {}
+    for r in rows:
+        if r.precision != FP32:
+            continue
+        for key, c in r.cells.items():
+            if c.measured and c.latency and (c.runtime or ONNXRUNTIME) == ONNXRUNTIME:
+                rank = (c.backend not in cpu, c.backend or "", c.latency)
+                slot = (r.workload, key, r.metric)
+                if slot not in base or rank < base[slot]:
+                    base[slot] = rank
+    for r in rows:
+        for key, c in r.cells.items():
+            ref = base.get((r.workload, key, r.metric))
+            if c.measured and c.latency and ref:
+                c.vs_ort = c.latency / ref[2] if r.higher_is_better else ref[2] / c.latency
+
+
 def _mark_best(rows: list[MatrixRow], groups: list[DeviceGroup]) -> None:
     """Per device x workload x precision: the backend with the best median, when there is a choice."""
     by: dict[tuple[str, str, str], list[tuple[MatrixRow, MatrixCell]]] = {}
@@ -382,6 +446,8 @@ def _default_columns(rows: list[MatrixRow], device_reference: bool) -> tuple[str
     def has(attr: str) -> bool:
         return any(getattr(c, attr) is not None for r in rows for c in r.cells.values())
 
-    present = {"latency": True, "speedup": has("speedup"), "memory": has("memory_mb"), "energy": has("energy_mj"),
+    other_runtimes = any(r.runtime not in (None, ONNXRUNTIME) for r in rows)
+    present = {"latency": True, "speedup": has("speedup"), "vs_ort": other_runtimes and has("vs_ort"),
+               "memory": has("memory_mb"), "energy": has("energy_mj"),
                "rel_l2": has("rel_l2"), "xplat": device_reference or has("xplat_rel_l2")}
     return tuple(k for k in DEFAULT_COLUMNS if present[k])

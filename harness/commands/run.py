@@ -25,6 +25,7 @@ from rich.text import Text
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import essential_line
 from harness.plan import Filters
+from harness.runtimes.registry import runtime_names
 
 if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
     from rich.progress import Task
@@ -132,8 +133,8 @@ def run(
                                        help="Workload name glob, or a workload YAML file (repeatable)."),
     precision: list[str] = typer.Option([], "--precision", "-p", help="Precision glob: fp32 fp16 int8 int8-static int4."),
     backend: list[str] = typer.Option([], "--backend", "-b", help="Backend name glob (repeatable)."),
-    runtime: list[str] = typer.Option([], "--runtime", "-r", help="Runtime glob: onnxruntime ncnn mnn openvino litert "
-                                                                  "(repeatable)."),
+    runtime: list[str] = typer.Option([], "--runtime", "-r",
+                                      help=f"Runtime glob: {' '.join(runtime_names())} (repeatable)."),
     build: str | None = typer.Option(None, "--build", help="Build id, folder or manifest (default: build now)."),
     resume: str | None = typer.Option(None, "--resume", help="Run id (or latest, latest~N) to complete: runs only the "
                                                              "missing cells."),

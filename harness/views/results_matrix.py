@@ -28,9 +28,10 @@ from harness.errors import HarnessError
 from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.kept_outputs import load_outputs
 from harness.results.store import Store
+from harness.runtimes.registry import ONNXRUNTIME
 
 IDENTITY = ["device", "workload", "precision", "backend"]
-PLANNED_COLUMNS = [*IDENTITY, "status", "reason", "run_id"]
+PLANNED_COLUMNS = [*IDENTITY, "status", "reason", "run_id", "runtime"]
 
 
 @dataclass(frozen=True)
@@ -96,7 +97,8 @@ def select(store: Store, parts: Sequence[Part]) -> Selection:
             if (p.device is None or entry.get("device") == p.device) and ident not in have:
                 have.add(ident)
                 planned.append({**{k: entry.get(k) for k in IDENTITY}, "status": entry.get("status"),
-                                "reason": entry.get("reason"), "run_id": p.run_id})
+                                "reason": entry.get("reason"), "run_id": p.run_id,
+                                "runtime": entry.get("runtime") or ONNXRUNTIME})
     return Selection(cells.reset_index(drop=True), pd.DataFrame(planned, columns=PLANNED_COLUMNS))
 
 

@@ -176,3 +176,40 @@ def test_the_pure_decision_takes_frames_and_an_agreement_map(tmp_path: Path) -> 
     assert m.rows[0].cells["pi5"].ci_low is None  # no samples given: no interval, still a median
     assert m.rows[0].cells["pi5"].speedup is None  # no fp32 on the device
     assert json.dumps(m.records())  # the tidy form is plain data
+
+
+def _on(record: CellRecord, runtime: str | None, provider: str | None = None) -> CellRecord:
+    """The cell as stored by a backend of ``runtime`` (its identity), ONNX Runtime's when None."""
+    ident = {"runtime": runtime, "runtime_version": "1.0"} if runtime else {"provider": provider}
+    record.result = {**record.result, "identity": ident}
+    return record
+
+
+def test_runtimes_are_a_row_axis_with_a_speedup_vs_the_devices_ort_fp32(tmp_path: Path) -> None:
+    ncnn_int8 = {"device": "pi5", "workload": "resnet", "precision": "int8", "backend": "ncnn", "status": "skipped",
+                 "reason": "ncnn cannot make int8: no tools", "key": "pi5/resnet/int8/ncnn", "runtime": "ncnn"}
+    store = store_with(tmp_path, "r1", [
+        _on(cell("pi5", "resnet", "fp32", "ort", ms=20.0), None, "CPUExecutionProvider"),
+        _on(cell("pi5", "resnet", "fp32", "ort-xnn", ms=10.0), None, "XnnpackExecutionProvider"),
+        _on(cell("pi5", "resnet", "fp32", "ncnn", ms=16.0), "ncnn"),
+        _on(cell("pi5", "resnet", "fp16", "ncnn", ms=8.0), "ncnn"),
+        _on(cell("pi5", "resnet", "fp16", "ort", ms=25.0), None, "CPUExecutionProvider"),
+    ], extra_plan=[ncnn_int8])
+    m = run_results_matrix(store, "r1")
+    assert m.by_runtime and "vs_ort" in m.columns
+    rows = {(r.precision, r.backend): r for r in m.rows}
+    assert [r.runtime for r in m.rows if r.precision == "fp32"] == ["onnxruntime", "onnxruntime", "ncnn"]
+    # the CPU EP backend is the device's ORT fp32, though the XNNPACK one is faster
+    assert rows[("fp32", "ncnn")].cells["pi5"].vs_ort == pytest.approx(20 / 16, rel=0.1)
+    assert rows[("fp16", "ncnn")].cells["pi5"].vs_ort == pytest.approx(20 / 8, rel=0.1)
+    assert rows[("fp16", "ncnn")].cells["pi5"].speedup == pytest.approx(16 / 8, rel=0.1)
+    skipped = rows[("int8", "ncnn")]
+    assert skipped.runtime == "ncnn" and skipped.cells["pi5"].status == "skipped"
+    recs = [r for r in m.records() if r["backend"] == "ncnn" and r["precision"] == "fp16"]
+    assert recs[0]["runtime"] == "ncnn" and recs[0]["speedup_vs_ort_fp32"] == pytest.approx(2.5, rel=0.1)
+
+
+def test_ort_only_tables_keep_their_columns(tmp_path: Path) -> None:
+    store = store_with(tmp_path, "r1", [cell("pi5", "resnet", "fp32", "cpu"), cell("pi5", "resnet", "fp32", "xnn")])
+    m = run_results_matrix(store, "r1")
+    assert m.by_backend and not m.by_runtime and "vs_ort" not in m.columns

@@ -8,10 +8,10 @@ import io
 
 from harness.analysis.results_matrix import ResultsMatrix
 
-COLUMNS = ["workload", "precision", "backend", "metric", "unit", "device", "device_group", "fingerprint", "status",
-           "median", "ci_low", "ci_high", "n", "speedup_vs_fp32", "peak_memory_mb", "energy_mj_per_inference",
-           "rel_l2_vs_fp32", "xplat_rel_l2", "xplat_max_abs", "xplat_reference", "best_backend", "error", "flags",
-           "run_id"]
+COLUMNS = ["workload", "precision", "backend", "runtime", "metric", "unit", "device", "device_group", "fingerprint",
+           "status", "median", "ci_low", "ci_high", "n", "speedup_vs_fp32", "speedup_vs_ort_fp32", "peak_memory_mb",
+           "energy_mj_per_inference", "rel_l2_vs_fp32", "xplat_rel_l2", "xplat_max_abs", "xplat_reference",
+           "best_backend", "error", "flags", "run_id"]
 
 
 def render_csv(matrix: ResultsMatrix, title: str | None = None) -> str:

@@ -63,6 +63,8 @@ def shown(matrix: ResultsMatrix, cell: MatrixCell, key: str) -> Shown:
         return Shown(text, ci=ci, status=flag, best=cell.best, note=cell.error or "; ".join(cell.flags) or None)
     if key == "speedup":
         return Shown(NO_VALUE) if cell.speedup is None else Shown(f"{cell.speedup:.2f}", suffix="×")
+    if key == "vs_ort":
+        return Shown(NO_VALUE) if cell.vs_ort is None else Shown(f"{cell.vs_ort:.2f}", suffix="×")
     if key == "memory":
         return Shown(number(cell.memory_mb))
     if key == "energy":
@@ -92,6 +94,8 @@ def group_label(group: DeviceGroup, matrix: ResultsMatrix) -> str:
 
 def label_columns(matrix: ResultsMatrix) -> list[str]:
     cols = ["workload", "precision"]
+    if matrix.by_runtime:
+        cols.append("runtime")
     if matrix.by_backend:
         cols.append("backend")
     if series_column(matrix):
@@ -106,6 +110,8 @@ def series_column(matrix: ResultsMatrix) -> bool:
 
 def row_labels(matrix: ResultsMatrix, row: MatrixRow) -> list[str]:
     out = [row.workload, row.precision]
+    if matrix.by_runtime:
+        out.append(row.runtime or "")
     if matrix.by_backend:
         out.append(row.backend or "")
     if series_column(matrix):
@@ -125,8 +131,9 @@ def caption(matrix: ResultsMatrix, title: str | None = None) -> str:
 def footnotes(matrix: ResultsMatrix) -> list[str]:
     """How to read the columns, then the matrix's own notes."""
     out = []
-    if "speedup" in matrix.columns:
-        out.append(f"{header(matrix, 'speedup')}: {QUANTITIES['speedup'].help}")
+    for key in ("speedup", "vs_ort"):
+        if key in matrix.columns:
+            out.append(f"{header(matrix, key)}: {QUANTITIES[key].help}")
     if "xplat" in matrix.columns:
         out.append(f"rel-L2 vs {matrix.reference}: {matrix.reference_method}")
     if matrix.by_backend:
