@@ -46,6 +46,7 @@ BUILDER_VERSION = 1
 _CODE_FILES = (
     "graph.py",
     "text_lm.py",
+    "gguf_llama.py",
     "image.py",
     "translation.py",
     "convert.py",

@@ -11,6 +11,7 @@ activations carry the outliers that make int8 error realistic.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, fields
+from typing import Protocol
 
 import numpy as np
 import onnx
@@ -28,6 +29,7 @@ class LMConfig:
     kv_heads: int = 2
     ffn: int = 688
     rope_theta: float = 10000.0
+    rms_eps: float = 1e-6
     outlier_channels: int = 0
     outlier_scale: float = 20.0
     logit_std: float = 4.0  # lm_head init N(0, (logit_std/sqrt(hidden))^2): peaked like a trained LM
@@ -82,8 +84,58 @@ def _apply_rope(g: GraphBuilder, x: str, cos: str, sin: str, d: int) -> str:
     return g.op("Add", [g.op("Mul", [x, cos]), g.op("Mul", [rot, sin])])
 
 
+class LMWeights(Protocol):
+    """Where a decoder's weights come from; asked in graph order (embedding, then per layer q, k, v,
+    o, gate, up, down, then the head), so a seeded source draws them reproducibly."""
+
+    def embedding(self) -> np.ndarray:
+        """[vocab, hidden]."""
+
+    def linear(self, name: str, fan_in: int, fan_out: int) -> np.ndarray:
+        """[fan_in, fan_out] (MatMul layout) for ``layers.N.q_proj`` ... ``layers.N.mlp.down_proj``."""
+
+    def norm(self, name: str, dim: int) -> np.ndarray:
+        """[dim] RMSNorm scale for ``layers.N.input_layernorm`` ... and ``norm``."""
+
+    def head(self) -> np.ndarray:
+        """[hidden, vocab] LM head (a tied model's is its embedding transposed)."""
+
+
+class SeededWeights:
+    """torch-default scales from one seeded generator (see the module docstring)."""
+
+    def __init__(self, cfg: LMConfig, rng: np.random.Generator) -> None:
+        self.cfg = cfg
+        self.rng = rng
+
+    def embedding(self) -> np.ndarray:
+        cfg = self.cfg
+        emb = self.rng.standard_normal((cfg.vocab, cfg.hidden)).astype(np.float32)  # nn.Embedding: N(0, 1)
+        if cfg.outlier_channels:
+            chans = self.rng.choice(cfg.hidden, size=cfg.outlier_channels, replace=False)
+            emb[:, np.sort(chans)] *= np.float32(cfg.outlier_scale)
+        return emb
+
+    def linear(self, name: str, fan_in: int, fan_out: int) -> np.ndarray:
+        bound = 1.0 / np.sqrt(fan_in)  # torch.nn.Linear's default init
+        return self.rng.uniform(-bound, bound, (fan_in, fan_out)).astype(np.float32)
+
+    def norm(self, name: str, dim: int) -> np.ndarray:
+        return np.ones(dim, np.float32)
+
+    def head(self) -> np.ndarray:
+        cfg = self.cfg
+        head = self.rng.standard_normal((cfg.hidden, cfg.vocab)) * (cfg.logit_std / np.sqrt(cfg.hidden))
+        return head.astype(np.float32)
+
+
 def build_text_lm(cfg: LMConfig, seed: int) -> onnx.ModelProto:
     g = GraphBuilder(seed)
+    return decoder_graph(g, cfg, SeededWeights(cfg, g.rng), "text_lm")
+
+
+def decoder_graph(g: GraphBuilder, cfg: LMConfig, weights: LMWeights, graph_name: str) -> onnx.ModelProto:
+    """The decoder's ONNX graph with the given weights (rotate-half RoPE, as in transformers' Llama)."""
     d, h, kv = cfg.head_dim, cfg.hidden, cfg.kv_heads
     input_ids = g.input("input_ids", TensorProto.INT64, ["batch", "seq"])
     attn = g.input("attention_mask", TensorProto.INT64, ["batch", "total_seq"])
@@ -94,35 +146,36 @@ def build_text_lm(cfg: LMConfig, seed: int) -> onnx.ModelProto:
         pv = g.input(f"past_key_values.{i}.value", TensorProto.FLOAT, ["batch", kv, "past_seq", d])
         past.append((pk, pv))
 
-    emb = g.rng.standard_normal((cfg.vocab, h)).astype(np.float32)  # nn.Embedding: N(0, 1)
-    if cfg.outlier_channels:
-        chans = g.rng.choice(h, size=cfg.outlier_channels, replace=False)
-        emb[:, np.sort(chans)] *= np.float32(cfg.outlier_scale)
-    x = g.op("Gather", [g.init("embed_tokens.weight", emb), input_ids], axis=0)
+    def linear(x: str, name: str, fan_in: int, fan_out: int) -> str:
+        return g.op("MatMul", [x, g.init(name + ".weight", weights.linear(name, fan_in, fan_out))])
+
+    def norm(x: str, name: str) -> str:
+        return g.rms_norm(x, name, h, eps=cfg.rms_eps, weight=weights.norm(name, h))
+
+    x = g.op("Gather", [g.init("embed_tokens.weight", weights.embedding()), input_ids], axis=0)
 
     cos, sin = _rope(g, pos, cfg)
     mask = g.op("And", [g.causal_mask(g.dim(input_ids, 1), g.dim(attn, 1)), g.padding_mask(attn)])
     for i in range(cfg.layers):
         p = f"layers.{i}"
-        hn = g.rms_norm(x, p + ".input_layernorm", h)
-        q = _apply_rope(g, g.heads(g.linear(hn, p + ".q_proj", h, h), cfg.heads, d), cos, sin, d)
-        k = _apply_rope(g, g.heads(g.linear(hn, p + ".k_proj", h, kv * d), kv, d), cos, sin, d)
-        v = g.heads(g.linear(hn, p + ".v_proj", h, kv * d), kv, d)
+        hn = norm(x, p + ".input_layernorm")
+        q = _apply_rope(g, g.heads(linear(hn, p + ".q_proj", h, cfg.heads * d), cfg.heads, d), cos, sin, d)
+        k = _apply_rope(g, g.heads(linear(hn, p + ".k_proj", h, kv * d), kv, d), cos, sin, d)
+        v = g.heads(linear(hn, p + ".v_proj", h, kv * d), kv, d)
         k_all = g.op("Concat", [past[i][0], k], f"present.{i}.key", axis=2)
         v_all = g.op("Concat", [past[i][1], v], f"present.{i}.value", axis=2)
         rep = cfg.heads // kv
         ctx = g.attention(q, g.repeat_kv(k_all, kv, rep, d), g.repeat_kv(v_all, kv, rep, d), d, mask)
-        x = g.op("Add", [x, g.linear(g.merge_heads(ctx, h), p + ".o_proj", h, h)])
-        hn = g.rms_norm(x, p + ".post_attention_layernorm", h)
-        gate = g.linear(hn, p + ".mlp.gate_proj", h, cfg.ffn)
-        up = g.linear(hn, p + ".mlp.up_proj", h, cfg.ffn)
+        x = g.op("Add", [x, linear(g.merge_heads(ctx, cfg.heads * d), p + ".o_proj", cfg.heads * d, h)])
+        hn = norm(x, p + ".post_attention_layernorm")
+        gate = linear(hn, p + ".mlp.gate_proj", h, cfg.ffn)
+        up = linear(hn, p + ".mlp.up_proj", h, cfg.ffn)
         act = g.op("Mul", [g.op("Mul", [gate, g.op("Sigmoid", [gate])]), up])
-        x = g.op("Add", [x, g.linear(act, p + ".mlp.down_proj", cfg.ffn, h)])
-    x = g.rms_norm(x, "norm", h)
-    head = g.rng.standard_normal((h, cfg.vocab)) * (cfg.logit_std / np.sqrt(h))
-    g.op("MatMul", [x, g.init("lm_head.weight", head.astype(np.float32))], "logits")
+        x = g.op("Add", [x, linear(act, p + ".mlp.down_proj", cfg.ffn, h)])
+    x = norm(x, "norm")
+    g.op("MatMul", [x, g.init("lm_head.weight", weights.head())], "logits")
     g.output("logits", TensorProto.FLOAT, ["batch", "seq", cfg.vocab])
     for i in range(cfg.layers):
         for kind in ("key", "value"):
             g.output(f"present.{i}.{kind}", TensorProto.FLOAT, ["batch", kv, "total_seq", d])
-    return g.model("text_lm")
+    return g.model(graph_name)

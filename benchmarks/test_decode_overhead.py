@@ -1,0 +1,118 @@
+"""Decode steps without the host language's cost: the text-lm through the Python agent vs the native runner.
+
+Every Python ``session.run`` converts feeds and outputs to and from numpy; on a decode step of the
+built-in text-lm (11 inputs, 9 outputs) that was 46 us, so sub-ms steps read 0.78-0.87 of the
+native runner's speed. ORT returns CPU outputs as numpy views of its own buffers, so the KV cache
+is not copied either way; what Python adds is the call's wrapper and the feeds' conversion. Per
+round, four runners generate from the same prompt with the same model, their order rotating so
+drift hits each alike: the native runner and the agent with each ``params.kv_cache`` path —
+``direct`` (the default: the session's C++ binding, output names built once), ``iobinding`` (the
+cache as bound OrtValues) and ``numpy`` (the public ``InferenceSession.run``, as before). Reported
+per precision: the median over rounds of native/agent decode-step medians (target: the default
+within +-5 % of 1) and the per-step cost each agent path adds over native, in microseconds.
+Tokens must agree (asserted); the timings are measurements, not asserts.
+
+Run: .venv/bin/pytest benchmarks/test_decode_overhead.py --benchmark-enable -s   (about 5 minutes)
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+from harness.builds import calibration, convert
+from harness.builds.runner import build_runner, runners_root
+from harness.builds.text_lm import LMConfig, build_text_lm
+from harness.config.loader import load_workloads
+from harness.session.jobs import agent_source
+
+ROOT = Path(__file__).resolve().parents[1]
+THREADS = {"intra_op_num_threads": 1, "inter_op_num_threads": 1}  # 2 threads collapse on a busy 2-core host
+PROMPT, GENERATE = 16, 64
+MEASURE = {"warmup": 2, "warmup_s": 0.2, "min_iterations": 10, "min_seconds": 1.0, "max_seconds": 4.0}
+QUICK = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 2, "min_seconds": 0.0, "max_seconds": 4.0}
+RUNNERS = ("native", "agent: direct", "agent: iobinding", "agent: numpy")
+
+
+def _models(tmp: Path) -> dict[str, Path]:
+    """The built-in text-lm (its workload YAML's options and seed) at fp32 and int4."""
+    wl, _ = load_workloads(ROOT / "workloads")["text-lm"]
+    cfg = LMConfig.from_options(dict(wl.model.options))
+    model = build_text_lm(cfg, wl.seed)
+    prompt = np.random.default_rng(1).integers(2, cfg.vocab, (1, PROMPT), dtype=np.int64)
+    feeds = calibration.lm_feeds(model, {"p/input_ids": prompt}, 4)
+    out = {}
+    for prec, m in (("fp32", model), ("int4", convert.convert("int4", model, feeds).model)):
+        out[prec] = tmp / f"text-lm.{prec}.onnx"
+        onnx.save(m, out[prec])
+    return out
+
+
+def _run(argv: list[str], model: Path, inputs: Path, out: Path, measure: dict[str, Any],
+         kv_cache: str) -> dict[str, Any]:
+    out.mkdir(parents=True)
+    grid = [{"label": f"p{PROMPT}g{GENERATE}", "prompt": f"p{PROMPT}", "generate": GENERATE}]
+    job = {"protocol": 1, "kind": "text-generation", "models": {"model": str(model)}, "inputs": str(inputs),
+           "params": {"grid": grid, "kv_cache": kv_cache}, "session": THREADS, "measure": measure,
+           "out_dir": str(out), "save_outputs": True}
+    (out / "job.json").write_text(json.dumps(job))
+    subprocess.run([*argv, str(out / "job.json")], check=True, capture_output=True)
+    r = json.loads((out / "result.json").read_text())
+    assert r["status"] == "ok", r["error"]
+    with np.load(out / "outputs.npz") as z:
+        tokens = z[f"p{PROMPT}g{GENERATE}/tokens"]
+    return {"decode_ms": float(np.median(r["series"][f"decode_ms@p{PROMPT}g{GENERATE}"]["samples"])),
+            "tokens": tokens, "kv_cache": r["session"].get("kv_cache")}
+
+
+def _rounds(models: dict[str, Path], native: list[str], tmp: Path, rounds: int, measure: dict[str, Any]) -> dict:
+    agent = [sys.executable, str(agent_source())]
+    argv = {who: (native if who == "native" else agent, who.rpartition(" ")[2]) for who in RUNNERS}
+    tmp.mkdir(parents=True, exist_ok=True)
+    inputs = tmp / "inputs.npz"
+    np.savez(inputs, **{f"p{PROMPT}/input_ids": np.random.default_rng(2).integers(2, 4096, (1, PROMPT))})
+    report: dict[str, Any] = {}
+    for prec, model in models.items():
+        got: dict[str, list[float]] = {who: [] for who in RUNNERS}
+        for i in range(rounds):
+            order = RUNNERS[i % len(RUNNERS):] + RUNNERS[:i % len(RUNNERS)]
+            res = {who: _run(argv[who][0], model, inputs, tmp / prec / f"{i}-{k}", measure, argv[who][1])
+                   for k, who in enumerate(order)}
+            for who in RUNNERS:
+                np.testing.assert_array_equal(res[who]["tokens"], res["native"]["tokens"], err_msg=who)
+                got[who].append(res[who]["decode_ms"])
+                if who != "native":
+                    assert res[who]["kv_cache"] == argv[who][1]
+        native_ms = got["native"]
+        report[prec] = {
+            "native_step_ms": statistics.median(native_ms),
+            **{who: {"ratio_native_over_agent": statistics.median(n / a for n, a in zip(native_ms, got[who])),
+                     "added_us_per_step": statistics.median((a - n) * 1000 for n, a in zip(native_ms, got[who])),
+                     "step_ms": statistics.median(got[who])}
+               for who in RUNNERS[1:]},
+        }
+    return report
+
+
+def test_decode_steps_agent_vs_native(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    bundle = build_runner("linux-x86_64", runners_root())  # what devices/local-native.yaml names
+    native = ["sh", str(bundle.path / "run.sh")]
+    models = _models(tmp_path)
+    # without --benchmark-enable (CI): one quick round, for the token agreement of the three paths
+    rounds, measure = (1, QUICK) if benchmark.disabled else (8, MEASURE)
+    report = benchmark.pedantic(_rounds, args=(models, native, tmp_path / "runs", rounds, measure),
+                                rounds=1, iterations=1)
+    benchmark.extra_info.update({"rounds": rounds, "threads": THREADS, "decode": report})
+    print(f"\ntext-lm decode steps (p{PROMPT}, {GENERATE} tokens, {THREADS['intra_op_num_threads']} threads), "
+          f"{rounds} interleaved rounds, medians:")
+    for prec, r in report.items():
+        print(f"  {prec}: native {r['native_step_ms'] * 1000:.0f} us/step; " + "; ".join(
+            f"{who} {r[who]['step_ms'] * 1000:.0f} us, native/agent {r[who]['ratio_native_over_agent']:.3f}, "
+            f"+{r[who]['added_us_per_step']:.1f} us/step" for who in RUNNERS[1:]))

@@ -1,0 +1,68 @@
+"""The text-generation kind's KV-cache paths (params.kv_cache): same outputs, the path named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness.agent import agent
+from harness.builds.text_lm import LMConfig, build_text_lm
+from harness.protocol import parse_result
+
+LM = LMConfig(vocab=300, hidden=64, layers=2, heads=4, kv_heads=2, ffn=96)
+FAST = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 2, "min_seconds": 0.0, "max_seconds": 2.0}
+
+
+def _run(tmp_path: Path, kv_cache: str | None) -> tuple[dict, dict]:
+    model = tmp_path / "lm.onnx"
+    if not model.exists():
+        model.write_bytes(build_text_lm(LM, seed=3).SerializeToString())
+        np.savez(tmp_path / "in.npz", **{"p6/input_ids": np.random.default_rng(4).integers(2, LM.vocab, (1, 6))})
+    out = tmp_path / f"out-{kv_cache}"
+    params: dict = {"grid": [{"label": "p6g7", "prompt": "p6", "generate": 7}]}
+    if kv_cache is not None:
+        params["kv_cache"] = kv_cache
+    result = agent.run_job({"protocol": 1, "kind": "text-generation", "models": {"model": str(model)},
+                            "inputs": str(tmp_path / "in.npz"), "params": params,
+                            "session": {"intra_op_num_threads": 1}, "measure": FAST, "out_dir": str(out)})
+    if result["status"] != "ok":
+        return result, {}
+    with np.load(out / "outputs.npz") as z:
+        return result, {k: z[k] for k in z.files}
+
+
+def test_every_kv_cache_path_gives_the_same_outputs_and_is_named(tmp_path: Path) -> None:
+    base, ref = _run(tmp_path, "numpy")
+    assert base["session"]["kv_cache"] == "numpy"
+    default, got = _run(tmp_path, None)
+    assert default["session"]["kv_cache"] == "direct"  # the default
+    parse_result(default)  # a str in the result's session settings stays protocol 1
+    for name, value in ref.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+    bound, got = _run(tmp_path, "iobinding")
+    assert bound["session"]["kv_cache"] == "iobinding"
+    for name, value in ref.items():
+        np.testing.assert_array_equal(got[name], value, err_msg=name)
+    assert len(default["series"]["decode_ms@p6g7"]["samples"]) == 6 * len(default["series"]["generation_ms@p6g7"]["samples"])
+
+
+def test_an_unknown_kv_cache_path_fails_the_cell_naming_the_choices(tmp_path: Path) -> None:
+    result, _ = _run(tmp_path, "gpu")
+    assert result["status"] == "failed"
+    assert "params.kv_cache is 'gpu'" in result["error"] and "direct" in result["error"]
+
+
+@pytest.mark.parametrize("method", agent.KV_CACHE_PATHS)
+def test_a_session_that_is_not_orts_takes_the_public_api(method: str) -> None:
+    """The recording session behind calibration data has no C++ binding under it."""
+
+    class Output:
+        name = "logits"
+
+    class Recording:
+        def get_outputs(self) -> list:
+            return [Output()]
+
+    assert agent.decode_steps(None, np, Recording(), method).method == "numpy"

@@ -1,0 +1,56 @@
+"""The GGUF -> ONNX decoder builder against an independent numpy forward pass in llama.cpp's layout."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import gguf
+import numpy as np
+import onnxruntime as ort
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from harness.agent import agent
+from harness.builds.gguf_llama import build_from_gguf, open_llama, unpermute_rows
+from harness.errors import HarnessError
+from tests.builds.llama_gguf import TINY, _permute, reference_logits, write_tiny_llama
+
+
+@pytest.mark.parametrize("qtype, tied", [("Q8_0", True), ("Q4_1", False)])
+def test_onnx_decoder_matches_reference_through_the_kv_cache(tmp_path: Path, qtype: str, tied: bool) -> None:
+    path = write_tiny_llama(tmp_path / "tiny.gguf", qtype=qtype, tied=tied)
+    model, io, source = build_from_gguf(path)
+    assert io["vocab"] == TINY["vocab"] and io["layers"] == TINY["layers"] and io["kv_heads"] == TINY["kv_heads"]
+    assert source["gguf"]["tied_embeddings"] is tied and qtype in source["note"]
+    sess = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    prompt = np.random.default_rng(1).integers(0, TINY["vocab"], 12)
+    out = agent.lm_generate(np, sess, prompt, 6, agent._Timer(0.0), keep=True, steps=agent.decode_steps(ort, np, sess))
+    ids = np.concatenate([prompt, out["tokens"][:-1]])  # every position whose logits were produced
+    got = np.concatenate([out["prefill_logits"], out["step_logits"][1:]])
+    ref = reference_logits(path, ids)
+    assert np.abs(got - ref).max() <= 1e-5 * np.abs(ref).max()
+    np.testing.assert_array_equal(got.argmax(-1), ref.argmax(-1))
+
+
+@settings(max_examples=30, deadline=None)
+@given(heads=st.integers(1, 6), half=st.integers(1, 8), fan_in=st.integers(1, 5))
+def test_unpermute_inverts_the_converters_permutation(heads: int, half: int, fan_in: int) -> None:
+    w = np.arange(heads * half * 2 * fan_in, dtype=np.float32).reshape(heads * half * 2, fan_in)
+    np.testing.assert_array_equal(unpermute_rows(_permute(w, heads), heads), w)
+
+
+def test_not_llama_or_not_gguf_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "notes.gguf"
+    bad.write_text("not a gguf")
+    with pytest.raises(HarnessError, match="notes.gguf: not a readable GGUF"):
+        open_llama(bad)
+    other = tmp_path / "gpt2.gguf"
+    w = gguf.GGUFWriter(str(other), "gpt2")
+    w.add_tensor("token_embd.weight", np.zeros((4, 8), np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+    with pytest.raises(HarnessError, match="gpt2.gguf: general.architecture is 'gpt2'"):
+        open_llama(other)
