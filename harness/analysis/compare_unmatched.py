@@ -85,9 +85,9 @@ def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey,
     names_b = {(k[0], k[1], k[2], k[5], k[4]): k for k in gb if k not in ga}
     moved_b: set[GroupKey] = set()
     by_cell: dict[tuple[str, str, str, str, str, str], list[GroupKey]] = {}
-    for side, groups, other in (("A", ga, gb), ("B", gb, ga)):
-        for key in groups:
-            if key not in other:
+    for side, mine, theirs in (("A", ga, gb), ("B", gb, ga)):
+        for key in mine:
+            if key not in theirs:
                 by_cell.setdefault((side, *_cell(key)), []).append(key)
     for (side, wl, prec, be, fp, dev), keys in sorted(by_cell.items()):
         groups, other_cells = (ga, cells_b) if side == "A" else (gb, cells_a)
@@ -112,7 +112,8 @@ def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey,
             continue
         fails = other_fails.get((wl, prec, be, fp, dev), [])
         if side == "A" and fails and all(f[1] in FAILED_STATUSES for f in fails):
-            head = _headline(keys, lambda k: str(next((r.get("kind") for r in groups[k]), "")))
+            kinds = {k: str(next((r.get("kind") for r in groups[k]), "")) for k in keys}
+            head = _headline(keys, kinds.__getitem__)
             if measured(groups[head]):
                 out.failed.append(FailedCell(head, measured(groups[head]), _status_reason("B", fails)))
                 continue
