@@ -24,7 +24,6 @@ from rich.text import Text
 
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import essential_line
-from harness.plan import Filters
 
 if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
     from rich.progress import Task
@@ -156,6 +155,7 @@ def run(
     from harness.config.locations import run_report_dir
     from harness.config.outputs import output_dir
     from harness.errors import HarnessError
+    from harness.plan import Filters
     from harness.report.run_report import write_run_report
     from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store

@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.builds.runner import SPECS, TARGETS, build_runner, runners_root
+from harness.config.runner_targets import TARGETS
 from harness.errors import HarnessError
 
 runner_app = typer.Typer(help="The native runner (runner/, C++): build bundles for devices without Python.",
@@ -25,6 +25,8 @@ def build(
     force: bool = typer.Option(False, "--force", help="Rebuild even when an identical bundle exists."),
 ) -> None:
     """Fetch the parts (pip, npm, Debian), compile runner/ with CMake, write the bundle + manifest.json (sha256)."""
+    from harness.builds.runner import SPECS, build_runner, runners_root
+
     unknown = [t for t in target if t not in SPECS]
     if unknown:
         raise HarnessError(f"unknown runner target(s) {unknown}; known: {', '.join(TARGETS)}")
