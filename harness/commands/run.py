@@ -182,7 +182,7 @@ def run(
         req = RunRequest(
             filters=Filters(tuple(device_globs), tuple(workload_globs), tuple(precision), tuple(backend)),
             build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=device_files,
-            workload_files=workload_files, argv=sys.argv[1:], lock_wait_s=wait_s,
+            workload_files=workload_files, argv=sys.argv[1:], lock_wait_s=wait_s, check_first=True,
         )
         with console.status("preparing the build (reused when unchanged)…"):
             prep = prepare_run(req, store)
