@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from fnmatch import fnmatchcase
 
 from harness.builds.manifest import Manifest
-from harness.config.models import Backend, DeviceProfile, NativeRunner, Workload
+from harness.config.models import PRECISIONS, Backend, DeviceProfile, NativeRunner, Workload
 from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 
 
@@ -53,6 +53,26 @@ class Filters:
 
 def matches(value: str, patterns: Sequence[str]) -> bool:
     return not patterns or any(fnmatchcase(value, p) for p in patterns)
+
+
+def unknown_names(filters: Filters, devices: Sequence[DeviceProfile], workloads: Sequence[Workload]) -> list[str]:
+    """A precision or backend pattern that matches nothing the chosen devices and workloads have, named
+    with the known ones ("fp8 is not a precision (known: fp32, …)"): said before a build, never as an
+    empty plan. Device and workload patterns are checked where they are chosen."""
+    problems = []
+    offered = [p for p in PRECISIONS if any(p in w.precisions for w in workloads)]
+    for pat in filters.precision:
+        if not any(fnmatchcase(p, pat) for p in PRECISIONS):
+            problems.append(f"-p {pat}: {pat} is not a precision (known: {', '.join(PRECISIONS)})")
+        elif not any(fnmatchcase(p, pat) for p in offered):
+            problems.append(f"-p {pat}: no chosen workload ({', '.join(w.name for w in workloads)}) lists it "
+                            f"(they list: {', '.join(offered) or 'none'})")
+    backends = sorted({b.name for d in devices for b in d.backends})
+    for pat in filters.backend:
+        if not any(fnmatchcase(b, pat) for b in backends):
+            problems.append(f"-b {pat}: {pat} is not a backend of the chosen device(s) "
+                            f"{', '.join(d.name for d in devices)} (known: {', '.join(backends) or 'none'})")
+    return problems
 
 
 def select_devices(profiles: Sequence[DeviceProfile], patterns: Sequence[str]) -> list[DeviceProfile]:

@@ -32,6 +32,7 @@ import pandas as pd
 from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
 from harness.analysis import stats as S
+from harness.analysis.compare_unmatched import FailedCell, OneSided, unmatched
 from harness.analysis.flags import CONTENTION_CORES
 from harness.analysis.thresholds import Threshold, Thresholds
 from harness.analysis.within_run import RunEstimate, estimate_from_quartiles, estimate_run, sample_problem
@@ -60,6 +61,7 @@ class Verdict(str, Enum):
     INCONCLUSIVE = "INCONCLUSIVE"
     INCOMPARABLE = "INCOMPARABLE"
     SUSPECTED = "SUSPECTED"  # a change beyond ±δ on a single run per side: exit 0 (3 under --strict)
+    FAILED = "FAILED"  # measured in A, failed or timed out in B: it used to work
 
 
 @dataclass
@@ -111,6 +113,7 @@ class Comparison:
     rows: list[Row]
     notes: list[str] = field(default_factory=list)
     shifts: list[Shift] = field(default_factory=list)  # one per device with enough rows: judged once
+    one_sided: list[OneSided] = field(default_factory=list)  # not compared: listed, no verdict
 
     def counts(self) -> dict[str, int]:
         out = {v.value: 0 for v in Verdict}
@@ -119,11 +122,12 @@ class Comparison:
         return out
 
     def exit_code(self, strict: bool = False) -> int:
-        """0 no regression, 1 regression, 2 incomparable rows, 3 inconclusive rows under --strict."""
+        """0 no regression, 1 regression or a cell that failed in B, 2 incomparable rows (or, under --strict,
+        cells or metrics on one side only), 3 inconclusive or suspected rows under --strict."""
         verdicts = {r.verdict for r in self.rows} | {s.verdict for s in self.shifts}
-        if Verdict.REGRESSED in verdicts:
+        if Verdict.REGRESSED in verdicts or Verdict.FAILED in verdicts:
             return 1
-        if Verdict.INCOMPARABLE in verdicts:
+        if Verdict.INCOMPARABLE in verdicts or (strict and self.one_sided):
             return 2
         if strict and verdicts & {Verdict.INCONCLUSIVE, Verdict.SUSPECTED}:
             return 3
@@ -137,6 +141,7 @@ class Comparison:
             "notes": list(self.notes),
             "shifts": [s.to_dict() for s in self.shifts],
             "rows": [r.to_dict() for r in self.rows],
+            "one_sided": [o.to_dict() for o in self.one_sided],
         }
 
 
@@ -193,9 +198,10 @@ def compare(
             _judge_deterministic(row, ma, mb, th)
         rows.append(row)
     shifts = judge_noisy(pending, priors)
-    rows += _unmatched(ga, gb, fails_a, fails_b)
+    lone = unmatched(ga, gb, fails_a, fails_b, _measured)
+    rows += _one_side_rows(lone.fingerprint_moved, lone.failed, ga)
     rows.sort(key=lambda r: (r.device, r.workload, r.precision, r.backend, r.metric))
-    cmp = Comparison(a.label, b.label, rows, shifts=shifts)
+    cmp = Comparison(a.label, b.label, rows, shifts=shifts, one_sided=lone.one_sided)
     _summary_notes(cmp, paired)
     return cmp
 
@@ -874,45 +880,21 @@ def _contention_rule(item: NoisyRow, test: S.TTest, tests: int, threshold: float
 
 
 # ---------------------------------------------------------------------------- one side only
-def _unmatched(ga: Mapping[GroupKey, Runs], gb: Mapping[GroupKey, Runs],
-               fails_a: Mapping[tuple[str, ...], list[tuple[str, str, str]]],
-               fails_b: Mapping[tuple[str, ...], list[tuple[str, str, str]]]) -> list[Row]:
-    """Rows present on one side only: explain why (fingerprint moved, a side failed, missing)."""
-    only_a = sorted(set(ga) - set(gb))
-    only_b = sorted(set(gb) - set(ga))
-
-    def by_name(keys: Sequence[GroupKey]) -> dict[tuple[str, ...], GroupKey]:
-        return {(k[0], k[1], k[2], k[5], k[4]): k for k in keys}
-
-    names_b = by_name(only_b)
-    paired_b: set[GroupKey] = set()
+def _one_side_rows(moved: list[tuple[GroupKey, str]], failed: list[FailedCell], ga: Mapping[GroupKey, Runs]) -> list[Row]:
+    """The findings among rows on one side only (``compare_unmatched`` sorts them): a device whose
+    fingerprint moved (INCOMPARABLE per metric) and cells measured in A that failed in B (FAILED)."""
     rows: list[Row] = []
-    for side, keys, groups, other_fails in (("A", only_a, ga, fails_b), ("B", only_b, gb, fails_a)):
-        for key in keys:
-            g = groups[key]
-            dev = key[5]
-            row = Row(workload=key[0], precision=key[1], backend=key[2], device=dev, device_fingerprint=key[3],
-                      metric=key[4], unit=_first(g, "unit"), kind=str(_first(g, "kind") or ""),
-                      verdict=Verdict.INCOMPARABLE)
-            value = _side_value(_measured(g))
-            if side == "A":
-                row.a, row.runs_a = value, _run_count(_measured(g))
-            else:
-                row.b, row.runs_b = value, _run_count(_measured(g))
-            other = "B" if side == "A" else "A"
-            name = (key[0], key[1], key[2], dev, key[4])
-            fails = other_fails.get((*key[:4], dev), [])
-            if side == "A" and name in names_b:
-                paired_b.add(names_b[name])
-                row.reason = f"device fingerprint differs ({key[3]} vs {names_b[name][3]})"
-            elif side == "B" and key in paired_b:
-                continue  # reported once, on the A row
-            elif fails:
-                run, status, err = fails[0]
-                row.reason = f"{other} {status}" + (f": {err}" if err else "")
-            else:
-                row.reason = f"only in {side}"
-            rows.append(row)
+    for key, fp_b in moved:
+        g = ga[key]
+        rows.append(Row(workload=key[0], precision=key[1], backend=key[2], device=key[5], device_fingerprint=key[3],
+                        metric=key[4], unit=_first(g, "unit"), kind=str(_first(g, "kind") or ""),
+                        verdict=Verdict.INCOMPARABLE, reason=f"device fingerprint differs ({key[3]} vs {fp_b})",
+                        a=_side_value(_measured(g)), runs_a=_run_count(_measured(g))))
+    for cell in failed:
+        key, g = cell.key, cell.runs
+        rows.append(Row(workload=key[0], precision=key[1], backend=key[2], device=key[5], device_fingerprint=key[3],
+                        metric=key[4], unit=_first(g, "unit"), kind=str(_first(g, "kind") or ""),
+                        verdict=Verdict.FAILED, reason=cell.reason, a=_side_value(g), runs_a=_run_count(g)))
     return rows
 
 

@@ -22,11 +22,11 @@ from fnmatch import fnmatchcase
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from harness.analysis.calibration_size import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS  # noqa: F401  (re-exported)
+
 DEFAULT_DELTA = 0.05
 DEFAULT_ALPHA = 0.01
 DEFAULT_RUN_NOISE = 0.05  # assumed run-to-run σ (5 %: the middle of the 2-8 % phones show)
-CALIBRATION_RUNS = 10  # A/A runs `harness calibrate` makes by default
-MIN_CALIBRATION_RUNS = 3  # fewer runs cannot estimate a variance worth storing
 
 BUILTIN_HIGHER_IS_BETTER = (
     "tokens_per_s*",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -11,15 +12,17 @@ from rich.markup import escape
 from rich.table import Column, Table
 from rich.text import Text
 
-from harness.builds.manifest import VariantCheck, load_manifest
-from harness.config.loader import load_workload, load_workloads
-from harness.config.locations import builds_root
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:  # pydantic models load when the command runs, not at `harness --help`
+    from harness.builds.manifest import VariantCheck
 
 
 def _select(patterns: list[str], files: list[Path], folder: Path | None, named: list[Path]) -> list[tuple]:
     """The --file workloads (else the folder's) filtered by the name globs, plus the workload files
     given to -w by path (always built)."""
+    from harness.config.loader import load_workload, load_workloads
+
     pool = [(load_workload(p), p) for p in files] if files else []
     if not files and (patterns or not named):
         pool = list(load_workloads(folder).values())
@@ -44,6 +47,9 @@ def build(
                                    help="Where builds go (default: $HARNESS_BUILDS, else builds/ at home)."),
 ) -> None:
     """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact."""
+    from harness.builds.manifest import load_manifest
+    from harness.config.locations import builds_root
+
     console = Console()
     named = [Path(w) for w in workload if w.endswith((".yaml", ".yml"))]
     globs = [w for w in workload if not w.endswith((".yaml", ".yml"))]

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS  # scipy-free: cheap at import
+from harness.analysis.calibration_size import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 
 

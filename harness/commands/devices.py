@@ -10,9 +10,6 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from harness.config.loader import load_devices
-from harness.session.reachability import check_all
-
 
 def _transport_target(p) -> str:  # type: ignore[no-untyped-def]
     t = p.transport
@@ -29,6 +26,9 @@ def devices(
     timeout: float = typer.Option(10.0, "--timeout", help="Seconds per reachability probe."),
 ) -> None:
     """List device profiles with transport, backends, precisions and reachability."""
+    from harness.config.loader import load_devices
+    from harness.session.reachability import check_all
+
     loaded = load_devices(devices_dir)
     profiles = [p for p, _ in loaded.values()]
     reach = {r.device: r for r in check_all(profiles, timeout)} if check else {}

@@ -8,11 +8,8 @@ import typer
 from rich.console import Console
 
 from harness.errors import HarnessError
-from harness.results.exporters import FORMATS as DATA_FORMATS
+from harness.results.exporters import FORMATS as DATA_FORMATS  # the package loads pandas only to export
 from harness.results.exporters import SUFFIX as DATA_SUFFIX
-from harness.results.exporters import RunBundle, export
-from harness.results.run_refs import RunFilter, resolve_run
-from harness.results.store import Store
 
 FORMATS = (*DATA_FORMATS, "markdown")
 SUFFIX = {**DATA_SUFFIX, "markdown": ".md"}
@@ -32,6 +29,9 @@ def export_cmd(
     """Export one run's cells, metrics and raw samples."""
     from harness.config.ids import check_id
     from harness.config.outputs import output_file
+    from harness.results.exporters import RunBundle, export
+    from harness.results.run_refs import RunFilter, resolve_run
+    from harness.results.store import Store
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")

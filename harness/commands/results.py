@@ -11,7 +11,7 @@ import csv
 import io
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 from rich.console import Console
@@ -19,8 +19,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.errors import HarnessError
-from harness.results.run_refs import RunFilter, cell_counts, find_runs, format_ref, planned_names, recorded_names
-from harness.results.store import Store
+
+if TYPE_CHECKING:  # SQLAlchemy loads when the command runs, not at `harness --help`
+    from harness.results.store import Store
 
 FORMATS = ("table", "json", "csv")
 CSV_COLUMNS = ("ref", "run_id", "created_at", "finished_at", "kind", "build_id", "status", "host", "planned",
@@ -28,6 +29,8 @@ CSV_COLUMNS = ("ref", "run_id", "created_at", "finished_at", "kind", "build_id",
 
 
 def _rows(store: Store, runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    from harness.results.run_refs import cell_counts, format_ref, planned_names, recorded_names
+
     counts = cell_counts(store, [r["run_id"] for r in runs])
     recorded = recorded_names(store, [r["run_id"] for r in runs if not r.get("plan")])
     out = []
@@ -87,6 +90,9 @@ def results(
     """List runs: reference, whole id, time, kind, build, status and cell counts."""
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    from harness.results.run_refs import RunFilter, find_runs
+    from harness.results.store import Store
+
     store = Store(store_url)
     flt = RunFilter(build=tuple(build), kind=tuple(kind), device=tuple(device), workload=tuple(workload))
     rows = _rows(store, find_runs(store, flt, limit))

@@ -24,7 +24,6 @@ from rich.text import Text
 
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import essential_line
-from harness.plan import Filters
 from harness.runtimes.registry import runtime_names
 
 if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
@@ -159,6 +158,7 @@ def run(
     from harness.config.locations import run_report_dir
     from harness.config.outputs import output_dir
     from harness.errors import HarnessError
+    from harness.plan import Filters
     from harness.report.run_report import write_run_report
     from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store
@@ -185,7 +185,7 @@ def run(
         req = RunRequest(
             filters=Filters(tuple(device_globs), tuple(workload_globs), tuple(precision), tuple(backend), tuple(runtime)),
             build=build, devices_dir=devices_dir, workloads_dir=workloads_dir, device_files=device_files,
-            workload_files=workload_files, argv=sys.argv[1:], lock_wait_s=wait_s,
+            workload_files=workload_files, argv=sys.argv[1:], lock_wait_s=wait_s, check_first=True,
         )
         with console.status("preparing the build (reused when unchanged)…"):
             prep = prepare_run(req, store)

@@ -8,8 +8,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from harness.builds.runner import SPECS, TARGETS, build_runner, runners_root
-from harness.builds.runner.llm import build_llm_runner
+from harness.config.runner_targets import TARGETS
 from harness.errors import HarnessError
 
 runner_app = typer.Typer(help="The native runner (runner/, C++): build bundles for devices without Python.",
@@ -30,6 +29,9 @@ def build(
     """Fetch the parts (pip, npm, Debian), compile runner/ with CMake, write the bundle + manifest.json (sha256)."""
     if kind not in ("onnx", "llm"):
         raise HarnessError(f"--kind {kind!r}: one of onnx, llm")
+    from harness.builds.runner import SPECS, build_runner, runners_root
+    from harness.builds.runner.llm import build_llm_runner
+
     unknown = [t for t in target if t not in SPECS]
     if unknown:
         raise HarnessError(f"unknown runner target(s) {unknown}; known: {', '.join(TARGETS)}")

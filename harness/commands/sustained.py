@@ -20,10 +20,8 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from harness.analysis.flags import parse_flags
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
 from harness.errors import HarnessError
-from harness.plan import Filters
 
 if TYPE_CHECKING:
     from harness.probes.timeline import Timeline
@@ -82,6 +80,8 @@ def _fmt(v: float | None, digits: int = 2) -> str:
 
 
 def render(console: Console, rec: CellRecord, timelines: list[Timeline]) -> None:
+    from harness.analysis.flags import parse_flags  # numpy: loads when the command runs
+
     flags = parse_flags(rec.result.get("flags"))
     for tl in timelines:
         t = Table(title=f"{rec.cell_key} — {tl.series} over {tl.duration_s / 60:.1f} min", header_style="bold")
@@ -132,6 +132,7 @@ def sustained(
     """Run one cell for N minutes: latency, temperature and power over time, burst vs sustained."""
     from harness.commands._waiting import WaitLine
     from harness.config.outputs import output_file
+    from harness.plan import Filters
     from harness.probes.timeline import timelines_from_result
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run

@@ -9,11 +9,12 @@ from rich.console import Console
 from rich.markup import escape
 from rich.text import Text
 
-from harness.config.loader import detect_kind, load_device, load_workload, project_root
 from harness.errors import ConfigError
 
 
 def _targets(paths: list[Path]) -> list[Path]:
+    from harness.config.loader import project_root
+
     if not paths:
         root = project_root()
         paths = [root / "devices", root / "workloads"] + ([root / "farm.yaml"] if (root / "farm.yaml").exists() else [])
@@ -27,6 +28,8 @@ def _targets(paths: list[Path]) -> list[Path]:
 
 
 def _validate_one(path: Path) -> str:
+    from harness.config.loader import detect_kind, load_device, load_workload  # pydantic: when validating
+
     kind = detect_kind(path)
     if kind == "device":
         load_device(path)

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal, Union
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.config.probes import ProbesConfig
+from harness.config.runner_targets import RunnerTarget  # light: `harness runner --help` names the targets
 
 Precision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
 PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
@@ -86,7 +87,6 @@ class PythonRunner(Strict):
     prestart: bool = True
 
 
-RunnerTarget = Literal["linux-x86_64", "linux-aarch64", "android-arm64"]  # `harness runner build --target`
 
 
 class NativeRunner(Strict):

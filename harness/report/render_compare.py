@@ -14,20 +14,24 @@ from rich.markup import escape as rich_escape
 from rich.table import Table
 
 from harness.analysis.compare import Comparison, Row, Verdict
+from harness.analysis.compare_select import RowFilter, ordered, select
+from harness.analysis.compare_unmatched import OneSidedGroup, group_one_sided
 from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.report.plotlyjs import plotly_script
 from harness.report.site.templates import num, pval, render
 
-_STYLE = {
-    Verdict.REGRESSED: "bold red",
-    Verdict.IMPROVED: "bold green",
-    Verdict.UNCHANGED: "dim",
-    Verdict.INCONCLUSIVE: "yellow",
-    Verdict.INCOMPARABLE: "magenta",
-    Verdict.SUSPECTED: "bold yellow",
+_STYLE = {  # by verdict name: a verdict without a style prints plain
+    "FAILED": "bold red",
+    "REGRESSED": "bold red",
+    "IMPROVED": "bold green",
+    "UNCHANGED": "dim",
+    "INCONCLUSIVE": "yellow",
+    "INCOMPARABLE": "magenta",
+    "SUSPECTED": "bold yellow",
 }
-_ORDER = {Verdict.REGRESSED: 0, Verdict.INCOMPARABLE: 1, Verdict.SUSPECTED: 2, Verdict.INCONCLUSIVE: 2,
-          Verdict.IMPROVED: 3, Verdict.UNCHANGED: 4}
+_BOLD = ("FAILED", "REGRESSED")
+MARKDOWN_LIMIT = 60_000  # characters; a GitHub comment holds 65,536
+FOLD_AFTER = 25  # markdown: notable rows beyond these go into a <details> block
 
 
 def _ci(r: Row) -> str:
@@ -61,60 +65,127 @@ def why_text(r: Row) -> str:
 
 
 def _counts_line(cmp: Comparison) -> str:
-    return ", ".join(f"{n} {v.lower()}" for v, n in cmp.counts().items() if n)
+    counts = [f"{n} {v.lower()}" for v, n in cmp.counts().items() if n]
+    cells = len({(o.device, o.workload, o.precision, o.backend) for o in cmp.one_sided if o.metric is None})
+    if cells:
+        counts.append(f"{cells} cell(s) on one side only")
+    return ", ".join(counts)
 
 
-def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, show_all: bool = True) -> None:
+def _names(values: tuple[str, ...], what: str, most: int = 4) -> str:
+    shown = ", ".join(values[:most]) + (", …" if len(values) > most else "")
+    return f"{len(values)} {what}{'s' if len(values) != 1 else ''} ({shown})"
+
+
+def one_sided_text(g: OneSidedGroup) -> str:
+    """"only in A: 3 workloads (…) × 2 precisions (…), 4 cells — not compared"."""
+    detail = g.example.split(": ", 1)[1] if ": " in g.example else ""
+    where = f"{_names(g.workloads, 'workload')} × {_names(g.precisions, 'precision')}"
+    if len(g.devices) > 1:
+        where += f" on {_names(g.devices, 'device')}"
+    if g.metrics:
+        where = f"{_names(g.metrics, 'metric', 3)} of {g.cells} cell(s)"
+    else:
+        where += f", {g.cells} cell{'s' if g.cells != 1 else ''}"
+    return f"{g.what}: {where}" + (f" (e.g. {detail[:160]})" if detail and g.what != f"only in {g.side}" else "") \
+        + " — not compared"
+
+
+def one_sided_lines(cmp: Comparison) -> list[str]:
+    return [one_sided_text(g) for g in group_one_sided(cmp.one_sided)]
+
+
+def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, rows: RowFilter = RowFilter()) -> None:
+    picked = select(cmp, rows)
     table = Table(title=f"{rich_escape(cmp.a_label)} → {rich_escape(cmp.b_label)}", show_lines=False)
     numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
     for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
         table.add_column(col, justify="right" if col in numeric else "left")
-    for r in sorted(cmp.rows, key=lambda r: _ORDER[r.verdict]):
-        if not show_all and r.verdict is Verdict.UNCHANGED:
-            continue
-        style = _STYLE[r.verdict]
+    for r in picked.rows:
+        style = _STYLE.get(r.verdict.value, "")
+        verdict = f"[{style}]{r.verdict.value}[/]" if style else r.verdict.value
         table.add_row(
             *(rich_escape(str(x)) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
             num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm),
-            f"[{style}]{r.verdict.value}[/]", rich_escape(why_text(r)),
+            verdict, rich_escape(why_text(r)),
         )
-    console.print(table)
-    for note in cmp.notes:
-        console.print(note, markup=False, highlight=False)
+    if picked.rows:
+        console.print(table)
+    for line in [*one_sided_lines(cmp), *picked.hidden_text(), *cmp.notes]:
+        console.print(line, markup=False, highlight=False)
     console.print(f"{_counts_line(cmp) or 'no rows'} · exit {cmp.exit_code(strict)}", highlight=False)
 
 
 def _md(text: Any) -> str:
-    return html.escape(str(text if text is not None else ""), quote=False).replace("|", "\\|")
+    """Plain text in a markdown table cell or line: HTML escaped, pipes escaped, one line."""
+    flat = " ".join(str(text if text is not None else "").split())
+    return html.escape(flat, quote=False).replace("|", "\\|")
 
 
-def render_markdown(cmp: Comparison, *, strict: bool = False) -> str:
-    head = ("| device | workload | precision | backend | metric | A | B | B/A | 95% CI | runs A/B | σ_run | MDE | "
-            "Holm p | verdict | why |")
-    sep = "|" + "---|" * 15
-    lines = [f"### harness compare: {_md(cmp.a_label)} → {_md(cmp.b_label)}", "",
-             f"**{_md(_counts_line(cmp) or 'no rows')}** · exit code {cmp.exit_code(strict)}", ""]
-    lines += [f"> {_md(n)}" for n in cmp.notes]
+_MD_HEAD = ("| device | workload | precision | backend | metric | A | B | B/A | 95% CI | runs A/B | σ_run | MDE | "
+            "Holm p | verdict | why |\n" + "|" + "---|" * 15 + "\n")
 
-    def table(rows: list[Row]) -> list[str]:
-        out = [head, sep]
-        for r in rows:
-            verdict = f"**{r.verdict.value}**" if r.verdict is Verdict.REGRESSED else r.verdict.value
-            out.append("| " + " | ".join([
-                _md(r.device), _md(r.workload), _md(r.precision), _md(r.backend), _md(r.metric),
-                num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), _md(sigma_text(r)), mde_text(r), pval(r.p_holm),
-                verdict, _md(why_text(r))]) + " |")
-        return out
 
-    ordered = sorted(cmp.rows, key=lambda r: _ORDER[r.verdict])
-    notable = [r for r in ordered if r.verdict is not Verdict.UNCHANGED]
-    unchanged = [r for r in ordered if r.verdict is Verdict.UNCHANGED]
-    if notable:
-        lines += table(notable)
-    if unchanged:
-        lines += ["", f"<details><summary>{len(unchanged)} unchanged row(s)</summary>", "", *table(unchanged), "",
-                  "</details>"]
-    return "\n".join(lines) + "\n"
+def _md_row(r: Row) -> str:
+    verdict = f"**{r.verdict.value}**" if r.verdict.value in _BOLD else r.verdict.value
+    return "| " + " | ".join([
+        _md(r.device), _md(r.workload), _md(r.precision), _md(r.backend), _md(r.metric),
+        num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), _md(sigma_text(r)), mde_text(r), pval(r.p_holm),
+        verdict, _md(why_text(r))]) + " |\n"
+
+
+def _details(summary: str, body: str) -> str:
+    """A folded block GitHub renders: blank lines around the markdown inside, or it stays raw text."""
+    return f"\n<details><summary>{_md(summary)}</summary>\n\n{body}\n</details>\n"
+
+
+def render_markdown(cmp: Comparison, *, strict: bool = False, rows: RowFilter = RowFilter(),
+                    limit: int = MARKDOWN_LIMIT) -> str:
+    """A PR comment: findings first, the rest folded, at most ``limit`` characters (rows past it are cut,
+    and a note says how many of which verdicts; ``--format json`` / ``--html`` keep every row)."""
+    picked = select(cmp, rows)
+    head = [f"### harness compare: {_md(cmp.a_label)} → {_md(cmp.b_label)}", "",
+            f"**{_md(_counts_line(cmp) or 'no rows')}** · exit code {cmp.exit_code(strict)}", ""]
+    lone = one_sided_lines(cmp) + picked.hidden_text()
+    if lone:
+        head += [f"- {_md(line)}" for line in lone] + [""]
+    if cmp.notes:  # a blockquote swallows what follows it unless a blank line ends it
+        head += [f"> {_md(n)}" for n in cmp.notes] + [""]
+    text = "\n".join(head) + "\n"
+    notable = [r for r in picked.rows if r.verdict is not Verdict.UNCHANGED]
+    unchanged = [r for r in picked.rows if r.verdict is Verdict.UNCHANGED]
+    first, folded = notable[:FOLD_AFTER], notable[FOLD_AFTER:]
+    reserve = 400  # the cut note and the closing tags of the blocks
+    budget = limit - len(text) - reserve
+    fitted: list[list[str]] = []
+    cut: list[Row] = []
+    for block in (first, folded, unchanged):
+        lines: list[str] = []
+        cost = len(_MD_HEAD) + 80 if block else 0  # table head + the <details> wrapper
+        for r in block:
+            line = _md_row(r)
+            if cut or cost + len(line) > budget:
+                cut.append(r)
+                continue
+            lines.append(line)
+            cost += len(line)
+        if lines:
+            budget -= cost
+        fitted.append(lines)
+    if fitted[0]:
+        text += _MD_HEAD + "".join(fitted[0])
+    if fitted[1]:
+        text += _details(f"{len(fitted[1])} more changed or undecided row(s)", _MD_HEAD + "".join(fitted[1]))
+    if fitted[2]:
+        text += _details(f"{len(fitted[2])} unchanged row(s)", _MD_HEAD + "".join(fitted[2]))
+    if cut:
+        by: dict[str, int] = {}
+        for r in cut:
+            by[r.verdict.value.lower()] = by.get(r.verdict.value.lower(), 0) + 1
+        what = ", ".join(f"{n} {v}" for v, n in by.items())
+        text += (f"\n*{len(cut)} row(s) cut to keep this comment under {limit:,} characters ({what}); "
+                 "`harness compare --format json` or `--html` has every row.*\n")
+    return text
 
 
 def render_json(cmp: Comparison, *, strict: bool = False) -> str:
@@ -166,7 +237,8 @@ def render_html(cmp: Comparison, out_dir: Path, *, strict: bool = False, plotlyj
 def _view(cmp: Comparison) -> dict[str, Any]:
     return {"a": cmp.a_label, "b": cmp.b_label, "counts": cmp.counts(), "notes": cmp.notes,
             "rows": [{**r.to_dict(), "runs": runs_text(r), "sigma": sigma_text(r), "mde_pct": mde_text(r),
-                      "why": why_text(r)} for r in sorted(cmp.rows, key=lambda r: _ORDER[r.verdict])]}
+                      "why": why_text(r)} for r in ordered(cmp.rows)],
+            "one_sided": one_sided_lines(cmp)}
 
 
 def _markup(fragment: str) -> Any:

@@ -58,6 +58,10 @@ class RunRequest:
     # preflight quarantine), so a crash right after create_run resumes the right plan.
     shape_plan: Callable[[list[Cell]], list[Cell]] | None = None
     test_slowdown: float = field(default_factory=lambda: float(os.environ.get("HARNESS_TEST_SLOWDOWN", "0") or 0))
+    # Refuse bad input before a build or a run exists (`harness run`): precision / backend names, and each
+    # workload against its model, as `harness validate` checks it. The nightly keeps a bad workload's
+    # cells as failed cells instead, so one bad file never stops a farm.
+    check_first: bool = False
 
 
 @dataclass
@@ -106,6 +110,18 @@ def _select_workloads(req: RunRequest) -> dict[str, tuple[Workload, Path]]:
     return chosen
 
 
+def _check_before_building(req: RunRequest, devices: Sequence[DeviceProfile],
+                           workloads: dict[str, tuple[Workload, Path]]) -> None:
+    from harness.builds.io_check import check_inputs
+    from harness.errors import ConfigError
+    from harness.plan import unknown_names
+
+    problems = unknown_names(req.filters, devices, [w for w, _ in workloads.values()])
+    problems += [str(p) for wl, path in workloads.values() for p in check_inputs(wl, path)]
+    if problems:
+        raise ConfigError("\n".join(problems))
+
+
 def _obtain_build(req: RunRequest, workloads: dict[str, tuple[Workload, Path]], builds_root: Path) -> Path:
     if req.build:
         return resolve_build(req.build, builds_root)
@@ -123,6 +139,8 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
             f"known: {', '.join(sorted(all_profiles)) or '(none)'}"
         )
     workloads = _select_workloads(req)
+    if req.check_first:
+        _check_before_building(req, devices, workloads)
     builds_root = req.builds_root or default_builds_root()
     build_dir = _obtain_build(req, workloads, builds_root)
     manifest = load_manifest(build_dir)

@@ -15,8 +15,10 @@ from pathlib import Path
 
 from harness.analysis import noise as N
 from harness.analysis.compare import Comparison, Priors, RowKey, compare
+from harness.analysis.compare_select import keep_metrics
 from harness.analysis.stats import MAX_RUNS_NEEDED, runs_to_detect
 from harness.analysis.thresholds import Thresholds
+from harness.errors import HarnessError
 from harness.records import ROW_KEY, CalibratedNoise, Side
 from harness.results.analysis_tables import load_run_noise
 from harness.results.run_refs import RunFilter
@@ -32,6 +34,7 @@ class CompareOptions:
     allow_config_change: bool = False
     use_calibration: bool = True
     use_history: bool = True
+    metrics: tuple[str, ...] = ()  # globs: judge only these metrics (empty: all)
 
 
 def all_files(*specs: str) -> bool:
@@ -60,6 +63,12 @@ def _noisy_keys(side: Side) -> set[RowKey]:
 def compare_sides(a: Side, b: Side, store: Store | None, options: CompareOptions = CompareOptions(), *,
                   paired: bool = False, priors: Priors | None = None) -> Comparison:
     """``priors``: σ_run already looked up for these rows (several comparisons share one lookup)."""
+    if options.metrics:
+        known = sorted(set(a.metrics.get("metric", [])) | set(b.metrics.get("metric", [])))
+        a, b = keep_metrics(a, options.metrics), keep_metrics(b, options.metrics)
+        if a.metrics.empty and b.metrics.empty:
+            shown = ", ".join(known[:12]) + (f", … ({len(known)} in all)" if len(known) > 12 else "")
+            raise HarnessError(f"--metric {' '.join(options.metrics)}: matches no metric (known: {shown or 'none'})")
     keys = _noisy_keys(a) & _noisy_keys(b)
     pri = priors if priors is not None else noise_view.priors(
         store, keys, set(a.runs) | set(b.runs), use_calibration=options.use_calibration,

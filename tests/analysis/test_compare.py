@@ -149,12 +149,22 @@ def test_fingerprint_change_is_incomparable_exit_2(store) -> None:
     assert cmp.exit_code() == 2
 
 
-def test_failed_side_unit_and_artifact_change_are_incomparable(store) -> None:
+def test_failed_in_b_is_failed_and_one_sided_cells_are_listed_not_judged(store) -> None:
     cells = (CellSpec(), CellSpec(workload="bert"))
     record_run(store, "a", cells=cells)
     record_run(store, "b", cells=cells, seed=1, status={"bert": "failed"})
-    bert = [r for r in _sides(store, ["a"], ["b"]).rows if r.workload == "bert"]
-    assert bert and all(r.verdict is Verdict.INCOMPARABLE and r.reason.startswith("B failed: boom") for r in bert)
+    cmp = _sides(store, ["a"], ["b"])
+    bert = [r for r in cmp.rows if r.workload == "bert"]
+    assert [(r.verdict, r.metric) for r in bert] == [(Verdict.FAILED, "latency_ms@b1")]  # one row per cell
+    assert bert[0].reason.startswith("failed in B: run b: boom") and bert[0].a is not None
+    assert cmp.exit_code() == 1 and not cmp.one_sided
+    back = _sides(store, ["b"], ["a"])  # failed in A, measured in B: a fix, not a finding
+    assert Verdict.FAILED not in {r.verdict for r in back.rows} and back.exit_code() == 0
+    assert [(o.side, o.workload, o.reason.split(":")[0]) for o in back.one_sided] == [("B", "bert", "failed in A")]
+    record_run(store, "small", cells=(CellSpec(),), seed=4)  # planned fewer cells: listed, exit unchanged
+    small = _sides(store, ["a"], ["small"])
+    assert [(o.side, o.workload, o.reason) for o in small.one_sided] == [("A", "bert", "only in A")]
+    assert {r.workload for r in small.rows} == {"resnet"} and small.exit_code() == 0 and small.exit_code(True) == 2
     record_run(store, "c", cells=ONE, seed=2, unit="s")
     assert "unit differs" in _row(_sides(store, ["a"], ["c"])).reason
     record_run(store, "d", cells=ONE, seed=3, artifact="sha-2")

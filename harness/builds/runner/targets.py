@@ -4,11 +4,11 @@ which toolchain compiles it and how its bundle is launched on the device."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, get_args
+from typing import Literal
 
-from harness.config.models import RunnerTarget
+from harness.config.runner_targets import TARGETS, RunnerTarget
 
-TARGETS: tuple[str, ...] = get_args(RunnerTarget)
+__all__ = ["SPECS", "TARGETS", "RunnerTarget", "TargetSpec", "target_spec"]
 
 #: every launcher starts this way: ORT writes $TMPDIR/.ses and $HOME/.cache at start-up, and a
 #: phone has no /tmp and a read-only HOME (a warning only, but the workdir is the right place).

@@ -10,12 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import pandas as pd
+if TYPE_CHECKING:  # `harness export --help` reads FORMATS without loading pandas
+    import numpy as np
+    import pandas as pd
 
-from harness.results.store import Store
+    from harness.results.store import Store
 
 
 @dataclass
