@@ -42,6 +42,7 @@ def figure_html(fig: go.Figure) -> str:
 def display_points(data: np.ndarray, cap: int = DISPLAY_POINTS) -> np.ndarray:
     """The samples themselves, or ``cap`` evenly spaced quantiles of them when there are more."""
     data = np.asarray(data, dtype=float)
+    data = data[np.isfinite(data) & (np.abs(data) <= 1e12)]  # a non-finite or absurd sample is never drawn
     if len(data) <= cap:
         return data
     return np.quantile(data, np.linspace(0.0, 1.0, cap))

@@ -9,7 +9,7 @@ backend, the newer run's cell is shown.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -100,8 +100,16 @@ def select(store: Store, parts: Sequence[Part]) -> Selection:
     return Selection(cells.reset_index(drop=True), pd.DataFrame(planned, columns=PLANNED_COLUMNS))
 
 
+def select_cells(store: Store, cell_ids: Sequence[int], runs: Sequence[str]) -> Selection:
+    """Exactly these cells (of these runs), nothing planned: the farm's state."""
+    cells = store.cells_frame(sorted(set(runs))) if runs else store.cells_frame([])
+    cells = cells[cells["id"].isin(set(cell_ids))].sort_values(["run_created_at", "id"])
+    return Selection(cells.reset_index(drop=True), pd.DataFrame(columns=PLANNED_COLUMNS))
+
+
 def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, columns: Sequence[str] | None = None,
-              reference: str | None = None) -> ResultsMatrix:
+              reference: str | None = None,
+              cell_badges: Mapping[int, Sequence[tuple[str, str, str]]] | None = None) -> ResultsMatrix:
     cells = selection.cells
     metrics = store.metrics_frame(sorted(set(cells["run_id"]))) if not cells.empty else store.metrics_frame([])
     metrics = metrics[metrics["cell_id"].isin(set(cells["id"]))]
@@ -117,7 +125,7 @@ def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, 
             return results_matrix(cells, metrics, samples, planned=selection.planned, metric=metric, columns=columns,
                                   agreement=agreement, reference=reference, reference_method=xplat_method(reference))
         return results_matrix(cells, metrics, samples, planned=selection.planned, metric=metric, columns=columns,
-                              reference=HOST_REFERENCE)
+                              reference=HOST_REFERENCE, cell_badges=cell_badges)
     except ValueError as exc:  # an unknown column name
         raise HarnessError(str(exc)) from exc
 
