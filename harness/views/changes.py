@@ -116,9 +116,11 @@ def judge_cells(store: Store, groups: Sequence[tuple[str, str, pd.DataFrame]], *
         if label not in found:
             together = pd.concat([g for _, lab, g in groups if lab == label], ignore_index=True)
             newest = str(together["run_created_at"].max()) if len(together) else ""
-            mine = set(together["run_id"])
-            earlier = [r["run_id"] for r in runs if r["run_id"] in set(history) and r["run_id"] not in mine
-                       and str(r["created_at"]) <= newest] if len(together) else []
+            # every history run up to the newest judged cell: pick_baselines keeps, per cell, only
+            # cells older than it and of another run (the farm's state mixes runs: one run's cell
+            # can be another's baseline)
+            known = set(history)
+            earlier = [r["run_id"] for r in runs if r["run_id"] in known and str(r["created_at"]) <= newest]
             found[label] = find_baselines(store, together, earlier)
         base = {c: b for c, b in found[label][0].items() if c in set(latest["id"])}
         baseline_runs = tuple(sorted({found[label][1][b] for b in base.values()}))

@@ -127,8 +127,8 @@ def heatmap_figure(devices: list[str], workloads: list[str], z: list[list[float 
     finite = [abs(v) for row in z for v in row if v]
     lim = max(finite) if finite else 10.0
     short = [[t.split(" ", 1)[0] if t[:1] in "+-" and "n.s." not in t else t for t in row] for row in text]
-    data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": text, "customdata": short,
-             "texttemplate": "%{customdata}", "hovertemplate": "%{y} · %{x}<br>%{text}<extra></extra>",
+    data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": short, "customdata": text,
+             "texttemplate": "%{text}", "hovertemplate": "%{y} · %{x}<br>%{customdata}<extra></extra>",
              "colorscale": [[0, "#1a7f37"], [0.5, "#f6f8fa"], [1, "#cf222e"]], "zmin": -lim, "zmax": lim,
              "zmid": 0, "colorbar": {"title": {"text": "% worse"}}, "xgap": 2, "ygap": 2, "hoverongaps": False}]
     layout = {"title": {"text": "Latest change per device and cell (coloured only where significant)"},
