@@ -137,13 +137,6 @@ def load_results_matrix(store: Store, refs: Sequence[str], *, metric: str | None
                      reference=reference)
 
 
-def latest_results_matrix(store: Store, parts: Sequence[Part] | None = None) -> ResultsMatrix | None:
-    """The overview's matrix: every device's latest history run (``parts``: latest_parts, when the
-    caller has them already); None for an empty store."""
-    parts = latest_parts(store) if parts is None else parts
-    return matrix_of(store, select(store, parts)) if parts else None
-
-
 def run_results_matrix(store: Store, run_id: str) -> ResultsMatrix:
     """One run's matrix (the run report)."""
     return matrix_of(store, select(store, [Part(run_id)]))
