@@ -36,6 +36,7 @@ from harness.analysis.run_table import PRECISION_ORDER, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
 from harness.runtimes.registry import ONNXRUNTIME
+from harness.records import parse_flags
 
 FP32 = "fp32"
 MEMORY_METRICS = ("peak_rss_mb", "peak_pss_mb")  # the runner's RSS; Android PSS where no RSS was reported
@@ -44,6 +45,9 @@ REL_L2_METRIC = "rel_l2"
 NOT_RUN = "not_run"  # planned, never recorded (an interrupted run)
 NOT_PLANNED = "n/a"  # the device's plan has no such cell
 HOST_REFERENCE = "host CPU EP"
+# Beyond this no measured quantity of ours is meant (ms, MB, mJ, ratios): a stored value past it (a
+# device that sent 1e308 into an older store) is shown as missing, never drawn or printed.
+SANE_CEILING = 1e12
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,8 @@ class MatrixCell:
     flags: tuple[str, ...] = ()
     run_id: str | None = None
     cell_id: int | None = None
+    at: str | None = None  # when its run was created (the overview dates every cell)
+    badges: tuple[tuple[str, str, str], ...] = ()  # (code, short label, whole message) per flag: HTML badges
 
     @property
     def measured(self) -> bool:
@@ -182,7 +188,7 @@ def _finite(v: Any) -> float | None:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return f if math.isfinite(f) else None
+    return f if math.isfinite(f) and abs(f) <= SANE_CEILING else None
 
 
 def _flags(result_json: Any) -> tuple[str, ...]:
@@ -213,6 +219,21 @@ def _identity(result_json: Any) -> tuple[str, str | None]:
     return str(ident.get("runtime") or ONNXRUNTIME), ident.get("provider")
 
 
+def _badges(result_json: Any) -> tuple[tuple[str, str, str], ...]:
+    """(code, label, message) of each stored flag: the short label on the badge, the message on hover."""
+    if not isinstance(result_json, str) or not result_json:
+        return ()
+    try:
+        raw = json.loads(result_json).get("flags") or []
+    except (ValueError, AttributeError):
+        return ()
+    return tuple((f.code, f.label, f.message) for f in parse_flags(raw if isinstance(raw, list) else []) if f.message)
+
+
+def _text(v: Any) -> str | None:
+    return None if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+
+
 def _device_groups(cells: pd.DataFrame) -> pd.Series:
     """Column-group key per cell: the device name, unless one name came with several fingerprints."""
     fps = cells["device_fingerprint"].where(cells["device_fingerprint"].notna(), None)
@@ -237,13 +258,16 @@ def results_matrix(
     agreement: Mapping[int, Agreement] | None = None,
     reference: str = HOST_REFERENCE,
     reference_method: str = XPLAT_HOST_METHOD,
+    cell_badges: Mapping[int, Sequence[tuple[str, str, str]]] | None = None,
 ) -> ResultsMatrix:
     """``cells``: one row per selected cell (Store.cells_frame columns; at most one per device x
     workload x precision x backend). ``metrics``: their Store.metrics_frame rows. ``samples``:
     raw samples keyed (cell_id, metric) of at least the headline series. ``planned``: plan
     entries (device, workload, precision, backend, status, reason) with no stored cell.
     ``agreement``: cross-platform numbers per cell id against a reference *device*
-    (``reference`` names it); without it, the stored xplat metrics (vs the host) are shown."""
+    (``reference`` names it); without it, the stored xplat metrics (vs the host) are shown.
+    ``cell_badges``: cell id -> more (code, label, message) flags a view adds (the overview: newer attempts
+    failed, the cell regressed against its baseline)."""
     unknown = [c for c in (columns or ()) if c not in QUANTITIES]
     if unknown:
         raise ValueError(f"unknown column(s) {unknown}; known: {', '.join(QUANTITIES)}")
@@ -300,14 +324,17 @@ def results_matrix(
         row = found
         vals = values.get(int(c.id), {})
         cell = MatrixCell(status=str(c.status), backend=str(c.backend), error=None if pd.isna(c.error) else str(c.error),
-                          flags=_flags(c.result_json), run_id=str(c.run_id), cell_id=int(c.id), runtime=str(c.runtime))
+                          flags=_flags(c.result_json) + tuple(m for _, _, m in (cell_badges or {}).get(int(c.id), ())),
+                          badges=_badges(c.result_json) + tuple((cell_badges or {}).get(int(c.id), ())),
+                          run_id=str(c.run_id),
+                          cell_id=int(c.id), runtime=str(c.runtime), at=_text(getattr(c, "run_created_at", None)))
         if cell.measured:
             cell.latency = _finite(vals.get(row.metric)) if row.metric else None
             raw = samples.get((int(c.id), row.metric))
             if raw is not None and len(raw):
                 cell.n = int(len(raw))
                 ci = median_ci(raw)
-                if ci is not None:
+                if ci is not None and all(_finite(v) is not None for v in ci):
                     cell.ci_low, cell.ci_high = ci
             cell.memory_mb = next((v for v in (_finite(vals.get(m)) for m in MEMORY_METRICS) if v is not None), None)
             cell.energy_mj = _finite(vals.get(ENERGY_METRIC))

@@ -103,8 +103,8 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
 
 def fmt(v: object, digits: int = 3) -> str:
     """Compact number formatting for tables (3 significant digits, small numbers in e-notation)."""
-    if v is None or (isinstance(v, float) and math.isnan(v)):
-        return "–"
+    if v is None or (isinstance(v, float) and (not math.isfinite(v) or abs(v) > 1e12)):
+        return "–"  # missing, non-finite or absurd: never printed as a number
     if isinstance(v, float):
         if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5):
             return f"{v:.2e}"

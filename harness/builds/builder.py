@@ -3,7 +3,11 @@
 The build id defaults to a content hash of everything that determines the bytes (workload
 configs, user files, this package's builder code, onnx/onnxruntime versions), so calling
 ``build`` again with nothing changed reuses the folder on disk at once. Same seed ->
-byte-identical artifacts. A converter failing for one precision is recorded (entry notes
+byte-identical artifacts. Builds share artifacts by content (``objects``): each workload's
+*recipe* (its config, its files, this code, the onnx/onnxruntime versions) is recorded in the
+manifest, and a build whose workload has the recipe of one already built (a ``-w`` / ``-p``
+subset of it, say) links those artifacts instead of converting again; every artifact is one
+copy on disk however many builds hold it. A converter failing for one precision is recorded (entry notes
 and ``skipped``) and the other precisions are kept; a workload that cannot be built at all (an
 unreadable or corrupt model file) is recorded with its ``error`` and the other workloads are kept.
 """
@@ -21,7 +25,7 @@ from typing import Any
 import onnx
 import onnxruntime
 
-from harness.builds import calibration, convert, io_check, variant_check
+from harness.builds import calibration, convert, io_check, objects, variant_check
 from harness.builds.graph import OPSET
 from harness.builds.inputs import CALIBRATION_SEED_OFFSET, inputs_for_seed
 from harness.builds.manifest import (
@@ -34,6 +38,7 @@ from harness.builds.manifest import (
     load_manifest,
     now_iso,
     sha256_of,
+    verify_artifact,
     write_manifest,
 )
 from harness.builds.sources import Source, load_source, model_files, user_file, user_model_files
@@ -109,6 +114,14 @@ def content_hash(workloads: Sequence[tuple[Workload, Path]], precisions: Sequenc
     return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
 
 
+def workload_recipe(workload: Workload, path: Path) -> str:
+    """What determines one workload's artifacts at every precision: two builds with the same recipe
+    for it hold the same bytes for it (the precision subset only selects among them)."""
+    doc = {"code": code_version(), "onnx": onnx.__version__, "onnxruntime": onnxruntime.__version__,
+           "config": workload.model_dump(mode="json"), "files": _user_files(workload, path)}
+    return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()
+
+
 def _reusable(build_dir: Path) -> bool:
     """An existing complete build (every artifact present with its recorded size)."""
     if not (build_dir / MANIFEST_NAME).is_file():
@@ -131,7 +144,10 @@ def build(
     builds_root: Path,
     build_id: str | None = None,
     precisions: Sequence[str] | None = None,
+    *,
+    reuse: bool = True,
 ) -> Path:
+    """``reuse=False``: convert every workload again even where a stored build has its recipe."""
     if not workloads:
         raise HarnessError("nothing to build: no workloads selected")
     for p in precisions or ():
@@ -149,7 +165,11 @@ def build(
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
-        entries = {wl.name: _build_or_fail(wl, path, tmp, precisions) for wl, path in workloads}
+        recipes = {wl.name: workload_recipe(wl, path) for wl, path in workloads}
+        entries = {}
+        for wl, path in workloads:
+            reused = _reuse(Path(builds_root), wl, recipes[wl.name], tmp, precisions) if reuse else None
+            entries[wl.name] = reused if reused is not None else _build_or_fail(wl, path, tmp, precisions)
         manifest = Manifest(
             build_id=bid,
             created=now_iso(),
@@ -162,16 +182,75 @@ def build(
                 "onnxruntime": onnxruntime.__version__,
                 "seeds": {wl.name: wl.seed for wl, _ in workloads},
                 "fidelity_note": SEEDED_NOTE,
+                "recipes": recipes,
             },
             workloads=entries,
         )
         write_manifest(tmp, manifest)
+        objects.share_build(Path(builds_root), tmp, manifest)  # one copy on disk per content
         if final.exists():
             remove_within(builds_root, final)
         os.replace(tmp, final)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     return final
+
+
+FP32_REFERENCE_ONLY = "fp32: built as the fidelity reference only (not in the workload's list)"
+
+
+def _donors(builds_root: Path, name: str, recipe: str) -> list[tuple[Path, WorkloadEntry]]:
+    """Stored builds whose workload ``name`` has this recipe (newest first), with its entry."""
+    out = []
+    for d in sorted(builds_root.glob("*"), reverse=True):
+        if d.name.startswith(".") or not (d / MANIFEST_NAME).is_file():
+            continue
+        try:
+            man = load_manifest(d)
+        except HarnessError:
+            continue
+        entry = man.workloads.get(name)
+        if entry is not None and entry.error is None and (man.source.get("recipes") or {}).get(name) == recipe:
+            out.append((d, entry))
+    return out
+
+
+def _reuse(builds_root: Path, wl: Workload, recipe: str, build_dir: Path,
+           only: Sequence[str] | None) -> WorkloadEntry | None:
+    """The workload's entry from a stored build with the same recipe that holds every wanted
+    precision, its artifacts linked into ``build_dir`` (verified against their sha256); None:
+    build it."""
+    wanted = [p for p in wl.precisions if only is None or p in only]
+    for donor, entry in _donors(builds_root, wl.name, recipe):
+        known = set(entry.precisions) | set(entry.skipped)
+        if not set(wanted) <= known or "fp32" not in entry.precisions:
+            continue
+        keep = {"fp32", *wanted}
+        precs = {p: pe for p, pe in entry.precisions.items() if p in keep}
+        try:
+            for pe in precs.values():
+                for art in pe.files.values():
+                    dest = build_dir / art.path
+                    if not objects.link_from_store(builds_root, art.sha256, art.size, dest):
+                        dest.parent.mkdir(parents=True, exist_ok=True)
+                        shutil.copyfile(verify_artifact(donor, art), dest)
+                    elif sha256_of(dest) != art.sha256:  # an object edited in place: never passed on
+                        raise HarnessError(f"stored object {art.sha256} changed on disk")
+        except (OSError, HarnessError):  # a donor that lost or changed a file: build instead
+            shutil.rmtree(build_dir / wl.name, ignore_errors=True)
+            continue
+        fp32_notes = [n for n in precs["fp32"].notes if n != FP32_REFERENCE_ONLY]
+        if "fp32" not in wanted:
+            fp32_notes.append(FP32_REFERENCE_ONLY)
+        precs["fp32"] = precs["fp32"].model_copy(update={"notes": fp32_notes})
+        dropped = known - keep
+        return entry.model_copy(update={
+            "precisions": precs,
+            "skipped": {p: r for p, r in entry.skipped.items() if p in keep},
+            "errors": {p: r for p, r in entry.errors.items() if p in keep},
+            "notes": [n for n in entry.notes if not any(n.startswith(f"{p}:") for p in dropped)],
+        })
+    return None
 
 
 def _copy_user(src: Path, dst: Path) -> Path:
@@ -222,7 +301,7 @@ def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence
         fp32_conv: dict[str, Any] = {"tool": "user file (model.path)", "path": src.source.get("path")}
     else:
         fp32_conv = {"tool": f"harness.builds {wl.model.builtin}", "version": str(BUILDER_VERSION), "opset": OPSET}
-    fp32_notes = [] if "fp32" in wanted else ["fp32: built as the fidelity reference only (not in the workload's list)"]
+    fp32_notes = [] if "fp32" in wanted else [FP32_REFERENCE_ONLY]
     precs["fp32"] = PrecisionEntry(files=fp32_files, converter=fp32_conv, notes=fp32_notes)
     entry_notes: list[str] = []
     skipped: dict[str, str] = {}

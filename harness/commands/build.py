@@ -45,12 +45,20 @@ def build(
     workloads_dir: Path | None = typer.Option(None, "--workloads-dir", help="Folder of workload YAML."),
     out: Path | None = typer.Option(None, "--builds-root",
                                    help="Where builds go (default: $HARNESS_BUILDS, else builds/ at home)."),
+    gc: bool = typer.Option(False, "--gc", help="Build nothing: share the artifacts of older build folders by "
+                            "content and remove the stored artifacts no build uses any more."),
 ) -> None:
-    """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact."""
+    """Build models (fp32 + converted precisions) and write manifest.json with sha256 per artifact.
+
+    Builds share artifacts by content: a -w / -p subset of a stored build links its files (one copy
+    on disk); `harness build --gc` removes what no build folder uses any more."""
     from harness.builds.manifest import load_manifest
     from harness.config.locations import builds_root
 
     console = Console()
+    if gc:
+        _collect(console, out or builds_root())
+        return
     named = [Path(w) for w in workload if w.endswith((".yaml", ".yml"))]
     globs = [w for w in workload if not w.endswith((".yaml", ".yml"))]
     chosen = _select(globs, list(file), workloads_dir, named)
@@ -79,6 +87,19 @@ def build(
     broken = [entry.error for entry in man.workloads.values() if entry.error]
     if broken:  # the build holds the other workloads; this command still says it did not build them all
         raise HarnessError("\n".join(broken))
+
+
+def _collect(console: Console, root: Path) -> None:
+    from harness.builds import objects  # no onnx needed: files and links only
+
+    if not root.is_dir():
+        console.print(f"no builds folder at {escape(str(root))}: nothing to collect", highlight=False)
+        return
+    adopted = objects.adopt(root)
+    done = objects.gc(root)
+    console.print(f"{escape(str(root))}: {adopted} artifact file(s) of older builds now shared; removed "
+                  f"{done.removed} unreferenced artifact(s), {done.bytes / 1e6:.1f} MB freed; {done.kept} kept",
+                  highlight=False)
 
 
 def _check_cell(check: VariantCheck | None) -> Text:

@@ -1,9 +1,13 @@
 """plotly charts of a results matrix (figure dicts, drawn with Plotly.newPlot; see site/plots.py):
 
-- per workload, grouped bars of the median per device, one bar per precision, CI as error bars;
-- speed-up vs fp32 against rel-L2 vs fp32, one trace per device (the speed/accuracy trade-off);
-- peak memory per workload x precision, one bar per device;
-- energy per inference like the latency bars, only where a device measured it.
+- per workload, grouped bars of the median per device, one bar per precision, CI as error bars,
+  in the time unit that fits the numbers (µs / ms / s);
+- speed-up vs fp32 against rel-L2 vs fp32 (the speed/accuracy trade-off): colour = precision,
+  marker = device, each point labelled with its workload;
+- peak memory and energy per inference per device × workload, one bar per precision.
+
+A colour means one precision on every chart of a page (run_figures.PALETTE), never a device:
+devices are told apart by position or marker shape. Every chart has a legend.
 
 A chart without a single value is not returned (an empty plot is never drawn). Values are the
 matrix's: nothing is re-derived here.
@@ -17,9 +21,10 @@ from typing import Any
 
 from harness.analysis.results_matrix import DeviceGroup, MatrixCell, MatrixRow, ResultsMatrix
 from harness.report.run_figures import PALETTE, PRECISION_ORDER
+from harness.report.units import common_unit
 
-DEVICE_COLOURS = ["#0969da", "#cf222e", "#1a7f37", "#8250df", "#bc4c00", "#1b7c83", "#bf3989", "#57606a"]
-SYMBOLS = {"fp32": "circle", "fp16": "diamond", "int8": "square", "int8-static": "triangle-up", "int4": "x"}
+DEVICE_SYMBOLS = ["circle", "square", "diamond", "triangle-up", "x", "star", "cross", "triangle-down"]
+OTHER = "#7f7f7f"  # a precision outside the palette
 MARGIN = {"l": 60, "r": 20, "t": 50, "b": 80}
 
 
@@ -41,7 +46,9 @@ def _precisions(matrix: ResultsMatrix) -> list[str]:
 
 
 def _bars(matrix: ResultsMatrix, rows: list[MatrixRow], value: Callable[[MatrixCell], float | None],
-          with_ci: bool) -> list[dict[str, Any]]:
+          with_ci: bool, label: Callable[[DeviceGroup, MatrixRow], str] = _label,
+          factor: float = 1.0) -> list[dict[str, Any]]:
+    """One trace (one colour) per precision; ``factor`` converts values into the chart's unit."""
     traces = []
     for p in _precisions(matrix):
         x, y, up, down, text = [], [], [], [], []
@@ -51,16 +58,16 @@ def _bars(matrix: ResultsMatrix, rows: list[MatrixRow], value: Callable[[MatrixC
                 v = value(c) if c.measured else None
                 if v is None:
                     continue
-                x.append(_label(g, r))
-                y.append(v)
+                x.append(label(g, r))
+                y.append(v * factor)
                 lo = c.ci_low if with_ci and c.ci_low is not None else v
                 hi = c.ci_high if with_ci and c.ci_high is not None else v
-                up.append(hi - v)
-                down.append(v - lo)
+                up.append((hi - v) * factor)
+                down.append((v - lo) * factor)
                 text.append(f"{c.status} · n={c.n}" if with_ci else c.status)
         if not y:
             continue
-        trace: dict[str, Any] = {"type": "bar", "name": p, "x": x, "y": y, "marker": {"color": PALETTE.get(p, "#7f7f7f")},
+        trace: dict[str, Any] = {"type": "bar", "name": p, "x": x, "y": y, "marker": {"color": PALETTE.get(p, OTHER)},
                                  "customdata": text, "hovertemplate": "%{x}<br>%{y:.4g}<br>%{customdata}<extra>" + p
                                  + "</extra>"}
         if with_ci:
@@ -74,76 +81,72 @@ def latency_bars(matrix: ResultsMatrix) -> list[Chart]:
     workloads = sorted({(r.workload, r.metric, r.unit) for r in matrix.rows})
     for i, (w, metric, unit) in enumerate(workloads):
         rows = [r for r in matrix.rows if (r.workload, r.metric, r.unit) == (w, metric, unit)]
-        data = _bars(matrix, rows, lambda c: c.latency, with_ci=True)
+        shown, factor = common_unit([c.latency for r in rows for c in r.cells.values() if c.measured], unit)
+        data = _bars(matrix, rows, lambda c: c.latency, with_ci=True, factor=factor)
         if data:
             out.append(Chart(f"latency-{i}", data, {
                 "title": {"text": f"{w}: median {metric} per precision per device (95% CI)"}, "barmode": "group",
-                "yaxis": {"title": {"text": unit or metric}, "rangemode": "tozero"}, "xaxis": {"type": "category"},
-                "margin": MARGIN, "legend": {"title": {"text": "precision"}}}))
+                "yaxis": {"title": {"text": shown or metric}, "rangemode": "tozero"}, "xaxis": {"type": "category"},
+                "margin": MARGIN, "legend": {"title": {"text": "precision"}}, "showlegend": True}))
     return out
 
 
 def speedup_vs_error(matrix: ResultsMatrix) -> Chart | None:
+    """Colour = precision (as on every chart), marker = device, the workload written beside each point."""
     data = []
-    for i, g in enumerate(matrix.devices):
-        x, y, symbols, text = [], [], [], []
-        for r in matrix.rows:
-            c = r.cells[g.key]
-            if c.measured and c.speedup is not None and c.rel_l2 is not None and c.rel_l2 > 0:  # fp32 itself: 0 error
-                x.append(c.rel_l2)
-                y.append(c.speedup)
-                symbols.append(SYMBOLS.get(r.precision, "circle"))
-                text.append(f"{r.workload} · {r.precision}" + (f" · {r.backend}" if r.backend else ""))
-        if y:
-            data.append({"type": "scatter", "mode": "markers", "name": g.key, "x": x, "y": y, "text": text,
-                         "marker": {"size": 11, "symbol": symbols, "color": DEVICE_COLOURS[i % len(DEVICE_COLOURS)]},
-                         "hovertemplate": "%{text}<br>rel-L2 %{x:.2e}<br>%{y:.2f}× fp32<extra>%{fullData.name}</extra>"})
+    several = len(matrix.devices) > 1
+    for p in _precisions(matrix):
+        for i, g in enumerate(matrix.devices):
+            x, y, text = [], [], []
+            for r in (r for r in matrix.rows if r.precision == p):
+                c = r.cells[g.key]
+                if c.measured and c.speedup is not None and c.rel_l2 is not None and c.rel_l2 > 0:  # fp32: 0 error
+                    x.append(c.rel_l2)
+                    y.append(c.speedup)
+                    text.append(r.workload + (f" · {r.backend}" if r.backend else ""))
+            if y:
+                data.append({"type": "scatter", "mode": "markers+text", "name": f"{p} · {g.key}" if several else p,
+                             "legendgroup": p, "x": x, "y": y, "text": text, "textposition": "top center",
+                             "textfont": {"size": 10},
+                             "marker": {"size": 11, "symbol": DEVICE_SYMBOLS[i % len(DEVICE_SYMBOLS)],
+                                        "color": PALETTE.get(p, OTHER), "line": {"width": 1, "color": "#333"}},
+                             "hovertemplate": "%{text}<br>rel-L2 %{x:.2e}<br>%{y:.2f}× fp32<extra>%{fullData.name}"
+                                              "</extra>"})
     if not data:
         return None
     return Chart("speedup-error", data, {
-        "title": {"text": "Speed-up vs fp32 against output error, per device (marker: precision)"},
+        "title": {"text": "Speed-up vs fp32 against output error (colour: precision"
+                          + (", marker: device)" if several else ")")},
         "xaxis": {"type": "log", "title": {"text": "rel-L2 vs fp32 (log)"}, "exponentformat": "e"},
         "yaxis": {"title": {"text": "speed-up vs fp32 (×, higher is faster)"}},
         "shapes": [{"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y", "y0": 1, "y1": 1,
                     "line": {"dash": "dot", "color": "#888"}}],
-        "margin": MARGIN, "legend": {"title": {"text": "device"}}})
+        "margin": MARGIN, "showlegend": True,
+        "legend": {"title": {"text": "precision · device" if several else "precision"}}})
 
 
-def _by_device(matrix: ResultsMatrix, value: Callable[[MatrixCell], float | None]) -> list[dict[str, Any]]:
-    data = []
-    for i, g in enumerate(matrix.devices):
-        x, y = [], []
-        for r in matrix.rows:
-            c = r.cells[g.key]
-            v = value(c) if c.measured else None
-            if v is not None:
-                x.append(f"{r.workload} · {r.precision}" + (f" · {r.backend}" if r.backend else ""))
-                y.append(v)
-        if y:
-            data.append({"type": "bar", "name": g.key, "x": x, "y": y,
-                         "marker": {"color": DEVICE_COLOURS[i % len(DEVICE_COLOURS)]},
-                         "hovertemplate": "%{x}<br>%{y:.4g}<extra>%{fullData.name}</extra>"})
-    return data
+def _device_workload(g: DeviceGroup, r: MatrixRow) -> str:
+    return f"{g.key} · {r.workload}" + (f" · {r.backend}" if r.backend else "")
 
 
 def memory_bars(matrix: ResultsMatrix) -> Chart | None:
-    data = _by_device(matrix, lambda c: c.memory_mb)
+    data = _bars(matrix, matrix.rows, lambda c: c.memory_mb, with_ci=False, label=_device_workload)
     if not data:
         return None
-    return Chart("memory", data, {"title": {"text": "Peak memory per precision, per device (MB)"}, "barmode": "group",
-                                  "yaxis": {"title": {"text": "MB"}, "rangemode": "tozero"},
-                                  "xaxis": {"type": "category"}, "margin": MARGIN,
-                                  "legend": {"title": {"text": "device"}}})
+    return Chart("memory", data, {"title": {"text": "Peak memory per device and workload, per precision (MB)"},
+                                  "barmode": "group", "yaxis": {"title": {"text": "MB"}, "rangemode": "tozero"},
+                                  "xaxis": {"type": "category"}, "margin": MARGIN, "showlegend": True,
+                                  "legend": {"title": {"text": "precision"}}})
 
 
 def energy_bars(matrix: ResultsMatrix) -> Chart | None:
-    data = _by_device(matrix, lambda c: c.energy_mj)
+    data = _bars(matrix, matrix.rows, lambda c: c.energy_mj, with_ci=False, label=_device_workload)
     if not data:
         return None
-    return Chart("energy", data, {"title": {"text": "Energy per inference, per device (mJ)"}, "barmode": "group",
-                                  "yaxis": {"title": {"text": "mJ"}, "rangemode": "tozero"},
-                                  "xaxis": {"type": "category"}, "margin": MARGIN,
-                                  "legend": {"title": {"text": "device"}}})
+    return Chart("energy", data, {"title": {"text": "Energy per inference per device and workload, per precision (mJ)"},
+                                  "barmode": "group", "yaxis": {"title": {"text": "mJ"}, "rangemode": "tozero"},
+                                  "xaxis": {"type": "category"}, "margin": MARGIN, "showlegend": True,
+                                  "legend": {"title": {"text": "precision"}}})
 
 
 def matrix_charts(matrix: ResultsMatrix) -> list[Chart]:

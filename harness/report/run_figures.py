@@ -10,6 +10,8 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from harness.report.units import common_unit
+
 PRECISION_ORDER = ["fp32", "fp16", "int8", "int8-static", "int4"]
 # A box plot of 100 k raw samples is megabytes of page; this many evenly spaced quantiles of them
 # draw the same distribution (min, quartiles, max kept) at a fixed size.
@@ -42,27 +44,32 @@ def figure_html(fig: go.Figure) -> str:
 def display_points(data: np.ndarray, cap: int = DISPLAY_POINTS) -> np.ndarray:
     """The samples themselves, or ``cap`` evenly spaced quantiles of them when there are more."""
     data = np.asarray(data, dtype=float)
+    data = data[np.isfinite(data) & (np.abs(data) <= 1e12)]  # a non-finite or absurd sample is never drawn
     if len(data) <= cap:
         return data
     return np.quantile(data, np.linspace(0.0, 1.0, cap))
 
 
 def latency_distributions(table: pd.DataFrame, samples: dict[int, np.ndarray]) -> list[tuple[str, go.Figure]]:
-    """One box plot per workload: the raw samples of each cell's headline series."""
+    """One box plot per workload: the raw samples of each cell's headline series, coloured by
+    precision (as on every chart of the page), in the time unit that fits them, with a legend."""
     out = []
     for workload, g in table[table["status"].isin(["ok", "accuracy_fail"])].groupby("workload"):
         fig = go.Figure()
+        unit = g["unit"].iloc[0] or "ms"
+        medians = [float(np.median(d)) for d in (samples.get(r.cell_id) for r in g.itertuples())
+                   if d is not None and len(d)]
+        shown, factor = common_unit(medians, unit)
         for row in g.itertuples():
             data = samples.get(row.cell_id)
             if data is None or not len(data):
                 continue
             label = f"{row.precision} · {row.backend}" + (f" · {row.device}" if g["device"].nunique() > 1 else "")
-            fig.add_trace(go.Box(y=display_points(data), name=label, boxpoints="outliers",
-                                 marker_color=PALETTE.get(row.precision, "#7f7f7f")))
+            fig.add_trace(go.Box(y=display_points(data) * factor, name=label, boxpoints="outliers",
+                                 legendgroup=str(row.precision), marker_color=PALETTE.get(row.precision, "#7f7f7f")))
         if fig.data:
-            unit = g["unit"].iloc[0] or "ms"
             metric = g["metric"].iloc[0]
-            _layout(fig, f"{workload}: {metric} distribution ({unit})")
-            fig.update_layout(showlegend=False, yaxis_title=unit)
+            _layout(fig, f"{workload}: {metric} distribution ({shown})")
+            fig.update_layout(showlegend=True, yaxis_title=shown, legend_title_text="precision · backend")
             out.append((str(workload), fig))
     return out

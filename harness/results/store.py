@@ -346,14 +346,18 @@ class Store:
         with self.engine.connect() as conn:
             return pd.DataFrame(conn.execute(q).mappings().all(), columns=[*S.cells.c.keys(), "run_created_at"])
 
+    CELL_INDEX = ("id", "run_id", "run_created_at", "device", "workload", "precision", "backend", "status",
+                  "device_fingerprint")
+
     def cell_index(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
-        """id, run_id, run_created_at and device of each cell: a cheap scan of a long history."""
-        q = select(S.cells.c.id, S.cells.c.run_id, S.runs.c.created_at.label("run_created_at"), S.cells.c.device).join(
-            S.runs, S.runs.c.run_id == S.cells.c.run_id)
+        """Each cell's identity, status and run date (CELL_INDEX): a cheap scan of a long history."""
+        c = S.cells.c
+        q = select(c.id, c.run_id, S.runs.c.created_at.label("run_created_at"), c.device, c.workload, c.precision,
+                   c.backend, c.status, c.device_fingerprint).join(S.runs, S.runs.c.run_id == c.run_id)
         if run_ids is not None:
-            q = q.where(S.cells.c.run_id.in_(list(run_ids)))
+            q = q.where(c.run_id.in_(list(run_ids)))
         with self.engine.connect() as conn:
-            return pd.DataFrame(conn.execute(q).all(), columns=["id", "run_id", "run_created_at", "device"])
+            return pd.DataFrame(conn.execute(q).all(), columns=list(self.CELL_INDEX))
 
     def metrics_frame(self, run_ids: Iterable[str] | None = None) -> pd.DataFrame:
         """Long frame: one row per (cell, metric) with the cell's identity columns."""

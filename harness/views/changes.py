@@ -53,8 +53,9 @@ def _known_metrics(b: Side, a: Side, base: dict[int, int]) -> tuple[Side, int]:
     """B's metrics that its baseline cell also has (and how many were left out): a metric measured
     for the first time has nothing to change from; it is not an INCOMPARABLE row."""
     names = {int(c): set(g) for c, g in a.metrics.groupby("cell_id")["metric"]} if not a.metrics.empty else {}
-    keep = [m in names.get(base.get(int(c), -1), set()) for c, m in zip(b.metrics["cell_id"], b.metrics["metric"])]
-    kept = b.metrics[keep].reset_index(drop=True)
+    keep = pd.Series([m in names.get(base.get(int(c), -1), set())
+                      for c, m in zip(b.metrics["cell_id"], b.metrics["metric"])], index=b.metrics.index, dtype=bool)
+    kept = b.metrics[keep].reset_index(drop=True)  # a boolean mask: an empty list would select no columns
     return Side(b.label, kept, b.cells, list(b.runs)), len(b.metrics) - len(kept)
 
 
@@ -82,52 +83,72 @@ def changes_of(store: Store, parts: Sequence[tuple[str, str]], *, thresholds: Th
     """For each (run id, device): that run's cells of the device against their baselines."""
     if not parts:
         return []
+    run_cells: dict[str, pd.DataFrame] = {}
+    groups: list[tuple[str, str, pd.DataFrame]] = []
+    for run_id, device in parts:
+        if run_id not in run_cells:
+            cells = store.cells_frame([run_id])
+            run_cells[run_id] = cells[cells["device"].isin({d for r, d in parts if r == run_id})]
+        groups.append((device, run_id, run_cells[run_id][run_cells[run_id]["device"] == device]))
+    return judge_cells(store, groups, thresholds=thresholds, history_kinds=history_kinds)
+
+
+def judge_cells(store: Store, groups: Sequence[tuple[str, str, pd.DataFrame]], *,
+                thresholds: Thresholds | None = None,
+                history_kinds: Sequence[str] = HISTORY_RUN_KINDS) -> list[DeviceChanges]:
+    """For each (device, label, cells): those cells (Store.cells_frame rows of one device, from one
+    run or — the farm's state — from several) against their baselines. ``label`` names what is
+    judged (a run id, or the runs the cells come from)."""
+    if not groups:
+        return []
     runs = store.list_runs()  # newest first
-    created = {r["run_id"]: r["created_at"] for r in runs}
     history = [r["run_id"] for r in runs if r.get("kind", "run") in history_kinds]
     sides: dict[tuple[str, ...], Side] = {}  # a night's run serves every device: load it once
-    run_cells: dict[str, pd.DataFrame] = {}
 
     def side(run_ids: tuple[str, ...]) -> Side:
         if run_ids not in sides:
             sides[run_ids] = side_from_runs(store, list(run_ids), label=", ".join(run_ids))
         return sides[run_ids]
 
-    found: dict[str, tuple[dict[int, int], dict[int, str]]] = {}  # per run: all its devices at once
+    found: dict[str, tuple[dict[int, int], dict[int, str]]] = {}  # per label: all its devices at once
     pending: list[tuple[str, str, tuple[str, ...], Side | None, Side | None, int, int, int]] = []
-    for run_id, device in parts:
-        if run_id not in run_cells:
-            cells = store.cells_frame([run_id])
-            run_cells[run_id] = cells[cells["device"].isin({d for r, d in parts if r == run_id})]
-            earlier = [r for r in history if r != run_id and created[r] <= created[run_id]]
-            found[run_id] = find_baselines(store, run_cells[run_id], earlier)
-        latest = run_cells[run_id][run_cells[run_id]["device"] == device]
-        base = {c: b for c, b in found[run_id][0].items() if c in set(latest["id"])}
-        baseline_runs = tuple(sorted({found[run_id][1][b] for b in base.values()}))
+    for device, label, latest in groups:
+        if label not in found:
+            together = pd.concat([g for _, lab, g in groups if lab == label], ignore_index=True)
+            newest = str(together["run_created_at"].max()) if len(together) else ""
+            # every history run up to the newest judged cell: pick_baselines keeps, per cell, only
+            # cells older than it and of another run (the farm's state mixes runs: one run's cell
+            # can be another's baseline)
+            known = set(history)
+            earlier = [r["run_id"] for r in runs if r["run_id"] in known and str(r["created_at"]) <= newest]
+            found[label] = find_baselines(store, together, earlier)
+        base = {c: b for c, b in found[label][0].items() if c in set(latest["id"])}
+        baseline_runs = tuple(sorted({found[label][1][b] for b in base.values()}))
         a = b = None
         new = 0
         if base:
             a = _restrict(side(baseline_runs), set(base.values()), f"last successful: {', '.join(baseline_runs)}")
-            b, new = _known_metrics(_restrict(side((run_id,)), set(base), f"run {run_id}"), a, base)
-        pending.append((run_id, device, baseline_runs, a, b, new, len(latest), len(base)))
+            own = tuple(sorted(set(latest.loc[latest["id"].isin(set(base)), "run_id"])))
+            b, new = _known_metrics(_restrict(side(own), set(base), f"run {label}"), a, base)
+        pending.append((label, device, baseline_runs, a, b, new, len(latest), len(base)))
     keys = {tuple(str(v) for v in rec) for _, _, _, _, b, _, _, _ in pending if b is not None
             for rec in b.metrics.loc[b.metrics["kind"] == "noisy", list(ROW_KEY)].itertuples(index=False)}
-    involved = {r for run_id, _, base_runs, _, _, _, _, _ in pending for r in (run_id, *base_runs)}
+    involved = {r for _, _, base_runs, _, b, _, _, _ in pending for r in (*base_runs, *(b.runs if b else ()))}
     priors = noise_view.priors(store, keys, involved)  # type: ignore[arg-type]  # once for every device
     options = CompareOptions(thresholds=thresholds, allow_artifact_change=True)
     out = []
-    for run_id, device, baseline_runs, a, b, new, cells, based in pending:
+    for label, device, baseline_runs, a, b, new, cells, based in pending:
         cmp = None
         if a is not None and b is not None:
             cmp = compare_sides(a, b, store, options, priors=priors)
-            cmp.notes.append(f"device {device}: run {run_id}, each cell against its last comparable successful "
+            cmp.notes.append(f"device {device}: run {label}, each cell against its last comparable successful "
                              f"run ({', '.join(baseline_runs)}); artifact changes between builds are judged")
             if new:
                 cmp.notes.append(f"{new} metric value(s) of {device} are new since their baseline (e.g. a metric "
                                  "this harness version added): judged from the next run on")
             if cells > based:
                 cmp.notes.append(f"{cells - based} cell(s) of {device} have {NO_BASELINE}")
-        out.append(DeviceChanges(device, run_id, baseline_runs, cmp, cells, cells - based))
+        out.append(DeviceChanges(device, label, baseline_runs, cmp, cells, cells - based))
     return out
 
 

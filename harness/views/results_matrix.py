@@ -9,7 +9,7 @@ backend, the newer run's cell is shown.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,8 +102,16 @@ def select(store: Store, parts: Sequence[Part]) -> Selection:
     return Selection(cells.reset_index(drop=True), pd.DataFrame(planned, columns=PLANNED_COLUMNS))
 
 
+def select_cells(store: Store, cell_ids: Sequence[int], runs: Sequence[str]) -> Selection:
+    """Exactly these cells (of these runs), nothing planned: the farm's state."""
+    cells = store.cells_frame(sorted(set(runs))) if runs else store.cells_frame([])
+    cells = cells[cells["id"].isin(set(cell_ids))].sort_values(["run_created_at", "id"])
+    return Selection(cells.reset_index(drop=True), pd.DataFrame(columns=PLANNED_COLUMNS))
+
+
 def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, columns: Sequence[str] | None = None,
-              reference: str | None = None) -> ResultsMatrix:
+              reference: str | None = None,
+              cell_badges: Mapping[int, Sequence[tuple[str, str, str]]] | None = None) -> ResultsMatrix:
     cells = selection.cells
     metrics = store.metrics_frame(sorted(set(cells["run_id"]))) if not cells.empty else store.metrics_frame([])
     metrics = metrics[metrics["cell_id"].isin(set(cells["id"]))]
@@ -119,7 +127,7 @@ def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, 
             return results_matrix(cells, metrics, samples, planned=selection.planned, metric=metric, columns=columns,
                                   agreement=agreement, reference=reference, reference_method=xplat_method(reference))
         return results_matrix(cells, metrics, samples, planned=selection.planned, metric=metric, columns=columns,
-                              reference=HOST_REFERENCE)
+                              reference=HOST_REFERENCE, cell_badges=cell_badges)
     except ValueError as exc:  # an unknown column name
         raise HarnessError(str(exc)) from exc
 
@@ -129,13 +137,6 @@ def load_results_matrix(store: Store, refs: Sequence[str], *, metric: str | None
     """`harness table REF...`: the matrix of the cells the references name."""
     return matrix_of(store, select(store, resolve_parts(store, refs)), metric=metric, columns=columns,
                      reference=reference)
-
-
-def latest_results_matrix(store: Store, parts: Sequence[Part] | None = None) -> ResultsMatrix | None:
-    """The overview's matrix: every device's latest history run (``parts``: latest_parts, when the
-    caller has them already); None for an empty store."""
-    parts = latest_parts(store) if parts is None else parts
-    return matrix_of(store, select(store, parts)) if parts else None
 
 
 def run_results_matrix(store: Store, run_id: str) -> ResultsMatrix:

@@ -1,9 +1,13 @@
 """What the published site shows, prepared for its pages (``report.site.publish`` only renders this).
 
-- ``site_data``: everything the pages show; each device's latest run against each cell's last
+- ``site_data``: everything the pages show; the farm's state (``views.farm_state``: per device the
+  latest complete result of every cell, each dated; a device whose newest runs measured nothing is
+  down since the first of them, its last good results kept), each of those cells against its last
   comparable successful cell (``views.changes``), judged with σ_run from the calibration or the
   series' history;
-- ``overview``: devices × workloads, each cell the change in the bad direction where significant;
+- ``overview``: devices × cells (workload · precision), each the change in the bad direction where
+  significant; its regressed cells are the overview's alert count and the matrix's "regressed"
+  badges: one decision, three views of it;
 - ``device_items``: per device fingerprint, its facts, its noise (history and calibrated);
 - ``alert_record`` / ``regression_records``: the alerts as the regressions page, JSON and feed list them.
 
@@ -25,17 +29,18 @@ from harness.analysis import noise as N
 from harness.analysis.compare import Comparison, Verdict
 from harness.analysis.history import Series, series_slug
 from harness.analysis.results_matrix import ResultsMatrix
-from harness.analysis.run_table import headline_metric
+from harness.analysis.run_table import PRECISION_ORDER, headline_metric
 from harness.analysis.thresholds import Thresholds
 from harness.records import Alert
 from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.sources import resolve_side
 from harness.results.store import Store
 from harness.views import noise as noise_view
-from harness.views.changes import DeviceChanges, latest_changes
+from harness.views.changes import DeviceChanges, judge_cells
 from harness.views.compare import CompareOptions, compare_sides
+from harness.views.farm_state import DeviceState, FarmState, load_farm_state
 from harness.views.history import alert_ids, load_series, stored_alerts
-from harness.views.results_matrix import Part, latest_parts, latest_results_matrix
+from harness.views.results_matrix import matrix_of, select_cells
 
 OPEN = ("suspected", "confirmed")
 
@@ -55,12 +60,16 @@ class ExtraCompare:
     cmp: Comparison
 
 
+CellKey = tuple[str, str, str, str]  # device, workload, precision, backend
+
+
 @dataclass
 class Overview:
     devices: list[str]
-    workloads: list[str]
+    columns: list[str]  # "workload · precision" (· backend where a device ran several)
     z: list[list[float | None]]  # % change in the bad direction where significant, 0 where not, None: no data
     text: list[list[str]]
+    regressed: dict[CellKey, str] = field(default_factory=dict)  # the red tiles (their labels): the alert count
 
 
 @dataclass
@@ -71,15 +80,25 @@ class SiteData:
     series: list[Series]
     alerts: list[Alert]
     alert_ids: dict[tuple[str, ...], int]
-    parts: list[Part] = field(default_factory=list)  # each device's latest run
+    state: FarmState = field(default_factory=lambda: FarmState([], []))
     changes: list[DeviceChanges] = field(default_factory=list)
     matrix: ResultsMatrix | None = None
     latest: list[DeviceCompare] = field(default_factory=list)
     extra: list[ExtraCompare] = field(default_factory=list)
+    overview: Overview = field(default_factory=lambda: Overview([], [], [], []))
 
     @property
     def open_alerts(self) -> list[Alert]:
         return [a for a in self.alerts if a.state in OPEN]
+
+    @property
+    def down(self) -> list[DeviceState]:
+        return [d for d in self.state.devices if d.down]
+
+
+def _label(runs: Sequence[str]) -> str:
+    """What a device's shown cells come from: one run, or the newest and how many before it."""
+    return runs[0] if len(runs) == 1 else f"{runs[0]} + {len(runs) - 1} earlier run(s)"
 
 
 def site_data(store: Store, *, thresholds: Thresholds | None = None,
@@ -91,11 +110,16 @@ def site_data(store: Store, *, thresholds: Thresholds | None = None,
     data = SiteData(runs=runs, all_cells=all_cells, history_cells=cells,
                     series=load_series(store, thresholds=thresholds), alerts=stored_alerts(store),
                     alert_ids=alert_ids(store))
-    data.parts = latest_parts(store)  # each device's latest run: the overview's results and changes
-    data.changes = latest_changes(store, thresholds=thresholds, parts=data.parts)
+    data.state, index = load_farm_state(store)
+    shown_runs = data.state.runs_of(index)
+    selection = select_cells(store, data.state.cell_ids, sorted({r for rs in shown_runs.values() for r in rs}))
+    groups = [(str(d), _label(shown_runs.get(str(d), ["?"])), g) for d, g in selection.cells.groupby("device", sort=True)]
+    data.changes = judge_cells(store, groups, thresholds=thresholds)
     data.latest = [DeviceCompare(ch.device, ch.baseline_label, ch.last_run, ch.cmp) for ch in data.changes
                    if ch.cmp is not None]
-    data.matrix = latest_results_matrix(store, data.parts)
+    data.overview = overview(data.latest)
+    if data.state.cell_ids:
+        data.matrix = matrix_of(store, selection, cell_badges=cell_badges(data.state, data.overview, selection.cells))
     options = CompareOptions(thresholds=thresholds)
     data.extra = [ExtraCompare(a, b, compare_sides(resolve_side(a, store, which="A"),
                                                    resolve_side(b, store, which="B"), store, options))
@@ -103,18 +127,37 @@ def site_data(store: Store, *, thresholds: Thresholds | None = None,
     return data
 
 
+def cell_badges(state: FarmState, ov: Overview, cells: pd.DataFrame) -> dict[int, list[tuple[str, str, str]]]:
+    """The overview's notes on matrix cells: newer attempts that failed, and the regressed cells
+    (the heatmap's red tiles, so the matrix, the heatmap and the alert count agree)."""
+    out: dict[int, list[tuple[str, str, str]]] = {cid: [("stale", "newer attempts failed", note)]
+                                                  for cid, note in state.failing_since.items()}
+    where = {(str(d), str(w), str(p), str(b)): int(i) for i, d, w, p, b in
+             zip(cells["id"], cells["device"], cells["workload"], cells["precision"], cells["backend"])}
+    for key, text in ov.regressed.items():
+        cid = where.get(key)
+        if cid is not None:
+            out.setdefault(cid, []).append(("regressed", "regressed", text))
+    return out
+
+
 # ---------------------------------------------------------------------------- overview
+def column_label(workload: str, precision: str, backend: str, by_backend: bool) -> str:
+    return f"{workload} · {precision} · {backend}" if by_backend else f"{workload} · {precision}"
+
+
 def overview_cell(rows: Sequence[Any]) -> tuple[float | None, str]:
     """(colour value, label) of a heatmap cell: the colour is the change in the BAD direction
     (a throughput drop is as red as a latency rise); the label keeps the metric's own sign."""
-    noisy = [r for r in rows if r.kind == "noisy" and r.ratio is not None and r.ratio > 0]
+    noisy = [r for r in rows if r.kind == "noisy" and r.ratio is not None and r.ratio > 0
+             and math.isfinite(r.ratio)]
     for verdict in (Verdict.REGRESSED, Verdict.IMPROVED):
         hits = [r for r in noisy if r.verdict is verdict]
         if hits:
             r = max(hits, key=lambda r: abs(math.log(r.ratio)))
             pct = (r.ratio - 1) * 100
             worse_pct = abs(pct) if verdict is Verdict.REGRESSED else -abs(pct)
-            return worse_pct, f"{pct:+.1f}% {r.metric} {r.precision}/{r.backend} ({verdict.value.lower()})"
+            return worse_pct, f"{pct:+.1f}% {r.metric} ({verdict.value.lower()})"
     head = headline_metric([r.metric for r in noisy])
     r = next((r for r in noisy if r.metric == head), None)
     if r is None:
@@ -122,16 +165,33 @@ def overview_cell(rows: Sequence[Any]) -> tuple[float | None, str]:
     return 0.0, f"{(r.ratio - 1) * 100:+.1f}% n.s."  # 0 = the neutral colour: not significant
 
 
+def _rank(p: str) -> tuple[int, str]:
+    return (PRECISION_ORDER.index(p) if p in PRECISION_ORDER else len(PRECISION_ORDER), p)
+
+
 def overview(latest: Sequence[DeviceCompare]) -> Overview:
+    """Devices × cells: one tile per (workload, precision[, backend]) a device's latest results hold."""
     devices = [dc.device for dc in latest]
-    workloads = sorted({r.workload for dc in latest for r in dc.cmp.rows})
+    idents = {(r.workload, r.precision, r.backend) for dc in latest for r in dc.cmp.rows}
+    by_backend = len(idents) > len({(w, p) for w, p, _ in idents})
+    order = sorted(idents, key=lambda k: (k[0], _rank(k[1]), k[2]))
+    cols = order  # without by_backend each (workload, precision) has one backend: one column each
+    columns = [column_label(w, p, b, by_backend) for w, p, b in cols]
     z: list[list[float | None]] = []
     text: list[list[str]] = []
+    regressed: dict[CellKey, str] = {}
     for dc in latest:
-        cells = [overview_cell([r for r in dc.cmp.rows if r.workload == wl]) for wl in workloads]
-        z.append([c[0] for c in cells])
-        text.append([c[1] for c in cells])
-    return Overview(devices, workloads, z, text)
+        zr, tr = [], []
+        for w, p, b in cols:
+            rows = [r for r in dc.cmp.rows if r.workload == w and r.precision == p and (r.backend == b or not by_backend)]
+            v, t = overview_cell(rows)
+            zr.append(v)
+            tr.append(t)
+            if v is not None and v > 0:
+                regressed[(dc.device, w, p, next((r.backend for r in rows), b))] = t
+        z.append(zr)
+        text.append(tr)
+    return Overview(devices, columns, z, text, regressed)
 
 
 # ---------------------------------------------------------------------------- devices

@@ -51,12 +51,12 @@ def test_markdown_parses_as_one_column_group_per_device() -> None:
         groups.setdefault(device.split(" · ")[0], []).append(quantity)
     assert list(groups) == ["pixel", "pi5", "jetson"]
     assert all(len(q) == len(COLUMNS) for q in groups.values())
-    assert groups["pixel"][0].endswith("(ms)")  # the unit in the header
+    assert groups["pixel"][0].endswith("· median [95% CI]")  # a duration carries the unit that fits it, in its cell
     assert len(body) == 2 and all(len(r) == len(head) for r in body)
     int8 = body[1]
     assert int8[2] == "failed" and int8[3] == "–" and int8[2 + len(COLUMNS) + 1] == "2.50×"
-    assert int8[2 + len(COLUMNS)] == "8.00 [3.92, 4.12]" and int8[2 + len(COLUMNS) + 3] == "3.0e-04 accuracy_fail"
-    assert body[0][2] == "10.0 [9.8, 10.3]"
+    assert int8[2 + len(COLUMNS)] == "8.00 ms [3.92, 4.12]" and int8[2 + len(COLUMNS) + 3] == "3.0e-04 accuracy_fail"
+    assert body[0][2] == "10.0 ms [9.8, 10.3]"
 
 
 def test_best_backend_is_marked_in_every_format() -> None:
@@ -112,7 +112,7 @@ def test_any_device_or_workload_text_stays_plain_text(device: str, workload: str
     assert body[0][0] == workload.strip()
     parser = _Text()
     parser.feed(str(render_fragment(m)))
-    assert set(parser.tags) <= {"table", "caption", "thead", "tr", "th", "td", "tbody", "span", "ul", "li"}
+    assert set(parser.tags) <= {"div", "table", "caption", "thead", "tr", "th", "td", "tbody", "span", "ul", "li"}
     assert device in parser.attrs  # data-device round-trips
     escaped = tex(device)
     assert not re.search(r"(?<!\\)[&%$#_{}~^]", escaped.replace(r"\textbackslash{}", "").replace(

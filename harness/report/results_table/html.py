@@ -30,10 +30,16 @@ table.results-matrix{border-collapse:collapse;font-size:.85em;margin:12px 0}
 .results-matrix .st-skipped,.results-matrix .st-not_run,.results-matrix .st-n\\/a{color:#888;font-style:italic}
 .results-matrix .fp{color:#777;font-weight:400;font-size:.85em}
 .results-matrix caption{text-align:left;font-weight:600;padding:4px 0}.matrix-notes{color:#555;font-size:.85em;margin:0}
+.matrix-box{overflow-x:auto;max-width:100%}
+.results-matrix .badge{display:inline-block;margin-left:4px;padding:0 5px;border-radius:8px;font-size:.78em;
+ font-weight:600;background:#fff1e5;color:#953800;border:1px solid #ffd8b5}
+.results-matrix .b-stale{background:#ffebe9;color:#a40e26;border-color:#ffcecb}
+.results-matrix .b-budget_missed{background:#ffebe9;color:#a40e26;border-color:#ffcecb}
+.results-matrix .at{display:block;color:#888;font-size:.78em}
 """
 
 
-def _cell(s: Shown, first: bool) -> Markup:
+def _cell(s: Shown, first: bool, dated: bool = False) -> Markup:
     cls = ["num"] + (["first"] if first else []) + ([f"st-{s.status}"] if s.status else [])
     body = escape(s.text + s.suffix)
     if s.ci:
@@ -42,11 +48,18 @@ def _cell(s: Shown, first: bool) -> Markup:
         body += Markup(' <span class="best" title="best backend on this device">★</span>')
     if s.status == "accuracy_fail":
         body += Markup(' <span class="st-accuracy_fail">accuracy_fail</span>')
+    for code, label, message in s.badges:  # flags beside the number, the whole sentence on hover
+        body += Markup('<span class="badge b-{}" title="{}">{}</span>').format(code, message, label)
+    if dated and s.at:
+        body += Markup('<span class="at" title="{}">{}</span>').format(s.at, s.at[:10])
     title = Markup(' title="{}"').format(s.note) if s.note else Markup("")
     return Markup('<td class="{}"{}>{}</td>').format(" ".join(cls), title, body)
 
 
-def render_fragment(matrix: ResultsMatrix, title: str | None = None, table_id: str = "results-matrix") -> Markup:
+def render_fragment(matrix: ResultsMatrix, title: str | None = None, table_id: str = "results-matrix", *,
+                    dated: bool = False) -> Markup:
+    """The table in a box that scrolls sideways (several devices never widen the page); ``dated``:
+    each cell also shows the date of its run (the site's overview mixes runs)."""
     labels = label_columns(matrix)
     k = len(matrix.columns)
     top = Markup("").join(Markup('<th rowspan="2">{}</th>').format(c) for c in labels)
@@ -61,13 +74,14 @@ def render_fragment(matrix: ResultsMatrix, title: str | None = None, table_id: s
     for r in matrix.rows:
         tds = Markup("").join(Markup("<td>{}</td>").format(x) for x in row_labels(matrix, r))
         for g in matrix.devices:
-            tds += Markup("").join(_cell(shown(matrix, r.cells[g.key], key), i == 0) for i, key in enumerate(matrix.columns))
+            tds += Markup("").join(_cell(shown(matrix, r.cells[g.key], key, r.unit), i == 0, dated and key == "latency")
+                                  for i, key in enumerate(matrix.columns))
         body += Markup("<tr>{}</tr>\n").format(tds)
     notes = Markup("").join(Markup('<li>{}</li>').format(n) for n in footnotes(matrix))
     notes = Markup('<ul class="matrix-notes">{}</ul>').format(notes) if notes else notes
     return Markup(
-        '<table class="results-matrix" id="{id}"><caption>{cap}</caption><thead><tr>{top}</tr><tr>{sub}</tr></thead>'
-        "<tbody>\n{body}</tbody></table>{notes}"
+        '<div class="matrix-box"><table class="results-matrix" id="{id}"><caption>{cap}</caption><thead><tr>{top}</tr>'
+        "<tr>{sub}</tr></thead><tbody>\n{body}</tbody></table></div>{notes}"
     ).format(id=table_id, cap=caption(matrix, title), top=top, sub=sub, body=body, notes=notes)
 
 

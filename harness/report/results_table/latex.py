@@ -59,7 +59,7 @@ def render_latex(matrix: ResultsMatrix, title: str | None = None) -> str:
     for r in matrix.rows:
         cells = [tex(x) for x in row_labels(matrix, r)]
         for g in matrix.devices:
-            cells += [_cell(shown(matrix, r.cells[g.key], key)) for key in matrix.columns]
+            cells += [_cell(shown(matrix, r.cells[g.key], key, r.unit)) for key in matrix.columns]
         lines.append(" & ".join(cells) + r" \\")
     lines += [r"\bottomrule", r"\end{tabular}"]
     if any(c.status == "accuracy_fail" for r in matrix.rows for c in r.cells.values()):

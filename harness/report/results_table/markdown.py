@@ -50,7 +50,7 @@ def render_markdown(matrix: ResultsMatrix, title: str | None = None) -> str:
     for r in matrix.rows:
         cells = [md(x) for x in row_labels(matrix, r)]
         for g in matrix.devices:
-            cells += [_cell(shown(matrix, r.cells[g.key], key)) for key in matrix.columns]
+            cells += [_cell(shown(matrix, r.cells[g.key], key, r.unit)) for key in matrix.columns]
         lines.append("| " + " | ".join(cells) + " |")
     lines += [""] + [f"> {md(n)}  " for n in footnotes(matrix)]
     return "\n".join(lines).rstrip("\n") + "\n"

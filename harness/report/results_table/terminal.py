@@ -45,6 +45,6 @@ def render_table(matrix: ResultsMatrix, title: str | None = None) -> Table:
     for r in matrix.rows:
         cells = [Text(x) for x in row_labels(matrix, r)]
         for g in matrix.devices:
-            cells += [_cell(shown(matrix, r.cells[g.key], key)) for key in matrix.columns]
+            cells += [_cell(shown(matrix, r.cells[g.key], key, r.unit)) for key in matrix.columns]
         t.add_row(*cells)
     return t

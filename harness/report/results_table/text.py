@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from harness.analysis.results_columns import QUANTITIES
 from harness.analysis.results_matrix import DeviceGroup, MatrixCell, MatrixRow, ResultsMatrix
+from harness.report.units import duration, interval, is_time
 
 NO_VALUE = "–"
 REFERENCE = "ref"
@@ -22,6 +23,8 @@ class Shown:
     status: str | None = None  # failed / timeout / skipped / not_run / n/a / accuracy_fail
     best: bool = False
     note: str | None = None  # the error or the reason (tooltips, footnotes)
+    badges: tuple[tuple[str, str, str], ...] = ()  # (code, label, message): the cell's flags, for HTML badges
+    at: str | None = None  # the date of the cell's run
 
 
 def _decimals(v: float, significant: int = 3) -> int:
@@ -42,25 +45,30 @@ def error(v: float | None) -> str:
     return "0" if v == 0 else f"{v:.1e}"
 
 
-def latency(cell: MatrixCell) -> tuple[str, str | None]:
+def latency(cell: MatrixCell, unit: str | None = None) -> tuple[str, str | None]:
+    """The median and its CI; a duration carries the unit that fits it ("14.2 µs", "9.78 ms")."""
     if cell.latency is None:
         return NO_VALUE, None
+    if is_time(unit):
+        return duration(cell.latency, unit), interval(cell.ci_low, cell.ci_high, cell.latency, unit)
     d = _decimals(cell.latency)
     ci = None if cell.ci_low is None or cell.ci_high is None else f"[{cell.ci_low:.{d}f}, {cell.ci_high:.{d}f}]"
     return f"{cell.latency:.{d}f}", ci
 
 
-def shown(matrix: ResultsMatrix, cell: MatrixCell, key: str) -> Shown:
+def shown(matrix: ResultsMatrix, cell: MatrixCell, key: str, unit: str | None = None) -> Shown:
+    """``unit``: the row's (each row may have its own); the matrix's shared one when not given."""
     if not cell.measured:
         if key == "latency":
-            return Shown(cell.status, status=cell.status, note=cell.error)
+            return Shown(cell.status, status=cell.status, note=cell.error, at=cell.at)
         return Shown(NO_VALUE)
     # accuracy_fail is said once: beside the error when that column shows, else beside the median
     flag_at = "rel_l2" if "rel_l2" in matrix.columns else "latency"
     flag = "accuracy_fail" if cell.status == "accuracy_fail" and key == flag_at else None
     if key == "latency":
-        text, ci = latency(cell)
-        return Shown(text, ci=ci, status=flag, best=cell.best, note=cell.error or "; ".join(cell.flags) or None)
+        text, ci = latency(cell, unit if unit is not None else matrix.unit)
+        return Shown(text, ci=ci, status=flag, best=cell.best, note=cell.error or "; ".join(cell.flags) or None,
+                     badges=cell.badges, at=cell.at)
     if key == "speedup":
         return Shown(NO_VALUE) if cell.speedup is None else Shown(f"{cell.speedup:.2f}", suffix="×")
     if key == "vs_ort":
@@ -81,7 +89,8 @@ def shown(matrix: ResultsMatrix, cell: MatrixCell, key: str) -> Shown:
 
 def header(matrix: ResultsMatrix, key: str) -> str:
     """A column's header with its unit (the latency unit only when every row shares it)."""
-    text = QUANTITIES[key].header.format(unit=matrix.unit or "", reference=matrix.reference)
+    shared = "" if is_time(matrix.unit) else matrix.unit or ""  # a duration says its own unit in its cell
+    text = QUANTITIES[key].header.format(unit=shared, reference=matrix.reference)
     return text.replace(" ()", "")
 
 
@@ -115,7 +124,8 @@ def row_labels(matrix: ResultsMatrix, row: MatrixRow) -> list[str]:
     if matrix.by_backend:
         out.append(row.backend or "")
     if series_column(matrix):
-        out.append(f"{row.metric} ({row.unit})" if row.unit and not matrix.unit else row.metric)
+        out.append(f"{row.metric} ({row.unit})" if row.unit and not matrix.unit and not is_time(row.unit)
+                   else row.metric)
     return out
 
 

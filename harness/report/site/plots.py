@@ -21,8 +21,24 @@ SERIES_CHART_MIN_RUNS = 3  # fewer runs: the series page shows the numbers, not 
 MIN_TIME_SPAN = pd.Timedelta(days=1)  # a date axis spans at least this much: no sub-second ticks
 
 
+def _finite_only(value: Any) -> Any:
+    """Non-finite floats become null: a NaN or an inf from a device never breaks a page's JSON."""
+    if isinstance(value, (float, np.floating)):
+        return float(value) if np.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite_only(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite_only(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _finite_only(value.tolist())
+    return value
+
+
 def script_json(value: Any) -> str:
-    text = json.dumps(value, allow_nan=False, default=_default, separators=(",", ":"))
+    try:
+        text = json.dumps(value, allow_nan=False, default=_default, separators=(",", ":"))
+    except ValueError:  # a NaN / inf somewhere: walk the value once more, replacing them
+        text = json.dumps(_finite_only(value), allow_nan=False, default=_default, separators=(",", ":"))
     for ch, rep in (("<", "\\u003c"), (">", "\\u003e"), ("&", "\\u0026"), ("\u2028", "\\u2028"),
                     ("\u2029", "\\u2029")):
         text = text.replace(ch, rep)
@@ -106,15 +122,17 @@ def run_dates(created: Any) -> tuple[list[str], list[str]]:
 
 def heatmap_figure(devices: list[str], workloads: list[str], z: list[list[float | None]],
                    text: list[list[str]]) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-    """Devices x workloads; z = % change in the bad direction (> 0 red: regressed, < 0 green:
+    """Devices x cells ("workload · precision"); z = % change in the bad direction (> 0 red: regressed, < 0 green:
     improved) where significant, 0 (neutral) where not, None where no data."""
     finite = [abs(v) for row in z for v in row if v]
     lim = max(finite) if finite else 10.0
-    data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": text,
-             "texttemplate": "%{text}", "hovertemplate": "%{y} · %{x}<br>%{text}<extra></extra>",
+    short = [[t.split(" ", 1)[0] if t[:1] in "+-" and "n.s." not in t else t for t in row] for row in text]
+    data = [{"type": "heatmap", "x": workloads, "y": devices, "z": z, "text": short, "customdata": text,
+             "texttemplate": "%{text}", "hovertemplate": "%{y} · %{x}<br>%{customdata}<extra></extra>",
              "colorscale": [[0, "#1a7f37"], [0.5, "#f6f8fa"], [1, "#cf222e"]], "zmin": -lim, "zmax": lim,
              "zmid": 0, "colorbar": {"title": {"text": "% worse"}}, "xgap": 2, "ygap": 2, "hoverongaps": False}]
-    layout = {"title": {"text": "Latest change per device and workload (coloured only where significant)"},
-              "xaxis": {"type": "category"}, "yaxis": {"type": "category", "automargin": True},
+    layout = {"title": {"text": "Latest change per device and cell (coloured only where significant)"},
+              "xaxis": {"type": "category", "automargin": True, "tickangle": -30},
+              "yaxis": {"type": "category", "automargin": True},
               "plot_bgcolor": "#eaeef2", "margin": {"l": 20, "r": 20, "t": 50, "b": 50}}
     return data, layout

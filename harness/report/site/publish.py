@@ -30,9 +30,10 @@ from harness.report.site.feed import atom_feed
 from harness.report.site.plots import SERIES_CHART_MIN_RUNS, heatmap_figure, plot_div, series_figure
 from harness.report.site.swap import fresh_site
 from harness.report.site.templates import render
+from harness.report.site.trends import trends
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges
-from harness.views.site import DeviceCompare, ExtraCompare, SiteData, device_items, overview, regression_records, site_data
+from harness.views.site import DeviceCompare, ExtraCompare, SiteData, device_items, regression_records, site_data
 
 
 @dataclass
@@ -142,18 +143,21 @@ def _write_compares(w: _Writer, latest: list[DeviceCompare], extra: Sequence[Ext
 
 # ---------------------------------------------------------------------------- overview
 def _write_overview(w: _Writer, data: SiteData) -> None:
-    """Results first (each device's latest run as the results matrix and its charts), then changes."""
+    """Results first (the farm's state: each cell's latest complete result, dated, with its charts
+    and the trends over builds), then changes (the heatmap whose red tiles are the alert count)."""
     matrix = data.matrix
-    results = results_section(matrix, id_prefix="overview")
-    sources = [{"device": g.key, "runs": g.run_ids, "created": g.created} for g in (matrix.devices if matrix else [])]
-    ov = overview(data.latest)
+    results = results_section(matrix, id_prefix="overview", dated=True)
+    ov = data.overview
     drawn = any(v is not None for row in ov.z for v in row)  # an all-empty heatmap is a grey box: not drawn
-    figure = plot_div("overview-heatmap", *heatmap_figure(ov.devices, ov.workloads, ov.z, ov.text),
-                      height=max(260, 90 + 46 * len(ov.devices))) if drawn else None
+    figure = plot_div("overview-heatmap", *heatmap_figure(ov.devices, ov.columns, ov.z, ov.text),
+                      height=max(260, 120 + 46 * len(ov.devices))) if drawn else None
+    trend_divs = [plot_div(f"overview-trend-{i}", t.data, t.layout, height=300)
+                  for i, t in enumerate(trends(data.series))]
     pages = {dc.device: compare_page(dc.device) for dc in data.latest}
     w.page("index.html", "overview.html.j2", "overview", charts=True, figure=figure, runs=len(data.runs),
            latest=data.runs[0] if data.runs else None, open_alerts=len(data.open_alerts), results=results,
-           sources=sources, judged=bool(data.latest),
+           devices=data.state.devices, trends=trend_divs, regressed=len(ov.regressed),
+           regressed_cells=[" · ".join(k) for k in sorted(ov.regressed)], judged=bool(data.latest),
            compares=[{"href": pages.get(ch.device), "device": ch.device, "last": ch.last_run,
                       "baseline": ch.baseline_label, "without_baseline": ch.without_baseline,
                       "counts": ch.cmp.counts() if ch.cmp else None, "exit": ch.cmp.exit_code() if ch.cmp else None}
