@@ -62,11 +62,13 @@ def test_every_runtime_cell_is_ok_or_skipped_with_its_reason(ran: tuple[Path, St
     for row in cells.itertuples():
         if row.status == "skipped":
             assert row.error and len(row.error) > 20
-    ok = set(cells.loc[cells.status == "ok", "backend"])
-    for name in ("ncnn", "mnn", "openvino"):
-        assert f"{name}-cpu" in ok
+    ok = set(zip(cells.loc[cells.status == "ok", "backend"], cells.loc[cells.status == "ok", "precision"]))
+    litert_missing = get_runtime("litert").converter_missing()
+    for name in ("ncnn", "mnn", "openvino", *(() if litert_missing else ("litert",))):
+        for precision in ("fp32", "fp16", "int8"):  # every precision the runtime makes is measured
+            assert ((f"{name}-cpu", precision) in ok) == (get_runtime(name).cannot_make(precision) is None)
     litert = cells[cells.backend == "litert-cpu"]
-    if get_runtime("litert").converter_missing():
+    if litert_missing:  # the converter is an extra: its cells say which
         assert all("harness[litert]" in e for e in litert["error"])
     skipped = cells[(cells.backend == "ncnn-cpu") & (cells.precision == "int8")]
     assert skipped["error"].iloc[0].startswith("ncnn cannot make int8: ")
