@@ -25,6 +25,7 @@ _TO_NHWC = (0, 2, 3, 1)
 class LiteRT(Runtime):
     name = "litert"
     extra = "litert"
+    converter_dist = "onnx2tf"
     precisions = {
         "fp32": "fp32 weights and compute (onnx2tf float32 .tflite)",
         "fp16": "fp16 weights, dequantized to fp32 at load on CPU (onnx2tf float16 .tflite)",
