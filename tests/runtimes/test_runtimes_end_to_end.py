@@ -41,7 +41,9 @@ PROFILE = {
 def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Store, str]:
     root = tmp_path_factory.mktemp("runtimes")
     (root / "wl.yaml").write_text(yaml.safe_dump(WORKLOAD))
-    (root / "dev.yaml").write_text(yaml.safe_dump(PROFILE))
+    # a workdir of its own: the local device's default one is locked by any other run on this host
+    profile = {**PROFILE, "transport": {"kind": "local", "workdir": str(root / "device")}}
+    (root / "dev.yaml").write_text(yaml.safe_dump(profile))
     env = {**os.environ, "HARNESS_BUILDS": str(root / "builds"), "HARNESS_HOME": str(root)}
     db = root / "store.db"
     proc = subprocess.run([sys.executable, "-m", "harness", "run", "-d", str(root / "dev.yaml"), "-w",
