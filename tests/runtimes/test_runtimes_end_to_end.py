@@ -30,7 +30,7 @@ WORKLOAD = {
 }
 PROFILE = {
     "name": "rt-local", "transport": {"kind": "local"},
-    "runner": {"kind": "python", "interpreter": sys.executable, "prestart": False},
+    "runner": {"kind": "python", "interpreter": sys.executable},  # prestart: on, but off for such a profile
     "threads": {"intra_op": 1, "inter_op": 1},
     "backends": [{"name": "ort", "provider": "CPUExecutionProvider"}]
     + [{"name": f"{n}-cpu", "runtime": n} for n in RUNTIMES if n != "onnxruntime"],
@@ -72,6 +72,8 @@ def test_every_runtime_cell_is_ok_or_skipped_with_its_reason(ran: tuple[Path, St
     litert = cells[cells.backend == "litert-cpu"]
     if litert_missing:  # the converter is an extra: its cells say which
         assert all("harness[litert]" in e for e in litert["error"])
+    # no runner was started before its cell: it would have imported ONNX Runtime before knowing its job
+    assert not any("handoff" in json.loads(r) for r in cells.loc[cells.status == "ok", "result_json"])
     skipped = cells[(cells.backend == "ncnn-cpu") & (cells.precision == "int8")]
     assert skipped["error"].iloc[0].startswith("ncnn cannot make int8: ")
 
