@@ -716,7 +716,7 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         if verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED) and \
                 DS.contention_differs(ev, contention_threshold):
             verdict, reason = _survives_contention(diff if not single else guard, th.alpha, 1, bound, ev, verdict,
-                                                   reason)
+                                                   reason, slower_in_b=diff.d > 0)
         applied = test.p < th.alpha
         shift = Shift(device, fp, len(items), len(la), len(lb), verdict, reason, explanation, math.exp(diff.d),
                       math.exp(test.low), math.exp(test.high), test.p, math.expm1(gtest.mde),
@@ -745,10 +745,10 @@ def _shift_verdict(diff: S.Difference, test: S.TTest, gtest: S.TTest, bound: flo
 
 
 def _survives_contention(diff: S.Difference, alpha: float, tests: int, bound: float, ev: DS.Evidence,
-                         verdict: Verdict, reason: str) -> tuple[Verdict, str]:
+                         verdict: Verdict, reason: str, slower_in_b: bool) -> tuple[Verdict, str]:
     """A change between sides that differ in contention stands only beyond the most the contention
     difference can explain (``device_shift.contention_bound``); otherwise INCONCLUSIVE, saying why."""
-    most = DS.contention_bound(ev)
+    most = DS.contention_bound(ev, slower_in_b)
     cores = f"A {ev.cores_a or 0.0:.2f}, B {ev.cores_b or 0.0:.2f} cores"
     if most is not None:
         left = max(0.0, abs(diff.d) - most)
@@ -871,7 +871,8 @@ def _contention_rule(item: NoisyRow, test: S.TTest, tests: int, threshold: float
     judged = item.rel_diff or item.diff
     assert judged is not None
     g = _guard(item, judged) if _single(item) else judged
-    verdict, reason = _survives_contention(g, th.alpha, tests, bound, ev, row.verdict, row.reason)
+    verdict, reason = _survives_contention(g, th.alpha, tests, bound, ev, row.verdict, row.reason,
+                                           slower_in_b=(judged.d > 0) != th.higher_is_better)
     if verdict is row.verdict:
         row.reason = reason
         return

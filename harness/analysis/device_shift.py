@@ -117,18 +117,21 @@ def contention_differs(e: Evidence, threshold: float) -> bool:
     return abs((e.cores_b or 0.0) - (e.cores_a or 0.0)) > threshold
 
 
-def contention_bound(e: Evidence) -> float | None:
-    """The most that the contention difference can slow the busier side (log scale): a runner that
-    could use all N cores keeps N - c of them while others take c, so at most N / (N - c) slower.
+def contention_bound(e: Evidence, slower_in_b: bool) -> float | None:
+    """The most that the contention difference can slow the slower side against the other (log scale):
+    a runner that could use all N cores keeps N - c of them while others take c, so the slower side at
+    most (N - c_other) / (N - c_slower) times slower; nothing when the slower side was the quieter one.
     None when the core count is unknown or others took (nearly) all of them."""
     if not e.cpu_count:
         return None
     n = float(e.cpu_count)
     ca, cb = min(e.cores_a or 0.0, n), min(e.cores_b or 0.0, n)
-    left_a, left_b = n - ca, n - cb
-    if min(left_a, left_b) <= 0.05 * n:
+    slow, fast = (cb, ca) if slower_in_b else (ca, cb)
+    if slow <= fast:
+        return 0.0
+    if n - slow <= 0.05 * n:
         return None
-    return abs(math.log(left_a / left_b))
+    return math.log((n - fast) / (n - slow))
 
 
 def explain(e: Evidence, worse_in_b: bool, threshold: float) -> tuple[bool, str]:
