@@ -18,6 +18,7 @@ from rich.text import Text
 import harness.commands
 from harness import __version__
 from harness.errors import HarnessError
+from harness.terminal_text import terminal_safe
 
 app = typer.Typer(
     name="harness",
@@ -55,7 +56,8 @@ _register_commands()
 
 
 def _error(message: str) -> None:
-    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", terminal_safe(message)), highlight=False,
+                               soft_wrap=True)
 
 
 def main() -> None:

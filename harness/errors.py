@@ -39,7 +39,9 @@ def essential_line(text: str | None, limit: int = 300) -> str:
     after the node dump ("INVALID_GRAPH: Unrecognized attribute: axis for operator
     DequantizeLinear"); anything else -> its first line. Cut at ``limit`` characters.
     """
-    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    from harness.terminal_text import terminal_safe  # the line goes to a terminal
+
+    lines = [ln.strip() for ln in terminal_safe(text or "").strip().splitlines() if ln.strip()]
     if not lines:
         return ""
     traceback = any("Traceback (most recent call last)" in ln for ln in lines)

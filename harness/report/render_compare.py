@@ -17,6 +17,7 @@ from harness.analysis.compare import Comparison, Row, Verdict
 from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.report.plotlyjs import plotly_script
 from harness.report.site.templates import num, pval, render
+from harness.terminal_text import terminal_safe
 
 _STYLE = {
     Verdict.REGRESSED: "bold red",
@@ -64,7 +65,8 @@ def _counts_line(cmp: Comparison) -> str:
 
 
 def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, show_all: bool = True) -> None:
-    table = Table(title=f"{rich_escape(cmp.a_label)} → {rich_escape(cmp.b_label)}", show_lines=False)
+    table = Table(title=f"{rich_escape(terminal_safe(cmp.a_label))} → {rich_escape(terminal_safe(cmp.b_label))}",
+                  show_lines=False)
     numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
     for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
         table.add_column(col, justify="right" if col in numeric else "left")
@@ -73,13 +75,13 @@ def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, 
             continue
         style = _STYLE[r.verdict]
         table.add_row(
-            *(rich_escape(str(x)) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
+            *(rich_escape(terminal_safe(str(x))) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
             num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm),
-            f"[{style}]{r.verdict.value}[/]", rich_escape(why_text(r)),
+            f"[{style}]{r.verdict.value}[/]", rich_escape(terminal_safe(why_text(r))),
         )
     console.print(table)
     for note in cmp.notes:
-        console.print(note, markup=False, highlight=False)
+        console.print(terminal_safe(note), markup=False, highlight=False)
     console.print(f"{_counts_line(cmp) or 'no rows'} · exit {cmp.exit_code(strict)}", highlight=False)
 
 
