@@ -77,7 +77,8 @@ def _max_rss_mb(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.Complet
     return subprocess.CompletedProcess(cmd, got["rc"], got["out"], got["err"]), got["rss_kb"] / 1024
 
 
-def _hostile_run(tmp_path: Path, env: dict[str, str], device: dict, modes: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:  # type: ignore[type-arg]
+def _hostile_run(tmp_path: Path, env: dict[str, str], device: dict,  # type: ignore[type-arg]
+                 modes: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
     device = {**device, "runner": {"kind": "python", "interpreter": str(hostile_interpreter(tmp_path))},
               "backends": hostile_backends(modes)}
     profile = tmp_path / "loud.yaml"
