@@ -25,6 +25,15 @@ class TransportError(HarnessError):
         self.retryable = retryable
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run: the run is stored as ``interrupted``; the message says how
+    much is stored and how to finish it."""
+
+    def __init__(self, run_id: str, stored: int, planned: int) -> None:
+        self.run_id, self.stored, self.planned = run_id, stored, planned
+        super().__init__(f"{stored} of {planned} cells stored; resume with `harness run --resume {run_id}`")
+
+
 class IntegrityError(HarnessError):
     """An artifact's sha256 does not match its manifest."""
 

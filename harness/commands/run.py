@@ -23,7 +23,7 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
-from harness.errors import essential_line
+from harness.errors import RunInterrupted, essential_line
 from harness.plan import Filters
 from harness.terminal_text import terminal_safe
 
@@ -207,8 +207,12 @@ def run(
                         console=console, transient=False)
     total = progress.add_task("all cells", total=len(prep.todo))
     progress.columns = (*progress.columns, EtaColumn(eta, total))
-    with progress:
-        outcome = execute(prep, _progress_listener(progress, prep, total, eta))
+    try:
+        with progress:
+            outcome = execute(prep, _progress_listener(progress, prep, total, eta))
+    except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the run is stored as interrupted
+        console.print(Text("interrupted", style="yellow") + Text(f": {stop}"), highlight=False)
+        raise typer.Exit(130) from None
     render_summary(console, store, prep.run_id)
     if line := _push_line(outcome):
         console.print(line, highlight=False)
