@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import signal
 import sys
 
 import typer
@@ -17,7 +18,8 @@ from rich.text import Text
 
 import harness.commands
 from harness import __version__
-from harness.errors import HarnessError
+from harness.errors import HarnessError, RunInterrupted
+from harness.terminal_text import terminal_safe
 
 app = typer.Typer(
     name="harness",
@@ -57,10 +59,24 @@ _register_commands()
 
 
 def _error(message: str) -> None:
-    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True)
+    Console(stderr=True).print(Text.assemble(("error:", "bold red"), " ", terminal_safe(message)), highlight=False,
+                               soft_wrap=True)
+
+
+def _interrupted(exc: KeyboardInterrupt) -> None:
+    said = str(exc) if isinstance(exc, RunInterrupted) else "finished cells are stored; resume with --resume"
+    Console(stderr=True).print(Text.assemble(("interrupted", "yellow"), f": {said}"), highlight=False, soft_wrap=True)
+    sys.exit(130)
+
+
+def _terminate(signum: int, _frame: object) -> None:
+    """SIGTERM (a CI job cancelled, a service stopped) ends a command the way Ctrl-C does: a run is
+    stored as interrupted, staging folders are removed, nothing half-written is left."""
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def main() -> None:
+    signal.signal(signal.SIGTERM, _terminate)
     try:
         rc = app(standalone_mode=False)  # click returns typer.Exit's code here instead of raising
         if isinstance(rc, int) and rc:
@@ -74,9 +90,8 @@ def main() -> None:
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except KeyboardInterrupt:
-        Console(stderr=True).print("[yellow]interrupted[/]: finished cells are stored; resume with --resume")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        _interrupted(exc)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
         try:
             import click
@@ -87,6 +102,9 @@ def main() -> None:
             exc.show()
             sys.exit(2)
         abort = getattr(click.exceptions, "Abort", None)  # absent from typer's vendored click
-        if abort is not None and isinstance(exc, abort):
+        if abort is not None and isinstance(exc, abort):  # click's wrapping of a KeyboardInterrupt
+            cause = exc.__cause__ or exc.__context__
+            if isinstance(cause, KeyboardInterrupt):
+                _interrupted(cause)
             sys.exit(130)
         raise

@@ -25,6 +25,15 @@ class TransportError(HarnessError):
         self.retryable = retryable
 
 
+class RunInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM during a run: the run is stored as ``interrupted``; the message says how
+    much is stored and how to finish it."""
+
+    def __init__(self, run_id: str, stored: int, planned: int) -> None:
+        self.run_id, self.stored, self.planned = run_id, stored, planned
+        super().__init__(f"{stored} of {planned} cells stored; resume with `harness run --resume {run_id}`")
+
+
 class IntegrityError(HarnessError):
     """An artifact's sha256 does not match its manifest."""
 
@@ -39,7 +48,9 @@ def essential_line(text: str | None, limit: int = 300) -> str:
     after the node dump ("INVALID_GRAPH: Unrecognized attribute: axis for operator
     DequantizeLinear"); anything else -> its first line. Cut at ``limit`` characters.
     """
-    lines = [ln.strip() for ln in (text or "").strip().splitlines() if ln.strip()]
+    from harness.terminal_text import terminal_safe  # the line goes to a terminal
+
+    lines = [ln.strip() for ln in terminal_safe(text or "").strip().splitlines() if ln.strip()]
     if not lines:
         return ""
     traceback = any("Traceback (most recent call last)" in ln for ln in lines)

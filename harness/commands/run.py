@@ -23,8 +23,9 @@ from rich.table import Table
 from rich.text import Text
 
 from harness.commands._waiting import lock_wait_s, no_wait_option, wait_timeout_option
-from harness.errors import essential_line
+from harness.errors import RunInterrupted, essential_line
 from harness.runtimes.registry import runtime_names
+from harness.terminal_text import terminal_safe
 
 if TYPE_CHECKING:  # heavy modules load when the command runs, not at `harness --help`
     from rich.progress import Task
@@ -63,8 +64,9 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
         elif e.kind == "device_waiting" and e.message:
             if e.device not in waiting:  # once in the log; the device's row keeps the live line
                 waiting[e.device] = time.monotonic()
-                progress.console.print(f"device {e.device} is busy, waiting for it: {e.message}", highlight=False, markup=False)
-            progress.update(tasks[e.device], description=escape(f"{e.device}: waiting, {e.message}"))
+                progress.console.print(f"device {e.device} is busy, waiting for it: {terminal_safe(e.message)}",
+                                       highlight=False, markup=False)
+            progress.update(tasks[e.device], description=escape(f"{e.device}: waiting, {terminal_safe(e.message)}"))
         elif e.kind == "cell_start" and e.cell:
             if e.device in waiting:
                 progress.console.print(f"device {e.device}: free after waiting "
@@ -84,9 +86,11 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
                 line.append(f" {e.record.cell_key}: {essential_line(e.record.error)}")
                 progress.console.print(line, highlight=False)
         elif e.kind == "device_note":
-            progress.console.print(Text("note", style="yellow") + Text(f": {e.message}"), highlight=False)
+            progress.console.print(Text("note", style="yellow") + Text(f": {terminal_safe(e.message or '')}"),
+                                   highlight=False)
         elif e.kind == "device_error":
-            progress.console.print(Text(e.device, style="red") + Text(f": {e.message}"), highlight=False)
+            progress.console.print(Text(e.device, style="red") + Text(f": {terminal_safe(e.message or '')}"),
+                                   highlight=False)
         elif e.kind == "device_done":
             eta.device_done(e.device)
             progress.update(tasks[e.device], description=f"{e.device}: done")
@@ -108,9 +112,10 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
         t.add_column(col, justify="right" if col in ("p50", "p90", "peak MB", "rel L2 vs fp32") else "left")
     for r in table.itertuples():
         metric = (r.metric or "") + (f" ({r.unit})" if r.unit else "")
-        row: list[str | Text] = [*(Text(str(getattr(r, c))) for c in columns), Text(metric), fmt(r.p50), fmt(r.p90),
+        row: list[str | Text] = [*(Text(terminal_safe(str(getattr(r, c)))) for c in columns), Text(terminal_safe(metric)),
+                                 fmt(r.p50), fmt(r.p90),
                                  fmt(r.peak_mb), fmt(r.rel_l2), Text(r.status, style=STATUS_STYLE.get(r.status, ""))]
-        t.add_row(*row, *([Text(r.flags or "", style="yellow")] if show_flags else []))
+        t.add_row(*row, *([Text(terminal_safe(r.flags or ""), style="yellow")] if show_flags else []))
     console.print(t)
 
 
@@ -205,8 +210,12 @@ def run(
                         console=console, transient=False)
     total = progress.add_task("all cells", total=len(prep.todo))
     progress.columns = (*progress.columns, EtaColumn(eta, total))
-    with progress:
-        outcome = execute(prep, _progress_listener(progress, prep, total, eta))
+    try:
+        with progress:
+            outcome = execute(prep, _progress_listener(progress, prep, total, eta))
+    except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the run is stored as interrupted
+        console.print(Text("interrupted", style="yellow") + Text(f": {stop}"), highlight=False)
+        raise typer.Exit(130) from None
     render_summary(console, store, prep.run_id)
     if line := _push_line(outcome):
         console.print(line, highlight=False)

@@ -19,6 +19,7 @@ from harness.analysis.compare_unmatched import OneSidedGroup, group_one_sided
 from harness.analysis.thresholds import DEFAULT_DELTA
 from harness.report.plotlyjs import plotly_script
 from harness.report.site.templates import num, pval, render
+from harness.terminal_text import terminal_safe
 
 _STYLE = {  # by verdict name: a verdict without a style prints plain
     "FAILED": "bold red",
@@ -97,7 +98,7 @@ def one_sided_lines(cmp: Comparison) -> list[str]:
 
 def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, rows: RowFilter = RowFilter()) -> None:
     picked = select(cmp, rows)
-    table = Table(title=f"{rich_escape(cmp.a_label)} → {rich_escape(cmp.b_label)}", show_lines=False)
+    table = Table(title=f"{rich_escape(terminal_safe(cmp.a_label))} → {rich_escape(terminal_safe(cmp.b_label))}", show_lines=False)
     numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
     for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
         table.add_column(col, justify="right" if col in numeric else "left")
@@ -105,14 +106,14 @@ def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, 
         style = _STYLE.get(r.verdict.value, "")
         verdict = f"[{style}]{r.verdict.value}[/]" if style else r.verdict.value
         table.add_row(
-            *(rich_escape(str(x)) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
+            *(rich_escape(terminal_safe(str(x))) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
             num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm),
-            verdict, rich_escape(why_text(r)),
+            verdict, rich_escape(terminal_safe(why_text(r))),
         )
     if picked.rows:
         console.print(table)
     for line in [*one_sided_lines(cmp), *picked.hidden_text(), *cmp.notes]:
-        console.print(line, markup=False, highlight=False)
+        console.print(terminal_safe(line), markup=False, highlight=False)
     console.print(f"{_counts_line(cmp) or 'no rows'} · exit {cmp.exit_code(strict)}", highlight=False)
 
 

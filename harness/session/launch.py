@@ -22,7 +22,7 @@ from harness.builds.runtime_artifacts import ensure_runtime_artifacts
 from harness.config.loader import load_devices, load_workloads
 from harness.config.locations import builds_root as default_builds_root
 from harness.config.models import DeviceProfile, Workload
-from harness.errors import HarnessError
+from harness.errors import HarnessError, RunInterrupted
 from harness.plan import Cell, Filters, conversions_needed, make_plan, select_devices
 from harness.records import CellRecord
 from harness.results.keeper import StoreFault, replay
@@ -34,6 +34,26 @@ from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.resume_config import restore, snapshot
 from harness.session.runner import Event, Runner, RunOutcome
+
+
+def holder() -> dict[str, Any]:
+    """Who is driving a run now (kept in its labels): a resume can tell a live run from a dead one."""
+    return {"host": platform.node(), "pid": os.getpid(), "since": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+
+
+def live_holder(who: Any) -> str | None:
+    """A description of the process driving a run when it is verifiably alive: on this host, its pid
+    running a harness command. A holder on another host cannot be checked from here (None)."""
+    if not isinstance(who, dict) or who.get("host") != platform.node():
+        return None
+    try:
+        pid = int(who.get("pid"))  # type: ignore[arg-type]
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except (TypeError, ValueError, OSError):
+        return None
+    if pid == os.getpid() or b"harness" not in cmdline:
+        return None  # gone, or its pid reused by something else
+    return f"held by pid {pid} on {who.get('host')} since {who.get('since', '?')}"
 
 
 def new_run_id() -> str:
@@ -160,6 +180,7 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
         "device_files": {p.name: str(path.resolve()) for p, path in (all_profiles[d.name] for d in devices)},
         "workload_files": {n: str(path.resolve()) for n, (_, path) in workloads.items()},
         "test_slowdown": req.test_slowdown,
+        "holder": holder(),
     }
     store.create_run(
         run_id,
@@ -188,6 +209,10 @@ def prepare_resume(
 
     run = store.get_run(run_id)
     labels = run.get("labels") or {}
+    if run.get("status") == "running" and (live := live_holder(labels.get("holder"))):
+        raise HarnessError(f"run {run_id} is still going: {live}. Resuming it now would measure its cells twice; "
+                           f"wait for it, or stop it first (kill {labels['holder'].get('pid')}: it is then stored "
+                           f"as interrupted)")
     build_dir = Path(labels.get("build_dir", ""))
     manifest: Manifest = load_manifest(build_dir)
     if manifest.build_id != run.get("build_id"):
@@ -212,7 +237,7 @@ def prepare_resume(
         run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0),
         lock_wait_s=lock_wait_s,
     )
-    store.update_run(run_id, status="running")
+    store.update_run(run_id, status="running", labels={**labels, "holder": holder()})
     return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures, notes)
 
 
@@ -245,6 +270,15 @@ def _mark_interrupted(prep: PreparedRun) -> None:
         pass
 
 
+def _interrupted(prep: PreparedRun) -> RunInterrupted:
+    planned = {c.key for c in prep.cells if c.status == "planned"}
+    try:
+        stored = len(planned & prep.store.done_cell_keys(prep.run_id))
+    except (SQLAlchemyError, OSError):
+        stored = len(planned) - len(prep.todo)  # what was stored before this attempt, at least
+    return RunInterrupted(prep.run_id, stored, len(planned))
+
+
 def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
     record_skipped(prep)
     prep.ctx.fp32.seed(prep.store.metrics_frame([prep.run_id]))  # a resumed run's fp32 cells
@@ -252,9 +286,9 @@ def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) 
                     max_consecutive_failures=prep.max_consecutive_failures)
     try:
         outcome = runner.execute(fp32_first(prep.todo))
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI turns it into this)
         _mark_interrupted(prep)
-        raise
+        raise _interrupted(prep) from exc
     finally:
         prep.ctx.host.remove()  # inputs and pulled outputs of this run
     if runner.keeper.fault is not None:  # the store refused a cell: the rest waits in the journal

@@ -27,6 +27,7 @@ import adbutils
 from harness.config.models import AdbTransportConfig
 from harness.errors import HarnessError, TransportError
 from harness.transport.base import BoundedSink, RemoteFileMissing, check_pullable
+from harness.transport.capture import CappedStream
 from harness.transport.remote import RemoteTransport
 
 DEFAULT_SERVER_PORT = 5037
@@ -187,7 +188,7 @@ class AdbTransport(RemoteTransport):
     def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
         self._require_shell_v2()
         sock = self._open(f"shell,v2,raw:{line}", timeout)
-        out, err = bytearray(), bytearray()
+        out, err = CappedStream(), CappedStream()  # bounded, whatever the device prints
         deadline = time.monotonic() + timeout if timeout else None
         rc: int | None = None
         timed_out = False
@@ -201,9 +202,9 @@ class AdbTransport(RemoteTransport):
                 head = _recv_exact(sock, 5)
                 data = _recv_exact(sock, struct.unpack("<I", head[1:])[0])
                 if head[0] == 1:
-                    out += data
+                    out.write(data)
                 elif head[0] == 2:
-                    err += data
+                    err.write(data)
                 elif head[0] == 3:
                     rc = data[0] if data else 255
         except TimeoutError:
@@ -212,7 +213,7 @@ class AdbTransport(RemoteTransport):
             raise TransportError(f"{self._where()}: connection lost during a command: {e}") from e
         finally:
             sock.close()  # a still-running shell gets SIGHUP from adbd
-        return (rc if rc is not None else -9), out.decode("utf-8", "replace"), err.decode("utf-8", "replace"), timed_out
+        return (rc if rc is not None else -9), out.text(), err.text(), timed_out
 
     # ---- sync service ---------------------------------------------------------------
     @staticmethod

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from harness.protocol import GO, READY, WARM_UP
 from harness.transport.base import (
@@ -28,10 +28,11 @@ from harness.transport.base import (
     check_pullable,
     sha256_file,
 )
+from harness.transport.capture import CHUNK, CappedStream
 from harness.transport.physical import default_local_workdir, local_lock_dir
 
 
-def _kill_group(proc: subprocess.Popen[str]) -> None:
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     try:
         os.killpg(proc.pid, signal.SIGKILL)
     except ProcessLookupError:
@@ -45,7 +46,7 @@ class LocalTransport(Transport):
     def __init__(self, workdir: str | None = None) -> None:
         super().__init__(str(Path(workdir).expanduser()) if workdir else str(default_local_workdir()))
         Path(self.workdir).mkdir(parents=True, exist_ok=True)
-        self._running: set[subprocess.Popen[str]] = set()
+        self._running: set[subprocess.Popen[bytes]] = set()
         self._pidfiles: set[str] = set()
         self._pidfiles_lock = threading.Lock()
 
@@ -70,7 +71,7 @@ class LocalTransport(Transport):
         return _LocalPrestarted(self, proc, pidfile)
 
     def _spawn(self, argv: Sequence[str], *, cwd: str | None, env: Mapping[str, str] | None,
-               stdin: bool) -> tuple[subprocess.Popen[str], str]:
+               stdin: bool) -> tuple[subprocess.Popen[bytes], str]:
         full_env = dict(os.environ)
         if env:
             full_env.update(env)
@@ -82,37 +83,46 @@ class LocalTransport(Transport):
             stdin=subprocess.PIPE if stdin else None,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            text=True,
             start_new_session=True,
         )
         self._running.add(proc)
         # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
         return proc, self._write_pidfile(proc.pid)
 
-    def _wait(self, proc: subprocess.Popen[str], pidfile: str, timeout: float | None) -> ExecResult:
+    def _wait(self, proc: subprocess.Popen[bytes], pidfile: str, timeout: float | None) -> ExecResult:
+        """Wait for the command, its output read as it comes into capped streams (bounded memory)."""
         start = time.monotonic()
+        deadline = None if timeout is None else start + timeout
+        out, err = CappedStream(), CappedStream()
+        pumps = [_pump(proc.stdout, out), _pump(proc.stderr, err)]
+        timed_out = False
         try:
-            out, err = proc.communicate(timeout=timeout)
-            timed_out = False
+            proc.wait(timeout=timeout)
+            for th in pumps:  # a child left holding the pipes past the deadline is ended with its group
+                th.join(_left(deadline))
+            if any(th.is_alive() for th in pumps):
+                raise subprocess.TimeoutExpired(proc.args, timeout or 0)
         except subprocess.TimeoutExpired:
             _kill_group(proc)
-            out, err = proc.communicate()
+            proc.wait()
             timed_out = True
         except BaseException:  # Ctrl-C: never leave the group running
             _kill_group(proc)
             proc.wait()
             raise
         finally:
+            for th in pumps:
+                th.join(10)
             self._forget(proc, pidfile)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
-            stdout=out,
-            stderr=err,
+            stdout=out.text(),
+            stderr=err.text(),
             duration_s=time.monotonic() - start,
             timed_out=timed_out,
         )
 
-    def _forget(self, proc: subprocess.Popen[str], pidfile: str) -> None:
+    def _forget(self, proc: subprocess.Popen[bytes], pidfile: str) -> None:
         self._running.discard(proc)
         self._remove_pidfile(pidfile)
 
@@ -231,34 +241,37 @@ class _LocalPrestarted(Prestarted):
     """Its stdout and stderr are read by threads from the start, so the ``ready`` and
     ``warm-up`` lines are seen as they come and a chatty runner never fills a pipe."""
 
-    def __init__(self, transport: LocalTransport, proc: subprocess.Popen[str], pidfile: str) -> None:
+    def __init__(self, transport: LocalTransport, proc: subprocess.Popen[bytes], pidfile: str) -> None:
         self._t, self._proc, self._pidfile = transport, proc, pidfile
         self._used = False
         self._cond = threading.Condition()
-        self._out: list[str] = []
-        self._err: list[str] = []
+        self._out = CappedStream()
+        self._err = CappedStream()
         self._ready = self._warm_up = self._eof = False
-        self._readers = [threading.Thread(target=self._read_out, daemon=True),
-                         threading.Thread(target=self._read_err, daemon=True)]
-        for th in self._readers:
-            th.start()
+        self._readers = [threading.Thread(target=self._read_out, daemon=True), _pump(proc.stderr, self._err)]
+        self._readers[0].start()
 
     def _read_out(self) -> None:
+        """Chunks as they come, watched for the ready and warm-up lines (a line longer than a
+        marker is no marker: only its start is looked at, so one endless line costs nothing)."""
         assert self._proc.stdout is not None
-        for line in self._proc.stdout:
+        fd = self._proc.stdout.fileno()
+        line = bytearray()
+        while chunk := os.read(fd, CHUNK):
             with self._cond:
-                self._out.append(line)
-                word = line.strip()
-                self._ready = self._ready or word == READY
-                self._warm_up = self._warm_up or word == WARM_UP
+                self._out.write(chunk)
+                for piece in chunk.splitlines(keepends=True):
+                    if len(line) < MARKER_LINE_BYTES:
+                        line += piece[:MARKER_LINE_BYTES]
+                    if piece.endswith((b"\n", b"\r")):
+                        word = line.strip().decode("utf-8", "replace")
+                        self._ready = self._ready or word == READY
+                        self._warm_up = self._warm_up or word == WARM_UP
+                        line.clear()
                 self._cond.notify_all()
         with self._cond:
             self._eof = True
             self._cond.notify_all()
-
-    def _read_err(self) -> None:
-        assert self._proc.stderr is not None
-        self._err.append(self._proc.stderr.read())
 
     def wait_ready(self, timeout: float) -> bool:
         with self._cond:
@@ -299,8 +312,8 @@ class _LocalPrestarted(Prestarted):
             self._end()
         else:
             self._finish()
-        return ExecResult(rc=self._proc.returncode if not timed_out else -9, stdout="".join(self._out),
-                          stderr="".join(self._err), duration_s=time.monotonic() - start, timed_out=timed_out)
+        return ExecResult(rc=self._proc.returncode if not timed_out else -9, stdout=self._out.text(),
+                          stderr=self._err.text(), duration_s=time.monotonic() - start, timed_out=timed_out)
 
     def discard(self) -> None:
         if self._used:
@@ -313,7 +326,7 @@ class _LocalPrestarted(Prestarted):
         assert stdin is not None
         try:  # one that died before its input came: its broken pipe is its exit code's business
             if text:
-                stdin.write(text)
+                stdin.write(text.encode())
                 stdin.flush()
             if close:
                 stdin.close()
@@ -330,6 +343,26 @@ class _LocalPrestarted(Prestarted):
             th.join(10)
         self._send("", close=True)
         self._t._forget(self._proc, self._pidfile)
+
+
+MARKER_LINE_BYTES = 256  # the ready / warm-up lines are a word each
+
+
+def _pump(stream: IO[bytes] | None, sink: CappedStream) -> threading.Thread:
+    """A thread reading ``stream`` to its end into ``sink`` (started)."""
+
+    def run() -> None:
+        assert stream is not None
+        fd = stream.fileno()
+        try:
+            while chunk := os.read(fd, CHUNK):
+                sink.write(chunk)
+        except OSError:
+            pass
+
+    th = threading.Thread(target=run, daemon=True)
+    th.start()
+    return th
 
 
 def _left(deadline: float | None) -> float | None:

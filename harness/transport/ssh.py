@@ -33,6 +33,7 @@ import asyncssh
 from harness.config.models import SshTransportConfig
 from harness.errors import HarnessError, TransportError
 from harness.transport.base import BoundedSink, PullRefused, RemoteFileMissing, check_pullable
+from harness.transport.capture import CHUNK, CappedStream
 from harness.transport.remote import RemoteTransport
 
 SFTP_CHUNK = 1 << 18
@@ -182,15 +183,28 @@ class SshTransport(RemoteTransport):
 
     # ---- raw primitive --------------------------------------------------------------
     async def _run_async(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
+        """Run ``line``; its stdout and stderr are read in chunks as they come into capped
+        streams, so a device printing a gigabyte costs the host a bounded amount of memory."""
         conn = await self._connection()
+        out, err = CappedStream(), CappedStream()
+
+        async def pump(stream: asyncssh.SSHReader[bytes], sink: CappedStream) -> None:
+            while chunk := await stream.read(CHUNK):
+                sink.write(chunk)
+
+        proc = await conn.create_process(line, encoding=None)
         try:
-            res = await conn.run(line, check=False, timeout=timeout, encoding="utf-8", errors="replace")
-        except asyncssh.TimeoutError as e:
-            return -9, str(e.stdout or ""), str(e.stderr or ""), True
-        if res.exit_status is None and res.exit_signal is None:
+            await asyncio.wait_for(asyncio.gather(pump(proc.stdout, out), pump(proc.stderr, err), proc.wait()),
+                                   timeout)
+        except asyncio.TimeoutError:
+            proc.close()  # the remote wrapper's process group is ended by its own timeout handling
+            return -9, out.text(), err.text(), True
+        finally:
+            proc.close()
+        if proc.exit_status is None and proc.exit_signal is None:
             raise asyncssh.ConnectionLost("channel closed without an exit status")
-        rc = res.exit_status if res.exit_status is not None else -1
-        return rc, str(res.stdout or ""), str(res.stderr or ""), False
+        rc = proc.exit_status if proc.exit_status is not None else -1
+        return rc, out.text(), err.text(), False
 
     def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
         return self._call(self._guard(self._run_async(line, timeout), "a command"))

@@ -81,6 +81,32 @@ def rewrite_file(mode: str, path: str) -> None:
 MODES = {f.__name__: f for f in (nan, negative, huge, types, zero, devpath, sparse, markup, markupok)}
 ALL_MODES = ["ok", *MODES, *sorted(WHOLE_FILE)]
 
+# Modes about what a runner prints rather than its result (not in ALL_MODES: tests name them).
+FLOOD_BYTES = int(os.environ.get("HOSTILE_FLOOD_BYTES", str(1 << 30)))
+TERMINAL_ATTACK = "\x1b[2J\x1b]0;pwned\x07\x1b[31mred\x1b[0m \u202eexe.txt\u202c done"
+
+
+def escapes(r: dict, out: str) -> None:
+    r.update(status="failed", error=TERMINAL_ATTACK, series={}, outputs=None)
+
+
+def flood() -> None:
+    """A gigabyte on stdout (then the real agent runs: the cell itself is fine)."""
+    chunk = b"x" * (1 << 20)
+    for _ in range(FLOOD_BYTES >> 20):
+        sys.stdout.buffer.write(chunk)
+    sys.stdout.buffer.flush()
+
+
+def garbage() -> int:
+    """A native runner crashing with non-UTF-8 output and no result."""
+    sys.stderr.buffer.write(b"\xff\xfe\xc3 native crash: boom\n")
+    sys.stderr.buffer.flush()
+    return 3
+
+
+MODES["escapes"] = escapes
+
 
 def main() -> int:
     agent, arg = sys.argv[1], sys.argv[2]
@@ -88,12 +114,16 @@ def main() -> int:
         arg = sys.stdin.readline().strip()
         if not arg:
             return 0
-    rc = subprocess.call([sys.executable, agent, arg])
     if arg == "--probe":
-        return rc
+        return subprocess.call([sys.executable, agent, arg])
     with open(arg) as f:
         out = json.load(f)["out_dir"]
     mode = out.rstrip("/").rsplit("_", 1)[-1]
+    if mode == "garbage":
+        return garbage()
+    if mode == "flood":
+        flood()
+    rc = subprocess.call([sys.executable, agent, arg])
     path = os.path.join(out, "result.json")
     if mode in WHOLE_FILE:
         rewrite_file(mode, path)

@@ -1,0 +1,121 @@
+"""Bounded everything from a device: a runner printing a gigabyte costs the host a bounded amount of
+memory (local, ssh, adb), a native runner crashing with non-UTF-8 output gives its message, and
+escape codes or right-to-left overrides in what a device says never reach the terminal raw (run,
+compare, errors)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given
+from hypothesis import strategies as st
+
+from harness.results.store import Store
+from harness.terminal_text import terminal_safe
+from harness.transport.base import Transport
+from harness.transport.capture import HEAD_BYTES, TAIL_BYTES, CappedStream
+from harness.transport.factory import open_transport
+from harness.transport.local import LocalTransport
+from tests.hardening.conftest import REPO, hostile_backends, hostile_interpreter, local_device, write_workloads
+from tests.hardening.hostile_runner import TERMINAL_ATTACK
+
+CAP = HEAD_BYTES + TAIL_BYTES
+
+
+@pytest.fixture(params=["local", "ssh", "adb"])
+def any_transport(request: pytest.FixtureRequest) -> Iterator[Transport]:
+    t = LocalTransport() if request.param == "local" else open_transport(request.getfixturevalue(f"{request.param}_device"))
+    yield t
+    t.close()
+
+
+def test_a_flood_of_output_is_capped_and_bad_bytes_decoded_on_every_transport(any_transport: Transport) -> None:
+    script = "head -c 6000000 /dev/zero | tr '\\000' x; printf 'last line\\n'; " \
+             "printf '\\377\\376 native crash: boom\\n' >&2; exit 3"
+    res = any_transport.exec(["sh", "-c", script], timeout=120)
+    assert res.rc == 3 and not res.timed_out
+    assert len(res.stdout) < CAP + 200 and res.stdout.startswith("x" * 1000)
+    assert "bytes of output dropped" in res.stdout and res.stdout.endswith("last line\n")  # the tail is kept
+    assert res.stderr == "\ufffd\ufffd native crash: boom\n"
+
+
+def test_a_capped_stream_keeps_head_and_tail_in_bounded_memory() -> None:
+    s = CappedStream(head=10, tail=5)
+    for i in range(1000):
+        s.write(f"{i:04d}".encode())
+    assert s.total == 4000 and s.dropped == 3985
+    assert s.text().startswith("0000000100") and s.text().endswith("80999")
+    assert len(s._head) + len(s._tail) == 15
+
+
+@given(st.text())
+def test_nothing_a_terminal_obeys_survives(text: str) -> None:
+    safe = terminal_safe(text)
+    assert not any((ord(c) < 32 and c not in "\n\t") or 0x7F <= ord(c) <= 0x9F or c in "\u202a\u202b\u202c\u202d"
+                   "\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c" for c in safe)
+
+
+def test_the_attack_reads_as_text() -> None:
+    assert terminal_safe(TERMINAL_ATTACK) == "red \ufffdexe.txt\ufffd done"
+
+
+def _max_rss_mb(cmd: list[str], env: dict[str, str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    """Run ``cmd`` under a fresh Python that reports the largest RSS of its descendants."""
+    probe = ("import json, resource, subprocess, sys; "
+             "r = subprocess.run(sys.argv[1:], capture_output=True, text=True, errors='replace'); "
+             "print(json.dumps({'rc': r.returncode, 'out': r.stdout, 'err': r.stderr, "
+             "'rss_kb': resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss}))")
+    done = subprocess.run([sys.executable, "-c", probe, *cmd], cwd=REPO, env=env, capture_output=True, text=True,
+                          timeout=600)
+    got = json.loads(done.stdout)
+    return subprocess.CompletedProcess(cmd, got["rc"], got["out"], got["err"]), got["rss_kb"] / 1024
+
+
+def _hostile_run(tmp_path: Path, env: dict[str, str], device: dict,  # type: ignore[type-arg]
+                 modes: list[str]) -> tuple[subprocess.CompletedProcess[str], float]:
+    device = {**device, "runner": {"kind": "python", "interpreter": str(hostile_interpreter(tmp_path))},
+              "backends": hostile_backends(modes)}
+    profile = tmp_path / "loud.yaml"
+    profile.write_text(yaml.safe_dump(device, sort_keys=False))
+    wl = write_workloads(tmp_path / "workloads")
+    return _max_rss_mb([sys.executable, "-m", "harness", "run", "-d", str(profile), "--workloads-dir", str(wl),
+                        "--no-report"], env)
+
+
+def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: float, flood_mb: int) -> None:
+    out = res.stdout + res.stderr
+    assert res.returncode == 1, out[-3000:]  # cells failed, the run finished
+    assert "\x1b" not in out and "\u202e" not in out, out[-3000:]
+    assert "native crash: boom" in out and "red \ufffdexe.txt\ufffd done" in out, out[-3000:]
+    assert rss_mb < 700 + flood_mb / 8, f"the harness grew to {rss_mb:.0f} MB reading {flood_mb} MB of output"
+    store = Store(env["HARNESS_STORE"])
+    cells = store.cells_frame().set_index("backend")
+    assert cells.loc["flood", "status"] == "ok"
+    assert cells.loc["escapes", "error"] == TERMINAL_ATTACK  # the store keeps what the device said
+    assert "agent exited 3 without a result: \ufffd\ufffd\ufffd native crash: boom" in cells.loc["garbage", "error"]
+    run_id = str(store.list_runs()[0]["run_id"])
+    cmp = subprocess.run([sys.executable, "-m", "harness", "compare", run_id, run_id], cwd=REPO, env=env,
+                         capture_output=True, text=True, errors="replace", timeout=300)
+    assert "\x1b" not in cmp.stdout + cmp.stderr and "\u202e" not in cmp.stdout + cmp.stderr
+
+
+@pytest.mark.slow
+def test_a_loud_hostile_runner_over_the_local_transport(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+    env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(1 << 30)}
+    res, rss = _hostile_run(tmp_path, env, local_device(tmp_path, "loud"), ["flood", "escapes", "garbage"])
+    _check(res, env, rss, 1024)
+
+
+@pytest.mark.slow
+@pytest.mark.rig
+def test_a_loud_hostile_runner_over_ssh(tmp_path: Path, cli_env, ssh_device_yaml: Path) -> None:  # type: ignore[no-untyped-def]
+    env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(256 << 20)}
+    device = yaml.safe_load(ssh_device_yaml.read_text())
+    res, rss = _hostile_run(tmp_path, env, device, ["flood", "escapes", "garbage"])
+    _check(res, env, rss, 256)
