@@ -27,6 +27,7 @@ _STYLE = {  # by verdict name: a verdict without a style prints plain
     "UNCHANGED": "dim",
     "INCONCLUSIVE": "yellow",
     "INCOMPARABLE": "magenta",
+    "SUSPECTED": "yellow",
 }
 _BOLD = ("FAILED", "REGRESSED")
 MARKDOWN_LIMIT = 60_000  # characters; a GitHub comment holds 65,536
