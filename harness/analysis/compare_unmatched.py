@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from harness.analysis.run_table import headline_metric
+from harness.analysis.run_table import PRECISION_ORDER, headline_metric
 
 GroupKey = tuple[str, str, str, str, str, str]  # workload, precision, backend, fingerprint, metric, device
 CellFails = Mapping[tuple[str, ...], list[tuple[str, str, str]]]  # (cell key, device) -> [(run, status, error)]
@@ -136,6 +136,10 @@ class OneSidedGroup:
     example: str  # one full reason (the first), for the detail a group line leaves out
 
 
+def _precision_rank(p: str) -> tuple[int, str]:
+    return (PRECISION_ORDER.index(p) if p in PRECISION_ORDER else len(PRECISION_ORDER), p)
+
+
 def group_one_sided(entries: Sequence[OneSided]) -> list[OneSidedGroup]:
     """Entries grouped by side and reason kind, for one line each."""
     groups: dict[tuple[str, str], list[OneSided]] = {}
@@ -145,7 +149,7 @@ def group_one_sided(entries: Sequence[OneSided]) -> list[OneSidedGroup]:
     for (side, what), items in sorted(groups.items()):
         out.append(OneSidedGroup(
             side, what, len({(e.device, e.workload, e.precision, e.backend) for e in items}),
-            tuple(sorted({e.workload for e in items})), tuple(sorted({e.precision for e in items})),
+            tuple(sorted({e.workload for e in items})), tuple(sorted({e.precision for e in items}, key=_precision_rank)),
             tuple(sorted({e.device for e in items})), tuple(sorted({e.metric for e in items if e.metric})),
             items[0].reason))
     return out

@@ -76,8 +76,12 @@ def compare_cmd(
     try:
         counted = RunFilter(device=tuple(device), workload=tuple(workload))
         cmp = compare_refs(a, b, store_url=store_url, options=options, counted=counted)
-        if not cmp.rows and not cmp.one_sided:
-            raise HarnessError(f"nothing to compare: {cmp.a_label} and {cmp.b_label} have no judged metrics")
+        if not cmp.rows:  # nothing in common is no evidence: never a passing gate
+            from harness.report.render_compare import one_sided_lines
+
+            lone = "".join(f"; {line}" for line in one_sided_lines(cmp))
+            raise HarnessError(f"nothing to compare: {cmp.a_label} and {cmp.b_label} have no judged metrics in "
+                               f"common{lone}")
         rows = RowFilter(all_metrics=all_metrics, changes_only=not all_rows)
         _render(cmp, fmt, strict, rows, markdown, json_out, html_out)
     except HarnessError:

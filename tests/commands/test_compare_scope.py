@@ -57,7 +57,7 @@ def test_subset_compare_is_short_and_exits_0(store, monkeypatch, capsys, tmp_pat
         assert "INCOMPARABLE" not in out and "cosine" not in out  # one headline row per compared cell
         only = [ln for ln in lines if ln.startswith(f"only in {side}")]
         assert only == [f"only in {side}: 5 workloads (detector, image-cls, speech, text-lm, …) × 4 precisions "
-                        "(fp16, fp32, int4, int8), 18 cells — not compared"]
+                        "(fp32, fp16, int8, int4), 18 cells — not compared"]
         assert "--all-metrics shows them" in out
     # --strict: cells on one side only are an incomparable comparison
     assert harness(monkeypatch, "compare", "full", "two", "--store", store.url, "--thresholds", quiet,
@@ -71,6 +71,12 @@ def test_subset_compare_is_short_and_exits_0(store, monkeypatch, capsys, tmp_pat
     assert {r["metric"] for r in doc["rows"]} == {"peak_rss_mb"} and len(doc["one_sided"]) == 18
     assert harness(monkeypatch, "compare", "full", "two", "--store", store.url, "--metric", "nope*") == 2
     assert "--metric nope*: matches no metric (known: cosine:b1/hidden" in capsys.readouterr().err
+    # no cell in common: nothing was compared, which never passes a gate
+    record_run(store, "elsewhere", cells=(MATRIX[10],), seed=5, n=20)
+    assert harness(monkeypatch, "compare", "two", "elsewhere", "--store", store.url) == 2
+    err = " ".join(capsys.readouterr().err.split())
+    assert ("no judged metrics in common; only in A: 1 workload (text-lm) × 2 precisions (fp32, fp16), 2 cells — "
+            "not compared; only in B: 1 workload (translation) × 1 precision (int8), 1 cell — not compared") in err
 
 
 def test_failed_in_b_exits_1_and_is_listed_first(store, monkeypatch, capsys, tmp_path) -> None:
