@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from harness.builds.runner import SPECS, TARGETS, build_runner, runners_root
+from harness.builds.runner.llm import build_llm_runner
 from harness.errors import HarnessError
 
 runner_app = typer.Typer(help="The native runner (runner/, C++): build bundles for devices without Python.",
@@ -23,8 +24,12 @@ def build(
     ort_version: str | None = typer.Option(None, "--ort-version", help="onnxruntime wheel version for Linux targets "
                                                                       "(default: the host's, so both runners match)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when an identical bundle exists."),
+    kind: str = typer.Option("onnx", "--kind", help="onnx: the ONNX Runtime runner; llm: the llama.cpp LLM "
+                                                    "runner (bundle llm-TARGET)."),
 ) -> None:
     """Fetch the parts (pip, npm, Debian), compile runner/ with CMake, write the bundle + manifest.json (sha256)."""
+    if kind not in ("onnx", "llm"):
+        raise HarnessError(f"--kind {kind!r}: one of onnx, llm")
     unknown = [t for t in target if t not in SPECS]
     if unknown:
         raise HarnessError(f"unknown runner target(s) {unknown}; known: {', '.join(TARGETS)}")
@@ -33,7 +38,8 @@ def build(
     table = Table("target", "bundle", "onnxruntime", "files", "size")
     for name in dict.fromkeys(target):
         with console.status(f"building the {name} runner (fetch parts, compile)…"):
-            built = build_runner(name, root, ort_version=ort_version, force=force)
+            built = (build_llm_runner(name, root, force=force) if kind == "llm"
+                     else build_runner(name, root, ort_version=ort_version, force=force))
         man = built.manifest
         size = sum(f.size for f in man.files.values())
         console.print(f"{name}: {built.path}" + (" (unchanged: reused)" if built.reused else ""), markup=False)

@@ -1,0 +1,150 @@
+"""The LLM runner (runner/llm/, protocol 1 jobs of kind ``llm`` on llama.cpp) as a bundle per target.
+
+``build_llm_runner("linux-aarch64")`` makes ``<runners>/llm-linux-aarch64/``: ``run.sh``,
+``bin/llm_runner``, ``lib/`` with libllama, libggml and every per-CPU backend (the right one is
+picked on the device), and for aarch64 the target's glibc and loader, as the ORT runner's bundle.
+An identical build is reused.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+from harness.builds.manifest import sha256_of
+from harness.builds.runner import RunnerBuild, runner_sources, runners_root
+from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleFile, BundleManifest, _sysroot_closure, load_bundle
+from harness.builds.runner.compile import toolchain_args
+from harness.builds.runner.llama_parts import (
+    LINKED,
+    LLAMA_VERSION,
+    NPM_VERSION,
+    SDIST_VERSION,
+    LlamaParts,
+    fetch_llama_parts,
+)
+from harness.builds.runner.parts import INSTALL_HINT, json_headers, parts_cache, run_tool
+from harness.builds.runner.targets import _PREAMBLE, TargetSpec, target_spec
+from harness.errors import HarnessError
+
+LLAMA_VERSION_NOTE = f"llama.cpp {LLAMA_VERSION} (npm @node-llama-cpp {NPM_VERSION} libraries)"
+LLM_TARGETS = ("linux-x86_64", "linux-aarch64")
+BINARY = "llm_runner"
+#: runner/src files the LLM runner shares with the ORT runner (npz writer, probes)
+SHARED = ("npz.cpp", "npz.hpp", "probes.cpp", "probes.hpp", "spawn.cpp", "spawn.hpp", "clock.hpp", "json.hpp")
+
+
+def llm_bundle_name(target: str) -> str:
+    return f"llm-{target}"
+
+
+def llm_source_sha256(target: str, source: Path | None = None) -> str:
+    source = source or runner_sources()
+    h = hashlib.sha256(f"{target}\0npm {NPM_VERSION}\0sdist {SDIST_VERSION}\0".encode())
+    files = sorted((source / "llm").glob("*")) + [source / "src" / n for n in SHARED]
+    for path in files:
+        if path.is_file():
+            h.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def launcher(spec: TargetSpec) -> str:
+    exec_line = spec.exec_line.replace("bin/ort_runner", f"bin/{BINARY}")
+    return (_PREAMBLE.format(target=f"LLM, {spec.name}") + 'HARNESS_LLAMA_LIB="$d/lib"\nexport HARNESS_LLAMA_LIB\n'
+            + exec_line + "\n")
+
+
+def _compile(spec: TargetSpec, parts: LlamaParts, source: Path, work: Path, version: str) -> Path:
+    if shutil.which("cmake") is None:
+        raise HarnessError(f"building the LLM runner needs cmake: apt-get install cmake ({INSTALL_HINT})")
+    work.mkdir(parents=True, exist_ok=True)
+    run_tool(["cmake", "-S", str(source / "llm"), "-B", str(work), "-DCMAKE_BUILD_TYPE=Release",
+              "-DLLAMA_INCLUDE_DIRS=" + ";".join(str(p) for p in parts.include_dirs),
+              f"-DLLAMA_LIB_DIR={parts.lib_dir}", "-DLLAMA_LIBRARIES=" + ";".join(f":{n}" for n in LINKED),
+              f"-DLLAMA_VERSION={parts.version}", f"-DJSON_INCLUDE_DIR={json_headers(parts_cache())}",
+              f"-DHARNESS_RUNNER_TARGET={spec.name}", f"-DHARNESS_RUNNER_VERSION={version}",
+              *toolchain_args(spec)], f"configuring the {spec.name} LLM runner")
+    run_tool(["cmake", "--build", str(work), "--parallel", "2"], f"compiling the {spec.name} LLM runner", timeout=1800)
+    binary = work / BINARY
+    if not binary.is_file():
+        raise HarnessError(f"the {spec.name} LLM runner build finished without {binary}")
+    return binary
+
+
+def _copy(src: Path, dst: Path, executable: bool) -> None:
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dst)
+    os.chmod(dst, 0o755 if executable else 0o644)
+
+
+def _assemble(spec: TargetSpec, binary: Path, parts: LlamaParts, out: Path, digest: str) -> BundleManifest:
+    staging = out.with_name(out.name + ".staging")
+    shutil.rmtree(staging, ignore_errors=True)
+    _copy(binary, staging / "bin" / BINARY, executable=True)
+    for lib in parts.libraries:
+        _copy(lib, staging / "lib" / lib.name, executable=False)
+    sources = dict(parts.sources)
+    if spec.sysroot and spec.bundle_loader:
+        roots = [staging / "bin" / BINARY, *(staging / "lib" / p.name for p in parts.libraries)]
+        libs = _sysroot_closure(roots, Path(spec.sysroot), {p.name for p in parts.libraries})
+        libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
+        for name, path in sorted(libs.items()):
+            _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
+        sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
+    (staging / LAUNCHER).write_text(launcher(spec))
+    os.chmod(staging / LAUNCHER, 0o755)
+    files = {}
+    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
+        rel = path.relative_to(staging).as_posix()
+        files[rel] = BundleFile(sha256=sha256_of(path), size=path.stat().st_size, executable=os.access(path, os.X_OK))
+    bundle_id = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode()).hexdigest()
+    manifest = BundleManifest(
+        target=spec.name,  # type: ignore[arg-type]
+        bundle_id=bundle_id,
+        source_sha256=digest,
+        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        onnxruntime="none (llama.cpp LLM runner)",
+        files=files,
+        parts=sources,
+    )
+    (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(staging, out)
+    return manifest
+
+
+def build_llm_runner(target: str, root: Path | None = None, *, force: bool = False) -> RunnerBuild:
+    """Build (or reuse) ``<root>/llm-<target>/``."""
+    if target not in LLM_TARGETS:
+        raise HarnessError(f"the LLM runner builds for {', '.join(LLM_TARGETS)}, not {target} (no npm llama.cpp "
+                           "library for Android's bionic: build llama.cpp with the NDK for that)")
+    spec = target_spec(target)
+    root = root or runners_root()
+    out = root / llm_bundle_name(target)
+    source = runner_sources()
+    digest = llm_source_sha256(target, source)
+    if not force and (out / MANIFEST).is_file():
+        try:
+            existing = load_bundle(out)
+        except HarnessError:
+            existing = None
+        if existing is not None and existing.source_sha256 == digest:
+            return RunnerBuild(out, existing, reused=True)
+    parts = fetch_llama_parts(spec.machine)
+    binary = _compile(spec, parts, source, root / ".work" / llm_bundle_name(target), digest[:12])
+    return RunnerBuild(out, _assemble(spec, binary, parts, out, digest), reused=False)
+
+
+def host_llm_runner(root: Path | None = None) -> list[str]:
+    """argv of this machine's LLM runner (built on first use): the host tools quantize, tokenize, score."""
+    import platform
+
+    target = {"x86_64": "linux-x86_64", "aarch64": "linux-aarch64"}.get(platform.machine())
+    if target is None:
+        raise HarnessError(f"no LLM runner target for this host ({platform.machine()})")
+    build = build_llm_runner(target, root)
+    return ["sh", str(build.path / LAUNCHER)]

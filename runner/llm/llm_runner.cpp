@@ -1,0 +1,759 @@
+// harness LLM runner: protocol 1 jobs of kind "llm" on llama.cpp (libllama), plus the host-side
+// tools the GGUF workloads need from the same library (quantize, tokenize, logits, greedy).
+//
+//   llm_runner JOB_JSON | --job-from-stdin | --probe
+//   llm_runner --quantize IN.gguf OUT.gguf FTYPE [THREADS]       (FTYPE: F16 Q8_0 Q4_0 Q4_K_M ...)
+//   llm_runner --tokenize MODEL.gguf TEXT_FILE OUT.npy            (int32 ids, BOS as the model wants)
+//   llm_runner --logits MODEL.gguf IDS.npy OUT.npy CTX THREADS    (float32 [N, vocab], KV cleared per CTX chunk)
+//   llm_runner --greedy MODEL.gguf IDS.npy N OUT.npy THREADS      (N greedy token ids after the prompt)
+//
+// Measures are named like llama-bench's: pp<P>@d<D> (prompt processing of P tokens on a KV cache
+// already holding D tokens) and tg<T>@d<D> (T single-token decodes), one sample per repetition in
+// tokens per second, under the job's stopping rule. Depth is filled once per test, untimed, and
+// trimmed back to D after each repetition (llama-bench restores a saved state: same KV content).
+#include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <csignal>
+#include <cstring>
+#include <functional>
+#include <iterator>
+#include <cmath>
+#include <cstdio>
+#include <deque>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "clock.hpp"
+#include "ggml-backend.h"
+#include "json.hpp"
+#include "llama.h"
+#include "npz.hpp"
+#include "probes.hpp"
+
+#ifndef HARNESS_RUNNER_TARGET
+#define HARNESS_RUNNER_TARGET "unknown"
+#endif
+#ifndef HARNESS_RUNNER_VERSION
+#define HARNESS_RUNNER_VERSION "dev"
+#endif
+#ifndef HARNESS_LLAMA_VERSION
+#define HARNESS_LLAMA_VERSION "unknown"
+#endif
+
+namespace runner {
+
+void sleep_s(double seconds) {
+  if (seconds > 0) std::this_thread::sleep_for(std::chrono::duration<double>(seconds));
+}
+
+namespace {
+
+constexpr int kProtocol = 1;
+using Outputs = std::vector<std::pair<std::string, Array>>;
+
+// ---------------------------------------------------------------- llama.cpp set-up and its log
+std::mutex g_log_mu;
+std::deque<std::string> g_log;  // the last lines llama.cpp logged: an error quotes them
+bool g_verbose = false;
+
+void on_log(ggml_log_level level, const char* text, void*) {
+  if (g_verbose) std::fputs(text, stderr);
+  if (level < GGML_LOG_LEVEL_WARN) return;
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  g_log.emplace_back(text);
+  while (g_log.size() > 8) g_log.pop_front();
+}
+
+std::string log_tail() {
+  std::lock_guard<std::mutex> lock(g_log_mu);
+  std::string out;
+  for (const auto& l : g_log) out += l;
+  while (!out.empty() && (out.back() == '\n' || out.back() == ' ')) out.pop_back();
+  return out.empty() ? "" : " (llama.cpp said: " + out + ")";
+}
+
+std::string dirname_of(const std::string& p) {
+  const auto i = p.rfind('/');
+  return i == std::string::npos ? "." : p.substr(0, i);
+}
+
+// The folder holding libggml-cpu-*.so: $HARNESS_LLAMA_LIB (the bundle's launcher sets it), else ../lib.
+std::string backend_dir() {
+  const char* env = std::getenv("HARNESS_LLAMA_LIB");
+  if (env && *env) return env;
+  char buf[4096];
+  const ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return "lib";
+  buf[n] = 0;
+  return dirname_of(dirname_of(buf)) + "/lib";
+}
+
+std::vector<std::string> g_backends;
+
+void init_llama() {
+  static bool done = false;
+  if (done) return;
+  done = true;
+  g_verbose = std::getenv("HARNESS_LLM_VERBOSE") != nullptr;
+  llama_log_set(on_log, nullptr);
+  ggml_backend_load_all_from_path(backend_dir().c_str());
+  llama_backend_init();
+  for (size_t i = 0; i < ggml_backend_reg_count(); ++i) g_backends.emplace_back(ggml_backend_reg_name(ggml_backend_reg_get(i)));
+  if (ggml_backend_dev_count() == 0) {
+    throw std::runtime_error("no ggml backend loaded from " + backend_dir() +
+                             " (libggml-cpu-*.so missing, or none runs on this CPU)" + log_tail());
+  }
+}
+
+std::string cpu_variant() {
+  // the CPU backend's own name for what it picked, e.g. "CPU" + features; ggml reports the device description
+  for (size_t i = 0; i < ggml_backend_dev_count(); ++i) {
+    ggml_backend_dev_t d = ggml_backend_dev_get(i);
+    if (ggml_backend_dev_type(d) == GGML_BACKEND_DEVICE_TYPE_CPU) return ggml_backend_dev_description(d);
+  }
+  return "";
+}
+
+json static_facts() {
+  utsname u{};
+  uname(&u);
+  return {
+      {"runner", std::string("native-llm ") + HARNESS_RUNNER_VERSION},
+      {"target", HARNESS_RUNNER_TARGET},
+      {"llama_cpp", HARNESS_LLAMA_VERSION},
+      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
+      {"machine", u.machine},
+      {"pid", static_cast<int64_t>(getpid())},
+  };
+}
+
+json env_facts() {
+  json facts = static_facts();
+  try {
+    init_llama();
+    facts["providers"] = json::array({"llama.cpp:CPU"});
+    facts["ggml_backends"] = g_backends;
+    facts["cpu"] = cpu_variant();
+    facts["system_info"] = llama_print_system_info();
+  } catch (const std::exception& e) {
+    facts["llama_cpp_error"] = e.what();
+  }
+  return facts;
+}
+
+std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+// ---------------------------------------------------------------- model, context, batches
+struct Model {
+  llama_model* m = nullptr;
+  explicit Model(const std::string& path) {
+    init_llama();
+    llama_model_params p = llama_model_default_params();
+    p.n_gpu_layers = 0;
+    m = llama_model_load_from_file(path.c_str(), p);
+    if (!m) throw std::runtime_error("llama.cpp could not load " + path + log_tail());
+  }
+  ~Model() {
+    if (m) llama_model_free(m);
+  }
+  Model(const Model&) = delete;
+  Model& operator=(const Model&) = delete;
+  const llama_vocab* vocab() const { return llama_model_get_vocab(m); }
+  int n_vocab() const { return llama_vocab_n_tokens(vocab()); }
+};
+
+struct Context {
+  llama_context* c = nullptr;
+  Context(const Model& model, uint32_t n_ctx, uint32_t n_batch, uint32_t n_ubatch, int threads, bool all_logits) {
+    llama_context_params p = llama_context_default_params();
+    p.n_ctx = n_ctx;
+    p.n_batch = n_batch;
+    p.n_ubatch = n_ubatch;
+    p.n_threads = threads;
+    p.n_threads_batch = threads;
+    p.no_perf = true;
+    if (all_logits) {
+      p.n_outputs_max = n_batch;
+      p.n_outputs_max_per_seq = n_batch;
+    }
+    c = llama_init_from_model(model.m, p);
+    if (!c) throw std::runtime_error("llama.cpp could not create a context of " + std::to_string(n_ctx) + " tokens" + log_tail());
+  }
+  ~Context() {
+    if (c) llama_free(c);
+  }
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+  llama_memory_t mem() const { return llama_get_memory(c); }
+  llama_pos next_pos() const { return llama_memory_seq_pos_max(mem(), 0) + 1; }
+};
+
+struct Batch {
+  llama_batch b;
+  explicit Batch(int n) : b(llama_batch_init(n, 0, 1)) {}
+  ~Batch() { llama_batch_free(b); }
+  Batch(const Batch&) = delete;
+  Batch& operator=(const Batch&) = delete;
+  void fill(const llama_token* ids, int n, llama_pos pos0, bool all_logits) {
+    b.n_tokens = n;
+    for (int i = 0; i < n; ++i) {
+      b.token[i] = ids[i];
+      b.pos[i] = pos0 + i;
+      b.n_seq_id[i] = 1;
+      b.seq_id[i][0] = 0;
+      b.logits[i] = all_logits || i == n - 1;
+    }
+  }
+};
+
+void decode(Context& ctx, Batch& batch, const char* what) {
+  const int rc = llama_decode(ctx.c, batch.b);
+  if (rc != 0) throw std::runtime_error(std::string("llama_decode failed during ") + what + " (code " + std::to_string(rc) + ")" + log_tail());
+}
+
+// Decodes ids[0..n) at the end of the cache in batches of n_batch; logits for the last token only.
+void prefill(Context& ctx, const llama_token* ids, int n, int n_batch, const char* what) {
+  Batch batch(n_batch);
+  for (int done = 0; done < n;) {
+    const int k = std::min(n - done, n_batch);
+    batch.fill(ids + done, k, ctx.next_pos(), false);
+    decode(ctx, batch, what);
+    done += k;
+  }
+  llama_synchronize(ctx.c);
+}
+
+llama_token argmax(const float* logits, int n_vocab) {
+  return static_cast<llama_token>(std::max_element(logits, logits + n_vocab) - logits);
+}
+
+// ---------------------------------------------------------------- the stopping rule
+struct Rule {
+  int64_t warmup = 3;
+  double warmup_s = 0.2;
+  int64_t min_iterations = 10;
+  double min_seconds = 1.0;
+  double max_seconds = 10.0;
+  int64_t max_iterations = 1000000;
+  explicit Rule(const json& m) {
+    warmup = m.value("warmup", warmup);
+    warmup_s = m.value("warmup_s", warmup_s);
+    min_iterations = m.value("min_iterations", min_iterations);
+    min_seconds = m.value("min_seconds", min_seconds);
+    max_seconds = m.value("max_seconds", max_seconds);
+    max_iterations = m.value("max_iterations", max_iterations);
+  }
+};
+
+struct Steady {
+  std::vector<double> seconds;
+  int64_t warmup_n = 0;
+  std::string stopped_by;
+  double w0 = 0, w1 = 0;
+  double watch = 0;  // warm-up + steady seconds
+};
+
+// fn() runs one repetition and returns the seconds it timed (set-up outside the timed part is allowed).
+Steady measure_rule(const std::function<double()>& fn, const Rule& r) {
+  Steady s;
+  const double t0 = monotonic_s();
+  while (s.warmup_n < r.warmup || monotonic_s() - t0 < r.warmup_s) {
+    fn();
+    ++s.warmup_n;
+    if (monotonic_s() - t0 > r.max_seconds) break;  // a warm-up longer than the whole budget
+  }
+  s.w0 = monotonic_s();
+  for (;;) {
+    s.seconds.push_back(fn());
+    const double el = monotonic_s() - s.w0;
+    const auto n = static_cast<int64_t>(s.seconds.size());
+    if (n >= r.max_iterations) { s.stopped_by = "max_iterations"; break; }
+    if (el >= r.max_seconds) { s.stopped_by = "max_seconds"; break; }
+    if (n >= r.min_iterations && el >= r.min_seconds) { s.stopped_by = "min_iterations+min_seconds"; break; }
+  }
+  s.w1 = monotonic_s();
+  s.watch = s.w1 - t0;
+  return s;
+}
+
+// ---------------------------------------------------------------- memory
+double status_kb(const char* key) {
+  std::ifstream f("/proc/self/status");
+  std::string line;
+  const size_t k = strlen(key);
+  while (std::getline(f, line)) {
+    if (line.compare(0, k, key) == 0 && line.size() > k && line[k] == ':') return std::atof(line.c_str() + k + 1);
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------- the llm job
+std::vector<int> int_list(const json& params, const char* key, std::vector<int> dflt) {
+  if (!params.contains(key)) return dflt;
+  std::vector<int> v = params.at(key).get<std::vector<int>>();
+  for (int x : v) {
+    if (x < 0) throw std::runtime_error(std::string("params.") + key + " holds a negative value");
+  }
+  return v;
+}
+
+std::string series_key(const char* what, int n, int depth) {
+  return std::string(what) + std::to_string(n) + "@d" + std::to_string(depth);
+}
+
+json series_json(const Steady& s, int tokens) {
+  json samples = json::array();
+  for (double sec : s.seconds) samples.push_back(tokens / std::max(sec, 1e-9));
+  return {{"unit", "tok/s"}, {"samples", samples}, {"warmup_n", s.warmup_n}, {"stopped_by", s.stopped_by}};
+}
+
+Outputs run_llm(const json& job, json& result, double& watch) {
+  const json params = job.value("params", json::object());
+  const std::string path = job.at("models").at("model").get<std::string>();
+  const int threads = params.value("threads", 0) > 0 ? params.value("threads", 0)
+                      : (job.contains("session") && job["session"].value("intra_op_num_threads", json()).is_number_integer()
+                             ? job["session"]["intra_op_num_threads"].get<int>() : 4);
+  const int n_batch = params.value("n_batch", 2048);
+  const int n_ubatch = params.value("n_ubatch", 512);
+  const std::vector<int> pps = int_list(params, "pp", {512});
+  const std::vector<int> tgs = int_list(params, "tg", {128});
+  const std::vector<int> depths = int_list(params, "depths", {0});
+  const int greedy_n = params.value("greedy", 0);
+  std::vector<llama_token> ids = params.value("ids", std::vector<llama_token>{});
+  const Rule rule(job.value("measure", json::object()));
+
+  const double t_load = perf_s();
+  Model model(path);
+  const double load_s = perf_s() - t_load;
+  watch += load_s;
+  result["load_ms"]["model"] = load_s * 1e3;
+  const int n_vocab = model.n_vocab();
+  const int n_ctx_train = llama_model_n_ctx_train(model.m);
+  if (ids.empty()) {  // llama-bench's way: seeded pseudo-random tokens
+    std::srand(1);
+    for (int i = 0; i < 8192; ++i) ids.push_back(std::rand() % n_vocab);
+  }
+  for (llama_token t : ids) {
+    if (t < 0 || t >= n_vocab) throw std::runtime_error("params.ids holds token " + std::to_string(t) + ", outside the model's vocabulary of " + std::to_string(n_vocab));
+  }
+  // ids[k] for any k: the fixed text, cycled (the BOS the host put first stays first)
+  auto id_at = [&](size_t k) { return ids[k % ids.size()]; };
+  std::vector<llama_token> stream(8192 + 4096);
+  for (size_t k = 0; k < stream.size(); ++k) stream[k] = id_at(k);
+
+  char desc[256] = {0};
+  llama_model_desc(model.m, desc, sizeof desc);
+  result["session"] = {{"threads", threads}, {"n_batch", n_batch}, {"n_ubatch", n_ubatch}, {"model_desc", desc},
+                       {"model_size", static_cast<int64_t>(llama_model_size(model.m))},
+                       {"model_n_params", static_cast<int64_t>(llama_model_n_params(model.m))},
+                       {"n_vocab", n_vocab}, {"n_ctx_train", n_ctx_train}, {"type_k", "f16"}, {"type_v", "f16"},
+                       {"flash_attn", "auto"}, {"cpu", cpu_variant()}};
+  result["providers"] = {{"requested", job.value("provider", std::string("llama.cpp:CPU"))},
+                         {"available", json::array({"llama.cpp:CPU"})},
+                         {"session", json::array({"llama.cpp:CPU"})},
+                         {"placement", json::object()},
+                         {"used", "llama.cpp:CPU"},
+                         {"fallback", false},
+                         {"placement_method", "single provider"}};
+  json skipped = json::array();
+  bool first = true;
+  for (int depth : depths) {
+    for (int pp : pps) {
+      if (pp == 0) continue;
+      if (depth + pp > n_ctx_train || depth + pp > static_cast<int>(stream.size())) {
+        skipped.push_back(series_key("pp", pp, depth) + ": past the model's context (" + std::to_string(n_ctx_train) + ")");
+        continue;
+      }
+      const double t_ctx = perf_s();
+      Context ctx(model, static_cast<uint32_t>(pp + depth), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+      if (first) result["load_ms"]["context"] = (perf_s() - t_ctx) * 1e3;
+      if (depth > 0) prefill(ctx, stream.data(), depth, n_batch, "the depth fill");
+      double ttft = 0;
+      auto rep = [&]() {
+        llama_memory_seq_rm(ctx.mem(), 0, depth, -1);
+        const double t0 = perf_s();
+        prefill(ctx, stream.data() + depth, pp, n_batch, "prompt processing");
+        const double dt = perf_s() - t0;
+        argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);  // the first token: TTFT = prefill + this
+        ttft = perf_s() - t0;
+        return dt;
+      };
+      if (first) {  // the first call on a fresh context, timed on its own
+        const double t0 = perf_s();
+        rep();
+        const double dt = perf_s() - t0;
+        watch += dt;
+        result["first_inference_ms"][series_key("pp", pp, depth)] = dt * 1e3;
+        first = false;
+      }
+      std::vector<double> ttfts;
+      Steady s = measure_rule([&]() {
+        const double dt = rep();
+        ttfts.push_back(ttft);
+        return dt;
+      }, rule);
+      watch += s.watch;
+      result["series"][series_key("pp", pp, depth)] = series_json(s, pp);
+      result["windows"][series_key("pp", pp, depth)] = {s.w0, s.w1};
+      if (depth == 0) {  // time to first token: the steady repetitions' prefill + first argmax
+        json ms = json::array();
+        for (size_t i = ttfts.size() - s.seconds.size(); i < ttfts.size(); ++i) ms.push_back(ttfts[i] * 1e3);
+        result["series"]["ttft" + std::to_string(pp) + "_ms"] = {{"unit", "ms"}, {"samples", ms}, {"warmup_n", s.warmup_n},
+                                                                  {"stopped_by", s.stopped_by}};
+      }
+    }
+    for (int tg : tgs) {
+      if (tg == 0) continue;
+      if (depth + tg > n_ctx_train) {
+        skipped.push_back(series_key("tg", tg, depth) + ": past the model's context (" + std::to_string(n_ctx_train) + ")");
+        continue;
+      }
+      Context ctx(model, static_cast<uint32_t>(tg + depth + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+      if (depth > 0) prefill(ctx, stream.data(), depth, n_batch, "the depth fill");
+      Batch one(1);
+      auto rep = [&]() {
+        llama_memory_seq_rm(ctx.mem(), 0, depth, -1);
+        llama_token tok = stream[static_cast<size_t>(depth)];
+        const double t0 = perf_s();
+        for (int i = 0; i < tg; ++i) {
+          one.fill(&tok, 1, depth + i, true);
+          decode(ctx, one, "token generation");
+          tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);  // greedy, as an app decodes
+        }
+        llama_synchronize(ctx.c);
+        return perf_s() - t0;
+      };
+      Steady s = measure_rule(rep, rule);
+      watch += s.watch;
+      result["series"][series_key("tg", tg, depth)] = series_json(s, tg);
+      result["windows"][series_key("tg", tg, depth)] = {s.w0, s.w1};
+    }
+  }
+  if (result["series"].empty()) throw std::runtime_error("no test fits the model's context: " + dump(skipped));
+  if (!skipped.empty()) result["session"]["skipped"] = dump(skipped);
+  // Peak memory before anything else is allocated. VmHWM counts the file-backed pages of the
+  // mmapped GGUF this process touched as well as anonymous memory (KV cache, compute buffers).
+  const double hwm = status_kb("VmHWM");
+  if (hwm > 0) {
+    result["memory"] = {{"peak_rss_mb", hwm / 1024.0},
+                        {"method", "VmHWM (measured process only; includes the file-backed pages of the mmapped GGUF "
+                                   "it touched)"}};
+  } else {
+    result["memory"] = {{"peak_rss_mb", 1.0}, {"method", "unavailable (no /proc/self/status)"}};
+  }
+  // session values are ints or strings in protocol 1: the split of the resident set, in kB
+  result["session"]["rss_file_kb"] = static_cast<int64_t>(status_kb("RssFile"));
+  result["session"]["rss_anon_kb"] = static_cast<int64_t>(status_kb("RssAnon"));
+  result["session"]["vm_hwm_kb"] = static_cast<int64_t>(hwm);
+
+  Outputs outputs;
+  if (greedy_n > 0) {  // greedy continuation of the fixed text's first prompt tokens: runners compare these
+    const int prompt = std::min<int>(params.value("greedy_prompt", 32), static_cast<int>(ids.size()));
+    Context ctx(model, static_cast<uint32_t>(prompt + greedy_n + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+    prefill(ctx, ids.data(), prompt, n_batch, "the greedy prompt");
+    Array tokens{"<i4", {greedy_n}, std::vector<uint8_t>(static_cast<size_t>(greedy_n) * 4)};
+    Batch one(1);
+    llama_token tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);
+    for (int i = 0; i < greedy_n; ++i) {
+      std::memcpy(tokens.data.data() + 4 * i, &tok, 4);
+      if (i + 1 == greedy_n) break;
+      one.fill(&tok, 1, prompt + i, true);
+      decode(ctx, one, "greedy generation");
+      tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);
+    }
+    outputs.emplace_back("greedy_tokens", tokens);
+  }
+  return outputs;
+}
+
+void write_json_atomic(const std::string& path, const json& obj) {
+  const std::string tmp = path + ".part";
+  {
+    std::ofstream f(tmp, std::ios::trunc);
+    if (!f) throw std::runtime_error("cannot write " + tmp);
+    f << dump(obj);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
+}
+
+void make_dirs(const std::string& path) {
+  std::string cur = path.rfind('/', 0) == 0 ? "/" : "";
+  std::stringstream ss(path);
+  std::string part;
+  while (std::getline(ss, part, '/')) {
+    if (part.empty()) continue;
+    cur += part + "/";
+    mkdir(cur.c_str(), 0755);
+  }
+}
+
+// A handoff job (handoff_s > 0, path on stdin): say "warm-up", wait for "go" (or EOF or handoff_s).
+double hold_for_go(double handoff_s, int fd) {
+  if (handoff_s <= 0 || fd < 0) return 0;
+  std::fputs("warm-up\n", stdout);
+  std::fflush(stdout);
+  const double t0 = monotonic_s();
+  std::string buf;
+  while (monotonic_s() - t0 < handoff_s) {
+    pollfd p{fd, POLLIN, 0};
+    const int left_ms = static_cast<int>((handoff_s - (monotonic_s() - t0)) * 1e3) + 1;
+    if (poll(&p, 1, left_ms) <= 0) break;
+    char c = 0;
+    if (::read(fd, &c, 1) != 1) break;
+    if (c == '\n') {
+      if (buf == "go") break;
+      buf.clear();
+    } else {
+      buf.push_back(c);
+    }
+  }
+  return monotonic_s() - t0;
+}
+
+json run_job(const json& job, int stdin_fd) {
+  json result = {{"protocol", kProtocol}, {"status", "failed"}, {"error", nullptr}, {"traceback", nullptr},
+                 {"env", env_facts()}, {"providers", nullptr}, {"session", json::object()},
+                 {"load_ms", json::object()}, {"first_inference_ms", json::object()}, {"series", json::object()},
+                 {"memory", json::object()}, {"probes", json::object()}, {"windows", json::object()},
+                 {"snapshots", {{"before", read_snapshots(job.value("snapshots", json::object()))}}},
+                 {"measure_s", 0.0}, {"held_s", 0.0}, {"outputs", nullptr}};
+  if (result["env"].contains("llama_cpp_error")) {
+    result["error"] = "RuntimeError: " + result["env"]["llama_cpp_error"].get<std::string>();
+    return result;
+  }
+  const std::string out_dir = job.at("out_dir").get<std::string>();
+  ProbeSampler sampler(job.value("probes", json::array()));
+  sampler.start();
+  double watch = 0;
+  std::string phase = "the job";
+  try {
+    const std::string kind = job.value("kind", std::string());
+    if (kind != "llm") throw std::runtime_error("ValueError: the LLM runner runs jobs of kind 'llm', not '" + kind + "'");
+    const double held = hold_for_go(job.value("handoff_s", 0.0), stdin_fd);
+    watch += held;
+    result["held_s"] = held;
+    phase = "kind llm";
+    const Outputs outputs = run_llm(job, result, watch);
+    if (job.value("save_outputs", true) && !outputs.empty()) {
+      write_npz(out_dir + "/outputs.npz", outputs);
+      result["outputs"] = "outputs.npz";
+    }
+    result["status"] = "ok";
+  } catch (const json::exception& e) {
+    result["error"] = std::string("ValueError: bad job field: ") + e.what();
+    result["traceback"] = "native LLM runner, in " + phase;
+  } catch (const std::exception& e) {
+    const std::string what = e.what();
+    result["error"] = what.rfind("ValueError: ", 0) == 0 ? what : "RuntimeError: " + what;
+    result["traceback"] = "native LLM runner, in " + phase;
+  }
+  result["probes"] = sampler.stop();
+  result["snapshots"]["after"] = read_snapshots(job.value("snapshots", json::object()));
+  result["measure_s"] = watch;
+  return result;
+}
+
+int run_file(const std::string& path, int stdin_fd) {
+  json job;
+  try {
+    std::ifstream f(path);
+    if (!f) {
+      std::cerr << "llm_runner: cannot read " << path << ": " << strerror(errno) << "\n";
+      return 2;
+    }
+    job = json::parse(f);
+  } catch (const json::exception& e) {
+    std::cerr << "llm_runner: " << path << " is not JSON: " << e.what() << "\n";
+    return 2;
+  }
+  if (!job.is_object() || job.value("protocol", 0) != kProtocol || !job.contains("out_dir") || !job["out_dir"].is_string()) {
+    std::cerr << "llm_runner: " << path << " is not a protocol 1 job (protocol 1 and out_dir needed)\n";
+    return 2;
+  }
+  const std::string out_dir = job["out_dir"].get<std::string>();
+  make_dirs(out_dir);
+  const json result = run_job(job, stdin_fd);
+  write_json_atomic(out_dir + "/result.json", result);
+  return result["status"] == "ok" ? 0 : 1;
+}
+
+// ---------------------------------------------------------------- host tools
+struct FtypeName {
+  const char* name;
+  llama_ftype ftype;
+};
+const FtypeName kFtypes[] = {
+    {"F32", LLAMA_FTYPE_ALL_F32},       {"F16", LLAMA_FTYPE_MOSTLY_F16},       {"BF16", LLAMA_FTYPE_MOSTLY_BF16},
+    {"Q8_0", LLAMA_FTYPE_MOSTLY_Q8_0},  {"Q6_K", LLAMA_FTYPE_MOSTLY_Q6_K},     {"Q5_K_M", LLAMA_FTYPE_MOSTLY_Q5_K_M},
+    {"Q5_0", LLAMA_FTYPE_MOSTLY_Q5_0},  {"Q4_K_M", LLAMA_FTYPE_MOSTLY_Q4_K_M}, {"Q4_K_S", LLAMA_FTYPE_MOSTLY_Q4_K_S},
+    {"Q4_1", LLAMA_FTYPE_MOSTLY_Q4_1},  {"Q4_0", LLAMA_FTYPE_MOSTLY_Q4_0},     {"Q3_K_M", LLAMA_FTYPE_MOSTLY_Q3_K_M},
+    {"Q2_K", LLAMA_FTYPE_MOSTLY_Q2_K},
+};
+
+int quantize(const std::string& in, const std::string& out, const std::string& type, int threads) {
+  init_llama();
+  for (const auto& f : kFtypes) {
+    if (type == f.name) {
+      llama_model_quantize_params p = llama_model_quantize_default_params();
+      p.ftype = f.ftype;
+      p.nthread = threads;
+      p.allow_requantize = true;  // the reference may itself be a quantized file's dequantization
+      const uint32_t rc = llama_model_quantize(in.c_str(), out.c_str(), &p);
+      if (rc != 0) {
+        std::cerr << "llm_runner: llama_model_quantize " << in << " -> " << type << " failed (" << rc << ")" << log_tail() << "\n";
+        return 1;
+      }
+      return 0;
+    }
+  }
+  std::cerr << "llm_runner: unknown GGUF type " << type << "; known:";
+  for (const auto& f : kFtypes) std::cerr << " " << f.name;
+  std::cerr << "\n";
+  return 2;
+}
+
+void write_npy(const std::string& path, const Array& a) {
+  const std::vector<uint8_t> bytes = npy_bytes(a);
+  std::ofstream f(path, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+  if (!f) throw std::runtime_error("cannot write " + path);
+}
+
+std::vector<llama_token> read_ids(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + path);
+  std::vector<uint8_t> bytes((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  const Array a = parse_npy(bytes.data(), bytes.size(), path);
+  if (a.descr != "<i4") throw std::runtime_error(path + ": token ids must be int32 (<i4), got " + a.descr);
+  std::vector<llama_token> ids(static_cast<size_t>(a.size()));
+  std::memcpy(ids.data(), a.data.data(), ids.size() * 4);
+  return ids;
+}
+
+int tokenize(const std::string& model_path, const std::string& text_path, const std::string& out) {
+  std::ifstream f(text_path, std::ios::binary);
+  if (!f) throw std::runtime_error("cannot read " + text_path);
+  const std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  init_llama();
+  llama_model_params p = llama_model_default_params();
+  p.vocab_only = true;
+  llama_model* m = llama_model_load_from_file(model_path.c_str(), p);
+  if (!m) throw std::runtime_error("llama.cpp could not load " + model_path + log_tail());
+  const llama_vocab* v = llama_model_get_vocab(m);
+  const int n = -llama_tokenize(v, text.data(), static_cast<int32_t>(text.size()), nullptr, 0, true, false);
+  std::vector<llama_token> ids(static_cast<size_t>(n));
+  const int got = llama_tokenize(v, text.data(), static_cast<int32_t>(text.size()), ids.data(), n, true, false);
+  llama_model_free(m);
+  if (got != n) throw std::runtime_error("tokenizing " + text_path + " gave " + std::to_string(got) + " of " + std::to_string(n) + " tokens");
+  Array a{"<i4", {n}, std::vector<uint8_t>(static_cast<size_t>(n) * 4)};
+  std::memcpy(a.data.data(), ids.data(), a.data.size());
+  write_npy(out, a);
+  return 0;
+}
+
+// Logits of every position, the KV cache cleared at each chunk of n_ctx ids (llama-perplexity's
+// chunks; the host scores each chunk's second half, which has at least n_ctx/2 tokens of context).
+int logits(const std::string& model_path, const std::string& ids_path, const std::string& out, int n_ctx, int threads) {
+  const std::vector<llama_token> ids = read_ids(ids_path);
+  Model model(model_path);
+  const int n_vocab = model.n_vocab();
+  const int n = static_cast<int>(ids.size()) / n_ctx * n_ctx;
+  if (n == 0) throw std::runtime_error(ids_path + " holds fewer ids than one chunk of " + std::to_string(n_ctx));
+  Context ctx(model, static_cast<uint32_t>(n_ctx), static_cast<uint32_t>(n_ctx), static_cast<uint32_t>(n_ctx), threads, true);
+  // .npy header, then rows as they come (float32 [n, n_vocab])
+  Array head{"<f4", {n, n_vocab}, {}};
+  std::vector<uint8_t> header = npy_bytes(head);
+  std::ofstream f(out, std::ios::binary | std::ios::trunc);
+  f.write(reinterpret_cast<const char*>(header.data()), static_cast<std::streamsize>(header.size()));
+  Batch batch(n_ctx);
+  for (int c = 0; c < n; c += n_ctx) {
+    llama_memory_clear(ctx.mem(), true);
+    batch.fill(ids.data() + c, n_ctx, 0, true);
+    decode(ctx, batch, "the logits pass");
+    for (int i = 0; i < n_ctx; ++i) {
+      const float* row = llama_get_logits_ith(ctx.c, i);
+      f.write(reinterpret_cast<const char*>(row), static_cast<std::streamsize>(sizeof(float) * n_vocab));
+    }
+  }
+  if (!f) throw std::runtime_error("cannot write " + out);
+  return 0;
+}
+
+int greedy(const std::string& model_path, const std::string& ids_path, int n_gen, const std::string& out, int threads) {
+  const std::vector<llama_token> ids = read_ids(ids_path);
+  Model model(model_path);
+  const int n_vocab = model.n_vocab();
+  const int n = static_cast<int>(ids.size());
+  Context ctx(model, static_cast<uint32_t>(n + n_gen + 1), 512, 512, threads, false);
+  prefill(ctx, ids.data(), n, 512, "the greedy prompt");
+  Array a{"<i4", {n_gen}, std::vector<uint8_t>(static_cast<size_t>(n_gen) * 4)};
+  Batch one(1);
+  llama_token tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);
+  for (int i = 0; i < n_gen; ++i) {
+    std::memcpy(a.data.data() + 4 * i, &tok, 4);
+    if (i + 1 == n_gen) break;
+    one.fill(&tok, 1, n + i, true);
+    decode(ctx, one, "greedy generation");
+    tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);
+  }
+  write_npy(out, a);
+  return 0;
+}
+
+int usage() {
+  std::cerr << "usage: llm_runner JOB_JSON | --job-from-stdin | --probe\n"
+               "       llm_runner --quantize IN.gguf OUT.gguf TYPE [THREADS]\n"
+               "       llm_runner --tokenize MODEL.gguf TEXT_FILE OUT.npy\n"
+               "       llm_runner --logits MODEL.gguf IDS.npy OUT.npy CTX THREADS\n"
+               "       llm_runner --greedy MODEL.gguf IDS.npy N OUT.npy THREADS\n";
+  return 2;
+}
+
+}  // namespace
+}  // namespace runner
+
+int main(int argc, char** argv) {
+  using namespace runner;
+  signal(SIGPIPE, SIG_IGN);
+  const std::vector<std::string> a(argv + 1, argv + argc);
+  try {
+    if (a.size() == 1 && a[0] == "--probe") {
+      const json facts = env_facts();
+      std::cout << dump(facts) << std::endl;
+      return facts.contains("llama_cpp_error") ? 3 : 0;
+    }
+    if (!a.empty() && a[0] == "--quantize" && (a.size() == 4 || a.size() == 5)) {
+      return quantize(a[1], a[2], a[3], a.size() == 5 ? std::stoi(a[4]) : 0);
+    }
+    if (a.size() == 4 && a[0] == "--tokenize") return tokenize(a[1], a[2], a[3]);
+    if (a.size() == 6 && a[0] == "--logits") return logits(a[1], a[2], a[3], std::stoi(a[4]), std::stoi(a[5]));
+    if (a.size() == 6 && a[0] == "--greedy") return greedy(a[1], a[2], std::stoi(a[3]), a[4], std::stoi(a[5]));
+    if (a.size() == 1 && a[0] == "--job-from-stdin") {
+      std::fputs("ready\n", stdout);
+      std::fflush(stdout);
+      std::string path;
+      char c = 0;
+      while (::read(0, &c, 1) == 1 && c != '\n') path.push_back(c);
+      while (!path.empty() && (path.back() == '\r' || path.back() == ' ')) path.pop_back();
+      if (path.empty()) return 0;
+      return run_file(path, 0);
+    }
+    if (a.size() == 1 && a[0].rfind("--", 0) != 0) return run_file(a[0], -1);
+  } catch (const std::exception& e) {
+    std::cerr << "llm_runner: " << e.what() << "\n";
+    return 1;
+  }
+  return usage();
+}
