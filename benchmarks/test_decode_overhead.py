@@ -8,8 +8,9 @@ round, four runners generate from the same prompt with the same model, their ord
 drift hits each alike: the native runner and the agent with each ``params.kv_cache`` path —
 ``direct`` (the default: the session's C++ binding, output names built once), ``iobinding`` (the
 cache as bound OrtValues) and ``numpy`` (the public ``InferenceSession.run``, as before). Reported
-per precision: the median over rounds of native/agent decode-step medians (target: the default
-within +-5 % of 1) and the per-step cost each agent path adds over native, in microseconds.
+per precision: the median over rounds of native/agent decode-step medians and 10th percentiles
+(target: the default within +-5 % of 1) and the per-step cost each agent path adds over native, in
+microseconds.
 Tokens must agree (asserted); the timings are measurements, not asserts.
 
 Run: .venv/bin/pytest benchmarks/test_decode_overhead.py --benchmark-enable -s   (about 5 minutes)
@@ -38,6 +39,9 @@ THREADS = {"intra_op_num_threads": 1, "inter_op_num_threads": 1}  # 2 threads co
 PROMPT, GENERATE = 16, 64
 MEASURE = {"warmup": 2, "warmup_s": 0.2, "min_iterations": 10, "min_seconds": 1.0, "max_seconds": 4.0}
 QUICK = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 2, "min_seconds": 0.0, "max_seconds": 4.0}
+#: per run, the decode steps' median and 10th percentile: on a shared host the fastest tenth of the
+#: steps is where other processes took the least, so a fixed per-call cost shows most plainly there
+STATS = ("p10", "median")
 RUNNERS = ("native", "agent: direct", "agent: iobinding", "agent: numpy")
 
 
@@ -68,7 +72,8 @@ def _run(argv: list[str], model: Path, inputs: Path, out: Path, measure: dict[st
     assert r["status"] == "ok", r["error"]
     with np.load(out / "outputs.npz") as z:
         tokens = z[f"p{PROMPT}g{GENERATE}/tokens"]
-    return {"decode_ms": float(np.median(r["series"][f"decode_ms@p{PROMPT}g{GENERATE}"]["samples"])),
+    steps = r["series"][f"decode_ms@p{PROMPT}g{GENERATE}"]["samples"]
+    return {"decode_ms": {"p10": float(np.percentile(steps, 10)), "median": float(np.median(steps))},
             "tokens": tokens, "kv_cache": r["session"].get("kv_cache")}
 
 
@@ -80,7 +85,7 @@ def _rounds(models: dict[str, Path], native: list[str], tmp: Path, rounds: int, 
     np.savez(inputs, **{f"p{PROMPT}/input_ids": np.random.default_rng(2).integers(2, 4096, (1, PROMPT))})
     report: dict[str, Any] = {}
     for prec, model in models.items():
-        got: dict[str, list[float]] = {who: [] for who in RUNNERS}
+        got: dict[str, list[dict[str, float]]] = {who: [] for who in RUNNERS}
         for i in range(rounds):
             order = RUNNERS[i % len(RUNNERS):] + RUNNERS[:i % len(RUNNERS)]
             res = {who: _run(argv[who][0], model, inputs, tmp / prec / f"{i}-{k}", measure, argv[who][1])
@@ -90,14 +95,14 @@ def _rounds(models: dict[str, Path], native: list[str], tmp: Path, rounds: int, 
                 got[who].append(res[who]["decode_ms"])
                 if who != "native":
                     assert res[who]["kv_cache"] == argv[who][1]
-        native_ms = got["native"]
-        report[prec] = {
-            "native_step_ms": statistics.median(native_ms),
-            **{who: {"ratio_native_over_agent": statistics.median(n / a for n, a in zip(native_ms, got[who])),
-                     "added_us_per_step": statistics.median((a - n) * 1000 for n, a in zip(native_ms, got[who])),
-                     "step_ms": statistics.median(got[who])}
-               for who in RUNNERS[1:]},
-        }
+        report[prec] = {}
+        for stat in STATS:
+            native_ms = [g[stat] for g in got["native"]]
+            report[prec][stat] = {"native_step_ms": statistics.median(native_ms), **{
+                who: {"ratio_native_over_agent": statistics.median(n / a[stat] for n, a in zip(native_ms, got[who])),
+                      "added_us_per_step": statistics.median((a[stat] - n) * 1000 for n, a in zip(native_ms, got[who])),
+                      "step_ms": statistics.median(a[stat] for a in got[who])}
+                for who in RUNNERS[1:]}}
     return report
 
 
@@ -112,7 +117,8 @@ def test_decode_steps_agent_vs_native(benchmark, tmp_path: Path) -> None:  # typ
     benchmark.extra_info.update({"rounds": rounds, "threads": THREADS, "decode": report})
     print(f"\ntext-lm decode steps (p{PROMPT}, {GENERATE} tokens, {THREADS['intra_op_num_threads']} threads), "
           f"{rounds} interleaved rounds, medians:")
-    for prec, r in report.items():
-        print(f"  {prec}: native {r['native_step_ms'] * 1000:.0f} us/step; " + "; ".join(
-            f"{who} {r[who]['step_ms'] * 1000:.0f} us, native/agent {r[who]['ratio_native_over_agent']:.3f}, "
-            f"+{r[who]['added_us_per_step']:.1f} us/step" for who in RUNNERS[1:]))
+    for prec, by_stat in report.items():
+        for stat, r in by_stat.items():
+            print(f"  {prec} ({stat} step): native {r['native_step_ms'] * 1000:.0f} us; " + "; ".join(
+                f"{who} {r[who]['step_ms'] * 1000:.0f} us, native/agent {r[who]['ratio_native_over_agent']:.3f} "
+                f"({r[who]['added_us_per_step']:+.1f} us)" for who in RUNNERS[1:]))

@@ -1048,6 +1048,7 @@ RUNTIME_DISTS = {
     "mnn": ("MNN",),
     "openvino": ("openvino",),
     "litert": ("ai-edge-litert", "tflite-runtime"),
+    "onnxruntime-genai": ("onnxruntime-genai",),
 }
 
 
@@ -1294,7 +1295,141 @@ class LiteRtAdapter(_Adapter):
         return self._from_artifact(values)
 
 
-RUNTIME_ADAPTERS = {"openvino": OpenVinoAdapter, "ncnn": NcnnAdapter, "mnn": MnnAdapter, "litert": LiteRtAdapter}
+class GenAIAdapter(object):
+    """ONNX Runtime GenAI (text-generation jobs): a model folder run by its own generation loop.
+
+    job["models"]: "config" (genai_config.json) and "model" (the decoder), pushed one by one;
+    they are linked back into a folder under the names the config gives. Options: "provider"
+    (GenAI's name: "cpu" default, "cuda", "dml", "qnn", ...). Threads: the job's
+    intra_op_num_threads, overlaid on the config's decoder session options. Greedy search with
+    min_length = max_length: every run makes the same number of tokens, EOS or not.
+    """
+
+    kinds = ("text-generation",)
+
+    def __init__(self, np, job):
+        import onnxruntime_genai as og
+
+        self.np, self.og, self.job = np, og, job
+        rt = job["runtime"]
+        self.options = dict(rt.get("options") or {})
+        self.options.update(rt.get("settings") or {})
+        self.provider = str(self.options.get("provider", "cpu"))
+        self.threads = (job.get("session") or {}).get("intra_op_num_threads")
+        self.version = getattr(og, "__version__", None)
+
+    def folder(self):
+        """The pushed files as one folder (symlinks; copies where links are refused)."""
+        models = self.job["models"]
+        with open(models["config"]) as f:
+            config = json.load(f)
+        folder = os.path.join(self.job["out_dir"], "genai-model")
+        if not os.path.isdir(folder):
+            os.makedirs(folder)
+        names = {"config": "genai_config.json", "model": config["model"]["decoder"]["filename"]}
+        for role, path in models.items():
+            dest = os.path.join(folder, names.get(role, os.path.basename(role)))
+            if os.path.lexists(dest):
+                os.remove(dest)
+            try:
+                os.symlink(os.path.abspath(path), dest)
+            except OSError:
+                import shutil
+
+                shutil.copyfile(path, dest)
+        return folder
+
+    def load(self):
+        og = self.og
+        config = og.Config(self.folder())
+        config.clear_providers()
+        if self.provider != "cpu":
+            config.append_provider(self.provider)
+        if self.threads:
+            config.overlay(json.dumps({"model": {"decoder": {"session_options": {
+                "intra_op_num_threads": int(self.threads)}}}}))
+        self.model = og.Model(config)
+        self.applied = {"provider": self.provider, "intra_op_num_threads": self.threads}
+
+    def generate(self, prompt_ids, n_tokens, timer, keep=False):
+        """lm_generate's record through GenAI: append_tokens + the first generate_next_token (which
+        picks from the prefill's logits) is the time to first token; each generate_next_token after
+        it is one decode step. With keep, the logits of every pick (read untimed: get_logits runs
+        the pending step, which the next generate_next_token then finds done)."""
+        og, np = self.og, self.np
+        ids = np.asarray(prompt_ids, dtype=np.int32).reshape(-1)
+        params = og.GeneratorParams(self.model)
+        total = int(ids.size + n_tokens)
+        params.set_search_options(max_length=total, min_length=total, do_sample=False, batch_size=1)
+        gen = og.Generator(self.model, params)
+        logits = []
+
+        def prefill():
+            gen.append_tokens(ids)
+            if keep:
+                logits.append(np.array(gen.get_logits(), dtype=np.float32).reshape(-1))
+            gen.generate_next_token()
+
+        _, ttft = timer.call(prefill)
+        tokens = [int(gen.get_next_tokens()[0])]
+        out = {"ttft_ms": ttft, "step_ms": []}
+        for _ in range(n_tokens - 1):
+            if keep:
+                logits.append(np.array(gen.get_logits(), dtype=np.float32).reshape(-1))
+            _, ms = timer.call(gen.generate_next_token)
+            out["step_ms"].append(ms)
+            tokens.append(int(gen.get_next_tokens()[0]))
+        out["tokens"] = np.array(tokens, dtype=np.int64)
+        if keep:
+            out["step_logits"] = np.stack(logits)
+        return out
+
+    def run_kind(self, np, job, ctx):
+        """The text-generation kind's series (see run_text_generation), the decoder's logits per
+        pick as "<label>/logits"; no "<prompt>/prefill_logits" (GenAI keeps the last position's)."""
+        t0 = time.perf_counter()
+        self.load()
+        load_ms = (time.perf_counter() - t0) * 1000.0
+        ctx.watch.add(load_ms / 1000.0)
+        ctx.result["load_ms"]["model"] = load_ms
+        ctx.result["session"] = dict((k, v) for k, v in self.applied.items() if isinstance(v, (int, str, bool)))
+        ctx.result["env"]["runtimes"] = {"onnxruntime-genai": self.version or "unknown"}
+        feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
+        timer = _Timer(float(job.get("test_slowdown") or 0.0))
+        outputs = {}
+        for cell in _generation_grid(job, feed_sets, 16):
+            label, prompt, n_tok = cell["label"], cell["prompt"], int(cell["generate"])
+            if prompt not in feed_sets or "input_ids" not in feed_sets[prompt]:
+                raise ValueError("grid cell %r names prompt %r, not in inputs (%s)" % (label, prompt, sorted(feed_sets)))
+            ids = feed_sets[prompt]["input_ids"]
+            first, first_ms = timer.call(lambda: self.generate(ids, n_tok, timer, keep=True))
+            ctx.watch.add(first_ms / 1000.0)
+            ctx.result["first_inference_ms"][label] = first_ms
+            outputs[label + "/tokens"] = first["tokens"]
+            outputs[label + "/logits"] = first["step_logits"]
+            runs = []
+
+            def once(ids=ids, n_tok=n_tok, runs=runs):
+                runs.append(self.generate(ids, n_tok, timer))
+
+            samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load,
+                                                         ctx.handoff)
+            steady = runs[n_warm:]
+            _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
+            if n_tok > 1:
+                _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
+            _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
+            ctx.steady_window("generation_ms@" + label, window)
+        requested = "onnxruntime-genai:%s" % self.provider
+        ctx.result["providers"] = {
+            "requested": requested, "available": [requested], "session": [requested], "placement": {},
+            "used": requested, "fallback": False, "requested_fraction": 1.0, "placement_method": "single provider",
+        }
+        return outputs
+
+
+RUNTIME_ADAPTERS = {"openvino": OpenVinoAdapter, "ncnn": NcnnAdapter, "mnn": MnnAdapter, "litert": LiteRtAdapter,
+                    "onnxruntime-genai": GenAIAdapter}
 
 
 def run_runtime_single(np, job, ctx):
@@ -1451,9 +1586,11 @@ def run_job(job, stdin_fd=None):
         if kind not in KINDS:
             raise ValueError("unknown job kind %r (agent knows %s)" % (kind, sorted(KINDS)))
         if other_runtime is not None:
-            if kind != "single":
-                raise ValueError("runtime %s runs single-model jobs, not %r" % (other_runtime, kind))
-            outputs = run_runtime_single(np, job, ctx)
+            adapter = RUNTIME_ADAPTERS.get(other_runtime)
+            kinds = getattr(adapter, "kinds", ("single",))
+            if kind not in kinds:
+                raise ValueError("runtime %s runs %s jobs, not %r" % (other_runtime, "/".join(kinds), kind))
+            outputs = run_runtime_single(np, job, ctx) if kind == "single" else adapter(np, job).run_kind(np, job, ctx)
         else:
             outputs = KINDS[kind](ort, np, job, ctx)
         peak, method = peak_memory()  # before the placement session: the measured session only

@@ -11,11 +11,13 @@ from harness.runtimes.litert import LiteRT
 from harness.runtimes.mnn import Mnn
 from harness.runtimes.ncnn import Ncnn
 from harness.runtimes.onnxruntime import OnnxRuntime
+from harness.runtimes.onnxruntime_genai import OnnxRuntimeGenAI
 from harness.runtimes.openvino import OpenVino
 
 ONNXRUNTIME = "onnxruntime"
 
-RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (OnnxRuntime(), Ncnn(), Mnn(), OpenVino(), LiteRT())}
+RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (OnnxRuntime(), Ncnn(), Mnn(), OpenVino(), LiteRT(),
+                                                OnnxRuntimeGenAI())}
 
 
 def runtime_names() -> list[str]:

@@ -49,7 +49,7 @@ def write_tiny_llama(path: Path, seed: int = 0, qtype: str = "Q8_0", tied: bool 
     def norm(name: str) -> None:
         w.add_tensor(name, (1.0 + 0.1 * rng.standard_normal(c["hidden"])).astype(np.float32))
 
-    emb = rng.standard_normal((c["vocab"], c["hidden"])).astype(np.float32)
+    emb = (0.2 * rng.standard_normal((c["vocab"], c["hidden"]))).astype(np.float32)  # tied head: logits std ~2
     w.add_tensor("token_embd.weight", gguf.quants.quantize(emb, quant), raw_dtype=quant)
     for i in range(c["layers"]):
         norm(f"blk.{i}.attn_norm.weight")

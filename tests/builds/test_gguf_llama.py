@@ -6,6 +6,7 @@ from pathlib import Path
 
 import gguf
 import numpy as np
+import onnx
 import onnxruntime as ort
 import pytest
 from hypothesis import given, settings
@@ -54,3 +55,28 @@ def test_not_llama_or_not_gguf_is_a_clear_error(tmp_path: Path) -> None:
     w.close()
     with pytest.raises(HarnessError, match="gpt2.gguf: general.architecture is 'gpt2'"):
         open_llama(other)
+
+
+def test_onnx_quality_against_the_reference_logits_on_the_same_ids(tmp_path: Path) -> None:
+    """KL / top-1 / perplexity of ONNX precisions vs reference logits, the way gguf_quality scores GGUF types."""
+    from harness.builds import calibration, convert
+    from harness.builds.onnx_llm_quality import onnx_quality
+
+    path = write_tiny_llama(tmp_path / "tiny.gguf", qtype="Q8_0")
+    model, _, _ = build_from_gguf(path)
+    ids = np.random.default_rng(7).integers(0, TINY["vocab"], 64)
+    n_ctx, prompt, n_greedy = 16, 8, 6
+    ref = np.concatenate([reference_logits(path, ids[c:c + n_ctx]) for c in range(0, 64, n_ctx)])
+    seq = list(ids[:prompt])
+    for _ in range(n_greedy):
+        seq.append(int(reference_logits(path, np.array(seq))[-1].argmax()))
+    ref_greedy = np.array(seq[prompt:])
+    feeds = calibration.lm_feeds(model, {"p/input_ids": ids[None, :prompt]}, 4)
+    models = {"fp32": tmp_path / "fp32.onnx", "int4": tmp_path / "int4.onnx"}
+    onnx.save(model, models["fp32"])
+    onnx.save(convert.convert("int4", model, feeds).model, models["int4"])
+    got = onnx_quality(models, ids, ref, ref_greedy, n_ctx=n_ctx, greedy_prompt=prompt, threads=1)
+    assert got["fp32"]["positions"] == 4 * (n_ctx // 2 - 1)
+    assert got["fp32"]["kl_max"] < 1e-8 and got["fp32"]["top1_agreement"] == 1.0 and got["fp32"]["greedy_match"] == 1.0
+    assert abs(got["fp32"]["ln_ppl_ratio"]) < 1e-5  # float32 vs the float64 reference
+    assert got["int4"]["kl_mean"] > 1e3 * max(got["fp32"]["kl_mean"], 1e-12)  # re-quantizing Q8_0 weights shows
