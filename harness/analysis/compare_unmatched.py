@@ -110,7 +110,8 @@ def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey,
         if (wl, prec, be, fp, dev) in other_cells:  # the cell is compared; these metrics are not
             out.one_sided += [OneSided(side, dev, wl, prec, be, f"metric only in {side}", k[4]) for k in keys]
             continue
-        fails = other_fails.get((wl, prec, be, fp, dev), [])
+        # a cell that failed before the device was fingerprinted (unreachable) has none: same device name
+        fails = other_fails.get((wl, prec, be, fp, dev)) or other_fails.get((wl, prec, be, "", dev), [])
         if side == "A" and fails and all(f[1] in FAILED_STATUSES for f in fails):
             kinds = {k: str(next((r.get("kind") for r in groups[k]), "")) for k in keys}
             head = _headline(keys, kinds.__getitem__)
