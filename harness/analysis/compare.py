@@ -198,7 +198,7 @@ def compare(
             _judge_deterministic(row, ma, mb, th)
         rows.append(row)
     shifts = judge_noisy(pending, priors)
-    lone = unmatched(ga, gb, fails_a, fails_b, _measured)
+    lone = unmatched(ga, gb, fails_a, fails_b)
     rows += _one_side_rows(lone.fingerprint_moved, lone.failed, ga)
     rows.sort(key=lambda r: (r.device, r.workload, r.precision, r.backend, r.metric))
     cmp = Comparison(a.label, b.label, rows, shifts=shifts, one_sided=lone.one_sided)

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from harness.analysis.run_table import PRECISION_ORDER, headline_metric
+from harness.records import MEASURED
 
 GroupKey = tuple[str, str, str, str, str, str]  # workload, precision, backend, fingerprint, metric, device
 CellFails = Mapping[tuple[str, ...], list[tuple[str, str, str]]]  # (cell key, device) -> [(run, status, error)]
@@ -73,12 +74,14 @@ def _status_reason(side: str, fails: list[tuple[str, str, str]]) -> str:
     return f"{status} in {side}: run {run}{more}" + (f": {err}" if err else "")
 
 
-def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey, list[dict[str, Any]]],
-              fails_a: CellFails, fails_b: CellFails, measured: Callable[[list[dict[str, Any]]], list[dict[str, Any]]]
-              ) -> Unmatched:
-    """Sort the rows present on one side only into findings and not-compared entries.
+def _measured(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in runs if r.get("status") in MEASURED]
 
-    ``measured`` keeps a row's records of measured runs (the caller's definition of MEASURED)."""
+
+def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey, list[dict[str, Any]]],
+              fails_a: CellFails, fails_b: CellFails) -> Unmatched:
+    """Sort the rows present on one side only (row key -> records of every run) into findings and
+    not-compared entries; ``fails_*``: each side's cells that did not measure, with run, status, error."""
     out = Unmatched([], [], [])
     cells_a = {_cell(k) for k in ga}
     cells_b = {_cell(k) for k in gb}
@@ -110,12 +113,13 @@ def unmatched(ga: Mapping[GroupKey, list[dict[str, Any]]], gb: Mapping[GroupKey,
         if (wl, prec, be, fp, dev) in other_cells:  # the cell is compared; these metrics are not
             out.one_sided += [OneSided(side, dev, wl, prec, be, f"metric only in {side}", k[4]) for k in keys]
             continue
-        fails = other_fails.get((wl, prec, be, fp, dev), [])
+        # a cell that failed before the device was fingerprinted (unreachable) has none: same device name
+        fails = other_fails.get((wl, prec, be, fp, dev)) or other_fails.get((wl, prec, be, "", dev), [])
         if side == "A" and fails and all(f[1] in FAILED_STATUSES for f in fails):
             kinds = {k: str(next((r.get("kind") for r in groups[k]), "")) for k in keys}
             head = _headline(keys, kinds.__getitem__)
-            if measured(groups[head]):
-                out.failed.append(FailedCell(head, measured(groups[head]), _status_reason("B", fails)))
+            if _measured(groups[head]):
+                out.failed.append(FailedCell(head, _measured(groups[head]), _status_reason("B", fails)))
                 continue
         reason = _status_reason(other, fails) if fails else f"only in {side}"
         out.one_sided.append(OneSided(side, dev, wl, prec, be, reason))

@@ -27,7 +27,7 @@ def run_once(store: Store, *, build: str, flt: Filters, device_files: Sequence[P
 
     req = RunRequest(filters=flt, build=build, devices_dir=devices_dir, workloads_dir=workloads_dir,
                      device_files=device_files, kind=kind, labels=labels, test_slowdown=test_slowdown,
-                     lock_wait_s=lock_wait_s)
+                     lock_wait_s=lock_wait_s, check_first=True)
     prep = prepare_run(req, store)
     waits = WaitLine(console)
     try:

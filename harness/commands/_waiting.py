@@ -16,10 +16,10 @@ from rich.console import Console
 from rich.status import Status
 from rich.text import Text
 
-from harness.transport.lock import DEFAULT_WAIT_S
-
 if TYPE_CHECKING:
     from harness.session.runner import Event
+
+DEFAULT_WAIT_S = 3600.0  # how long an interactive command waits for a busy device (the lock itself has no default)
 
 
 def wait_timeout_option() -> Any:

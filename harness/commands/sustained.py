@@ -150,6 +150,7 @@ def sustained(
         devices_dir=devices_dir,
         workloads_dir=workloads_dir,
         device_files=files,
+        check_first=True,
         kind="sustained",
         labels={"sustained_minutes": minutes},
         argv=sys.argv[1:],

@@ -33,7 +33,6 @@ from harness.transport.remote_shell import script_argv
 
 log = logging.getLogger(__name__)
 
-DEFAULT_WAIT_S = 3600.0  # how long an interactive command waits for a busy device
 WAIT_POLL_S = 2.0  # how often a waiting command tries the lock again
 
 # $1 lockdir  $2 owner json  $3 stale_after_s

@@ -158,6 +158,10 @@ def test_failed_in_b_is_failed_and_one_sided_cells_are_listed_not_judged(store) 
     assert [(r.verdict, r.metric) for r in bert] == [(Verdict.FAILED, "latency_ms@b1")]  # one row per cell
     assert bert[0].reason.startswith("failed in B: run b: boom") and bert[0].a is not None
     assert cmp.exit_code() == 1 and not cmp.one_sided
+    # the device never answered: its failed cell has no fingerprint, and is still FAILED, not "only in A"
+    record_run(store, "offline", cells=(CellSpec(), CellSpec(workload="bert", fingerprint=None)),  # type: ignore[arg-type]
+               seed=2, status={"bert": "failed"})
+    assert [r.verdict for r in _sides(store, ["a"], ["offline"]).rows if r.workload == "bert"] == [Verdict.FAILED]
     back = _sides(store, ["b"], ["a"])  # failed in A, measured in B: a fix, not a finding
     assert Verdict.FAILED not in {r.verdict for r in back.rows} and back.exit_code() == 0
     assert [(o.side, o.workload, o.reason.split(":")[0]) for o in back.one_sided] == [("B", "bert", "failed in A")]
