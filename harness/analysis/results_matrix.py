@@ -30,7 +30,7 @@ import pandas as pd
 from harness.analysis.compare import MEASURED
 from harness.analysis.fidelity import XPLAT_HOST_METHOD, XPLAT_MAX_ABS, XPLAT_REL_L2
 from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES
-from harness.analysis.run_table import PRECISION_ORDER, headline_metric
+from harness.analysis.run_table import PRECISION_ORDER, SANE_CEILING, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
 from harness.records import parse_flags
@@ -42,9 +42,6 @@ REL_L2_METRIC = "rel_l2"
 NOT_RUN = "not_run"  # planned, never recorded (an interrupted run)
 NOT_PLANNED = "n/a"  # the device's plan has no such cell
 HOST_REFERENCE = "host CPU EP"
-# Beyond this no measured quantity of ours is meant (ms, MB, mJ, ratios): a stored value past it (a
-# device that sent 1e308 into an older store) is shown as missing, never drawn or printed.
-SANE_CEILING = 1e12
 
 
 @dataclass(frozen=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from harness.analysis.run_table import SANE_CEILING as CEILING  # beyond it a value is absurd: shown missing
+
 EXPONENT = {"s": 0, "ms": -3, "us": -6, "µs": -6, "ns": -9}  # 10**EXPONENT seconds per unit
 TO_SECONDS = {u: 10.0 ** e for u, e in EXPONENT.items()}
 STEPS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
-CEILING = 1e12  # beyond it a stored value is absurd (a device that sent 1e308): shown as missing
 
 
 def is_time(unit: str | None) -> bool:
