@@ -23,12 +23,13 @@ from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.store import Store
 
 IDENTITY = ["device", "workload", "precision", "backend"]
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
 class DeviceState:
     device: str
-    newest_run: str  # the device's newest history run (measured or not)
+    newest_run: str  # the device's newest history run that attempted a cell (measured or not)
     newest_at: str
     last_good_at: str | None  # the newest run where it measured a cell (None: never)
     down_since: str | None = None  # first of the trailing runs that measured nothing (None: up)
@@ -88,7 +89,10 @@ def farm_state(index: pd.DataFrame, errors: dict[int, str] | None = None) -> Far
                                f"(newest {last['run_id']}: {last['status']}); this result is of "
                                f"{str(first['run_created_at_ok'])[:16]}")
 
-    runs = (idx.assign(ok=idx["status"].isin(list(MEASURED)))
+    # a run whose cells of the device were all skipped (a -p the device cannot run) says nothing
+    # about whether the device is up: it is left out of the up/down reading
+    attempted = idx[idx["status"] != SKIPPED]
+    runs = (attempted.assign(ok=attempted["status"].isin(list(MEASURED)))
             .groupby(["device", "run_id"], sort=False).agg(at=("run_created_at", "max"), ok=("ok", "max"))
             .reset_index().sort_values("at", ascending=False))
     devices = []

@@ -92,6 +92,15 @@ def test_a_device_that_never_measured_shows_its_newest_attempt() -> None:
     assert state.cell_ids == [2] and state.devices[0].down and state.devices[0].last_good_at is None
 
 
+def test_a_run_of_skipped_cells_says_nothing_about_the_device() -> None:
+    rows = [(1, "a", 1, "fp32", "ok"), (2, "b", 2, "int4", "skipped")]  # b: -p int4, which x cannot run
+    index = pd.DataFrame([{"id": i, "run_id": r, "run_created_at": DAY.format(d), "device": "x", "workload": "w",
+                           "precision": p, "backend": "cpu", "status": st, "device_fingerprint": "fp"}
+                          for i, r, d, p, st in rows])
+    state = farm_state(index)
+    assert state.cell_ids == [1, 2] and not state.devices[0].down and state.devices[0].newest_run == "a"
+
+
 def test_non_finite_and_absurd_values_never_reach_a_page(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     _night(store, "n1", 1)
