@@ -175,25 +175,9 @@ def _finite(v: Any) -> float | None:
     return f if math.isfinite(f) and abs(f) <= SANE_CEILING else None
 
 
-def _flags(result_json: Any) -> tuple[str, ...]:
-    """Cell flags as text: issue-11 objects ({code, message}) or the plain strings of older stores."""
-    if not isinstance(result_json, str) or not result_json:
-        return ()
-    try:
-        flags = json.loads(result_json).get("flags") or []
-    except (ValueError, AttributeError):
-        return ()
-    out = []
-    for f in flags:
-        if isinstance(f, dict):
-            out.append(str(f.get("message") or f.get("code") or ""))
-        else:
-            out.append(str(f))
-    return tuple(x for x in out if x)
-
-
 def _badges(result_json: Any) -> tuple[tuple[str, str, str], ...]:
-    """(code, label, message) of each stored flag: the short label on the badge, the message on hover."""
+    """(code, label, message) of each stored flag (issue-11 objects or the plain strings of older
+    stores): the short label on an HTML badge, the message on hover and in every text format."""
     if not isinstance(result_json, str) or not result_json:
         return ()
     try:
@@ -287,10 +271,9 @@ def results_matrix(
             continue
         row = found
         vals = values.get(int(c.id), {})
+        badges = _badges(c.result_json) + tuple((cell_badges or {}).get(int(c.id), ()))
         cell = MatrixCell(status=str(c.status), backend=str(c.backend), error=None if pd.isna(c.error) else str(c.error),
-                          flags=_flags(c.result_json) + tuple(m for _, _, m in (cell_badges or {}).get(int(c.id), ())),
-                          badges=_badges(c.result_json) + tuple((cell_badges or {}).get(int(c.id), ())),
-                          run_id=str(c.run_id),
+                          flags=tuple(message for _, _, message in badges), badges=badges, run_id=str(c.run_id),
                           cell_id=int(c.id), at=_text(getattr(c, "run_created_at", None)))
         if cell.measured:
             cell.latency = _finite(vals.get(row.metric)) if row.metric else None
