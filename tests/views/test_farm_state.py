@@ -129,7 +129,7 @@ def test_non_finite_and_absurd_values_never_reach_a_page(tmp_path: Path) -> None
 STATUSES = ["ok", "failed", "timeout", "skipped", "accuracy_fail"]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["x", "y"]), st.sampled_from(["w", "v"]),
                           st.sampled_from(["fp32", "int8"]), st.sampled_from(STATUSES)), min_size=1, max_size=30))
 def test_the_state_holds_each_cell_once_its_newest_measured_result_first(rows: list) -> None:
