@@ -32,7 +32,7 @@ import pandas as pd
 from harness.analysis.compare import MEASURED
 from harness.analysis.fidelity import XPLAT_HOST_METHOD, XPLAT_MAX_ABS, XPLAT_REL_L2
 from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES
-from harness.analysis.run_table import PRECISION_ORDER, headline_metric
+from harness.analysis.run_table import PRECISION_ORDER, SANE_CEILING, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
 from harness.runtimes.registry import ONNXRUNTIME
@@ -45,9 +45,6 @@ REL_L2_METRIC = "rel_l2"
 NOT_RUN = "not_run"  # planned, never recorded (an interrupted run)
 NOT_PLANNED = "n/a"  # the device's plan has no such cell
 HOST_REFERENCE = "host CPU EP"
-# Beyond this no measured quantity of ours is meant (ms, MB, mJ, ratios): a stored value past it (a
-# device that sent 1e308 into an older store) is shown as missing, never drawn or printed.
-SANE_CEILING = 1e12
 
 
 @dataclass(frozen=True)
@@ -191,23 +188,6 @@ def _finite(v: Any) -> float | None:
     return f if math.isfinite(f) and abs(f) <= SANE_CEILING else None
 
 
-def _flags(result_json: Any) -> tuple[str, ...]:
-    """Cell flags as text: issue-11 objects ({code, message}) or the plain strings of older stores."""
-    if not isinstance(result_json, str) or not result_json:
-        return ()
-    try:
-        flags = json.loads(result_json).get("flags") or []
-    except (ValueError, AttributeError):
-        return ()
-    out = []
-    for f in flags:
-        if isinstance(f, dict):
-            out.append(str(f.get("message") or f.get("code") or ""))
-        else:
-            out.append(str(f))
-    return tuple(x for x in out if x)
-
-
 def _identity(result_json: Any) -> tuple[str, str | None]:
     """(runtime, ONNX Runtime provider) of a stored cell: its identity, ONNX Runtime when it has none."""
     try:
@@ -220,7 +200,8 @@ def _identity(result_json: Any) -> tuple[str, str | None]:
 
 
 def _badges(result_json: Any) -> tuple[tuple[str, str, str], ...]:
-    """(code, label, message) of each stored flag: the short label on the badge, the message on hover."""
+    """(code, label, message) of each stored flag (issue-11 objects or the plain strings of older
+    stores): the short label on an HTML badge, the message on hover and in every text format."""
     if not isinstance(result_json, str) or not result_json:
         return ()
     try:
@@ -323,10 +304,9 @@ def results_matrix(
             continue
         row = found
         vals = values.get(int(c.id), {})
+        badges = _badges(c.result_json) + tuple((cell_badges or {}).get(int(c.id), ()))
         cell = MatrixCell(status=str(c.status), backend=str(c.backend), error=None if pd.isna(c.error) else str(c.error),
-                          flags=_flags(c.result_json) + tuple(m for _, _, m in (cell_badges or {}).get(int(c.id), ())),
-                          badges=_badges(c.result_json) + tuple((cell_badges or {}).get(int(c.id), ())),
-                          run_id=str(c.run_id),
+                          flags=tuple(message for _, _, message in badges), badges=badges, run_id=str(c.run_id),
                           cell_id=int(c.id), runtime=str(c.runtime), at=_text(getattr(c, "run_created_at", None)))
         if cell.measured:
             cell.latency = _finite(vals.get(row.metric)) if row.metric else None

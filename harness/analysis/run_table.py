@@ -17,6 +17,10 @@ from harness.analysis.flags import labels, parse_flags
 
 # Which noisy series headlines a cell, by workload kind (first prefix present wins).
 PRECISION_ORDER = ("fp32", "fp16", "int8", "int8-static", "int4")
+# Beyond this no quantity of ours is meant (ms, MB, mJ, ratios): a stored value past it (a device that
+# sent 1e308 into a store written before the protocol bounded numbers) is shown as missing, never
+# printed or drawn. Every table and chart of the reports uses this one bound.
+SANE_CEILING = 1e12
 HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
 COLUMNS = [
     "device", "workload", "precision", "backend", "status", "metric", "p50", "p90", "unit", "peak_mb",
@@ -103,7 +107,7 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
 
 def fmt(v: object, digits: int = 3) -> str:
     """Compact number formatting for tables (3 significant digits, small numbers in e-notation)."""
-    if v is None or (isinstance(v, float) and (not math.isfinite(v) or abs(v) > 1e12)):
+    if v is None or (isinstance(v, float) and (not math.isfinite(v) or abs(v) > SANE_CEILING)):
         return "–"  # missing, non-finite or absurd: never printed as a number
     if isinstance(v, float):
         if v != 0 and (abs(v) < 1e-2 or abs(v) >= 1e5):

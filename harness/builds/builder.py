@@ -166,9 +166,10 @@ def build(
     tmp.mkdir(parents=True)
     try:
         recipes = {wl.name: workload_recipe(wl, path) for wl, path in workloads}
+        stored = stored_builds(Path(builds_root)) if reuse else []
         entries = {}
         for wl, path in workloads:
-            reused = _reuse(Path(builds_root), wl, recipes[wl.name], tmp, precisions) if reuse else None
+            reused = _reuse(Path(builds_root), stored, wl, recipes[wl.name], tmp, precisions) if reuse else None
             entries[wl.name] = reused if reused is not None else _build_or_fail(wl, path, tmp, precisions)
         manifest = Manifest(
             build_id=bid,
@@ -199,29 +200,37 @@ def build(
 FP32_REFERENCE_ONLY = "fp32: built as the fidelity reference only (not in the workload's list)"
 
 
-def _donors(builds_root: Path, name: str, recipe: str) -> list[tuple[Path, WorkloadEntry]]:
-    """Stored builds whose workload ``name`` has this recipe (newest first), with its entry."""
+def stored_builds(builds_root: Path) -> list[tuple[Path, Manifest]]:
+    """The builds under ``builds_root`` with a readable manifest (staging folders and the object
+    store left out)."""
     out = []
-    for d in sorted(builds_root.glob("*"), reverse=True):
+    for d in sorted(Path(builds_root).glob("*")) if Path(builds_root).is_dir() else []:
         if d.name.startswith(".") or not (d / MANIFEST_NAME).is_file():
             continue
         try:
-            man = load_manifest(d)
+            out.append((d, load_manifest(d)))
         except HarnessError:
             continue
+    return out
+
+
+def _donors(stored: Sequence[tuple[Path, Manifest]], name: str, recipe: str) -> list[tuple[Path, WorkloadEntry]]:
+    """Stored builds whose workload ``name`` has this recipe, with its entry."""
+    out = []
+    for d, man in stored:
         entry = man.workloads.get(name)
         if entry is not None and entry.error is None and (man.source.get("recipes") or {}).get(name) == recipe:
             out.append((d, entry))
     return out
 
 
-def _reuse(builds_root: Path, wl: Workload, recipe: str, build_dir: Path,
+def _reuse(builds_root: Path, stored: Sequence[tuple[Path, Manifest]], wl: Workload, recipe: str, build_dir: Path,
            only: Sequence[str] | None) -> WorkloadEntry | None:
     """The workload's entry from a stored build with the same recipe that holds every wanted
     precision, its artifacts linked into ``build_dir`` (verified against their sha256); None:
     build it."""
     wanted = [p for p in wl.precisions if only is None or p in only]
-    for donor, entry in _donors(builds_root, wl.name, recipe):
+    for donor, entry in _donors(stored, wl.name, recipe):
         known = set(entry.precisions) | set(entry.skipped)
         if not set(wanted) <= known or "fp32" not in entry.precisions:
             continue

@@ -100,6 +100,7 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
 
 def render_summary(console: Console, store: Store, run_id: str) -> None:
     from harness.analysis.run_table import fmt, run_table
+    from harness.report.units import quantity, shown_in
 
     table = run_table(store.cells_frame([run_id]), store.metrics_frame([run_id]))
     # one device / one backend: say it in the title instead of a column of repeats
@@ -111,9 +112,9 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
     for col in [*columns, "metric", "p50", "p90", "peak MB", "rel L2 vs fp32", "status", *(["flags"] if show_flags else [])]:
         t.add_column(col, justify="right" if col in ("p50", "p90", "peak MB", "rel L2 vs fp32") else "left")
     for r in table.itertuples():
-        metric = (r.metric or "") + (f" ({r.unit})" if r.unit else "")
+        metric = (r.metric or "") + (f" ({shown_in(r.unit)})" if shown_in(r.unit) else "")  # 14.0 µs: unit in the value
         row: list[str | Text] = [*(Text(terminal_safe(str(getattr(r, c)))) for c in columns), Text(terminal_safe(metric)),
-                                 fmt(r.p50), fmt(r.p90),
+                                 quantity(r.p50, r.unit, fmt), quantity(r.p90, r.unit, fmt),
                                  fmt(r.peak_mb), fmt(r.rel_l2), Text(r.status, style=STATUS_STYLE.get(r.status, ""))]
         t.add_row(*row, *([Text(terminal_safe(r.flags or ""), style="yellow")] if show_flags else []))
     console.print(t)

@@ -149,7 +149,13 @@ def energy_bars(matrix: ResultsMatrix) -> Chart | None:
                                   "legend": {"title": {"text": "precision"}}})
 
 
+def _points(chart: Chart) -> int:
+    return sum(len(t.get("y") or ()) for t in chart.data)
+
+
 def matrix_charts(matrix: ResultsMatrix) -> list[Chart]:
+    """Every chart with something to compare: one with a single point (a 1-cell run's bar, a
+    scatter of one dot) says less than the matrix beside it and is left out."""
     charts = latency_bars(matrix)
     charts += [c for c in (speedup_vs_error(matrix), memory_bars(matrix), energy_bars(matrix)) if c is not None]
-    return charts
+    return [c for c in charts if _points(c) >= 2]

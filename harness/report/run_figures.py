@@ -10,6 +10,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from harness.analysis.run_table import SANE_CEILING
 from harness.report.units import common_unit
 
 PRECISION_ORDER = ["fp32", "fp16", "int8", "int8-static", "int4"]
@@ -44,7 +45,7 @@ def figure_html(fig: go.Figure) -> str:
 def display_points(data: np.ndarray, cap: int = DISPLAY_POINTS) -> np.ndarray:
     """The samples themselves, or ``cap`` evenly spaced quantiles of them when there are more."""
     data = np.asarray(data, dtype=float)
-    data = data[np.isfinite(data) & (np.abs(data) <= 1e12)]  # a non-finite or absurd sample is never drawn
+    data = data[np.isfinite(data) & (np.abs(data) <= SANE_CEILING)]  # a non-finite or absurd sample is never drawn
     if len(data) <= cap:
         return data
     return np.quantile(data, np.linspace(0.0, 1.0, cap))

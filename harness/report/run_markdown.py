@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.analysis.run_table import fmt, run_table
+from harness.report.units import quantity, shown_in
 from harness.results.exporters import RunBundle
 
 HEADERS = ["device", "workload", "precision", "backend", "metric", "p50", "p90", "peak MB", "rel L2", "status", "notes"]
@@ -24,8 +25,10 @@ def to_markdown(bundle: RunBundle) -> str:
              "| " + " | ".join(HEADERS) + " |", "|" + "|".join("---" for _ in HEADERS) + "|"]
     for r in table.itertuples():
         notes = "; ".join(x for x in (r.flags, r.error) if x)
-        metric = f"{r.metric} ({r.unit})" if r.metric else ""
-        vals = [r.device, r.workload, r.precision, r.backend, metric, fmt(r.p50), fmt(r.p90), fmt(r.peak_mb),
+        unit = shown_in(r.unit)
+        metric = (f"{r.metric} ({unit})" if unit else r.metric) if r.metric else ""
+        vals = [r.device, r.workload, r.precision, r.backend, metric, quantity(r.p50, r.unit, fmt),
+                quantity(r.p90, r.unit, fmt), fmt(r.peak_mb),
                 fmt(r.rel_l2), r.status, notes]
         lines.append("| " + " | ".join(_cell(v) for v in vals) + " |")
     return "\n".join(lines) + "\n"

@@ -15,7 +15,7 @@ from harness.analysis.run_table import fmt, run_table
 from harness.report import run_figures
 from harness.report.plotlyjs import plotly_script
 from harness.report.results_section import results_section
-from harness.report.units import duration, is_time
+from harness.report.units import quantity
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges, run_changes
 from harness.views.results_matrix import run_results_matrix
@@ -26,7 +26,7 @@ _env = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _env.filters["fmt"] = fmt
-_env.filters["duration"] = lambda v, unit: duration(v, unit) if is_time(unit) else fmt(v)
+_env.filters["duration"] = lambda v, unit: quantity(v, unit, fmt)
 
 SEEDED_NOTE = (
     "Built-in workloads are seeded, untrained models: they prove the pipeline and the runtime "

@@ -7,12 +7,13 @@ shown in µs below 1 ms, in s from 1000 ms on; anything else (tokens/s, MB) is l
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+
+from harness.analysis.run_table import SANE_CEILING as CEILING  # beyond it a value is absurd: shown missing
 
 EXPONENT = {"s": 0, "ms": -3, "us": -6, "µs": -6, "ns": -9}  # 10**EXPONENT seconds per unit
 TO_SECONDS = {u: 10.0 ** e for u, e in EXPONENT.items()}
 STEPS = (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6), ("ns", 1e-9))
-CEILING = 1e12  # beyond it a stored value is absurd (a device that sent 1e308): shown as missing
 
 
 def is_time(unit: str | None) -> bool:
@@ -71,3 +72,14 @@ def interval(low: float | None, high: float | None, value: float, unit: str | No
         factor = _factor(str(unit), fitting_unit(value * TO_SECONDS[str(unit)])[0])
     d = decimals(value * factor)
     return f"[{low * factor:.{d}f}, {high * factor:.{d}f}]"
+
+
+def shown_in(unit: str | None) -> str:
+    """The unit a column header or label names for values shown with ``quantity``: none for a
+    duration (each value says its own), else the unit itself."""
+    return "" if is_time(unit) else (unit or "")
+
+
+def quantity(value: float | None, unit: str | None, fallback: Callable[[float | None], str]) -> str:
+    """A duration in the unit that fits it; any other value as ``fallback`` writes it."""
+    return duration(value, unit) if is_time(unit) and value is not None else fallback(value)

@@ -23,12 +23,13 @@ from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.store import Store
 
 IDENTITY = ["device", "workload", "precision", "backend"]
+SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
 class DeviceState:
     device: str
-    newest_run: str  # the device's newest history run (measured or not)
+    newest_run: str  # the device's newest history run that attempted a cell (measured or not)
     newest_at: str
     last_good_at: str | None  # the newest run where it measured a cell (None: never)
     down_since: str | None = None  # first of the trailing runs that measured nothing (None: up)
@@ -52,10 +53,12 @@ class FarmState:
         return {str(d): list(dict.fromkeys(g["run_id"])) for d, g in shown.groupby("device", sort=True)}
 
 
-def history_index(store: Store, kinds: Sequence[str] = HISTORY_RUN_KINDS) -> pd.DataFrame:
-    """Store.cell_index of the history runs (ab / calibrate experiments left out)."""
+def history_index(store: Store, kinds: Sequence[str] = HISTORY_RUN_KINDS, *,
+                  cells: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Store.cell_index of the history runs (ab / calibrate experiments left out); ``cells``: a
+    Store.cells_frame the caller read already (its index columns are used, no second scan)."""
     runs = {r["run_id"] for r in store.list_runs() if r.get("kind", "run") in kinds}
-    index = store.cell_index()
+    index = store.cell_index() if cells is None else cells[list(Store.CELL_INDEX)]
     return index[index["run_id"].isin(runs)].reset_index(drop=True)
 
 
@@ -67,9 +70,9 @@ def farm_state(index: pd.DataFrame, errors: dict[int, str] | None = None) -> Far
     idx = index.sort_values(["run_created_at", "id"]).reset_index(drop=True)
     measured = idx[idx["status"].isin(list(MEASURED))]
     newest_fp = measured.drop_duplicates("device", keep="last").set_index("device")["device_fingerprint"]
-    keep = [d not in newest_fp.index or pd.isna(newest_fp[d]) or fp == newest_fp[d] or pd.isna(fp)
-            for d, fp in zip(idx["device"], idx["device_fingerprint"])]
-    idx = idx[keep]
+    newest, fp = idx["device"].map(newest_fp), idx["device_fingerprint"]
+    same = (fp.astype(object) == newest.astype(object)).astype(bool)
+    idx = idx[(newest.isna() | fp.isna() | same).to_numpy(dtype=bool)]
     measured = idx[idx["status"].isin(list(MEASURED))]
     last_measured = measured.drop_duplicates(IDENTITY, keep="last")
     last_attempt = idx.drop_duplicates(IDENTITY, keep="last")
@@ -86,21 +89,21 @@ def farm_state(index: pd.DataFrame, errors: dict[int, str] | None = None) -> Far
                                f"(newest {last['run_id']}: {last['status']}); this result is of "
                                f"{str(first['run_created_at_ok'])[:16]}")
 
+    # a run whose cells of the device were all skipped (a -p the device cannot run) says nothing
+    # about whether the device is up: it is left out of the up/down reading
+    attempted = idx[idx["status"] != SKIPPED]
+    runs = (attempted.assign(ok=attempted["status"].isin(list(MEASURED)))
+            .groupby(["device", "run_id"], sort=False).agg(at=("run_created_at", "max"), ok=("ok", "max"))
+            .reset_index().sort_values("at", ascending=False))
     devices = []
-    for device, g in idx.groupby("device", sort=True):
-        per_run = g.groupby("run_id", sort=False).agg(at=("run_created_at", "max"),
-                                                      ok=("status", lambda s: bool(s.isin(list(MEASURED)).any())))
-        per_run = per_run.sort_values("at", ascending=False)
-        down = 0
-        for ok in per_run["ok"]:
-            if ok:
-                break
-            down += 1
-        good = per_run[per_run["ok"]]
-        newest = str(per_run.index[0])
+    for device, per_run in runs.groupby("device", sort=True):
+        oks = per_run["ok"].astype(bool).tolist()
+        down = oks.index(True) if True in oks else len(oks)  # the newest runs that measured nothing
+        good = per_run[per_run["ok"].astype(bool)]
+        newest = str(per_run["run_id"].iloc[0])
         reason = None
         if down:
-            ids = g.loc[g["run_id"] == newest, "id"]
+            ids = idx.loc[(idx["run_id"] == newest) & (idx["device"] == device), "id"]
             reason = next((errors[int(i)] for i in ids if errors and errors.get(int(i))), None)
         devices.append(DeviceState(
             device=str(device), newest_run=newest, newest_at=str(per_run["at"].iloc[0]),
@@ -109,9 +112,10 @@ def farm_state(index: pd.DataFrame, errors: dict[int, str] | None = None) -> Far
     return FarmState(sorted(int(i) for i in shown["id"]), devices, failing)
 
 
-def load_farm_state(store: Store) -> tuple[FarmState, pd.DataFrame]:
-    """The farm's state and the history index it was chosen from (one scan of the store)."""
-    index = history_index(store)
+def load_farm_state(store: Store, *, cells: pd.DataFrame | None = None) -> tuple[FarmState, pd.DataFrame]:
+    """The farm's state and the history index it was chosen from (one scan of the store, or
+    ``cells``: every cell, as Store.cells_frame() read them)."""
+    index = history_index(store, cells=cells)
     newest = index.sort_values("run_created_at").drop_duplicates("device", keep="last")["run_id"]
     errors: dict[int, str] = {}
     if len(newest):

@@ -38,7 +38,7 @@ from harness.results.store import Store
 from harness.views import noise as noise_view
 from harness.views.changes import DeviceChanges, judge_cells
 from harness.views.compare import CompareOptions, compare_sides
-from harness.views.farm_state import DeviceState, FarmState, load_farm_state
+from harness.views.farm_state import FarmState, load_farm_state
 from harness.views.history import alert_ids, load_series, stored_alerts
 from harness.views.results_matrix import matrix_of, select_cells
 
@@ -91,10 +91,6 @@ class SiteData:
     def open_alerts(self) -> list[Alert]:
         return [a for a in self.alerts if a.state in OPEN]
 
-    @property
-    def down(self) -> list[DeviceState]:
-        return [d for d in self.state.devices if d.down]
-
 
 def _label(runs: Sequence[str]) -> str:
     """What a device's shown cells come from: one run, or the newest and how many before it."""
@@ -110,7 +106,7 @@ def site_data(store: Store, *, thresholds: Thresholds | None = None,
     data = SiteData(runs=runs, all_cells=all_cells, history_cells=cells,
                     series=load_series(store, thresholds=thresholds), alerts=stored_alerts(store),
                     alert_ids=alert_ids(store))
-    data.state, index = load_farm_state(store)
+    data.state, index = load_farm_state(store, cells=all_cells)
     shown_runs = data.state.runs_of(index)
     selection = select_cells(store, data.state.cell_ids, sorted({r for rs in shown_runs.values() for r in rs}))
     groups = [(str(d), _label(shown_runs.get(str(d), ["?"])), g) for d, g in selection.cells.groupby("device", sort=True)]

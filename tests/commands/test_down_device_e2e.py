@@ -51,4 +51,5 @@ def test_a_device_that_measured_nothing_is_shown_down_and_the_site_still_publish
     assert pub.returncode == 0, pub.stdout + pub.stderr
     page = (site / "index.html").read_text()
     assert "down since" in page and "last good results kept" in page
+    assert "device offline" in page  # what the device said, beside it
     assert page.count('class="at"') == 2  # both good cells of lab-phone still on the front page, dated

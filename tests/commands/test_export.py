@@ -56,7 +56,7 @@ def test_export_formats(store: Store, tmp_path: Path, fmt: str) -> None:
         assert cell["samples"]["latency_ms@b1"] == [1.0] * 30 and doc["run"]["run_id"] == "r1"
     elif fmt == "markdown":
         text = out.read_text()
-        assert "| local | w | int8 | cpu | latency_ms@b1 (ms) | 1 |" in text
+        assert "| local | w | int8 | cpu | latency_ms@b1 | 1.00 ms |" in text  # a duration says its unit
         assert "does not run int4 \\| (reason)" in text  # pipes in user text are escaped
     else:
         doc = json.loads(out.read_text())

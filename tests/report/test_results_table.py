@@ -79,6 +79,9 @@ def test_terminal_csv_latex_html_keep_groups_and_statuses() -> None:
     assert float(recs[0]["median"]) == 10.0 and recs[0]["ci_low"] and recs[1]["speedup_vs_fp32"]
     latex = render_latex(m)
     assert latex.count(r"\multicolumn{5}{c}") == 2 and r"\textit{failed}" in latex and r"\cmidrule(lr){8-12}" in latex
+    assert "10.0 ms" in latex and not any(ord(ch) > 127 for ch in latex)  # units in the cell, plain ASCII LaTeX
+    m.rows[0].cells["pixel"].latency = 0.0141
+    assert r"14.1 $\mu$s" in render_latex(m)
     page = render_html(m)
     assert page.count('class="group" colspan="5"') == 2 and "&lt;boom&gt;" in page and "<boom>" not in page
     assert "note &lt;b&gt;" in page
@@ -117,7 +120,7 @@ def test_any_device_or_workload_text_stays_plain_text(device: str, workload: str
     escaped = tex(device)
     assert not re.search(r"(?<!\\)[&%$#_{}~^]", escaped.replace(r"\textbackslash{}", "").replace(
         r"\textasciitilde{}", "").replace(r"\textasciicircum{}", "").replace(r"$\times$", "").replace(
-        r"$\star$", "").replace(r"$\cdot$", ""))
+        r"$\star$", "").replace(r"$\cdot$", "").replace(r"$\mu$", ""))
 
 
 def test_renderers_neither_read_the_store_nor_decide() -> None:

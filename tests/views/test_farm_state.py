@@ -9,6 +9,8 @@ import re
 from pathlib import Path
 
 import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.records import CellRecord, MetricValue
 from harness.report.run_report import write_run_report
@@ -92,6 +94,15 @@ def test_a_device_that_never_measured_shows_its_newest_attempt() -> None:
     assert state.cell_ids == [2] and state.devices[0].down and state.devices[0].last_good_at is None
 
 
+def test_a_run_of_skipped_cells_says_nothing_about_the_device() -> None:
+    rows = [(1, "a", 1, "fp32", "ok"), (2, "b", 2, "int4", "skipped")]  # b: -p int4, which x cannot run
+    index = pd.DataFrame([{"id": i, "run_id": r, "run_created_at": DAY.format(d), "device": "x", "workload": "w",
+                           "precision": p, "backend": "cpu", "status": st, "device_fingerprint": "fp"}
+                          for i, r, d, p, st in rows])
+    state = farm_state(index)
+    assert state.cell_ids == [1, 2] and not state.devices[0].down and state.devices[0].newest_run == "a"
+
+
 def test_non_finite_and_absurd_values_never_reach_a_page(tmp_path: Path) -> None:
     store = Store(tmp_path / "s.db")
     _night(store, "n1", 1)
@@ -113,3 +124,34 @@ def test_non_finite_and_absurd_values_never_reach_a_page(tmp_path: Path) -> None
         assert "e+308" not in text and "e+307" not in text and ">inf<" not in text, page
         assert not re.search(r"[\[,:]\s*-?(NaN|Infinity)\b", text), page  # nor in a chart's JSON
     store.close()
+
+
+STATUSES = ["ok", "failed", "timeout", "skipped", "accuracy_fail"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["x", "y"]), st.sampled_from(["w", "v"]),
+                          st.sampled_from(["fp32", "int8"]), st.sampled_from(STATUSES)), min_size=1, max_size=30))
+def test_the_state_holds_each_cell_once_its_newest_measured_result_first(rows: list) -> None:
+    index = pd.DataFrame([{"id": i, "run_id": f"r{day}", "run_created_at": DAY.format(day + 1), "device": d,
+                           "workload": w, "precision": p, "backend": "cpu", "status": s, "device_fingerprint": "fp"}
+                          for i, (day, d, w, p, s) in enumerate(rows)])
+    state = farm_state(index)
+    shown = index.set_index("id").loc[state.cell_ids]
+    keys = list(zip(shown["device"], shown["workload"], shown["precision"]))
+    assert sorted(set(keys)) == sorted(set(zip(index["device"], index["workload"], index["precision"])))
+    assert len(keys) == len(set(keys))  # every cell once
+    for (d, w, p), cid in zip(keys, shown.index):
+        same = index[(index["device"] == d) & (index["workload"] == w) & (index["precision"] == p)]
+        measured = same[same["status"].isin(["ok", "accuracy_fail"])]
+        if len(measured):  # the newest measured attempt (the last row of the newest run holding one)
+            newest = measured.sort_values(["run_created_at", "id"]).iloc[-1]
+            assert cid == newest["id"]
+            assert (cid in state.failing_since) == bool((same["run_created_at"] > newest["run_created_at"]).any())
+    for dev in state.devices:
+        mine = index[(index["device"] == dev.device) & (index["status"] != "skipped")]
+        after = mine[mine["run_created_at"] >= (dev.down_since or "~")]
+        assert not after["status"].isin(["ok", "accuracy_fail"]).any()  # down: nothing measured since
+        if not dev.down:
+            newest = mine.sort_values("run_created_at").iloc[-1]["run_created_at"]
+            assert mine[mine["run_created_at"] == newest]["status"].isin(["ok", "accuracy_fail"]).any()

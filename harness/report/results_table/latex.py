@@ -19,7 +19,7 @@ from harness.report.results_table.text import (
 
 _SPECIAL = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
             "}": r"\}", "~": r"\textasciitilde{}", "^": r"\textasciicircum{}", "×": r"$\times$", "–": "--",
-            "★": r"$\star$", "·": r"$\cdot$"}
+            "★": r"$\star$", "·": r"$\cdot$", "µ": r"$\mu$"}
 _PATTERN = re.compile("|".join(re.escape(k) for k in _SPECIAL))
 
 

@@ -15,6 +15,7 @@ import pandas as pd
 from markupsafe import Markup, escape
 
 from harness.analysis.history import Series
+from harness.analysis.run_table import SANE_CEILING
 
 COLORS = {"REGRESSED": "#cf222e", "IMPROVED": "#1a7f37"}
 SERIES_CHART_MIN_RUNS = 3  # fewer runs: the series page shows the numbers, not a one-dot chart
@@ -62,7 +63,9 @@ def plot_div(div_id: str, data: list[dict[str, Any]], layout: dict[str, Any], he
 
 
 def _clean(values: Any) -> list[float | None]:
-    return [None if v is None or not np.isfinite(v) else float(v) for v in np.asarray(values, dtype=float)]
+    """Values to draw: missing, non-finite and absurd ones (beyond SANE_CEILING) become gaps."""
+    return [None if v is None or not np.isfinite(v) or abs(v) > SANE_CEILING else float(v)
+            for v in np.asarray(values, dtype=float)]
 
 
 def series_figure(s: Series) -> tuple[list[dict[str, Any]], dict[str, Any]]:

@@ -7,9 +7,12 @@ from typing import Any
 
 import jinja2
 
+from harness.analysis.run_table import SANE_CEILING
+
 
 def num(value: Any, digits: int = 4) -> str:
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+    """A number for a page; missing, non-finite or absurd (beyond SANE_CEILING, a device's 1e308) is blank."""
+    if value is None or (isinstance(value, float) and (not math.isfinite(value) or abs(value) > SANE_CEILING)):
         return ""
     return f"{float(value):.{digits}g}"
 

@@ -8,11 +8,11 @@ with no line left has no chart (never a chart with a single point).
 
 from __future__ import annotations
 
+import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import pandas as pd
 
 from harness.analysis.history import Series
 from harness.analysis.run_table import headline_metric
@@ -32,11 +32,22 @@ class Trend:
     layout: dict[str, Any]
 
 
-def _per_build(s: Series) -> pd.DataFrame:
-    p = s.points[["build_id", "run_created_at", "median"]].copy()
-    p["build_id"] = p["build_id"].fillna("?").astype(str)
-    p = p[pd.to_numeric(p["median"], errors="coerce").notna()]
-    return p.groupby("build_id", sort=False).agg(first=("run_created_at", "min"), median=("median", "median"))
+def _per_build(s: Series) -> dict[str, tuple[str, float]]:
+    """build id -> (its first run's date, the median of its runs' medians); plain Python: a
+    pandas groupby per series costs ~0.1 s, 5 s for a 50-series farm."""
+    runs: dict[str, tuple[str, list[float]]] = {}
+    for build, at, median in zip(s.points["build_id"], s.points["run_created_at"], s.points["median"]):
+        try:
+            v = float(median)
+        except (TypeError, ValueError):
+            continue
+        if not math.isfinite(v):
+            continue
+        key = "?" if build is None or (isinstance(build, float) and math.isnan(build)) else str(build)
+        first, values = runs.setdefault(key, (str(at), []))
+        values.append(v)
+        runs[key] = (min(first, str(at)), values)
+    return {b: (first, statistics.median(vals)) for b, (first, vals) in runs.items()}
 
 
 def _rank(p: str) -> tuple[int, str]:
@@ -57,22 +68,26 @@ def trends(series: Sequence[Series]) -> list[Trend]:
         lines = [(s, b) for s, b in lines if len(b) >= MIN_BUILDS]
         if not lines:
             continue
-        builds = pd.concat([b for _, b in lines]).groupby(level=0)["first"].min().sort_values()
-        unit, factor = common_unit([v for _, b in lines for v in b["median"]], lines[0][0].unit)
+        first: dict[str, str] = {}
+        for _, b in lines:
+            for build, (at, _) in b.items():
+                first[build] = min(first.get(build, at), at)
+        builds = sorted(first, key=lambda x: (first[x], x))  # the order the builds were first run in
+        unit, factor = common_unit([v for _, b in lines for _, v in b.values()], lines[0][0].unit)
         backends = len({s.key[2] for s, _ in lines}) > 1
         data = []
         for s, b in sorted(lines, key=lambda sb: (_rank(sb[0].key[1]), sb[0].device, sb[0].key[2])):
             k = devices.index(s.device)
             name = f"{s.key[1]} · {s.device}" + (f" · {s.key[2]}" if backends else "")
-            b = b.loc[[x for x in builds.index if x in b.index]]
-            data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": list(b.index),
-                         "y": [float(v) * factor for v in b["median"]],
+            xs = [x for x in builds if x in b]
+            data.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": xs,
+                         "y": [b[x][1] * factor for x in xs],
                          "line": {"color": PALETTE.get(s.key[1], "#7f7f7f"), "dash": DASHES[k % len(DASHES)]},
                          "marker": {"symbol": SYMBOLS[k % len(SYMBOLS)], "size": 6},
                          "hovertemplate": "build %{x}<br>%{y:.3g} " + (unit or "").replace("%", "%%")
                                           + "<extra>%{fullData.name}</extra>"})
         layout = {"title": {"text": f"{workload}: {head} over builds", "font": {"size": 13}},
-                  "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": list(builds.index),
+                  "xaxis": {"type": "category", "categoryorder": "array", "categoryarray": builds,
                             "title": {"text": "build"}, "automargin": True},
                   "yaxis": {"title": {"text": unit or head}, "rangemode": "tozero"},
                   "legend": {"title": {"text": "precision · device"}, "font": {"size": 10}},
