@@ -136,3 +136,38 @@ def get_version(dist: str) -> str:
     from importlib.metadata import version
 
     return version(dist)
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(get_runtime("litert").converter_missing() is not None,
+                    reason="LiteRT's converter is an extra (harness[litert] + scripts/install-litert-converter.sh)")
+def test_litert_nhwc_tensors_are_mapped_back_and_said_so(tmp_path: Path) -> None:
+    """A conv net whose 4-D output onnx2tf makes NHWC: compared in NCHW, at fp32 precision."""
+    from onnx import TensorProto, helper, numpy_helper, save
+
+    rng = np.random.default_rng(0)
+    w = numpy_helper.from_array(rng.standard_normal((4, 3, 3, 3)).astype(np.float32), "W")
+    graph = helper.make_graph([helper.make_node("Conv", ["x", "W"], ["y"], pads=[1, 1, 1, 1])], "conv",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4, 8, 8])], [w])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 9
+    save(model, str(tmp_path / "conv.onnx"))
+    (tmp_path / "conv.yaml").write_text(yaml.safe_dump({
+        "name": "conv", "kind": "generic", "model": {"path": "conv.onnx"}, "precisions": ["fp32"],
+        "inputs": [{"name": "x", "shape": [1, 3, 8, 8], "range": [-1, 1]}],
+        "measure": {"warmup": 1, "warmup_s": 0, "min_iterations": 5, "min_seconds": 0.02, "max_seconds": 0.3}}))
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump({
+        "name": "d", "transport": {"kind": "local", "workdir": str(tmp_path / "dev")},
+        "threads": {"intra_op": 1, "inter_op": 1}, "backends": [{"name": "lite", "runtime": "litert"}]}))
+    env = {**os.environ, "HARNESS_BUILDS": str(tmp_path / "builds")}
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", "-d", str(tmp_path / "dev.yaml"), "-w",
+                           str(tmp_path / "conv.yaml"), "--store", str(tmp_path / "s.db"), "--no-report"],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    store = Store(str(tmp_path / "s.db"))
+    cell = store.cells_frame().iloc[0]
+    assert cell.status == "ok", cell.error
+    assert json.loads(cell.result_json)["runtime"]["layouts_mapped"] == ["x: NHWC", "y: NHWC"]
+    rel = store.metrics_frame().set_index("metric")["value"]["rel_l2"]
+    assert rel < 1e-5
