@@ -199,6 +199,11 @@ def _identity(result_json: Any) -> tuple[str, str | None]:
     return str(ident.get("runtime") or ONNXRUNTIME), ident.get("provider")
 
 
+def cell_runtime(result_json: Any) -> str:
+    """The runtime a stored cell ran on (ONNX Runtime for cells stored before runtimes existed)."""
+    return _identity(result_json)[0]
+
+
 def _badges(result_json: Any) -> tuple[tuple[str, str, str], ...]:
     """(code, label, message) of each stored flag (issue-11 objects or the plain strings of older
     stores): the short label on an HTML badge, the message on hover and in every text format."""
