@@ -89,6 +89,9 @@ class Row:
     sigma_source: str | None = None  # estimated / calibrated / history / assumed
     sigma_df: float | None = None
     sigma_detail: str | None = None  # where σ_run came from: calibration date and runs, staleness
+    sigma_runs: int | None = None  # runs behind a calibrated or history σ_run
+    sigma_date: str | None = None  # when a calibration was made (YYYY-MM-DD)
+    sigma_stale: bool = False  # a prior σ_run the rows at hand contradicted: the larger observed one is used
     mde: float | None = None  # minimum detectable effect (80 % power, Holm over the rows judged), as a fraction
     shift: float | None = None  # the device's common shift this row was judged relative to (fraction)
     runs_needed: int | None = None  # INCONCLUSIVE: runs per side (rounds when paired) that would decide it
@@ -795,6 +798,9 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     row.sigma_run, row.sigma_source = math.expm1(noise.sigma), noise.source
     row.sigma_df = noise.df if math.isfinite(noise.df) else None
     row.sigma_detail = noise.detail or None
+    if noise.source in ("calibrated", "history"):
+        row.sigma_runs, row.sigma_date = noise.runs or None, noise.date or None
+    row.sigma_stale = "stale" in noise.detail
     single = _single(item)
     row.mde = math.expm1(guard.mde)
     row.paired = item.pairs is not None

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from harness.analysis.noise import (
-    tail_df,
-    variance_ratio,
     as_percent,
     calibrate,
     from_percent,
     history_noise,
     robust_sigma,
     series_sigma,
+    tail_df,
+    variance_ratio,
 )
 
 
