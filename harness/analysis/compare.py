@@ -647,7 +647,7 @@ class Shift:
     mde: float
     sigma_run: float
     sigma_source: str
-    applied: bool  # the rows were judged relative to it
+    applied: bool  # significant: the rows say they were judged relative to it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -669,8 +669,9 @@ def _shift_rows(items: Sequence[NoisyRow]) -> list[DS.ShiftRow]:
 
 
 def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> list[Shift]:
-    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once; when it is
-    significant the rows are judged relative to it (``rel_diff``)."""
+    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once, and each row's change
+    relative to its runs' levels (``rel_diff``: a run offset shared by the device's rows is not the row's).
+    Rows say so when the shift is significant (``applied``)."""
     groups: dict[tuple[str, str], list[NoisyRow]] = {}
     for it in pending:
         if it.pairs is None and len(it.a_info) == len(it.a) and len(it.b_info) == len(it.b):
@@ -721,10 +722,10 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         if device_explains and verdict is Verdict.REGRESSED:
             shift.reason += " (though the probes favour the device, the change survives what they can explain)"
         out.append(shift)
-        if applied:
-            for it, r in zip(items, rows, strict=True):
-                a, b = DS.relative(r, levels)
-                it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
+        for it, r in zip(items, rows, strict=True):  # every row judged on what is its own
+            a, b = DS.relative(r, levels)
+            it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
+            if applied:
                 it.shift = math.expm1(r.orientation * diff.d)
     return out
 
