@@ -669,9 +669,10 @@ def _shift_rows(items: Sequence[NoisyRow]) -> list[DS.ShiftRow]:
 
 
 def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> list[Shift]:
-    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once, and each row's change
-    relative to its runs' levels (``rel_diff``: a run offset shared by the device's rows is not the row's).
-    Rows say so when the shift is significant (``applied``)."""
+    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once, and, when the shift is
+    significant or the runs' levels show offsets shared by the device's rows, each row's change relative
+    to its runs' levels (``rel_diff``: a run offset shared by the device's rows is not the row's). Rows say
+    so when the shift is significant (``applied``)."""
     groups: dict[tuple[str, str], list[NoisyRow]] = {}
     for it in pending:
         if it.pairs is None and len(it.a_info) == len(it.a) and len(it.b_info) == len(it.b):
@@ -722,6 +723,8 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         if device_explains and verdict is Verdict.REGRESSED:
             shift.reason += " (though the probes favour the device, the change survives what they can explain)"
         out.append(shift)
+        if not (applied or DS.shared_offsets(la, lb, [it.diff.var_run for it in items if it.diff is not None])):
+            continue  # the runs' levels vary no more than independent rows make them: nothing to take out
         for it, r in zip(items, rows, strict=True):  # every row judged on what is its own
             a, b = DS.relative(r, levels)
             it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
