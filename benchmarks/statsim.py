@@ -27,9 +27,9 @@ from pathlib import Path
 
 import numpy as np
 
+from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
 from harness.analysis.changepoints import StepRule, detect
-from harness.analysis import device_shift as DS
 from harness.analysis.compare import Comparison, Priors, Verdict, judge_noisy, noisy_row
 from harness.analysis.thresholds import Thresholds
 from harness.analysis.within_run import estimate_run

@@ -91,6 +91,9 @@ class Row:
     sigma_source: str | None = None  # estimated / calibrated / history / assumed
     sigma_df: float | None = None
     sigma_detail: str | None = None  # where σ_run came from: calibration date and runs, staleness
+    sigma_runs: int | None = None  # runs behind a calibrated or history σ_run
+    sigma_date: str | None = None  # when a calibration was made (YYYY-MM-DD)
+    sigma_stale: bool = False  # a prior σ_run the rows at hand contradicted: the larger observed one is used
     mde: float | None = None  # minimum detectable effect (80 % power, Holm over the rows judged), as a fraction
     shift: float | None = None  # the device's common shift this row was judged relative to (fraction)
     runs_needed: int | None = None  # INCONCLUSIVE: runs per side (rounds when paired) that would decide it
@@ -650,7 +653,7 @@ class Shift:
     mde: float
     sigma_run: float
     sigma_source: str
-    applied: bool  # the rows were judged relative to it
+    applied: bool  # significant: the rows say they were judged relative to it
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -672,8 +675,10 @@ def _shift_rows(items: Sequence[NoisyRow]) -> list[DS.ShiftRow]:
 
 
 def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> list[Shift]:
-    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once; when it is
-    significant the rows are judged relative to it (``rel_diff``)."""
+    """Per device with MIN_SHIFT_ROWS rows or more: the common shift, judged once, and, when the shift is
+    significant or the runs' levels show offsets shared by the device's rows, each row's change relative
+    to its runs' levels (``rel_diff``: a run offset shared by the device's rows is not the row's). Rows say
+    so when the shift is significant (``applied``)."""
     groups: dict[tuple[str, str], list[NoisyRow]] = {}
     for it in pending:
         if it.pairs is None and len(it.a_info) == len(it.a) and len(it.b_info) == len(it.b):
@@ -724,10 +729,12 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         if device_explains and verdict is Verdict.REGRESSED:
             shift.reason += " (though the probes favour the device, the change survives what they can explain)"
         out.append(shift)
-        if applied:
-            for it, r in zip(items, rows, strict=True):
-                a, b = DS.relative(r, levels)
-                it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
+        if not (applied or DS.shared_offsets(la, lb, [it.diff.var_run for it in items if it.diff is not None])):
+            continue  # the runs' levels vary no more than independent rows make them: nothing to take out
+        for it, r in zip(items, rows, strict=True):  # every row judged on what is its own
+            a, b = DS.relative(r, levels)
+            it.rel_diff, _ = _difference(it, Priors(), a, b, noise=it.noise if _single(it) else None)
+            if applied:
                 it.shift = math.expm1(r.orientation * diff.d)
     return out
 
@@ -801,6 +808,9 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     row.sigma_run, row.sigma_source = math.expm1(noise.sigma), noise.source
     row.sigma_df = noise.df if math.isfinite(noise.df) else None
     row.sigma_detail = noise.detail or None
+    if noise.source in ("calibrated", "history"):
+        row.sigma_runs, row.sigma_date = noise.runs or None, noise.date or None
+    row.sigma_stale = "stale" in noise.detail
     single = _single(item)
     row.mde = math.expm1(guard.mde)
     row.paired = item.pairs is not None

@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import stats
 
 MIN_SHIFT_ROWS = 5  # fewer rows on a device cannot tell a common shift from a few rows that changed
 
@@ -79,6 +80,27 @@ def run_levels(rows: Sequence[ShiftRow]) -> RunLevels | None:
     for (side, rid), v in dev.items():
         getattr(out, side)[rid] = float(np.median(v))
     return out
+
+
+SHARED_ALPHA = 0.05  # run levels this unlikely under independent row offsets: the offsets are shared
+
+
+def shared_offsets(a: Sequence[float], b: Sequence[float], var_runs: Sequence[float]) -> bool:
+    """Do the runs' levels vary within each side more than independent row offsets would make them?
+
+    A level is the median over the rows of their departures, so with offsets per row its variance is
+    about (π / 2) var_run / rows; a chi-square test of the levels' pooled within-side variance against
+    that. Judging rows relative to the levels costs degrees of freedom; it pays only when the device's
+    rows share their runs' offsets (clocks, thermal state, load)."""
+    df = (len(a) - 1) + (len(b) - 1)
+    v = [x for x in var_runs if x > 0 and math.isfinite(x)]
+    if df < 1 or not v:
+        return False
+    expected = math.pi / 2.0 * float(np.median(v)) / len(v)
+    ss = sum(float(np.sum((np.asarray(x) - np.mean(x)) ** 2)) for x in (a, b) if len(x) > 1)
+    if expected <= 0:
+        return ss > 0
+    return float(stats.chi2.sf(ss / expected, df)) < SHARED_ALPHA
 
 
 def relative(row: ShiftRow, levels: RunLevels) -> tuple[list[float], list[float]]:

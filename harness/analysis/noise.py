@@ -173,7 +173,7 @@ class Staleness:
 
 
 STALE_ALPHA = 0.05  # a prior found too small is replaced by the larger observed σ: erring here is cheap
-MIN_STALE_ROWS = 4  # fewer standardised differences cannot say whether a prior still holds
+MIN_STALE_ROWS = 8  # fewer rows cannot tell a prior gone stale from a few rows that really changed
 
 
 def variance_ratio(z: Sequence[float] | np.ndarray, prior_df: float) -> Staleness | None:

@@ -1,8 +1,9 @@
 """`harness calibrate --build B`: A/A runs of one build; store each series' run-to-run noise σ_run.
 
 Each run's log median and within-run error come from its raw samples; σ_run is the spread of the runs'
-log medians less that within-run error, with a 95 % interval, per device fingerprint × workload ×
-precision × backend × metric. `compare` and `ab` use it when the runs they are given cannot estimate
+log medians less that within-run error, with a 95 % interval on the degrees of freedom the runs are
+worth given their tails, per device fingerprint × workload × precision × backend × metric, stored with
+its date and run count. `compare` and `ab` use it when the runs they are given cannot estimate
 σ_run themselves (it sets the variance of a verdict's test, never its threshold δ).
 """
 
@@ -84,8 +85,10 @@ def calibrate_cmd(
                       f"{as_percent(c.within):.2f} %",
                       f"{need} (±{limit.delta:.0%})" if need else f"> 100 (±{limit.delta:.0%})")
     out.print(table)
-    out.print("compare and ab use σ_run for these series when the runs given cannot estimate it; "
-              "δ stays as the thresholds set it.", highlight=False)
+    out.print(f"stored {time.strftime('%Y-%m-%d', time.gmtime())} with its {runs} runs: compare and ab use σ_run "
+              "for these series when the runs given cannot estimate it, check it against the rows at hand (a "
+              "variance-ratio test) and use the larger observed one when it went stale; δ stays as the thresholds "
+              "set it.", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

@@ -118,7 +118,8 @@ class LoadReadings(_Model):
     cpu_count: int | None = Field(default=None, ge=1, le=MAX_COUNT)
     windows: dict[str, LoadWindow] = Field(default_factory=dict)
     error: str | None = None  # e.g. /proc/stat unreadable: no windows
-    retries: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)  # per series: windows measured again (contention)
+    # per series: steady windows measured again because others took more than measure.contention_cores
+    retries: dict[str, Annotated[int, Field(ge=0)]] = Field(default_factory=dict)
 
 
 class ProbeRecord(_Model):

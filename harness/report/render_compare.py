@@ -54,7 +54,9 @@ def sigma_text(r: Row) -> str:
     """σ_run used and where it came from."""
     if r.sigma_run is None:
         return ""
-    return f"{100 * r.sigma_run:.1f} % {r.sigma_source or ''}".strip()
+    when = ", ".join(x for x in (f"{r.sigma_runs} runs" if r.sigma_runs else "", r.sigma_date or "") if x)
+    return (f"{100 * r.sigma_run:.1f} % {r.sigma_source or ''}".strip() + (f" ({when})" if when else "")
+            + (" stale: observed" if r.sigma_stale else ""))
 
 
 def mde_text(r: Row) -> str:

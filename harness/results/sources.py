@@ -162,7 +162,8 @@ def side_from_file(path: Path) -> Side:
                            "('benchmarks' list and 'machine_info')")
     metrics = metrics.assign(run_id=run_id, cell_id=None)
     cells = cells.assign(run_id=run_id, cell_id=None)
-    return Side(label=f"file {path.name}", metrics=metrics.reindex(columns=SIDE_COLUMNS), cells=cells[CELL_COLUMNS], runs=[run_id])
+    return Side(label=f"file {path.name}", metrics=metrics.reindex(columns=SIDE_COLUMNS), cells=cells[CELL_COLUMNS],
+                runs=[run_id])  # reindex: a file has no column for what it cannot carry (cpu_count)
 
 
 def _file_run_id(section: Any, field: str, path: Path) -> str:

@@ -17,7 +17,7 @@ from harness.analysis.thresholds import Rule, Thresholds
 from harness.records import MetricValue
 from harness.results.sources import resolve_side, side_from_runs
 from harness.results.store import Store
-from tests.analysis.synthetic import CellSpec, record_run, record_runs
+from tests.analysis.synthetic import CellSpec, record_run, record_run_factors, record_runs
 
 ONE = (CellSpec(),)
 LAT = ("resnet", "fp32", "cpu", "fp-pixel", "latency_ms@b1")
@@ -287,3 +287,78 @@ def test_two_devices_on_one_machine_stay_apart_and_a_renamed_device_pairs(store)
     row = _row(_sides(store, ["before"], ["renamed"]))
     assert row.verdict is not Verdict.INCOMPARABLE
     assert "device renamed: pixel in A, pixel-8 in B (same fingerprint)" in row.notes
+
+
+# ---------------------------------------------------------------------------- issue 22: real devices
+TEN = tuple(CellSpec(workload=f"w{i}") for i in range(10))  # 20 noisy rows on one device
+
+
+def test_a_whole_device_shift_is_one_finding_not_twenty_regressed_rows(store) -> None:
+    a = record_runs(store, "a", 3, run_sigma=0.01, cells=TEN, seed=1)
+    b = record_runs(store, "b", 3, run_sigma=0.01, cells=TEN, seed=2, shift=1.10)  # a new runtime: every row
+    cmp = _sides(store, a, b)
+    assert len(cmp.shifts) == 1 and cmp.shifts[0].verdict is Verdict.REGRESSED and cmp.shifts[0].applied
+    assert cmp.shifts[0].ratio == pytest.approx(1.10, abs=0.03) and cmp.shifts[0].rows == 20
+    assert not any(r.verdict is Verdict.REGRESSED for r in cmp.rows)  # judged relative to the shift
+    assert cmp.exit_code() == 1  # still caught
+    assert any("every row (20) is" in n and "slower in B" in n for n in cmp.notes)
+    assert all(r.shift is not None and "common shift" in r.reason for r in cmp.rows if r.kind == "noisy")
+
+
+def test_one_row_that_moved_on_its_own_stands_out_of_the_device(store) -> None:
+    a = record_runs(store, "a", 3, run_sigma=0.04, cells=TEN, seed=3)
+    b = record_runs(store, "b", 3, run_sigma=0.04, cells=TEN, seed=4, shift={"w3": 1.25})
+    cmp = _sides(store, a, b)
+    regressed = {(r.workload, r.metric) for r in cmp.rows if r.verdict is Verdict.REGRESSED}
+    assert regressed == {("w3", "latency_ms@b1"), ("w3", "tokens_per_s")}
+    assert cmp.shifts and cmp.shifts[0].verdict is not Verdict.REGRESSED
+
+
+def test_a_single_run_change_is_suspected_not_regressed(store) -> None:
+    record_run(store, "a", cells=ONE, seed=0)
+    record_run(store, "b", cells=ONE, seed=1, shift=1.30)
+    cmp = _sides(store, ["a"], ["b"])
+    lat = _row(cmp)
+    assert lat.verdict is Verdict.SUSPECTED and lat.runs_needed and lat.runs_needed >= 2
+    assert "single run" in lat.reason and f"about {lat.runs_needed} runs per side" in lat.reason
+    assert cmp.exit_code() == 0 and cmp.exit_code(strict=True) == 3
+    # a change far beyond what any device's run offsets do is REGRESSED even so
+    record_run(store, "c", cells=ONE, seed=2, shift=5.0)
+    assert _row(_sides(store, ["a"], ["c"])).verdict is Verdict.REGRESSED
+
+
+def test_a_stale_calibration_is_replaced_by_what_the_runs_show_and_says_so(store) -> None:
+    rng = np.random.default_rng(7)
+    for side in ("a", "b"):  # one run per side, each row with its own 4 % run offset
+        factors = {("pixel", c.workload): float(rng.lognormal(0.0, 0.04)) for c in TEN}
+        record_run_factors(store, side, list(TEN), factors, seed=ord(side))
+    cal = {(c.workload, "fp32", "cpu", "fp-pixel", m): RunNoise(0.005, 9.0, "calibrated", 10, "10 A/A runs",
+                                                                 "2026-11-30")
+           for c in TEN for m in ("latency_ms@b1", "tokens_per_s")}
+    cmp = _sides(store, ["a"], ["b"], priors=Priors(calibrated=cal))
+    noisy = [r for r in cmp.rows if r.kind == "noisy"]
+    assert all(r.sigma_stale and r.sigma_run > 0.02 for r in noisy)
+    assert all(any("calibration stale (observed" in n and "calibrated 0.5 % on 2026-11-30" in n for n in r.notes)
+               for r in noisy)
+    assert not any(r.verdict in (Verdict.REGRESSED, Verdict.IMPROVED) for r in noisy)
+    assert all((r.sigma_runs, r.sigma_date) == (10, "2026-11-30") for r in noisy)
+
+
+def _contended(store, prefix: str, k: int, cores: float, **kw) -> list[str]:
+    extra = (MetricValue("host_contention_cores", cores, "cores", "info"),
+             MetricValue("host_cpu_count", 2.0, "cores", "info"))
+    return record_runs(store, prefix, k, run_sigma=0.01, extra_metrics=extra, **kw)
+
+
+def test_a_change_measured_beside_a_busy_neighbour_is_inconclusive_unless_it_survives_it(store) -> None:
+    a = _contended(store, "a", 3, 0.05, cells=ONE, seed=1)
+    b = _contended(store, "b", 3, 1.50, cells=ONE, seed=2, shift=1.60)
+    lat = _row(_sides(store, a, b))
+    assert lat.verdict is Verdict.INCONCLUSIVE and "differ in contention (A 0.05, B 1.50 cores)" in lat.reason
+    assert "at most ×3.90 on 2 cores" in lat.reason  # (2 - 0.05) / (2 - 1.50)
+    c = _contended(store, "c", 3, 1.50, cells=ONE, seed=3, shift=8.0)
+    lat = _row(_sides(store, a, c))
+    assert lat.verdict is Verdict.REGRESSED and "survives the most that can explain" in lat.reason
+    # the busier side got faster: contention explains nothing of that
+    d = _contended(store, "d", 3, 1.50, cells=ONE, seed=4, shift=0.70)
+    assert _row(_sides(store, d, a)).verdict is Verdict.REGRESSED

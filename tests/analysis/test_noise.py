@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 
 from harness.analysis.noise import (
-    tail_df,
-    variance_ratio,
     as_percent,
     calibrate,
     from_percent,
     history_noise,
     robust_sigma,
     series_sigma,
+    tail_df,
+    variance_ratio,
 )
 
 
@@ -86,4 +86,4 @@ def test_a_prior_that_the_rows_at_hand_contradict_is_stale() -> None:
     assert held / 400 <= 0.08 and doubled / 400 >= 0.7  # 20 rows against a 10-run calibration
     few_changed = np.r_[rng.normal(0, 1, 18), 30.0, -25.0]  # two rows really changed: not a stale prior
     assert not variance_ratio(few_changed, 9.0).stale  # type: ignore[union-attr]
-    assert variance_ratio([1.0, 2.0], 9.0) is None
+    assert variance_ratio([1.0, 2.0, 3.0, 4.0], 9.0) is None
