@@ -17,7 +17,9 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
+import socket
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -161,7 +163,8 @@ def build(
     final = Path(builds_root) / bid
     if build_id is None and _reusable(final):
         return final
-    tmp = Path(builds_root) / f".{bid}.partial-{os.getpid()}"
+    sweep_partials(Path(builds_root))  # staging folders of builds killed before they could clean up
+    tmp = Path(builds_root) / f".{bid}.partial-{_STAGE_HOST}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
     try:
@@ -260,6 +263,37 @@ def _reuse(builds_root: Path, stored: Sequence[tuple[Path, Manifest]], wl: Workl
             "notes": [n for n in entry.notes if not any(n.startswith(f"{p}:") for p in dropped)],
         })
     return None
+
+
+_STAGE_HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname())[:64] or "host"
+_STAGE = re.compile(r"^\.[A-Za-z0-9_.-]+\.partial-(?P<host>[A-Za-z0-9_.]+)-(?P<pid>\d+)$")
+
+
+def sweep_partials(builds_root: Path) -> list[Path]:
+    """Remove staging folders whose build is verifiably dead: made on this host by a process that no
+    longer exists (SIGKILL, a crash: 28-180 MB each). Another host's, or a live one's, are left."""
+    removed: list[Path] = []
+    try:
+        entries = list(builds_root.iterdir())
+    except OSError:
+        return removed
+    for path in entries:
+        m = _STAGE.match(path.name)
+        if m is None or m["host"] != _STAGE_HOST or not path.is_dir() or path.is_symlink():
+            continue
+        pid = int(m["pid"])
+        if pid == os.getpid():
+            continue
+        try:
+            os.kill(pid, 0)
+            continue  # alive: a build in progress
+        except ProcessLookupError:
+            pass
+        except PermissionError:
+            continue  # alive, another user's
+        shutil.rmtree(path, ignore_errors=True)
+        removed.append(path)
+    return removed
 
 
 def _copy_user(src: Path, dst: Path) -> Path:

@@ -29,6 +29,7 @@ from harness.farm import preflight as pf
 from harness.farm.health import farm_health
 from harness.farm.hook import HookResult, new_alerts, payload, run_hook
 from harness.farm.selection import Shard, night_cells, shard_devices, union_filters
+from harness.results.claims import claim_shard, name_claim
 from harness.results.store import Store
 from harness.session.launch import PreparedRun, RunRequest, execute, prepare_resume, prepare_run
 from harness.session.runner import Event, RunOutcome
@@ -160,7 +161,11 @@ def run_night(
         night = night or tonight()
         if (conflict := shard_conflict(store, cfg.name, shard, night)) is not None:
             raise HarnessError(conflict)
+        selection = ",".join(f"{k}={v}" for k, v in shard.labels)
+        # the check above reads history; this claim is the atomic one (two starts at the same moment)
+        claim_shard(store, cfg.name, night, shard.index, shard.count, selection)
         prep, checks = prepare_night(cfg, store, shard, night, log)
+        name_claim(store, cfg.name, night, shard.index, selection, prep.run_id)
         log(f"run {prep.run_id}: {len(prep.todo)} cell(s) to run, "
             f"{sum(c.status == 'skipped' for c in prep.cells)} skipped")
     result = NightResult(prep.run_id, night, shard.name, checks, resumed=resume)

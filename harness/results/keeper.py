@@ -55,6 +55,7 @@ class CellKeeper:
         self.fault: StoreFault | None = None
         self.stored = 0
         self.journaled: list[Path] = []
+        self.kept: set[str] = set()  # cell keys stored or journaled
         self._lock = threading.Lock()
 
     def keep(self, rec: CellRecord) -> bool:
@@ -69,6 +70,7 @@ class CellKeeper:
                     self.store.record_cell(self.run_id, rec)
                     with self._lock:
                         self.stored += 1
+                        self.kept.add(rec.cell_key)
                     return True
                 except (SQLAlchemyError, OSError, StoreWriteError) as exc:
                     last = exc
@@ -93,6 +95,7 @@ class CellKeeper:
             raise HarnessError(f"{self.fault}; the cell could not be kept in a journal either: {exc}") from exc
         with self._lock:
             self.journaled.append(path)
+            self.kept.add(rec.cell_key)
 
     def stop_message(self, not_run: int) -> str:
         """What the user reads when the run stopped for the store: what happened, where things are, what to do."""

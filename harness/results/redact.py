@@ -28,7 +28,7 @@ def _mask(m: re.Match[str]) -> str:
 # a credential in a query string or a libpq keyword string: ?password=..., &sslpassword=..., password=...
 _QUERY_SECRET = re.compile(
     r"(?P<key>(?<![A-Za-z0-9_])(?:password|passwd|pwd|pass|sslpassword|secret|token|api_?key|access_?token)=)"
-    r"(?P<value>[^&\s'\";]*)", re.IGNORECASE)
+    r"(?P<value>[^&\s'\"]*)", re.IGNORECASE)
 
 
 def redact_text(text: str) -> str:

@@ -25,7 +25,7 @@ from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError, RunInterrupted
 from harness.plan import Cell, Filters, conversions_needed, make_plan, select_devices
 from harness.records import CellRecord
-from harness.results.keeper import StoreFault, replay
+from harness.results.keeper import CellKeeper, StoreFault, replay
 from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
 from harness.session.cell_flags import fp32_first, model_origin
@@ -241,9 +241,10 @@ def prepare_resume(
     return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures, notes)
 
 
-def record_skipped(prep: PreparedRun) -> None:
+def record_skipped(prep: PreparedRun, keeper: CellKeeper | None = None) -> None:
     """Store the cells the plan decided without running: skipped ones, and failed ones (their
     workload could not be built)."""
+    keep = keeper.keep if keeper is not None else (lambda rec: prep.store.record_cell(prep.run_id, rec))
     done = prep.store.done_cell_keys(prep.run_id)
     for c in prep.cells:
         if c.status in ("skipped", "failed") and c.key not in done:
@@ -253,12 +254,9 @@ def record_skipped(prep: PreparedRun) -> None:
             result: dict[str, Any] = {"model_source": model_origin(entry)} if entry else {}
             if profile and backend:
                 result["identity"] = cell_identity(profile, backend)
-            prep.store.record_cell(
-                prep.run_id,
-                CellRecord(c.key, c.device, c.workload, c.precision, c.backend, c.status, error=c.reason,
-                           transport=profile.transport.kind if profile else None,
-                           build_id=prep.ctx.manifest.build_id, result=result),
-            )
+            keep(CellRecord(c.key, c.device, c.workload, c.precision, c.backend, c.status, error=c.reason,
+                            transport=profile.transport.kind if profile else None,
+                            build_id=prep.ctx.manifest.build_id, result=result))
 
 
 def _mark_interrupted(prep: PreparedRun) -> None:
@@ -280,21 +278,22 @@ def _interrupted(prep: PreparedRun) -> RunInterrupted:
 
 
 def execute(prep: PreparedRun, on_event: Callable[[Event], None] | None = None) -> RunOutcome:
-    record_skipped(prep)
+    keeper = CellKeeper(prep.store, prep.run_id)
+    record_skipped(prep, keeper)
     prep.ctx.fp32.seed(prep.store.metrics_frame([prep.run_id]))  # a resumed run's fp32 cells
     runner = Runner(prep.store, prep.ctx, prep.profiles, on_event=on_event,
-                    max_consecutive_failures=prep.max_consecutive_failures)
+                    max_consecutive_failures=prep.max_consecutive_failures, keeper=keeper)
     try:
-        outcome = runner.execute(fp32_first(prep.todo))
+        outcome = runner.execute(fp32_first(prep.todo) if keeper.fault is None else [])
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (the CLI turns it into this)
         _mark_interrupted(prep)
         raise _interrupted(prep) from exc
     finally:
         prep.ctx.host.remove()  # inputs and pulled outputs of this run
-    if runner.keeper.fault is not None:  # the store refused a cell: the rest waits in the journal
+    if keeper.fault is not None:  # the store refused a cell: the rest waits in the journal
         _mark_interrupted(prep)
-        not_run = len(prep.todo) - runner.keeper.stored - len(runner.keeper.journaled)
-        raise StoreFault(runner.keeper.stop_message(not_run)) from runner.keeper.fault
+        not_run = sum(c.key not in keeper.kept for c in prep.todo)
+        raise StoreFault(keeper.stop_message(not_run)) from keeper.fault
     previous = prep.store.get_run(prep.run_id).get("summary") or {}
     summary = outcome.summary()
     if previous:  # a resumed run: keep what the earlier attempts pushed

@@ -82,6 +82,7 @@ class Runner:
         on_event: Callable[[Event], None] | None = None,
         max_consecutive_failures: int | None = None,
         transport_factory: Callable[[DeviceProfile], Transport] = open_transport,
+        keeper: CellKeeper | None = None,
     ) -> None:
         self.store = store
         self.ctx = ctx
@@ -92,7 +93,7 @@ class Runner:
         self._cancel = threading.Event()
         self._sessions: dict[str, DeviceSession] = {}
         self._event_lock = threading.Lock()
-        self.keeper = CellKeeper(store, ctx.run_id)
+        self.keeper = keeper or CellKeeper(store, ctx.run_id)
 
     def _emit(self, event: Event) -> None:
         with self._event_lock:

@@ -137,7 +137,7 @@ class LocalTransport(Transport):
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
-                f.write(f"{pid}\n")
+                f.write(f"{pid} {os.getpid()}\n")  # the group, and its orchestrator (the orphan sweep's marker)
         except OSError:  # an unwritable workdir fails the command's own steps, not this bookkeeping
             pass
         return path

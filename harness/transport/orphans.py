@@ -8,7 +8,9 @@ pidfiles) calls ``end_orphans`` first: every group still alive is SIGKILLed, and
 before a cell is measured beside it. Pidfiles of this transport's own running commands (and
 any written after the sweep began, e.g. the lock's heartbeat) are skipped, and on
 Linux/Android a process whose command line does not mention the workdir (a pid reused since)
-is left alone.
+is left alone. A pidfile may carry its orchestrator's pid after the group's (the local transport
+writes it: host and device are one machine); a group whose orchestrator is still alive is never
+ended, whatever lock situation led to the sweep.
 """
 
 from __future__ import annotations
@@ -29,9 +31,12 @@ for f in "$dir"/*.pid; do
   name=${f##*/}; skip=0
   for s in "$@"; do [ "$s" = "$name" ] && skip=1; done
   [ "$skip" = 1 ] && continue
-  pg=$(cat "$f" 2>/dev/null)
+  pg=""; owner=""
+  read -r pg owner < "$f" 2>/dev/null
   case "$pg" in ''|*[!0-9]*) rm -f "$f"; continue ;; esac
   [ "$pg" = "$$" ] && continue
+  # its own marker: the orchestrator that started it, where it runs on this machine (local): alive -> not ours
+  case "$owner" in ''|*[!0-9]*) ;; *) kill -0 "$owner" 2>/dev/null && continue ;; esac
   if kill -0 -"$pg" 2>/dev/null || kill -0 "$pg" 2>/dev/null; then
     cmd=""
     if [ -r "/proc/$pg/cmdline" ]; then

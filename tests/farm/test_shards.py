@@ -22,9 +22,12 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def _shards(farm: Path, night: str, url: str, env: dict[str, str]) -> None:
+    # each shard stands for another host: its local 'device' has its own host lock (one host's
+    # profiles would otherwise take turns, as they must)
     procs = [subprocess.Popen([sys.executable, "-m", "harness", "nightly", str(farm), "--shard", f"{i}/2",
                                "--night", night, "--store", url, "--no-publish"],
-                              cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                              cwd=REPO, env={**env, "HARNESS_LOCAL_LOCK": str(farm.parent / f"host-{i}.lock")},
+                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
              for i in (1, 2)]
     for p in procs:
         out, _ = p.communicate(timeout=300)

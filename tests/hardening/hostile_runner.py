@@ -105,7 +105,17 @@ def garbage() -> int:
     return 3
 
 
+def unstorable(r: dict, out: str) -> None:
+    """Text PostgreSQL does not take as it is (protocol 1 lets it through: a lone surrogate is refused
+    there already): NULs, a provider and a series name past their columns."""
+    r["providers"]["used"] = "P" * 80
+    series = r["series"].pop(next(iter(r["series"])))
+    r["series"]["s" * 200 + "\x00"] = series
+    r["memory"]["method"] = "VmHWM\x00"
+
+
 MODES["escapes"] = escapes
+MODES["unstorable"] = unstorable
 
 
 def main() -> int:

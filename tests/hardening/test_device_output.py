@@ -24,6 +24,7 @@ from harness.transport.factory import open_transport
 from harness.transport.local import LocalTransport
 from tests.hardening.conftest import REPO, hostile_backends, hostile_interpreter, local_device, write_workloads
 from tests.hardening.hostile_runner import TERMINAL_ATTACK
+from tests.rigs.postgres import postgres_rig, postgres_url  # noqa: F401  (fixtures)
 
 CAP = HEAD_BYTES + TAIL_BYTES
 
@@ -99,6 +100,11 @@ def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: f
     assert cells.loc["flood", "status"] == "ok"
     assert cells.loc["escapes", "error"] == TERMINAL_ATTACK  # the store keeps what the device said
     assert "agent exited 3 without a result: \ufffd\ufffd\ufffd native crash: boom" in cells.loc["garbage", "error"]
+    # one device's unstorable text neither ends the run nor loses the cell: stored cut and cleaned, noted whole
+    assert cells.loc["unstorable", "status"] == "ok", cells.loc["unstorable", "error"]
+    assert cells.loc["unstorable", "ep_used"].startswith("P" * 50)
+    notes = {n["field"] for n in json.loads(cells.loc["unstorable", "result_json"])["storable"]}
+    assert "ep_used" in notes and any(f.startswith("metrics[") for f in notes)
     run_id = str(store.list_runs()[0]["run_id"])
     cmp = subprocess.run([sys.executable, "-m", "harness", "compare", run_id, run_id], cwd=REPO, env=env,
                          capture_output=True, text=True, errors="replace", timeout=300)
@@ -108,14 +114,17 @@ def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: f
 @pytest.mark.slow
 def test_a_loud_hostile_runner_over_the_local_transport(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
     env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(1 << 30)}
-    res, rss = _hostile_run(tmp_path, env, local_device(tmp_path, "loud"), ["flood", "escapes", "garbage"])
+    res, rss = _hostile_run(tmp_path, env, local_device(tmp_path, "loud"),
+                            ["flood", "escapes", "garbage", "unstorable"])
     _check(res, env, rss, 1024)
 
 
 @pytest.mark.slow
 @pytest.mark.rig
-def test_a_loud_hostile_runner_over_ssh(tmp_path: Path, cli_env, ssh_device_yaml: Path) -> None:  # type: ignore[no-untyped-def]
-    env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(256 << 20)}
+def test_a_loud_hostile_runner_over_ssh_into_postgres(tmp_path: Path, cli_env, ssh_device_yaml: Path,  # type: ignore[no-untyped-def]
+                                                     postgres_url: str) -> None:  # noqa: F811
+    # PostgreSQL refuses NULs in text and enforces the column lengths SQLite ignores
+    env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(256 << 20), "HARNESS_STORE": postgres_url}
     device = yaml.safe_load(ssh_device_yaml.read_text())
-    res, rss = _hostile_run(tmp_path, env, device, ["flood", "escapes", "garbage"])
+    res, rss = _hostile_run(tmp_path, env, device, ["flood", "escapes", "garbage", "unstorable"])
     _check(res, env, rss, 256)

@@ -100,7 +100,7 @@ def _runner_pids(workdir: Path) -> list[int]:
     pids = []
     for pf in (workdir / "run").glob("*.pid"):
         try:
-            pid = int(pf.read_text().strip())
+            pid = int(pf.read_text().split()[0])  # "<group> <orchestrator>"
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue
