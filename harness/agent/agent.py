@@ -897,6 +897,7 @@ RUNTIME_DISTS = {
     "mnn": ("MNN",),
     "openvino": ("openvino",),
     "litert": ("ai-edge-litert", "tflite-runtime"),
+    "llama.cpp": ("llama-cpp-python",),  # reported only: its cells run on the LLM runner (runner/llm/)
 }
 
 

@@ -116,6 +116,8 @@ class Runtime(ABC):
     workload_kinds: frozenset[str] = SINGLE_MODEL_KINDS
     #: the native runner kinds that run it (the Python agent runs every runtime)
     native: bool = False
+    #: False: no adapter in the agent; its cells run on a runner of its own (llama.cpp: runner/llm/)
+    agent_adapter: bool = True
 
     def cannot_make(self, precision: str) -> str | None:
         """Why this runtime has no ``precision`` (a skip reason), or None."""
