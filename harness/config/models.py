@@ -282,6 +282,7 @@ class LlmParams(Strict):
     greedy: int = Field(default=16, ge=0, le=4096)
     n_batch: int = Field(default=2048, ge=1)
     n_ubatch: int = Field(default=512, ge=1)
+    threads: int | None = Field(default=None, ge=1)  # None: the device's threads.intra_op (llama-bench's -t)
 
 
 class Workload(Strict):

@@ -109,7 +109,7 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     plan = plan_probes(s.profile.probes, t)
     job_dir = posixpath.join(t.workdir, "jobs", _safe(ctx.run_id), _safe(key))
     t.makedirs(job_dir)
-    threads = s.profile.threads.intra_op or 1
+    threads = params_cfg.threads or s.profile.threads.intra_op or 1
     params = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "greedy": params_cfg.greedy,
               "greedy_prompt": 32, "ids": ids, "threads": threads, "n_batch": params_cfg.n_batch,
               "n_ubatch": params_cfg.n_ubatch}
