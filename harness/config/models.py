@@ -296,7 +296,7 @@ class Workload(Strict):
     generation: GenerationGrid | None = None
     translation: TranslationParams | None = None
     llm: LlmParams | None = None
-    precisions: list[Precision] = Field(default_factory=lambda: list(ONNX_PRECISIONS))
+    precisions: list[Precision] = Field(default_factory=lambda: list[Precision](ONNX_PRECISIONS))
     measure: Measure = Field(default_factory=Measure)
     budgets: dict[Precision, Budget] = Field(default_factory=dict)
     seed: int = Field(default=0, ge=0, le=MAX_SEED)

@@ -19,8 +19,8 @@ from harness.analysis.stats import MAX_RUNS_NEEDED, runs_to_detect
 from harness.analysis.thresholds import Thresholds
 from harness.records import ROW_KEY, CalibratedNoise, Side
 from harness.results.analysis_tables import load_run_noise
-from harness.results.run_refs import RunFilter
 from harness.results.exporters.llama_bench import adopt_foreign
+from harness.results.run_refs import RunFilter
 from harness.results.sources import open_existing, resolve_side, side_refs
 from harness.results.store import Store
 from harness.views import noise as noise_view

@@ -163,8 +163,8 @@ def to_llama_bench(run: Mapping[str, Any], metrics: pd.DataFrame, samples: Mappi
         ts = np.asarray(data, dtype=float)
         ns = n / ts * 1e9
         result = results.get(int(rec["cell_id"]), {})
-        session = result.get("session") if isinstance(result.get("session"), dict) else {}
-        env = result.get("env") if isinstance(result.get("env"), dict) else {}
+        session: dict[str, Any] = result["session"] if isinstance(result.get("session"), dict) else {}
+        env: dict[str, Any] = result["env"] if isinstance(result.get("env"), dict) else {}
         out.append({
             "build_commit": str(env.get("llama_cpp") or "unknown"),
             "build_number": 0,
