@@ -97,3 +97,11 @@ def test_files_that_are_not_llama_bench_are_refused_clearly(tmp_path: Path) -> N
     path.write_text(json.dumps([{"n_prompt": 1}]))
     with pytest.raises(HarnessError, match="nor a llama-bench -o json file"):
         side_from_file(path)
+
+
+@pytest.mark.parametrize("model_type, want", [("llama 135M Q8_0", "Q8_0"), ("llama 256M Q4_K - Medium", "Q4_K_M"),
+                                              ("llama 8B Q3_K - Small", "Q3_K_S"), ("llama 1B F16", "F16")])
+def test_the_precision_is_llama_cpp_s_type_name(tmp_path: Path, model_type: str, want: str) -> None:
+    doc = [_test(16, 0, [10.0], model_type=model_type, model_filename=f"w.{want}.gguf")]
+    metrics, _ = read_llama_bench(doc, "f")
+    assert metrics["precision"].tolist() == [want] and metrics["workload"].tolist() == ["w"]

@@ -53,8 +53,16 @@ def _metric(test: Mapping[str, Any], at: str) -> str:
     return f"pp{n_prompt}@d{depth}" if n_prompt else f"tg{n_gen}@d{depth}"
 
 
+_SIZE = {"Small": "S", "Medium": "M", "Large": "L", "Extra Small": "XS", "Extra Extra Small": "XXS"}
+
+
 def _precision(model_type: Any) -> str:
+    """The GGUF type in llama.cpp's model description: "llama 135M Q8_0" -> Q8_0, and its names of
+    the k-quant mixes "llama 256M Q4_K - Medium" -> Q4_K_M."""
     text = str(model_type or "").strip()
+    mix = re.search(r"(\S+) - (Extra Extra Small|Extra Small|Small|Medium|Large)$", text)
+    if mix:
+        return f"{mix.group(1)}_{_SIZE[mix.group(2)]}"
     return text.split()[-1] if text else "-"
 
 
@@ -209,12 +217,20 @@ def _json(text: Any) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
+def _tests_only(side: Side) -> tuple[Side, int]:
+    """The side's pp/tg rows only: a llama-bench file has no quality, memory or TTFT to compare with."""
+    keep = side.metrics["metric"].astype(str).str.match(METRIC_RE.pattern)
+    return Side(side.label, side.metrics[keep].reset_index(drop=True), side.cells, list(side.runs)), int((~keep).sum())
+
+
 def adopt_foreign(a: Side, b: Side) -> tuple[Side, Side, list[str]]:
-    """Both sides, a foreign llama-bench side (and only one) re-keyed onto the other's cells."""
-    if is_foreign(a) and not is_foreign(b):
-        a, notes = adopt_identity(a, b)
-        return a, b, notes
-    if is_foreign(b) and not is_foreign(a):
-        b, notes = adopt_identity(b, a)
-        return a, b, notes
-    return a, b, []
+    """Both sides, a foreign llama-bench side (and only one) re-keyed onto the other's cells, the
+    other side narrowed to llama-bench's tests."""
+    if is_foreign(a) == is_foreign(b):
+        return a, b, []
+    foreign, other = (a, b) if is_foreign(a) else (b, a)
+    foreign, notes = adopt_identity(foreign, other)
+    other, dropped = _tests_only(other)
+    if dropped:
+        notes.append(f"{other.label}: {dropped} rows other than llama-bench's tests (pp/tg) left out")
+    return (foreign, other, notes) if is_foreign(a) else (other, foreign, notes)
