@@ -121,11 +121,11 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     t.write_text(job_path, json.dumps(job))
     timeout = workload.timeout_s or s.profile.cell_timeout_s
     res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None)
+    made = (entry.runtimes.get(backend.runtime) or {}).get(precision)
     context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
-                               "runner": "native-llm", "runtime": {"name": backend.runtime,
-                                                                   "meaning": (entry.runtimes.get(backend.runtime) or {})
-                                                                   .get(precision).meaning  # type: ignore[union-attr]
-                                                                   if entry.runtimes.get(backend.runtime) else None}}
+                               "runner": "native-llm",
+                               "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
+                                           "converter": made.converter if made else None}}
     if res.timed_out:
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "timeout",
