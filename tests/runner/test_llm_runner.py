@@ -32,7 +32,7 @@ from tests.rigs.adb_rig import AdbRig
 from tests.rigs.fixtures import adb_profile_data
 from tests.runner.jobs import FAST, run
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first fetch, build and quality pass
 
 SHORT = {"pp": [16], "tg": [4], "depths": [0], "greedy": 4, "threads": 1}
 
