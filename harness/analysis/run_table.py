@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import pandas as pd
 
@@ -29,12 +30,17 @@ COLUMNS = [
 ]
 
 
+#: llm cells (no latency series): llama-bench's generation test, tok/s, at the smallest KV depth
+LLM_HEADLINE = re.compile(r"^tg(\d+)@d(\d+)$")
+
+
 def headline_metric(names: list[str]) -> str | None:
     for prefix in HEADLINE_PREFIXES:
         hits = sorted(n for n in names if n == prefix or n.startswith(prefix + "@"))
         if hits:
             return hits[0]
-    return None
+    tg = [(int(m.group(2)), int(m.group(1)), n) for n in names if (m := LLM_HEADLINE.match(n))]
+    return min(tg)[2] if tg else None
 
 
 def _value(metrics: dict[str, float], name: str) -> float | None:
