@@ -47,9 +47,12 @@ def _locked(build_dir: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def is_current(build_dir: Path, entry: RuntimeEntry | None) -> bool:
-    """A conversion already made whose files are all present with their recorded size."""
+def is_current(build_dir: Path, entry: RuntimeEntry | None, converter_version: str | None = None) -> bool:
+    """A conversion already made, by the installed converter's version, whose files are all present
+    with their recorded size."""
     if entry is None or not entry.files:
+        return False
+    if converter_version is not None and entry.converter.get("version") != converter_version:
         return False
     return all((build_dir / a.path).is_file() and (build_dir / a.path).stat().st_size == a.size
                for a in entry.files.values())
@@ -121,7 +124,8 @@ def _convert_missing(build_dir: Path, wanted: list[Need], workloads: Mapping[str
         entry = manifest.workloads.get(wl_name)
         if entry is None or entry.error or wl_name not in workloads:
             continue
-        if is_current(build_dir, entry.runtimes.get(runtime, {}).get(precision)):
+        if is_current(build_dir, entry.runtimes.get(runtime, {}).get(precision),
+                      get_runtime(runtime).converter_version()):
             continue
         wl, wl_path = workloads[wl_name]
         entry.runtimes.setdefault(runtime, {})[precision] = convert_one(build_dir, manifest, wl, wl_path, runtime,

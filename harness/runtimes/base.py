@@ -146,6 +146,12 @@ class Runtime(ABC):
         makes lower precisions from fp32)."""
         return "fp32"
 
+    #: the distribution whose version is the converter's (a newer converter converts again)
+    converter_dist: str | None = None
+
+    def converter_version(self) -> str | None:
+        return dist_version(self.converter_dist) if self.converter_dist else None
+
     @abstractmethod
     def converter_missing(self) -> str | None:
         """Why the host cannot convert for this runtime (a skip reason naming the extra), or None."""

@@ -30,7 +30,7 @@ WORKLOAD = {
 }
 PROFILE = {
     "name": "rt-local", "transport": {"kind": "local"},
-    "runner": {"kind": "python", "interpreter": sys.executable, "prestart": False},
+    "runner": {"kind": "python", "interpreter": sys.executable},  # prestart: on, but off for such a profile
     "threads": {"intra_op": 1, "inter_op": 1},
     "backends": [{"name": "ort", "provider": "CPUExecutionProvider"}]
     + [{"name": f"{n}-cpu", "runtime": n} for n in RUNTIMES if n != "onnxruntime"],
@@ -41,7 +41,9 @@ PROFILE = {
 def ran(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Store, str]:
     root = tmp_path_factory.mktemp("runtimes")
     (root / "wl.yaml").write_text(yaml.safe_dump(WORKLOAD))
-    (root / "dev.yaml").write_text(yaml.safe_dump(PROFILE))
+    # a workdir of its own: the local device's default one is locked by any other run on this host
+    profile = {**PROFILE, "transport": {"kind": "local", "workdir": str(root / "device")}}
+    (root / "dev.yaml").write_text(yaml.safe_dump(profile))
     env = {**os.environ, "HARNESS_BUILDS": str(root / "builds"), "HARNESS_HOME": str(root)}
     db = root / "store.db"
     proc = subprocess.run([sys.executable, "-m", "harness", "run", "-d", str(root / "dev.yaml"), "-w",
@@ -62,12 +64,16 @@ def test_every_runtime_cell_is_ok_or_skipped_with_its_reason(ran: tuple[Path, St
     for row in cells.itertuples():
         if row.status == "skipped":
             assert row.error and len(row.error) > 20
-    ok = set(cells.loc[cells.status == "ok", "backend"])
-    for name in ("ncnn", "mnn", "openvino"):
-        assert f"{name}-cpu" in ok
+    ok = set(zip(cells.loc[cells.status == "ok", "backend"], cells.loc[cells.status == "ok", "precision"]))
+    litert_missing = get_runtime("litert").converter_missing()
+    for name in ("ncnn", "mnn", "openvino", *(() if litert_missing else ("litert",))):
+        for precision in ("fp32", "fp16", "int8"):  # every precision the runtime makes is measured
+            assert ((f"{name}-cpu", precision) in ok) == (get_runtime(name).cannot_make(precision) is None)
     litert = cells[cells.backend == "litert-cpu"]
-    if get_runtime("litert").converter_missing():
+    if litert_missing:  # the converter is an extra: its cells say which
         assert all("harness[litert]" in e for e in litert["error"])
+    # no runner was started before its cell: it would have imported ONNX Runtime before knowing its job
+    assert not any("handoff" in json.loads(r) for r in cells.loc[cells.status == "ok", "result_json"])
     skipped = cells[(cells.backend == "ncnn-cpu") & (cells.precision == "int8")]
     assert skipped["error"].iloc[0].startswith("ncnn cannot make int8: ")
 

@@ -30,7 +30,8 @@ def test_runtime_cells_over_ssh_agree_with_the_same_cells_run_locally(sshd_rig: 
     ssh = ssh_profile_data(sshd_rig)
     backends = [{"name": f"{n}-cpu", "runtime": n} for n in RUNTIMES]
     ssh["backends"] = [*ssh["backends"], *backends]
-    local = {"name": "here", "runner": {"kind": "python", "interpreter": sys.executable, "prestart": False},
+    local = {"name": "here", "transport": {"kind": "local", "workdir": str(tmp_path / "device")},
+             "runner": {"kind": "python", "interpreter": sys.executable},
              "threads": {"intra_op": 1, "inter_op": 1}, "backends": backends}
     for data in (ssh, local):
         (tmp_path / f"{data['name']}.yaml").write_text(yaml.safe_dump(data))
