@@ -952,20 +952,20 @@ def run_llm(ort, np, job, ctx):
                 continue
             ttft = []
 
-            def rep(pp=pp, depth=depth, filled=filled, ttft=ttft):
+            def pp_rep(pp=pp, depth=depth, filled=filled, ttft=ttft):
                 t0 = time.perf_counter()
                 logits, _ = call(depth, pp, filled)
                 int(np.argmax(steps.array(logits)[0, -1]))
                 ttft.append((time.perf_counter() - t0) * 1000.0)
 
             if first_call[0]:
-                first_ms = timed_call(rep, 0.0) * 1000.0
+                first_ms = timed_call(pp_rep, 0.0) * 1000.0
                 ctx.watch.add(first_ms / 1000.0)
                 ctx.result["first_inference_ms"][name] = first_ms
                 first_call[0] = False
             del ttft[:]
-            samples, n_warm, stopped, window = measure(rep, job.get("measure") or {}, slowdown, ctx.watch, ctx.load,
-                                                         ctx.handoff)
+            samples, n_warm, stopped, window = measure(pp_rep, job.get("measure") or {}, slowdown, ctx.watch,
+                                                         ctx.load, ctx.handoff)
             _append_series(ctx, name, [pp * 1000.0 / ms for ms in samples], n_warm, stopped, unit="tok/s")
             ctx.steady_window(name, window)
             if depth == 0:
@@ -976,7 +976,7 @@ def run_llm(ort, np, job, ctx):
                 skipped.append("%s: past the model's context (%d)" % (name, n_ctx))
                 continue
 
-            def rep(tg=tg, depth=depth, filled=filled):
+            def tg_rep(tg=tg, depth=depth, filled=filled):
                 past = filled
                 tok = stream[depth]
                 for i in range(tg):
@@ -985,8 +985,8 @@ def run_llm(ort, np, job, ctx):
                     logits, past = steps.run(feeds, past)
                     tok = int(np.argmax(steps.array(logits)[0, -1]))  # greedy, as an app decodes
 
-            samples, n_warm, stopped, window = measure(rep, job.get("measure") or {}, slowdown, ctx.watch, ctx.load,
-                                                         ctx.handoff)
+            samples, n_warm, stopped, window = measure(tg_rep, job.get("measure") or {}, slowdown, ctx.watch,
+                                                         ctx.load, ctx.handoff)
             _append_series(ctx, name, [tg * 1000.0 / ms for ms in samples], n_warm, stopped, unit="tok/s")
             ctx.steady_window(name, window)
     if not ctx.result["series"]:
