@@ -48,17 +48,22 @@ def _measure(work: Path) -> dict[str, Any]:
 
     fp32, _, source = build_from_gguf(ref_path)
     feeds = calibration.lm_feeds(fp32, {"p/input_ids": ids[None, :GREEDY_PROMPT]}, 4)
-    models = {"fp32": work / "fp32.onnx"}
-    onnx.save(fp32, models["fp32"])
-    for prec in ONNX_PRECISIONS[1:]:
-        models[prec] = work / f"{prec}.onnx"
-        onnx.save(convert.convert(prec, fp32, feeds).model, models[prec])
+    onnx_q = {}
+    for prec in ONNX_PRECISIONS:  # one at a time, each printed as it comes (the whole takes a while)
+        path = work / f"{prec}.onnx"
+        onnx.save(fp32 if prec == "fp32" else convert.convert(prec, fp32, feeds).model, path)
+        onnx_q.update(onnx_quality({prec: path}, ids, ref, ref_greedy, n_ctx=N_CTX, greedy_prompt=GREEDY_PROMPT,
+                                   threads=THREADS))
+        q = onnx_q[prec]
+        print(f"\nONNX {prec}: KL mean {q['kl_mean']:.3g} max {q['kl_max']:.3g}, top-1 {q['top1_agreement']:.4f}, "
+              f"PPL {q['ppl']:.3f} (reference {q['ppl_reference']:.3f}), greedy {q['greedy_match']:.3f}", flush=True)
+        path.unlink()
     del fp32
-    onnx_q = onnx_quality(models, ids, ref, ref_greedy, n_ctx=N_CTX, greedy_prompt=GREEDY_PROMPT, threads=THREADS)
     return {"gguf": gguf_q, "onnx": onnx_q, "text_tokens": int(len(ids)), "reference": manifest.reference,
             "onnx_source_note": source["note"]}
 
 
+@pytest.mark.timeout(3600)
 def test_same_weights_on_llama_cpp_and_onnx_runtime(benchmark) -> None:  # type: ignore[no-untyped-def]
     if benchmark.disabled:  # 10-15 minutes and a 98 MB download: only with --benchmark-enable / tox -e bench
         pytest.skip("measurement only; run with --benchmark-enable")
