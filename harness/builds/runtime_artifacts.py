@@ -77,7 +77,9 @@ def model_info(manifest: Manifest, build_dir: Path, workload: Workload, workload
     inputs = [i.name for i in graph.input if i.name not in init]
     shapes = {n: first[n] for n in inputs if n in first}
     extra = {n: [by_label[lb][n] for lb in labels[1:] if n in by_label[lb]] for n in inputs}
-    return ModelInfo(path=path, inputs=shapes, outputs=[o.name for o in graph.output], extra_shapes=extra)
+    ranks = {o.name: len(o.type.tensor_type.shape.dim) for o in graph.output if o.type.tensor_type.HasField("shape")}
+    return ModelInfo(path=path, inputs=shapes, outputs=[o.name for o in graph.output], extra_shapes=extra,
+                     output_ranks=ranks)
 
 
 def convert_one(build_dir: Path, manifest: Manifest, workload: Workload, workload_path: Path, runtime: str,

@@ -91,6 +91,7 @@ class ModelInfo:
     inputs: dict[str, tuple[int, ...]]  # input name -> the shape of the first feed set
     outputs: list[str]  # output names, in order
     extra_shapes: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)  # other feed sets' shapes
+    output_ranks: dict[str, int] = field(default_factory=dict)  # output name -> rank, where the model says
 
 
 def dist_version(dist: str) -> str | None:

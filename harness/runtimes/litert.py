@@ -79,8 +79,9 @@ class LiteRT(Runtime):
                 raise RuntimeError(f"onnx2tf wrote no {made.name}")
             shutil.copyfile(made, dest)
         perm = {n: _TO_NHWC if len(s) == 4 else None for n, s in model.inputs.items()}
+        out_perm = {n: _TO_NHWC if model.output_ranks.get(n) == 4 else None for n in model.outputs}
         io = IoMap(tuple(TensorMap(n, n, perm[n], "NHWC" if perm[n] else None) for n in model.inputs),
-                   tuple(TensorMap(n, n) for n in model.outputs))
+                   tuple(TensorMap(n, n, out_perm[n], "NHWC" if out_perm[n] else None) for n in model.outputs))
         return Conversion(
             files={"model": dest},
             converter={"name": "onnx2tf", "version": dist_version("onnx2tf"),

@@ -12,12 +12,13 @@ import pytest
 import yaml
 
 from harness.results.store import Store
+from harness.runtimes.registry import get_runtime
 from tests.rigs.fixtures import ssh_profile_data
 from tests.rigs.sshd import SshdRig
 from tests.runtimes.test_runtimes_end_to_end import WORKLOAD
 
 REPO = Path(__file__).resolve().parents[2]
-RUNTIMES = ("ncnn", "mnn", "openvino")
+RUNTIMES = tuple(n for n in ("ncnn", "mnn", "openvino") if get_runtime(n).converter_missing() is None)
 
 
 @pytest.mark.slow
