@@ -71,6 +71,8 @@ def _skip_reason(
         return f"backend does not support {precision} (supports {', '.join(backend.precisions)})"
     if backend.runtime != ONNXRUNTIME:
         return _runtime_skip(device, workload, precision, backend.runtime, manifest)
+    if why := get_runtime(ONNXRUNTIME).cannot_run(workload.kind):
+        return why
     if manifest is not None:
         entry = manifest.workloads.get(workload.name)
         if entry is None:

@@ -1114,6 +1114,7 @@ RUNTIME_DISTS = {
     "openvino": ("openvino",),
     "litert": ("ai-edge-litert", "tflite-runtime"),
     "onnxruntime-genai": ("onnxruntime-genai",),
+    "llama.cpp": ("llama-cpp-python",),  # reported only: its cells run on the LLM runner (runner/llm/)
 }
 
 

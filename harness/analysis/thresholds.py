@@ -37,6 +37,9 @@ BUILTIN_HIGHER_IS_BETTER = (
     "*agreement*",
     "cosine*",
     "token_match*",
+    "pp[0-9]*@d[0-9]*",  # llama-bench's prompt processing, tok/s
+    "tg[0-9]*@d[0-9]*",  # llama-bench's token generation, tok/s
+    "greedy_match*",
 )
 
 

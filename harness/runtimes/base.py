@@ -117,6 +117,11 @@ class Runtime(ABC):
     workload_kinds: frozenset[str] = SINGLE_MODEL_KINDS
     #: the native runner kinds that run it (the Python agent runs every runtime)
     native: bool = False
+    #: False: no adapter in the agent; its cells run on a runner of its own (llama.cpp: runner/llm/)
+    agent_adapter: bool = True
+    #: modules under harness/ that belong to this runtime besides its own (its runner's build, its
+    #: model format's builder): they may name it; tests/runtimes/test_seam.py holds every other module to the rule
+    own_modules: tuple[str, ...] = ()
 
     def cannot_make(self, precision: str) -> str | None:
         """Why this runtime has no ``precision`` (a skip reason), or None."""

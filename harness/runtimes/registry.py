@@ -8,6 +8,7 @@ from __future__ import annotations
 from harness.errors import HarnessError
 from harness.runtimes.base import Runtime
 from harness.runtimes.litert import LiteRT
+from harness.runtimes.llamacpp import LlamaCpp
 from harness.runtimes.mnn import Mnn
 from harness.runtimes.ncnn import Ncnn
 from harness.runtimes.onnxruntime import OnnxRuntime
@@ -17,7 +18,7 @@ from harness.runtimes.openvino import OpenVino
 ONNXRUNTIME = "onnxruntime"
 
 RUNTIMES: dict[str, Runtime] = {rt.name: rt for rt in (OnnxRuntime(), Ncnn(), Mnn(), OpenVino(), LiteRT(),
-                                                OnnxRuntimeGenAI())}
+                                                OnnxRuntimeGenAI(), LlamaCpp())}
 
 
 def runtime_names() -> list[str]:

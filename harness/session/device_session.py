@@ -232,6 +232,10 @@ class DeviceSession:
         ctx = self.ctx
         workload, workload_path = ctx.workloads[workload_name]
         backend = self._backend(backend_name)
+        if workload.kind == "llm":  # its own runner (runner/llm/), not the profile's
+            from harness.session.llm_cell import run_llm_cell
+
+            return run_llm_cell(self, workload_name, precision, backend_name, key)
         lacking = (provider_missing(self.profile, self.agent_env, backend.provider) if backend.provider
                    else runtime_missing(self.profile, self.agent_env, backend.runtime))
         if lacking:  # a runner without this EP or runtime: skipped with the reason, never a failure streak

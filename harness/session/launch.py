@@ -91,7 +91,8 @@ def _select_workloads(req: RunRequest) -> dict[str, tuple[Workload, Path]]:
     if req.filters.workload or not req.workload_files:
         all_wl = load_workloads(req.workloads_dir)
         known = sorted(all_wl)
-        chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)}
+        chosen = {n: v for n, v in all_wl.items() if matches(n, req.filters.workload)
+                  and (req.filters.workload or not v[0].on_demand)}  # on-demand ones only by name
     for path in req.workload_files:
         wl = load_workload(Path(path))
         chosen[wl.name] = (wl, Path(path))

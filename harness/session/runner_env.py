@@ -55,11 +55,13 @@ def _host_path(path: str) -> str:
     return str(p if p.is_absolute() else project_root() / p)
 
 
-def install_bundle(t: Transport, folder: Path, manifest: BundleManifest) -> list[str]:
-    """Push a runner bundle (content-hash cache) into ``<workdir>/runners/<target>-<id>/``; its launcher argv.
+def install_bundle(t: Transport, folder: Path, manifest: BundleManifest, prefix: str | None = None) -> list[str]:
+    """Push a runner bundle (content-hash cache) into ``<workdir>/runners/<prefix>-<id>/``; its launcher argv.
+    ``prefix`` defaults to the target (the LLM runner's bundles use ``llm-<target>``: older bundles of
+    the same prefix are replaced, other prefixes kept).
 
     The device's copy of manifest.json is the stamp: an installed, unchanged bundle costs one read."""
-    remote = posixpath.join(t.workdir, "runners", f"{manifest.target}-{manifest.bundle_id[:12]}")
+    remote = posixpath.join(t.workdir, "runners", f"{prefix or manifest.target}-{manifest.bundle_id[:12]}")
     stamp = posixpath.join(remote, MANIFEST)
     text = (folder / MANIFEST).read_text()
     if (t.read_text(stamp) or "").strip() != text.strip():

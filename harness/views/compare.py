@@ -19,6 +19,7 @@ from harness.analysis.stats import MAX_RUNS_NEEDED, runs_to_detect
 from harness.analysis.thresholds import Thresholds
 from harness.records import ROW_KEY, CalibratedNoise, Side
 from harness.results.analysis_tables import load_run_noise
+from harness.results.exporters.llama_bench import adopt_foreign
 from harness.results.run_refs import RunFilter
 from harness.results.sources import open_existing, resolve_side, side_refs
 from harness.results.store import Store
@@ -46,7 +47,10 @@ def compare_refs(a: str, b: str, *, store_url: str | None = None, options: Compa
         store = open_existing(store_url) if all_files(a, b) else Store(store_url)
     side_a = resolve_side(a, store, which="A", counted=counted)
     side_b = resolve_side(b, store, which="B", counted=counted)
-    return compare_sides(side_a, side_b, store, options)
+    side_a, side_b, notes = adopt_foreign(side_a, side_b)  # a llama-bench file has no device of its own
+    cmp = compare_sides(side_a, side_b, store, options)
+    cmp.notes[:0] = notes
+    return cmp
 
 
 def _noisy_keys(side: Side) -> set[RowKey]:

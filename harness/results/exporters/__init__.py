@@ -42,7 +42,17 @@ def _registry() -> dict[str, Exporter]:
         "parquet": tabular.export_parquet,
         "json": json_export.export,
         "pytest-benchmark": _pytest_benchmark,
+        "llama-bench": _llama_bench,
     }
+
+
+def _llama_bench(bundle: RunBundle, path: Path) -> Path:
+    import json
+
+    from harness.results.exporters.llama_bench import to_llama_bench
+
+    path.write_text(json.dumps(to_llama_bench(bundle.run, bundle.metrics, bundle.samples, bundle.cells), indent=2))
+    return path
 
 
 def _pytest_benchmark(bundle: RunBundle, path: Path) -> Path:
@@ -54,8 +64,8 @@ def _pytest_benchmark(bundle: RunBundle, path: Path) -> Path:
     return path
 
 
-FORMATS = ("csv", "json", "parquet", "pytest-benchmark")
-SUFFIX = {"csv": ".csv", "json": ".json", "parquet": ".parquet", "pytest-benchmark": ".json"}
+FORMATS = ("csv", "json", "parquet", "pytest-benchmark", "llama-bench")
+SUFFIX = {"csv": ".csv", "json": ".json", "parquet": ".parquet", "pytest-benchmark": ".json", "llama-bench": ".json"}
 
 
 def export(bundle: RunBundle, fmt: str, path: Path) -> Path:

