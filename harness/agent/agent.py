@@ -935,6 +935,105 @@ def run_text_generation(ort, np, job, ctx):
     return outputs
 
 
+def _llm_ids(np, params, vocab):
+    """The token stream llama-bench's tests read: params.ids (the shipped text's ids, cycled) or,
+    as llama-bench does, seeded pseudo-random ids."""
+    ids = params.get("ids")
+    if ids:
+        ids = np.asarray(ids, dtype=np.int64)
+        if ids.min() < 0 or ids.max() >= vocab:
+            raise ValueError("params.ids holds a token outside the model's vocabulary of %d" % vocab)
+    else:
+        ids = np.random.RandomState(1).randint(0, vocab, size=8192).astype(np.int64)
+    return np.resize(ids, 8192 + 4096)
+
+
+def run_llm(ort, np, job, ctx):
+    """llama-bench's tests on an ONNX decoder: the LLM runner's job kind "llm", the same series.
+
+    params: {"pp": [512], "tg": [128], "depths": [0], "ids": [...], "kv_cache": "direct"}.
+    Per depth D (a KV cache filled once with D tokens of the stream, untimed): "pp<N>@d<D>" =
+    N prompt tokens in one call on that cache, "tg<N>@d<D>" = N greedy decode steps after it, both
+    in tok/s, one sample per repetition; "ttft<N>_ms" (depth 0) = the prefill + the first argmax.
+    A test past the model's position limit (params.n_ctx, if given) is skipped and listed.
+    """
+    params = job.get("params") or {}
+    path = job["models"]["model"]
+    sess = load_role(ort, job, ctx, "model")
+    steps = decode_steps(ort, np, sess, params.get("kv_cache", "direct"))
+    ctx.result["session"]["kv_cache"] = steps.method
+    vocab = [o for o in sess.get_outputs() if o.name == "logits"][0].shape[-1]
+    stream = _llm_ids(np, params, int(vocab))
+    n_ctx = int(params.get("n_ctx") or len(stream))
+    slowdown = float(job.get("test_slowdown") or 0.0)
+    ones = np.ones((1, len(stream)), dtype=np.int64)
+    positions = np.arange(len(stream), dtype=np.int64).reshape(1, -1)
+
+    def call(first, n, past):
+        feeds = {"input_ids": stream[first:first + n].reshape(1, -1), "attention_mask": ones[:, :first + n],
+                 "position_ids": positions[:, first:first + n]}
+        return steps.run(feeds, past)
+
+    skipped = []
+    first_call = [True]
+    for depth in [int(d) for d in params.get("depths", [0])]:
+        filled = steps.empty_past()
+        if depth:
+            _, filled = call(0, depth, filled)
+        for pp in [int(n) for n in params.get("pp", [512]) if int(n) > 0]:
+            name = "pp%d@d%d" % (pp, depth)
+            if depth + pp > n_ctx:
+                skipped.append("%s: past the model's context (%d)" % (name, n_ctx))
+                continue
+            ttft = []
+
+            def pp_rep(pp=pp, depth=depth, filled=filled, ttft=ttft):
+                t0 = time.perf_counter()
+                logits, _ = call(depth, pp, filled)
+                int(np.argmax(steps.array(logits)[0, -1]))
+                ttft.append((time.perf_counter() - t0) * 1000.0)
+
+            if first_call[0]:
+                first_ms = timed_call(pp_rep, 0.0) * 1000.0
+                ctx.watch.add(first_ms / 1000.0)
+                ctx.result["first_inference_ms"][name] = first_ms
+                first_call[0] = False
+            del ttft[:]
+            samples, n_warm, stopped, window = measure(pp_rep, job.get("measure") or {}, slowdown, ctx.watch,
+                                                         ctx.load, ctx.handoff)
+            _append_series(ctx, name, [pp * 1000.0 / ms for ms in samples], n_warm, stopped, unit="tok/s")
+            ctx.steady_window(name, window)
+            if depth == 0:
+                _append_series(ctx, "ttft%d_ms" % pp, ttft[n_warm:], n_warm, stopped)
+        for tg in [int(n) for n in params.get("tg", [128]) if int(n) > 0]:
+            name = "tg%d@d%d" % (tg, depth)
+            if depth + tg > n_ctx:
+                skipped.append("%s: past the model's context (%d)" % (name, n_ctx))
+                continue
+
+            def tg_rep(tg=tg, depth=depth, filled=filled):
+                past = filled
+                tok = stream[depth]
+                for i in range(tg):
+                    feeds = {"input_ids": np.array([[tok]], dtype=np.int64),
+                             "attention_mask": ones[:, :depth + i + 1], "position_ids": positions[:, depth + i:depth + i + 1]}
+                    logits, past = steps.run(feeds, past)
+                    tok = int(np.argmax(steps.array(logits)[0, -1]))  # greedy, as an app decodes
+
+            samples, n_warm, stopped, window = measure(tg_rep, job.get("measure") or {}, slowdown, ctx.watch,
+                                                         ctx.load, ctx.handoff)
+            _append_series(ctx, name, [tg * 1000.0 / ms for ms in samples], n_warm, stopped, unit="tok/s")
+            ctx.steady_window(name, window)
+    if not ctx.result["series"]:
+        raise ValueError("no test fits the model's context: %s" % skipped)
+    if skipped:
+        ctx.result["session"]["skipped"] = "; ".join(skipped)
+    ctx.place_after_peak(ort, job, sess, path, lambda s: decode_steps(ort, np, s).run(
+        {"input_ids": stream[:1].reshape(1, 1), "attention_mask": ones[:, :1], "position_ids": positions[:, :1]},
+        decode_steps(ort, np, s).empty_past()))
+    return {}
+
+
 def translate(np, sessions, src_ids, src_mask, n_tokens, start_id, timer, keep=False):
     """Encoder once, decoder for the first token, decoder_with_past for the rest (greedy).
 
@@ -1026,7 +1125,8 @@ def run_translation(ort, np, job, ctx):
     return outputs
 
 
-KINDS = {"single": run_single, "text-generation": run_text_generation, "translation": run_translation}
+KINDS = {"single": run_single, "text-generation": run_text_generation, "translation": run_translation,
+         "llm": run_llm}
 
 
 # ---------------------------------------------------------------------------- runtimes

@@ -27,7 +27,7 @@ from harness.builds.text_lm import LMConfig, decoder_graph, io_names
 from harness.errors import HarnessError
 
 ARCHITECTURE = "llama"
-REQUANTIZED_NOTE = ("weights dequantized from {types} GGUF tensors: fp32 holds exactly what llama.cpp computes "
+REQUANTIZED_NOTE = ("weights dequantized from {types} GGUF tensors: fp32 holds exactly what the GGUF runtime computes "
                     "with; fp16/int8/int4 re-quantize already quantized weights (a quality loss of their own)")
 _LINEARS = {  # graph name suffix -> GGUF tensor suffix
     "q_proj": "attn_q", "k_proj": "attn_k", "v_proj": "attn_v", "o_proj": "attn_output",

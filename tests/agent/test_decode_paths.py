@@ -66,3 +66,26 @@ def test_a_session_that_is_not_orts_takes_the_public_api(method: str) -> None:
             return [Output()]
 
     assert agent.decode_steps(None, np, Recording(), method).method == "numpy"
+
+
+def test_llm_kind_on_onnx_runtime_names_its_series_as_the_llm_runner_does(tmp_path: Path) -> None:
+    model = tmp_path / "lm.onnx"
+    model.write_bytes(build_text_lm(LM, seed=3).SerializeToString())
+    job = {"protocol": 1, "kind": "llm", "models": {"model": str(model)}, "inputs": None,
+           "params": {"pp": [8, 40], "tg": [4], "depths": [0, 16], "ids": list(range(1, 50)), "n_ctx": 48},
+           "session": {"intra_op_num_threads": 1}, "measure": FAST, "out_dir": str(tmp_path / "out")}
+    result = agent.run_job(job)
+    assert result["status"] == "ok", result["traceback"]
+    series = result["series"]
+    assert set(series) == {"pp8@d0", "pp40@d0", "tg4@d0", "pp8@d16", "tg4@d16", "ttft8_ms", "ttft40_ms"}
+    assert all(series[k]["unit"] == "tok/s" for k in series if not k.startswith("ttft"))
+    assert len(series["ttft8_ms"]["samples"]) == len(series["pp8@d0"]["samples"])
+    # pp tok/s and the time to first token come from the same repetitions; the timed call holds the ttft
+    for tok_s, ttft in zip(series["pp8@d0"]["samples"], series["ttft8_ms"]["samples"]):
+        assert tok_s <= 8 * 1000 / ttft
+    assert result["session"]["skipped"] == "pp40@d16: past the model's context (48)"
+    assert set(result["first_inference_ms"]) == {"pp8@d0"} and result["load_ms"]["model"] > 0
+    parse_result(result)
+    job["params"]["ids"] = [1, LM.vocab]
+    bad = agent.run_job(job)
+    assert bad["status"] == "failed" and f"outside the model's vocabulary of {LM.vocab}" in bad["error"]

@@ -80,3 +80,26 @@ def test_onnx_quality_against_the_reference_logits_on_the_same_ids(tmp_path: Pat
     assert got["fp32"]["kl_max"] < 1e-8 and got["fp32"]["top1_agreement"] == 1.0 and got["fp32"]["greedy_match"] == 1.0
     assert abs(got["fp32"]["ln_ppl_ratio"]) < 1e-5  # float32 vs the float64 reference
     assert got["int4"]["kl_mean"] > 1e3 * max(got["fp32"]["kl_mean"], 1e-12)  # re-quantizing Q8_0 weights shows
+
+
+def test_a_text_generation_workload_naming_a_gguf_builds_every_onnx_precision(tmp_path: Path) -> None:
+    import yaml
+
+    from harness.builds.builder import build
+    from harness.builds.manifest import load_manifest
+    from harness.config.loader import load_workload
+
+    write_tiny_llama(tmp_path / "tiny.gguf", qtype="Q4_1")
+    (tmp_path / "wl.yaml").write_text(yaml.safe_dump({
+        "name": "tiny-gguf", "kind": "text-generation", "model": {"gguf": "tiny.gguf"},
+        "generation": {"prompt": [8], "generate": [4]}, "precisions": ["fp32", "fp16", "int8", "int4"]}))
+    wl = load_workload(tmp_path / "wl.yaml")
+    entry = load_manifest(build([(wl, tmp_path / "wl.yaml")], tmp_path / "builds")).workloads["tiny-gguf"]
+    assert entry.error is None and set(entry.precisions) == {"fp32", "fp16", "int8", "int4"}
+    assert not [p for p, pe in entry.precisions.items() if pe.failed_check]  # each loaded and ran at build time
+    assert entry.source["builder"] == "gguf-llama" and "re-quantize" in entry.source["note"]
+    assert entry.io["vocab"] == TINY["vocab"]
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"name": "bad", "kind": "image-classification",
+                                                       "model": {"gguf": "tiny.gguf"}}))
+    with pytest.raises(Exception, match="model.gguf is for llm workloads"):
+        load_workload(tmp_path / "bad.yaml")

@@ -75,3 +75,54 @@ def test_a_single_job_or_a_non_decoder_is_refused_with_the_reason(tmp_path: Path
                             "measure": FAST, "out_dir": str(tmp_path / "o")})
     assert result["status"] == "failed"
     assert "runtime onnxruntime-genai runs text-generation jobs, not 'single'" in result["error"]
+
+
+@pytest.mark.slow
+def test_harness_run_with_an_onnxruntime_genai_backend(tmp_path: Path) -> None:
+    """A device with an ORT and a GenAI backend: every cell ok; GenAI's fp32 greedy tokens are ORT's."""
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    from harness.results.store import Store
+
+    workload = {"name": "tiny-lm", "kind": "text-generation",
+                "model": {"builtin": "text-lm", "options": {"layers": 2, "hidden": 64, "heads": 4, "kv_heads": 2,
+                                                            "ffn": 96, "vocab": 300}},
+                "generation": {"prompt": [8], "generate": [6]}, "precisions": ["fp32", "int4"],
+                "measure": {"warmup": 1, "warmup_s": 0, "min_iterations": 3, "min_seconds": 0.02, "max_seconds": 0.5}}
+    profile = {"name": "genai-local", "transport": {"kind": "local"},
+               "runner": {"kind": "python", "interpreter": sys.executable, "prestart": False},
+               "threads": {"intra_op": 1, "inter_op": 1},
+               "backends": [{"name": "ort", "provider": "CPUExecutionProvider"},
+                            {"name": "genai", "runtime": "onnxruntime-genai"}]}
+    (tmp_path / "wl.yaml").write_text(yaml.safe_dump(workload))
+    (tmp_path / "dev.yaml").write_text(yaml.safe_dump(profile))
+    env = {**os.environ, "HARNESS_BUILDS": str(tmp_path / "builds"), "HARNESS_HOME": str(tmp_path)}
+    proc = subprocess.run([sys.executable, "-m", "harness", "run", "-d", str(tmp_path / "dev.yaml"), "-w",
+                           str(tmp_path / "wl.yaml"), "--store", str(tmp_path / "s.db"), "--no-report"],
+                          cwd=Path(__file__).resolve().parents[2], env=env, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    store = Store(str(tmp_path / "s.db"))
+    cells = store.cells_frame()
+    assert sorted(zip(cells.backend, cells.precision, cells.status)) == [
+        ("genai", "fp32", "ok"), ("genai", "int4", "ok"), ("ort", "fp32", "ok"), ("ort", "int4", "ok")]
+    metrics = store.metrics_frame([cells.run_id.iloc[0]])
+    genai_fp32 = cells[(cells.backend == "genai") & (cells.precision == "fp32")].id.iloc[0]
+    match = metrics[(metrics.cell_id == genai_fp32) & (metrics.metric == "token_match")]["value"]
+    assert match.tolist() == [1.0]
+    assert {"decode_ms@p8g6", "ttft_ms@p8"} <= set(metrics[metrics.cell_id == genai_fp32].metric)
+
+
+def test_fidelity_skips_only_the_prompt_logits_a_last_position_loop_cannot_give() -> None:
+    from harness.analysis.fidelity import fidelity_metrics
+
+    rng = np.random.default_rng(0)
+    ref = {"p/prefill_logits": rng.random((4, 9)), "g/logits": rng.random((3, 9)), "g/tokens": np.array([1, 2, 3])}
+    got = {"g/logits": ref["g/logits"], "g/tokens": ref["g/tokens"]}
+    values = {m.name: m.value for m in fidelity_metrics("text-generation", ref, got)}
+    assert values["token_match"] == 1.0 and values["rel_l2"] == 0.0
+    with pytest.raises(ValueError, match="lack"):
+        fidelity_metrics("text-generation", ref, {"p/prefill_logits": ref["p/prefill_logits"]})
