@@ -35,8 +35,8 @@ from harness.analysis.results_columns import DEFAULT_COLUMNS, QUANTITIES
 from harness.analysis.run_table import PRECISION_ORDER, SANE_CEILING, headline_metric
 from harness.analysis.stats import median_ci
 from harness.analysis.thresholds import higher_is_better
-from harness.runtimes.registry import ONNXRUNTIME
 from harness.records import parse_flags
+from harness.runtimes.registry import ONNXRUNTIME
 
 FP32 = "fp32"
 MEMORY_METRICS = ("peak_rss_mb", "peak_pss_mb")  # the runner's RSS; Android PSS where no RSS was reported

@@ -100,7 +100,8 @@ def one_sided_lines(cmp: Comparison) -> list[str]:
 
 def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, rows: RowFilter = RowFilter()) -> None:
     picked = select(cmp, rows)
-    table = Table(title=f"{rich_escape(terminal_safe(cmp.a_label))} → {rich_escape(terminal_safe(cmp.b_label))}", show_lines=False)
+    table = Table(title=f"{rich_escape(terminal_safe(cmp.a_label))} → {rich_escape(terminal_safe(cmp.b_label))}",
+                  show_lines=False)
     numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
     for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
         table.add_column(col, justify="right" if col in numeric else "left")
