@@ -77,6 +77,11 @@ class OnnxRuntimeGenAI(Runtime):
     }
     workload_kinds = frozenset({"text-generation"})
 
+    def cannot_run(self, workload_kind: str) -> str | None:
+        if workload_kind in self.workload_kinds:
+            return None
+        return f"onnxruntime-genai runs text-generation workloads (a decoder with a KV cache), not {workload_kind}"
+
     def option_names(self) -> list[str]:
         return ["provider"]  # GenAI's provider name ("cpu", "cuda", "dml", "qnn", ...); default cpu
 

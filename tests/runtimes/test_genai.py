@@ -68,7 +68,7 @@ def test_a_single_job_or_a_non_decoder_is_refused_with_the_reason(tmp_path: Path
     onnx.save(build_resnet(ResNetConfig(image=16, widths=[4], classes=3), 0), cnn)
     with pytest.raises(CannotMake, match="onnxruntime-genai runs decoders"):
         get_runtime("onnxruntime-genai").convert(ModelInfo(cnn, {}, []), "fp32", tmp_path / "out")
-    assert get_runtime("onnxruntime-genai").cannot_run("image-classification")
+    assert "not image-classification" in (get_runtime("onnxruntime-genai").cannot_run("image-classification") or "")
     np.savez(tmp_path / "x.npz", **{"/x": np.zeros((1, 3, 16, 16), np.float32)})
     result = agent.run_job({"protocol": 1, "kind": "single", "models": {"model": str(cnn)},
                             "inputs": str(tmp_path / "x.npz"), "runtime": {"name": "onnxruntime-genai"},
