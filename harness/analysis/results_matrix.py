@@ -213,6 +213,11 @@ def _identity(result_json: Any) -> tuple[str, str | None]:
     return str(ident.get("runtime") or ONNXRUNTIME), ident.get("provider")
 
 
+def cell_runtime(result_json: Any) -> str:
+    """The runtime a stored cell ran on (ONNX Runtime for cells stored before runtimes existed)."""
+    return _identity(result_json)[0]
+
+
 def _device_groups(cells: pd.DataFrame) -> pd.Series:
     """Column-group key per cell: the device name, unless one name came with several fingerprints."""
     fps = cells["device_fingerprint"].where(cells["device_fingerprint"].notna(), None)

@@ -21,8 +21,8 @@ PRECISION_ORDER = ("fp32", "fp16", "int8", "int8-static", "int4")
 HEADLINE_PREFIXES = ("latency_ms", "sentence_ms", "decode_ms", "ttft_ms")
 COLUMNS = [
     "device", "workload", "precision", "backend", "status", "metric", "p50", "p90", "unit", "peak_mb",
-    "rel_l2", "top1", "token_match", "power_w", "energy_mj", "temp_max_c", "ep_used", "flags", "flag_detail", "error",
-    "cell_id",
+    "rel_l2", "top1", "token_match", "power_w", "energy_mj", "temp_max_c", "ep_used", "runtime", "runtime_note",
+    "flags", "flag_detail", "error", "cell_id",
 ]
 
 
@@ -48,6 +48,18 @@ def _peak_mb(metrics: dict[str, float]) -> float | None:
     """The runner's peak RSS; Android PSS where the runner reported no RSS (methods table says which)."""
     rss = _value(metrics, "peak_rss_mb")
     return rss if rss is not None else _value(metrics, "peak_pss_mb")
+
+
+def _runtime(result: dict) -> dict[str, str | None]:  # type: ignore[type-arg]
+    """A cell of a runtime other than ONNX Runtime: "<name> <version>", and what its precision means
+    there (with the tensors whose layout was mapped back for the output comparison)."""
+    rt = result.get("runtime")
+    if not isinstance(rt, dict):  # a cell that did not run: its identity still names the runtime
+        ident = result.get("identity")
+        name = ident.get("runtime") if isinstance(ident, dict) else None
+        return {"runtime": str(name) if name else None, "runtime_note": None}
+    note = [str(rt.get("meaning") or "")] + [f"layout mapped back: {x}" for x in rt.get("layouts_mapped") or []]
+    return {"runtime": f"{rt.get('name')} {rt.get('version') or ''}".strip(), "runtime_note": "; ".join(n for n in note if n)}
 
 
 def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
@@ -85,6 +97,7 @@ def run_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> pd.DataFrame:
             "energy_mj": _value(vals, "energy_mj_per_inference"),
             "temp_max_c": _value(vals, "temp_max_c"),
             "ep_used": cell.ep_used,
+            **_runtime(result),
             "flags": labels(flags),  # short, beside the cell
             "flag_detail": "\n".join(f.message for f in flags),
             "error": cell.error,

@@ -47,9 +47,12 @@ def _locked(build_dir: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def is_current(build_dir: Path, entry: RuntimeEntry | None) -> bool:
-    """A conversion already made whose files are all present with their recorded size."""
+def is_current(build_dir: Path, entry: RuntimeEntry | None, converter_version: str | None = None) -> bool:
+    """A conversion already made, by the installed converter's version, whose files are all present
+    with their recorded size."""
     if entry is None or not entry.files:
+        return False
+    if converter_version is not None and entry.converter.get("version") != converter_version:
         return False
     return all((build_dir / a.path).is_file() and (build_dir / a.path).stat().st_size == a.size
                for a in entry.files.values())
@@ -74,7 +77,9 @@ def model_info(manifest: Manifest, build_dir: Path, workload: Workload, workload
     inputs = [i.name for i in graph.input if i.name not in init]
     shapes = {n: first[n] for n in inputs if n in first}
     extra = {n: [by_label[lb][n] for lb in labels[1:] if n in by_label[lb]] for n in inputs}
-    return ModelInfo(path=path, inputs=shapes, outputs=[o.name for o in graph.output], extra_shapes=extra)
+    ranks = {o.name: len(o.type.tensor_type.shape.dim) for o in graph.output if o.type.tensor_type.HasField("shape")}
+    return ModelInfo(path=path, inputs=shapes, outputs=[o.name for o in graph.output], extra_shapes=extra,
+                     output_ranks=ranks)
 
 
 def convert_one(build_dir: Path, manifest: Manifest, workload: Workload, workload_path: Path, runtime: str,
@@ -121,7 +126,8 @@ def _convert_missing(build_dir: Path, wanted: list[Need], workloads: Mapping[str
         entry = manifest.workloads.get(wl_name)
         if entry is None or entry.error or wl_name not in workloads:
             continue
-        if is_current(build_dir, entry.runtimes.get(runtime, {}).get(precision)):
+        if is_current(build_dir, entry.runtimes.get(runtime, {}).get(precision),
+                      get_runtime(runtime).converter_version()):
             continue
         wl, wl_path = workloads[wl_name]
         entry.runtimes.setdefault(runtime, {})[precision] = convert_one(build_dir, manifest, wl, wl_path, runtime,

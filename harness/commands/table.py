@@ -25,6 +25,8 @@ def table_cmd(
     reference: str = typer.Option("host", "--reference", help="Cross-platform agreement against 'host' (the host "
                                   "CPU EP running the same artifact, measured with the run) or a device in the table "
                                   "(from the outputs kept in the store)."),
+    runtime: list[str] = typer.Option([], "--runtime", "-r", help="Only cells of runtimes matching this glob "
+                                      "(repeatable), e.g. 'ncnn' or 'onnx*'."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:
@@ -41,7 +43,8 @@ def table_cmd(
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    matrix = load_results_matrix(Store(store_url), refs, metric=metric, columns=cols, reference=reference)
+    matrix = load_results_matrix(Store(store_url), refs, metric=metric, columns=cols, reference=reference,
+                                 runtimes=runtime)
     if not matrix.rows:
         raise HarnessError(f"nothing to tabulate in {', '.join(refs)}" + (f" for --metric {metric}" if metric else ""))
     title = "harness table: " + ", ".join(refs)

@@ -91,6 +91,7 @@ class ModelInfo:
     inputs: dict[str, tuple[int, ...]]  # input name -> the shape of the first feed set
     outputs: list[str]  # output names, in order
     extra_shapes: dict[str, list[tuple[int, ...]]] = field(default_factory=dict)  # other feed sets' shapes
+    output_ranks: dict[str, int] = field(default_factory=dict)  # output name -> rank, where the model says
 
 
 def dist_version(dist: str) -> str | None:
@@ -150,6 +151,12 @@ class Runtime(ABC):
         """The ONNX variant of the build the conversion starts from (the runtime's own quantizer
         makes lower precisions from fp32)."""
         return "fp32"
+
+    #: the distribution whose version is the converter's (a newer converter converts again)
+    converter_dist: str | None = None
+
+    def converter_version(self) -> str | None:
+        return dist_version(self.converter_dist) if self.converter_dist else None
 
     @abstractmethod
     def converter_missing(self) -> str | None:

@@ -22,6 +22,7 @@ _FLAGS = {"fp32": [], "fp16": ["--fp16"], "int8": ["--weightQuantBits", "8"]}
 class Mnn(Runtime):
     name = "mnn"
     extra = "runtimes"
+    converter_dist = "MNN"
     precisions = {
         "fp32": "fp32 weights and compute",
         "fp16": "fp16 weights (--fp16), expanded to fp32 at load: compute stays fp32 on CPU",

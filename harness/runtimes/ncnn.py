@@ -18,6 +18,7 @@ NO_INT8 = ("ncnn's int8 tools (ncnn2table, ncnn2int8) ship in no wheel, sdist, D
 class Ncnn(Runtime):
     name = "ncnn"
     extra = "runtimes"
+    converter_dist = "pnnx"
     precisions = {
         "fp32": "fp32 weights and compute (pnnx fp16=0; fp16 storage/arithmetic off)",
         "fp16": ("fp16 weights (pnnx fp16=1) with ncnn's fp16 storage on; on x86 fp16 is storage only (compute in "

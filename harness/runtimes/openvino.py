@@ -17,6 +17,7 @@ HINT = "INFERENCE_PRECISION_HINT"
 class OpenVino(Runtime):
     name = "openvino"
     extra = "runtimes"
+    converter_dist = "openvino"
     native = True  # the native runner's OpenVINO kind (the wheel ships headers + libopenvino)
     precisions = {
         "fp32": "f32 compute (INFERENCE_PRECISION_HINT=f32; OpenVINO's CPU default would be bf16/f16)",

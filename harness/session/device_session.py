@@ -333,10 +333,13 @@ class DeviceSession:
 
     def _prestarts(self) -> bool:
         """The runner is started before its cell, unless the transport cannot, the profile says not
-        to, or it runs per-cell setup commands (they must come before the runner starts)."""
+        to, it runs per-cell setup commands (they must come before the runner starts), or it has a
+        backend of another runtime than ONNX Runtime (a prestarted agent imports ONNX Runtime before
+        it knows its job: that runtime's peak memory would hold ORT's libraries)."""
         t = self.transport
         return (t is not None and t.can_prestart and self.profile.runner.prestart
-                and not any(cmd.when == "cell" for cmd in self.profile.setup))
+                and not any(cmd.when == "cell" for cmd in self.profile.setup)
+                and all(b.provider is not None for b in self.profile.backends))
 
     def _hands_off(self) -> bool:
         """The next cell's runner starts while this cell warms up (a cell follows, and prestart is on)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from typing import Any
 
 import pandas as pd
@@ -21,6 +22,7 @@ from harness.analysis.results_matrix import (
     HOST_REFERENCE,
     Agreement,
     ResultsMatrix,
+    cell_runtime,
     headline_metrics,
     results_matrix,
 )
@@ -124,10 +126,25 @@ def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, 
         raise HarnessError(str(exc)) from exc
 
 
+def only_runtimes(selection: Selection, patterns: Sequence[str]) -> Selection:
+    """The selection's cells and plan entries whose runtime matches a glob (all, with none)."""
+    if not patterns:
+        return selection
+    cells = selection.cells
+    keep = [any(fnmatchcase(cell_runtime(r), p) for p in patterns) for r in cells["result_json"]]
+    planned = selection.planned
+    keep_planned = [any(fnmatchcase(str(r or ONNXRUNTIME), p) for p in patterns) for r in planned["runtime"]]
+    return Selection(cells[keep].reset_index(drop=True) if len(cells) else cells,
+                     planned[keep_planned].reset_index(drop=True) if len(planned) else planned)
+
+
 def load_results_matrix(store: Store, refs: Sequence[str], *, metric: str | None = None,
-                        columns: Sequence[str] | None = None, reference: str | None = None) -> ResultsMatrix:
-    """`harness table REF...`: the matrix of the cells the references name."""
-    return matrix_of(store, select(store, resolve_parts(store, refs)), metric=metric, columns=columns,
+                        columns: Sequence[str] | None = None, reference: str | None = None,
+                        runtimes: Sequence[str] = ()) -> ResultsMatrix:
+    """`harness table REF...`: the matrix of the cells the references name (of the runtimes matching
+    ``runtimes``, globs, when given)."""
+    selection = only_runtimes(select(store, resolve_parts(store, refs)), runtimes)
+    return matrix_of(store, selection, metric=metric, columns=columns,
                      reference=reference)
 
 

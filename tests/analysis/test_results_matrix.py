@@ -213,3 +213,19 @@ def test_ort_only_tables_keep_their_columns(tmp_path: Path) -> None:
     store = store_with(tmp_path, "r1", [cell("pi5", "resnet", "fp32", "cpu"), cell("pi5", "resnet", "fp32", "xnn")])
     m = run_results_matrix(store, "r1")
     assert m.by_backend and not m.by_runtime and "vs_ort" not in m.columns
+
+
+def test_the_table_keeps_the_runtimes_asked_for(tmp_path: Path) -> None:
+    from harness.views.results_matrix import load_results_matrix
+
+    skipped = {"device": "pi5", "workload": "resnet", "precision": "int8", "backend": "ncnn", "status": "skipped",
+               "reason": "ncnn cannot make int8", "key": "pi5/resnet/int8/ncnn", "runtime": "ncnn"}
+    store = store_with(tmp_path, "r1", [
+        _on(cell("pi5", "resnet", "fp32", "ort", ms=20.0), None, "CPUExecutionProvider"),
+        _on(cell("pi5", "resnet", "fp32", "ncnn", ms=16.0), "ncnn"),
+        _on(cell("pi5", "resnet", "fp32", "ov", ms=12.0), "openvino"),
+    ], extra_plan=[skipped])
+    m = load_results_matrix(store, ["r1"], runtimes=["ncnn", "onnx*"])
+    assert {(r.precision, r.backend) for r in m.rows} == {("fp32", "ort"), ("fp32", "ncnn"), ("int8", "ncnn")}
+    only_ov = load_results_matrix(store, ["r1"], runtimes=["openvino"])
+    assert [r.cells["pi5"].runtime for r in only_ov.rows] == ["openvino"]  # one backend: rows not split

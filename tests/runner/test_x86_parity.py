@@ -169,6 +169,16 @@ def test_a_second_provider_is_placed_by_a_profiled_run_as_the_agent_does(
     assert got["fallback"] is True and got["used"] == "CPUExecutionProvider"
 
 
+def test_a_job_of_another_runtime_is_refused_clearly(cases: dict[str, KindCase], x86_runner: RunnerBuild,
+                                                    tmp_path: Path) -> None:
+    """The native runner runs ONNX Runtime only: a job naming another runtime fails, saying where it runs."""
+    job = {**make_job(cases["single"], tmp_path / "out"), "runtime": {"name": "ncnn", "options": {}}}
+    ran = run(launcher(x86_runner), job)
+    assert ran.rc == 1 and ran.result and ran.result["status"] == "failed"
+    assert "runs onnxruntime only, not runtime 'ncnn'" in ran.result["error"] and "Python agent" in ran.result["error"]
+    parse_result(ran.result)
+
+
 def test_a_job_of_another_protocol_is_refused(cases: dict[str, KindCase], x86_runner: RunnerBuild,
                                               tmp_path: Path) -> None:
     ran = run(launcher(x86_runner), {**make_job(cases["single"], tmp_path / "out"), "protocol": 2})
