@@ -20,6 +20,8 @@ command -v readelf >/dev/null 2>&1 || need+=(binutils)
 [ -f /usr/include/nlohmann/json.hpp ] || need+=(nlohmann-json3-dev)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+# GNU time: the LLM runner's peak memory is checked against `/usr/bin/time -v`
+[ -x /usr/bin/time ] || need+=(time)
 if ((${#need[@]})); then
   SUDO=""
   [ "$(id -u)" = 0 ] || SUDO="sudo -n"

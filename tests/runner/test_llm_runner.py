@@ -12,6 +12,7 @@ types with llama.cpp's quantize API (cached across sessions: the first fetch is 
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ from harness.results.store import Store
 from harness.session.launch import RunRequest, execute, prepare_run
 from harness.views.compare import compare_refs
 from tests.rigs.adb_rig import AdbRig
+from tests.rigs.binaries import require_binary
 from tests.rigs.fixtures import adb_profile_data
 from tests.runner.jobs import FAST, run
 
@@ -67,6 +69,16 @@ def test_a_job_gives_llama_bench_tests_as_series(llm_x86: RunnerBuild, q4: Path,
     assert got.outputs["greedy_tokens"].shape == (4,)
     again = run(argv, _job(q4, tmp_path / "b"))  # greedy decoding is deterministic
     np.testing.assert_array_equal(again.outputs["greedy_tokens"], got.outputs["greedy_tokens"])
+
+
+def test_its_peak_memory_agrees_with_gnu_time(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
+    """VmHWM (mmapped GGUF pages it touched included) against `/usr/bin/time -v`'s maximum RSS of the same
+    process: within 5 % (time's includes the greedy pass after the reading, and the launcher's sh)."""
+    require_binary("time", "/usr/bin/time", package="time")
+    got = run(["/usr/bin/time", "-v", "sh", str(llm_x86.path / "run.sh")], _job(q4, tmp_path / "t"))
+    assert got.result and got.result["status"] == "ok", got.stderr[-2000:]
+    max_rss_kb = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", got.stderr).group(1))  # type: ignore[union-attr]
+    assert got.result["memory"]["peak_rss_mb"] == pytest.approx(max_rss_kb / 1024, rel=0.05)
 
 
 def test_it_says_what_it_cannot_run(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
