@@ -18,6 +18,7 @@ import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from unittest import mock
 
 import pytest
 import yaml
@@ -112,7 +113,9 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sshd_rig: SshdRig, adb_rig: Ad
     store_path = root / "store.db"
     env.update(HARNESS_STORE=str(store_path), HARNESS_BUILDS=str(root / "builds"), ADBUTILS_ADB_PATH=adb_rig.adb_bin,
                HARNESS_LOCAL_WORKDIR=str(root / "local"), COLUMNS="250")
-    with device_lock(LocalTransport(str(root / "dev-a")), "harness nightly on lab-host-2 (another orchestrator)"):
+    # every local profile is this host: its one lock (the one the harness below takes) is held
+    with mock.patch.dict(os.environ, {"HARNESS_LOCAL_LOCK": str(root / "local" / "lock")}), \
+            device_lock(LocalTransport(str(root / "dev-a")), "harness nightly on lab-host-2 (another orchestrator)"):
         busy = _harness(env, "run", "--no-wait", "--device", str(files[0]), "--workloads-dir", str(wl), "--no-report")
     assert busy.returncode == 1 and "busy" in busy.stdout, busy.stdout + busy.stderr  # exit 1: cells failed
     good = _harness(env, "run", *[a for f in files for a in ("--device", str(f))], "--workloads-dir", str(wl),

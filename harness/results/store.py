@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -139,7 +141,9 @@ class Store:
         shared-memory file can be made beside it."""
         immutable = "&immutable=1" if not os.access(path.parent, os.W_OK) or "media" in why else ""
         self.read_only = why
-        self.engine = self._make_engine(f"sqlite:///file:{path}?mode=ro{immutable}&uri=true", read_only=True)
+        uri = f"file:{quote(str(path))}?mode=ro{immutable}"  # SQLite's URI: '#', '?', '%' in a path quoted
+        self.engine = self._make_engine("sqlite://", read_only=True, creator=lambda: sqlite3.connect(
+            uri, uri=True, check_same_thread=False, timeout=busy_timeout_s()))
         try:
             with self.engine.connect() as conn:
                 version = current_version(conn)
@@ -170,10 +174,11 @@ class Store:
                                   f"{cause}") from exc
 
     @staticmethod
-    def _make_engine(url: str, read_only: bool = False) -> Engine:
+    def _make_engine(url: str, read_only: bool = False, creator: Callable[[], Any] | None = None) -> Engine:
         if url.startswith("sqlite"):
             busy = busy_timeout_s()
-            engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": busy})
+            engine = create_engine(url, creator=creator) if creator is not None else create_engine(
+                url, connect_args={"check_same_thread": False, "timeout": busy})
 
             @event.listens_for(engine, "connect")
             def _pragmas(dbapi_conn: Any, _rec: Any) -> None:

@@ -25,7 +25,7 @@ from harness.config.models import DeviceProfile, Workload
 from harness.errors import HarnessError, RunInterrupted
 from harness.plan import Cell, Filters, conversions_needed, make_plan, select_devices
 from harness.records import CellRecord
-from harness.results.keeper import CellKeeper, StoreFault, replay
+from harness.results.keeper import CellKeeper, StoreFault, cause_of, replay
 from harness.results.run_configs import load_run_config, save_run_config
 from harness.results.store import Store
 from harness.session.cell_flags import fp32_first, model_origin
@@ -229,7 +229,12 @@ def prepare_resume(
         profiles = {name: load_device(Path(p)) for name, p in device_files.items()}
         workloads = {name: (load_workload(Path(p)), Path(p)) for name, p in workload_files.items()}
     cells = [Cell.from_dict(c) for c in run["plan"]]
-    replayed = replay(store, run_id)  # cells measured while the store was failing
+    try:
+        replayed = replay(store, run_id)  # cells measured while the store was failing
+    except (SQLAlchemyError, OSError) as exc:
+        raise HarnessError(f"run {run_id}: the journal kept while the store was failing cannot be stored yet: "
+                           f"{cause_of(exc)}; fix the store ({store.shown}) and resume again (the journal stays "
+                           f"where it is)") from exc
     if replayed:
         notes.append(f"stored {replayed} measured cell(s) kept in the journal while the store was failing")
     done = store.done_cell_keys(run_id)
