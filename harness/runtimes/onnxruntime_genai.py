@@ -12,11 +12,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
-
-import onnx
+from typing import TYPE_CHECKING, Any
 
 from harness.runtimes.base import CannotMake, Conversion, IoMap, ModelInfo, Runtime, dist_version
+
+if TYPE_CHECKING:  # onnx loads when a build converts, not at `harness --help`
+    import onnx
 
 CONFIG = "genai_config.json"
 DECODER_FILE = "model.onnx"  # the name the config gives the decoder; the adapter links it so
@@ -92,6 +93,8 @@ class OnnxRuntimeGenAI(Runtime):
         return None  # writing the config needs nothing; the device needs onnxruntime-genai
 
     def convert(self, model: ModelInfo, precision: str, out_dir: Path) -> Conversion:
+        import onnx
+
         config = genai_config(onnx.load(str(model.path), load_external_data=False))
         out_dir.mkdir(parents=True, exist_ok=True)
         (out_dir / CONFIG).write_text(json.dumps(config, indent=1))
