@@ -9,6 +9,7 @@ import typer
 
 from harness.analysis.results_columns import QUANTITIES
 from harness.report.results_table import FORMATS
+from harness.runtimes.registry import runtime_names
 
 COLUMNS_HELP = "Comma list of " + "; ".join(f"{q.key} ({q.help})" for q in QUANTITIES.values()) + \
     ". Default: those with data."
@@ -26,7 +27,7 @@ def table_cmd(
                                   "CPU EP running the same artifact, measured with the run) or a device in the table "
                                   "(from the outputs kept in the store)."),
     runtime: list[str] = typer.Option([], "--runtime", "-r", help="Only cells of runtimes matching this glob "
-                                      "(repeatable), e.g. 'ncnn' or 'onnx*'."),
+                                      f"(repeatable): {' '.join(runtime_names())}."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:

@@ -13,8 +13,6 @@ import shutil
 import sys
 from pathlib import Path
 
-import numpy as np
-
 from harness.runtimes.base import CannotMake, Conversion, IoMap, ModelInfo, Runtime, TensorMap, dist_version
 from harness.runtimes.tools import package_dir, run_tool
 
@@ -52,6 +50,8 @@ class LiteRT(Runtime):
         work = where / f"onnx2tf-{digest}"
         if (work / "done").is_file():
             return work
+        import numpy as np  # only here: the registry (imported by the CLI) stays light
+
         shutil.rmtree(work, ignore_errors=True)
         work.mkdir(parents=True)
         np.save(work / CALIBRATION_FILE, np.random.default_rng(0).random((20, 128, 128, 3), dtype=np.float32))

@@ -168,3 +168,28 @@ def test_a_runtime_or_its_version_changing_makes_cells_incomparable() -> None:
     ids = {config_identity({"identity": i}) for i in (ort_ident, a, b, c)}
     assert len(ids) == 4
     assert "runtime_version=\"1.0.20261020\"" in (config_identity({"identity": a}) or "")
+
+
+def test_the_probe_line_lists_the_runtimes_and_versions_installed() -> None:
+    import json
+    import subprocess
+    import sys
+    from importlib.metadata import version
+
+    from harness.protocol import ProbeFacts
+
+    proc = subprocess.run([sys.executable, str(AGENT), "--probe"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = ProbeFacts.model_validate(json.loads(proc.stdout.strip().splitlines()[-1]))
+    for name, dist in (("onnxruntime", "onnxruntime"), ("ncnn", "ncnn"), ("mnn", "MNN"), ("openvino", "openvino")):
+        assert facts.runtimes[name] == version(dist)
+
+
+def test_a_device_without_the_runtime_skips_its_cells_saying_what_it_has() -> None:
+    from harness.session.runtime_cells import runtime_missing
+
+    prof = _profile()
+    why = runtime_missing(prof, {"runtimes": {"onnxruntime": "1.32.0", "ncnn": "1.0"}}, "openvino")
+    assert why is not None and "no openvino" in why and "lists runtimes: ncnn 1.0, onnxruntime 1.32.0" in why
+    assert runtime_missing(prof, {"runtimes": {"openvino": "2026.4.1"}}, "openvino") is None
+    assert runtime_missing(prof, {}, "openvino") is None  # a runner that does not list runtimes: try, fail clearly
