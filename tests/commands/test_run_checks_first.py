@@ -67,7 +67,7 @@ def test_unknown_precision_and_backend_are_named_with_the_known_ones(store, tiny
                                                                       capsys) -> None:
     wl = ["-w", "tiny-mlp", "--workloads-dir", str(tiny_workloads), "-d", "local", "--no-report"]
     assert harness(monkeypatch, "run", *wl, "-p", "fp8") == 2
-    assert "fp8 is not a precision (known: fp32, fp16, int8, int8-static, int4)" in capsys.readouterr().err
+    assert "fp8 is not a precision (known: fp32, fp16, int8, int8-static, int4, F32, F16" in capsys.readouterr().err
     assert harness(monkeypatch, "run", *wl, "-p", "int4") == 2  # a precision, but tiny-mlp does not list it
     assert "-p int4: no chosen workload (tiny-mlp) lists it (they list: fp32, fp16, int8)" in capsys.readouterr().err
     assert harness(monkeypatch, "run", *wl, "-b", "gpu") == 2
