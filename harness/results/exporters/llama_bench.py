@@ -118,7 +118,7 @@ def side_from_llama_bench(path: Path, doc: Sequence[Mapping[str, Any]]) -> Side:
     run_id = str(path)
     metrics = metrics.assign(run_id=run_id, cell_id=None)
     cells = cells.assign(run_id=run_id, cell_id=None)
-    return Side(label=f"llama-bench file {path.name}", metrics=metrics[SIDE_COLUMNS], cells=cells[CELL_COLUMNS],
+    return Side(label=f"llama-bench file {path.name}", metrics=metrics.reindex(columns=SIDE_COLUMNS), cells=cells[CELL_COLUMNS],
                 runs=[run_id])
 
 
@@ -153,7 +153,8 @@ def adopt_identity(foreign: Side, other: Side) -> tuple[Side, list[str]]:
         notes.append(f"{foreign.label}: {len(m) - adopted} rows match no single cell of the other side")
     cells = m[["run_id", "cell_id", "workload", "precision", "backend", "device_fingerprint", "device", "status",
                "error"]].drop_duplicates(subset=["run_id", "workload", "precision", "backend", "device_fingerprint"])
-    return Side(foreign.label, m[SIDE_COLUMNS], cells[CELL_COLUMNS].reset_index(drop=True), list(foreign.runs)), notes
+    side = Side(foreign.label, m.reindex(columns=SIDE_COLUMNS), cells[CELL_COLUMNS].reset_index(drop=True), list(foreign.runs))
+    return side, notes
 
 
 # ---------------------------------------------------------------------------- writing
