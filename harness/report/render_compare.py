@@ -207,12 +207,12 @@ def compare_figure(cmp: Comparison) -> go.Figure | None:
     if not rows:
         return None
     labels = [f"{r.device} · {r.workload} · {r.precision} · {r.backend} · {r.metric}" for r in rows]
-    colors = {"REGRESSED": "#cf222e", "IMPROVED": "#1a7f37", "UNCHANGED": "#57606a", "INCONCLUSIVE": "#9a6700",
-              "INCOMPARABLE": "#8250df"}
+    colors = {"REGRESSED": "#cf222e", "FAILED": "#cf222e", "IMPROVED": "#1a7f37", "UNCHANGED": "#57606a",
+              "INCONCLUSIVE": "#9a6700", "SUSPECTED": "#bc4c00", "INCOMPARABLE": "#8250df"}
     fig = go.Figure(
         go.Scatter(
             x=[r.ratio for r in rows], y=labels, mode="markers",
-            marker={"color": [colors[r.verdict.value] for r in rows], "size": 9},
+            marker={"color": [colors.get(r.verdict.value, "#57606a") for r in rows], "size": 9},
             error_x={"type": "data", "symmetric": False,
                      "array": [_gap(r.ci_high, r.ratio) for r in rows],
                      "arrayminus": [_gap(r.ratio, r.ci_low) for r in rows]},

@@ -15,7 +15,9 @@ from typing import Any
 
 import pytest
 
+from harness.records import CalibratedNoise
 from harness.report.site.publish import publish
+from harness.results.analysis_tables import save_run_noise
 from harness.results.store import Store
 from tests.analysis.synthetic import CellSpec, record_history, record_run
 from tests.rigs.browser import open_page
@@ -67,6 +69,11 @@ def test_overview_after_a_full_run_then_a_two_cell_run(tmp_path: Path, browser) 
     store = Store(tmp_path / "s.db")
     # 6 nights of the 18-cell matrix; night 5 makes pixel's resnet 40 % slower (every precision)
     record_history(store, 6, cells=CELLS, levels={("pixel", "resnet"): {5: 1.4}}, n=30)
+    # a calibrated farm (`harness calibrate`): one run per side then gives a verdict, where an assumed
+    # σ_run would only say SUSPECTED (issue 22's k = 1 policy)
+    save_run_noise(store, [CalibratedNoise(c.fingerprint, c.workload, c.precision, c.backend, "latency_ms@b1", c.device,
+                                           sigma=0.02, low=0.014, high=0.035, df=9, n_runs=10, within=0.005)
+                           for c in CELLS])
     publish(store, tmp_path / "full", run_pages=0)
     full = _look(browser, tmp_path / "full" / "index.html", "overview-full", tmp_path)
 
