@@ -83,7 +83,9 @@ def test_run_report_and_single_run_series_pages(site: Path, browser, lab: Lab, t
     failed = _look(browser, site / "runs" / lab.failed_run / "index.html", tmp_path, "failed-run-report")
     assert failed["errors"] == [] and failed["groups"] == ["local-a"] and failed["plots"] == []  # no data: no chart
     series = sorted((site / "series").glob("*.html"))
-    page = next(p for p in series if p.name != "index.html")
+    # a series only local-b ran (its second backend): local-a and local-b are one machine, one fingerprint,
+    # and a series is keyed by fingerprint, so a `cpu` series holds both profiles' cells of one run
+    page = next(p for p in series if p.name != "index.html" and " · cpu-b · " in p.read_text())
     one = _look(browser, page, tmp_path, "series")
     assert one["errors"] == [] and one["plots"] == []  # one run: the numbers, not a one-dot chart
     assert "1 run(s)" in one["text"] and lab.good_run in one["text"]
