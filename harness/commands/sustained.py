@@ -43,7 +43,8 @@ def _stretch_measure(prep: PreparedRun, seconds: float) -> None:
     cell = prep.todo[0]
     wl, path = prep.ctx.workloads[cell.workload]
     measure = wl.measure.model_copy(
-        update={"min_seconds": seconds, "max_seconds": seconds, "min_iterations": 1, "max_iterations": 10**12}
+        update={"min_seconds": seconds, "max_seconds": seconds, "min_iterations": 1, "max_iterations": 10**12,
+                "contention_cores": None}  # one time-boxed window: never measured again for contention
     )
     timeout = seconds + 600.0  # load + warm-up + idle baseline on a slow board
     prep.ctx.workloads[cell.workload] = (wl.model_copy(update={"measure": measure, "timeout_s": timeout}), path)
