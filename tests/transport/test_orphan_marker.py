@@ -39,7 +39,9 @@ def test_a_group_whose_orchestrator_lives_is_not_ended(tmp_path: Path) -> None:
 
 def test_the_local_transport_writes_its_marker(tmp_path: Path) -> None:
     t = LocalTransport(str(tmp_path / "wd"))
-    res = t.exec(["sh", "-c", 'cat "$0"/run/*.pid', t.workdir], timeout=30)
+    # the pidfile is written just after the command starts: wait for it
+    script = 'for i in $(seq 200); do s=$(cat "$0"/run/*.pid 2>/dev/null); [ -n "$s" ] && break; sleep 0.05; done; echo $s'
+    res = t.exec(["sh", "-c", script, t.workdir], timeout=30)
     group, owner = res.stdout.split()
     assert int(owner) == os.getpid() and int(group) > 0
     t.close()
