@@ -96,10 +96,13 @@ def test_native_runner_locally_and_over_ssh_equals_the_agent(x86_runner: RunnerB
     assert len(table) > 20 and not table.isna().any().any()
     pd.testing.assert_series_equal(table["local-native"], table["local-python"], check_names=False, rtol=0, atol=0)
     pd.testing.assert_series_equal(table["ssh-native"], table["local-python"], check_names=False, rtol=0, atol=0)
-    # the same series were measured, the same kinds of numbers stored
+    # the same series were measured, the same kinds of numbers stored (host_contention_retries is there only
+    # when a busy window was measured again: it follows the host's load, not the runner)
+    def kinds(device: str) -> set[str]:
+        return set(metrics[metrics["device"] == device]["metric"]) - {"host_contention_retries"}
+
     for device in ("local-native", "ssh-native"):
-        assert set(metrics[metrics["device"] == device]["metric"]) == set(metrics[metrics["device"] == "local-python"]
-                                                                          ["metric"])
+        assert kinds(device) == kinds("local-python")
 
 
 def test_backends_the_runners_ort_lacks_are_skipped_with_the_build_that_has_them(
