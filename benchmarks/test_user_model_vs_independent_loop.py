@@ -84,7 +84,8 @@ def test_harness_run_matches_an_independent_loop(benchmark, tmp_path: Path) -> N
         return float(m["latency_ms@b8"]), float(m["peak_rss_mb"])
 
     harness_run()  # the build and the fp32 reference, once
-    build_dir = next((tmp_path / "builds").iterdir())
+    # a build folder, not builds/.objects (the shared artifacts)
+    build_dir = next(p for p in (tmp_path / "builds").iterdir() if p.is_dir() and not p.name.startswith("."))
     wl = load_workload(wl_path)
     arrays = make_job_inputs(wl, load_manifest(build_dir).workloads["mlp"], build_dir, wl_path).arrays
     np.savez(tmp_path / "feeds.npz", x=arrays["b8/x"])  # the very inputs the run used
