@@ -872,6 +872,18 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
     return out
 
 
+def _measure_generation(ctx, job, once, runs, prompt, label, n_tok):
+    """Generations under the stopping rule: TTFT, decode steps and whole generations as series (``once``
+    appends one generation's {"ttft_ms", "step_ms"} to ``runs``)."""
+    samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load, ctx.handoff)
+    steady = runs[n_warm:]
+    _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
+    if n_tok > 1:
+        _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
+    _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
+    ctx.steady_window("generation_ms@" + label, window)
+
+
 def _append_series(ctx, name, samples, n_warm, stopped, unit="ms"):
     s = ctx.result["series"].setdefault(name, {"unit": unit, "samples": [], "warmup_n": 0, "stopped_by": stopped})
     s["samples"].extend(samples)
@@ -922,14 +934,7 @@ def run_text_generation(ort, np, job, ctx):
             runs.append(lm_generate(np, sess, ids, n_tok, timer, steps=steps))
 
         # the slowdown knob acts inside (per call), so every series shows it once
-        samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load,
-                                                     ctx.handoff)
-        steady = runs[n_warm:]
-        _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
-        if n_tok > 1:
-            _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
-        _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
-        ctx.steady_window("generation_ms@" + label, window)
+        _measure_generation(ctx, job, once, runs, prompt, label, n_tok)
     first_ids = next(iter(feed_sets.values()))["input_ids"]
     ctx.place_after_peak(ort, job, sess, path, lambda s: lm_generate(np, s, first_ids, 1, _Timer(0.0)))
     return outputs
@@ -1513,14 +1518,7 @@ class GenAIAdapter(object):
             def once(ids=ids, n_tok=n_tok, runs=runs):
                 runs.append(self.generate(ids, n_tok, timer))
 
-            samples, n_warm, stopped, window = measure(once, job.get("measure") or {}, 0.0, ctx.watch, ctx.load,
-                                                         ctx.handoff)
-            steady = runs[n_warm:]
-            _append_series(ctx, "ttft_ms@" + prompt, [r["ttft_ms"] for r in steady], n_warm, stopped)
-            if n_tok > 1:
-                _append_series(ctx, "decode_ms@" + label, [ms for r in steady for ms in r["step_ms"]], n_warm, stopped)
-            _append_series(ctx, "generation_ms@" + label, samples, n_warm, stopped)
-            ctx.steady_window("generation_ms@" + label, window)
+            _measure_generation(ctx, job, once, runs, prompt, label, n_tok)
         requested = "onnxruntime-genai:%s" % self.provider
         ctx.result["providers"] = {
             "requested": requested, "available": [requested], "session": [requested], "placement": {},

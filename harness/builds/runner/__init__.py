@@ -66,6 +66,17 @@ def source_sha256(target: str, ort_version: str, source: Path | None = None) -> 
     return h.hexdigest()
 
 
+def reusable_bundle(out: Path, digest: str) -> RunnerBuild | None:
+    """The bundle already at ``out`` when it was built from the same sources (``digest``), else None."""
+    if not (out / MANIFEST).is_file():
+        return None
+    try:
+        existing = load_bundle(out)
+    except HarnessError:
+        return None
+    return RunnerBuild(out, existing, reused=True) if existing.source_sha256 == digest else None
+
+
 def build_runner(target: str, root: Path | None = None, *, ort_version: str | None = None,
                  force: bool = False) -> RunnerBuild:
     """Build (or reuse) ``<root>/<target>/``."""
@@ -77,13 +88,9 @@ def build_runner(target: str, root: Path | None = None, *, ort_version: str | No
     source = runner_sources()
     version = "aar" if spec.ort_from == "aar" else (ort_version or host_ort_version())
     digest = source_sha256(target, version, source)
-    if not force and (out / MANIFEST).is_file():
-        try:
-            existing = load_bundle(out)
-        except HarnessError:
-            existing = None
-        if existing is not None and existing.source_sha256 == digest:
-            return RunnerBuild(out, existing, reused=True)
+    reused = None if force else reusable_bundle(out, digest)
+    if reused is not None:
+        return reused
     parts = fetch_parts(spec, ort_version)
     binary = compile_runner(spec, parts, source, root / ".work" / target, digest[:12])
     manifest = assemble(spec, binary, parts, out, digest)

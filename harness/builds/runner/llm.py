@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from harness.builds.manifest import sha256_of
-from harness.builds.runner import RunnerBuild, runner_sources, runners_root
-from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleFile, BundleManifest, _sysroot_closure, load_bundle
+from harness.builds.runner import RunnerBuild, reusable_bundle, runner_sources, runners_root
+from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleFile, BundleManifest, _sysroot_closure
 from harness.builds.runner.compile import toolchain_args
 from harness.builds.runner.llama_parts import (
     LINKED,
@@ -127,13 +127,9 @@ def build_llm_runner(target: str, root: Path | None = None, *, force: bool = Fal
     out = root / llm_bundle_name(target)
     source = runner_sources()
     digest = llm_source_sha256(target, source)
-    if not force and (out / MANIFEST).is_file():
-        try:
-            existing = load_bundle(out)
-        except HarnessError:
-            existing = None
-        if existing is not None and existing.source_sha256 == digest:
-            return RunnerBuild(out, existing, reused=True)
+    reused = None if force else reusable_bundle(out, digest)
+    if reused is not None:
+        return reused
     parts = fetch_llama_parts(spec.machine)
     binary = _compile(spec, parts, source, root / ".work" / llm_bundle_name(target), digest[:12])
     return RunnerBuild(out, _assemble(spec, binary, parts, out, digest), reused=False)
