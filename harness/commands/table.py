@@ -17,8 +17,10 @@ PIPE_WIDTH = 400  # logs and pipes get the whole table: rich only uses the width
 
 
 def table_cmd(
-    refs: list[str] = typer.Argument(..., help="Run ids, build ids (each device's latest run of that build) or "
-                                               "'latest'; several are merged, the newer run's cell wins."),
+    refs: list[str] = typer.Argument(..., help="Run ids, build ids (each device's latest run of that build), "
+                                               "'latest' or result files (llama-bench -o json, pytest-benchmark, "
+                                               "harness export --format json); several are merged, the newer run's "
+                                               "cell wins."),
     metric: str | None = typer.Option(None, "--metric", "-m", help="The series rows show (a name or glob, e.g. "
                                       "'latency_ms@b4', 'decode_ms'); default: each workload's headline latency."),
     columns: str | None = typer.Option(None, "--columns", help=COLUMNS_HELP),
@@ -38,13 +40,16 @@ def table_cmd(
     from harness.errors import HarnessError
     from harness.report.results_table.registry import TEXT_RENDERERS
     from harness.report.results_table.terminal import render_table
+    from harness.results.sources import open_existing
     from harness.results.store import Store
     from harness.views.results_matrix import load_results_matrix
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
-    matrix = load_results_matrix(Store(store_url), refs, metric=metric, columns=cols, reference=reference,
+    files_only = all(Path(r).is_file() for r in refs)  # a table of result files alone creates no store
+    store = open_existing(store_url) if files_only else Store(store_url)
+    matrix = load_results_matrix(store, refs, metric=metric, columns=cols, reference=reference,
                                  runtimes=runtime)
     if not matrix.rows:
         raise HarnessError(f"nothing to tabulate in {', '.join(refs)}" + (f" for --metric {metric}" if metric else ""))

@@ -31,6 +31,7 @@ from harness.results.history_source import HISTORY_RUN_KINDS
 from harness.results.kept_outputs import load_outputs
 from harness.results.store import Store
 from harness.runtimes.registry import ONNXRUNTIME
+from harness.views.file_cells import CELL_FRAME, METRIC_FRAME, FileCells, is_file_ref, load_files
 
 IDENTITY = ["device", "workload", "precision", "backend"]
 PLANNED_COLUMNS = [*IDENTITY, "status", "reason", "run_id", "runtime"]
@@ -111,20 +112,35 @@ def select_cells(store: Store, cell_ids: Sequence[int], runs: Sequence[str]) -> 
     return Selection(cells.reset_index(drop=True), pd.DataFrame(columns=PLANNED_COLUMNS))
 
 
-def matrix_of(store: Store, selection: Selection, *, metric: str | None = None, columns: Sequence[str] | None = None,
-              reference: str | None = None,
-              cell_badges: Mapping[int, Sequence[tuple[str, str, str]]] | None = None) -> ResultsMatrix:
-    cells = selection.cells
-    metrics = store.metrics_frame(sorted(set(cells["run_id"]))) if not cells.empty else store.metrics_frame([])
-    metrics = metrics[metrics["cell_id"].isin(set(cells["id"]))]
+def matrix_of(store: Store | None, selection: Selection, *, metric: str | None = None,
+              columns: Sequence[str] | None = None, reference: str | None = None,
+              cell_badges: Mapping[int, Sequence[tuple[str, str, str]]] | None = None,
+              files: FileCells | None = None) -> ResultsMatrix:
+    """The matrix of the selected stored cells and of ``files``' cells (result files, see views.file_cells)."""
+    stored = selection.cells
+    if store is not None:
+        metrics = store.metrics_frame(sorted(set(stored["run_id"]))) if not stored.empty else store.metrics_frame([])
+        metrics = metrics[metrics["cell_id"].isin(set(stored["id"]))]
+    else:
+        metrics = pd.DataFrame(columns=METRIC_FRAME)
+    cells = stored
+    if files is not None and not files.cells.empty:
+        cells = files.cells if stored.empty else pd.concat([stored, files.cells], ignore_index=True)
+        metrics = files.metrics if metrics.empty else pd.concat([metrics, files.metrics], ignore_index=True)
     heads = headline_metrics(metrics, metric)
     samples = {}
-    measured = cells[cells["status"].isin(MEASURED)]
+    measured = stored[stored["status"].isin(MEASURED)]
     for workload, series in heads.items():
         ids = measured.loc[measured["workload"] == workload, "id"].tolist()
-        samples.update(store.samples_for(ids, series))
+        if store is not None and ids:
+            samples.update(store.samples_for(ids, series))
+    if files is not None:
+        samples.update(files.samples)
     try:
         if reference and reference != "host":
+            if store is None:
+                raise HarnessError(f"--reference {reference!r}: agreement with a device needs stored runs (outputs "
+                                   "are kept in the store, not in result files)")
             agreement = device_agreement(store, cells, reference)
             return results_matrix(cells, metrics, samples, planned=selection.planned, metric=metric, columns=columns,
                                   agreement=agreement, reference=reference, reference_method=xplat_method(reference))
@@ -146,14 +162,32 @@ def only_runtimes(selection: Selection, patterns: Sequence[str]) -> Selection:
                      planned[keep_planned].reset_index(drop=True) if len(planned) else planned)
 
 
-def load_results_matrix(store: Store, refs: Sequence[str], *, metric: str | None = None,
+def load_results_matrix(store: Store | None, refs: Sequence[str], *, metric: str | None = None,
                         columns: Sequence[str] | None = None, reference: str | None = None,
                         runtimes: Sequence[str] = ()) -> ResultsMatrix:
     """`harness table REF...`: the matrix of the cells the references name (of the runtimes matching
-    ``runtimes``, globs, when given)."""
-    selection = only_runtimes(select(store, resolve_parts(store, refs)), runtimes)
-    return matrix_of(store, selection, metric=metric, columns=columns,
-                     reference=reference)
+    ``runtimes``, globs, when given). A reference that is a file is a result file (a llama-bench
+    ``-o json`` file, a pytest-benchmark file, a JSON export): its cells sit beside the stored ones."""
+    file_refs = [r for r in refs if is_file_ref(r)]
+    store_refs = [r for r in refs if r not in file_refs]
+    if store_refs and store is None:
+        raise HarnessError(f"{', '.join(store_refs)}: not a result file, and there is no results store to find "
+                           "runs in (harness run makes one)")
+    selection = select(store, resolve_parts(store, store_refs)) if store is not None and store_refs else \
+        Selection(pd.DataFrame(columns=CELL_FRAME), pd.DataFrame(columns=PLANNED_COLUMNS))
+    files = only_runtimes_files(load_files(file_refs), runtimes)
+    return matrix_of(store, only_runtimes(selection, runtimes), metric=metric, columns=columns,
+                     reference=reference, files=files)
+
+
+def only_runtimes_files(files: FileCells, patterns: Sequence[str]) -> FileCells:
+    """The files' cells of the runtimes matching a glob (all, with none)."""
+    if not patterns or files.cells.empty:
+        return files
+    keep = only_runtimes(Selection(files.cells, pd.DataFrame(columns=PLANNED_COLUMNS)), patterns).cells
+    ids = set(keep["id"])
+    return FileCells(keep, files.metrics[files.metrics["cell_id"].isin(ids)].reset_index(drop=True),
+                     {k: v for k, v in files.samples.items() if k[0] in ids})
 
 
 def run_results_matrix(store: Store, run_id: str) -> ResultsMatrix:
