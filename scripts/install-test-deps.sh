@@ -19,6 +19,7 @@ command -v aarch64-linux-gnu-g++ >/dev/null 2>&1 || need+=(g++-aarch64-linux-gnu
 command -v readelf >/dev/null 2>&1 || need+=(binutils)
 [ -f /usr/include/nlohmann/json.hpp ] || need+=(nlohmann-json3-dev)
 command -v npm >/dev/null 2>&1 || need+=(npm)
+command -v git >/dev/null 2>&1 || need+=(git)  # llama-bench's source is a git bundle inside npm node-llama-cpp
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
 # GNU time: the LLM runner's peak memory is checked against `/usr/bin/time -v`
 [ -x /usr/bin/time ] || need+=(time)
