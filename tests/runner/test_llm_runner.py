@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ import yaml
 
 from harness.builds.gguf import builtin_precisions
 from harness.builds.runner import RunnerBuild
+from harness.builds.runner.llama_bench import build_llama_bench
 from harness.builds.runner.llm import build_llm_runner
 from harness.plan import Filters
 from harness.protocol import Job, ProbeFacts, parse_result
@@ -138,6 +140,17 @@ def test_harness_runs_an_llm_workload_and_compares_with_llama_bench(llm_x86: Run
     assert {"pp16@d0", "tg4@d0"} <= set(rows)
     assert all(r.verdict.value != "INCOMPARABLE" for m, r in rows.items() if m in ("pp16@d0", "tg4@d0")), \
         [(r.metric, r.verdict, r.reason) for r in cmp.rows]
+    # llama.cpp's own llama-bench (same llama.cpp, same libraries: builds/runner/llama_bench.py) on the same GGUF
+    real = tmp_path / "real-llama-bench.json"
+    proc = subprocess.run([str(build_llama_bench()), "-m", str(q4), "-p", "16", "-n", "4", "-r", "3", "-t", "1",
+                           "-o", "json"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    real.write_text(proc.stdout)
+    cmp = compare_refs(str(real), prep.run_id, store=store)
+    rows = {r.metric: r for r in cmp.rows}
+    assert {"pp16@d0", "tg4@d0"} <= set(rows) and any("take the other side's device" in n for n in cmp.notes)
+    assert all(r.verdict.value != "INCOMPARABLE" and r.ratio is not None for m, r in rows.items()
+               if m in ("pp16@d0", "tg4@d0")), [(r.metric, r.verdict, r.reason) for r in cmp.rows]
 
 
 ONE_REP = {"warmup": 0, "warmup_s": 0.0, "min_iterations": 1, "min_seconds": 0.0, "max_seconds": 5.0}
