@@ -17,10 +17,14 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from harness.errors import HarnessError
 from harness.records import CellRecord, MetricValue
+from harness.results.exporters.llama_bench import side_from_llama_bench
 from harness.results.store import Store
+from harness.views.file_cells import side_cells
 from harness.views.results_matrix import load_results_matrix
 
 REPO = Path(__file__).resolve().parents[2]
@@ -93,3 +97,23 @@ def test_a_malformed_file_names_its_place(tmp_path: Path) -> None:
     bad.write_text(json.dumps(doc))
     with pytest.raises(HarnessError, match=r"bad\.json: \[2\]\.samples_ts"):
         load_results_matrix(None, [str(bad)])
+
+
+@settings(max_examples=40, deadline=None)
+@given(tests=st.lists(st.tuples(st.booleans(), st.integers(1, 4096), st.sampled_from([0, 512, 4096]),
+                                st.lists(st.floats(0.01, 1e5), min_size=1, max_size=6)),
+                      min_size=1, max_size=5, unique_by=lambda t: (t[0], t[1], t[2])))
+def test_every_test_of_any_file_is_one_cell_series_with_its_samples(
+        tests: list[tuple[bool, int, int, list[float]]]) -> None:
+    doc = json.loads(REAL.read_text())[:1]
+    base = {k: v for k, v in doc[0].items() if k not in ("n_prompt", "n_gen", "n_depth", "samples_ts", "samples_ns")}
+    doc = [{**base, "n_prompt": n if pp else 0, "n_gen": 0 if pp else n, "n_depth": d, "samples_ts": s}
+           for pp, n, d, s in tests]
+    files = side_cells(side_from_llama_bench(Path("f.json"), doc))
+    assert len(files.cells) == 1 and (files.cells["id"] < 0).all()  # one model and type: one cell, no store id
+    cid = int(files.cells["id"].iloc[0])
+    for pp, n, d, s in tests:
+        name = f"{'pp' if pp else 'tg'}{n}@d{d}"
+        np.testing.assert_array_equal(files.samples[(cid, name)], np.asarray(s, dtype=float))
+        row = files.metrics[files.metrics["metric"] == name]
+        assert row["value"].tolist() == [pytest.approx(float(np.median(s)))] and row["unit"].tolist() == ["tok/s"]
