@@ -117,3 +117,8 @@ def test_every_test_of_any_file_is_one_cell_series_with_its_samples(
         np.testing.assert_array_equal(files.samples[(cid, name)], np.asarray(s, dtype=float))
         row = files.metrics[files.metrics["metric"] == name]
         assert row["value"].tolist() == [pytest.approx(float(np.median(s)))] and row["unit"].tolist() == ["tok/s"]
+
+
+def test_the_runtime_filter_applies_to_file_cells() -> None:
+    assert len(load_results_matrix(None, [str(REAL)], runtimes=["llama*"]).rows) == 1
+    assert load_results_matrix(None, [str(REAL)], runtimes=["onnxruntime"]).rows == []
