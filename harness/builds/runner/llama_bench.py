@@ -77,8 +77,14 @@ def _source(work: Path) -> tuple[Path, str]:
         names = set(tar.getnames())
         if BUNDLE_IN_PACKAGE not in names:
             raise HarnessError(f"npm {spec} has no {BUNDLE_IN_PACKAGE}")
-        tar.extractall(work, members=[tar.getmember(BUNDLE_IN_PACKAGE), tar.getmember(INFO_IN_PACKAGE)],
-                       filter="data")
+        for name in (BUNDLE_IN_PACKAGE, INFO_IN_PACKAGE):  # two known regular files, read as bytes
+            member = tar.extractfile(tar.getmember(name))
+            if member is None:
+                raise HarnessError(f"npm {spec}: {name} is not a regular file")
+            dst = work / name
+            dst.parent.mkdir(parents=True, exist_ok=True)
+            with open(dst, "wb") as out:
+                shutil.copyfileobj(member, out)
     info = json.loads((work / INFO_IN_PACKAGE).read_text())
     src = work / "llama.cpp"
     run_tool(["git", "clone", "--quiet", str(work / BUNDLE_IN_PACKAGE), str(src)], "git clone llama.cpp's bundle",
