@@ -3,6 +3,9 @@
 ``build_runner(target, root)`` fetches the parts (parts.py), compiles (compile.py) and assembles
 ``<root>/<target>/`` with a manifest (bundle.py); an identical build is reused. A device profile
 names a built target (``runner: {kind: native, build: linux-aarch64}``) or a bundle path.
+``build_runner(target, root, runtimes=("openvino",))`` adds the OpenVINO kind (openvino_parts.py)
+and writes ``<root>/openvino-<target>/``, which a profile names by path
+(``runner: {kind: native, push: builds/runners/openvino-linux-x86_64}``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,8 @@ from pathlib import Path
 
 from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleManifest, assemble, load_bundle
 from harness.builds.runner.compile import compile_runner, require_ndk
-from harness.builds.runner.parts import HEADERS_PACKAGE, HEADERS_VERSION, fetch_parts, host_ort_version
+from harness.builds.runner.openvino_parts import fetch_openvino, host_openvino_version
+from harness.builds.runner.parts import HEADERS_PACKAGE, HEADERS_VERSION, fetch_parts, host_ort_version, parts_cache
 from harness.builds.runner.targets import SPECS, TARGETS, RunnerTarget, TargetSpec, target_spec
 from harness.config.loader import project_root
 from harness.errors import HarnessError
@@ -22,6 +26,7 @@ from harness.errors import HarnessError
 __all__ = [
     "LAUNCHER",
     "MANIFEST",
+    "RUNNER_RUNTIMES",
     "SPECS",
     "TARGETS",
     "BundleManifest",
@@ -29,6 +34,7 @@ __all__ = [
     "RunnerTarget",
     "TargetSpec",
     "build_runner",
+    "bundle_name",
     "load_bundle",
     "resolve_runner",
     "runner_sources",
@@ -57,10 +63,21 @@ def runners_root() -> Path:
     return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds")) / "runners"
 
 
-def source_sha256(target: str, ort_version: str, source: Path | None = None) -> str:
-    """What decides a build's content: the sources, the target, the ORT version and the headers."""
+#: runtimes the native runner can be built with beside ONNX Runtime (`harness runner build --runtime`)
+RUNNER_RUNTIMES = ("openvino",)
+
+
+def bundle_name(target: str, runtimes: tuple[str, ...] = ()) -> str:
+    """The bundle's folder under the runners root: the target, prefixed by any runtime built in."""
+    return "-".join((*runtimes, target))
+
+
+def source_sha256(target: str, ort_version: str, source: Path | None = None, openvino: str | None = None) -> str:
+    """What decides a build's content: the sources, the target, the ORT version and the headers
+    (and the OpenVINO version when its kind is built in)."""
     source = source or runner_sources()
-    h = hashlib.sha256(f"{target}\0{ort_version}\0{HEADERS_PACKAGE}@{HEADERS_VERSION}\0".encode())
+    head = f"{target}\0{ort_version}\0{HEADERS_PACKAGE}@{HEADERS_VERSION}\0"
+    h = hashlib.sha256((head + (f"openvino@{openvino}\0" if openvino else "")).encode())
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -78,21 +95,31 @@ def reusable_bundle(out: Path, digest: str) -> RunnerBuild | None:
 
 
 def build_runner(target: str, root: Path | None = None, *, ort_version: str | None = None,
-                 force: bool = False) -> RunnerBuild:
-    """Build (or reuse) ``<root>/<target>/``."""
+                 force: bool = False, runtimes: tuple[str, ...] = (), openvino_version: str | None = None
+                 ) -> RunnerBuild:
+    """Build (or reuse) ``<root>/<target>/``, or ``<root>/openvino-<target>/`` with ``runtimes``."""
     spec = target_spec(target)
+    unknown = [r for r in runtimes if r not in RUNNER_RUNTIMES]
+    if unknown:
+        raise HarnessError(f"the native runner has no {', '.join(unknown)} kind (it can be built with "
+                           f"{', '.join(RUNNER_RUNTIMES)}); run that runtime through the Python agent")
     if spec.ort_from == "aar":
         require_ndk(spec)  # refuse before fetching anything
+    ov_version = (openvino_version or host_openvino_version()) if "openvino" in runtimes else None
     root = root or runners_root()
-    out = root / target
+    name = bundle_name(target, tuple(r for r in RUNNER_RUNTIMES if r in runtimes))
+    out = root / name
     source = runner_sources()
     version = "aar" if spec.ort_from == "aar" else (ort_version or host_ort_version())
-    digest = source_sha256(target, version, source)
+    digest = source_sha256(target, version, source, openvino=ov_version)
     reused = None if force else reusable_bundle(out, digest)
     if reused is not None:
         return reused
     parts = fetch_parts(spec, ort_version)
-    binary = compile_runner(spec, parts, source, root / ".work" / target, digest[:12])
+    if ov_version is not None:
+        parts.openvino = fetch_openvino(spec, ov_version, parts_cache())
+        parts.sources["openvino"] = parts.openvino.source
+    binary = compile_runner(spec, parts, source, root / ".work" / name, digest[:12])
     manifest = assemble(spec, binary, parts, out, digest)
     return RunnerBuild(out, manifest, reused=False)
 

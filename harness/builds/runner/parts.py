@@ -6,6 +6,7 @@
   ``com.github.asus4.onnxruntime`` (MIT), ``headers/`` and ``jni/arm64-v8a/libonnxruntime.so``.
 - nlohmann/json: Debian ``nlohmann-json3-dev`` (header-only), copied so a cross build never sees
   the host's /usr/include.
+- OpenVINO (only for a runner built with its kind): the openvino wheel, see openvino_parts.py.
 """
 
 from __future__ import annotations
@@ -21,9 +22,13 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
+
+if TYPE_CHECKING:
+    from harness.builds.runner.openvino_parts import OpenVinoParts
 
 HEADERS_PACKAGE = "com.github.asus4.onnxruntime"
 HEADERS_VERSION = "0.4.9"  # ORT 1.29 headers (ORT_API_VERSION 29) and Android AAR
@@ -39,6 +44,7 @@ class Parts:
     ort_version: str
     json_include: Path  # a folder holding nlohmann/json.hpp
     sources: dict[str, str] = field(default_factory=dict)  # what came from where (for the manifest)
+    openvino: OpenVinoParts | None = None  # the OpenVINO kind's headers + libraries, when built with it
 
 
 def parts_cache() -> Path:
