@@ -88,7 +88,10 @@ Array array_of(const ov::Tensor& t, const std::string& name) {
 
 }  // namespace
 
-std::string openvino_version() { return ov::get_openvino_version().buildNumber; }
+std::string openvino_version(bool full) {
+  const std::string build = ov::get_openvino_version().buildNumber;
+  return full ? build : build.substr(0, build.find('-'));
+}
 
 std::string openvino_smoke() {
   auto x = std::make_shared<ov::op::v0::Parameter>(ov::element::f32, ov::Shape{1, 4});
@@ -138,7 +141,7 @@ Outputs run_openvino(Context& ctx) {
     }
   }
   ctx.result["session"] = applied;
-  ctx.result["env"]["runtimes"] = {{kOpenVino, openvino_version()}};
+  ctx.result["env"]["runtimes"] = {{kOpenVino, openvino_version(true)}};
 
   std::vector<std::string> names;  // the compiled model's outputs, in order
   for (const auto& out : compiled.outputs()) names.push_back(out.get_any_name());

@@ -13,8 +13,9 @@ namespace runner {
 // The runtime name the job's "runtime" block and the probe's "runtimes" use.
 constexpr const char* kOpenVino = "openvino";
 
-// OpenVINO's build number ("2026.4.1-...") of the linked library.
-std::string openvino_version();
+// The linked library's version: "2026.4.1" (the wheel's, as the agent's probe says it), or with
+// full, its build number ("2026.4.1-22982-...", as the agent's job result says it).
+std::string openvino_version(bool full = false);
 
 // One inference of a built-in model (y = x * x) on the CPU plugin: "ok", or what went wrong.
 std::string openvino_smoke();
