@@ -261,6 +261,7 @@ json run_job(const json& job, int stdin_fd) {
       std::string have = "onnxruntime";
       const json compiled_in = other_runtimes();
       for (auto it = compiled_in.begin(); it != compiled_in.end(); ++it) have += ", " + it.key();
+      if (compiled_in.empty()) have += " only";
       throw JobError("ValueError", "this native runner runs " + have + ", not runtime '" + other +
                                        "': run it through the Python agent (runner: kind: python)" +
                                        (other == "openvino" ? " or build the runner with it (harness runner build "

@@ -101,7 +101,7 @@ def test_a_runner_built_without_openvino_says_what_to_build(single: KindCase, x8
                                                             tmp_path: Path) -> None:
     got = run(launcher(x86_runner), make_job(single, tmp_path, runtime=runtime_block({})))
     assert got.rc == 1 and got.result and got.result["status"] == "failed"
-    assert "runs onnxruntime, not runtime 'openvino'" in got.result["error"]
+    assert "runs onnxruntime only, not runtime 'openvino'" in got.result["error"]
     assert "--runtime openvino" in got.result["error"]
     proc = subprocess.run([*launcher(x86_runner), "--probe"], capture_output=True, text=True, timeout=120)
     assert json.loads(proc.stdout.strip().splitlines()[-1])["runtimes"] == {"onnxruntime": x86_runner.manifest.onnxruntime}

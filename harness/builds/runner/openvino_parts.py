@@ -114,8 +114,8 @@ def fetch_openvino(spec: TargetSpec, version: str, cache: Path) -> OpenVinoParts
                            f"libraries), not {spec.name}")
     final = cache / f"openvino-{version}-{spec.machine}"
     if (final / "PARTS").is_file():
-        library, *bundled = (final / "PARTS").read_text().split()
-        return OpenVinoParts(final, version, library, tuple(bundled), (final / "SOURCE").read_text().strip())
+        names = (final / "PARTS").read_text().split()
+        return OpenVinoParts(final, version, names[0], tuple(names[1:]), (final / "SOURCE").read_text().strip())
     cache.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=".openvino-", dir=cache))
     try:
