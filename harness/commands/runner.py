@@ -26,8 +26,8 @@ def build(
     kind: str = typer.Option("onnx", "--kind", help="onnx: the ONNX Runtime runner; llm: the LLM runner on "
                                                     "libllama (bundle llm-TARGET)."),
     runtime: list[str] = typer.Option([], "--runtime", help="Build the ONNX Runtime runner with another runtime's "
-                                                           "kind too: openvino (bundle openvino-TARGET, the host's "
-                                                           "openvino version)."),
+                                                           "kind too, at the host's version of it (bundle "
+                                                           "RUNTIME-TARGET; README, Runtimes, names which)."),
 ) -> None:
     """Fetch the parts (pip, npm, Debian), compile runner/ with CMake, write the bundle + manifest.json (sha256)."""
     if kind not in ("onnx", "llm"):

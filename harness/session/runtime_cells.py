@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.builds.manifest import Artifact, WorkloadEntry
-from harness.builds.runner import RUNNER_RUNTIMES
+from harness.builds.runner import runner_runtimes
 from harness.config.models import Backend, DeviceProfile, NativeRunner
 from harness.errors import HarnessError
 
@@ -20,7 +20,7 @@ def runtime_missing(profile: DeviceProfile, facts: Mapping[str, Any], runtime: s
     listed = ", ".join(f"{k} {v}" for k, v in sorted(have.items())) or "none"
     if isinstance(profile.runner, NativeRunner):
         fix = (f"build the native runner with it (harness runner build --target ... --runtime {runtime}) and name "
-               f"that bundle in runner.push" if runtime in RUNNER_RUNTIMES else
+               f"that bundle in runner.push" if runtime in runner_runtimes() else
                f"the native runner has no {runtime} kind: run it through the Python agent (runner: kind: python)")
     else:
         fix = "install it there (see README, Runtimes)"

@@ -3,21 +3,21 @@
 ``build_runner(target, root)`` fetches the parts (parts.py), compiles (compile.py) and assembles
 ``<root>/<target>/`` with a manifest (bundle.py); an identical build is reused. A device profile
 names a built target (``runner: {kind: native, build: linux-aarch64}``) or a bundle path.
-``build_runner(target, root, runtimes=("openvino",))`` adds the OpenVINO kind (openvino_parts.py)
-and writes ``<root>/openvino-<target>/``, which a profile names by path
-(``runner: {kind: native, push: builds/runners/openvino-linux-x86_64}``).
+``build_runner(target, root, runtimes=(NAME,))`` adds another runtime's kind, whose parts its runtime
+module's native hook fetches (``Runtime.native_parts``), and writes ``<root>/NAME-<target>/``, which a
+profile names by path (``runner: {kind: native, push: builds/runners/NAME-linux-x86_64}``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleManifest, assemble, load_bundle
 from harness.builds.runner.compile import compile_runner, require_ndk
-from harness.builds.runner.openvino_parts import fetch_openvino, host_openvino_version
 from harness.builds.runner.parts import HEADERS_PACKAGE, HEADERS_VERSION, fetch_parts, host_ort_version, parts_cache
 from harness.builds.runner.targets import SPECS, TARGETS, RunnerTarget, TargetSpec, target_spec
 from harness.config.loader import project_root
@@ -26,7 +26,6 @@ from harness.errors import HarnessError
 __all__ = [
     "LAUNCHER",
     "MANIFEST",
-    "RUNNER_RUNTIMES",
     "SPECS",
     "TARGETS",
     "BundleManifest",
@@ -37,6 +36,7 @@ __all__ = [
     "bundle_name",
     "load_bundle",
     "resolve_runner",
+    "runner_runtimes",
     "runner_sources",
     "runners_root",
     "source_sha256",
@@ -63,8 +63,11 @@ def runners_root() -> Path:
     return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds")) / "runners"
 
 
-#: runtimes the native runner can be built with beside ONNX Runtime (`harness runner build --runtime`)
-RUNNER_RUNTIMES = ("openvino",)
+def runner_runtimes() -> list[str]:
+    """Runtimes the native runner can be built with beside ONNX Runtime (`harness runner build --runtime`)."""
+    from harness.runtimes.registry import get_runtime, runtime_names  # the registry imports builds lazily
+
+    return [n for n in runtime_names() if get_runtime(n).builds_into_runner]
 
 
 def bundle_name(target: str, runtimes: tuple[str, ...] = ()) -> str:
@@ -72,12 +75,14 @@ def bundle_name(target: str, runtimes: tuple[str, ...] = ()) -> str:
     return "-".join((*runtimes, target))
 
 
-def source_sha256(target: str, ort_version: str, source: Path | None = None, openvino: str | None = None) -> str:
+def source_sha256(target: str, ort_version: str, source: Path | None = None,
+                  kinds: Mapping[str, str] | None = None) -> str:
     """What decides a build's content: the sources, the target, the ORT version and the headers
-    (and the OpenVINO version when its kind is built in)."""
+    (and each built-in runtime's version, ``kinds``)."""
     source = source or runner_sources()
     head = f"{target}\0{ort_version}\0{HEADERS_PACKAGE}@{HEADERS_VERSION}\0"
-    h = hashlib.sha256((head + (f"openvino@{openvino}\0" if openvino else "")).encode())
+    head += "".join(f"{name}@{v}\0" for name, v in sorted((kinds or {}).items()))
+    h = hashlib.sha256(head.encode())
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -95,30 +100,35 @@ def reusable_bundle(out: Path, digest: str) -> RunnerBuild | None:
 
 
 def build_runner(target: str, root: Path | None = None, *, ort_version: str | None = None,
-                 force: bool = False, runtimes: tuple[str, ...] = (), openvino_version: str | None = None
-                 ) -> RunnerBuild:
-    """Build (or reuse) ``<root>/<target>/``, or ``<root>/openvino-<target>/`` with ``runtimes``."""
+                 force: bool = False, runtimes: tuple[str, ...] = (),
+                 runtime_versions: Mapping[str, str] | None = None) -> RunnerBuild:
+    """Build (or reuse) ``<root>/<target>/``, or ``<root>/<runtimes>-<target>/`` with other runtimes'
+    kinds built in (each at ``runtime_versions[name]``, default the host's)."""
+    from harness.runtimes.registry import get_runtime
+
     spec = target_spec(target)
-    unknown = [r for r in runtimes if r not in RUNNER_RUNTIMES]
-    if unknown:
-        raise HarnessError(f"the native runner has no {', '.join(unknown)} kind (it can be built with "
-                           f"{', '.join(RUNNER_RUNTIMES)}); run that runtime through the Python agent")
+    kinds = [get_runtime(r) for r in dict.fromkeys(runtimes)]
+    cannot = [rt.name for rt in kinds if not rt.builds_into_runner]
+    if cannot:
+        raise HarnessError(f"the native runner cannot be built with {', '.join(cannot)} (it can with "
+                           f"{', '.join(runner_runtimes()) or 'none'}); run that runtime through the Python agent")
     if spec.ort_from == "aar":
         require_ndk(spec)  # refuse before fetching anything
-    ov_version = (openvino_version or host_openvino_version()) if "openvino" in runtimes else None
+    versions = {rt.name: rt.native_version((runtime_versions or {}).get(rt.name)) for rt in kinds}
     root = root or runners_root()
-    name = bundle_name(target, tuple(r for r in RUNNER_RUNTIMES if r in runtimes))
+    name = bundle_name(target, tuple(sorted(versions)))
     out = root / name
     source = runner_sources()
     version = "aar" if spec.ort_from == "aar" else (ort_version or host_ort_version())
-    digest = source_sha256(target, version, source, openvino=ov_version)
+    digest = source_sha256(target, version, source, kinds=versions)
     reused = None if force else reusable_bundle(out, digest)
     if reused is not None:
         return reused
     parts = fetch_parts(spec, ort_version)
-    if ov_version is not None:
-        parts.openvino = fetch_openvino(spec, ov_version, parts_cache())
-        parts.sources["openvino"] = parts.openvino.source
+    for rt in kinds:
+        kind = rt.native_parts(spec, versions[rt.name], parts_cache())
+        parts.kinds.append(kind)
+        parts.sources[rt.name] = kind.source
     binary = compile_runner(spec, parts, source, root / ".work" / name, digest[:12])
     manifest = assemble(spec, binary, parts, out, digest)
     return RunnerBuild(out, manifest, reused=False)

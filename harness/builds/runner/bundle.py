@@ -48,7 +48,7 @@ class BundleManifest(BaseModel):
     launcher: str = LAUNCHER
     files: dict[str, BundleFile]
     parts: dict[str, str] = Field(default_factory=dict)
-    #: runtimes beside ONNX Runtime compiled into the runner -> version (the OpenVINO kind)
+    #: runtimes beside ONNX Runtime compiled into the runner -> version (`--runtime NAME`)
     runtimes: dict[str, str] = Field(default_factory=dict)
 
     def check_paths(self) -> None:
@@ -96,11 +96,11 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
     sources = dict(parts.sources)
     carried = [ort_lib]  # libraries the bundle brings itself (never taken from the sysroot)
     runtimes: dict[str, str] = {}
-    if parts.openvino is not None:
-        for name in parts.openvino.bundled:
+    for kind in parts.kinds:
+        for name in kind.bundled:
             carried.append(staging / "lib" / name)
-            _copy(parts.openvino.libs / name, carried[-1], executable=False)
-        runtimes["openvino"] = parts.openvino.version
+            _copy(kind.libs / name, carried[-1], executable=False)
+        runtimes[kind.runtime] = kind.version
     if spec.sysroot and spec.bundle_loader:
         libs = _sysroot_closure([staging / "bin" / "ort_runner", *carried], Path(spec.sysroot),
                                 {p.name for p in carried})

@@ -52,24 +52,17 @@ def toolchain_args(spec: TargetSpec) -> list[str]:
     return ["-DCMAKE_SYSTEM_NAME=Linux", f"-DCMAKE_SYSTEM_PROCESSOR={spec.machine}", f"-DCMAKE_CXX_COMPILER={compiler}"]
 
 
-def openvino_args(parts: Parts) -> list[str]:
-    """The OpenVINO kind's CMake options; an empty OPENVINO_DIR (a reused build folder) leaves it out."""
-    ov = parts.openvino
-    if ov is None:
-        return ["-DOPENVINO_DIR=", "-DOPENVINO_LIBRARY="]
-    return [f"-DOPENVINO_DIR={ov.root}", f"-DOPENVINO_LIBRARY={ov.library}"]
-
-
 def compile_runner(spec: TargetSpec, parts: Parts, source: Path, work: Path, version: str) -> Path:
     """Configure and build; returns the ort_runner binary."""
     if shutil.which("cmake") is None:
         raise HarnessError(f"building the runner needs cmake: apt-get install cmake ({INSTALL_HINT})")
     args = toolchain_args(spec)
+    kind_args = [a for kind in parts.kinds for a in kind.cmake_args]  # other runtimes' kinds built in
     work.mkdir(parents=True, exist_ok=True)
     run_tool(["cmake", "-S", str(source), "-B", str(work), "-DCMAKE_BUILD_TYPE=Release",
           f"-DORT_INCLUDE_DIR={parts.ort_include}", f"-DORT_LIBRARY_NAME={spec.ort_library_name}",
           f"-DJSON_INCLUDE_DIR={parts.json_include}", f"-DHARNESS_RUNNER_TARGET={spec.name}",
-          f"-DHARNESS_RUNNER_VERSION={version}", *openvino_args(parts), *args], f"configuring the {spec.name} runner")
+          f"-DHARNESS_RUNNER_VERSION={version}", *kind_args, *args], f"configuring the {spec.name} runner")
     jobs = str(max(1, min(os.cpu_count() or 1, 4)))
     run_tool(["cmake", "--build", str(work), "--parallel", jobs], f"compiling the {spec.name} runner", timeout=1800)
     binary = work / "ort_runner"

@@ -20,7 +20,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.builds.runner.parts import _publish
+from harness.builds.runner.parts import KindParts, _publish
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
 
@@ -42,6 +42,11 @@ class OpenVinoParts:
     @property
     def libs(self) -> Path:
         return self.root / "libs"
+
+    def kind(self) -> KindParts:
+        """What the generic runner build needs (runner/CMakeLists.txt's OPENVINO_DIR / OPENVINO_LIBRARY)."""
+        return KindParts(DIST, self.version, self.libs, self.bundled,
+                         (f"-DOPENVINO_DIR={self.root}", f"-DOPENVINO_LIBRARY={self.library}"), self.source)
 
 
 def host_openvino_version() -> str:
@@ -107,8 +112,12 @@ def _download(machine: str, version: str, dest: Path) -> Path:
                        f"({'; '.join(tried)})")
 
 
-def fetch_openvino(spec: TargetSpec, version: str, cache: Path) -> OpenVinoParts:
+def fetch_openvino(spec: TargetSpec, version: str, cache: Path) -> KindParts:
     """The target machine's OpenVINO headers and libraries (fetched once into the parts cache)."""
+    return _fetch(spec, version, cache).kind()
+
+
+def _fetch(spec: TargetSpec, version: str, cache: Path) -> OpenVinoParts:
     if spec.ort_from != "wheel" or spec.machine not in CPU_PLUGINS:
         raise HarnessError(f"the OpenVINO runner kind builds for linux-x86_64 and linux-aarch64 (glibc, the wheel's "
                            f"libraries), not {spec.name}")

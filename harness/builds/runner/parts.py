@@ -6,7 +6,8 @@
   ``com.github.asus4.onnxruntime`` (MIT), ``headers/`` and ``jni/arm64-v8a/libonnxruntime.so``.
 - nlohmann/json: Debian ``nlohmann-json3-dev`` (header-only), copied so a cross build never sees
   the host's /usr/include.
-- OpenVINO (only for a runner built with its kind): the openvino wheel, see openvino_parts.py.
+- Another runtime's kind (``harness runner build --runtime NAME``): its runtime module's native hook
+  (``Runtime.native_parts``) fetches a :class:`KindParts`.
 """
 
 from __future__ import annotations
@@ -22,19 +23,27 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
-
-if TYPE_CHECKING:
-    from harness.builds.runner.openvino_parts import OpenVinoParts
 
 HEADERS_PACKAGE = "com.github.asus4.onnxruntime"
 HEADERS_VERSION = "0.4.9"  # ORT 1.29 headers (ORT_API_VERSION 29) and Android AAR
 AAR_IN_PACKAGE = "package/Plugins/Android/onnxruntime.aar"
 JSON_HEADERS = Path("/usr/include/nlohmann")
 INSTALL_HINT = "bash scripts/install-test-deps.sh installs every part a runner build needs"
+
+
+@dataclass(frozen=True)
+class KindParts:
+    """A runtime the runner is built with beside ONNX Runtime: what CMake is told, what the bundle carries."""
+
+    runtime: str  # its name (the job's runtime.name, the probe's runtimes key)
+    version: str
+    libs: Path  # the folder holding ``bundled``
+    bundled: tuple[str, ...]  # library files the bundle carries in lib/
+    cmake_args: tuple[str, ...]  # -D options that compile its kind in (runner/CMakeLists.txt)
+    source: str  # where they came from (for the manifest)
 
 
 @dataclass
@@ -44,7 +53,7 @@ class Parts:
     ort_version: str
     json_include: Path  # a folder holding nlohmann/json.hpp
     sources: dict[str, str] = field(default_factory=dict)  # what came from where (for the manifest)
-    openvino: OpenVinoParts | None = None  # the OpenVINO kind's headers + libraries, when built with it
+    kinds: list[KindParts] = field(default_factory=list)  # other runtimes' kinds built in
 
 
 def parts_cache() -> Path:
