@@ -13,14 +13,13 @@ import importlib.metadata
 import platform
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.builds.runner.parts import KindParts, _publish
+from harness.builds.runner.parts import KindParts, _publish, download_wheel
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
 
@@ -95,23 +94,6 @@ def _from_host(machine: str, dest: Path) -> tuple[str, tuple[str, ...]]:
     return library, bundled
 
 
-def _download(machine: str, version: str, dest: Path) -> Path:
-    """pip download the openvino wheel for the machine (any CPython that has one)."""
-    here = f"{sys.version_info.major}.{sys.version_info.minor}"
-    tried = []
-    for py in dict.fromkeys([here, "3.12", "3.11", "3.13", "3.10"]):
-        argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                "--platform", WHEEL_PLATFORMS[machine], "--python-version", py, "--implementation", "cp",
-                "-d", str(dest), f"{DIST}=={version}"]
-        proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-        wheel = next(dest.glob(f"{DIST}-*.whl"), None)
-        if proc.returncode == 0 and wheel is not None:
-            return wheel
-        tried.append(f"Python {py}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-    raise HarnessError(f"no openvino {version} wheel for {WHEEL_PLATFORMS[machine]} on the package index "
-                       f"({'; '.join(tried)})")
-
-
 def fetch_openvino(spec: TargetSpec, version: str, cache: Path) -> KindParts:
     """The target machine's OpenVINO headers and libraries (fetched once into the parts cache)."""
     return _fetch(spec, version, cache).kind()
@@ -133,7 +115,8 @@ def _fetch(spec: TargetSpec, version: str, cache: Path) -> OpenVinoParts:
             library, bundled = _from_host(spec.machine, tmp)
             source = f"the host's installed openvino {version} wheel"
         else:
-            wheel = _download(spec.machine, version, tmp)
+            wheel = download_wheel(DIST, version, WHEEL_PLATFORMS[spec.machine], tmp,
+                                   "install that openvino version on the host, or build at one that has a wheel")
             library, bundled = _extract(wheel, spec.machine, tmp)
             source = wheel.name
             wheel.unlink()

@@ -171,24 +171,28 @@ def wheel_library(spec: TargetSpec, version: str, cache: Path) -> tuple[Path, st
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _download_wheel(spec: TargetSpec, version: str, dest: Path) -> Path:
-    """pip download the onnxruntime wheel for the target platform (any CPython that has one)."""
-    assert spec.wheel_platform
+def download_wheel(dist: str, version: str, wheel_platform: str, dest: Path, fix: str) -> Path:
+    """pip download ``dist==version`` for a platform (any CPython that has a wheel); ``fix`` ends the error."""
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     tried = []
     for py in dict.fromkeys([here, "3.12", "3.11", "3.13", "3.10"]):
         argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                "--platform", spec.wheel_platform, "--python-version", py, "--implementation", "cp",
-                "-d", str(dest), f"onnxruntime=={version}"]
+                "--platform", wheel_platform, "--python-version", py, "--implementation", "cp",
+                "-d", str(dest), f"{dist}=={version}"]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-        wheel = next(dest.glob("onnxruntime-*.whl"), None)
+        wheel = next(dest.glob(f"{dist}-*.whl"), None)
         if proc.returncode == 0 and wheel is not None:
             return wheel
         tried.append(f"Python {py}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-    raise HarnessError(
-        f"no onnxruntime {version} wheel for {spec.wheel_platform} on the package index ({'; '.join(tried)}); "
-        f"pass --ort-version with a version that has one"
-    )
+    raise HarnessError(f"no {dist} {version} wheel for {wheel_platform} on the package index ({'; '.join(tried)}); "
+                       f"{fix}")
+
+
+def _download_wheel(spec: TargetSpec, version: str, dest: Path) -> Path:
+    """pip download the onnxruntime wheel for the target platform."""
+    assert spec.wheel_platform
+    return download_wheel("onnxruntime", version, spec.wheel_platform, dest,
+                          "pass --ort-version with a version that has one")
 
 
 def json_headers(cache: Path) -> Path:
