@@ -144,6 +144,8 @@ def test_harness_run_native_openvino_cells_agree_with_the_agent(x86_openvino_run
     assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
                                                                              "status", "error"]]
     runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
+    installed = [p.name for p in (tmp_path / "ov-native" / "runners").iterdir()]
+    assert len(installed) == 1 and installed[0].startswith("openvino-linux-x86_64-")  # beside a plain bundle
     assert str(runners["ov-native"]).startswith("native ") and not str(runners["ov-agent"]).startswith("native")
     metrics = store.metrics_frame()
     ov = metrics[metrics.backend == "ov-cpu"]
