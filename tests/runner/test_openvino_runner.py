@@ -13,6 +13,7 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -68,6 +69,20 @@ def test_probe_lists_openvino_with_the_wheels_version(x86_openvino_runner: Runne
     # the same version string as the agent's probe (the wheel's), so native and agent rows compare
     assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "openvino": OV_VERSION}
     assert "openvino_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_bundle_whose_cpu_plugin_cannot_load_does_not_offer_openvino(x86_openvino_runner: RunnerBuild,
+                                                                       tmp_path: Path) -> None:
+    """A device where OpenVINO cannot start (here: its CPU plugin gone) still runs ONNX Runtime; the probe
+    drops openvino and says why, so its OpenVINO cells are skipped with that reason instead of failing."""
+    broken = tmp_path / "bundle"
+    shutil.copytree(x86_openvino_runner.path, broken)
+    (broken / "lib" / "libopenvino_intel_cpu_plugin.so").unlink()
+    proc = subprocess.run(["sh", str(broken / "run.sh"), "--probe"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(facts["runtimes"]) == {"onnxruntime"} and facts["smoke"] == "ok"
+    assert "smoke inference failed" in facts["openvino_error"] and "CPU" in facts["openvino_error"]
 
 
 @pytest.mark.parametrize("precision,settings", [("fp32", {"INFERENCE_PRECISION_HINT": "f32"}), ("fp16", {})])
