@@ -14,7 +14,11 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from harness.builds.runner.parts import KindParts
+    from harness.builds.runner.targets import TargetSpec
 
 OptionValue = str | int | float | bool
 #: workload kinds whose cells run one model per call (the agent's "single" job kind)
@@ -122,6 +126,17 @@ class Runtime(ABC):
     #: modules under harness/ that belong to this runtime besides its own (its runner's build, its
     #: model format's builder): they may name it; tests/runtimes/test_seam.py holds every other module to the rule
     own_modules: tuple[str, ...] = ()
+    #: the ONNX Runtime native runner can be built with a kind of this runtime (``harness runner build
+    #: --runtime NAME``): its library ships headers; ``native_version`` and ``native_parts`` are its hook
+    builds_into_runner: bool = False
+
+    def native_version(self, requested: str | None = None) -> str:
+        """The version the native runner's kind of this runtime is built at (default: the host's)."""
+        raise NotImplementedError(f"{self.name} has no native runner kind")
+
+    def native_parts(self, spec: TargetSpec, version: str, cache: Path) -> KindParts:
+        """Headers, libraries and CMake options for the native runner's kind of this runtime on ``spec``."""
+        raise NotImplementedError(f"{self.name} has no native runner kind")
 
     def cannot_make(self, precision: str) -> str | None:
         """Why this runtime has no ``precision`` (a skip reason), or None."""

@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.runtimes.base import Conversion, IoMap, ModelInfo, Runtime, dist_version
+
+if TYPE_CHECKING:
+    from harness.builds.runner.parts import KindParts
+    from harness.builds.runner.targets import TargetSpec
 
 HINT = "INFERENCE_PRECISION_HINT"
 
@@ -19,6 +24,8 @@ class OpenVino(Runtime):
     extra = "runtimes"
     converter_dist = "openvino"
     native = True  # the native runner's OpenVINO kind (the wheel ships headers + libopenvino)
+    builds_into_runner = True  # `harness runner build --runtime openvino`
+    own_modules = ("builds/runner/openvino_parts.py",)
     precisions = {
         "fp32": "f32 compute (INFERENCE_PRECISION_HINT=f32; OpenVINO's CPU default would be bf16/f16)",
         "fp16": ("half-precision compute as OpenVINO's CPU plugin does it (INFERENCE_PRECISION_HINT left to the "
@@ -30,6 +37,16 @@ class OpenVino(Runtime):
         "int8-static": "OpenVINO int8 needs NNCF post-training quantization (not installed)",
         "int4": "OpenVINO int4 weight compression needs NNCF (not installed)",
     }
+
+    def native_version(self, requested: str | None = None) -> str:
+        from harness.builds.runner.openvino_parts import host_openvino_version
+
+        return requested or host_openvino_version()
+
+    def native_parts(self, spec: TargetSpec, version: str, cache: Path) -> KindParts:
+        from harness.builds.runner.openvino_parts import fetch_openvino
+
+        return fetch_openvino(spec, version, cache)
 
     def option_names(self) -> list[str]:
         return ["num_threads", "device", "performance_hint"]

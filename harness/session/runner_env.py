@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from harness.builds.runner import MANIFEST, BundleManifest, resolve_runner
+from harness.builds.runner import MANIFEST, BundleManifest, bundle_name, resolve_runner
 from harness.builds.runner.targets import PROVIDER_BUILDS
 from harness.config.loader import project_root
 from harness.config.models import DeviceProfile, LocalTransportConfig, NativeRunner
@@ -84,8 +84,8 @@ def install_runner(t: Transport, profile: DeviceProfile) -> list[str]:
         return [runner_program(profile), t.push(agent_source()).remote]
     if runner.build or runner.push:
         local, manifest = resolve_runner(runner.build, _host_path(runner.push) if runner.push else None)
-        if manifest is not None:
-            return install_bundle(t, local, manifest)
+        if manifest is not None:  # a bundle with other runtimes built in keeps its own folder (name-target-id)
+            return install_bundle(t, local, manifest, prefix=bundle_name(manifest.target, tuple(sorted(manifest.runtimes))))
         binary = runner.binary or posixpath.join(t.workdir, "bin", local.name)
         cached = t.push(local).remote
         t.makedirs(posixpath.dirname(binary))

@@ -6,7 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 from harness.builds.manifest import Artifact, WorkloadEntry
-from harness.config.models import Backend, DeviceProfile
+from harness.builds.runner import runner_runtimes
+from harness.config.models import Backend, DeviceProfile, NativeRunner
 from harness.errors import HarnessError
 
 
@@ -17,8 +18,13 @@ def runtime_missing(profile: DeviceProfile, facts: Mapping[str, Any], runtime: s
     if not isinstance(have, Mapping) or runtime in have:
         return None
     listed = ", ".join(f"{k} {v}" for k, v in sorted(have.items())) or "none"
-    return (f"device {profile.name}: the runner has no {runtime} (its --probe lists runtimes: {listed}); "
-            f"install it there (see README, Runtimes)")
+    if isinstance(profile.runner, NativeRunner):
+        fix = (f"build the native runner with it (harness runner build --target ... --runtime {runtime}) and name "
+               f"that bundle in runner.push" if runtime in runner_runtimes() else
+               f"the native runner has no {runtime} kind: run it through the Python agent (runner: kind: python)")
+    else:
+        fix = "install it there (see README, Runtimes)"
+    return f"device {profile.name}: the runner has no {runtime} (its --probe lists runtimes: {listed}); {fix}"
 
 
 def runtime_artifacts(entry: WorkloadEntry, backend: Backend, precision: str, facts: Mapping[str, Any]

@@ -157,12 +157,13 @@ static std::string model_path(const json& job, const std::string& role) {
 }
 
 std::unique_ptr<Model> Context::load_role(const std::string& role, const json& session_settings) {
+  if (env == nullptr) throw JobError("RuntimeError", "no ONNX Runtime environment for this job");
   json applied;
   const std::string path = model_path(job, role);
   Ort::SessionOptions so = session_options(session_settings, job.value("provider", "CPUExecutionProvider"),
                                            job.value("provider_options", json::object()), applied);
   const double t0 = perf_s();
-  auto model = std::make_unique<Model>(env, path, so);
+  auto model = std::make_unique<Model>(*env, path, so);
   const double load_ms = (perf_s() - t0) * 1000.0;
   watch += load_ms / 1000.0;
   result["load_ms"][role] = load_ms;
@@ -171,11 +172,12 @@ std::unique_ptr<Model> Context::load_role(const std::string& role, const json& s
 }
 
 std::unique_ptr<Model> Context::profiling_session(const std::string& path, const json& session_settings) {
+  if (env == nullptr) throw JobError("RuntimeError", "no ONNX Runtime environment for this job");
   json applied;
   const std::string prefix = job["out_dir"].get<std::string>() + "/ort_profile";
   Ort::SessionOptions so = session_options(session_settings, job.value("provider", "CPUExecutionProvider"),
                                            job.value("provider_options", json::object()), applied, prefix);
-  return std::make_unique<Model>(env, path, so);
+  return std::make_unique<Model>(*env, path, so);
 }
 
 FeedArrays load_feed_sets(const json& job) {
@@ -340,6 +342,31 @@ void append_series(Context& ctx, const std::string& name, const std::vector<doub
   for (double v : samples) s["samples"].push_back(v);
   s["warmup_n"] = s["warmup_n"].get<int64_t>() + n_warm;
   s["stopped_by"] = stopped;
+}
+
+const json& params_of(const json& job) {
+  static const json empty = json::object();
+  return job.contains("params") && job["params"].is_object() ? job["params"] : empty;
+}
+
+const json& measure_of(const json& job) {
+  static const json empty = json::object();
+  return job.contains("measure") && job["measure"].is_object() ? job["measure"] : empty;
+}
+
+const json& session_of(const json& job) {
+  static const json empty = json::object();
+  return job.contains("session") && job["session"].is_object() ? job["session"] : empty;
+}
+
+void put(Outputs& outputs, const std::string& name, Array value) {
+  for (auto& kv : outputs) {
+    if (kv.first == name) {
+      kv.second = std::move(value);
+      return;
+    }
+  }
+  outputs.emplace_back(name, std::move(value));
 }
 
 }  // namespace runner

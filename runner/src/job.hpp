@@ -67,7 +67,7 @@ struct Handoff {
 };
 
 struct Context {
-  Ort::Env& env;
+  Ort::Env* env;  // null for a job on another runtime (OpenVINO): ONNX Runtime is never loaded then
   const json& job;
   json& result;
   double watch = 0.0;     // seconds in load + first inference + warm-up + steady windows
@@ -114,6 +114,14 @@ void append_series(Context& ctx, const std::string& name, const std::vector<doub
                    const std::string& stopped);
 
 using Outputs = std::vector<std::pair<std::string, Array>>;
+
+// The job's "params", "measure" and "session" objects ({} when absent or not objects).
+const json& params_of(const json& job);
+const json& measure_of(const json& job);
+const json& session_of(const json& job);
+
+// Outputs keep the agent's dict semantics: a repeated name replaces the value in its first place.
+void put(Outputs& outputs, const std::string& name, Array value);
 using Kind = std::function<Outputs(Context&)>;
 
 Outputs run_single(Context& ctx);

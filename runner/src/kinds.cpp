@@ -242,32 +242,6 @@ Translation translate(Model& enc, Model& dec, Model& dec_past, const Array& src_
   return out;
 }
 
-const json& params_of(const json& job) {
-  static const json empty = json::object();
-  return job.contains("params") && job["params"].is_object() ? job["params"] : empty;
-}
-
-const json& measure_of(const json& job) {
-  static const json empty = json::object();
-  return job.contains("measure") && job["measure"].is_object() ? job["measure"] : empty;
-}
-
-const json& session_of(const json& job) {
-  static const json empty = json::object();
-  return job.contains("session") && job["session"].is_object() ? job["session"] : empty;
-}
-
-// Outputs keep the agent's dict semantics: a repeated name replaces the value in its first place.
-void put(Outputs& outputs, const std::string& name, Array value) {
-  for (auto& kv : outputs) {
-    if (kv.first == name) {
-      kv.second = std::move(value);
-      return;
-    }
-  }
-  outputs.emplace_back(name, std::move(value));
-}
-
 Placement profiled_placement(Model& profiled, const std::function<void(Model&)>& run_once);
 
 // EP placement from one profiled run in a separate session, after the peak was read. With the CPU

@@ -25,6 +25,9 @@
 
 #include "clock.hpp"
 #include "job.hpp"
+#ifdef HARNESS_WITH_OPENVINO
+#include "openvino_kind.hpp"
+#endif
 #include "ort_library.hpp"
 #include "probes.hpp"
 #include "providers.hpp"
@@ -56,15 +59,31 @@ json static_facts() {
   };
 }
 
-json env_facts() {
+// The runtimes other than ONNX Runtime compiled into this runner -> their versions.
+json other_runtimes() {
+  json out = json::object();
+#ifdef HARNESS_WITH_OPENVINO
+  out[kOpenVino] = openvino_version();
+#endif
+  return out;
+}
+
+// with_ort false (a job on another runtime): ONNX Runtime is not loaded, so its library stays out
+// of that cell's peak memory (as the agent, which does not import it then).
+json env_facts(bool with_ort = true) {
   json facts = static_facts();
-  try {
-    load_onnxruntime();
-    facts["onnxruntime"] = ort_version();
-    facts["providers"] = Ort::GetAvailableProviders();
-  } catch (const std::exception& e) {
-    facts["onnxruntime_error"] = e.what();
+  json runtimes = other_runtimes();
+  if (with_ort) {
+    try {
+      load_onnxruntime();
+      facts["onnxruntime"] = ort_version();
+      facts["providers"] = Ort::GetAvailableProviders();
+      runtimes["onnxruntime"] = facts["onnxruntime"];
+    } catch (const std::exception& e) {
+      facts["onnxruntime_error"] = e.what();
+    }
   }
+  facts["runtimes"] = runtimes;
   return facts;
 }
 
@@ -132,6 +151,15 @@ int probe() {
             facts["onnxruntime_error"] = std::string("smoke inference failed: ") + e.what();
           }
         }
+#ifdef HARNESS_WITH_OPENVINO
+        try {  // OpenVINO's CPU plugin loads and runs one kernel, or the runtime is not offered
+          const std::string smoke = openvino_smoke();
+          if (smoke != "ok") throw std::runtime_error(smoke);
+        } catch (const std::exception& e) {
+          facts["runtimes"].erase(kOpenVino);
+          facts["openvino_error"] = std::string("smoke inference failed: ") + e.what();
+        }
+#endif
         const std::string line = dump(facts) + "\n";
         ssize_t ignored = write(pipefd[1], line.data(), line.size());
         (void)ignored;
@@ -184,12 +212,16 @@ void make_dirs(const std::string& path) {
 json run_job(const json& job, int stdin_fd) {
   const std::string out_dir = job.at("out_dir").get<std::string>();
   make_dirs(out_dir);
+  // A runtime other than ONNX Runtime names itself in the job's "runtime" block.
+  const std::string other = job.contains("runtime") && job["runtime"].is_object()
+                                ? job["runtime"].value("name", std::string("?")) : std::string();
+  const bool runs_other = !other.empty() && other_runtimes().contains(other);
   json result = {
       {"protocol", kProtocol},
       {"status", "failed"},
       {"error", nullptr},
       {"traceback", nullptr},
-      {"env", env_facts()},
+      {"env", env_facts(!runs_other)},
       {"providers", nullptr},
       {"session", json::object()},
       {"load_ms", json::object()},
@@ -208,8 +240,9 @@ json run_job(const json& job, int stdin_fd) {
     result["error"] = "RuntimeError: " + result["env"]["onnxruntime_error"].get<std::string>();
     return result;
   }
-  Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "harness-runner");
-  Context ctx{env, job, result};
+  std::unique_ptr<Ort::Env> env;
+  if (!runs_other) env = std::make_unique<Ort::Env>(ORT_LOGGING_LEVEL_WARNING, "harness-runner");
+  Context ctx{env.get(), job, result};
   ctx.handoff.arm(job.contains("handoff_s") && job["handoff_s"].is_number() ? job["handoff_s"].get<double>() : 0.0,
                   stdin_fd);
   const json baseline = current_rss_mb();
@@ -223,20 +256,36 @@ json run_job(const json& job, int stdin_fd) {
       sleep_s(idle_s);
       result["windows"]["idle"] = {t0, monotonic_s()};
     }
-    if (job.contains("runtime") && job["runtime"].is_object()) {  // a runtime other than ONNX Runtime
-      const std::string rt = job["runtime"].value("name", std::string("?"));
-      throw JobError("ValueError", "this native runner runs onnxruntime only, not runtime '" + rt +
-                                       "': run it through the Python agent (runner: kind: python)");
+    const std::string kind = job.value("kind", "single");
+    if (!other.empty() && !runs_other) {
+      std::string have = "onnxruntime";
+      const json compiled_in = other_runtimes();
+      for (auto it = compiled_in.begin(); it != compiled_in.end(); ++it) have += ", " + it.key();
+      if (compiled_in.empty()) have += " only";
+      throw JobError("ValueError", "this native runner runs " + have + ", not runtime '" + other +
+                                       "': run it through the Python agent (runner: kind: python)" +
+                                       (other == "openvino" ? " or build the runner with it (harness runner build "
+                                                              "--runtime openvino)" : ""));
     }
+#ifdef HARNESS_WITH_OPENVINO
+    if (runs_other && kind != "single") {
+      throw JobError("ValueError", "runtime " + other + " runs single jobs, not '" + kind + "'");
+    }
+    static const std::map<std::string, Kind> others = {{kOpenVino, run_openvino}};
+#endif
     static const std::map<std::string, Kind> kinds = {
         {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}};
-    const std::string kind = job.value("kind", "single");
     const auto it = kinds.find(kind);
     if (it == kinds.end()) {
       throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation'])");
     }
     phase = "kind " + kind;
+#ifdef HARNESS_WITH_OPENVINO
+    if (runs_other) phase += " on " + other;
+    const Outputs outputs = runs_other ? others.at(other)(ctx) : it->second(ctx);
+#else
     const Outputs outputs = it->second(ctx);
+#endif
     ctx.take_peak();
     phase = "outputs";
     if (job.value("save_outputs", true) && !outputs.empty()) {

@@ -23,9 +23,9 @@ def runners_test_root() -> Path:
     return project_root() / "builds" / "runners-test" / key
 
 
-def _build(target: str, root: Path) -> RunnerBuild:
+def _build(target: str, root: Path, runtimes: tuple[str, ...] = ()) -> RunnerBuild:
     require_binary("cmake", "/usr/bin/cmake", package="cmake")
-    return build_runner(target, root)
+    return build_runner(target, root, runtimes=runtimes)
 
 
 @pytest.fixture(scope="session")
@@ -37,6 +37,18 @@ def x86_runner(runners_test_root: Path) -> RunnerBuild:
 def aarch64_runner(runners_test_root: Path) -> RunnerBuild:
     require_binary("aarch64-linux-gnu-g++", "/usr/bin/aarch64-linux-gnu-g++", package="g++-aarch64-linux-gnu")
     return _build("linux-aarch64", runners_test_root)
+
+
+@pytest.fixture(scope="session")
+def x86_openvino_runner(runners_test_root: Path) -> RunnerBuild:
+    """The x86_64 runner with the OpenVINO kind (openvino-linux-x86_64/), against the host's openvino."""
+    return _build("linux-x86_64", runners_test_root, ("openvino",))
+
+
+@pytest.fixture(scope="session")
+def aarch64_openvino_runner(runners_test_root: Path) -> RunnerBuild:
+    require_binary("aarch64-linux-gnu-g++", "/usr/bin/aarch64-linux-gnu-g++", package="g++-aarch64-linux-gnu")
+    return _build("linux-aarch64", runners_test_root, ("openvino",))
 
 
 @pytest.fixture(scope="session")

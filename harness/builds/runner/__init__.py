@@ -3,18 +3,22 @@
 ``build_runner(target, root)`` fetches the parts (parts.py), compiles (compile.py) and assembles
 ``<root>/<target>/`` with a manifest (bundle.py); an identical build is reused. A device profile
 names a built target (``runner: {kind: native, build: linux-aarch64}``) or a bundle path.
+``build_runner(target, root, runtimes=(NAME,))`` adds another runtime's kind, whose parts its runtime
+module's native hook fetches (``Runtime.native_parts``), and writes ``<root>/NAME-<target>/``, which a
+profile names by path (``runner: {kind: native, push: builds/runners/NAME-linux-x86_64}``).
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleManifest, assemble, load_bundle
 from harness.builds.runner.compile import compile_runner, require_ndk
-from harness.builds.runner.parts import HEADERS_PACKAGE, HEADERS_VERSION, fetch_parts, host_ort_version
+from harness.builds.runner.parts import HEADERS_PACKAGE, HEADERS_VERSION, fetch_parts, host_ort_version, parts_cache
 from harness.builds.runner.targets import SPECS, TARGETS, RunnerTarget, TargetSpec, target_spec
 from harness.config.loader import project_root
 from harness.errors import HarnessError
@@ -29,8 +33,10 @@ __all__ = [
     "RunnerTarget",
     "TargetSpec",
     "build_runner",
+    "bundle_name",
     "load_bundle",
     "resolve_runner",
+    "runner_runtimes",
     "runner_sources",
     "runners_root",
     "source_sha256",
@@ -57,10 +63,26 @@ def runners_root() -> Path:
     return Path(os.environ.get("HARNESS_BUILDS", project_root() / "builds")) / "runners"
 
 
-def source_sha256(target: str, ort_version: str, source: Path | None = None) -> str:
-    """What decides a build's content: the sources, the target, the ORT version and the headers."""
+def runner_runtimes() -> list[str]:
+    """Runtimes the native runner can be built with beside ONNX Runtime (`harness runner build --runtime`)."""
+    from harness.runtimes.registry import get_runtime, runtime_names  # the registry imports builds lazily
+
+    return [n for n in runtime_names() if get_runtime(n).builds_into_runner]
+
+
+def bundle_name(target: str, runtimes: tuple[str, ...] = ()) -> str:
+    """The bundle's folder under the runners root: the target, prefixed by any runtime built in."""
+    return "-".join((*runtimes, target))
+
+
+def source_sha256(target: str, ort_version: str, source: Path | None = None,
+                  kinds: Mapping[str, str] | None = None) -> str:
+    """What decides a build's content: the sources, the target, the ORT version and the headers
+    (and each built-in runtime's version, ``kinds``)."""
     source = source or runner_sources()
-    h = hashlib.sha256(f"{target}\0{ort_version}\0{HEADERS_PACKAGE}@{HEADERS_VERSION}\0".encode())
+    head = f"{target}\0{ort_version}\0{HEADERS_PACKAGE}@{HEADERS_VERSION}\0"
+    head += "".join(f"{name}@{v}\0" for name, v in sorted((kinds or {}).items()))
+    h = hashlib.sha256(head.encode())
     for path in sorted(p for p in source.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
         h.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
@@ -78,21 +100,36 @@ def reusable_bundle(out: Path, digest: str) -> RunnerBuild | None:
 
 
 def build_runner(target: str, root: Path | None = None, *, ort_version: str | None = None,
-                 force: bool = False) -> RunnerBuild:
-    """Build (or reuse) ``<root>/<target>/``."""
+                 force: bool = False, runtimes: tuple[str, ...] = (),
+                 runtime_versions: Mapping[str, str] | None = None) -> RunnerBuild:
+    """Build (or reuse) ``<root>/<target>/``, or ``<root>/<runtimes>-<target>/`` with other runtimes'
+    kinds built in (each at ``runtime_versions[name]``, default the host's)."""
+    from harness.runtimes.registry import get_runtime
+
     spec = target_spec(target)
+    kinds = [get_runtime(r) for r in dict.fromkeys(runtimes)]
+    cannot = [rt.name for rt in kinds if not rt.builds_into_runner]
+    if cannot:
+        raise HarnessError(f"the native runner cannot be built with {', '.join(cannot)} (it can with "
+                           f"{', '.join(runner_runtimes()) or 'none'}); run that runtime through the Python agent")
     if spec.ort_from == "aar":
         require_ndk(spec)  # refuse before fetching anything
+    versions = {rt.name: rt.native_version((runtime_versions or {}).get(rt.name)) for rt in kinds}
     root = root or runners_root()
-    out = root / target
+    name = bundle_name(target, tuple(sorted(versions)))
+    out = root / name
     source = runner_sources()
     version = "aar" if spec.ort_from == "aar" else (ort_version or host_ort_version())
-    digest = source_sha256(target, version, source)
+    digest = source_sha256(target, version, source, kinds=versions)
     reused = None if force else reusable_bundle(out, digest)
     if reused is not None:
         return reused
     parts = fetch_parts(spec, ort_version)
-    binary = compile_runner(spec, parts, source, root / ".work" / target, digest[:12])
+    for rt in kinds:
+        kind = rt.native_parts(spec, versions[rt.name], parts_cache())
+        parts.kinds.append(kind)
+        parts.sources[rt.name] = kind.source
+    binary = compile_runner(spec, parts, source, root / ".work" / name, digest[:12])
     manifest = assemble(spec, binary, parts, out, digest)
     return RunnerBuild(out, manifest, reused=False)
 

@@ -48,6 +48,8 @@ class BundleManifest(BaseModel):
     launcher: str = LAUNCHER
     files: dict[str, BundleFile]
     parts: dict[str, str] = Field(default_factory=dict)
+    #: runtimes beside ONNX Runtime compiled into the runner -> version (`--runtime NAME`)
+    runtimes: dict[str, str] = Field(default_factory=dict)
 
     def check_paths(self) -> None:
         bad = [p for p in self.files if not re.match(_FILE_RE, p)]
@@ -92,8 +94,16 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
     ort_lib = staging / "lib" / spec.ort_library_name
     _copy(parts.ort_library, ort_lib, executable=False)
     sources = dict(parts.sources)
+    carried = [ort_lib]  # libraries the bundle brings itself (never taken from the sysroot)
+    runtimes: dict[str, str] = {}
+    for kind in parts.kinds:
+        for name in kind.bundled:
+            carried.append(staging / "lib" / name)
+            _copy(kind.libs / name, carried[-1], executable=False)
+        runtimes[kind.runtime] = kind.version
     if spec.sysroot and spec.bundle_loader:
-        libs = _sysroot_closure([staging / "bin" / "ort_runner", ort_lib], Path(spec.sysroot), {spec.ort_library_name})
+        libs = _sysroot_closure([staging / "bin" / "ort_runner", *carried], Path(spec.sysroot),
+                                {p.name for p in carried})
         libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
         for name, path in sorted(libs.items()):
             _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
@@ -113,6 +123,7 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
         onnxruntime=parts.ort_version,
         files=files,
         parts=sources,
+        runtimes=runtimes,
     )
     (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)

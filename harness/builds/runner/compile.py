@@ -57,11 +57,12 @@ def compile_runner(spec: TargetSpec, parts: Parts, source: Path, work: Path, ver
     if shutil.which("cmake") is None:
         raise HarnessError(f"building the runner needs cmake: apt-get install cmake ({INSTALL_HINT})")
     args = toolchain_args(spec)
+    kind_args = [a for kind in parts.kinds for a in kind.cmake_args]  # other runtimes' kinds built in
     work.mkdir(parents=True, exist_ok=True)
     run_tool(["cmake", "-S", str(source), "-B", str(work), "-DCMAKE_BUILD_TYPE=Release",
           f"-DORT_INCLUDE_DIR={parts.ort_include}", f"-DORT_LIBRARY_NAME={spec.ort_library_name}",
           f"-DJSON_INCLUDE_DIR={parts.json_include}", f"-DHARNESS_RUNNER_TARGET={spec.name}",
-          f"-DHARNESS_RUNNER_VERSION={version}", *args], f"configuring the {spec.name} runner")
+          f"-DHARNESS_RUNNER_VERSION={version}", *kind_args, *args], f"configuring the {spec.name} runner")
     jobs = str(max(1, min(os.cpu_count() or 1, 4)))
     run_tool(["cmake", "--build", str(work), "--parallel", jobs], f"compiling the {spec.name} runner", timeout=1800)
     binary = work / "ort_runner"

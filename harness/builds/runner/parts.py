@@ -6,6 +6,8 @@
   ``com.github.asus4.onnxruntime`` (MIT), ``headers/`` and ``jni/arm64-v8a/libonnxruntime.so``.
 - nlohmann/json: Debian ``nlohmann-json3-dev`` (header-only), copied so a cross build never sees
   the host's /usr/include.
+- Another runtime's kind (``harness runner build --runtime NAME``): its runtime module's native hook
+  (``Runtime.native_parts``) fetches a :class:`KindParts`.
 """
 
 from __future__ import annotations
@@ -32,6 +34,18 @@ JSON_HEADERS = Path("/usr/include/nlohmann")
 INSTALL_HINT = "bash scripts/install-test-deps.sh installs every part a runner build needs"
 
 
+@dataclass(frozen=True)
+class KindParts:
+    """A runtime the runner is built with beside ONNX Runtime: what CMake is told, what the bundle carries."""
+
+    runtime: str  # its name (the job's runtime.name, the probe's runtimes key)
+    version: str
+    libs: Path  # the folder holding ``bundled``
+    bundled: tuple[str, ...]  # library files the bundle carries in lib/
+    cmake_args: tuple[str, ...]  # -D options that compile its kind in (runner/CMakeLists.txt)
+    source: str  # where they came from (for the manifest)
+
+
 @dataclass
 class Parts:
     ort_include: Path
@@ -39,6 +53,7 @@ class Parts:
     ort_version: str
     json_include: Path  # a folder holding nlohmann/json.hpp
     sources: dict[str, str] = field(default_factory=dict)  # what came from where (for the manifest)
+    kinds: list[KindParts] = field(default_factory=list)  # other runtimes' kinds built in
 
 
 def parts_cache() -> Path:
@@ -156,24 +171,28 @@ def wheel_library(spec: TargetSpec, version: str, cache: Path) -> tuple[Path, st
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _download_wheel(spec: TargetSpec, version: str, dest: Path) -> Path:
-    """pip download the onnxruntime wheel for the target platform (any CPython that has one)."""
-    assert spec.wheel_platform
+def download_wheel(dist: str, version: str, wheel_platform: str, dest: Path, fix: str) -> Path:
+    """pip download ``dist==version`` for a platform (any CPython that has a wheel); ``fix`` ends the error."""
     here = f"{sys.version_info.major}.{sys.version_info.minor}"
     tried = []
     for py in dict.fromkeys([here, "3.12", "3.11", "3.13", "3.10"]):
         argv = [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary=:all:",
-                "--platform", spec.wheel_platform, "--python-version", py, "--implementation", "cp",
-                "-d", str(dest), f"onnxruntime=={version}"]
+                "--platform", wheel_platform, "--python-version", py, "--implementation", "cp",
+                "-d", str(dest), f"{dist}=={version}"]
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=900, stdin=subprocess.DEVNULL)
-        wheel = next(dest.glob("onnxruntime-*.whl"), None)
+        wheel = next(dest.glob(f"{dist}-*.whl"), None)
         if proc.returncode == 0 and wheel is not None:
             return wheel
         tried.append(f"Python {py}: {proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else proc.returncode}")
-    raise HarnessError(
-        f"no onnxruntime {version} wheel for {spec.wheel_platform} on the package index ({'; '.join(tried)}); "
-        f"pass --ort-version with a version that has one"
-    )
+    raise HarnessError(f"no {dist} {version} wheel for {wheel_platform} on the package index ({'; '.join(tried)}); "
+                       f"{fix}")
+
+
+def _download_wheel(spec: TargetSpec, version: str, dest: Path) -> Path:
+    """pip download the onnxruntime wheel for the target platform."""
+    assert spec.wheel_platform
+    return download_wheel("onnxruntime", version, spec.wheel_platform, dest,
+                          "pass --ort-version with a version that has one")
 
 
 def json_headers(cache: Path) -> Path:

@@ -1,0 +1,234 @@
+"""The native runner's OpenVINO kind (bundle openvino-<target>, `harness runner build --runtime
+openvino`) against the Python agent's OpenVINO adapter on the same artifacts:
+
+- a job run both ways: valid protocol-1 results, the same series, outputs within rel-L2 1e-6;
+- `harness run` with a native profile and an agent profile, each with an OpenVINO backend: every
+  cell ok and each native cell's rel-L2 vs ORT fp32 equal to the agent's;
+- a runner built without it says what to build; a native profile whose runner lacks it skips;
+- the aarch64 bundle under qemu, pushed over adb to the adbd rig: an OpenVINO cell ends ok.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+
+from harness.builds.runner import RunnerBuild
+from harness.plan import Filters
+from harness.protocol import Job, ProbeFacts, parse_result
+from harness.results.store import Store
+from harness.session.launch import RunRequest, execute, prepare_run
+from tests.commands.conftest import write_workload
+from tests.helpers import tiny_mlp
+from tests.rigs.adb_rig import AdbRig
+from tests.rigs.fixtures import adb_profile_data
+from tests.rigs.qemu import in_arm_namespace
+from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[2]
+OV_VERSION = importlib.metadata.version("openvino")
+
+
+def launcher(build: RunnerBuild) -> list[str]:
+    return ["sh", str(build.path / "run.sh")]
+
+
+def rel_l2(ref: np.ndarray, got: np.ndarray) -> float:
+    ref64 = ref.astype(np.float64)
+    return float(np.linalg.norm(ref64 - got) / np.linalg.norm(ref64))
+
+
+def runtime_block(settings: dict[str, str]) -> dict[str, Any]:
+    """The job's runtime block as the host sends it for the tiny MLP (x -> y, identity io)."""
+    return {"name": "openvino", "options": {"num_threads": 1}, "settings": settings,
+            "io": {"inputs": [{"onnx": "x", "artifact": "x"}], "outputs": [{"onnx": "y", "artifact": "y"}]}}
+
+
+@pytest.fixture(scope="module")
+def single(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
+    return make_cases(tmp_path_factory.mktemp("kinds"))["single"]
+
+
+def test_probe_lists_openvino_with_the_wheels_version(x86_openvino_runner: RunnerBuild) -> None:
+    assert x86_openvino_runner.manifest.runtimes == {"openvino": OV_VERSION}
+    assert any(f.startswith("lib/libopenvino_intel_cpu_plugin") for f in x86_openvino_runner.manifest.files)
+    proc = subprocess.run([*launcher(x86_openvino_runner), "--probe"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
+    # the same version string as the agent's probe (the wheel's), so native and agent rows compare
+    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "openvino": OV_VERSION}
+    assert "openvino_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def test_a_bundle_whose_cpu_plugin_cannot_load_does_not_offer_openvino(x86_openvino_runner: RunnerBuild,
+                                                                       tmp_path: Path) -> None:
+    """A device where OpenVINO cannot start (here: its CPU plugin gone) still runs ONNX Runtime; the probe
+    drops openvino and says why, so its OpenVINO cells are skipped with that reason instead of failing."""
+    broken = tmp_path / "bundle"
+    shutil.copytree(x86_openvino_runner.path, broken)
+    (broken / "lib" / "libopenvino_intel_cpu_plugin.so").unlink()
+    proc = subprocess.run(["sh", str(broken / "run.sh"), "--probe"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert set(facts["runtimes"]) == {"onnxruntime"} and facts["smoke"] == "ok"
+    assert "smoke inference failed" in facts["openvino_error"] and "CPU" in facts["openvino_error"]
+
+
+@pytest.mark.parametrize("precision,settings", [("fp32", {"INFERENCE_PRECISION_HINT": "f32"}), ("fp16", {})])
+def test_a_job_matches_the_agents_openvino(precision: str, settings: dict[str, str], single: KindCase,
+                                           x86_openvino_runner: RunnerBuild, tmp_path: Path) -> None:
+    py_job = make_job(single, tmp_path / "python", runtime=runtime_block(settings))
+    native_job = make_job(single, tmp_path / "native", runtime=runtime_block(settings))
+    py, native = run(agent_argv(), py_job), run(launcher(x86_openvino_runner), native_job)
+    assert py.rc == 0 and native.rc == 0, (py.result and py.result["error"], native.stderr, native.result)
+    assert py.result and native.result
+    result = parse_result(native.result, Job.model_validate(native_job))
+    assert result.status == "ok" and result.env.machine == "x86_64" and str(result.env.runner).startswith("native ")
+    assert result.env.onnxruntime is None  # ONNX Runtime is not loaded for an OpenVINO job (nor by the agent)
+    assert native.result["env"]["runtimes"] == py.result["env"]["runtimes"]  # OpenVINO's own build string
+    for field in ("series", "load_ms", "first_inference_ms", "windows"):
+        assert set(native.result[field]) == set(py.result[field]), field
+    for s in native.result["series"].values():
+        assert len(s["samples"]) >= 3 and s["warmup_n"] >= 1 and all(v > 0 for v in s["samples"])
+    assert native.result["session"]["INFERENCE_NUM_THREADS"] == "1"
+    if precision == "fp32":
+        assert native.result["session"]["INFERENCE_PRECISION_HINT"] == "f32"
+    assert native.result["providers"]["used"] == py.result["providers"]["used"] == "openvino:CPU"
+    assert native.result["memory"]["peak_rss_mb"] > 0
+    assert set(native.outputs) == set(py.outputs) == {"b1/y", "b4/y"}
+    for key, want in py.outputs.items():
+        assert native.outputs[key].dtype == want.dtype and native.outputs[key].shape == want.shape
+        assert rel_l2(want, native.outputs[key]) <= 1e-6, key
+
+
+def test_a_runner_built_without_openvino_says_what_to_build(single: KindCase, x86_runner: RunnerBuild,
+                                                            tmp_path: Path) -> None:
+    got = run(launcher(x86_runner), make_job(single, tmp_path, runtime=runtime_block({})))
+    assert got.rc == 1 and got.result and got.result["status"] == "failed"
+    assert "runs onnxruntime only, not runtime 'openvino'" in got.result["error"]
+    assert "--runtime openvino" in got.result["error"]
+    proc = subprocess.run([*launcher(x86_runner), "--probe"], capture_output=True, text=True, timeout=120)
+    assert json.loads(proc.stdout.strip().splitlines()[-1])["runtimes"] == {"onnxruntime": x86_runner.manifest.onnxruntime}
+
+
+WORKLOAD = {
+    "name": "tiny-cnn", "kind": "image-classification",
+    "model": {"builtin": "image-resnet", "options": {"image": 32, "widths": [8, 16], "classes": 10}},
+    "batch_sizes": [1, 2], "precisions": ["fp32", "fp16"],
+    "measure": {"warmup": 2, "warmup_s": 0, "min_iterations": 20, "min_seconds": 0.1, "max_seconds": 1.0},
+}
+BACKENDS = [{"name": "ort", "provider": "CPUExecutionProvider"}, {"name": "ov-cpu", "runtime": "openvino"}]
+
+
+def _profile(name: str, root: Path, runner: dict[str, Any]) -> dict[str, Any]:
+    # a workdir of its own: the local device's default one is locked by any other run on this host
+    return {"name": name, "transport": {"kind": "local", "workdir": str(root / name)}, "runner": runner,
+            "threads": {"intra_op": 1, "inter_op": 1}, "backends": BACKENDS}
+
+
+def _harness_run(root: Path, profiles: list[dict[str, Any]], db: Path) -> Store:
+    root.mkdir(parents=True, exist_ok=True)
+    (root / "wl.yaml").write_text(yaml.safe_dump(WORKLOAD))
+    argv = [sys.executable, "-m", "harness", "run", "-w", str(root / "wl.yaml"), "--store", str(db), "--no-report"]
+    for p in profiles:
+        (root / f"{p['name']}.yaml").write_text(yaml.safe_dump(p))
+        argv += ["-d", str(root / f"{p['name']}.yaml")]
+    env = {**os.environ, "HARNESS_BUILDS": str(root / "builds"), "HARNESS_HOME": str(root)}
+    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return Store(str(db))
+
+
+def test_harness_run_native_openvino_cells_agree_with_the_agent(x86_openvino_runner: RunnerBuild,
+                                                                tmp_path: Path) -> None:
+    native = _profile("ov-native", tmp_path, {"kind": "native", "push": str(x86_openvino_runner.path)})
+    agent = _profile("ov-agent", tmp_path, {"kind": "python", "interpreter": sys.executable})
+    store = _harness_run(tmp_path, [native, agent], tmp_path / "store.db")
+    cells = store.cells_frame()
+    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
+                                                                             "status", "error"]]
+    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
+    installed = [p.name for p in (tmp_path / "ov-native" / "runners").iterdir()]
+    assert len(installed) == 1 and installed[0].startswith("openvino-linux-x86_64-")  # beside a plain bundle
+    assert str(runners["ov-native"]).startswith("native ") and not str(runners["ov-agent"]).startswith("native")
+    metrics = store.metrics_frame()
+    ov = metrics[metrics.backend == "ov-cpu"]
+    rel = ov[ov.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
+                                                                values="value")
+    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    fp32 = rel.loc["fp32"]
+    assert (fp32["ov-native"] < 1e-5).all()  # OpenVINO f32 against ORT fp32 on the same inputs
+    # the native runner's outputs are the agent's: the same distance from the same reference
+    np.testing.assert_allclose(rel["ov-native"], rel["ov-agent"], rtol=1e-6, atol=1e-12)
+    lat = ov[ov.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"], columns="device",
+                                                                   values="value")
+    assert len(lat) and (lat > 0).all().all()
+    print("native / agent latency (OpenVINO cells):\n", (lat["ov-native"] / lat["ov-agent"]).to_string())
+
+
+def test_a_native_profile_without_openvino_skips_its_cells(x86_runner: RunnerBuild, tmp_path: Path) -> None:
+    plain = _profile("plain-native", tmp_path, {"kind": "native", "push": str(x86_runner.path)})
+    store = _harness_run(tmp_path, [plain], tmp_path / "store.db")
+    cells = store.cells_frame()
+    ov = cells[cells.backend == "ov-cpu"]
+    assert set(cells[cells.backend == "ort"]["status"]) == {"ok"}
+    assert set(ov["status"]) == {"skipped"}, ov[["status", "error"]]
+    assert all("--runtime openvino" in e for e in ov["error"])
+
+
+# --------------------------------------------------------------------------- aarch64 under qemu
+@pytest.mark.rig
+def test_the_aarch64_bundle_runs_openvino_under_qemu(aarch64_openvino_runner: RunnerBuild, arm_cpuinfo: Path,
+                                                     single: KindCase, tmp_path: Path) -> None:
+    arm = in_arm_namespace(launcher(aarch64_openvino_runner), arm_cpuinfo)
+    assert any(f.startswith("lib/libopenvino_arm_cpu_plugin") for f in aarch64_openvino_runner.manifest.files)
+    proc = subprocess.run([*arm, "--probe"], capture_output=True, text=True, timeout=300)
+    facts = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert facts["machine"] == "aarch64" and facts["runtimes"].get("openvino") == OV_VERSION, facts
+    py = run(agent_argv(), make_job(single, tmp_path / "python", runtime=runtime_block({"INFERENCE_PRECISION_HINT":
+                                                                                          "f32"})))
+    job = make_job(single, tmp_path / "arm", runtime=runtime_block({"INFERENCE_PRECISION_HINT": "f32"}))
+    got = run(arm, job, timeout=600)
+    assert got.rc == 0 and got.result, (got.stderr[-2000:], got.result and got.result["error"])
+    result = parse_result(got.result, Job.model_validate(job))
+    assert result.status == "ok" and result.env.machine == "aarch64"
+    for key, want in py.outputs.items():  # ARM's f32 kernels against x86's: fp32 rounding apart
+        assert rel_l2(want, got.outputs[key]) < 1e-5, key
+
+
+@pytest.mark.rig
+def test_the_aarch64_bundle_runs_an_openvino_cell_over_adb(aarch64_openvino_runner: RunnerBuild, arm_adb_rig: AdbRig,
+                                                           tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", arm_adb_rig.adb_bin)
+    devices, wl = tmp_path / "devices", tmp_path / "workloads"
+    devices.mkdir()
+    wl.mkdir()
+    data = adb_profile_data(arm_adb_rig)
+    data.update(name="rig-phone-ov", runner={"kind": "native", "push": str(aarch64_openvino_runner.path)},
+                backends=[{"name": "ov-cpu", "runtime": "openvino"}])
+    (devices / "phone.yaml").write_text(yaml.safe_dump(data))
+    tiny_mlp(wl / "tiny.onnx")
+    write_workload(wl, "[fp32]", min_seconds=0.05)
+    store = Store(tmp_path / "s.db")
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
+    prep = prepare_run(req, store)
+    outcome = execute(prep)
+    cells = store.cells_frame([prep.run_id])
+    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    facts = json.loads(cells.iloc[0]["fingerprint_json"])
+    assert facts["agent_machine"] == "aarch64" and str(facts["agent_runner"]).startswith("native ")
+    metrics = store.metrics_frame([prep.run_id]).set_index("metric")["value"]
+    rel = metrics[[n for n in metrics.index if n.startswith("rel_l2")]]
+    assert len(rel) and (rel < 1e-5).all()  # the phone's OpenVINO outputs against the host's ORT fp32
+    assert metrics["peak_rss_mb"] > 0
