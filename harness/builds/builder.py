@@ -54,6 +54,7 @@ _CODE_FILES = (
     "graph.py",
     "text_lm.py",
     "gguf_llama.py",
+    "llm_onnx.py",  # an llm workload's ONNX precisions
     "image.py",
     "translation.py",
     "convert.py",
