@@ -21,9 +21,9 @@ import numpy as np
 
 from harness.builds.gguf import BUILTIN_LLMS, builtin_precisions, make_precisions, models_cache
 from harness.builds.gguf_quality import QUALITY_TEXT, measure_quality, token_ids
+from harness.builds.llm_onnx import onnx_precisions, onnx_quality_cached
 from harness.builds.manifest import PrecisionEntry, RuntimeEntry, WorkloadEntry, artifact_for, sha256_of
 from harness.builds.runner.llm import host_llm_runner
-from harness.builds.llm_onnx import onnx_precisions, onnx_quality_cached
 from harness.config.models import GGUF_TYPES, ONNX_PRECISIONS, Workload
 from harness.errors import HarnessError
 from harness.runtimes.llamacpp import LLAMACPP, LlamaCpp
@@ -95,10 +95,10 @@ def build_llm_workload(wl: Workload, wl_path: Path, build_dir: Path, only: list[
     if onnx_wanted:  # the same weights on ONNX Runtime: the decoder built from the reference GGUF
         models, onnx_source = onnx_precisions(folder, manifest, onnx_wanted, wl.model.int4_block_size)
         quality.update(onnx_quality_cached(folder, manifest, runner, models, ids))
-        for p, path in models.items():
-            made_by = onnx_source["files"][p]
-            precs[p] = PrecisionEntry(files={"model": artifact_for(build_dir, _link(path, out / p / "model.onnx"))},
-                                      converter=made_by["converter"], notes=[f"{p}: {n}" for n in made_by["notes"]])
+        for op, path in models.items():
+            made_by = onnx_source["files"][op]
+            precs[op] = PrecisionEntry(files={"model": artifact_for(build_dir, _link(path, out / op / "model.onnx"))},
+                                       converter=made_by["converter"], notes=[f"{op}: {n}" for n in made_by["notes"]])
         notes.append(f"ONNX {', '.join(onnx_wanted)}: the project's decoder built from the reference "
                      f"{manifest.reference} GGUF ({onnx_source.get('note')})")
     io = {
