@@ -35,7 +35,7 @@ def test_a_device_without_the_runtime_keeps_the_cells_skipped_with_the_reason() 
     ort_only = _dev(backends=[BOTH[1].model_dump()])
     cells = {c.key: c for c in make_plan([ort_only], [LLM])}
     assert cells["box/llm/Q8_0/cpu"].status == "skipped"
-    assert "GGUF types run on llama.cpp" in (cells["box/llm/Q8_0/cpu"].reason or "")
+    assert "GGUF types run on a GGUF runtime" in (cells["box/llm/Q8_0/cpu"].reason or "")
     assert cells["box/llm/int4/cpu"].status == "planned"
 
 

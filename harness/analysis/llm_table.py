@@ -19,6 +19,8 @@ from typing import Any
 import pandas as pd
 
 from harness.config.models import PRECISIONS
+from harness.runtimes.llamacpp import LLAMACPP
+from harness.runtimes.registry import ONNXRUNTIME
 
 TEST = re.compile(r"^(?P<kind>pp|tg)(?P<n>\d+)@d(?P<depth>\d+)$")
 TTFT = re.compile(r"^ttft(?P<n>\d+)_ms$")
@@ -28,7 +30,7 @@ VALUES = {"load_ms": "load_ms", "peak_rss_mb": "peak_mb", "energy_mj_per_inferen
           "kl_mean": "kl_mean", "top1_agreement": "top1", "ppl": "ppl", "greedy_match": "greedy"}
 #: like for like across runtimes: (llama.cpp GGUF type, ONNX Runtime precision) of the same weight bits
 PAIRS = (("F16", "fp32"), ("F16", "fp16"), ("Q8_0", "int8"), ("Q4_0", "int4"))
-RUNTIME_ORDER = {"llama.cpp": 0, "onnxruntime": 1}
+RUNTIME_ORDER = {LLAMACPP: 0, ONNXRUNTIME: 1}
 
 
 @dataclass
@@ -36,7 +38,7 @@ class LlmTable:
     rows: pd.DataFrame  # one per llm cell: ROW_KEYS, runner, status, the tests, ttft_ms, VALUES' columns
     tests: list[str]  # the pp/tg columns, pp before tg, by depth then length
     ttft: str | None  # the TTFT column's test (e.g. "ttft64_ms"): the first prompt length measured
-    pairs: pd.DataFrame  # one per device x workload x PAIRS entry with both cells measured
+    pairs: pd.DataFrame  # one per device x workload x PAIRS entry with both cells ok: "gguf" / "onnx" sides
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -67,8 +69,8 @@ def llm_cells(cells: pd.DataFrame) -> pd.DataFrame:
     is_llm = [r.get("job_kind") == "llm" for r in results]
     workloads = set(cells.loc[is_llm, "workload"])
     keep = cells["workload"].isin(workloads).to_numpy()
-    runtime = [str((r.get("runtime") or {}).get("name") or "onnxruntime") if isinstance(r.get("runtime"), dict)
-               else "onnxruntime" for r in results]
+    runtime = [str((r.get("runtime") or {}).get("name") or ONNXRUNTIME) if isinstance(r.get("runtime"), dict)
+               else ONNXRUNTIME for r in results]
     runner = [r.get("runner") for r in results]
     return cells.assign(runtime=runtime, runner=runner)[keep].reset_index(drop=True)
 
@@ -98,7 +100,7 @@ def llm_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> LlmTable:
     frame = frame.assign(_r=frame["runtime"].map(lambda r: RUNTIME_ORDER.get(r, 9)),
                          _p=frame["precision"].map(lambda p: order.get(p, 99)))
     frame = frame.sort_values(["device", "workload", "_r", "_p", "backend"]).drop(columns=["_r", "_p"])
-    frame = frame.reset_index(drop=True).astype({t: float for t in tests})
+    frame = frame.reset_index(drop=True).astype({c: float for c in [*tests, "ttft_ms", *VALUES.values()]})
     return LlmTable(frame, tests, ttft, llm_pairs(frame, tests), _notes(frame))
 
 
@@ -109,14 +111,14 @@ def llm_pairs(rows: pd.DataFrame, tests: list[str]) -> pd.DataFrame:
     ok = rows[rows["status"] == "ok"]
     for (device, workload), g in ok.groupby(["device", "workload"], sort=True):
         for gguf, onnx in PAIRS:
-            a = g[(g["runtime"] == "llama.cpp") & (g["precision"] == gguf)]
-            b = g[(g["runtime"] == "onnxruntime") & (g["precision"] == onnx)]
+            a = g[(g["runtime"] == LLAMACPP) & (g["precision"] == gguf)]
+            b = g[(g["runtime"] == ONNXRUNTIME) & (g["precision"] == onnx)]
             if a.empty or b.empty:
                 continue
             x, y = a.iloc[0], b.iloc[0]
-            pair: dict[str, Any] = {"device": device, "workload": workload, "llama.cpp": gguf, "onnxruntime": onnx}
+            pair: dict[str, Any] = {"device": device, "workload": workload, "gguf": gguf, "onnx": onnx}
             for col in ("kl_mean", "top1", "ppl", "greedy"):
-                pair[f"{col} llama.cpp"], pair[f"{col} onnxruntime"] = x[col], y[col]
+                pair[f"{col} gguf"], pair[f"{col} onnx"] = x[col], y[col]
             for t in tests:
                 pair[f"{t} ratio"] = (y[t] / x[t]) if pd.notna(x[t]) and pd.notna(y[t]) and x[t] > 0 else None
             out.append(pair)

@@ -31,7 +31,7 @@ def table_cmd(
                                       f"(repeatable): {' '.join(runtime_names())}."),
     llm: bool = typer.Option(False, "--llm", help="The cross-runtime LLM table alone (device x runtime x "
                              "quantization of llm workloads: pp/tg tok/s, TTFT, peak memory, energy/token, quality "
-                             "vs the reference, llama.cpp and ONNX Runtime side by side); terminal, markdown or csv. "
+                             "vs the reference, the GGUF types beside the ONNX precisions); terminal, markdown or csv. "
                              "The terminal table prints it after the matrix when llm cells are shown."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),

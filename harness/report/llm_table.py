@@ -11,6 +11,7 @@ from typing import Any
 from markupsafe import Markup
 
 from harness.analysis.llm_table import TEST, LlmTable
+from harness.runtimes.llamacpp import LLAMACPP
 
 DASH = "–"
 
@@ -49,20 +50,20 @@ def main_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
 
 def pair_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
     """The same weights on both runtimes: each quality pair as 'llama.cpp / ONNX Runtime'."""
-    head = ["device", "workload", "llama.cpp", "ONNX Runtime", "KL mean", "top-1", "PPL", "greedy",
-            *[f"{_test_label(x)} ORT/llama.cpp" for x in t.tests]]
+    head = ["device", "workload", LLAMACPP, "ONNX Runtime", "KL mean", "top-1", "PPL", "greedy",
+            *[f"{_test_label(x)} ORT/{LLAMACPP}" for x in t.tests]]
     rows = []
     for p in t.pairs.to_dict("records"):
-        rows.append([str(p["device"]), str(p["workload"]), str(p["llama.cpp"]), str(p["onnxruntime"]),
-                     f"{_kl(p['kl_mean llama.cpp'])} / {_kl(p['kl_mean onnxruntime'])}",
-                     f"{_num(p['top1 llama.cpp'], '.3f')} / {_num(p['top1 onnxruntime'], '.3f')}",
-                     f"{_num(p['ppl llama.cpp'], '.2f')} / {_num(p['ppl onnxruntime'], '.2f')}",
-                     f"{_num(p['greedy llama.cpp'], '.2f')} / {_num(p['greedy onnxruntime'], '.2f')}",
+        rows.append([str(p["device"]), str(p["workload"]), str(p["gguf"]), str(p["onnx"]),
+                     f"{_kl(p['kl_mean gguf'])} / {_kl(p['kl_mean onnx'])}",
+                     f"{_num(p['top1 gguf'], '.3f')} / {_num(p['top1 onnx'], '.3f')}",
+                     f"{_num(p['ppl gguf'], '.2f')} / {_num(p['ppl onnx'], '.2f')}",
+                     f"{_num(p['greedy gguf'], '.2f')} / {_num(p['greedy onnx'], '.2f')}",
                      *[_num(p.get(f"{x} ratio"), ".2f") for x in t.tests]])
     return head, rows
 
 
-PAIRS_TITLE = "the same weights on two runtimes (llama.cpp / ONNX Runtime, both vs the one reference)"
+PAIRS_TITLE = f"the same weights on two runtimes ({LLAMACPP} / ONNX Runtime, both vs the one reference)"
 
 
 def rich_tables(t: LlmTable, title: str) -> list[Any]:
@@ -75,7 +76,7 @@ def rich_tables(t: LlmTable, title: str) -> list[Any]:
         tab = Table(title=name, caption="; ".join(t.notes) if name == title else None)
         for h in head:
             tab.add_column(h, justify="left" if h in ("device", "workload", "runtime", "precision", "runner",
-                                                      "llama.cpp", "ONNX Runtime", "status") else "right")
+                                                      LLAMACPP, "ONNX Runtime", "status") else "right")
         for r in rows:
             tab.add_row(*r)
         out.append(tab)
@@ -91,7 +92,7 @@ def to_markdown(t: LlmTable, title: str) -> str:
     for head, rows in (main_rows(t), pair_rows(t)):
         if not rows:
             continue
-        if head[2] == "llama.cpp":
+        if head[2] == LLAMACPP:
             out += [f"**{PAIRS_TITLE}**", ""]
         out += [_md_row(head), _md_row(["---"] * len(head)), *[_md_row(r) for r in rows], ""]
     out += [f"_{n}_  " for n in t.notes]

@@ -20,8 +20,8 @@ class OnnxRuntime(Runtime):
         "int8-static": "static int8: int8 weights and activations, scales from calibration data",
         "int4": "int4 weight-only MatMul (MatMulNBits); other ops stay fp32",
     }
-    missing_precisions = {p: "GGUF types run on llama.cpp; ONNX Runtime runs the llm workload's ONNX precisions "
-                             "(fp32, fp16, int8, int4 of its decoder built from the reference GGUF)"
+    missing_precisions = {p: "GGUF types run on a GGUF runtime's backend; ONNX Runtime runs an llm workload's ONNX "
+                             "precisions (fp32, fp16, int8, int4 of its decoder built from the reference GGUF)"
                           for p in GGUF_TYPES}
     workload_kinds = ALL_KINDS
     native = True
