@@ -81,7 +81,8 @@ def _quality_metrics(entry_io: dict[str, Any], precision: str) -> tuple[list[Met
             return [], info
         return [MetricValue("ppl", float(any_q["ppl_reference"]), "", "deterministic", QUALITY_METHOD),
                 MetricValue("kl_mean", 0.0, "nats", "deterministic", "the reference itself"),
-                MetricValue("top1_agreement", 1.0, "", "deterministic", "the reference itself")], info
+                MetricValue("top1_agreement", 1.0, "", "deterministic", "the reference itself"),
+                MetricValue("greedy_match", 1.0, "", "deterministic", "the reference itself")], info
     if not q:
         return [], {"reference": ref, "error": f"no quality measured for {precision}"}
     metrics = [MetricValue(name, float(q[name]), unit, "deterministic", QUALITY_METHOD)

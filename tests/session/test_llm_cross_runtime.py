@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.plan import Filters
+from harness.report.run_report import write_run_report
 from harness.results.store import Store
 from harness.session.launch import RunRequest, execute, prepare_run
 from harness.views.llm_table import load_llm_table
@@ -71,3 +72,5 @@ def test_llama_cpp_and_onnx_runtime_cells_of_the_same_weights(tmp_path: Path) ->
     assert shown.exit_code == 0, shown.output
     assert "| here | llm-two | onnxruntime | int8 | python-agent |" in shown.output
     assert "llama.cpp / ONNX Runtime" in shown.output
+    page = write_run_report(store, prep.run_id, tmp_path / "report").read_text()
+    assert "device × runtime × quantization" in page and "<td>python-agent</td>" in page and "<td>int8</td>" in page
