@@ -110,16 +110,11 @@ def _skip_reason(
 
 
 def _llm_on_ort_skip(device: DeviceProfile, workload: Workload, precision: str) -> str | None:
-    """An llm workload on ONNX Runtime: its ONNX precisions only, on the Python agent (llama-bench's
-    tests are the agent's job kind ``llm``; the native runner has no such kind)."""
+    """An llm workload on ONNX Runtime: its ONNX precisions only (llama-bench's tests are the job kind
+    ``llm`` of the profile's runner, the native runner's or the agent's)."""
     if workload.kind != "llm":
         return None
-    if why := get_runtime(ONNXRUNTIME).cannot_make(precision):
-        return why
-    if isinstance(device.runner, NativeRunner):
-        return ("the native runner has no llm job kind: an llm workload's ONNX precisions run on the Python agent "
-                "(a profile with runner: kind: python)")
-    return None
+    return get_runtime(ONNXRUNTIME).cannot_make(precision)
 
 
 def llm_backends(workload: Workload, precision: str, backends: Sequence[Backend]) -> list[Backend]:

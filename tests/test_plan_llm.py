@@ -39,11 +39,10 @@ def test_a_device_without_the_runtime_keeps_the_cells_skipped_with_the_reason() 
     assert cells["box/llm/int4/cpu"].status == "planned"
 
 
-def test_onnx_llm_cells_need_the_python_agent() -> None:
+def test_onnx_llm_cells_run_on_the_profiles_runner_native_too() -> None:
     native = _dev(runner=NativeRunner(kind="native", binary="/data/local/tmp/runner").model_dump())
     cells = {c.key: c for c in make_plan([native], [LLM])}
-    assert cells["box/llm/int8/cpu"].status == "skipped"
-    assert "no llm job kind" in (cells["box/llm/int8/cpu"].reason or "")
+    assert cells["box/llm/int8/cpu"].status == "planned" and cells["box/llm/Q8_0/llama-cpu"].status == "planned"
 
 
 def test_the_shipped_profile_and_workload_plan_seven_cells() -> None:

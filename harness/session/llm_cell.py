@@ -1,6 +1,7 @@
 """One cell of an llm workload: the GGUF file of its precision on the LLM runner (runner/llm/), or
 one of its ONNX precisions (the decoder built from the reference GGUF) on ONNX Runtime through the
-Python agent's job kind ``llm``, which gives the same series from the same ids.
+profile's runner's job kind ``llm`` (native runner or Python agent), which gives the same series
+from the same ids.
 
 The LLM runner is its own bundle (``harness runner build --kind llm``), built on the host on first
 need for the device's machine and installed beside the profile's runner; the profile's runner
@@ -40,12 +41,16 @@ MACHINE_TARGETS = {"x86_64": "linux-x86_64", "amd64": "linux-x86_64", "aarch64":
                    "arm64": "linux-aarch64"}
 #: quality numbers attached to each cell (from the build), with their units
 QUALITY_METRICS = {"kl_mean": "nats", "kl_p99": "nats", "top1_agreement": "", "ppl": "", "greedy_match": ""}
-#: an llm workload's ONNX precisions run on the Python agent (the native runner has no llm job kind)
-ORT_RUNNER = "python-agent"
-ORT_RUNNER_NOTE = ("ONNX Runtime through the Python agent's job kind llm, KV cache bound direct (params.kv_cache): "
-                   "each decode step carries the agent's per-call cost, ~13 us on a tiny decoder here (README, "
-                   "LLMs on ONNX Runtime); the native runner has no llm kind yet")
-ORT_MEMORY_NOTE = "the agent's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
+#: an llm workload's ONNX precisions run on the profile's runner: the native runner (runner/, no
+#: interpreter between decode steps) or the Python agent
+ORT_RUNNERS = {
+    "native": ("native", "ONNX Runtime through the native runner's job kind llm: the KV cache stays in ONNX "
+                         "Runtime's tensors between steps, no interpreter cost per call"),
+    "python": ("python-agent", "ONNX Runtime through the Python agent's job kind llm, KV cache bound direct "
+                               "(params.kv_cache): each decode step carries the agent's per-call cost, ~13 us on a "
+                               "tiny decoder here (README, LLMs on ONNX Runtime); a native-runner profile has none"),
+}
+ORT_MEMORY_NOTE = "the runner's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
 QUALITY_METHOD = "vs the reference precision on the same token ids, on the host at build time"
 
 
@@ -94,8 +99,8 @@ def _quality_metrics(entry_io: dict[str, Any], precision: str) -> tuple[list[Met
 
 def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_name: str, key: str) -> CellRecord:
     """A GGUF type on the LLM runner (llama.cpp), or an ONNX precision of the workload's decoder on ONNX
-    Runtime through the Python agent's job kind ``llm`` (KV cache bound direct): the same tests, ids
-    and series either way, and the result names its runner."""
+    Runtime through the profile's runner (native, or the agent with its KV cache bound direct): the
+    same tests, ids and series either way, and the result names its runner."""
     t = s.transport
     assert t is not None
     ctx = s.ctx
@@ -147,7 +152,8 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     if on_ort:
         res = s._exec_runner(job_path, timeout, handoff=False)
         context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
-                                   "runner": ORT_RUNNER, "runner_note": ORT_RUNNER_NOTE,
+                                   "runner": ORT_RUNNERS[s.profile.runner.kind][0],
+                                   "runner_note": ORT_RUNNERS[s.profile.runner.kind][1],
                                    "runtime": {"name": backend.runtime, "provider": backend.provider,
                                                "meaning": get_runtime(ONNXRUNTIME).precisions.get(precision),
                                                "converter": entry.precisions[precision].converter}}

@@ -229,11 +229,11 @@ json run_job(const json& job, int stdin_fd) {
                                        "': run it through the Python agent (runner: kind: python)");
     }
     static const std::map<std::string, Kind> kinds = {
-        {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}};
+        {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}, {"llm", run_llm}};
     const std::string kind = job.value("kind", "single");
     const auto it = kinds.find(kind);
     if (it == kinds.end()) {
-      throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation'])");
+      throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation', 'llm'])");
     }
     phase = "kind " + kind;
     const Outputs outputs = it->second(ctx);
