@@ -31,6 +31,8 @@ VALUES = {"load_ms": "load_ms", "peak_rss_mb": "peak_mb", "energy_mj_per_inferen
 #: like for like across runtimes: (llama.cpp GGUF type, ONNX Runtime precision) of the same weight bits
 PAIRS = (("F16", "fp32"), ("F16", "fp16"), ("Q8_0", "int8"), ("Q4_0", "int4"))
 RUNTIME_ORDER = {LLAMACPP: 0, ONNXRUNTIME: 1}
+RUNNERS = {"native-llm": "the LLM runner on libllama", "native-ort": "the native runner on ONNX Runtime",
+           "python-agent": "ONNX Runtime through the Python agent, which adds its per-call cost to each decode step"}
 
 
 @dataclass
@@ -132,6 +134,5 @@ def _notes(rows: pd.DataFrame) -> list[str]:
         notes.append("energy/token: – (no power source on these devices)")
     runners = sorted({str(r) for r in rows["runner"].dropna()})
     if runners:
-        notes.append("runners: " + ", ".join(runners) + " (python-agent: ONNX Runtime through the Python agent, "
-                     "which adds its per-call cost to each decode step)")
+        notes.append("runners: " + "; ".join(f"{r}: {RUNNERS[r]}" if r in RUNNERS else r for r in runners))
     return notes

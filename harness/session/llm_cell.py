@@ -44,7 +44,7 @@ QUALITY_METRICS = {"kl_mean": "nats", "kl_p99": "nats", "top1_agreement": "", "p
 #: an llm workload's ONNX precisions run on the profile's runner: the native runner (runner/, no
 #: interpreter between decode steps) or the Python agent
 ORT_RUNNERS = {
-    "native": ("native", "ONNX Runtime through the native runner's job kind llm: the KV cache stays in ONNX "
+    "native": ("native-ort", "ONNX Runtime through the native runner's job kind llm: the KV cache stays in ONNX "
                          "Runtime's tensors between steps, no interpreter cost per call"),
     "python": ("python-agent", "ONNX Runtime through the Python agent's job kind llm, KV cache bound direct "
                                "(params.kv_cache): each decode step carries the agent's per-call cost, ~13 us on a "
