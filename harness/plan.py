@@ -91,7 +91,7 @@ def _skip_reason(
         return f"backend does not support {precision} (supports {', '.join(backend.precisions)})"
     if backend.runtime != ONNXRUNTIME:
         return _runtime_skip(device, workload, precision, backend.runtime, manifest)
-    if why := get_runtime(ONNXRUNTIME).cannot_run(workload.kind):
+    if why := get_runtime(ONNXRUNTIME).cannot_run(workload.kind) or _llm_on_ort_skip(device, workload, precision):
         return why
     if manifest is not None:
         entry = manifest.workloads.get(workload.name)
@@ -107,6 +107,24 @@ def _skip_reason(
             return (f"build {manifest.build_id}: the {precision} variant failed its build check (onnxruntime "
                     f"{check.onnxruntime or '?'}, CPU EP): {check.cause}; fix: {check.fix}")
     return None
+
+
+def _llm_on_ort_skip(device: DeviceProfile, workload: Workload, precision: str) -> str | None:
+    """An llm workload on ONNX Runtime: its ONNX precisions only (llama-bench's tests are the job kind
+    ``llm`` of the profile's runner, the native runner's or the agent's)."""
+    if workload.kind != "llm":
+        return None
+    return get_runtime(ONNXRUNTIME).cannot_make(precision)
+
+
+def llm_backends(workload: Workload, precision: str, backends: Sequence[Backend]) -> list[Backend]:
+    """The backends an llm workload's precision has cells on: those whose runtime makes it (GGUF types on
+    llama.cpp, ONNX precisions on ONNX Runtime) — one precision axis per runtime, not their product.
+    A device with no such backend keeps every one, each cell skipped with its reason (never dropped)."""
+    if workload.kind != "llm":
+        return list(backends)
+    fits = [b for b in backends if get_runtime(b.runtime).cannot_make(precision) is None]
+    return fits or list(backends)
 
 
 def _runtime_skip(device: DeviceProfile, workload: Workload, precision: str, runtime: str,
@@ -174,7 +192,7 @@ def make_plan(
             for precision in wl.precisions:
                 if not matches(precision, filters.precision):
                     continue
-                for be in dev.backends:
+                for be in llm_backends(wl, precision, dev.backends):
                     if not matches(be.name, filters.backend) or not matches(be.runtime, filters.runtime):
                         continue
                     reason = _skip_reason(dev, wl, precision, be, manifest)

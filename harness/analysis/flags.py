@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from harness.analysis.autocorrelation import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
+from harness.analysis.thresholds import higher_is_better
 from harness.records import (  # the stored form of a flag is a record: results reads it too
     AUTOCORRELATED,
     BUDGET_MISSED,
@@ -65,7 +66,13 @@ def slower_than_fp32(metric: str, value: float | None, fp32_value: float | None,
     cells did not share conditions: the cell says the ratio is not judged (a note) instead."""
     if value is None or not fp32_value or fp32_value <= 0 or not np.isfinite(value):
         return None
-    ratio = value / fp32_value
+    if higher_is_better(metric):  # a rate (tok/s of an llm cell): slower is fewer per second
+        if value <= 0:
+            return None
+        ratio = fp32_value / value
+        samples, fp32_samples = fp32_samples, samples
+    else:
+        ratio = value / fp32_value
     if ratio < SLOWER_RATIO:
         return None
     busy = [f"{who} {c:.2f} cores" for who, c in (("this cell", cores), ("fp32", fp32_cores))

@@ -54,6 +54,7 @@ _CODE_FILES = (
     "graph.py",
     "text_lm.py",
     "gguf_llama.py",
+    "llm_onnx.py",  # an llm workload's ONNX precisions
     "image.py",
     "translation.py",
     "convert.py",
@@ -236,6 +237,8 @@ def _reuse(builds_root: Path, stored: Sequence[tuple[Path, Manifest]], wl: Workl
     """The workload's entry from a stored build with the same recipe that holds every wanted
     precision, its artifacts linked into ``build_dir`` (verified against their sha256); None:
     build it."""
+    if wl.kind == "llm":  # its token ids sit outside the precisions: built again, cheaply, from the models cache
+        return None
     wanted = [p for p in wl.precisions if only is None or p in only]
     for donor, entry in _donors(stored, wl.name, recipe):
         known = set(entry.precisions) | set(entry.skipped)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -30,6 +31,10 @@ def table_cmd(
                                   "(from the outputs kept in the store)."),
     runtime: list[str] = typer.Option([], "--runtime", "-r", help="Only cells of runtimes matching this glob "
                                       f"(repeatable): {' '.join(runtime_names())}."),
+    llm: bool = typer.Option(False, "--llm", help="The cross-runtime LLM table alone (device x runtime x "
+                             "quantization of llm workloads: pp/tg tok/s, TTFT, peak memory, energy/token, quality "
+                             "vs the reference, the GGUF types beside the ONNX precisions); terminal, markdown or csv. "
+                             "The terminal table prints it after the matrix when llm cells are shown."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write to this file instead of printing."),
     store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
 ) -> None:
@@ -46,6 +51,9 @@ def table_cmd(
 
     if fmt not in FORMATS:
         raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    if llm:
+        _llm_table(Store(store_url), refs, runtime, fmt, out)
+        return
     cols = [c.strip() for c in columns.split(",") if c.strip()] if columns else None
     files_only = all(Path(r).is_file() for r in refs)  # a table of result files alone creates no store
     store = open_existing(store_url) if files_only else Store(store_url)
@@ -60,10 +68,48 @@ def table_cmd(
         else:
             console = Console(file=out.open("w", encoding="utf-8"), width=PIPE_WIDTH, no_color=True)
         console.print(render_table(matrix, title))
+        from harness.report.llm_table import rich_tables
+        from harness.views.llm_table import load_llm_table
+
+        for tab in rich_tables(load_llm_table(Store(store_url), refs, runtime), "LLM cells: device x runtime x "
+                               "quantization"):
+            console.print(tab)
         if out is not None:
             console.file.close()
     else:
         text = TEXT_RENDERERS[fmt](matrix, title)
+        if out is None:
+            typer.echo(text, nl=False)
+        else:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            out.write_text(text, encoding="utf-8")
+    if out is not None:
+        Console(stderr=True).print(f"wrote {out}", highlight=False, markup=False)
+
+
+def _llm_table(store: Any, refs: list[str], runtimes: list[str], fmt: str, out: Path | None) -> None:
+    from rich.console import Console
+
+    from harness.errors import HarnessError
+    from harness.report.llm_table import rich_tables, to_csv, to_markdown
+    from harness.views.llm_table import load_llm_table
+
+    table = load_llm_table(store, refs, runtimes)
+    if table.empty:
+        raise HarnessError(f"no llm cells in {', '.join(refs)}")
+    title = "harness table --llm: " + ", ".join(refs)
+    if fmt == "terminal":
+        console = Console(width=None if sys.stdout.isatty() and out is None else PIPE_WIDTH, no_color=out is not None,
+                          file=out.open("w", encoding="utf-8") if out is not None else None)
+        for tab in rich_tables(table, title):
+            console.print(tab)
+        if out is not None:
+            console.file.close()
+    else:
+        renderers = {"markdown": lambda: to_markdown(table, title), "csv": lambda: to_csv(table)}
+        if fmt not in renderers:
+            raise HarnessError(f"--llm --format {fmt!r}: expected terminal, {', '.join(renderers)}")
+        text = renderers[fmt]()
         if out is None:
             typer.echo(text, nl=False)
         else:

@@ -319,9 +319,12 @@ class Workload(Strict):
                 object.__setattr__(self, "llm", LlmParams())
             if "precisions" not in self.model_fields_set:
                 object.__setattr__(self, "precisions", list(LLM_DEFAULT_PRECISIONS))
+            # ONNX precisions: the project's ONNX decoder built from the reference GGUF (builds/gguf_llama.py),
+            # run by ONNX Runtime beside the GGUF types on llama.cpp: the same weights on two runtimes
             onnx = [p for p in self.precisions if p in ONNX_PRECISIONS]
-            if onnx:
-                raise ValueError(f"llm workloads take GGUF types as precisions ({', '.join(GGUF_TYPES)}), not {onnx}")
+            if "int8-static" in onnx:
+                raise ValueError("llm workloads take GGUF types and the ONNX decoder's fp32/fp16/int8/int4 as "
+                                 "precisions, not int8-static")
             if self.model.path is not None:
                 raise ValueError("an llm workload's model is a GGUF file (model.gguf) or a built-in (model.builtin)")
         else:

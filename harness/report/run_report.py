@@ -13,11 +13,13 @@ import pandas as pd
 
 from harness.analysis.run_table import fmt, run_table
 from harness.report import run_figures
+from harness.report.llm_table import llm_section
 from harness.report.plotlyjs import plotly_script
 from harness.report.results_section import results_section
 from harness.report.units import quantity
 from harness.results.store import Store
 from harness.views.changes import DeviceChanges, run_changes
+from harness.views.llm_table import run_llm_table
 from harness.views.results_matrix import run_results_matrix
 
 _env = jinja2.Environment(
@@ -92,6 +94,7 @@ def render_run_report(store: Store, run_id: str, out_dir: Path, plotlyjs: str = 
     template = _env.get_template("run.html.j2")
     return template.render(
         results=results_section(run_results_matrix(store, run_id), id_prefix="run"),
+        llm=llm_section(run_llm_table(store, run_id)),
         changes=run_changes(store, run_id) if changes is None else changes,
         run=run,
         rows=table.to_dict("records"),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.config.models import GGUF_TYPES
 from harness.runtimes.base import Conversion, IoMap, ModelInfo, Runtime, dist_version
 
-ALL_KINDS = frozenset({"image-classification", "generic", "text-generation", "translation"})
+#: llm: an llm workload's ONNX precisions (its decoder built from the reference GGUF), llama-bench's tests
+ALL_KINDS = frozenset({"image-classification", "generic", "text-generation", "translation", "llm"})
 
 
 class OnnxRuntime(Runtime):
@@ -18,6 +20,9 @@ class OnnxRuntime(Runtime):
         "int8-static": "static int8: int8 weights and activations, scales from calibration data",
         "int4": "int4 weight-only MatMul (MatMulNBits); other ops stay fp32",
     }
+    missing_precisions = {p: "GGUF types run on a GGUF runtime's backend; ONNX Runtime runs an llm workload's ONNX "
+                             "precisions (fp32, fp16, int8, int4 of its decoder built from the reference GGUF)"
+                          for p in GGUF_TYPES}
     workload_kinds = ALL_KINDS
     native = True
 

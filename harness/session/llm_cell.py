@@ -1,4 +1,7 @@
-"""One cell of an llm workload: the GGUF file of its precision on the LLM runner (runner/llm/).
+"""One cell of an llm workload: the GGUF file of its precision on the LLM runner (runner/llm/), or
+one of its ONNX precisions (the decoder built from the reference GGUF) on ONNX Runtime through the
+profile's runner's job kind ``llm`` (native runner or Python agent), which gives the same series
+from the same ids.
 
 The LLM runner is its own bundle (``harness runner build --kind llm``), built on the host on first
 need for the device's machine and installed beside the profile's runner; the profile's runner
@@ -24,6 +27,7 @@ from harness.errors import HarnessError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
 from harness.protocol import Job, ProtocolError
 from harness.records import CellRecord, MetricValue
+from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 from harness.session import intake
 from harness.session.cell_result import agent_metrics, series_metrics
 from harness.session.jobs import build_job
@@ -37,6 +41,16 @@ MACHINE_TARGETS = {"x86_64": "linux-x86_64", "amd64": "linux-x86_64", "aarch64":
                    "arm64": "linux-aarch64"}
 #: quality numbers attached to each cell (from the build), with their units
 QUALITY_METRICS = {"kl_mean": "nats", "kl_p99": "nats", "top1_agreement": "", "ppl": "", "greedy_match": ""}
+#: an llm workload's ONNX precisions run on the profile's runner: the native runner (runner/, no
+#: interpreter between decode steps) or the Python agent
+ORT_RUNNERS = {
+    "native": ("native-ort", "ONNX Runtime through the native runner's job kind llm: the KV cache stays in ONNX "
+                         "Runtime's tensors between steps, no interpreter cost per call"),
+    "python": ("python-agent", "ONNX Runtime through the Python agent's job kind llm, KV cache bound direct "
+                               "(params.kv_cache): each decode step carries the agent's per-call cost, ~13 us on a "
+                               "tiny decoder here (README, LLMs on ONNX Runtime); a native-runner profile has none"),
+}
+ORT_MEMORY_NOTE = "the runner's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
 QUALITY_METHOD = "vs the reference precision on the same token ids, on the host at build time"
 
 
@@ -72,7 +86,8 @@ def _quality_metrics(entry_io: dict[str, Any], precision: str) -> tuple[list[Met
             return [], info
         return [MetricValue("ppl", float(any_q["ppl_reference"]), "", "deterministic", QUALITY_METHOD),
                 MetricValue("kl_mean", 0.0, "nats", "deterministic", "the reference itself"),
-                MetricValue("top1_agreement", 1.0, "", "deterministic", "the reference itself")], info
+                MetricValue("top1_agreement", 1.0, "", "deterministic", "the reference itself"),
+                MetricValue("greedy_match", 1.0, "", "deterministic", "the reference itself")], info
     if not q:
         return [], {"reference": ref, "error": f"no quality measured for {precision}"}
     metrics = [MetricValue(name, float(q[name]), unit, "deterministic", QUALITY_METHOD)
@@ -83,6 +98,9 @@ def _quality_metrics(entry_io: dict[str, Any], precision: str) -> tuple[list[Met
 
 
 def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_name: str, key: str) -> CellRecord:
+    """A GGUF type on the LLM runner (llama.cpp), or an ONNX precision of the workload's decoder on ONNX
+    Runtime through the profile's runner (native, or the agent with its KV cache bound direct): the
+    same tests, ids and series either way, and the result names its runner."""
     t = s.transport
     assert t is not None
     ctx = s.ctx
@@ -92,11 +110,14 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     assert params_cfg is not None
     entry = ctx.manifest.workloads[workload_name]
     art = entry.precisions[precision].files["model"]
-    base: dict[str, Any] = dict(ep_requested=backend.runtime, artifact_sha256=art.sha256)
-    try:
-        argv = llm_runner_argv(s)
-    except HarnessError as exc:
-        return s._record(key, workload_name, precision, backend_name, "failed", error=str(exc), **base)
+    on_ort = backend.provider is not None
+    base: dict[str, Any] = dict(ep_requested=backend.provider or backend.runtime, artifact_sha256=art.sha256)
+    argv: list[str] = []
+    if not on_ort:
+        try:
+            argv = llm_runner_argv(s)
+        except HarnessError as exc:
+            return s._record(key, workload_name, precision, backend_name, "failed", error=str(exc), **base)
     model = t.push(verify_artifact(ctx.build_dir, art), sha256=art.sha256).remote
     ids_art = (entry.io.get("llm") or {}).get("ids")
     ids = np.load(ctx.build_dir / ids_art["path"]).astype(int).tolist() if ids_art else []
@@ -110,22 +131,39 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     job_dir = posixpath.join(t.workdir, "jobs", _safe(ctx.run_id), _safe(key))
     t.makedirs(job_dir)
     threads = params_cfg.threads or s.profile.threads.intra_op or 1
-    params = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "greedy": params_cfg.greedy,
-              "greedy_prompt": 32, "ids": ids, "threads": threads, "n_batch": params_cfg.n_batch,
-              "n_ubatch": params_cfg.n_ubatch}
-    job = build_job(kind="llm", models={"model": model}, inputs=None, params=params, backend=backend,
-                    threads=s.profile.threads, measure=workload.measure, out_dir=job_dir, probes=plan.specs,
-                    snapshots=plan.snapshots, idle_s=plan.idle_s, save_outputs=params_cfg.greedy > 0,
-                    runtime={"settings": {}, "io": {}})
+    if on_ort:
+        params: dict[str, Any] = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "ids": ids,
+                                  "kv_cache": "direct", **_onnx_context(entry.io)}
+        job = build_job(kind="llm", models={"model": model}, inputs=None, params=params, backend=backend,
+                        threads=s.profile.threads.model_copy(update={"intra_op": threads}), measure=workload.measure,
+                        out_dir=job_dir, probes=plan.specs, snapshots=plan.snapshots, idle_s=plan.idle_s,
+                        save_outputs=False, test_slowdown=ctx.test_slowdown)
+    else:
+        params = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "greedy": params_cfg.greedy,
+                  "greedy_prompt": 32, "ids": ids, "threads": threads, "n_batch": params_cfg.n_batch,
+                  "n_ubatch": params_cfg.n_ubatch}
+        job = build_job(kind="llm", models={"model": model}, inputs=None, params=params, backend=backend,
+                        threads=s.profile.threads, measure=workload.measure, out_dir=job_dir, probes=plan.specs,
+                        snapshots=plan.snapshots, idle_s=plan.idle_s, save_outputs=params_cfg.greedy > 0,
+                        runtime={"settings": {}, "io": {}})
     job_path = posixpath.join(job_dir, "job.json")
     t.write_text(job_path, json.dumps(job))
     timeout = workload.timeout_s or s.profile.cell_timeout_s
-    res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None)
-    made = (entry.runtimes.get(backend.runtime) or {}).get(precision)
-    context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
-                               "runner": "native-llm",
-                               "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
-                                           "converter": made.converter if made else None}}
+    if on_ort:
+        res = s._exec_runner(job_path, timeout, handoff=False)
+        context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
+                                   "runner": ORT_RUNNERS[s.profile.runner.kind][0],
+                                   "runner_note": ORT_RUNNERS[s.profile.runner.kind][1],
+                                   "runtime": {"name": backend.runtime, "provider": backend.provider,
+                                               "meaning": get_runtime(ONNXRUNTIME).precisions.get(precision),
+                                               "converter": entry.precisions[precision].converter}}
+    else:
+        res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None)
+        made = (entry.runtimes.get(backend.runtime) or {}).get(precision)
+        context = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
+                   "runner": "native-llm",
+                   "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
+                               "converter": made.converter if made else None}}
     if res.timed_out:
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "timeout",
@@ -144,12 +182,16 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
                          result=context, **base)
     parsed, result = fetched
     result.update(context)
+    providers = result.get("providers") or {}
+    if on_ort:
+        base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
     if result.get("status") != "ok":
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "failed", error=result.get("error"),
                          result=result, measure_s=result.get("measure_s"), **base)
     try:
-        reference = {"greedy_tokens": np.zeros((params_cfg.greedy,), dtype=np.int32)} if params_cfg.greedy else {}
+        reference = ({"greedy_tokens": np.zeros((params_cfg.greedy,), dtype=np.int32)}
+                     if params_cfg.greedy and not on_ort else {})
         outputs = intake.fetch_outputs(t, job_dir, parsed, s._tmp / f"{_safe(key)}-outputs.npz", reference, pulled)
     except (ProtocolError, PullRefused) as exc:
         s._cleanup(job_dir)
@@ -165,12 +207,20 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     quality, quality_info = _quality_metrics(entry.io, precision)
     metrics += quality
     greedy = outputs.get("greedy_tokens")
+    memory_note = (ORT_MEMORY_NOTE if on_ort else "VmHWM counts the mmapped GGUF's file-backed pages the runner touched")
     result["llm"] = {"quality": quality_info, "greedy_tokens": greedy.astype(int).tolist() if greedy is not None else None,
                      "energy_note": "energy per inference = per token processed in the steady windows (pp and tg)",
-                     "memory_note": "VmHWM counts the mmapped GGUF's file-backed pages the runner touched"}
+                     "memory_note": memory_note}
     result["job_kind"] = "llm"
     return s._record(key, workload_name, precision, backend_name, "ok", result=result, metrics=metrics,
                      samples=samples, measure_s=result.get("measure_s"), **base)
+
+
+def _onnx_context(io: dict[str, Any]) -> dict[str, int]:
+    """The agent's params.n_ctx: the GGUF's context length (tests past it are skipped, as llama.cpp's)."""
+    facts = ((io.get("llm") or {}).get("onnx_source") or {}).get("gguf") or {}
+    n = facts.get("context_length")
+    return {"n_ctx": int(n)} if isinstance(n, int) and n > 0 else {}
 
 
 def _timed_tokens(series: dict[str, Any]) -> int:

@@ -126,6 +126,7 @@ using Kind = std::function<Outputs(Context&)>;
 
 Outputs run_single(Context& ctx);
 Outputs run_text_generation(Context& ctx);
+Outputs run_llm(Context& ctx);
 Outputs run_translation(Context& ctx);
 
 // Peak resident memory: (MB, method) from VmHWM, else getrusage.

@@ -1,5 +1,5 @@
-// The three job kinds: single, text-generation (KV cache), translation (encoder / decoder /
-// decoder_with_past). Each mirrors the agent's function of the same name.
+// The job kinds: single, text-generation (KV cache), translation (encoder / decoder /
+// decoder_with_past), llm (llama-bench's tests). Each mirrors the agent's function of the same name.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -386,6 +386,115 @@ Outputs run_text_generation(Context& ctx) {
   const Array& first_ids = feed_sets.begin()->second.at("input_ids");
   place(ctx, path, session_of(job), [&](Model& s) { lm_generate(s, first_ids, 1, Timer{0.0}, false); });
   return outputs;
+}
+
+// llama-bench's tests on an ONNX decoder, as the agent's run_llm (job kind "llm", the LLM runner's
+// series): per depth D a KV cache filled once with D tokens of the stream (untimed); "pp<N>@d<D>" =
+// N prompt tokens in one call on it (+ the argmax: at depth 0 that is "ttft<N>_ms"), "tg<N>@d<D>" =
+// N greedy decode steps after it; tok/s, one sample per repetition. The KV cache stays in the
+// runtime's own tensors between steps (outputs fed back as inputs, never copied).
+Outputs run_llm(Context& ctx) {
+  const json& job = ctx.job;
+  const json& params = params_of(job);
+  const std::string path = job["models"].value("model", "");
+  auto sess = ctx.load_role("model", session_of(job));
+  ctx.result["session"]["kv_cache"] = "native";
+  std::vector<int64_t> ids;
+  if (params.contains("ids") && params["ids"].is_array()) {
+    for (const auto& v : params["ids"]) ids.push_back(v.get<int64_t>());
+  }
+  if (ids.empty()) {  // no text: seeded pseudo-random ids (llama-bench's way), below any vocabulary here
+    uint64_t x = 1;
+    for (int i = 0; i < 8192; ++i) {
+      x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+      ids.push_back(static_cast<int64_t>((x >> 33) % 256));
+    }
+  }
+  for (int64_t id : ids) {
+    if (id < 0) throw JobError("ValueError", "params.ids holds a negative token id");
+  }
+  std::vector<int64_t> stream;  // np.resize: the ids cycled to 8192 + 4096
+  for (size_t i = 0; i < 8192 + 4096; ++i) stream.push_back(ids[i % ids.size()]);
+  const auto n_ctx = params.value("n_ctx", static_cast<int64_t>(stream.size()));
+  const double slowdown = ctx.slowdown();
+  const bool has_mask = sess->has_input("attention_mask"), has_pos = sess->has_input("position_ids");
+  auto feeds_for = [&](const std::vector<int64_t>& toks, int64_t first, const Named& past) {
+    Named feeds;
+    const auto n = static_cast<int64_t>(toks.size());
+    feeds["input_ids"] = int64_tensor(toks, {1, n});
+    if (has_mask) feeds["attention_mask"] = int64_tensor(std::vector<int64_t>(static_cast<size_t>(first + n), 1), {1, first + n});
+    if (has_pos) {
+      std::vector<int64_t> pos;
+      for (int64_t i = first; i < first + n; ++i) pos.push_back(i);
+      feeds["position_ids"] = int64_tensor(pos, {1, n});
+    }
+    for (const auto& kv : past) feeds[kv.first] = kv.second;
+    return feeds;
+  };
+  auto span = [&](int64_t first, int64_t n) {
+    return std::vector<int64_t>(stream.begin() + first, stream.begin() + first + n);
+  };
+  auto as_rate = [](int64_t n, const std::vector<double>& ms) {
+    std::vector<double> out;
+    for (double v : ms) out.push_back(static_cast<double>(n) * 1000.0 / v);
+    return out;
+  };
+  auto tok_series = [&](const std::string& name, int64_t n, const Measured& m) {
+    append_series(ctx, name, as_rate(n, m.samples_ms), m.warmup_n, m.stopped_by);
+    ctx.result["series"][name]["unit"] = "tok/s";
+    ctx.steady_window(name, m.w0, m.w1);
+  };
+  std::vector<int64_t> pps, tgs, depths;
+  for (const auto& v : params.value("pp", json::array({512}))) pps.push_back(v.get<int64_t>());
+  for (const auto& v : params.value("tg", json::array({128}))) tgs.push_back(v.get<int64_t>());
+  for (const auto& v : params.value("depths", json::array({0}))) depths.push_back(v.get<int64_t>());
+  std::string skipped;
+  bool first_call = true;
+  for (int64_t depth : depths) {
+    Named filled = empty_past(*sess, 1);
+    if (depth > 0) filled = present_to_past(sess->run(feeds_for(span(0, depth), 0, filled)));
+    for (int64_t pp : pps) {
+      if (pp <= 0) continue;
+      const std::string name = "pp" + std::to_string(pp) + "@d" + std::to_string(depth);
+      if (depth + pp > n_ctx) {
+        skipped += (skipped.empty() ? "" : "; ") + name + ": past the model's context (" + std::to_string(n_ctx) + ")";
+        continue;
+      }
+      auto rep = [&] { argmax_last(output(sess->run(feeds_for(span(depth, pp), depth, filled)), "logits")); };
+      if (first_call) {
+        const double first_ms = timed_call(rep, 0.0) * 1000.0;
+        ctx.watch += first_ms / 1000.0;
+        ctx.result["first_inference_ms"][name] = first_ms;
+        first_call = false;
+      }
+      const Measured m = measure(rep, measure_of(job), slowdown, ctx);
+      tok_series(name, pp, m);
+      if (depth == 0) append_series(ctx, "ttft" + std::to_string(pp) + "_ms", m.samples_ms, m.warmup_n, m.stopped_by);
+    }
+    for (int64_t tg : tgs) {
+      if (tg <= 0) continue;
+      const std::string name = "tg" + std::to_string(tg) + "@d" + std::to_string(depth);
+      if (depth + tg > n_ctx) {
+        skipped += (skipped.empty() ? "" : "; ") + name + ": past the model's context (" + std::to_string(n_ctx) + ")";
+        continue;
+      }
+      auto rep = [&] {
+        Named past = filled;
+        int64_t tok = stream[static_cast<size_t>(depth)];
+        for (int64_t i = 0; i < tg; ++i) {
+          const Named out = sess->run(feeds_for({tok}, depth + i, past));
+          past = present_to_past(out);
+          tok = argmax_last(output(out, "logits"));  // greedy, as an app decodes
+        }
+      };
+      tok_series(name, tg, measure(rep, measure_of(job), slowdown, ctx));
+    }
+  }
+  if (ctx.result["series"].empty()) throw JobError("ValueError", "no test fits the model's context: " + skipped);
+  if (!skipped.empty()) ctx.result["session"]["skipped"] = skipped;
+  ctx.take_peak();
+  place(ctx, path, session_of(job), [&](Model& s) { s.run(feeds_for(span(0, 1), 0, empty_past(s, 1))); });
+  return {};
 }
 
 Outputs run_translation(Context& ctx) {

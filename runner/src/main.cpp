@@ -274,10 +274,10 @@ json run_job(const json& job, int stdin_fd) {
     static const std::map<std::string, Kind> others = {{kOpenVino, run_openvino}};
 #endif
     static const std::map<std::string, Kind> kinds = {
-        {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}};
+        {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}, {"llm", run_llm}};
     const auto it = kinds.find(kind);
     if (it == kinds.end()) {
-      throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation'])");
+      throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation', 'llm'])");
     }
     phase = "kind " + kind;
 #ifdef HARNESS_WITH_OPENVINO

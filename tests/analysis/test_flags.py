@@ -36,6 +36,13 @@ def test_slower_than_fp32_only_beyond_the_noise_threshold() -> None:
     assert F.slower_than_fp32("m", float("nan"), 1.0, "ms", "cpu") is None
 
 
+def test_a_rate_is_slower_when_it_is_lower() -> None:
+    """tok/s (higher is better): int8 at 2.7x fp32's rate is no slower; at a third of it, it is."""
+    assert F.slower_than_fp32("tg16@d0", 15.0, 5.5, "tok/s", "cpu") is None
+    flag = F.slower_than_fp32("tg16@d0", 5.0, 15.0, "tok/s", "cpu")
+    assert flag is not None and flag.extra["ratio"] == 3.0 and "3.00× slower than fp32" in flag.message
+
+
 def test_contention_and_budget_and_fallback() -> None:
     assert F.contention(F.CONTENTION_CORES) is None and F.contention(None) is None
     flag = F.contention(0.8)

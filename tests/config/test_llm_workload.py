@@ -21,8 +21,12 @@ def test_defaults_are_gguf_types_and_llama_bench_tests() -> None:
     assert _wl(model={"gguf": "m.gguf"}).model.gguf == "m.gguf"
 
 
+def test_onnx_precisions_of_an_llm_workload_are_its_onnx_decoder() -> None:
+    assert _wl(precisions=["Q8_0", "fp32", "int8", "int4"]).precisions == ["Q8_0", "fp32", "int8", "int4"]
+
+
 @pytest.mark.parametrize("data, error", [
-    ({"precisions": ["fp16"]}, "llm workloads take GGUF types"),
+    ({"precisions": ["int8-static"]}, "not int8-static"),
     ({"model": {"path": "m.onnx"}}, "model is a GGUF file"),
     ({"model": {"builtin": "x", "gguf": "m.gguf"}}, "exactly one of 'builtin', 'path' or 'gguf'"),
     ({"llm": {"pp": [0]}}, "greater than or equal to 1"),

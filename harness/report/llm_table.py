@@ -1,0 +1,128 @@
+"""The cross-runtime LLM table (analysis.llm_table) rendered: terminal (rich), markdown, CSV and an
+HTML section of the run report. Formatting only: rows, columns and pairs are the frame's."""
+
+from __future__ import annotations
+
+import html
+import io
+import math
+from typing import Any
+
+from markupsafe import Markup
+
+from harness.analysis.llm_table import TEST, LlmTable
+from harness.runtimes.llamacpp import LLAMACPP
+
+DASH = "–"
+
+
+def _num(v: Any, fmt: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
+    return format(float(v), fmt)
+
+
+def _kl(v: Any) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return DASH
+    return "0" if float(v) == 0 else (f"{float(v):.2g}" if abs(float(v)) < 1e-3 else f"{float(v):.4f}")
+
+
+def _test_label(name: str) -> str:
+    m = TEST.match(name)
+    return f"{m['kind']}{m['n']} d{m['depth']} tok/s" if m else name
+
+
+def main_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
+    """Header and display rows of the device x runtime x quantization table."""
+    ttft = f"TTFT{t.ttft[4:-3]} ms" if t.ttft else "TTFT ms"
+    head = ["device", "workload", "runtime", "precision", "runner", *[_test_label(x) for x in t.tests], ttft,
+            "load ms", "peak MB", "energy mJ/token", "KL mean", "top-1", "PPL", "greedy", "status"]
+    rows = []
+    for r in t.rows.to_dict("records"):
+        rows.append([str(r["device"]), str(r["workload"]), str(r["runtime"]), str(r["precision"]),
+                     str(r.get("runner") or DASH), *[_num(r[x], ".1f") for x in t.tests], _num(r["ttft_ms"], ".0f"),
+                     _num(r["load_ms"], ".0f"), _num(r["peak_mb"], ".0f"), _num(r["energy_mj_per_token"], ".3g"),
+                     _kl(r["kl_mean"]), _num(r["top1"], ".3f"), _num(r["ppl"], ".2f"), _num(r["greedy"], ".2f"),
+                     str(r["status"])])
+    return head, rows
+
+
+def pair_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
+    """The same weights on both runtimes: each quality pair as 'llama.cpp / ONNX Runtime'."""
+    head = ["device", "workload", LLAMACPP, "ONNX Runtime", "KL mean", "top-1", "PPL", "greedy",
+            *[f"{_test_label(x)} ORT/{LLAMACPP}" for x in t.tests]]
+    rows = []
+    for p in t.pairs.to_dict("records"):
+        rows.append([str(p["device"]), str(p["workload"]), str(p["gguf"]), str(p["onnx"]),
+                     f"{_kl(p['kl_mean gguf'])} / {_kl(p['kl_mean onnx'])}",
+                     f"{_num(p['top1 gguf'], '.3f')} / {_num(p['top1 onnx'], '.3f')}",
+                     f"{_num(p['ppl gguf'], '.2f')} / {_num(p['ppl onnx'], '.2f')}",
+                     f"{_num(p['greedy gguf'], '.2f')} / {_num(p['greedy onnx'], '.2f')}",
+                     *[_num(p.get(f"{x} ratio"), ".2f") for x in t.tests]])
+    return head, rows
+
+
+PAIRS_TITLE = f"the same weights on two runtimes ({LLAMACPP} / ONNX Runtime, both vs the one reference)"
+
+
+def rich_tables(t: LlmTable, title: str) -> list[Any]:
+    from rich.table import Table
+
+    out = []
+    for name, (head, rows) in ((title, main_rows(t)), (PAIRS_TITLE, pair_rows(t))):
+        if not rows:
+            continue
+        tab = Table(title=name, caption="; ".join(t.notes) if name == title else None)
+        for h in head:
+            tab.add_column(h, justify="left" if h in ("device", "workload", "runtime", "precision", "runner",
+                                                      LLAMACPP, "ONNX Runtime", "status") else "right")
+        for r in rows:
+            tab.add_row(*r)
+        out.append(tab)
+    return out
+
+
+def _md_row(cells: list[str]) -> str:
+    return "| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |"
+
+
+def to_markdown(t: LlmTable, title: str) -> str:
+    out = [f"### {title}", ""]
+    for head, rows in (main_rows(t), pair_rows(t)):
+        if not rows:
+            continue
+        if head[2] == LLAMACPP:
+            out += [f"**{PAIRS_TITLE}**", ""]
+        out += [_md_row(head), _md_row(["---"] * len(head)), *[_md_row(r) for r in rows], ""]
+    out += [f"_{n}_  " for n in t.notes]
+    return "\n".join(out) + "\n"
+
+
+def to_csv(t: LlmTable) -> str:
+    buf = io.StringIO()
+    t.rows.drop(columns=["error"], errors="ignore").to_csv(buf, index=False)
+    return buf.getvalue()
+
+
+def _html_table(head: list[str], rows: list[list[str]], caption: str) -> str:
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
+    return (f'<table class="llm-table"><caption>{html.escape(caption)}</caption><thead><tr>{th}</tr></thead>'
+            f"<tbody>{body}</tbody></table>")
+
+
+def llm_section(t: LlmTable | None) -> Markup:
+    """The run report's LLM block: empty when the run has no llm cell."""
+    if t is None or t.empty:
+        return Markup("")
+    parts = ['<style>.llm-table{border-collapse:collapse;margin:.5em 0}.llm-table td,.llm-table th{border:1px solid '
+             '#ccc;padding:2px 6px;text-align:right}.llm-table caption{text-align:left;font-weight:bold}</style>',
+             "<h2>Language models: device × runtime × quantization</h2>",
+             _html_table(*main_rows(t), "llama-bench's tests, TTFT, memory, energy and quality per quantization")]
+    if not t.pairs.empty:
+        parts.append(_html_table(*pair_rows(t), PAIRS_TITLE))
+    parts.append("".join(f'<p class="note">{html.escape(n)}</p>' for n in t.notes))
+    return Markup("".join(parts))
+
+

