@@ -32,7 +32,7 @@ TRANSITIONS: dict[str, frozenset[str]] = {
     "invalid": frozenset({"suspected"}),  # re-open a wrongly dismissed alert
     "fixed": frozenset({"suspected"}),
 }
-CONFIRM_RUNS = 4
+CONFIRM_RUNS = 5  # runs at the new level: one more than a step needs to be raised (StepRule.min_hold)
 
 
 def transition(alert: Alert, new_state: str, note: str = "") -> Alert:

@@ -13,7 +13,7 @@ from tests.commands.test_compare import harness
 def test_alert_commands(tmp_path, monkeypatch, capsys) -> None:
     s = Store(tmp_path / "a.db")
     cells = (CellSpec(), CellSpec(workload="canary"))
-    record_history(s, 9, cells=cells, levels={("pixel", "resnet"): {6: 1.2}})
+    record_history(s, 10, cells=cells, levels={("pixel", "resnet"): {6: 1.2}})  # a step holds 4 runs
     assert harness(monkeypatch, "alerts", "list", "--store", s.url, "--canary", "pixel=canary") == 0
     out = capsys.readouterr().out
     assert "suspected" in out and "night-006" in out

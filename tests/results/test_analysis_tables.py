@@ -23,7 +23,7 @@ from tests.rigs.postgres import postgres_rig, postgres_url  # noqa: F401  (fixtu
 
 
 def _roundtrip(store: Store) -> None:
-    record_history(store, 9, cells=(CellSpec(),), levels={("pixel", "resnet"): {5: 1.2}}, n=20)
+    record_history(store, 10, cells=(CellSpec(),), levels={("pixel", "resnet"): {5: 1.2}}, n=20)  # 5 runs: confirmed
     alerts = sync_alerts(store, load_series(store, metric="latency_ms@b1"))
     assert [(a.run_id, a.state) for a in alerts] == [("night-005", "confirmed")]
     aid = alert_ids(store)[alerts[0].key]
