@@ -9,8 +9,10 @@ machine one after the other, never at once.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
+import tempfile
 from pathlib import Path
 
 from harness.config.models import AdbTransportConfig, DeviceProfile, LocalTransportConfig, SshTransportConfig
@@ -33,8 +35,45 @@ def default_local_workdir() -> Path:
     return Path(os.environ.get("HARNESS_LOCAL_WORKDIR", "~/.cache/harness/local")).expanduser()
 
 
+#: where the host-wide locks of this machine live (shared by every user and every workdir)
+HOST_LOCKS = "harness-device-locks"
+
+
+def host_identity() -> str:
+    """This machine's identity: ``/etc/machine-id`` (stable across hostname changes, distinct for
+    containers sharing a name), else the host name; hashed to a short file-name-safe id."""
+    ident = ""
+    for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
+        try:
+            ident = Path(path).read_text().strip()
+        except OSError:
+            continue
+        if ident:
+            break
+    ident = ident or socket.gethostname()
+    return hashlib.sha256(ident.encode()).hexdigest()[:16]
+
+
 def local_lock_dir() -> str:
-    """The lock of this host as a device, whatever workdir a local profile names:
-    ``$HARNESS_LOCAL_LOCK``, else ``lock/`` in the default local workdir (one per user)."""
+    """The lock of this host as a device, whatever workdir a profile names, whatever
+    ``$HARNESS_LOCAL_WORKDIR`` or ``$HOME`` the process has: ``$HARNESS_LOCAL_LOCK`` when set
+    (tests, or a site that wants it elsewhere), else ``<tmp>/harness-device-locks/<host id>/local``.
+    Two `harness run` processes of any profiles of ``local`` therefore take one lock, and the second
+    waits for the first (or fails with ``--no-wait``), naming its holder and run id.
+
+    The folder is made world-writable and sticky (like ``/tmp``) so another user's run takes the same
+    lock; a stale lock of another user's dead process cannot be moved aside by us (sticky bit) and is
+    waited for until its owner or root removes it — never taken by guess."""
     env = os.environ.get("HARNESS_LOCAL_LOCK")
-    return str(Path(env).expanduser() if env else default_local_workdir() / "lock")
+    if env:
+        return str(Path(env).expanduser())
+    root = Path(tempfile.gettempdir()) / HOST_LOCKS
+    here = root / host_identity()
+    for d in (root, here):
+        try:
+            d.mkdir(exist_ok=True)
+            if d.stat().st_uid == os.getuid():
+                d.chmod(0o1777)
+        except OSError:  # another user made it (fine) or tmp is read-only (the lock script says so)
+            pass
+    return str(here / "local")
