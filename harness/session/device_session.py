@@ -45,9 +45,11 @@ from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
+from harness.session.output_logs import cell_output, output_context, where_output
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
 from harness.session.runtime_cells import runtime_artifacts, runtime_missing
 from harness.transport.base import ExecResult, Prestarted, PullRefused, Transport
+from harness.transport.capture import OutputFiles
 from harness.transport.factory import open_transport
 from harness.transport.lock import DeviceBusy, device_lock
 from harness.transport.orphans import end_orphans
@@ -73,6 +75,7 @@ class RunContext:
     extra_result: dict[str, Any] = field(default_factory=dict)
     fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
     lock_wait_s: float = 0.0  # a busy device: 0 fails at once (nightly), else wait this long for it
+    logs_dir: Path | None = None  # the run's folder of runner output on the host (None: kept in memory only)
 
 
 def _safe(key: str) -> str:
@@ -289,9 +292,10 @@ class DeviceSession:
         t.write_text(job_path, json.dumps(job))
         pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
-        res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")))
+        res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")),
+                                log=cell_output(ctx.logs_dir, key))
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc, **runtime_info,
-                   **({"handoff": self._handoff} if self._handoff else {})}
+                   **({"handoff": self._handoff} if self._handoff else {}), **output_context(res)}
         if res.timed_out:
             self._cleanup(job_dir)
             return self._record(
@@ -309,7 +313,8 @@ class DeviceSession:
             self._cleanup(job_dir)
             return self._record(
                 key, workload_name, precision, backend_name, "failed",
-                error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}", result=context, **base,
+                error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}{where_output(res)}",
+                result=context, **base,
             )
         parsed, result = fetched
         result.update(context)
@@ -345,7 +350,7 @@ class DeviceSession:
         """The next cell's runner starts while this cell warms up (a cell follows, and prestart is on)."""
         return self._prestarts() and not self._last
 
-    def _exec_runner(self, job_path: str, timeout: float, *, handoff: bool) -> ExecResult:
+    def _exec_runner(self, job_path: str, timeout: float, *, handoff: bool, log: OutputFiles | None) -> ExecResult:
         """Run one job. With prestart, the runner did its start-up before its cell (each cell
         still gets its own fresh process, so its peak memory is its own). With a handoff, the
         next cell's runner starts while this one warms up, and this one's steady windows wait
@@ -357,9 +362,10 @@ class DeviceSession:
         if ready is None and self._prestarts():
             ready = self._prestart_runner()
         if ready is None:
-            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
+            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None, log=log)
         wait_s = min(HANDOFF_READY_S, timeout / 4)  # a slow next start-up never times this cell out
-        res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None)
+        res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None,
+                        log=log)
         if self._next_runner is None and self._hands_off():  # it never announced a warm-up
             self._next_runner = self._prestart_runner()
         return res

@@ -27,6 +27,7 @@ from harness.records import CellRecord, MetricValue
 from harness.session import intake
 from harness.session.cell_result import agent_metrics, series_metrics
 from harness.session.jobs import build_job
+from harness.session.output_logs import cell_output, output_context, where_output
 from harness.session.runner_env import install_bundle
 from harness.transport.base import PullRefused
 
@@ -120,12 +121,13 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     job_path = posixpath.join(job_dir, "job.json")
     t.write_text(job_path, json.dumps(job))
     timeout = workload.timeout_s or s.profile.cell_timeout_s
-    res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None)
+    res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None, log=cell_output(ctx.logs_dir, key))
     made = (entry.runtimes.get(backend.runtime) or {}).get(precision)
     context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
                                "runner": "native-llm",
                                "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
-                                           "converter": made.converter if made else None}}
+                                           "converter": made.converter if made else None},
+                               **output_context(res)}
     if res.timed_out:
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "timeout",
@@ -140,7 +142,8 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     if fetched is None:
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "failed",
-                         error=f"LLM runner exited {res.rc} without a result: {res.stderr.strip()[-1500:]}",
+                         error=f"LLM runner exited {res.rc} without a result: {res.stderr.strip()[-1500:]}"
+                               f"{where_output(res)}",
                          result=context, **base)
     parsed, result = fetched
     result.update(context)

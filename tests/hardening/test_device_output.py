@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from harness.results.store import Store
 from harness.terminal_text import terminal_safe
 from harness.transport.base import Transport
-from harness.transport.capture import HEAD_BYTES, TAIL_BYTES, CappedStream
+from harness.transport.capture import HEAD_BYTES, TAIL_BYTES, CappedStream, OutputFiles
 from harness.transport.factory import open_transport
 from harness.transport.local import LocalTransport
 from tests.hardening.conftest import REPO, hostile_backends, hostile_interpreter, local_device, write_workloads
@@ -44,6 +44,37 @@ def test_a_flood_of_output_is_capped_and_bad_bytes_decoded_on_every_transport(an
     assert len(res.stdout) < CAP + 200 and res.stdout.startswith("x" * 1000)
     assert "bytes of output dropped" in res.stdout and res.stdout.endswith("last line\n")  # the tail is kept
     assert res.stderr == "\ufffd\ufffd native crash: boom\n"
+
+
+def test_a_flood_is_streamed_to_capped_files_on_every_transport(any_transport: Transport, tmp_path: Path) -> None:
+    script = "printf 'first line\\n'; head -c 6000000 /dev/zero | tr '\\000' x; printf 'last line\\n'; " \
+             "printf '\\377\\376 native crash: boom\\n' >&2; exit 3"
+    files = OutputFiles.in_folder(tmp_path / "logs", "cell")
+    res = any_transport.exec(["sh", "-c", script], timeout=120, log=files)
+    assert res.rc == 3 and res.files == files
+    out = files.stdout.read_bytes()
+    assert len(out) < CAP + 200  # the file is capped like the message: head, the gap line, tail
+    assert out.startswith(b"first line\nxxx") and out.endswith(b"xxxlast line\n")
+    assert b"bytes of output dropped" in out and out.count(b"x") == CAP - len(b"first line\nlast line\n")
+    assert files.stderr.read_bytes() == b"\377\376 native crash: boom\n"  # raw bytes: decoded only for messages
+    assert res.stdout.endswith("last line\n") and res.stderr == "\ufffd\ufffd native crash: boom\n"
+
+
+def test_a_file_that_cannot_be_written_never_fails_the_command(tmp_path: Path) -> None:
+    (tmp_path / "logs").write_text("a file where the folder should be")
+    res = LocalTransport().exec(["sh", "-c", "echo hello; echo oops >&2"], timeout=60,
+                                log=OutputFiles.in_folder(tmp_path / "logs", "cell"))
+    assert (res.rc, res.stdout, res.stderr) == (0, "hello\n", "oops\n")
+
+
+def test_a_prestarted_runner_keeps_what_it_printed_before_its_cell(tmp_path: Path) -> None:
+    t = LocalTransport()
+    ready = t.prestart(["sh", "-c", "echo early; echo ready; read job; echo \"got $job\"; echo late >&2"])
+    assert ready is not None and ready.wait_ready(30)
+    files = OutputFiles.in_folder(tmp_path / "logs", "cell")
+    res = ready.run("job.json\n", 30, log=files)
+    assert res.rc == 0
+    assert files.stdout.read_text() == "early\nready\ngot job.json\n" and files.stderr.read_text() == "late\n"
 
 
 def test_a_capped_stream_keeps_head_and_tail_in_bounded_memory() -> None:
