@@ -120,7 +120,20 @@ def _hostile_run(tmp_path: Path, env: dict[str, str], device: dict,  # type: ign
                         "--no-report"], env)
 
 
-def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: float, flood_mb: int) -> None:
+def _check_logs(logs: Path, cells) -> None:  # type: ignore[no-untyped-def]
+    """The run's folder holds each cell's capped output; a failure message names its files."""
+    names = [p.name for p in logs.glob("*.log")]
+    assert sum(n.endswith(".stdout.log") for n in names) == sum(n.endswith(".stderr.log") for n in names) == len(cells)
+    flood = Path(json.loads(cells.loc["flood", "result_json"])["runner_output"]["stdout"])
+    assert flood.parent == logs and flood.stat().st_size < CAP + 200  # a gigabyte printed, the file capped
+    assert flood.read_bytes().startswith(b"x" * 1000) and b"bytes of output dropped" in flood.read_bytes()
+    garbage = Path(json.loads(cells.loc["garbage", "result_json"])["runner_output"]["stderr"])
+    assert str(garbage) in cells.loc["garbage", "error"]
+    assert garbage.read_bytes().endswith(b"\xff\xfe\xc3 native crash: boom\n")  # the device's bytes, as sent
+
+
+def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: float, flood_mb: int,
+           logs: Path | None = None) -> None:
     out = res.stdout + res.stderr
     assert res.returncode == 1, out[-3000:]  # cells failed, the run finished
     assert "\x1b" not in out and "\u202e" not in out, out[-3000:]
@@ -137,6 +150,7 @@ def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: f
     notes = {n["field"] for n in json.loads(cells.loc["unstorable", "result_json"])["storable"]}
     assert "ep_used" in notes and any(f.startswith("metrics[") for f in notes)
     run_id = str(store.list_runs()[0]["run_id"])
+    _check_logs((logs or Path(env["HARNESS_STORE"]).parent / "logs") / run_id, cells)
     cmp = subprocess.run([sys.executable, "-m", "harness", "compare", run_id, run_id], cwd=REPO, env=env,
                          capture_output=True, text=True, errors="replace", timeout=300)
     assert "\x1b" not in cmp.stdout + cmp.stderr and "\u202e" not in cmp.stdout + cmp.stderr
@@ -145,6 +159,7 @@ def _check(res: subprocess.CompletedProcess[str], env: dict[str, str], rss_mb: f
 @pytest.mark.slow
 def test_a_loud_hostile_runner_over_the_local_transport(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
     env = {**cli_env, "HOSTILE_FLOOD_BYTES": str(1 << 30)}
+    env.pop("HARNESS_LOGS", None)  # the default: the run's logs beside its SQLite store
     res, rss = _hostile_run(tmp_path, env, local_device(tmp_path, "loud"),
                             ["flood", "escapes", "garbage", "unstorable"])
     _check(res, env, rss, 1024)
@@ -156,7 +171,7 @@ def test_a_loud_hostile_runner_over_ssh_into_postgres(tmp_path: Path, cli_env, s
                                                      postgres_url: str) -> None:  # noqa: F811
     # PostgreSQL refuses NULs in text and enforces the column lengths SQLite ignores; sshd passes no
     # environment to the runner: it floods its default gigabyte
-    env = {**cli_env, "HARNESS_STORE": postgres_url}
+    env = {**cli_env, "HARNESS_STORE": postgres_url, "HARNESS_LOGS": str(tmp_path / "logs")}
     device = yaml.safe_load(ssh_device_yaml.read_text())
     res, rss = _hostile_run(tmp_path, env, device, ["flood", "escapes", "garbage", "unstorable"])
-    _check(res, env, rss, 1024)
+    _check(res, env, rss, 1024, logs=tmp_path / "logs")
