@@ -51,6 +51,7 @@ from harness.session.runtime_cells import runtime_artifacts, runtime_missing
 from harness.transport.base import ExecResult, Prestarted, PullRefused, Transport
 from harness.transport.capture import OutputFiles
 from harness.transport.factory import open_transport
+from harness.transport.host_lock import host_side_lock
 from harness.transport.lock import DeviceBusy, device_lock
 from harness.transport.orphans import end_orphans
 
@@ -121,8 +122,11 @@ class DeviceSession:
         self.transport = self._factory(self.profile)
         t = self.transport
         owner = f"harness run {self.ctx.run_id} ({self.profile.name})"  # the lock adds host, pid and since
-        self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
-                                             stop=self._aborted))  # two runs never share a device
+        host_side = host_side_lock(self.profile)  # the board, whatever workdir this profile names
+        for where in ([host_side] if host_side else []) + [t]:
+            self._held.enter_context(device_lock(where, owner, wait_s=self.ctx.lock_wait_s,
+                                                 on_wait=self._on_lock_wait, stop=self._aborted))
+        # two runs never share a device
         # Holding the lock, every pidfile left in the workdir is a dead run's: end its runner
         # before anything is measured beside it.
         self.notes += [e.describe(self.profile.name) for e in end_orphans(t)]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +18,7 @@ import yaml
 from harness.config.loader import load_device
 from harness.results.store import Store
 from harness.transport.local import LocalTransport
-from harness.transport.physical import physical_key
+from harness.transport.physical import host_lock_dir, physical_key
 from tests.hardening.conftest import REPO, write_workloads
 
 MEASURE = {"warmup": 0, "warmup_s": 0, "min_iterations": 5, "min_seconds": 0.5, "max_seconds": 0.7}
@@ -68,32 +69,21 @@ def _lock_default(env: dict[str, str]) -> Path:
     return Path(out.stdout.strip())
 
 
-@pytest.mark.slow
-def test_two_run_processes_of_two_local_profiles_take_turns(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
-    """Two SEPARATE `harness run` processes, two profiles of this host with their own workdirs, their own
-    $HOME and $HARNESS_LOCAL_WORKDIR: the host-wide lock (not a per-workdir one) makes the second wait for
-    the first, naming its run, and their measured windows never overlap."""
+def _take_turns(tmp_path: Path, envs: list[dict[str, str]], profiles: list[Path], lock: Path) -> None:
+    """Start `harness run` with profiles[0], and once it holds ``lock`` another process with profiles[1]:
+    the second waits, naming the first's run, both end ok, and their measured windows never overlap.
+    The first holds the machine (a session setup command) until the second has said it waits."""
+    go = tmp_path / "go"
+    hold = ["sh", "-c", 'i=0; while [ ! -f "$1" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i+1)); done', "sh", str(go)]
+    first_doc = yaml.safe_load(profiles[0].read_text())
+    profiles[0].write_text(yaml.safe_dump({**first_doc, "setup": [{"argv": hold, "when": "session"}]}))
     wl = write_workloads(tmp_path / "workloads", tiny={"measure": {**MEASURE, "min_seconds": 1.0, "max_seconds": 1.2},
                                                        "precisions": ["fp32", "fp16"]})
-    local = yaml.safe_load((REPO / "devices" / "local.yaml").read_text())
-    local["precisions"] = ["fp32", "fp16"]
-    profiles = []
-    for name, threads in (("local", 2), ("other", 1)):
-        doc = {**local, "name": name, "threads": {"intra_op": threads, "inter_op": 1},
-               "transport": {"kind": "local", "workdir": str(tmp_path / f"workdir-{name}")}}
-        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc))
-        profiles.append(tmp_path / f"{name}.yaml")
-    base = {k: v for k, v in cli_env.items() if k != "HARNESS_LOCAL_LOCK"}
-    base["TMPDIR"] = str(tmp_path / "tmp")  # the host-wide default lives under the temp dir: this test's own
-    (tmp_path / "tmp").mkdir()
-    envs = [{**base, "HOME": str(tmp_path / f"home-{i}"), "HARNESS_LOCAL_WORKDIR": str(tmp_path / f"default-{i}")}
-            for i in range(2)]
-    lock = _lock_default(envs[0])
-    assert lock == _lock_default(envs[1]) and lock.is_relative_to(tmp_path / "tmp"), lock
     wl_args = ["--workloads-dir", str(wl), "--no-report"]
-    built = subprocess.run([sys.executable, "-m", "harness", "build", "--workloads-dir", str(wl)], cwd=REPO, env=base,
-                           capture_output=True, text=True, timeout=600)
+    built = subprocess.run([sys.executable, "-m", "harness", "build", "--workloads-dir", str(wl)], cwd=REPO,
+                           env=envs[0], capture_output=True, text=True, timeout=600)
     assert built.returncode == 0, built.stderr
+    names = [str(yaml.safe_load(p.read_text())["name"]) for p in profiles]
 
     def start(i: int) -> subprocess.Popen[str]:
         return subprocess.Popen([sys.executable, "-m", "harness", "run", "-d", str(profiles[i]), *wl_args], cwd=REPO,
@@ -103,17 +93,69 @@ def test_two_run_processes_of_two_local_profiles_take_turns(tmp_path: Path, cli_
     deadline = time.monotonic() + 120
     while not (lock / "owner.json").is_file() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert (lock / "owner.json").is_file(), "the first run never took the host's lock"
+    assert (lock / "owner.json").is_file(), "the first run never took the machine's lock"
     second = start(1)
+    lines: list[str] = []
+    reader = threading.Thread(target=lambda: lines.extend(iter(second.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+    reader.start()
+    deadline = time.monotonic() + 120
+    while not any("is busy" in line for line in lines) and second.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+    go.touch()  # the first may go on now
     out1, _ = first.communicate(timeout=600)
-    out2, _ = second.communicate(timeout=600)
+    second.wait(timeout=600)
+    reader.join(60)
+    out2 = "".join(lines)
     assert first.returncode == 0 and second.returncode == 0, out1 + out2
-    first_id = next(r["run_id"] for r in Store(base["HARNESS_STORE"]).list_runs() if r["run_id"] in out1)
+    store = Store(envs[0]["HARNESS_STORE"])
+    first_id = next(r["run_id"] for r in store.list_runs() if r["run_id"] in out1)
     flat = " ".join(out2.split())
-    assert "device other is busy" in flat and f"harness run {first_id} (local)" in flat, flat
+    assert f"device {names[1]} is busy" in flat and f"harness run {first_id} ({names[0]})" in flat, flat
     assert "dead run" not in flat + out1 and "taking over" not in flat + out1, flat
-    cells = Store(base["HARNESS_STORE"]).cells_frame()
+    cells = store.cells_frame()
     assert len(cells) == 4 and (cells.status == "ok").all(), cells[["device", "status", "error"]]
-    a, b = (_windows(cells[cells.device == name]) for name in ("local", "other"))
+    a, b = (_windows(cells[cells.device == name]) for name in names)
     assert a[-1][1] <= b[0][0], (a, b)  # the second process measured only after the first let go
     assert not lock.exists()
+
+
+@pytest.mark.slow
+def test_two_run_processes_of_two_local_profiles_take_turns(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
+    """Two SEPARATE `harness run` processes, two profiles of this host with their own workdirs, their own
+    $HOME and $HARNESS_LOCAL_WORKDIR: the host-wide lock (not a per-workdir one) makes the second wait."""
+    local = yaml.safe_load((REPO / "devices" / "local.yaml").read_text())
+    local["precisions"] = ["fp32", "fp16"]
+    profiles = []
+    for name, threads in (("local", 2), ("other", 1)):
+        doc = {**local, "name": name, "threads": {"intra_op": threads, "inter_op": 1},
+               "transport": {"kind": "local", "workdir": str(tmp_path / f"workdir-{name}")}}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+        profiles.append(tmp_path / f"{name}.yaml")
+    base = {k: v for k, v in cli_env.items() if k not in ("HARNESS_LOCAL_LOCK", "HARNESS_HOST_LOCKS")}
+    base["TMPDIR"] = str(tmp_path / "tmp")  # the host-wide default lives under the temp dir: this test's own
+    (tmp_path / "tmp").mkdir()
+    envs = [{**base, "HOME": str(tmp_path / f"home-{i}"), "HARNESS_LOCAL_WORKDIR": str(tmp_path / f"default-{i}")}
+            for i in range(2)]
+    lock = _lock_default(envs[0])
+    assert lock == _lock_default(envs[1]) and lock.is_relative_to(tmp_path / "tmp"), lock
+    _take_turns(tmp_path, envs, profiles, lock)
+
+
+@pytest.mark.slow
+@pytest.mark.rig
+def test_two_run_processes_of_two_profiles_of_one_ssh_board_take_turns(  # type: ignore[no-untyped-def]
+        tmp_path: Path, cli_env, ssh_device_yaml: Path) -> None:
+    """The same over ssh: two profiles of the sshd rig with different workdirs (so different device-side
+    locks) are one board to this host: its host-side lock, keyed by host:port, makes the second wait."""
+    board = yaml.safe_load(ssh_device_yaml.read_text())
+    board["precisions"] = ["fp32", "fp16"]
+    profiles = []
+    for name in ("board-a", "board-b"):
+        doc = {**board, "name": name, "transport": {**board["transport"],
+                                                     "workdir": f"{board['transport']['workdir']}-{name}"}}
+        (tmp_path / f"{name}.yaml").write_text(yaml.safe_dump(doc))
+        profiles.append(tmp_path / f"{name}.yaml")
+    keys = {physical_key(load_device(p)) for p in profiles}
+    assert len(keys) == 1
+    lock = Path(cli_env["HARNESS_HOST_LOCKS"]) / Path(host_lock_dir(keys.pop())).name
+    _take_turns(tmp_path, [cli_env, cli_env], profiles, lock)
