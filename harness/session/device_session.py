@@ -34,7 +34,7 @@ from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
-from harness.protocol import JOB_FROM_STDIN, Job, ProtocolError
+from harness.protocol import JOB_FROM_STDIN, Job, ProtocolError, Result
 from harness.records import CellRecord, MetricValue
 from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.store import utcnow
@@ -300,28 +300,11 @@ class DeviceSession:
                                 log=cell_output(ctx.logs_dir, key))
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc, **runtime_info,
                    **({"handoff": self._handoff} if self._handoff else {}), **output_context(res)}
-        if res.timed_out:
-            self._cleanup(job_dir)
-            return self._record(
-                key, workload_name, precision, backend_name, "timeout",
-                error=f"cell exceeded its {timeout:g} s timeout; the agent's process group was killed on the device",
-                result=context, **base,
-            )
-        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
-            fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), self._tmp / f"{_safe(key)}-result.json",
-                                          pulled)
-        except (ProtocolError, PullRefused) as exc:
-            self._cleanup(job_dir)
-            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
-        if fetched is None:
-            self._cleanup(job_dir)
-            return self._record(
-                key, workload_name, precision, backend_name, "failed",
-                error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}{where_output(res)}",
-                result=context, **base,
-            )
-        parsed, result = fetched
-        result.update(context)
+        answer = self._answer((key, workload_name, precision, backend_name), res, job, job_dir, context, base,
+                              timeout=timeout, who="agent", pulled=pulled)
+        if isinstance(answer, CellRecord):
+            return answer
+        parsed, result = answer
         providers = result.get("providers") or {}
         base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
         if result.get("status") != "ok":
@@ -339,6 +322,37 @@ class DeviceSession:
             return self._invalid(key, workload_name, precision, backend_name, exc, result, base)
         self._cleanup(job_dir)
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
+
+    def _answer(self, cell: tuple[str, str, str, str], res: ExecResult, job: dict[str, Any], job_dir: str,
+                context: dict[str, Any], base: dict[str, Any], *, timeout: float, who: str,
+                pulled: intake.Budget) -> CellRecord | tuple[Result, dict[str, Any]]:
+        """What a runner (``who``) left in ``job_dir``: its validated result with ``context`` added, or the
+        record that ends the cell (timed out, an invalid result, or none at all)."""
+        assert self.transport is not None
+        key, workload_name, precision, backend_name = cell
+        if res.timed_out:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "timeout",
+                error=f"cell exceeded its {timeout:g} s timeout; the {who}'s process group was killed on the device",
+                result=context, **base,
+            )
+        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
+            fetched = intake.fetch_result(self.transport, job_dir, Job.model_validate(job),
+                                          self._tmp / f"{_safe(key)}-result.json", pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
+        if fetched is None:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "failed",
+                error=f"{who} exited {res.rc} without a result: {res.stderr.strip()[-1500:]}{where_output(res)}",
+                result=context, **base,
+            )
+        parsed, result = fetched
+        result.update(context)
+        return parsed, result
 
     def _prestarts(self) -> bool:
         """The runner is started before its cell, unless the transport cannot, the profile says not

@@ -22,12 +22,12 @@ from harness.builds.manifest import verify_artifact
 from harness.builds.runner.llm import build_llm_runner, llm_bundle_name
 from harness.errors import HarnessError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
-from harness.protocol import Job, ProtocolError
+from harness.protocol import ProtocolError
 from harness.records import CellRecord, MetricValue
 from harness.session import intake
 from harness.session.cell_result import agent_metrics, series_metrics
 from harness.session.jobs import build_job
-from harness.session.output_logs import cell_output, output_context, where_output
+from harness.session.output_logs import cell_output, output_context
 from harness.session.runner_env import install_bundle
 from harness.transport.base import PullRefused
 
@@ -128,25 +128,12 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
                                "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
                                            "converter": made.converter if made else None},
                                **output_context(res)}
-    if res.timed_out:
-        s._cleanup(job_dir)
-        return s._record(key, workload_name, precision, backend_name, "timeout",
-                         error=f"cell exceeded its {timeout:g} s timeout", result=context, **base)
     pulled = intake.Budget()
-    try:
-        fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), s._tmp / f"{_safe(key)}-result.json",
-                                      pulled)
-    except (ProtocolError, PullRefused) as exc:
-        s._cleanup(job_dir)
-        return s._invalid(key, workload_name, precision, backend_name, exc, context, base)
-    if fetched is None:
-        s._cleanup(job_dir)
-        return s._record(key, workload_name, precision, backend_name, "failed",
-                         error=f"LLM runner exited {res.rc} without a result: {res.stderr.strip()[-1500:]}"
-                               f"{where_output(res)}",
-                         result=context, **base)
-    parsed, result = fetched
-    result.update(context)
+    answer = s._answer((key, workload_name, precision, backend_name), res, job, job_dir, context, base,
+                       timeout=timeout, who="LLM runner", pulled=pulled)
+    if isinstance(answer, CellRecord):
+        return answer
+    parsed, result = answer
     if result.get("status") != "ok":
         s._cleanup(job_dir)
         return s._record(key, workload_name, precision, backend_name, "failed", error=result.get("error"),
