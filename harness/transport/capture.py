@@ -129,11 +129,8 @@ class CappedStream:
                f"byte cap ...]\n"
 
     def text(self) -> str:
-        with self._lock:
-            head = self._head.decode("utf-8", "replace")
-            if not self._tail:
-                return head
-            return head + self._gap() + self._tail.decode("utf-8", "replace")
+        with self._lock:  # the head and tail decoded apart: a character cut at the gap is replaced, not merged
+            return self._head.decode("utf-8", "replace") + self._gap() + self._tail.decode("utf-8", "replace")
 
 
 def capped_text(data: bytes) -> str:

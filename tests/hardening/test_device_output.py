@@ -86,6 +86,22 @@ def test_a_capped_stream_keeps_head_and_tail_in_bounded_memory() -> None:
     assert len(s._head) + len(s._tail) == 15
 
 
+@given(chunks=st.lists(st.binary(max_size=40), max_size=30), head=st.integers(0, 50), tail=st.integers(0, 50))
+def test_the_capped_file_is_head_gap_tail_of_what_came(tmp_path_factory, chunks: list[bytes], head: int,  # type: ignore[no-untyped-def]
+                                                       tail: int) -> None:
+    path = tmp_path_factory.mktemp("capped") / "out.log"
+    s = CappedStream(head=head, tail=tail, file=path)
+    for c in chunks:
+        s.write(c)
+    s.close()
+    data = b"".join(chunks)
+    kept_tail = data[head:][-tail:] if tail else b""
+    dropped = len(data) - min(len(data), head) - len(kept_tail)
+    gap = f"\n[... {dropped} bytes of output dropped: over the {head + tail} byte cap ...]\n".encode() if dropped else b""
+    assert path.read_bytes() == data[:head] + gap + kept_tail
+    assert s.text() == data[:head].decode("utf-8", "replace") + gap.decode() + kept_tail.decode("utf-8", "replace")
+
+
 @given(st.text())
 def test_nothing_a_terminal_obeys_survives(text: str) -> None:
     safe = terminal_safe(text)
