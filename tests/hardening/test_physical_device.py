@@ -5,8 +5,10 @@ ended by the other's orphan sweep."""
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from datetime import datetime, timedelta
@@ -16,9 +18,11 @@ import pytest
 import yaml
 
 from harness.config.loader import load_device
+from harness.config.models import DeviceProfile
 from harness.results.store import Store
+from harness.transport.host_lock import host_side_lock
 from harness.transport.local import LocalTransport
-from harness.transport.physical import host_lock_dir, physical_key
+from harness.transport.physical import host_lock_dir, local_lock_dir, physical_key
 from tests.hardening.conftest import REPO, write_workloads
 
 MEASURE = {"warmup": 0, "warmup_s": 0, "min_iterations": 5, "min_seconds": 0.5, "max_seconds": 0.7}
@@ -159,3 +163,35 @@ def test_two_run_processes_of_two_profiles_of_one_ssh_board_take_turns(  # type:
     assert len(keys) == 1
     lock = Path(cli_env["HARNESS_HOST_LOCKS"]) / Path(host_lock_dir(keys.pop())).name
     _take_turns(tmp_path, [cli_env, cli_env], profiles, lock)
+
+
+def _profile(name: str, transport: dict) -> DeviceProfile:  # type: ignore[type-arg]
+    return DeviceProfile.model_validate({"name": name, "transport": transport,
+                                         "backends": [{"name": "cpu", "provider": "CPUExecutionProvider"}]})
+
+
+def test_profiles_of_one_board_share_its_host_side_lock_whatever_workdir_or_user() -> None:
+    ssh = [_profile(f"pi-{i}", {"kind": "ssh", "host": "pi.lab", "port": 2222, "user": user, "workdir": f"/w/{i}"})
+           for i, user in enumerate(("ci", "bench"))]
+    adb = [_profile(f"phone-{i}", {"kind": "adb", "serial": "R5CT", "workdir": f"/data/local/tmp/h{i}"})
+           for i in range(2)]
+    other = _profile("pi-other", {"kind": "ssh", "host": "pi2.lab", "port": 2222, "workdir": "/w/0"})
+    locks = [host_side_lock(p) for p in (*ssh, *adb, other)]
+    assert all(lock is not None for lock in locks)
+    dirs = [lock.lock_dir for lock in locks]  # type: ignore[union-attr]
+    assert dirs[0] == dirs[1] and dirs[2] == dirs[3] and len({dirs[0], dirs[2], dirs[4]}) == 3
+    assert Path(dirs[0]).parent == Path(os.environ["HARNESS_HOST_LOCKS"])
+    assert host_side_lock(_profile("here", {"kind": "local", "workdir": "/tmp/x"})) is None  # the host lock is it
+
+
+def test_the_host_wide_lock_folder_is_shared_by_users(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HARNESS_HOST_LOCKS")
+    monkeypatch.delenv("HARNESS_LOCAL_LOCK")
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    tempfile.tempdir = None  # gettempdir() reads TMPDIR again
+    try:
+        lock = Path(local_lock_dir())
+    finally:
+        tempfile.tempdir = None
+    assert lock.parent.parent == tmp_path / "harness-device-locks" and lock.name == "local"
+    assert all(d.stat().st_mode & 0o1777 == 0o1777 for d in (lock.parent, lock.parent.parent))  # sticky, like /tmp
