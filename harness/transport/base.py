@@ -207,6 +207,12 @@ class Transport(abc.ABC):
         return posixpath.join(self.workdir, "lock")
 
     @property
+    def pidfile_dir(self) -> str:
+        """Where each running command's pidfile lives (``<workdir>/run``; a local transport: one per
+        host, so the orphan sweep of any local profile sees every local profile's dead runs)."""
+        return posixpath.join(self.workdir, "run")
+
+    @property
     def cache_dir(self) -> str:
         return posixpath.join(self.workdir, "cache")
 

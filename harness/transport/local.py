@@ -135,14 +135,21 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _kill_group(proc)
 
+    @property
+    def pidfile_dir(self) -> str:
+        """Beside this host's lock, whatever workdir a profile names: a dead run of one local profile
+        leaves its runner where the next run of any local profile sweeps."""
+        return os.path.join(os.path.dirname(local_lock_dir()), "local-run")
+
     def _write_pidfile(self, pid: int) -> str:
-        path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        path = os.path.join(self.pidfile_dir, f"{uuid.uuid4().hex}.pid")
         with self._pidfiles_lock:
             self._pidfiles.add(path)
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
-                f.write(f"{pid} {os.getpid()}\n")  # the group, and its orchestrator (the orphan sweep's marker)
+                # the group, its orchestrator (the orphan sweep's marker) and the workdir its command line names
+                f.write(f"{pid} {os.getpid()} {self.workdir}\n")
         except OSError:  # an unwritable workdir fails the command's own steps, not this bookkeeping
             pass
         return path

@@ -55,7 +55,7 @@ class RemoteTransport(Transport):
         log: OutputFiles | None = None,
     ) -> ExecResult:
         self._reap_orphans()
-        pidfile = posixpath.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        pidfile = posixpath.join(self.pidfile_dir, f"{uuid.uuid4().hex}.pid")
         line = rs.wrapped_exec(argv, pidfile, cwd, env)
         start = time.monotonic()
         with self._orphans_lock:
