@@ -109,11 +109,12 @@ class Alert:
 
     @property
     def key(self) -> tuple[str, ...]:
-        return (self.workload, self.precision, self.backend, self.device_fingerprint, self.metric, self.run_id)
+        return (*self.series_key, self.run_id)
 
     @property
-    def series_key(self) -> tuple[str, str, str, str, str]:
-        return (self.workload, self.precision, self.backend, self.device_fingerprint, self.metric)
+    def series_key(self) -> tuple[str, str, str, str, str, str]:
+        """The series it was raised on (harness.analysis.history.SERIES_KEY): profile name last."""
+        return (self.workload, self.precision, self.backend, self.device_fingerprint, self.metric, self.device)
 
 
 # ---------------------------------------------------------------------------- calibration

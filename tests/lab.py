@@ -112,7 +112,8 @@ def lab(tmp_path_factory: pytest.TempPathFactory, sshd_rig: SshdRig, adb_rig: Ad
     env = dict(os.environ)
     store_path = root / "store.db"
     env.update(HARNESS_STORE=str(store_path), HARNESS_BUILDS=str(root / "builds"), ADBUTILS_ADB_PATH=adb_rig.adb_bin,
-               HARNESS_LOCAL_WORKDIR=str(root / "local"), COLUMNS="250")
+               HARNESS_LOCAL_WORKDIR=str(root / "local"), HARNESS_LOCAL_LOCK=str(root / "local" / "lock"),
+               HARNESS_HOST_LOCKS=str(root / "host-locks"), HARNESS_LOGS=str(root / "logs"), COLUMNS="250")
     # every local profile is this host: its one lock (the one the harness below takes) is held
     with mock.patch.dict(os.environ, {"HARNESS_LOCAL_LOCK": str(root / "local" / "lock")}), \
             device_lock(LocalTransport(str(root / "dev-a")), "harness nightly on lab-host-2 (another orchestrator)"):

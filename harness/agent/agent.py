@@ -891,6 +891,33 @@ def _append_series(ctx, name, samples, n_warm, stopped, unit="ms"):
     s["stopped_by"] = stopped
 
 
+def _measure_grid(ctx, job, feed_sets, timer, generate, prefill=False):
+    """Every generation-grid cell of a decoder (ORT decode steps or GenAI): a first generation kept (its
+    tokens and step logits, with ``prefill`` the prompt's logits too, are the outputs), then the measured
+    ones. ``generate(ids, n_tok, keep)``; the slowdown knob acts inside (per call), so every series
+    shows it once."""
+    outputs = {}
+    for cell in _generation_grid(job, feed_sets, 16):
+        label, prompt, n_tok = cell["label"], cell["prompt"], int(cell["generate"])
+        if prompt not in feed_sets or "input_ids" not in feed_sets[prompt]:
+            raise ValueError("grid cell %r names prompt %r, not in inputs (%s)" % (label, prompt, sorted(feed_sets)))
+        ids = feed_sets[prompt]["input_ids"]
+        first, first_ms = timer.call(lambda: generate(ids, n_tok, True))
+        ctx.watch.add(first_ms / 1000.0)
+        ctx.result["first_inference_ms"][label] = first_ms
+        if prefill:
+            outputs[prompt + "/prefill_logits"] = first["prefill_logits"]
+        outputs[label + "/tokens"] = first["tokens"]
+        outputs[label + "/logits"] = first["step_logits"]
+        runs = []
+
+        def once(ids=ids, n_tok=n_tok, runs=runs):
+            runs.append(generate(ids, n_tok, False))
+
+        _measure_generation(ctx, job, once, runs, prompt, label, n_tok)
+    return outputs
+
+
 def _generation_grid(job, feed_sets, default_generate):
     grid = (job.get("params") or {}).get("grid")
     if grid:
@@ -916,25 +943,9 @@ def run_text_generation(ort, np, job, ctx):
     timer = _Timer(float(job.get("test_slowdown") or 0.0))
     steps = decode_steps(ort, np, sess, (job.get("params") or {}).get("kv_cache", "direct"))
     ctx.result["session"]["kv_cache"] = steps.method
-    outputs = {}
-    for cell in _generation_grid(job, feed_sets, 16):
-        label, prompt, n_tok = cell["label"], cell["prompt"], int(cell["generate"])
-        if prompt not in feed_sets or "input_ids" not in feed_sets[prompt]:
-            raise ValueError("grid cell %r names prompt %r, not in inputs (%s)" % (label, prompt, sorted(feed_sets)))
-        ids = feed_sets[prompt]["input_ids"]
-        first, first_ms = timer.call(lambda: lm_generate(np, sess, ids, n_tok, timer, keep=True, steps=steps))
-        ctx.watch.add(first_ms / 1000.0)
-        ctx.result["first_inference_ms"][label] = first_ms
-        outputs[prompt + "/prefill_logits"] = first["prefill_logits"]
-        outputs[label + "/tokens"] = first["tokens"]
-        outputs[label + "/logits"] = first["step_logits"]
-        runs = []
-
-        def once(ids=ids, n_tok=n_tok, runs=runs):
-            runs.append(lm_generate(np, sess, ids, n_tok, timer, steps=steps))
-
-        # the slowdown knob acts inside (per call), so every series shows it once
-        _measure_generation(ctx, job, once, runs, prompt, label, n_tok)
+    outputs = _measure_grid(ctx, job, feed_sets, timer,
+                            lambda ids, n_tok, keep: lm_generate(np, sess, ids, n_tok, timer, keep=keep, steps=steps),
+                            prefill=True)
     first_ids = next(iter(feed_sets.values()))["input_ids"]
     ctx.place_after_peak(ort, job, sess, path, lambda s: lm_generate(np, s, first_ids, 1, _Timer(0.0)))
     return outputs
@@ -1502,23 +1513,8 @@ class GenAIAdapter(object):
         ctx.result["env"]["runtimes"] = {"onnxruntime-genai": self.version or "unknown"}
         feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
         timer = _Timer(float(job.get("test_slowdown") or 0.0))
-        outputs = {}
-        for cell in _generation_grid(job, feed_sets, 16):
-            label, prompt, n_tok = cell["label"], cell["prompt"], int(cell["generate"])
-            if prompt not in feed_sets or "input_ids" not in feed_sets[prompt]:
-                raise ValueError("grid cell %r names prompt %r, not in inputs (%s)" % (label, prompt, sorted(feed_sets)))
-            ids = feed_sets[prompt]["input_ids"]
-            first, first_ms = timer.call(lambda: self.generate(ids, n_tok, timer, keep=True))
-            ctx.watch.add(first_ms / 1000.0)
-            ctx.result["first_inference_ms"][label] = first_ms
-            outputs[label + "/tokens"] = first["tokens"]
-            outputs[label + "/logits"] = first["step_logits"]
-            runs = []
-
-            def once(ids=ids, n_tok=n_tok, runs=runs):
-                runs.append(self.generate(ids, n_tok, timer))
-
-            _measure_generation(ctx, job, once, runs, prompt, label, n_tok)
+        outputs = _measure_grid(ctx, job, feed_sets, timer,
+                                lambda ids, n_tok, keep: self.generate(ids, n_tok, timer, keep=keep))
         requested = "onnxruntime-genai:%s" % self.provider
         ctx.result["providers"] = {
             "requested": requested, "available": [requested], "session": [requested], "placement": {},

@@ -19,12 +19,16 @@ from harness.analysis.changepoints import ChangePoint, StepRule, detect
 from harness.analysis.noise import successive_sigma
 from harness.analysis.thresholds import Thresholds
 
-SERIES_KEY = ("workload", "precision", "backend", "device_fingerprint", "metric")
+# The device's part of a series is its profile name with its fingerprint: two profiles of one machine (one
+# fingerprint; say 2 threads and 1 thread) are two series, never one mixing both; the name is last so the
+# first five fields keep their places.
+SERIES_KEY = ("workload", "precision", "backend", "device_fingerprint", "metric", "device")
+SeriesKey = tuple[str, str, str, str, str, str]
 
 
 @dataclass
 class Series:
-    key: tuple[str, str, str, str, str]
+    key: SeriesKey
     device: str
     unit: str | None
     higher_is_better: bool
@@ -45,7 +49,7 @@ class Series:
 
     @property
     def label(self) -> str:
-        w, p, b, _, m = self.key
+        w, p, b, _, m, _ = self.key
         return f"{self.device} · {w} · {p} · {b} · {m}"
 
 
@@ -86,6 +90,7 @@ def build_series(
     if f.empty:
         return []
     f["device_fingerprint"] = f["device_fingerprint"].fillna("")
+    f["device"] = f["device"].fillna("")
     f = f.sort_values(["run_created_at", "cell_id"])
     out: list[Series] = []
     for key, g in f.groupby(list(SERIES_KEY), sort=True):
@@ -96,7 +101,7 @@ def build_series(
                                "build_id": g["build_id"].to_numpy(), "cell_id": g["cell_id"].to_numpy(),
                                "median": med, "q1": q1, "q3": q3, "n": n})
         th = thresholds.resolve(key[0], key[1], key[2], key[4])
-        s = Series(key=key, device=str(g["device"].iloc[-1]), unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
+        s = Series(key=key, device=key[5], unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
                    higher_is_better=th.higher_is_better, points=points, samples=raw)
         if detect_changes:
             runs = (known or {}).get(key, ())

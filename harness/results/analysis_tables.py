@@ -19,6 +19,7 @@ from dataclasses import asdict, fields
 from sqlalchemy import (
     Boolean,
     Column,
+    Connection,
     Engine,
     Float,
     Integer,
@@ -30,12 +31,16 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
     update,
 )
 
 from harness.records import Alert, CalibratedNoise
 from harness.results.schema import metadata
 from harness.results.store import Store, schema_lock, utcnow
+
+#: one alert per (series, run); a series is keyed by profile name and fingerprint (Alert.series_key)
+ALERT_KEY = ("workload", "precision", "backend", "device_fingerprint", "metric", "device", "run_id")
 
 alerts = Table(
     "alerts",
@@ -60,8 +65,7 @@ alerts = Table(
     Column("note", Text),
     Column("by_user", Boolean, nullable=False, default=False),
     Column("updated_at", String(40)),
-    UniqueConstraint("workload", "precision", "backend", "device_fingerprint", "metric", "run_id",
-                     name="uq_alerts_series_run"),
+    UniqueConstraint(*ALERT_KEY, name="uq_alerts_series_run"),
 )
 
 run_noise = Table(
@@ -103,8 +107,32 @@ def _ensure(store: Store) -> bool:
             with store.engine.begin() as conn:
                 schema_lock(conn)  # several shards may create these at once on PostgreSQL
                 metadata.create_all(conn, tables=[alerts, run_noise])
+                _widen_alert_key(conn)
         _ready.add(store.engine)
         return True
+
+
+def _widen_alert_key(conn: Connection) -> None:
+    """A store from before series were keyed by profile name too has an alert key without ``device``:
+    two profiles of one machine could not both hold an alert at one run. Its constraint is widened in
+    place (PostgreSQL), or the table copied into one with the new key (SQLite cannot alter one); every
+    alert and every decision on one is kept."""
+    uniques = inspect(conn).get_unique_constraints(alerts.name)
+    if not uniques or any("device" in (u.get("column_names") or []) for u in uniques):
+        return
+    q = conn.dialect.identifier_preparer.quote
+    cols = ", ".join(q(c) for c in ALERT_KEY)
+    name = q("uq_alerts_series_run")
+    if conn.dialect.name == "postgresql":
+        for u in uniques:
+            conn.execute(text(f"ALTER TABLE alerts DROP CONSTRAINT {q(str(u['name']))}"))
+        conn.execute(text(f"ALTER TABLE alerts ADD CONSTRAINT {name} UNIQUE ({cols})"))
+        return
+    every = ", ".join(q(c.name) for c in alerts.columns)
+    conn.execute(text("ALTER TABLE alerts RENAME TO alerts_before_profile_key"))
+    alerts.create(conn)
+    conn.execute(text(f"INSERT INTO alerts ({every}) SELECT {every} FROM alerts_before_profile_key"))
+    conn.execute(text("DROP TABLE alerts_before_profile_key"))
 
 
 # ---------------------------------------------------------------------------- alerts
@@ -121,8 +149,7 @@ def alert_ids(store: Store) -> dict[tuple[str, ...], int]:
         return {}
     c = alerts.c
     with store.engine.connect() as conn:
-        rows = conn.execute(select(c.id, c.workload, c.precision, c.backend, c.device_fingerprint, c.metric,
-                                   c.run_id)).all()
+        rows = conn.execute(select(c.id, *(c[k] for k in ALERT_KEY))).all()
     return {tuple(r[1:]): int(r[0]) for r in rows}
 
 

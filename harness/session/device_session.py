@@ -34,7 +34,7 @@ from harness.builds.manifest import Manifest, verify_artifact
 from harness.config.models import Backend, DeviceProfile, Workload
 from harness.errors import HarnessError, TransportError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
-from harness.protocol import JOB_FROM_STDIN, Job, ProtocolError
+from harness.protocol import JOB_FROM_STDIN, Job, ProtocolError, Result
 from harness.records import CellRecord, MetricValue
 from harness.results.kept_outputs import KEEP_OUTPUTS_MAX_BYTES, keepable
 from harness.results.store import utcnow
@@ -45,10 +45,13 @@ from harness.session.fingerprint import fingerprint
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
 from harness.session.jobs import build_job
+from harness.session.output_logs import cell_output, output_context, where_output
 from harness.session.runner_env import install_runner, probe_runner, provider_missing
 from harness.session.runtime_cells import runtime_artifacts, runtime_missing
 from harness.transport.base import ExecResult, Prestarted, PullRefused, Transport
+from harness.transport.capture import OutputFiles
 from harness.transport.factory import open_transport
+from harness.transport.host_lock import host_side_lock
 from harness.transport.lock import DeviceBusy, device_lock
 from harness.transport.orphans import end_orphans
 
@@ -73,6 +76,7 @@ class RunContext:
     extra_result: dict[str, Any] = field(default_factory=dict)
     fp32: Fp32Headlines = field(default_factory=Fp32Headlines)  # for slower_than_fp32 flags
     lock_wait_s: float = 0.0  # a busy device: 0 fails at once (nightly), else wait this long for it
+    logs_dir: Path | None = None  # the run's folder of runner output on the host (None: kept in memory only)
 
 
 def _safe(key: str) -> str:
@@ -118,8 +122,11 @@ class DeviceSession:
         self.transport = self._factory(self.profile)
         t = self.transport
         owner = f"harness run {self.ctx.run_id} ({self.profile.name})"  # the lock adds host, pid and since
-        self._held.enter_context(device_lock(t, owner, wait_s=self.ctx.lock_wait_s, on_wait=self._on_lock_wait,
-                                             stop=self._aborted))  # two runs never share a device
+        host_side = host_side_lock(self.profile)  # the board, whatever workdir this profile names
+        for where in ([host_side] if host_side else []) + [t]:
+            self._held.enter_context(device_lock(where, owner, wait_s=self.ctx.lock_wait_s,
+                                                 on_wait=self._on_lock_wait, stop=self._aborted))
+        # two runs never share a device
         # Holding the lock, every pidfile left in the workdir is a dead run's: end its runner
         # before anything is measured beside it.
         self.notes += [e.describe(self.profile.name) for e in end_orphans(t)]
@@ -289,30 +296,15 @@ class DeviceSession:
         t.write_text(job_path, json.dumps(job))
         pulled = intake.Budget()  # what this cell may pull back, all files together
         timeout = workload.timeout_s or self.profile.cell_timeout_s
-        res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")))
+        res = self._exec_runner(job_path, timeout, handoff=bool(job.get("handoff_s")),
+                                log=cell_output(ctx.logs_dir, key))
         context = {"thermal_gate": gate_info, "setup": self.setup_log, "agent_rc": res.rc, **runtime_info,
-                   **({"handoff": self._handoff} if self._handoff else {})}
-        if res.timed_out:
-            self._cleanup(job_dir)
-            return self._record(
-                key, workload_name, precision, backend_name, "timeout",
-                error=f"cell exceeded its {timeout:g} s timeout; the agent's process group was killed on the device",
-                result=context, **base,
-            )
-        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
-            fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), self._tmp / f"{_safe(key)}-result.json",
-                                          pulled)
-        except (ProtocolError, PullRefused) as exc:
-            self._cleanup(job_dir)
-            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
-        if fetched is None:
-            self._cleanup(job_dir)
-            return self._record(
-                key, workload_name, precision, backend_name, "failed",
-                error=f"agent exited {res.rc} without a result: {res.stderr.strip()[-1500:]}", result=context, **base,
-            )
-        parsed, result = fetched
-        result.update(context)
+                   **({"handoff": self._handoff} if self._handoff else {}), **output_context(res)}
+        answer = self._answer((key, workload_name, precision, backend_name), res, job, job_dir, context, base,
+                              timeout=timeout, who="agent", pulled=pulled)
+        if isinstance(answer, CellRecord):
+            return answer
+        parsed, result = answer
         providers = result.get("providers") or {}
         base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))
         if result.get("status") != "ok":
@@ -331,6 +323,37 @@ class DeviceSession:
         self._cleanup(job_dir)
         return self._interpret(key, workload, workload_path, precision, backend_name, result, outputs, plan, base)
 
+    def _answer(self, cell: tuple[str, str, str, str], res: ExecResult, job: dict[str, Any], job_dir: str,
+                context: dict[str, Any], base: dict[str, Any], *, timeout: float, who: str,
+                pulled: intake.Budget) -> CellRecord | tuple[Result, dict[str, Any]]:
+        """What a runner (``who``) left in ``job_dir``: its validated result with ``context`` added, or the
+        record that ends the cell (timed out, an invalid result, or none at all)."""
+        assert self.transport is not None
+        key, workload_name, precision, backend_name = cell
+        if res.timed_out:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "timeout",
+                error=f"cell exceeded its {timeout:g} s timeout; the {who}'s process group was killed on the device",
+                result=context, **base,
+            )
+        try:  # the device's answer is untrusted: pulled within limits, validated before anything is kept
+            fetched = intake.fetch_result(self.transport, job_dir, Job.model_validate(job),
+                                          self._tmp / f"{_safe(key)}-result.json", pulled)
+        except (ProtocolError, PullRefused) as exc:
+            self._cleanup(job_dir)
+            return self._invalid(key, workload_name, precision, backend_name, exc, context, base)
+        if fetched is None:
+            self._cleanup(job_dir)
+            return self._record(
+                key, workload_name, precision, backend_name, "failed",
+                error=f"{who} exited {res.rc} without a result: {res.stderr.strip()[-1500:]}{where_output(res)}",
+                result=context, **base,
+            )
+        parsed, result = fetched
+        result.update(context)
+        return parsed, result
+
     def _prestarts(self) -> bool:
         """The runner is started before its cell, unless the transport cannot, the profile says not
         to, it runs per-cell setup commands (they must come before the runner starts), or it has a
@@ -345,7 +368,7 @@ class DeviceSession:
         """The next cell's runner starts while this cell warms up (a cell follows, and prestart is on)."""
         return self._prestarts() and not self._last
 
-    def _exec_runner(self, job_path: str, timeout: float, *, handoff: bool) -> ExecResult:
+    def _exec_runner(self, job_path: str, timeout: float, *, handoff: bool, log: OutputFiles | None) -> ExecResult:
         """Run one job. With prestart, the runner did its start-up before its cell (each cell
         still gets its own fresh process, so its peak memory is its own). With a handoff, the
         next cell's runner starts while this one warms up, and this one's steady windows wait
@@ -357,9 +380,10 @@ class DeviceSession:
         if ready is None and self._prestarts():
             ready = self._prestart_runner()
         if ready is None:
-            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None)
+            return t.exec([*self.runner_argv, job_path], timeout=timeout, env=self.profile.env or None, log=log)
         wait_s = min(HANDOFF_READY_S, timeout / 4)  # a slow next start-up never times this cell out
-        res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None)
+        res = ready.run(job_path + "\n", timeout, on_warm_up=(lambda: self._start_next_runner(wait_s)) if handoff else None,
+                        log=log)
         if self._next_runner is None and self._hands_off():  # it never announced a warm-up
             self._next_runner = self._prestart_runner()
         return res

@@ -32,6 +32,7 @@ from harness.session.cell_flags import fp32_first, model_origin
 from harness.session.device_session import RunContext
 from harness.session.host_cache import HostCache
 from harness.session.identity import cell_identity
+from harness.session.output_logs import run_logs_dir
 from harness.session.resume_config import restore, snapshot
 from harness.session.runner import Event, Runner, RunOutcome
 
@@ -195,7 +196,7 @@ def prepare_run(req: RunRequest, store: Store) -> PreparedRun:
     )
     save_run_config(store, run_id, snapshot({d.name: d for d in devices}, workloads))  # what --resume runs with
     ctx = RunContext(run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), req.test_slowdown,
-                     lock_wait_s=req.lock_wait_s)
+                     lock_wait_s=req.lock_wait_s, logs_dir=run_logs_dir(store.url, run_id))
     return PreparedRun(
         run_id, store, ctx, {d.name: d for d in devices}, cells, [c for c in cells if c.status == "planned"],
         req.max_consecutive_failures,
@@ -241,7 +242,7 @@ def prepare_resume(
     todo = [c for c in cells if c.key not in done and c.status == "planned"]
     ctx = RunContext(
         run_id, build_dir, manifest, workloads, HostCache(build_dir, manifest), float(labels.get("test_slowdown") or 0),
-        lock_wait_s=lock_wait_s,
+        lock_wait_s=lock_wait_s, logs_dir=run_logs_dir(store.url, run_id),
     )
     store.update_run(run_id, status="running", labels={**labels, "holder": holder()})
     return PreparedRun(run_id, store, ctx, profiles, cells, todo, max_consecutive_failures, notes)

@@ -25,12 +25,13 @@ from harness.builds.manifest import verify_artifact
 from harness.builds.runner.llm import build_llm_runner, llm_bundle_name
 from harness.errors import HarnessError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
-from harness.protocol import Job, ProtocolError
+from harness.protocol import ProtocolError
 from harness.records import CellRecord, MetricValue
 from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 from harness.session import intake
 from harness.session.cell_result import agent_metrics, series_metrics
 from harness.session.jobs import build_job
+from harness.session.output_logs import cell_output, output_context
 from harness.session.runner_env import install_bundle
 from harness.transport.base import PullRefused
 
@@ -149,39 +150,30 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     job_path = posixpath.join(job_dir, "job.json")
     t.write_text(job_path, json.dumps(job))
     timeout = workload.timeout_s or s.profile.cell_timeout_s
+    log = cell_output(ctx.logs_dir, key)
     if on_ort:
-        res = s._exec_runner(job_path, timeout, handoff=False)
+        res = s._exec_runner(job_path, timeout, handoff=False, log=log)
         context: dict[str, Any] = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
                                    "runner": ORT_RUNNERS[s.profile.runner.kind][0],
                                    "runner_note": ORT_RUNNERS[s.profile.runner.kind][1],
                                    "runtime": {"name": backend.runtime, "provider": backend.provider,
                                                "meaning": get_runtime(ONNXRUNTIME).precisions.get(precision),
-                                               "converter": entry.precisions[precision].converter}}
+                                               "converter": entry.precisions[precision].converter},
+                                   **output_context(res)}
     else:
-        res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None)
+        res = t.exec([*argv, job_path], timeout=timeout, env=s.profile.env or None, log=log)
         made = (entry.runtimes.get(backend.runtime) or {}).get(precision)
         context = {"thermal_gate": gate_info, "setup": s.setup_log, "agent_rc": res.rc,
                    "runner": "native-llm",
                    "runtime": {"name": backend.runtime, "meaning": made.meaning if made else None,
-                               "converter": made.converter if made else None}}
-    if res.timed_out:
-        s._cleanup(job_dir)
-        return s._record(key, workload_name, precision, backend_name, "timeout",
-                         error=f"cell exceeded its {timeout:g} s timeout", result=context, **base)
+                               "converter": made.converter if made else None},
+                   **output_context(res)}
     pulled = intake.Budget()
-    try:
-        fetched = intake.fetch_result(t, job_dir, Job.model_validate(job), s._tmp / f"{_safe(key)}-result.json",
-                                      pulled)
-    except (ProtocolError, PullRefused) as exc:
-        s._cleanup(job_dir)
-        return s._invalid(key, workload_name, precision, backend_name, exc, context, base)
-    if fetched is None:
-        s._cleanup(job_dir)
-        return s._record(key, workload_name, precision, backend_name, "failed",
-                         error=f"LLM runner exited {res.rc} without a result: {res.stderr.strip()[-1500:]}",
-                         result=context, **base)
-    parsed, result = fetched
-    result.update(context)
+    answer = s._answer((key, workload_name, precision, backend_name), res, job, job_dir, context, base,
+                       timeout=timeout, who="runner" if on_ort else "LLM runner", pulled=pulled)
+    if isinstance(answer, CellRecord):
+        return answer
+    parsed, result = answer
     providers = result.get("providers") or {}
     if on_ort:
         base.update(ep_used=providers.get("used"), ep_fallback=providers.get("fallback"))

@@ -27,7 +27,7 @@ import adbutils
 from harness.config.models import AdbTransportConfig
 from harness.errors import HarnessError, TransportError
 from harness.transport.base import BoundedSink, RemoteFileMissing, check_pullable
-from harness.transport.capture import CappedStream
+from harness.transport.capture import OutputFiles, streams
 from harness.transport.remote import RemoteTransport
 
 DEFAULT_SERVER_PORT = 5037
@@ -185,10 +185,10 @@ class AdbTransport(RemoteTransport):
         self._shell_v2 = True
 
     # ---- raw primitive: shell v2 with a deadline ------------------------------------
-    def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
+    def _run(self, line: str, timeout: float | None, log: OutputFiles | None = None) -> tuple[int, str, str, bool]:
         self._require_shell_v2()
         sock = self._open(f"shell,v2,raw:{line}", timeout)
-        out, err = CappedStream(), CappedStream()  # bounded, whatever the device prints
+        out, err = streams(log)  # bounded, whatever the device prints
         deadline = time.monotonic() + timeout if timeout else None
         rc: int | None = None
         timed_out = False
@@ -213,6 +213,8 @@ class AdbTransport(RemoteTransport):
             raise TransportError(f"{self._where()}: connection lost during a command: {e}") from e
         finally:
             sock.close()  # a still-running shell gets SIGHUP from adbd
+            out.close()
+            err.close()
         return (rc if rc is not None else -9), out.text(), err.text(), timed_out
 
     # ---- sync service ---------------------------------------------------------------

@@ -11,7 +11,8 @@ Contract:
   ``PullRefused`` otherwise.
 - ``exec(argv, timeout)`` runs an argv list (quoted once, here, by the transport;
   callers never build shell strings). On timeout the whole process group is killed
-  *on the device* and ``ExecResult.timed_out`` is set.
+  *on the device* and ``ExecResult.timed_out`` is set. Its output is read as it comes, capped
+  in memory, and with ``log=OutputFiles(...)`` streamed to host files with the same cap.
 - ``info()`` returns facts used for the device fingerprint.
 - ``bytes_pushed`` / ``files_cached`` count what push actually sent, for run summaries.
 """
@@ -29,6 +30,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from harness.errors import HarnessError
+from harness.transport.capture import OutputFiles
 
 HASH_CHUNK = 1 << 20
 log = logging.getLogger(__name__)
@@ -79,6 +81,7 @@ class ExecResult:
     stderr: str
     duration_s: float
     timed_out: bool = False
+    files: OutputFiles | None = None  # where the capped stdout and stderr were kept on the host, if asked
 
 
 @dataclass(frozen=True)
@@ -101,7 +104,7 @@ class Prestarted(abc.ABC):
 
     @abc.abstractmethod
     def run(self, stdin: str, timeout: float | None = None, *,
-            on_warm_up: Callable[[], None] | None = None) -> ExecResult: ...
+            on_warm_up: Callable[[], None] | None = None, log: OutputFiles | None = None) -> ExecResult: ...
 
     @abc.abstractmethod
     def wait_ready(self, timeout: float) -> bool:
@@ -134,8 +137,10 @@ class Transport(abc.ABC):
         *,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        log: OutputFiles | None = None,
     ) -> ExecResult:
-        """Run argv on the device; kill its process group there on timeout."""
+        """Run argv on the device; kill its process group there on timeout. ``log``: also keep its
+        stdout and stderr in these host files, capped (harness.transport.capture)."""
 
     #: whether ``prestart`` starts anything here (else the caller uses ``exec``)
     can_prestart: bool = False
@@ -200,6 +205,12 @@ class Transport(abc.ABC):
     def lock_dir(self) -> str:
         """Where the device lock lives on the device (``<workdir>/lock``; a local transport: one per host)."""
         return posixpath.join(self.workdir, "lock")
+
+    @property
+    def pidfile_dir(self) -> str:
+        """Where each running command's pidfile lives (``<workdir>/run``; a local transport: one per
+        host, so the orphan sweep of any local profile sees every local profile's dead runs)."""
+        return posixpath.join(self.workdir, "run")
 
     @property
     def cache_dir(self) -> str:

@@ -28,7 +28,7 @@ from harness.transport.base import (
     check_pullable,
     sha256_file,
 )
-from harness.transport.capture import CHUNK, CappedStream
+from harness.transport.capture import CHUNK, CappedStream, OutputFiles, streams
 from harness.transport.physical import default_local_workdir, local_lock_dir
 
 
@@ -62,9 +62,10 @@ class LocalTransport(Transport):
         *,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        log: OutputFiles | None = None,
     ) -> ExecResult:
         proc, pidfile = self._spawn(argv, cwd=cwd, env=env, stdin=False)
-        return self._wait(proc, pidfile, timeout)
+        return self._wait(proc, pidfile, timeout, log)
 
     def prestart(self, argv: Sequence[str], *, env: Mapping[str, str] | None = None) -> Prestarted | None:
         proc, pidfile = self._spawn(argv, cwd=None, env=env, stdin=True)
@@ -89,11 +90,12 @@ class LocalTransport(Transport):
         # The group's pidfile outlives a host killed by SIGKILL, so the next run can end the group.
         return proc, self._write_pidfile(proc.pid)
 
-    def _wait(self, proc: subprocess.Popen[bytes], pidfile: str, timeout: float | None) -> ExecResult:
+    def _wait(self, proc: subprocess.Popen[bytes], pidfile: str, timeout: float | None,
+              log: OutputFiles | None) -> ExecResult:
         """Wait for the command, its output read as it comes into capped streams (bounded memory)."""
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
-        out, err = CappedStream(), CappedStream()
+        out, err = streams(log)
         pumps = [_pump(proc.stdout, out), _pump(proc.stderr, err)]
         timed_out = False
         try:
@@ -113,6 +115,8 @@ class LocalTransport(Transport):
         finally:
             for th in pumps:
                 th.join(10)
+            out.close()
+            err.close()
             self._forget(proc, pidfile)
         return ExecResult(
             rc=proc.returncode if not timed_out else -9,
@@ -120,6 +124,7 @@ class LocalTransport(Transport):
             stderr=err.text(),
             duration_s=time.monotonic() - start,
             timed_out=timed_out,
+            files=log,
         )
 
     def _forget(self, proc: subprocess.Popen[bytes], pidfile: str) -> None:
@@ -130,14 +135,21 @@ class LocalTransport(Transport):
         for proc in list(self._running):
             _kill_group(proc)
 
+    @property
+    def pidfile_dir(self) -> str:
+        """Beside this host's lock, whatever workdir a profile names: a dead run of one local profile
+        leaves its runner where the next run of any local profile sweeps."""
+        return os.path.join(os.path.dirname(local_lock_dir()), "local-run")
+
     def _write_pidfile(self, pid: int) -> str:
-        path = os.path.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        path = os.path.join(self.pidfile_dir, f"{uuid.uuid4().hex}.pid")
         with self._pidfiles_lock:
             self._pidfiles.add(path)
         try:
             os.makedirs(os.path.dirname(path), exist_ok=True)
             with open(path, "w") as f:
-                f.write(f"{pid} {os.getpid()}\n")  # the group, and its orchestrator (the orphan sweep's marker)
+                # the group, its orchestrator (the orphan sweep's marker) and the workdir its command line names
+                f.write(f"{pid} {os.getpid()} {self.workdir}\n")
         except OSError:  # an unwritable workdir fails the command's own steps, not this bookkeeping
             pass
         return path
@@ -279,10 +291,13 @@ class _LocalPrestarted(Prestarted):
             return self._ready
 
     def run(self, stdin: str, timeout: float | None = None, *,
-            on_warm_up: Callable[[], None] | None = None) -> ExecResult:
+            on_warm_up: Callable[[], None] | None = None, log: OutputFiles | None = None) -> ExecResult:
         if self._used:
             raise RuntimeError("a prestarted command runs once")
         self._used = True
+        if log is not None:  # what it printed while it waited for its cell comes first
+            self._out.attach(log.stdout)
+            self._err.attach(log.stderr)
         start = time.monotonic()
         deadline = None if timeout is None else start + timeout
         self._send(stdin, close=on_warm_up is None)
@@ -313,7 +328,8 @@ class _LocalPrestarted(Prestarted):
         else:
             self._finish()
         return ExecResult(rc=self._proc.returncode if not timed_out else -9, stdout=self._out.text(),
-                          stderr=self._err.text(), duration_s=time.monotonic() - start, timed_out=timed_out)
+                          stderr=self._err.text(), duration_s=time.monotonic() - start, timed_out=timed_out,
+                          files=log)
 
     def discard(self) -> None:
         if self._used:
@@ -341,6 +357,8 @@ class _LocalPrestarted(Prestarted):
     def _finish(self) -> None:
         for th in self._readers:
             th.join(10)
+        self._out.close()
+        self._err.close()
         self._send("", close=True)
         self._t._forget(self._proc, self._pidfile)
 

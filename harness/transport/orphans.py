@@ -1,8 +1,10 @@
 """End the runner a dead run left on a device before anything else runs there.
 
-Every command a transport runs on a device writes a pidfile ``<workdir>/run/<id>.pid`` naming
-its process group, removed when it ends. A host killed with SIGKILL never removes it, and the
-runner it started keeps running (it is in its own session, so the host's death does not reach
+Every command a transport runs on a device writes a pidfile ``<pidfile dir>/<id>.pid`` naming
+its process group, removed when it ends (``<workdir>/run``; for ``local`` one folder per host
+beside its lock, the pidfile naming the workdir too, so a run of any local profile sweeps the dead
+runs of every local profile). A host killed with SIGKILL never removes it, and the runner it
+started keeps running (it is in its own session, so the host's death does not reach
 it). A new run or a ``--resume`` that holds the device lock (so no live orchestrator owns these
 pidfiles) calls ``end_orphans`` first: every group still alive is SIGKILLed, and said so,
 before a cell is measured beside it. Pidfiles of this transport's own running commands (and
@@ -31,8 +33,9 @@ for f in "$dir"/*.pid; do
   name=${f##*/}; skip=0
   for s in "$@"; do [ "$s" = "$name" ] && skip=1; done
   [ "$skip" = 1 ] && continue
-  pg=""; owner=""
-  read -r pg owner < "$f" 2>/dev/null
+  pg=""; owner=""; wd=""
+  read -r pg owner wd < "$f" 2>/dev/null
+  w=${wd:-$workdir}  # the workdir of the profile that started it (a local pidfile names it)
   case "$pg" in ''|*[!0-9]*) rm -f "$f"; continue ;; esac
   [ "$pg" = "$$" ] && continue
   # its own marker: the orchestrator that started it, where it runs on this machine (local): alive -> not ours
@@ -41,7 +44,7 @@ for f in "$dir"/*.pid; do
     cmd=""
     if [ -r "/proc/$pg/cmdline" ]; then
       cmd=$(tr '\000' ' ' < "/proc/$pg/cmdline" 2>/dev/null | cut -c1-300)
-      case "$cmd" in *"$workdir"*) ;; *) rm -f "$f"; continue ;; esac
+      case "$cmd" in *"$w"*) ;; *) rm -f "$f"; continue ;; esac
     fi
     kill -9 -"$pg" 2>/dev/null || kill -9 "$pg" 2>/dev/null
     printf 'ENDED %s %s\n' "$pg" "$cmd"
@@ -63,14 +66,10 @@ class EndedRunner:
         return f"device {device}: ended process group {self.pid} left running by a dead run{what}"
 
 
-def pidfile_dir(workdir: str) -> str:
-    return posixpath.join(workdir, "run")
-
-
 def end_orphans(transport: Transport, timeout: float = 60.0) -> list[EndedRunner]:
     """SIGKILL every process group a dead run left under the workdir; what was ended."""
     own = sorted(posixpath.basename(p) for p in transport.running_pidfiles())
-    res = transport.exec(script_argv(REAP, pidfile_dir(transport.workdir), transport.workdir, *own), timeout=timeout)
+    res = transport.exec(script_argv(REAP, transport.pidfile_dir, transport.workdir, *own), timeout=timeout)
     ended = []
     for line in res.stdout.splitlines():
         word, _, rest = line.partition(" ")

@@ -23,6 +23,7 @@ from typing import Any
 from harness.errors import TransportError
 from harness.transport import remote_shell as rs
 from harness.transport.base import ExecResult, Transport
+from harness.transport.capture import OutputFiles
 
 KILL_TIMEOUT_S = 30.0
 SMALL_TIMEOUT_S = 120.0
@@ -40,8 +41,8 @@ class RemoteTransport(Transport):
 
     # ---- the one raw primitive ------------------------------------------------------
     @abc.abstractmethod
-    def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
-        """Run a shell command line; (rc, stdout, stderr, timed_out)."""
+    def _run(self, line: str, timeout: float | None, log: OutputFiles | None = None) -> tuple[int, str, str, bool]:
+        """Run a shell command line; (rc, stdout, stderr, timed_out), its output kept in ``log`` too."""
 
     # ---- exec with a process group on the device ------------------------------------
     def exec(
@@ -51,15 +52,16 @@ class RemoteTransport(Transport):
         *,
         cwd: str | None = None,
         env: Mapping[str, str] | None = None,
+        log: OutputFiles | None = None,
     ) -> ExecResult:
         self._reap_orphans()
-        pidfile = posixpath.join(self.workdir, "run", f"{uuid.uuid4().hex}.pid")
+        pidfile = posixpath.join(self.pidfile_dir, f"{uuid.uuid4().hex}.pid")
         line = rs.wrapped_exec(argv, pidfile, cwd, env)
         start = time.monotonic()
         with self._orphans_lock:
             self._inflight.add(pidfile)
         try:
-            rc, out, err, timed_out = self._run(line, timeout)
+            rc, out, err, timed_out = self._run(line, timeout, log)
         except TransportError:
             with self._orphans_lock:
                 self._orphans.add(pidfile)
@@ -73,7 +75,8 @@ class RemoteTransport(Transport):
         if timed_out:
             self._kill_group(pidfile)
             rc = -9
-        return ExecResult(rc=rc, stdout=out, stderr=err, duration_s=time.monotonic() - start, timed_out=timed_out)
+        return ExecResult(rc=rc, stdout=out, stderr=err, duration_s=time.monotonic() - start, timed_out=timed_out,
+                          files=log)
 
     def abort(self) -> None:
         """Kill every command still running through this transport, from any thread."""

@@ -33,7 +33,7 @@ import asyncssh
 from harness.config.models import SshTransportConfig
 from harness.errors import HarnessError, TransportError
 from harness.transport.base import BoundedSink, PullRefused, RemoteFileMissing, check_pullable
-from harness.transport.capture import CHUNK, CappedStream
+from harness.transport.capture import CHUNK, CappedStream, OutputFiles, streams
 from harness.transport.remote import RemoteTransport
 
 SFTP_CHUNK = 1 << 18
@@ -182,11 +182,12 @@ class SshTransport(RemoteTransport):
             raise TransportError(f"{self._where()}: connection lost during {what}: {e}") from e
 
     # ---- raw primitive --------------------------------------------------------------
-    async def _run_async(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
+    async def _run_async(self, line: str, timeout: float | None,
+                         log: OutputFiles | None = None) -> tuple[int, str, str, bool]:
         """Run ``line``; its stdout and stderr are read in chunks as they come into capped
         streams, so a device printing a gigabyte costs the host a bounded amount of memory."""
         conn = await self._connection()
-        out, err = CappedStream(), CappedStream()
+        out, err = streams(log)
 
         async def pump(stream: asyncssh.SSHReader[bytes], sink: CappedStream) -> None:
             while chunk := await stream.read(CHUNK):
@@ -201,13 +202,15 @@ class SshTransport(RemoteTransport):
             return -9, out.text(), err.text(), True
         finally:
             proc.close()
+            out.close()
+            err.close()
         if proc.exit_status is None and proc.exit_signal is None:
             raise asyncssh.ConnectionLost("channel closed without an exit status")
         rc = proc.exit_status if proc.exit_status is not None else -1
         return rc, out.text(), err.text(), False
 
-    def _run(self, line: str, timeout: float | None) -> tuple[int, str, str, bool]:
-        return self._call(self._guard(self._run_async(line, timeout), "a command"))
+    def _run(self, line: str, timeout: float | None, log: OutputFiles | None = None) -> tuple[int, str, str, bool]:
+        return self._call(self._guard(self._run_async(line, timeout, log), "a command"))
 
     # ---- files ----------------------------------------------------------------------
     def _send(self, local: Path, remote: str) -> None:

@@ -40,7 +40,7 @@ def test_second_run_waits_for_the_device_and_no_wait_fails_fast(tmp_path: Path, 
     store = Store(env["HARNESS_STORE"])
 
     first = _start(env, *wl)
-    lock = tmp_path / "device" / "lock" / "owner.json"
+    lock = Path(env["HARNESS_LOCAL_LOCK"]) / "owner.json"  # this host's lock (tests: one per test)
     deadline = time.monotonic() + 120
     while not lock.is_file() and first.poll() is None and time.monotonic() < deadline:
         time.sleep(0.05)

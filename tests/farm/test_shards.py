@@ -69,10 +69,14 @@ def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build,
     assert {r["device"] for r in rows} == {"host-a", "host-b"}
     hist = harness("history", "--metric", "latency_ms*")
     assert hist.returncode == 0 and "tiny-mlp" in hist.stdout, hist.stdout + hist.stderr
-    # both local 'devices' are one machine (one fingerprint): its series holds every run of both nights
-    night_runs = {r["run_id"] for n in ("2026-03-01", "2026-03-02") for r in farm_health(store, "testfarm", n)["runs"]}
+    # both local 'devices' are one machine (one fingerprint), but two profiles: two series, each holding
+    # the runs of its own shard over both nights (never the other profile's)
+    shard_of = {"host-a": "1/2", "host-b": "2/2"}
+    night_runs = [r for n in ("2026-03-01", "2026-03-02") for r in farm_health(store, "testfarm", n)["runs"]]
     series = load_series(store, metric="latency_ms*")
-    assert series and all(set(s.points["run_id"]) == night_runs for s in series)
+    assert sorted({s.device for s in series}) == ["host-a", "host-b"]
+    for s in series:
+        assert set(s.points["run_id"]) == {r["run_id"] for r in night_runs if r["shard"] == shard_of[s.device]}, s.key
     site = tmp_path / "site"
     pub = harness("publish", "--out", str(site))
     assert pub.returncode == 0, pub.stdout + pub.stderr

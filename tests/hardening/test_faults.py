@@ -17,6 +17,7 @@ import pytest
 from harness.report.site import swap
 from harness.report.site.publish import publish
 from harness.results.store import Store
+from harness.transport.local import LocalTransport
 from tests.analysis.synthetic import record_history
 from tests.hardening.conftest import REPO, local_device, write_profile, write_workloads
 
@@ -98,9 +99,9 @@ def _pid_alive(pid: int) -> bool:
 
 def _runner_pids(workdir: Path) -> list[int]:
     pids = []
-    for pf in (workdir / "run").glob("*.pid"):
+    for pf in Path(LocalTransport(str(workdir)).pidfile_dir).glob("*.pid"):  # this host's: every local profile's
         try:
-            pid = int(pf.read_text().split()[0])  # "<group> <orchestrator>"
+            pid = int(pf.read_text().split()[0])  # "<group> <orchestrator> <workdir>"
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes()
         except (OSError, ValueError):
             continue

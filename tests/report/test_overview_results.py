@@ -83,9 +83,10 @@ def test_run_report_and_single_run_series_pages(site: Path, browser, lab: Lab, t
     failed = _look(browser, site / "runs" / lab.failed_run / "index.html", tmp_path, "failed-run-report")
     assert failed["errors"] == [] and failed["groups"] == ["local-a"] and failed["plots"] == []  # no data: no chart
     series = sorted((site / "series").glob("*.html"))
-    # a series only local-b ran (its second backend): local-a and local-b are one machine, one fingerprint,
-    # and a series is keyed by fingerprint, so a `cpu` series holds both profiles' cells of one run
-    page = next(p for p in series if p.name != "index.html" and " · cpu-b · " in p.read_text())
+    # local-a and local-b are one machine (one fingerprint) and both ran `cpu`: a series is keyed by profile
+    # and fingerprint, so local-a's `cpu` series holds its own cell of that run, not local-b's beside it
+    page = next(p for p in series if p.name != "index.html" and "local-a · " in p.read_text()
+                and " · cpu · " in p.read_text())
     one = _look(browser, page, tmp_path, "series")
     assert one["errors"] == [] and one["plots"] == []  # one run: the numbers, not a one-dot chart
     assert "1 run(s)" in one["text"] and lab.good_run in one["text"]

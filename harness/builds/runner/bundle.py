@@ -12,6 +12,7 @@ import json
 import os
 import re
 import shutil
+from collections.abc import Mapping
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -87,28 +88,35 @@ def _copy(src: Path, dst: Path, executable: bool) -> None:
 
 
 def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha256: str) -> BundleManifest:
-    """Write the bundle into ``out`` (replaced as a whole, manifest last)."""
+    """Write the ONNX Runtime runner's bundle into ``out`` (replaced as a whole, manifest last)."""
+    contents = {"bin/ort_runner": (binary, True), f"lib/{spec.ort_library_name}": (parts.ort_library, False)}
+    runtimes: dict[str, str] = {}
+    for kind in parts.kinds:  # the other runtimes built into the runner, and their libraries
+        contents.update({f"lib/{name}": (kind.libs / name, False) for name in kind.bundled})
+        runtimes[kind.runtime] = kind.version
+    return write_bundle(spec, out, contents, source_sha256=source_sha256, onnxruntime=parts.ort_version,
+                        sources=parts.sources, launcher=spec.launcher(), runtimes=runtimes)
+
+
+def write_bundle(spec: TargetSpec, out: Path, contents: Mapping[str, tuple[Path, bool]], *, source_sha256: str,
+                 onnxruntime: str, sources: Mapping[str, str], launcher: str,
+                 runtimes: Mapping[str, str] | None = None) -> BundleManifest:
+    """Write a bundle into ``out`` (replaced as a whole, manifest last): ``contents`` (path in the bundle ->
+    (file, executable)); where the target ships its own loader, the glibc closure of those files from its
+    sysroot (libraries already in ``contents`` are not looked up there); the launcher; the manifest."""
     staging = out.with_name(out.name + ".staging")
     shutil.rmtree(staging, ignore_errors=True)
-    _copy(binary, staging / "bin" / "ort_runner", executable=True)
-    ort_lib = staging / "lib" / spec.ort_library_name
-    _copy(parts.ort_library, ort_lib, executable=False)
-    sources = dict(parts.sources)
-    carried = [ort_lib]  # libraries the bundle brings itself (never taken from the sysroot)
-    runtimes: dict[str, str] = {}
-    for kind in parts.kinds:
-        for name in kind.bundled:
-            carried.append(staging / "lib" / name)
-            _copy(kind.libs / name, carried[-1], executable=False)
-        runtimes[kind.runtime] = kind.version
+    for rel, (src, executable) in contents.items():
+        _copy(src, staging / rel, executable=executable)
+    parts_used = dict(sources)
     if spec.sysroot and spec.bundle_loader:
-        libs = _sysroot_closure([staging / "bin" / "ort_runner", *carried], Path(spec.sysroot),
-                                {p.name for p in carried})
+        own = {Path(rel).name for rel in contents if rel.startswith("lib/")}
+        libs = _sysroot_closure([staging / rel for rel in contents], Path(spec.sysroot), own)
         libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
         for name, path in sorted(libs.items()):
             _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
-        sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
-    (staging / LAUNCHER).write_text(spec.launcher())
+        parts_used["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
+    (staging / LAUNCHER).write_text(launcher)
     os.chmod(staging / LAUNCHER, 0o755)
     files = {}
     for path in sorted(p for p in staging.rglob("*") if p.is_file()):
@@ -120,10 +128,10 @@ def assemble(spec: TargetSpec, binary: Path, parts: Parts, out: Path, source_sha
         bundle_id=bundle_id,
         source_sha256=source_sha256,
         created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        onnxruntime=parts.ort_version,
+        onnxruntime=onnxruntime,
         files=files,
-        parts=sources,
-        runtimes=runtimes,
+        parts=parts_used,
+        runtimes=dict(runtimes or {}),
     )
     (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
     shutil.rmtree(out, ignore_errors=True)

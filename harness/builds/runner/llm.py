@@ -9,15 +9,11 @@ An identical build is reused.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import shutil
-from datetime import datetime, timezone
 from pathlib import Path
 
-from harness.builds.manifest import sha256_of
 from harness.builds.runner import RunnerBuild, reusable_bundle, runner_sources, runners_root
-from harness.builds.runner.bundle import LAUNCHER, MANIFEST, BundleFile, BundleManifest, _sysroot_closure
+from harness.builds.runner.bundle import LAUNCHER, BundleManifest, write_bundle
 from harness.builds.runner.compile import toolchain_args
 from harness.builds.runner.llama_parts import (
     LINKED,
@@ -75,46 +71,10 @@ def _compile(spec: TargetSpec, parts: LlamaParts, source: Path, work: Path, vers
     return binary
 
 
-def _copy(src: Path, dst: Path, executable: bool) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
-    os.chmod(dst, 0o755 if executable else 0o644)
-
-
 def _assemble(spec: TargetSpec, binary: Path, parts: LlamaParts, out: Path, digest: str) -> BundleManifest:
-    staging = out.with_name(out.name + ".staging")
-    shutil.rmtree(staging, ignore_errors=True)
-    _copy(binary, staging / "bin" / BINARY, executable=True)
-    for lib in parts.libraries:
-        _copy(lib, staging / "lib" / lib.name, executable=False)
-    sources = dict(parts.sources)
-    if spec.sysroot and spec.bundle_loader:
-        roots = [staging / "bin" / BINARY, *(staging / "lib" / p.name for p in parts.libraries)]
-        libs = _sysroot_closure(roots, Path(spec.sysroot), {p.name for p in parts.libraries})
-        libs.setdefault(spec.bundle_loader, (Path(spec.sysroot) / spec.bundle_loader).resolve())
-        for name, path in sorted(libs.items()):
-            _copy(path, staging / "lib" / name, executable=name == spec.bundle_loader)
-        sources["glibc"] = f"Debian cross packages ({spec.sysroot}): {', '.join(sorted(libs))}"
-    (staging / LAUNCHER).write_text(launcher(spec))
-    os.chmod(staging / LAUNCHER, 0o755)
-    files = {}
-    for path in sorted(p for p in staging.rglob("*") if p.is_file()):
-        rel = path.relative_to(staging).as_posix()
-        files[rel] = BundleFile(sha256=sha256_of(path), size=path.stat().st_size, executable=os.access(path, os.X_OK))
-    bundle_id = hashlib.sha256(json.dumps({k: v.sha256 for k, v in files.items()}, sort_keys=True).encode()).hexdigest()
-    manifest = BundleManifest(
-        target=spec.name,  # type: ignore[arg-type]
-        bundle_id=bundle_id,
-        source_sha256=digest,
-        created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        onnxruntime="none (llama.cpp LLM runner)",
-        files=files,
-        parts=sources,
-    )
-    (staging / MANIFEST).write_text(manifest.model_dump_json(indent=2) + "\n")
-    shutil.rmtree(out, ignore_errors=True)
-    os.replace(staging, out)
-    return manifest
+    contents = {f"bin/{BINARY}": (binary, True), **{f"lib/{lib.name}": (lib, False) for lib in parts.libraries}}
+    return write_bundle(spec, out, contents, source_sha256=digest, onnxruntime="none (llama.cpp LLM runner)",
+                        sources=parts.sources, launcher=launcher(spec))
 
 
 def build_llm_runner(target: str, root: Path | None = None, *, force: bool = False) -> RunnerBuild:
