@@ -77,7 +77,8 @@ def _old_store_widened(url: str) -> None:
     with store.engine.connect() as conn:
         (uq,) = inspect(conn).get_unique_constraints("alerts")
     assert "device" in uq["column_names"]
-    record_history(store, 10, cells=TWO[:1], levels={("host-2t", "resnet"): {6: 1.2}}, n=20, prefix="later")
+    # 11 nights: the step at night 6 holds the 5 runs that confirm an alert
+    record_history(store, 11, cells=TWO[:1], levels={("host-2t", "resnet"): {6: 1.2}}, n=20, prefix="later")
     alerts = sync_alerts(store, load_series(store, metric="latency_ms@b1"))
     assert sorted((a.device, a.run_id, a.state) for a in alerts) == [("host-1t", "night-006", "acknowledged"),
                                                                       ("host-2t", "later-006", "confirmed")]
