@@ -3,15 +3,17 @@
 
 This file is pushed to the device ALONE. It must run on Python >= 3.8 with only the
 standard library, numpy and the runtime a job names (onnxruntime by default; ncnn, MNN,
-OpenVINO or LiteRT through the adapters in the "runtimes" section, each imported only when a
-job names it). It never imports the host package.
+OpenVINO, LiteRT, TensorRT (+ cuda-python), Core ML (coremltools) or ONNX Runtime's QNN / NNAPI
+providers through the adapters in the "runtimes" section, each imported only when a job names
+it). It never imports the host package.
 
 Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
         python3 agent.py --job-from-stdin    (imports numpy and onnxruntime first, prints
                                               "ready", then reads JOB_JSON's path as one line
                                               on stdin: the host starts it before its cell;
                                               stdin closed before a line: exit 0, nothing run)
-        python3 agent.py --probe             (prints a JSON environment check, exit 0/3)
+        python3 agent.py --probe             (prints a JSON environment check, exit 0/3; its
+                                              "runtimes_missing" says why a runtime cannot run here)
 
 Job protocol (version 1), all paths absolute on the device. The one definition is the host's
 harness/protocol package (typed models + JSON Schema files); this summary follows it:
