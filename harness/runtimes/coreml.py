@@ -6,8 +6,8 @@ onnx2torch -> ``torch.jit.trace`` -> ``coremltools.convert`` (an ML program), in
 (torch stays out of the host process). That needs ``pip install 'harness[coreml]'`` (coremltools,
 onnx2torch and torch: heavy, hence an extra); without it the cells are skipped naming it.
 coremltools converts on Linux too; only ``predict`` needs macOS. The ``.mlpackage`` is a folder:
-it travels as one zip (stored, fixed timestamps: the same model makes the same bytes) that the
-agent unpacks before loading (``load_ms.unpack``, apart from the load itself).
+it travels as one zip (stored, sorted, fixed timestamps; coremltools itself names the package's items
+by random UUIDs, so two conversions differ in bytes) that the agent unpacks before loading (``load_ms.unpack``, apart from the load itself).
 """
 
 from __future__ import annotations
@@ -30,14 +30,14 @@ COMPUTE_UNITS = ("ALL", "CPU_ONLY", "CPU_AND_GPU", "CPU_AND_NE")
 _CONVERT = """
 import json, sys
 a = json.loads(sys.argv[1])
-import coremltools as ct, onnx, onnx2torch, torch
+import coremltools as ct, numpy as np, onnx, onnx2torch, torch
 net = onnx2torch.convert(onnx.load(a["onnx"])).eval()
 traced = torch.jit.trace(net, tuple(torch.zeros(s[0]) for s in a["shapes"].values()))
 def tensor(name, shapes):
     shape = shapes[0] if len(shapes) == 1 else ct.EnumeratedShapes(shapes=shapes, default=shapes[0])
-    return ct.TensorType(name=name, shape=shape)
+    return ct.TensorType(name=name, shape=shape, dtype=np.float32)  # fp32 I/O (macOS13 targets default to fp16)
 ml = ct.convert(traced, inputs=[tensor(n, s) for n, s in a["shapes"].items()],
-                outputs=[ct.TensorType(name=n) for n in a["outputs"]], convert_to="mlprogram",
+                outputs=[ct.TensorType(name=n, dtype=np.float32) for n in a["outputs"]], convert_to="mlprogram",
                 compute_precision=getattr(ct.precision, a["compute_precision"]),
                 minimum_deployment_target=ct.target.macOS13)
 if a["weights"] == "int8":

@@ -175,6 +175,27 @@ def test_an_mlpackage_zip_is_the_same_bytes_for_the_same_folder(tmp_path: Path) 
                                                               "model.mlpackage/Manifest.json"]
 
 
+@pytest.mark.slow
+@pytest.mark.skipif(get_runtime("coreml").converter_missing() is not None,
+                    reason="needs pip install 'harness[coreml]' (torch); CI does not install it")
+def test_coreml_converts_with_fp32_io_and_each_precisions_program(tmp_path: Path) -> None:
+    """The real converter (coremltools reads its own package back on Linux; predict needs macOS)."""
+    import coremltools as ct
+
+    model = _model(tmp_path)
+    for precision, fp16_ops, int8_weights in (("fp32", False, False), ("fp16", True, False), ("int8", True, True)):
+        made = get_runtime("coreml").convert(model, precision, tmp_path / precision)
+        zipfile.ZipFile(made.files["model"]).extractall(tmp_path / f"{precision}-x")
+        spec = ct.models.MLModel(str(tmp_path / f"{precision}-x" / "model.mlpackage"), skip_model_load=True).get_spec()
+        fp32 = ct.proto.FeatureTypes_pb2.ArrayFeatureType.FLOAT32
+        assert [(i.name, i.type.multiArrayType.dataType) for i in spec.description.input] == [("x", fp32)]
+        assert [(o.name, o.type.multiArrayType.dataType) for o in spec.description.output] == [("y", fp32)]
+        shapes = [list(s.shape) for s in spec.description.input[0].type.multiArrayType.enumeratedShapes.shapes]
+        assert shapes == [[1, 64], [4, 64]]
+        program = str(spec.mlProgram)
+        assert ("FLOAT16" in program) == fp16_ops and ("constexpr" in program) == int8_weights, precision
+
+
 # ---------------------------------------------------------------------------- this host: refusals
 def test_the_probe_says_why_each_device_runtime_is_missing_here() -> None:
     proc = subprocess.run([sys.executable, str(AGENT), "--probe"], capture_output=True, text=True, timeout=120)
