@@ -1,13 +1,14 @@
 """Apple Core ML (a Mac over SSH): coremltools converts, ``MLModel.predict`` runs, on macOS only.
 
 coremltools has had no ONNX frontend since 6.0 (it converts from PyTorch and TensorFlow), and the
-old ``onnx-coreml`` package stopped at ONNX opset 10 and coremltools 3. So the host goes ONNX ->
-onnx2torch -> ``torch.jit.trace`` -> ``coremltools.convert`` (an ML program), in a child Python
-(torch stays out of the host process). That needs ``pip install 'harness[coreml]'`` (coremltools,
-onnx2torch and torch: heavy, hence an extra); without it the cells are skipped naming it.
-coremltools converts on Linux too; only ``predict`` needs macOS. The ``.mlpackage`` is a folder:
-it travels as one zip (stored, sorted, fixed timestamps; coremltools itself names the package's items
-by random UUIDs, so two conversions differ in bytes) that the agent unpacks before loading (``load_ms.unpack``, apart from the load itself).
+old ``onnx-coreml`` package (last release 2020) is unmaintained. So the host goes ONNX -> onnx2torch
+-> ``torch.jit.trace`` -> ``coremltools.convert`` (an ML program, fp32 I/O), in a child Python (torch
+stays out of the host process). That needs ``pip install 'harness[coreml]'`` (coremltools, onnx2torch
+and torch: heavy, hence an extra); without it the cells are skipped naming it. onnx2torch imports
+torchvision, whose build must match torch's. coremltools converts on Linux too; only ``predict``
+needs macOS. The ``.mlpackage`` is a folder: it travels as one zip (stored, sorted, fixed
+timestamps; coremltools names the package's items by random UUIDs, so two conversions differ in
+bytes) that the agent unpacks before loading (``load_ms.unpack``, apart from the load itself).
 """
 
 from __future__ import annotations
