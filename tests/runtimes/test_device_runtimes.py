@@ -265,6 +265,34 @@ def test_tensorrt_fp32_turns_tf32_off_and_a_parser_refusal_is_the_cells_error(tm
     assert "TensorRT's ONNX parser refused" in failed["error"] and "MatMulNBits" in failed["error"]
 
 
+def test_tensorrt_builds_with_trtexec_when_the_backend_says_so(tmp_path: Path) -> None:
+    result, calls, saved = run_agent(tmp_path, "tensorrt", "int8-static", {}, fake="tensorrt",
+                                     options={"builder": "trtexec", "trtexec": str(FAKES / "bin" / "trtexec")})
+    assert result["status"] == "ok", result["traceback"]
+    argv = next(c["argv"] for c in calls if c["call"] == "trtexec")
+    assert argv[2:] == ["--skipInference", "--int8", "--maxShapes=x:4x64", "--minShapes=x:1x64",
+                        "--optShapes=x:1x64"] and argv[0] == f"--onnx={tmp_path / 'm.onnx'}"
+    assert next(c["flags"] for c in calls if c["call"] == "deserialize_cuda_engine") == ["INT8", "TF32"]
+    assert result["session"]["builder"] == "trtexec" and "engine_build" in result["load_ms"]
+    _same_outputs(tmp_path, saved)
+
+
+def test_the_probe_lists_tensorrt_only_beside_cuda_python_and_a_gpu() -> None:
+    def probe(path: str) -> dict:
+        env = {**os.environ, "PYTHONPATH": str(FAKES), "PATH": path}
+        proc = subprocess.run([sys.executable, str(AGENT), "--probe"], capture_output=True, text=True, env=env,
+                              timeout=120)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    no_gpu = probe(os.path.dirname(sys.executable))
+    assert "tensorrt" not in no_gpu["runtimes"]
+    assert no_gpu["runtimes_missing"]["tensorrt"].startswith("TensorRT 10.3.0 here but no NVIDIA GPU")
+    gpu = probe(os.pathsep.join([str(FAKES / "bin"), os.path.dirname(sys.executable)]))
+    assert gpu["runtimes"]["tensorrt"] == "10.3.0" and "tensorrt" not in gpu.get("runtimes_missing", {})
+    assert gpu["runtime_details"]["tensorrt"] == {"trtexec": str(FAKES / "bin" / "trtexec"),
+                                                  "gpu": "NVIDIA Fake Orin (fake)"}
+
+
 def test_coreml_unpacks_the_package_and_predicts_with_its_compute_units(tmp_path: Path) -> None:
     pkg = tmp_path / "pkg" / "model.mlpackage"
     (pkg / "Data").mkdir(parents=True)
