@@ -17,8 +17,8 @@ def runtime_missing(profile: DeviceProfile, facts: Mapping[str, Any], runtime: s
     if not isinstance(have, Mapping) or runtime in have:
         return None
     listed = ", ".join(f"{k} {v}" for k, v in sorted(have.items())) or "none"
-    why = facts.get("runtimes_missing")
-    why = why.get(runtime) if isinstance(why, Mapping) else None  # the probe's own reason, where it gives one
+    reasons = facts.get("runtimes_missing")
+    why = reasons.get(runtime) if isinstance(reasons, Mapping) else None  # the probe's own reason, where it gives one
     return (f"device {profile.name}: the runner has no {runtime}" + (f": {why}" if why else "")
             + f" (its --probe lists runtimes: {listed}); install it there (see README, Runtimes)")
 
