@@ -50,7 +50,7 @@ class TensorRt(Runtime):
     precisions = {
         "fp32": "fp32 engine (TF32 off: TensorRT enables TF32 on Ampere+ GPUs unless told --noTF32)",
         "fp16": ("fp16 allowed (--fp16): TensorRT picks per layer and keeps a layer fp32 where it has no fp16 "
-                 "kernel or fp32 is faster, so an fp16 engine is mixed precision; fp32 I/O"),
+                 "kernel or fp32 is faster (TF32 on Ampere+), so an fp16 engine is mixed precision; fp32 I/O"),
         "int8-static": ("explicit int8 (--int8) from the build's QDQ model, its scales from the workload's "
                         "calibration data; layers outside Q/DQ pairs stay fp32"),
     }
