@@ -1788,7 +1788,9 @@ class TensorRtAdapter(_Adapter):
         inputs = []
         for name in self.in_names:
             arr = np.ascontiguousarray(named[name].astype(trt.nptype(self.engine.get_tensor_dtype(name)), copy=False))
-            self.context.set_input_shape(name, tuple(arr.shape))
+            if self.context.set_input_shape(name, tuple(arr.shape)) is False:
+                raise RuntimeError("TensorRT refused shape %s for input %s (outside the engine's profile %s..%s)" % (
+                    tuple(arr.shape), name, self.options.get("min_shapes"), self.options.get("max_shapes")))
             inputs.append((name, arr))
         for ptr in self.buffers:
             _cuda(cudart, cudart.cudaFree(ptr), "cudaFree")

@@ -49,8 +49,8 @@ def _feeds(tmp_path: Path) -> tuple[Path, dict[str, np.ndarray]]:
 
 
 def run_agent(tmp_path: Path, runtime: str, precision: str, files: dict[str, Path], fake: str | None,
-              options: dict | None = None, env: dict[str, str] | None = None, out: str = "out"
-              ) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
+              options: dict | None = None, env: dict[str, str] | None = None, out: str = "out",
+              settings_over: dict | None = None) -> tuple[dict, list[dict], dict[str, np.ndarray]]:
     """Convert with the host module, run one job through the real agent (fakes first on PYTHONPATH);
     (result, the fakes' log, the outputs saved)."""
     model = _model(tmp_path)
@@ -59,6 +59,7 @@ def run_agent(tmp_path: Path, runtime: str, precision: str, files: dict[str, Pat
     else:
         made = get_runtime(runtime).convert(model, precision, tmp_path / "conv")
         settings, io, files = dict(made.settings), made.io, files or made.files
+    settings.update(settings_over or {})
     inputs, _ = _feeds(tmp_path)
     log = tmp_path / f"{out}.log"
     job = {
@@ -263,6 +264,12 @@ def test_tensorrt_fp32_turns_tf32_off_and_a_parser_refusal_is_the_cells_error(tm
                              out="odd")
     assert failed["status"] == "failed"
     assert "TensorRT's ONNX parser refused" in failed["error"] and "MatMulNBits" in failed["error"]
+
+
+def test_a_feed_outside_the_engines_shape_profile_fails_naming_it(tmp_path: Path) -> None:
+    result, _, _ = run_agent(tmp_path, "tensorrt", "fp32", {}, fake="tensorrt", settings_over={"max_shapes": "x:2x64"})
+    assert result["status"] == "failed"
+    assert "TensorRT refused shape (4, 64) for input x (outside the engine's profile x:1x64..x:2x64)" in result["error"]
 
 
 def test_tensorrt_builds_with_trtexec_when_the_backend_says_so(tmp_path: Path) -> None:

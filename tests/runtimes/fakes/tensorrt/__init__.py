@@ -189,7 +189,7 @@ class IExecutionContext:
     def set_input_shape(self, name, shape):
         lo, _, hi = self.engine.plan["profile"][name]
         if any(s < a or s > b for s, a, b in zip(shape, lo, hi)):
-            raise ValueError(f"shape {shape} outside the engine's profile [{lo}, {hi}] for {name}")
+            return False  # TensorRT logs the error and answers False
         self.shapes[name] = tuple(shape)
         return True
 
