@@ -3,15 +3,17 @@
 
 This file is pushed to the device ALONE. It must run on Python >= 3.8 with only the
 standard library, numpy and the runtime a job names (onnxruntime by default; ncnn, MNN,
-OpenVINO or LiteRT through the adapters in the "runtimes" section, each imported only when a
-job names it). It never imports the host package.
+OpenVINO, LiteRT, TensorRT (+ cuda-python), Core ML (coremltools) or ONNX Runtime's QNN / NNAPI
+providers through the adapters in the "runtimes" section, each imported only when a job names
+it). It never imports the host package.
 
 Usage:  python3 agent.py JOB_JSON            (writes <out_dir>/result.json)
         python3 agent.py --job-from-stdin    (imports numpy and onnxruntime first, prints
                                               "ready", then reads JOB_JSON's path as one line
                                               on stdin: the host starts it before its cell;
                                               stdin closed before a line: exit 0, nothing run)
-        python3 agent.py --probe             (prints a JSON environment check, exit 0/3)
+        python3 agent.py --probe             (prints a JSON environment check, exit 0/3; its
+                                              "runtimes_missing" says why a runtime cannot run here)
 
 Job protocol (version 1), all paths absolute on the device. The one definition is the host's
 harness/protocol package (typed models + JSON Schema files); this summary follows it:
@@ -1165,6 +1167,10 @@ RUNTIME_DISTS = {
     "openvino": ("openvino",),
     "litert": ("ai-edge-litert", "tflite-runtime"),
     "onnxruntime-genai": ("onnxruntime-genai",),
+    "tensorrt": ("tensorrt", "tensorrt-cu13", "tensorrt-cu12", "tensorrt-cu11"),  # JetPack's: by its module
+    "coreml": ("coremltools",),
+    "qnn": (),  # ONNX Runtime execution providers: present when the probe's onnxruntime has them
+    "nnapi": (),
     "llama.cpp": ("llama-cpp-python",),  # reported only: its cells run on the LLM runner (runner/llm/)
 }
 
@@ -1523,8 +1529,417 @@ class GenAIAdapter(object):
         return outputs
 
 
+class OrtProviderAdapter(_Adapter):
+    """An ONNX Runtime execution provider as a runtime (QNN, NNAPI): the build's ONNX variant with
+    that provider requested. A device whose ONNX Runtime lacks it, or a session that did not
+    register it, fails the cell: never the whole model on the CPU provider instead. The CPU provider
+    still takes the nodes the accelerator's provider does not (``session_providers`` says so;
+    ``disable_cpu_ep_fallback: true`` makes such a model fail to load instead)."""
+
+    provider = ""
+    install = ""
+    #: backend options that are not the provider's own (session settings of the agent)
+    agent_options = ("num_threads", "disable_cpu_ep_fallback")
+    #: option -> ONNX Runtime session config entry
+    config_entries: dict = {}
+
+    def load(self, paths):
+        import onnxruntime as ort
+
+        have = list(ort.get_available_providers())
+        if self.provider not in have:
+            raise RuntimeError("onnxruntime %s here has no %s (its providers: %s); not run on the CPU provider instead"
+                               % (ort.__version__, self.provider, ", ".join(have)))
+        so = ort.SessionOptions()
+        applied = {"provider": self.provider}
+        if self.threads:
+            so.intra_op_num_threads = self.threads
+            applied["intra_op_num_threads"] = self.threads
+        if self.options.get("disable_cpu_ep_fallback"):
+            so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+            applied["disable_cpu_ep_fallback"] = True
+        for option, entry in self.config_entries.items():
+            if option in self.options:
+                so.add_session_config_entry(entry, str(self.options[option]))
+                applied[option] = str(self.options[option])
+        skip = set(self.agent_options) | set(self.config_entries)
+        provider_options = dict((k, str(v)) for k, v in self.options.items() if k not in skip)
+        providers = [(self.provider, provider_options)]
+        if not applied.get("disable_cpu_ep_fallback"):  # ORT refuses the CPU provider named beside that setting
+            providers.append("CPUExecutionProvider")
+        sess = ort.InferenceSession(paths["model"], sess_options=so, providers=providers)
+        got = list(sess.get_providers())
+        if self.provider not in got:
+            raise RuntimeError("onnxruntime did not register %s for this model (the session has %s); not run on "
+                               "the CPU provider instead" % (self.provider, ", ".join(got)))
+        applied.update(provider_options)
+        applied["session_providers"] = ",".join(got)
+        self.sess = sess
+        self.names = [o.name for o in sess.get_outputs()]
+        self.version = ort.__version__
+        self.applied = applied
+        self.device = self.provider
+        self.devices = have
+
+    def prepare(self, feeds):
+        return dict(self._to_artifact(feeds))
+
+    def run(self, native):
+        return self.sess.run(None, native)
+
+    def outputs(self, raw):
+        by_name = dict(zip(self.names, raw))
+        return self._from_artifact([by_name[t["artifact"]] for t in self.outputs_map])
+
+    @classmethod
+    def probe(cls, facts, version):
+        """(version, details, why missing): present when the probe's ONNX Runtime has the provider."""
+        providers = facts.get("providers")
+        if not isinstance(providers, list):
+            return None, {}, "no onnxruntime here (%s)" % facts.get("onnxruntime_error", "not importable")
+        if cls.provider not in providers:
+            return None, {}, ("onnxruntime %s here has no %s (its providers: %s); %s"
+                              % (facts.get("onnxruntime"), cls.provider, ", ".join(providers), cls.install))
+        return facts.get("onnxruntime"), {"provider": cls.provider}, None
+
+
+class QnnAdapter(OrtProviderAdapter):
+    """QNNExecutionProvider: backend_path (libQnnHtp.so default) and QNN's other provider options."""
+
+    provider = "QNNExecutionProvider"
+    install = ("QNN needs onnxruntime-qnn (Windows on Snapdragon) or an ONNX Runtime built with QNN, and QNN's "
+               "backend libraries (libQnnHtp.so) from the Qualcomm AI Engine Direct SDK")
+
+    def __init__(self, np, job):
+        _Adapter.__init__(self, np, job)
+        self.options.setdefault("backend_path", "libQnnHtp.so")
+
+
+class NnapiAdapter(OrtProviderAdapter):
+    """NnapiExecutionProvider: ONNX Runtime's Python binding creates it with flags 0 (no options)."""
+
+    provider = "NnapiExecutionProvider"
+    config_entries = {"partitioning_stop_ops": "ep.nnapi.partitioning_stop_ops"}
+    install = "NNAPI needs Android and an ONNX Runtime built with NNAPI (ORT's Android package)"
+
+
+def _cuda_runtime():
+    """cuda-python's runtime module (``cuda.bindings.runtime`` from 12.6, ``cuda.cudart`` before)."""
+    try:
+        from cuda.bindings import runtime as cudart
+    except ImportError:
+        from cuda import cudart
+    return cudart
+
+
+def _cuda(cudart, result, what):
+    """cuda-python returns (error, *values): the values, or RuntimeError naming the call."""
+    err, values = result[0], result[1:]
+    if err != cudart.cudaError_t.cudaSuccess:
+        raise RuntimeError("CUDA %s failed: %s" % (what, err))
+    return values[0] if len(values) == 1 else (values or None)
+
+
+def _trt_shapes(text):
+    """trtexec's ``name:1x3x224x224,other:1x8`` -> {name: (1, 3, 224, 224), ...}."""
+    out = {}
+    for item in (text or "").split(","):
+        if item:
+            name, _, dims = item.rpartition(":")
+            out[name] = tuple(int(d) for d in dims.split("x"))
+    return out
+
+
+def _trt_version(trt):
+    return tuple(int(p) for p in trt.__version__.split(".")[:2])
+
+
+class TensorRtAdapter(_Adapter):
+    """TensorRT: builds the engine on the device from the build's ONNX (Python API, or trtexec with
+    ``builder: trtexec``), cached by model, flags, shapes, TensorRT version and GPU; the build is
+    reported as load_ms.engine_build, apart from the load (deserialize + execution context). A timed
+    call is what trtexec times by default: inputs host->device, enqueue, outputs device->host, sync."""
+
+    device = "GPU"
+
+    def __init__(self, np, job):
+        _Adapter.__init__(self, np, job)
+        self.out_dir = job.get("out_dir")
+        self.outside_load_ms = {}
+        self.buffers = []
+        self._shape = None
+
+    def load(self, paths):
+        import hashlib
+
+        import tensorrt as trt
+
+        cudart = _cuda_runtime()
+        self.trt, self.cudart = trt, cudart
+        dev = int(self.options.get("device_id", 0))
+        _cuda(cudart, cudart.cudaSetDevice(dev), "cudaSetDevice(%d)" % dev)
+        gpu = _cuda(cudart, cudart.cudaGetDeviceProperties(dev), "cudaGetDeviceProperties").name
+        gpu = gpu.decode("utf-8", "replace").rstrip("\0") if isinstance(gpu, bytes) else str(gpu)
+        flags = str(self.options.get("flags", "")).split()
+        shapes = dict((k, str(self.options.get(k, ""))) for k in ("min_shapes", "opt_shapes", "max_shapes"))
+        builder = str(self.options.get("builder", "python"))
+        model = paths["model"]
+        digest = hashlib.sha256()
+        stem = os.path.basename(model).split(".")[0]
+        if len(stem) == 64 and all(c in "0123456789abcdef" for c in stem):
+            digest.update(stem.encode("ascii"))  # pushed through the device cache: named by its sha256
+        else:
+            with open(model, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    digest.update(chunk)
+        for part in [" ".join(flags), json.dumps(shapes, sort_keys=True), trt.__version__, gpu,
+                     str(self.options.get("workspace_mb", ""))]:
+            digest.update(part.encode("utf-8"))
+        cache = str(self.options.get("engine_cache") or os.path.join(os.path.dirname(os.path.abspath(model)),
+                                                                       "tensorrt-engines"))
+        if not os.path.isdir(cache):
+            os.makedirs(cache)
+        engine_path = os.path.join(cache, digest.hexdigest()[:24] + ".engine")
+        logger = trt.Logger(trt.Logger.WARNING)
+        cached = os.path.isfile(engine_path)
+        if not cached:
+            t0 = time.perf_counter()
+            tmp = engine_path + ".part%d" % os.getpid()
+            if builder == "trtexec":
+                self._build_trtexec(model, tmp, flags, shapes)
+            else:
+                self._build_python(logger, model, tmp, flags, shapes)
+            os.replace(tmp, engine_path)
+            self.outside_load_ms["engine_build"] = (time.perf_counter() - t0) * 1000.0
+        with open(engine_path, "rb") as f:
+            plan = f.read()
+        self.runtime = trt.Runtime(logger)
+        self.engine = self.runtime.deserialize_cuda_engine(plan)
+        if self.engine is None:
+            raise RuntimeError("TensorRT %s could not deserialize %s" % (trt.__version__, engine_path))
+        self.context = self.engine.create_execution_context()
+        self.stream = _cuda(cudart, cudart.cudaStreamCreate(), "cudaStreamCreate")
+        names = [self.engine.get_tensor_name(i) for i in range(self.engine.num_io_tensors)]
+        self.in_names = [n for n in names if self.engine.get_tensor_mode(n) == trt.TensorIOMode.INPUT]
+        self.out_names = [n for n in names if n not in self.in_names]
+        self.version = trt.__version__
+        self.device = "GPU %d: %s" % (dev, gpu)
+        self.devices = [self.device]
+        self.applied = {"builder": builder, "flags": " ".join(flags), "engine_cached": cached, "gpu": gpu}
+        self.applied.update(shapes)
+
+    def _build_python(self, logger, model, dest, flags, shapes):
+        trt = self.trt
+        builder = trt.Builder(logger)
+        explicit = 0
+        if _trt_version(trt) < (10, 0):  # explicit batch is TensorRT 10's only mode (its flag is gone)
+            explicit = 1 << int(trt.NetworkDefinitionCreationFlag.EXPLICIT_BATCH)
+        network = builder.create_network(explicit)
+        parser = trt.OnnxParser(network, logger)
+        if not parser.parse_from_file(model):
+            errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+            raise RuntimeError("TensorRT's ONNX parser refused %s: %s" % (model, "; ".join(errors) or "no reason"))
+        config = builder.create_builder_config()
+        if self.options.get("workspace_mb"):
+            config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(self.options["workspace_mb"]) << 20)
+        if "--noTF32" in flags:
+            config.clear_flag(trt.BuilderFlag.TF32)
+        if "--fp16" in flags:
+            config.set_flag(trt.BuilderFlag.FP16)
+        if "--int8" in flags:
+            config.set_flag(trt.BuilderFlag.INT8)
+        lo, opt, hi = (_trt_shapes(shapes[k]) for k in ("min_shapes", "opt_shapes", "max_shapes"))
+        profile = builder.create_optimization_profile()
+        for i in range(network.num_inputs):
+            name = network.get_input(i).name
+            if name not in opt:
+                raise RuntimeError("the engine profile has no shape for input %r (it has %s)" % (name, sorted(opt)))
+            profile.set_shape(name, lo[name], opt[name], hi[name])
+        config.add_optimization_profile(profile)
+        plan = builder.build_serialized_network(network, config)
+        if plan is None:
+            raise RuntimeError("TensorRT %s could not build an engine from %s with %s (its log above says why)"
+                               % (trt.__version__, model, " ".join(flags) or "no flags"))
+        with open(dest, "wb") as f:
+            f.write(bytes(plan))
+
+    def _build_trtexec(self, model, dest, flags, shapes):
+        import shutil
+
+        exe = self.options.get("trtexec") or shutil.which("trtexec") or "/usr/src/tensorrt/bin/trtexec"
+        if not os.path.isfile(str(exe)):
+            raise RuntimeError("builder trtexec: no trtexec on PATH nor at %s (set the backend's trtexec option)" % exe)
+        only = "--skipInference" if _trt_version(self.trt) >= (8, 6) else "--buildOnly"
+        argv = [str(exe), "--onnx=%s" % model, "--saveEngine=%s" % dest, only] + flags
+        argv += ["--%s=%s" % (k.replace("_shapes", "Shapes"), v) for k, v in sorted(shapes.items()) if v]
+        if self.options.get("workspace_mb"):
+            argv.append("--memPoolSize=workspace:%dM" % int(self.options["workspace_mb"]))
+        proc = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        if proc.returncode != 0 or not os.path.isfile(dest):
+            raise RuntimeError("trtexec exited %d: %s" % (proc.returncode, proc.stdout[-1500:]))
+
+    def prepare(self, feeds):
+        np, trt, cudart = self.np, self.trt, self.cudart
+        named = dict(self._to_artifact(feeds))
+        inputs = []
+        for name in self.in_names:
+            arr = np.ascontiguousarray(named[name].astype(trt.nptype(self.engine.get_tensor_dtype(name)), copy=False))
+            if self.context.set_input_shape(name, tuple(arr.shape)) is False:
+                raise RuntimeError("TensorRT refused shape %s for input %s (outside the engine's profile %s..%s)" % (
+                    tuple(arr.shape), name, self.options.get("min_shapes"), self.options.get("max_shapes")))
+            inputs.append((name, arr))
+        for ptr in self.buffers:
+            _cuda(cudart, cudart.cudaFree(ptr), "cudaFree")
+        self.buffers = []
+        native = {"inputs": [], "outputs": []}
+        for name, arr in inputs:
+            ptr = _cuda(cudart, cudart.cudaMalloc(max(arr.nbytes, 1)), "cudaMalloc")
+            self.buffers.append(ptr)
+            self.context.set_tensor_address(name, int(ptr))
+            native["inputs"].append((ptr, arr))
+        for name in self.out_names:
+            shape = tuple(self.context.get_tensor_shape(name))
+            host = np.empty(shape, dtype=trt.nptype(self.engine.get_tensor_dtype(name)))
+            ptr = _cuda(cudart, cudart.cudaMalloc(max(host.nbytes, 1)), "cudaMalloc")
+            self.buffers.append(ptr)
+            self.context.set_tensor_address(name, int(ptr))
+            native["outputs"].append((ptr, host))
+        return native
+
+    def run(self, native):
+        cudart, stream = self.cudart, self.stream
+        h2d, d2h = cudart.cudaMemcpyKind.cudaMemcpyHostToDevice, cudart.cudaMemcpyKind.cudaMemcpyDeviceToHost
+        for ptr, host in native["inputs"]:
+            _cuda(cudart, cudart.cudaMemcpyAsync(ptr, host.ctypes.data, host.nbytes, h2d, stream), "H2D")
+        if not self.context.execute_async_v3(int(stream)):
+            raise RuntimeError("TensorRT execute_async_v3 failed")
+        for ptr, host in native["outputs"]:
+            _cuda(cudart, cudart.cudaMemcpyAsync(host.ctypes.data, ptr, host.nbytes, d2h, stream), "D2H")
+        _cuda(cudart, cudart.cudaStreamSynchronize(stream), "cudaStreamSynchronize")
+        return [host for _, host in native["outputs"]]
+
+    def outputs(self, raw):
+        by_name = dict(zip(self.out_names, raw))
+        return self._from_artifact([by_name[t["artifact"]] for t in self.outputs_map])
+
+    @classmethod
+    def probe(cls, facts, version):
+        """TensorRT's version (pip's distribution, else JetPack's module), trtexec's path, the GPU."""
+        import shutil
+
+        details = {"trtexec": shutil.which("trtexec") or next(
+            (p for p in ("/usr/src/tensorrt/bin/trtexec",) if os.path.isfile(p)), None)}
+        gpu = _gpu_name()
+        details["gpu"] = gpu
+        if version is None:
+            try:
+                import tensorrt
+
+                version = tensorrt.__version__
+            except Exception as exc:  # noqa: BLE001 - not installed, or its libraries missing
+                return None, details, ("no TensorRT Python module here (%s: %s): JetPack's python3-libnvinfer, or "
+                                       "pip install tensorrt" % (type(exc).__name__, exc))
+        try:
+            _cuda_runtime()
+        except ImportError:
+            return None, details, "TensorRT %s here but no cuda-python for device buffers: pip install cuda-python" % (
+                version)
+        if gpu is None:
+            return None, details, "TensorRT %s here but no NVIDIA GPU (nvidia-smi and the Jetson device tree name none)" % (
+                version)
+        return version, details, None
+
+
+def _gpu_name():
+    """The GPU's name: nvidia-smi's, else a Jetson's device tree model; None when neither names one."""
+    try:
+        out = subprocess.run(["nvidia-smi", "--query-gpu=name", "--format=csv,noheader"], stdout=subprocess.PIPE,
+                             stderr=subprocess.DEVNULL, universal_newlines=True, timeout=20)
+        if out.returncode == 0 and out.stdout.strip():
+            return out.stdout.strip().splitlines()[0]
+    except (OSError, subprocess.SubprocessError):
+        pass
+    try:
+        with open("/proc/device-tree/model") as f:
+            model = f.read().rstrip("\0\n")
+        return model if "jetson" in model.lower() else None
+    except OSError:
+        return None
+
+
+class CoreMlAdapter(_Adapter):
+    """Core ML: the zipped .mlpackage unpacked into the cell's folder (load_ms.unpack, apart from the
+    load), loaded with coremltools' MLModel and compute_units; a timed call is one predict()."""
+
+    def __init__(self, np, job):
+        _Adapter.__init__(self, np, job)
+        self.out_dir = job.get("out_dir")
+        self.outside_load_ms = {}
+
+    def load(self, paths):
+        import zipfile
+
+        import coremltools as ct
+
+        t0 = time.perf_counter()
+        with zipfile.ZipFile(paths["model"]) as zf:
+            top = sorted(set(n.split("/")[0] for n in zf.namelist()))
+            zf.extractall(self.out_dir)
+        self.outside_load_ms["unpack"] = (time.perf_counter() - t0) * 1000.0
+        units = str(self.options.get("compute_units", "ALL"))
+        self.model = ct.models.MLModel(os.path.join(self.out_dir, top[0]), compute_units=getattr(ct.ComputeUnit, units))
+        self.version = ct.__version__
+        self.applied = {"compute_units": units}
+        self.device = units
+        self.devices = [u.name for u in ct.ComputeUnit]
+
+    def prepare(self, feeds):
+        return dict(self._to_artifact(feeds))
+
+    def run(self, native):
+        return self.model.predict(native)
+
+    def outputs(self, raw):
+        return self._from_artifact([raw[t["artifact"]] for t in self.outputs_map])
+
+    @classmethod
+    def probe(cls, facts, version):
+        if platform.system() != "Darwin":
+            return None, {}, "Core ML runs on macOS only (this device is %s %s)" % (platform.system(),
+                                                                                  platform.machine())
+        details = {"macos": platform.mac_ver()[0], "machine": platform.machine()}
+        if version is None:
+            return None, details, "no coremltools here: pip install coremltools"
+        return version, details, None
+
+
 RUNTIME_ADAPTERS = {"openvino": OpenVinoAdapter, "ncnn": NcnnAdapter, "mnn": MnnAdapter, "litert": LiteRtAdapter,
-                    "onnxruntime-genai": GenAIAdapter}
+                    "onnxruntime-genai": GenAIAdapter, "tensorrt": TensorRtAdapter, "coreml": CoreMlAdapter,
+                    "qnn": QnnAdapter, "nnapi": NnapiAdapter}
+
+
+def probe_runtimes(facts):
+    """The probe's runtimes: installed distributions, then each adapter with a ``probe`` decides for
+    its own runtime (a GPU, macOS or an ONNX Runtime provider it needs). Returns (versions,
+    {runtime: why it cannot run here}, {runtime: details})."""
+    versions = runtime_versions()
+    missing, details = {}, {}
+    for name, adapter in RUNTIME_ADAPTERS.items():
+        probe = getattr(adapter, "probe", None)
+        if probe is None:
+            continue
+        try:
+            version, info, why = probe(facts, versions.get(name))
+        except Exception as exc:  # noqa: BLE001 - a probe's failure says why the runtime is missing
+            version, info, why = None, {}, "its probe failed: %s: %s" % (type(exc).__name__, exc)
+        versions.pop(name, None)
+        if version is not None:
+            versions[name] = str(version)
+        if why:
+            missing[name] = why
+        if info:
+            details[name] = info
+    return versions, missing, details
 
 
 def run_runtime_single(np, job, ctx):
@@ -1540,6 +1955,10 @@ def run_runtime_single(np, job, ctx):
     sess.load(job["models"])
     load_ms = (time.perf_counter() - t0) * 1000.0
     ctx.watch.add(load_ms / 1000.0)
+    outside = getattr(sess, "outside_load_ms", None) or {}  # e.g. TensorRT's engine build: reported apart
+    for part, ms in outside.items():
+        ctx.result["load_ms"][part] = ms
+        load_ms -= ms
     ctx.result["load_ms"]["model"] = load_ms
     ctx.result["session"] = dict((k, v) for k, v in sess.applied.items() if isinstance(v, (int, str, bool)))
     ctx.result["env"]["runtimes"] = {name: sess.version or "unknown"}
@@ -1620,17 +2039,20 @@ def env_facts(import_ort=True, runtimes=False):
         facts["numpy"] = numpy.__version__
     except Exception as exc:  # noqa: BLE001 - reported, not raised
         facts["numpy_error"] = str(exc)
-    if runtimes:
-        facts["runtimes"] = runtime_versions()
-    if not import_ort:
-        return facts
-    try:
-        import onnxruntime
+    if import_ort:
+        try:
+            import onnxruntime
 
-        facts["onnxruntime"] = onnxruntime.__version__
-        facts["providers"] = onnxruntime.get_available_providers()
-    except Exception as exc:  # noqa: BLE001
-        facts["onnxruntime_error"] = str(exc)
+            facts["onnxruntime"] = onnxruntime.__version__
+            facts["providers"] = onnxruntime.get_available_providers()
+        except Exception as exc:  # noqa: BLE001
+            facts["onnxruntime_error"] = str(exc)
+    if runtimes:
+        facts["runtimes"], missing, details = probe_runtimes(facts)
+        if missing:
+            facts["runtimes_missing"] = missing  # the host's skip reason for a cell of such a runtime
+        if details:
+            facts["runtime_details"] = details
     return facts
 
 

@@ -27,6 +27,11 @@ class ProbeFacts(BaseModel):
     #: runtime name -> version of each runtime this runner can run (the Python agent: the installed
     #: distributions; a native runner: the libraries it links)
     runtimes: dict[str, str] = Field(default_factory=dict)
+    #: runtime name -> why this device cannot run it (a missing GPU, not macOS, an ONNX Runtime without the
+    #: provider): the skip reason of such a cell
+    runtimes_missing: dict[str, str] = Field(default_factory=dict)
+    #: runtime name -> what its probe found (e.g. TensorRT's trtexec path and GPU name)
+    runtime_details: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 def probe_line(stdout: str) -> dict[str, Any] | None:

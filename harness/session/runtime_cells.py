@@ -18,13 +18,16 @@ def runtime_missing(profile: DeviceProfile, facts: Mapping[str, Any], runtime: s
     if not isinstance(have, Mapping) or runtime in have:
         return None
     listed = ", ".join(f"{k} {v}" for k, v in sorted(have.items())) or "none"
+    why = facts.get("runtimes_missing")
+    why = why.get(runtime) if isinstance(why, Mapping) else None  # the probe's own reason, where it gives one
     if isinstance(profile.runner, NativeRunner):
         fix = (f"build the native runner with it (harness runner build --target ... --runtime {runtime}) and name "
                f"that bundle in runner.push" if runtime in runner_runtimes() else
                f"the native runner has no {runtime} kind: run it through the Python agent (runner: kind: python)")
     else:
         fix = "install it there (see README, Runtimes)"
-    return f"device {profile.name}: the runner has no {runtime} (its --probe lists runtimes: {listed}); {fix}"
+    return (f"device {profile.name}: the runner has no {runtime}" + (f": {why}" if why else "")
+            + f" (its --probe lists runtimes: {listed}); {fix}")
 
 
 def runtime_artifacts(entry: WorkloadEntry, backend: Backend, precision: str, facts: Mapping[str, Any]
