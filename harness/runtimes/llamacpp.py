@@ -38,7 +38,8 @@ class LlamaCpp(Runtime):
     workload_kinds = frozenset({"llm"})
     native = True
     agent_adapter = False
-    own_modules = ("builds/runner/llm.py", "builds/runner/llama_parts.py", "builds/gguf.py", "builds/gguf_quality.py")
+    own_modules = ("builds/runner/llm.py", "builds/runner/llama_parts.py", "builds/runner/llama_bench.py", "builds/gguf.py",
+                   "builds/gguf_quality.py")
 
     def cannot_run(self, workload_kind: str) -> str | None:
         if workload_kind in self.workload_kinds:
