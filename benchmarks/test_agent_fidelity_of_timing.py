@@ -66,10 +66,11 @@ def test_agent_median_matches_bare_loop(benchmark, tmp_path: Path) -> None:  # t
         bare_med = statistics.median(_bare_loop(sess, feeds, 0.4))
         return agent_med, bare_med
 
-    pairs = benchmark.pedantic(lambda: [one_round() for _ in range(ROUNDS)], rounds=1, iterations=1)
+    rounds = 1 if benchmark.disabled else ROUNDS  # timing off (CI): one round proves the path
+    pairs = benchmark.pedantic(lambda: [one_round() for _ in range(rounds)], rounds=1, iterations=1)
     ratio = statistics.median(a / b for a, b in pairs)
     benchmark.extra_info.update(agent_over_bare_median_ratio=ratio, rounds=pairs)
-    print(f"\nagent median / bare session.run median = {ratio:.4f} (target within 0.98..1.02) over {ROUNDS} rounds")
+    print(f"\nagent median / bare session.run median = {ratio:.4f} (target within 0.98..1.02) over {rounds} rounds")
 
 
 def test_orchestration_overhead_of_a_local_run(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -77,13 +78,14 @@ def test_orchestration_overhead_of_a_local_run(benchmark, tmp_path: Path) -> Non
     from harness.results.store import Store
     from harness.session.launch import RunRequest, execute, prepare_run
 
+    window = 0.1 if benchmark.disabled else 1.0  # timing off (CI): a short window proves the accounting
     wl_dir = tmp_path / "workloads"
     wl_dir.mkdir()
     tiny_mlp(wl_dir / "m.onnx", width=256)
     (wl_dir / "w.yaml").write_text(
         "name: bench\nkind: generic\nmodel: {path: m.onnx}\ninputs: [{name: x, shape: [batch, 256]}]\n"
         "dims: {batch: 1}\nprecisions: [fp32, int8]\n"
-        "measure: {warmup: 3, warmup_s: 0.1, min_iterations: 20, min_seconds: 1.0, max_seconds: 3}\n"
+        f"measure: {{warmup: 3, warmup_s: 0.1, min_iterations: 20, min_seconds: {window}, max_seconds: 3}}\n"
     )
     store = Store(tmp_path / "s.db")
     req = RunRequest(filters=Filters(device=("local",)), workloads_dir=wl_dir, builds_root=tmp_path / "builds")

@@ -86,11 +86,15 @@ def test_probe_sampling_cost(benchmark, tmp_path: Path) -> None:  # type: ignore
             per_s,
         )
 
-    rounds = benchmark.pedantic(lambda: [one_round(i) for i in range(ROUNDS)], rounds=1, iterations=1)
+    n_rounds = 1 if benchmark.disabled else ROUNDS  # timing off (CI): one on/off pair proves the path
+    if benchmark.disabled:
+        for job in (base, with_probes):
+            job["measure"] = {**base["measure"], "min_seconds": 0.3}  # long enough for a power sample (0.1 s)
+    rounds = benchmark.pedantic(lambda: [one_round(i) for i in range(n_rounds)], rounds=1, iterations=1)
     ratio = statistics.median(on / off for on, off, _ in rounds)
     overhead = {k: statistics.median(r[2][k] for r in rounds) for k in rounds[0][2]}
     benchmark.extra_info.update(probes_on_over_off_median_ratio=ratio, overhead_s_per_s=overhead)
     print(
-        f"\nmedian latency with probes / without = {ratio:.4f} (target <= 1.02) over {ROUNDS} rounds; "
+        f"\nmedian latency with probes / without = {ratio:.4f} (target <= 1.02) over {n_rounds} rounds; "
         f"sampler read time per second of cell: {', '.join(f'{k} {v * 1000:.2f} ms' for k, v in overhead.items())}"
     )

@@ -36,8 +36,10 @@ def _shards(farm: Path, night: str, url: str, env: dict[str, str]) -> None:
 
 @pytest.mark.slow
 @pytest.mark.rig
-def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build, postgres_url: str) -> None:
+def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build, postgres_url: str,  # type: ignore[no-untyped-def]
+                                                     monkeypatch: pytest.MonkeyPatch, capsys) -> None:
     from harness.builds.builder import build
+    from harness.cli import main
     from harness.config.loader import load_workload
 
     wl, build1 = farm_build
@@ -57,18 +59,25 @@ def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build,
     assert {d["device"]: d["shard"] for d in h["devices"]} == {"host-a": "1/2", "host-b": "2/2"}
     assert h["totals"]["cells_ok"] == 4 and h["totals"]["cells_missing"] == 0 and h["totals"]["online"] == 2
 
-    def harness(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "harness", *args, "--store", postgres_url], cwd=REPO, env=env,
-                              capture_output=True, text=True, timeout=300)
+    def harness(*args: str) -> tuple[int, str]:
+        """The CLI in this process (its start-up is what the subprocess orchestrators above already prove)."""
+        capsys.readouterr()
+        monkeypatch.setattr(sys, "argv", ["harness", *args, "--store", postgres_url])
+        monkeypatch.setenv("COLUMNS", "220")
+        with pytest.raises(SystemExit) as exc:
+            main()
+            raise SystemExit(0)
+        out = capsys.readouterr()
+        return int(exc.value.code or 0), out.out + out.err
 
     b1, b2 = (store.get_run(r["run_id"])["build_id"] for r in
               (farm_health(store, "testfarm", n)["runs"][0] for n in ("2026-03-01", "2026-03-02")))
-    cmp = harness("compare", b1, b2, "--format", "json")  # each side: the merged night (both shards' runs)
-    assert cmp.returncode in (0, 1, 3), cmp.stdout + cmp.stderr
-    rows = json.loads(cmp.stdout)["rows"]
+    rc, out = harness("compare", b1, b2, "--format", "json")  # each side: the merged night (both shards' runs)
+    assert rc in (0, 1, 3), out
+    rows = json.loads(out)["rows"]
     assert {r["device"] for r in rows} == {"host-a", "host-b"}
-    hist = harness("history", "--metric", "latency_ms*")
-    assert hist.returncode == 0 and "tiny-mlp" in hist.stdout, hist.stdout + hist.stderr
+    rc, out = harness("history", "--metric", "latency_ms*")
+    assert rc == 0 and "tiny-mlp" in out, out
     # both local 'devices' are one machine (one fingerprint), but two profiles: two series, each holding
     # the runs of its own shard over both nights (never the other profile's)
     shard_of = {"host-a": "1/2", "host-b": "2/2"}
@@ -78,7 +87,7 @@ def test_two_shards_on_postgres_merge_into_one_night(tmp_path: Path, farm_build,
     for s in series:
         assert set(s.points["run_id"]) == {r["run_id"] for r in night_runs if r["shard"] == shard_of[s.device]}, s.key
     site = tmp_path / "site"
-    pub = harness("publish", "--out", str(site))
-    assert pub.returncode == 0, pub.stdout + pub.stderr
+    rc, out = harness("publish", "--out", str(site))
+    assert rc == 0, out
     devices_page = (site / "devices.html").read_text()
     assert "host-a" in devices_page and "host-b" in devices_page

@@ -32,13 +32,13 @@ def _harness(*args: str, env: dict[str, str], **kw) -> subprocess.CompletedProce
                           text=True, timeout=300, **kw)
 
 
-def _setup(tmp_path: Path, env: dict[str, str]) -> list[str]:
-    """A device with four backends (four cells), its workload built once: `harness run` args."""
+def _setup(tmp_path: Path) -> list[str]:
+    """A device with four backends (four cells): `harness run` args. The run builds its workload
+    itself (no separate `harness build` process first: that cost a CLI start per test, and the
+    run built the same content again or reused it)."""
     wl = write_workloads(tmp_path / "workloads", tiny={"measure": MEASURE})
     profile = write_profile(tmp_path, local_device(
         tmp_path, "disky", backends=[{"name": b, "provider": "CPUExecutionProvider"} for b in BACKENDS]))
-    built = _harness("build", "--workloads-dir", str(wl), "-w", "tiny", env=env)
-    assert built.returncode == 0, built.stdout + built.stderr
     return ["run", "-d", str(profile), "--workloads-dir", str(wl), "--no-report"]
 
 
@@ -124,7 +124,7 @@ def _fill(folder: Path) -> Path:
 
 @pytest.mark.slow
 def test_disk_full_mid_run_stops_with_exit_2_and_resume_stores_the_journal(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
-    args = _setup(tmp_path, cli_env)
+    args = _setup(tmp_path)
     with _tmpfs(tmp_path / "disk", "8m") as disk:  # the filler takes it all; freed, it holds the run
         db = disk / "store.db"
         env = {**cli_env, "HARNESS_STORE": str(db), "HARNESS_JOURNAL": str(tmp_path / "journal")}
@@ -138,7 +138,7 @@ def test_disk_full_mid_run_stops_with_exit_2_and_resume_stores_the_journal(tmp_p
 
 @pytest.mark.slow
 def test_a_file_size_limit_mid_run_stops_with_exit_2(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
-    args = _setup(tmp_path, cli_env)
+    args = _setup(tmp_path)
     db = tmp_path / "store.db"
     env = {**cli_env, "HARNESS_STORE": str(db)}
     wal = db.with_name("store.db-wal")
@@ -154,7 +154,7 @@ def test_a_file_size_limit_mid_run_stops_with_exit_2(tmp_path: Path, cli_env) ->
 
 @pytest.mark.slow
 def test_a_sqlite_lock_held_past_the_busy_timeout(tmp_path: Path, cli_env) -> None:  # type: ignore[no-untyped-def]
-    args = _setup(tmp_path, cli_env)
+    args = _setup(tmp_path)
     db = tmp_path / "store.db"
     env = {**cli_env, "HARNESS_STORE": str(db), "HARNESS_STORE_BUSY_TIMEOUT_S": "1"}
     holder = sqlite3.connect(str(db), timeout=30, isolation_level=None)
@@ -178,7 +178,7 @@ def _pg_start(rig: PostgresRig) -> None:
 @pytest.mark.slow
 @pytest.mark.rig
 def test_postgres_restarted_mid_run_is_ridden_out(tmp_path: Path, cli_env, postgres_rig: PostgresRig) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    args = _setup(tmp_path, cli_env)
+    args = _setup(tmp_path)
     url = postgres_rig.create_database()
     env = {**cli_env, "HARNESS_STORE": url}
 
@@ -198,7 +198,7 @@ def test_postgres_restarted_mid_run_is_ridden_out(tmp_path: Path, cli_env, postg
 @pytest.mark.slow
 @pytest.mark.rig
 def test_postgres_stopped_mid_run_stops_with_exit_2(tmp_path: Path, cli_env, postgres_rig: PostgresRig) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
-    args = _setup(tmp_path, cli_env)
+    args = _setup(tmp_path)
     url = postgres_rig.create_database()
     env = {**cli_env, "HARNESS_STORE": url, "HARNESS_JOURNAL": str(tmp_path / "journal")}
     try:
@@ -220,7 +220,7 @@ def _reading_commands_work(env: dict[str, str], store: str, run_id: str, out: Pa
 
 
 def _one_run(tmp_path: Path, env: dict[str, str], db: Path) -> str:
-    args = _setup(tmp_path, env)
+    args = _setup(tmp_path)
     res = _harness(*args, "-b", "cpu0", "--store", str(db), env=env)
     assert res.returncode == 0, res.stdout + res.stderr
     with contextlib.closing(Store(db)) as store:

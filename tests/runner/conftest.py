@@ -1,6 +1,8 @@
 """Session fixtures for the native runner: each target is built once per test session, cached
-under builds/runners-test/<source hash>/ (a changed runner/ builds anew, an unchanged one is reused
-across sessions), plus qemu user-mode and an ARM adb rig for the aarch64 bundle."""
+where `harness runner build` puts it (builds/runners/<target>/, or under $HARNESS_BUILDS): a changed
+runner/ or onnxruntime builds anew (the bundle's source digest), an unchanged one is reused across
+sessions and by the benchmarks (CI compiles each target once), plus qemu user-mode and an ARM adb
+rig for the aarch64 bundle."""
 
 from __future__ import annotations
 
@@ -9,9 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from harness.builds.runner import RunnerBuild, build_runner, source_sha256
-from harness.builds.runner.parts import host_ort_version
-from harness.config.loader import project_root
+from harness.builds.runner import RunnerBuild, build_runner, runners_root
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.binaries import require_binary
 from tests.rigs.qemu import aarch64_binfmt, write_arm_cpuinfo
@@ -19,8 +19,7 @@ from tests.rigs.qemu import aarch64_binfmt, write_arm_cpuinfo
 
 @pytest.fixture(scope="session")
 def runners_test_root() -> Path:
-    key = source_sha256("tests", host_ort_version())[:12]
-    return project_root() / "builds" / "runners-test" / key
+    return runners_root()
 
 
 def _build(target: str, root: Path, runtimes: tuple[str, ...] = ()) -> RunnerBuild:
