@@ -113,6 +113,16 @@ def test_push_refuses_when_the_device_is_full(remote: Transport, tmp_path: Path,
 
 
 def test_ctrl_c_kills_the_remote_group(remote: Transport) -> None:
+    # a shell without job control starts its background jobs with SIGINT ignored, and Python then installs
+    # no KeyboardInterrupt handler: Ctrl-C is Python's default here whatever this process inherited
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _ctrl_c_kills_the_remote_group(remote)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _ctrl_c_kills_the_remote_group(remote: Transport) -> None:
     token = unique_sleep()
     remote.exec(["true"], timeout=30)
     timer = threading.Timer(0.1, lambda: wait_until_running(token) and os.kill(os.getpid(), signal.SIGINT))
