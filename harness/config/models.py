@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 import re
-from typing import Annotated, Any, Literal, Union, get_args
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from harness.config.precisions import GGUF_TYPES, ONNX_PRECISIONS, GgufType, OnnxPrecision
 from harness.config.probes import ProbesConfig
 from harness.config.runner_targets import RunnerTarget  # light: `harness runner --help` names the targets
 
-OnnxPrecision = Literal["fp32", "fp16", "int8", "int8-static", "int4"]
-ONNX_PRECISIONS: tuple[OnnxPrecision, ...] = ("fp32", "fp16", "int8", "int8-static", "int4")
-#: GGUF types: the precisions of llm workloads (llama.cpp), made with llama.cpp's quantize API
-GgufType = Literal["F32", "F16", "BF16", "Q8_0", "Q6_K", "Q5_K_M", "Q5_0", "Q4_K_M", "Q4_K_S", "Q4_1", "Q4_0",
-                   "Q3_K_M", "Q2_K"]
-GGUF_TYPES: tuple[GgufType, ...] = get_args(GgufType)
 LLM_DEFAULT_PRECISIONS: tuple[GgufType, ...] = ("F16", "Q8_0", "Q4_0", "Q4_K_M")
 Precision = Literal[OnnxPrecision, GgufType]
 PRECISIONS: tuple[Precision, ...] = (*ONNX_PRECISIONS, *GGUF_TYPES)

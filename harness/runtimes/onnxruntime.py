@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from harness.config.models import GGUF_TYPES
+from harness.config.precisions import GGUF_TYPES
 from harness.runtimes.base import Conversion, IoMap, ModelInfo, Runtime, dist_version
 
 #: llm: an llm workload's ONNX precisions (its decoder built from the reference GGUF), llama-bench's tests
