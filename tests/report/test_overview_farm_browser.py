@@ -73,7 +73,7 @@ def test_overview_after_a_full_run_then_a_two_cell_run(tmp_path: Path, browser) 
     # a calibrated farm (`harness calibrate`): one run per side then gives a verdict, where an assumed
     # σ_run would only say SUSPECTED (issue 22's k = 1 policy). A quiet device, calibrated at 1 %: at
     # k = 1 REGRESSED is tested against Student t with 3 dof (heavy-tailed run offsets) and Holm over the
-    # device's 18 noisy rows, so at σ_run 2 % it takes about +60 % (+40 % stays SUSPECTED), at 1 % about +32 %
+    # device's 18 noisy rows, so at σ_run 2 % it takes about +60 % (+40 % stays SUSPECTED)
     save_run_noise(store, [CalibratedNoise(c.fingerprint, c.workload, c.precision, c.backend, "latency_ms@b1", c.device,
                                            sigma=0.01, low=0.007, high=0.018, df=9, n_runs=10, within=0.005)
                            for c in CELLS])
