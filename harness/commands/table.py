@@ -77,14 +77,18 @@ def table_cmd(
         if out is not None:
             console.file.close()
     else:
-        text = TEXT_RENDERERS[fmt](matrix, title)
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+        _write_text(TEXT_RENDERERS[fmt](matrix, title), out)
     if out is not None:
         Console(stderr=True).print(f"wrote {out}", highlight=False, markup=False)
+
+
+def _write_text(text: str, out: Path | None) -> None:
+    """A rendered table to stdout, or to ``out`` (its folder made)."""
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(text, encoding="utf-8")
 
 
 def _llm_table(store: Any, refs: list[str], runtimes: list[str], fmt: str, out: Path | None) -> None:
@@ -109,12 +113,7 @@ def _llm_table(store: Any, refs: list[str], runtimes: list[str], fmt: str, out: 
         renderers = {"markdown": lambda: to_markdown(table, title), "csv": lambda: to_csv(table)}
         if fmt not in renderers:
             raise HarnessError(f"--llm --format {fmt!r}: expected terminal, {', '.join(renderers)}")
-        text = renderers[fmt]()
-        if out is None:
-            typer.echo(text, nl=False)
-        else:
-            out.parent.mkdir(parents=True, exist_ok=True)
-            out.write_text(text, encoding="utf-8")
+        _write_text(renderers[fmt](), out)
     if out is not None:
         Console(stderr=True).print(f"wrote {out}", highlight=False, markup=False)
 
