@@ -974,6 +974,8 @@ def run_llm(ort, np, job, ctx):
     N prompt tokens in one call on that cache, "tg<N>@d<D>" = N greedy decode steps after it, both
     in tok/s, one sample per repetition; "ttft<N>_ms" (depth 0) = the prefill + the first argmax.
     A test past the model's position limit (params.n_ctx, if given) is skipped and listed.
+    params.greedy N (with params.greedy_prompt, default 32): outputs "greedy_tokens", N int32 greedy
+    tokens after the ids' first prompt tokens, untimed, as the LLM runner's (runners compare these).
     """
     params = job.get("params") or {}
     path = job["models"]["model"]
@@ -1046,10 +1048,23 @@ def run_llm(ort, np, job, ctx):
         raise ValueError("no test fits the model's context: %s" % skipped)
     if skipped:
         ctx.result["session"]["skipped"] = "; ".join(skipped)
+    outputs = {}
+    n_greedy = int(params.get("greedy") or 0)
+    if n_greedy > 0:  # greedy continuation of the ids' first prompt tokens (untimed): runners compare these
+        prompt = min(int(params.get("greedy_prompt", 32)), len(params.get("ids") or stream))
+        logits, past = call(0, prompt, steps.empty_past())
+        tokens = [int(np.argmax(steps.array(logits)[0, -1]))]
+        while len(tokens) < n_greedy:
+            at = prompt + len(tokens) - 1
+            feeds = {"input_ids": np.array([[tokens[-1]]], dtype=np.int64), "attention_mask": ones[:, :at + 1],
+                     "position_ids": positions[:, at:at + 1]}
+            logits, past = steps.run(feeds, past)
+            tokens.append(int(np.argmax(steps.array(logits)[0, -1])))
+        outputs["greedy_tokens"] = np.array(tokens, dtype=np.int32)
     ctx.place_after_peak(ort, job, sess, path, lambda s: decode_steps(ort, np, s).run(
         {"input_ids": stream[:1].reshape(1, 1), "attention_mask": ones[:, :1], "position_ids": positions[:, :1]},
         decode_steps(ort, np, s).empty_past()))
-    return {}
+    return outputs
 
 
 def translate(np, sessions, src_ids, src_mask, n_tokens, start_id, timer, keep=False):

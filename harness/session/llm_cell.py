@@ -53,6 +53,8 @@ ORT_RUNNERS = {
 }
 ORT_MEMORY_NOTE = "the runner's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
 QUALITY_METHOD = "vs the reference precision on the same token ids, on the host at build time"
+#: greedy tokens follow the ids' first GREEDY_PROMPT tokens, on every runtime (runners and devices compare them)
+GREEDY_PROMPT = 32
 
 
 def llm_runner_argv(s: DeviceSession) -> list[str]:
@@ -134,14 +136,15 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     threads = params_cfg.threads or s.profile.threads.intra_op or 1
     if on_ort:
         params: dict[str, Any] = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "ids": ids,
-                                  "kv_cache": "direct", **_onnx_context(entry.io)}
+                                  "kv_cache": "direct", "greedy": params_cfg.greedy, "greedy_prompt": GREEDY_PROMPT,
+                                  **_onnx_context(entry.io)}
         job = build_job(kind="llm", models={"model": model}, inputs=None, params=params, backend=backend,
                         threads=s.profile.threads.model_copy(update={"intra_op": threads}), measure=workload.measure,
                         out_dir=job_dir, probes=plan.specs, snapshots=plan.snapshots, idle_s=plan.idle_s,
-                        save_outputs=False, test_slowdown=ctx.test_slowdown)
+                        save_outputs=params_cfg.greedy > 0, test_slowdown=ctx.test_slowdown)
     else:
         params = {"pp": params_cfg.pp, "tg": params_cfg.tg, "depths": params_cfg.depths, "greedy": params_cfg.greedy,
-                  "greedy_prompt": 32, "ids": ids, "threads": threads, "n_batch": params_cfg.n_batch,
+                  "greedy_prompt": GREEDY_PROMPT, "ids": ids, "threads": threads, "n_batch": params_cfg.n_batch,
                   "n_ubatch": params_cfg.n_ubatch}
         job = build_job(kind="llm", models={"model": model}, inputs=None, params=params, backend=backend,
                         threads=s.profile.threads, measure=workload.measure, out_dir=job_dir, probes=plan.specs,
@@ -182,8 +185,7 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
         return s._record(key, workload_name, precision, backend_name, "failed", error=result.get("error"),
                          result=result, measure_s=result.get("measure_s"), **base)
     try:
-        reference = ({"greedy_tokens": np.zeros((params_cfg.greedy,), dtype=np.int32)}
-                     if params_cfg.greedy and not on_ort else {})
+        reference = {"greedy_tokens": np.zeros((params_cfg.greedy,), dtype=np.int32)} if params_cfg.greedy else {}
         outputs = intake.fetch_outputs(t, job_dir, parsed, s._tmp / f"{_safe(key)}-outputs.npz", reference, pulled)
     except (ProtocolError, PullRefused) as exc:
         s._cleanup(job_dir)

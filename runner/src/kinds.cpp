@@ -392,7 +392,8 @@ Outputs run_text_generation(Context& ctx) {
 // series): per depth D a KV cache filled once with D tokens of the stream (untimed); "pp<N>@d<D>" =
 // N prompt tokens in one call on it (+ the argmax: at depth 0 that is "ttft<N>_ms"), "tg<N>@d<D>" =
 // N greedy decode steps after it; tok/s, one sample per repetition. The KV cache stays in the
-// runtime's own tensors between steps (outputs fed back as inputs, never copied).
+// runtime's own tensors between steps (outputs fed back as inputs, never copied). params.greedy N:
+// outputs greedy_tokens, N int32 greedy tokens after the ids' first params.greedy_prompt (32), untimed.
 Outputs run_llm(Context& ctx) {
   const json& job = ctx.job;
   const json& params = params_of(job);
@@ -493,8 +494,25 @@ Outputs run_llm(Context& ctx) {
   if (ctx.result["series"].empty()) throw JobError("ValueError", "no test fits the model's context: " + skipped);
   if (!skipped.empty()) ctx.result["session"]["skipped"] = skipped;
   ctx.take_peak();
+  Outputs outputs;
+  const int64_t greedy_n = params.value("greedy", static_cast<int64_t>(0));
+  if (greedy_n > 0) {  // greedy continuation of the ids' first prompt tokens (untimed): runners compare these
+    const int64_t prompt = std::min<int64_t>(params.value("greedy_prompt", static_cast<int64_t>(32)),
+                                             static_cast<int64_t>(ids.size()));
+    Named out = sess->run(feeds_for(span(0, prompt), 0, empty_past(*sess, 1)));
+    std::vector<int32_t> tokens{static_cast<int32_t>(argmax_last(output(out, "logits")))};
+    while (static_cast<int64_t>(tokens.size()) < greedy_n) {
+      const int64_t at = prompt + static_cast<int64_t>(tokens.size()) - 1;
+      out = sess->run(feeds_for({tokens.back()}, at, present_to_past(out)));
+      tokens.push_back(static_cast<int32_t>(argmax_last(output(out, "logits"))));
+    }
+    Array a{"<i4", {greedy_n}, {}};
+    const auto* p = reinterpret_cast<const uint8_t*>(tokens.data());
+    a.data.assign(p, p + tokens.size() * sizeof(int32_t));
+    put(outputs, "greedy_tokens", a);
+  }
   place(ctx, path, session_of(job), [&](Model& s) { s.run(feeds_for(span(0, 1), 0, empty_past(s, 1))); });
-  return {};
+  return outputs;
 }
 
 Outputs run_translation(Context& ctx) {

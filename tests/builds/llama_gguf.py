@@ -22,8 +22,27 @@ def _permute(w: np.ndarray, n_head: int) -> np.ndarray:
     return w.reshape(n_head, 2, w.shape[0] // n_head // 2, *w.shape[1:]).swapaxes(1, 2).reshape(w.shape)
 
 
-def write_tiny_llama(path: Path, seed: int = 0, qtype: str = "Q8_0", tied: bool = True) -> Path:
-    """Random weights in transformers' layout, written as the converter does (q/k permuted)."""
+def _add_spm_vocab(w: gguf.GGUFWriter, n_vocab: int) -> None:
+    """<unk> <s> </s>, the 256 byte-fallback tokens, then word pieces ("▁the", letters) up to n_vocab."""
+    words = ["▁" + x for x in ("the", "of", "and", "to", "in", "is", "that", "for", "it", "as", "with", "on")]
+    pieces = [*words, *"abcdefghijklmnopqrstuvwxyz", *("▁" + ch for ch in "abcdefghijklmnopqrstuvwxyz"), "▁"]
+    pieces += [f"{a}{b}" for a in "etaoinshrdlucm" for b in "etaoinshrdlucmfwy"]
+    tokens = ["<unk>", "<s>", "</s>", *(f"<0x{i:02X}>" for i in range(256))]
+    tokens += list(dict.fromkeys(pieces))[:n_vocab - len(tokens)]  # unique: llama.cpp asserts it
+    assert len(tokens) == n_vocab, len(tokens)
+    w.add_tokenizer_model("llama")
+    w.add_token_list(tokens)
+    w.add_token_scores([0.0] * 259 + [-float(i) for i in range(n_vocab - 259)])
+    w.add_token_types([2, 3, 3, *([6] * 256), *([1] * (n_vocab - 259))])
+    w.add_unk_token_id(0)
+    w.add_bos_token_id(1)
+    w.add_eos_token_id(2)
+
+
+def write_tiny_llama(path: Path, seed: int = 0, qtype: str = "Q8_0", tied: bool = True,
+                     tokenizer: bool = False) -> Path:
+    """Random weights in transformers' layout, written as the converter does (q/k permuted); with
+    ``tokenizer`` a SentencePiece vocabulary llama.cpp loads (so it can tokenize, quantize, run)."""
     c = TINY
     rng = np.random.default_rng(seed)
     d = c["hidden"] // c["heads"]
@@ -39,6 +58,8 @@ def write_tiny_llama(path: Path, seed: int = 0, qtype: str = "Q8_0", tied: bool 
     w.add_layer_norm_rms_eps(c["rms_eps"])
     w.add_rope_dimension_count(d)
     quant = gguf.GGMLQuantizationType[qtype]
+    if tokenizer:
+        _add_spm_vocab(w, c["vocab"])
 
     def weight(name: str, out: int, inp: int, permute_heads: int = 0) -> None:
         arr = (rng.standard_normal((out, inp)) / np.sqrt(inp)).astype(np.float32)

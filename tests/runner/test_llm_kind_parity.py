@@ -7,8 +7,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import onnxruntime as ort
 import pytest
 
+from harness.builds.onnx_llm_quality import greedy_tokens
 from harness.builds.runner import RunnerBuild
 from harness.builds.text_lm import build_text_lm
 from harness.protocol import Job, parse_result
@@ -48,6 +51,21 @@ def test_native_and_agent_give_the_same_llm_series(x86_runner: RunnerBuild, deco
         assert all(s.unit == "tok/s" and min(s.samples) > 0 for k, s in result.series.items() if "@" in k), name
         assert result.series["ttft8_ms"].unit == "ms"
     assert got["native"].session["kv_cache"] == "native" and got["agent"].session["kv_cache"] == "direct"
+
+
+def test_native_and_agent_greedy_tokens_equal_the_hosts_ort_loop(x86_runner: RunnerBuild, decoder: Path,
+                                                                 tmp_path: Path) -> None:
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = 1
+    ids = np.asarray(PARAMS["ids"], np.int64)
+    host = greedy_tokens(ort.InferenceSession(str(decoder), so, providers=["CPUExecutionProvider"]), ids[:20], 6)
+    for name, argv in {"native": ["sh", str(x86_runner.path / "run.sh")], "agent": agent_argv()}.items():
+        ran = run(argv, _job(decoder, tmp_path / name, greedy=6, greedy_prompt=20))
+        assert ran.result is not None and ran.result["status"] == "ok", (name, ran.stderr[-2000:])
+        tokens = ran.outputs["greedy_tokens"]
+        assert tokens.dtype == np.int32 and tokens.tolist() == host.tolist(), name
+    none = run(agent_argv(), _job(decoder, tmp_path / "no-greedy"))
+    assert none.result is not None and not none.result.get("outputs")  # no params.greedy: nothing saved
 
 
 def test_a_test_past_the_context_is_skipped_and_said(x86_runner: RunnerBuild, decoder: Path, tmp_path: Path) -> None:
