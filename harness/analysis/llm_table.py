@@ -1,8 +1,8 @@
 """The cross-runtime LLM table: device x runtime x quantization of llm workloads (pure, no I/O).
 
 One row per llm cell: llama-bench's tests (``pp<P>@d<D>``, ``tg<T>@d<D>``: median tok/s), time to
-first token, load time, peak memory, energy per token where the device has a power source (the
-power probe's energy per inference: one inference is one token of the steady windows), and quality
+first token, load time, peak memory, energy per token where the device has a power source (per
+generated token from the tg windows, per prompt token from the pp windows: session.llm_cell), and quality
 against the reference precision on the same token ids (KL, top-1 agreement, perplexity, greedy
 agreement). The pairs frame puts the same weights on the two runtimes side by side, like for like
 (llama.cpp F16 with the ONNX decoder's fp32 and fp16, Q8_0 with int8, Q4_0 with int4), both sides
@@ -26,8 +26,9 @@ TEST = re.compile(r"^(?P<kind>pp|tg)(?P<n>\d+)@d(?P<depth>\d+)$")
 TTFT = re.compile(r"^ttft(?P<n>\d+)_ms$")
 ROW_KEYS = ["device", "workload", "runtime", "precision", "backend"]
 #: the row's single-valued columns: metric name in the store -> column
-VALUES = {"load_ms": "load_ms", "peak_rss_mb": "peak_mb", "energy_mj_per_inference": "energy_mj_per_token",
-          "kl_mean": "kl_mean", "top1_agreement": "top1", "ppl": "ppl", "greedy_match": "greedy"}
+VALUES = {"load_ms": "load_ms", "peak_rss_mb": "peak_mb", "energy_mj_per_token@tg": "energy_mj_per_token",
+          "energy_mj_per_token@pp": "prefill_mj_per_token", "kl_mean": "kl_mean", "top1_agreement": "top1",
+          "ppl": "ppl", "greedy_match": "greedy"}
 #: like for like across runtimes: (llama.cpp GGUF type, ONNX Runtime precision) of the same weight bits
 PAIRS = (("F16", "fp32"), ("F16", "fp16"), ("Q8_0", "int8"), ("Q4_0", "int4"))
 RUNTIME_ORDER = {LLAMACPP: 0, ONNXRUNTIME: 1}
@@ -130,8 +131,11 @@ def llm_pairs(rows: pd.DataFrame, tests: list[str]) -> pd.DataFrame:
 def _notes(rows: pd.DataFrame) -> list[str]:
     notes = ["tok/s: median of the repetitions (higher is better); quality vs the reference precision on the "
              "same token ids (KL mean in nats, top-1 agreement, perplexity, greedy-continuation agreement)"]
-    if rows["energy_mj_per_token"].isna().all():
+    if rows["energy_mj_per_token"].isna().all() and rows["prefill_mj_per_token"].isna().all():
         notes.append("energy/token: – (no power source on these devices)")
+    else:
+        notes.append("energy mJ/token, net of idle: tg = the tg windows' energy / the tokens generated in them; "
+                     "pp = the pp windows' energy / the prompt tokens processed in them")
     runners = sorted({str(r) for r in rows["runner"].dropna()})
     if runners:
         notes.append("runners: " + "; ".join(f"{r}: {RUNNERS[r]}" if r in RUNNERS else r for r in runners))

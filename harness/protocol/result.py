@@ -39,7 +39,7 @@ Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 HOST_METRICS = frozenset({
     "l2", "rel_l2", "max_abs", "cosine", "top1_agreement", "top5_agreement", "token_match", "first_divergence",
     "kl_mean", "exact_match", "peak_rss_mb", "peak_pss_mb", "power_w", "power_idle_w", "energy_mj_per_inference",
-    "load_ms", "first_inference_ms", "probe_overhead_s", "host_contention_cores", "host_loadavg_before",
+    "energy_mj_per_token",    "load_ms", "first_inference_ms", "probe_overhead_s", "host_contention_cores", "host_loadavg_before",
     "temp_start_c", "temp_max_c", "temp_end_c", "items_per_s", "tokens_per_s", "prefill_tokens_per_s",
     "decoder_tokens_per_s",
 })

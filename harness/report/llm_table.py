@@ -37,14 +37,15 @@ def main_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
     """Header and display rows of the device x runtime x quantization table."""
     ttft = f"TTFT{t.ttft[4:-3]} ms" if t.ttft else "TTFT ms"
     head = ["device", "workload", "runtime", "precision", "runner", *[_test_label(x) for x in t.tests], ttft,
-            "load ms", "peak MB", "energy mJ/token", "KL mean", "top-1", "PPL", "greedy", "status"]
+            "load ms", "peak MB", "energy mJ/token tg", "energy mJ/token pp", "KL mean", "top-1", "PPL", "greedy",
+            "status"]
     rows = []
     for r in t.rows.to_dict("records"):
         rows.append([str(r["device"]), str(r["workload"]), str(r["runtime"]), str(r["precision"]),
                      str(r.get("runner") or DASH), *[_num(r[x], ".1f") for x in t.tests], _num(r["ttft_ms"], ".0f"),
                      _num(r["load_ms"], ".0f"), _num(r["peak_mb"], ".0f"), _num(r["energy_mj_per_token"], ".3g"),
-                     _kl(r["kl_mean"]), _num(r["top1"], ".3f"), _num(r["ppl"], ".2f"), _num(r["greedy"], ".2f"),
-                     str(r["status"])])
+                     _num(r["prefill_mj_per_token"], ".3g"), _kl(r["kl_mean"]), _num(r["top1"], ".3f"),
+                     _num(r["ppl"], ".2f"), _num(r["greedy"], ".2f"), str(r["status"])])
     return head, rows
 
 

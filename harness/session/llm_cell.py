@@ -21,14 +21,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from harness.analysis.flags import flags_json
+from harness.analysis.llm_table import TEST
 from harness.builds.manifest import verify_artifact
 from harness.builds.runner.llm import build_llm_runner, llm_bundle_name
 from harness.errors import HarnessError
 from harness.probes import contention, interpret, plan_probes, thermal_gate
+from harness.probes.phase_energy import WindowGroup, group_energy
 from harness.protocol import ProtocolError
 from harness.records import CellRecord, MetricValue
 from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 from harness.session import intake
+from harness.session.cell_flags import cell_flags
 from harness.session.cell_result import agent_metrics, series_metrics
 from harness.session.jobs import build_job
 from harness.session.output_logs import cell_output, output_context
@@ -53,6 +57,10 @@ ORT_RUNNERS = {
 }
 ORT_MEMORY_NOTE = "the runner's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
 QUALITY_METHOD = "vs the reference precision on the same token ids, on the host at build time"
+#: energy per token of an llm cell, per phase: ``@tg`` per generated token, ``@pp`` per prompt token
+ENERGY_METRIC = "energy_mj_per_token"
+ENERGY_NOTE = ("energy per generated token (energy_mj_per_token@tg) = net energy of the tg windows / the tokens "
+               "generated in them; per prompt token (@pp) = of the pp windows / the prompt tokens processed in them")
 #: greedy tokens follow the ids' first GREEDY_PROMPT tokens, on every runtime (runners and devices compare them)
 GREEDY_PROMPT = 32
 
@@ -193,18 +201,26 @@ def run_llm_cell(s: DeviceSession, workload_name: str, precision: str, backend_n
     s._cleanup(job_dir)
     metrics, samples = series_metrics(result.get("series") or {})
     metrics += agent_metrics(result)
-    tokens = _timed_tokens(result.get("series") or {})
-    outcome = interpret(s.profile.probes, plan, result, tokens)
-    metrics += outcome.metrics
+    # power and idle from every steady window; energy per token per phase (a prompt token and a
+    # generated token cost differently), never one figure mixing both
+    outcome = interpret(s.profile.probes, plan, result, 0)
+    energy = group_energy(s.profile.probes, plan, result, token_groups(result.get("series") or {}))
+    metrics += outcome.metrics + energy.metrics
     samples.update(outcome.samples)
-    metrics += contention.interpret(result).metrics
+    samples.update(energy.samples)
+    load = contention.interpret(result)
+    metrics += load.metrics
     quality, quality_info = _quality_metrics(entry.io, precision)
     metrics += quality
     greedy = outputs.get("greedy_tokens")
     memory_note = (ORT_MEMORY_NOTE if on_ort else "VmHWM counts the mmapped GGUF's file-backed pages the runner touched")
     result["llm"] = {"quality": quality_info, "greedy_tokens": greedy.astype(int).tolist() if greedy is not None else None,
-                     "energy_note": "energy per inference = per token processed in the steady windows (pp and tg)",
-                     "memory_note": memory_note}
+                     "energy_note": ENERGY_NOTE, "memory_note": memory_note}
+    flags = cell_flags(probe_flags=list(dict.fromkeys([*outcome.flags, *energy.flags])),
+                       providers=providers if on_ort else None, unchanged_precision=None, violations=[],
+                       contention=load.flag, samples=samples)
+    result["flags"] = flags_json(flags)
+    result["probe_info"] = outcome.info
     result["job_kind"] = "llm"
     return s._record(key, workload_name, precision, backend_name, "ok", result=result, metrics=metrics,
                      samples=samples, measure_s=result.get("measure_s"), **base)
@@ -217,14 +233,20 @@ def _onnx_context(io: dict[str, Any]) -> dict[str, int]:
     return {"n_ctx": int(n)} if isinstance(n, int) and n > 0 else {}
 
 
-def _timed_tokens(series: dict[str, Any]) -> int:
-    """Tokens processed in the steady windows: each pp<P>/tg<T> sample is one repetition of P or T tokens."""
-    total = 0
+def token_groups(series: dict[str, Any]) -> dict[str, WindowGroup]:
+    """The tg windows with the tokens generated in them and the pp windows with the prompt tokens
+    processed in them: each ``pp<P>@d<D>`` / ``tg<T>@d<D>`` steady sample is one repetition of P or
+    T tokens, and each such series has its own steady window of the same name."""
+    names: dict[str, list[str]] = {"tg": [], "pp": []}
+    tokens = {"tg": 0, "pp": 0}
     for name, s in series.items():
-        head = name.split("@", 1)[0]
-        if head[:2] in ("pp", "tg") and head[2:].isdigit():
-            total += int(head[2:]) * len(s.get("samples") or [])
-    return max(total, 1)
+        m = TEST.match(name)
+        if m is None:
+            continue
+        names[m["kind"]].append(name)
+        tokens[m["kind"]] += int(m["n"]) * len(s.get("samples") or [])
+    return {f"{ENERGY_METRIC}@{kind}": WindowGroup(names[kind], tokens[kind], what)
+            for kind, what in (("tg", "generated tokens"), ("pp", "prompt tokens")) if names[kind]}
 
 
 def _safe(key: str) -> str:

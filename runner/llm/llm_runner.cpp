@@ -537,8 +537,16 @@ json run_job(const json& job, int stdin_fd) {
   ProbeSampler sampler(job.value("probes", json::array()));
   sampler.start();
   double watch = 0;
-  std::string phase = "the job";
+  std::string phase = "idle window";
   try {
+    // the power probe's idle baseline (energy per token is net of it), as the ORT runner's
+    const double idle_s = job.contains("idle_s") && job["idle_s"].is_number() ? job["idle_s"].get<double>() : 0.0;
+    if (idle_s > 0) {
+      const double t0 = monotonic_s();
+      sleep_s(idle_s);
+      result["windows"]["idle"] = {t0, monotonic_s()};
+    }
+    phase = "the job";
     const std::string kind = job.value("kind", std::string());
     if (kind != "llm") throw std::runtime_error("ValueError: the LLM runner runs jobs of kind 'llm', not '" + kind + "'");
     const double held = hold_for_go(job.value("handoff_s", 0.0), stdin_fd);

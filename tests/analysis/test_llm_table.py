@@ -38,7 +38,8 @@ def _frames(energy: bool = False) -> tuple[pd.DataFrame, pd.DataFrame]:
                     "ttft16_ms": 1.0, "pp64@d0.p90": 1.0, "peak_rss_mb": 300.0 + cid, "load_ms": 50.0, "kl_mean": kl,
                     "top1_agreement": top1, "ppl": 23.0 + kl, "greedy_match": top1}
             if energy:
-                rows["energy_mj_per_inference"] = 2.5
+                rows["energy_mj_per_token@tg"] = 2.5
+                rows["energy_mj_per_token@pp"] = 0.25
             metrics += [{"cell_id": cid, "metric": k, "value": v} for k, v in rows.items()]
     cells.append({"id": 9, "device": "box", "workload": "img", "precision": "fp32", "backend": "cpu", "status": "ok",
                   "error": None, "result_json": json.dumps({"job_kind": "single"})})
@@ -71,12 +72,14 @@ def test_the_same_weights_are_paired_across_runtimes() -> None:
 def test_rendering_says_dash_where_nothing_was_measured() -> None:
     t = llm_table(*_frames())
     head, rows = main_rows(t)
-    energy = head.index("energy mJ/token")
-    assert all(r[energy] == "–" for r in rows)
+    energy, prefill = head.index("energy mJ/token tg"), head.index("energy mJ/token pp")
+    assert all(r[energy] == r[prefill] == "–" for r in rows)
     assert any("no power source" in n for n in t.notes)
     assert rows[-1][head.index("tg16 d0 tok/s")] == "–" and rows[-1][-1] == "failed"
     with_power = llm_table(*_frames(energy=True))
-    assert main_rows(with_power)[1][0][energy] == "2.5"
+    shown = main_rows(with_power)[1][0]
+    assert (shown[energy], shown[prefill]) == ("2.5", "0.25")  # per generated token, per prompt token
+    assert any("tg windows' energy" in n for n in with_power.notes)
     phead, prows = pair_rows(t)
     assert prows[1][phead.index("KL mean")] == "0.0035 / 0.4870"
     md = to_markdown(t, "LLM")

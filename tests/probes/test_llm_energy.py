@@ -1,0 +1,142 @@
+"""Energy per token of an llm cell, end to end: the LLM runner (llama.cpp) on a tiny llama GGUF in a
+`harness run` cell over the real adb server to the adbd rig, whose simulated fuel gauge draws
+current while the runner's process is busy (the same battery simulation as the other power tests,
+following the native runner instead of the Python agent).
+
+The cell reports energy per generated token from the tg windows and per prompt token from the pp
+windows, each equal to an independent computation from the same raw fuel-gauge readings the
+runner recorded; a generated token costs more than a prompt token (one decode step each, against
+one batched call for the whole prompt); `harness table --llm` and the run report show both.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from harness.cli import app
+from harness.plan import Filters
+from harness.report.run_report import write_run_report
+from harness.results.store import Store
+from harness.session.launch import RunRequest, execute, prepare_run
+from harness.views.llm_table import load_llm_table
+from tests.builds.llama_gguf import write_tiny_llama
+from tests.probes.battery_sim import VOLTAGE_UV, BatterySim
+from tests.rigs.adb_rig import AdbRig
+from tests.rigs.devicetree import device_path
+from tests.rigs.fixtures import adb_profile_data
+
+pytestmark = [pytest.mark.slow, pytest.mark.rig]
+
+LLM = {"pp": [64], "tg": [4], "depths": [0, 8], "greedy": 0, "threads": 1}
+MEASURE = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 3, "min_seconds": 0.6, "max_seconds": 3.0}
+SHELLS = {"sh", "bash", "dash"}
+
+
+class NativeBatterySim(BatterySim):
+    """Follows the first non-shell process given the job (the native runner, exec'd by run.sh)."""
+
+    def _find(self) -> int | None:
+        for entry in Path("/proc").iterdir():
+            if not entry.name.isdigit():
+                continue
+            try:
+                argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+            except OSError:
+                continue
+            if Path(argv[0]).name in SHELLS:
+                continue
+            if any(a.startswith(self._prefix) and a.endswith(self._needle) for a in argv[1:]):
+                return int(entry.name)
+        return None
+
+
+def _config(tmp: Path, rig: AdbRig) -> tuple[Path, Path]:
+    devices, wl = tmp / "devices", tmp / "workloads"
+    devices.mkdir()
+    wl.mkdir()
+    write_tiny_llama(wl / "tiny.gguf", seed=5, tokenizer=True)
+    (wl / "llm-tiny.yaml").write_text(yaml.safe_dump({
+        "name": "llm-tiny", "kind": "llm", "model": {"gguf": "tiny.gguf"}, "precisions": ["F16"], "llm": LLM,
+        "measure": MEASURE}))
+    data = adb_profile_data(rig)
+    data.update(backends=[{"name": "llama-cpu", "runtime": "llama.cpp"}], probes={"power": {
+        "source": "battery", "discharge_sign": -1, "charging_disabled": True, "interval_s": 0.05, "idle_s": 1.0,
+        "current_path": device_path(rig.root, "/sys/class/power_supply/battery/current_now"),
+        "voltage_path": device_path(rig.root, "/sys/class/power_supply/battery/voltage_now")}})
+    (devices / "phone.yaml").write_text(yaml.safe_dump(data))
+    return devices, wl
+
+
+def _readings(probes: dict[str, Any], name: str) -> tuple[np.ndarray, np.ndarray]:
+    rec = probes[name]
+    return np.asarray(rec["t"], float), np.asarray([float(v) for v in rec["v"]], float)
+
+
+def _independent_mj_per_token(result: dict[str, Any], kind: str) -> float:
+    """(mean fuel-gauge power in each of the kind's windows - mean in the idle window) x its length,
+    summed, over the tokens of its steady repetitions: from the raw readings, µA x µV."""
+    t, current = _readings(result["probes"], "power.current")
+    watts = -current * 1e-6 * VOLTAGE_UV * 1e-6  # the rig's voltage is constant: the simulation's
+
+    def mean_in(w: list[float]) -> float:
+        inside = (t >= w[0]) & (t <= w[1])
+        assert inside.sum() >= 3, (w, t)
+        return float(watts[inside].mean())
+
+    idle = mean_in(result["windows"]["idle"])
+    joules, tokens = 0.0, 0
+    for name, series in result["series"].items():
+        if name.startswith(kind) and "@d" in name:
+            w = result["windows"][name]
+            joules += (mean_in(w) - idle) * (w[1] - w[0])
+            tokens += int(name[2:].split("@")[0]) * len(series["samples"])
+    return joules / tokens * 1000.0
+
+
+def test_an_llm_cell_reports_energy_per_generated_and_per_prompt_token(adb_rig: AdbRig, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADBUTILS_ADB_PATH", adb_rig.adb_bin)
+    adb_rig.heal()
+    devices, wl = _config(tmp_path, adb_rig)
+    battery = Path(device_path(adb_rig.root, "/sys/class/power_supply/battery"))
+    saved = {f: (battery / f).read_text() for f in ("current_now", "voltage_now")}
+    store = Store(tmp_path / "s.db")
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
+    prep = prepare_run(req, store)  # builds first: the simulation follows the cell's runner only
+    sim = NativeBatterySim(battery)
+    sim.start_matching("/job.json", prefix=adb_rig.workdir)
+    try:
+        outcome = execute(prep)
+    finally:
+        sim.stop()
+        for f, text in saved.items():
+            (battery / f).write_text(text)
+    cells = store.cells_frame([prep.run_id])
+    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    assert sim.pid is not None
+    result = json.loads(cells.iloc[0]["result_json"])
+    assert result["runner"] == "native-llm" and "idle" in result["windows"]
+    metrics = store.metrics_frame([prep.run_id]).set_index("metric")
+    tg, pp = metrics.loc["energy_mj_per_token@tg"], metrics.loc["energy_mj_per_token@pp"]
+    assert tg["unit"] == pp["unit"] == "mJ" and "net of idle" in tg["method"]
+    assert "energy_mj_per_inference" not in metrics.index  # no figure mixing prompt and generated tokens
+    assert tg["value"] == pytest.approx(_independent_mj_per_token(result, "tg"), rel=1e-6)
+    assert pp["value"] == pytest.approx(_independent_mj_per_token(result, "pp"), rel=1e-6)
+    assert tg["value"] > pp["value"] > 0  # a decode step per generated token; one batched call per prompt
+
+    table = load_llm_table(store, [prep.run_id])
+    row = table.rows.iloc[0]
+    assert row["energy_mj_per_token"] == tg["value"] and row["prefill_mj_per_token"] == pp["value"]
+    shown = CliRunner().invoke(app, ["table", prep.run_id, "--llm", "--store", str(tmp_path / "s.db"),
+                                     "--format", "markdown"])
+    assert shown.exit_code == 0, shown.output
+    assert f"{tg['value']:.3g} | {pp['value']:.3g}" in shown.output
+    page = write_run_report(store, prep.run_id, tmp_path / "report").read_text()
+    assert f"<td>{tg['value']:.3g}</td><td>{pp['value']:.3g}</td>" in page
