@@ -1,9 +1,9 @@
-"""Energy per token of an llm cell, end to end: the LLM runner (llama.cpp) on a tiny llama GGUF in a
-`harness run` cell over the real adb server to the adbd rig, whose simulated fuel gauge draws
-current while the runner's process is busy (the same battery simulation as the other power tests,
-following the native runner instead of the Python agent).
+"""Energy per token of llm cells, end to end: a tiny llama GGUF's F16 on the LLM runner (llama.cpp) and
+its ONNX decoder's fp32 on ONNX Runtime (the Python agent), `harness run` over the real adb server to
+the adbd rig, whose simulated fuel gauge draws current while a runner's process is busy (the same
+battery simulation as the other power tests, following each cell's runner in turn).
 
-The cell reports energy per generated token from the tg windows and per prompt token from the pp
+Each cell reports energy per generated token from the tg windows and per prompt token from the pp
 windows, each equal to an independent computation from the same raw fuel-gauge readings the
 runner recorded; a generated token costs more than a prompt token (one decode step each, against
 one batched call for the whole prompt); `harness table --llm` and the run report show both.
@@ -39,8 +39,18 @@ MEASURE = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 3, "min_seconds": 0.6
 SHELLS = {"sh", "bash", "dash"}
 
 
-class NativeBatterySim(BatterySim):
-    """Follows the first non-shell process given the job (the native runner, exec'd by run.sh)."""
+class RunnerBatterySim(BatterySim):
+    """Follows each non-shell process given a job in turn (the LLM runner exec'd by run.sh, the agent)."""
+
+    followed: list[int]
+
+    def _loop(self) -> None:
+        self.followed = []
+        while not self._stop.is_set():
+            self.pid = None
+            super()._loop()  # finds one, follows it until it exits (or the simulation stops)
+            if self.pid is not None:
+                self.followed.append(self.pid)
 
     def _find(self) -> int | None:
         for entry in Path("/proc").iterdir():
@@ -63,10 +73,11 @@ def _config(tmp: Path, rig: AdbRig) -> tuple[Path, Path]:
     wl.mkdir()
     write_tiny_llama(wl / "tiny.gguf", seed=5, tokenizer=True)
     (wl / "llm-tiny.yaml").write_text(yaml.safe_dump({
-        "name": "llm-tiny", "kind": "llm", "model": {"gguf": "tiny.gguf"}, "precisions": ["F16"], "llm": LLM,
+        "name": "llm-tiny", "kind": "llm", "model": {"gguf": "tiny.gguf"}, "precisions": ["F16", "fp32"], "llm": LLM,
         "measure": MEASURE}))
     data = adb_profile_data(rig)
-    data.update(backends=[{"name": "llama-cpu", "runtime": "llama.cpp"}], probes={"power": {
+    backends = [{"name": "llama-cpu", "runtime": "llama.cpp"}, {"name": "cpu", "provider": "CPUExecutionProvider"}]
+    data.update(backends=backends, probes={"power": {
         "source": "battery", "discharge_sign": -1, "charging_disabled": True, "interval_s": 0.05, "idle_s": 1.0,
         "current_path": device_path(rig.root, "/sys/class/power_supply/battery/current_now"),
         "voltage_path": device_path(rig.root, "/sys/class/power_supply/battery/voltage_now")}})
@@ -110,7 +121,7 @@ def test_an_llm_cell_reports_energy_per_generated_and_per_prompt_token(adb_rig: 
     store = Store(tmp_path / "s.db")
     req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
     prep = prepare_run(req, store)  # builds first: the simulation follows the cell's runner only
-    sim = NativeBatterySim(battery)
+    sim = RunnerBatterySim(battery)
     sim.start_matching("/job.json", prefix=adb_rig.workdir)
     try:
         outcome = execute(prep)
@@ -118,25 +129,29 @@ def test_an_llm_cell_reports_energy_per_generated_and_per_prompt_token(adb_rig: 
         sim.stop()
         for f, text in saved.items():
             (battery / f).write_text(text)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
-    assert sim.pid is not None
-    result = json.loads(cells.iloc[0]["result_json"])
-    assert result["runner"] == "native-llm" and "idle" in result["windows"]
-    metrics = store.metrics_frame([prep.run_id]).set_index("metric")
-    tg, pp = metrics.loc["energy_mj_per_token@tg"], metrics.loc["energy_mj_per_token@pp"]
-    assert tg["unit"] == pp["unit"] == "mJ" and "net of idle" in tg["method"]
-    assert "energy_mj_per_inference" not in metrics.index  # no figure mixing prompt and generated tokens
-    assert tg["value"] == pytest.approx(_independent_mj_per_token(result, "tg"), rel=1e-6)
-    assert pp["value"] == pytest.approx(_independent_mj_per_token(result, "pp"), rel=1e-6)
-    assert tg["value"] > pp["value"] > 0  # a decode step per generated token; one batched call per prompt
+    cells = store.cells_frame([prep.run_id]).set_index("precision")
+    assert dict(outcome.statuses) == {"ok": 2}, cells["error"].tolist()
+    assert len(set(sim.followed)) == 2  # each cell's runner drew its own current
+    metrics = store.metrics_frame([prep.run_id])
+    table = load_llm_table(store, [prep.run_id]).rows.set_index("precision")
+    for precision, runner in (("F16", "native-llm"), ("fp32", "python-agent")):
+        result = json.loads(cells.loc[precision, "result_json"])
+        assert result["runner"] == runner and "idle" in result["windows"]
+        m = metrics[metrics["precision"] == precision].set_index("metric")
+        tg, pp = m.loc["energy_mj_per_token@tg"], m.loc["energy_mj_per_token@pp"]
+        assert tg["unit"] == pp["unit"] == "mJ" and "net of idle" in tg["method"]
+        assert "energy_mj_per_inference" not in m.index  # no figure mixing prompt and generated tokens
+        assert tg["value"] == pytest.approx(_independent_mj_per_token(result, "tg"), rel=1e-6), precision
+        assert pp["value"] == pytest.approx(_independent_mj_per_token(result, "pp"), rel=1e-6), precision
+        assert tg["value"] > pp["value"] > 0, precision  # a decode step per generated token; one call per prompt
+        row = table.loc[precision]
+        assert row["energy_mj_per_token"] == tg["value"] and row["prefill_mj_per_token"] == pp["value"]
 
-    table = load_llm_table(store, [prep.run_id])
-    row = table.rows.iloc[0]
-    assert row["energy_mj_per_token"] == tg["value"] and row["prefill_mj_per_token"] == pp["value"]
+    f16 = metrics[metrics["precision"] == "F16"].set_index("metric")
+    tg, pp = f16.loc["energy_mj_per_token@tg", "value"], f16.loc["energy_mj_per_token@pp", "value"]
     shown = CliRunner().invoke(app, ["table", prep.run_id, "--llm", "--store", str(tmp_path / "s.db"),
                                      "--format", "markdown"])
     assert shown.exit_code == 0, shown.output
-    assert f"{tg['value']:.3g} | {pp['value']:.3g}" in shown.output
+    assert f"{tg:.3g} | {pp:.3g}" in shown.output and "tg windows' energy" in shown.output
     page = write_run_report(store, prep.run_id, tmp_path / "report").read_text()
-    assert f"<td>{tg['value']:.3g}</td><td>{pp['value']:.3g}</td>" in page
+    assert f"<td>{tg:.3g}</td><td>{pp:.3g}</td>" in page
