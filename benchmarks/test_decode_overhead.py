@@ -50,7 +50,7 @@ TINY = LMConfig(vocab=64, hidden=32, heads=4, kv_heads=2, ffn=64, layers=4)
 
 
 def _models(tmp: Path) -> dict[str, Path]:
-    """The built-in text-lm (its workload YAML's options and seed) at fp32 and int4, and the tiny decoder."""
+    """The built-in text-lm (its workload YAML's options and seed) at fp32, int8 and int4, and the tiny decoder."""
     wl, _ = load_workloads(ROOT / "workloads")["text-lm"]
     cfg = LMConfig.from_options(dict(wl.model.options))
     model = build_text_lm(cfg, wl.seed)
@@ -58,7 +58,8 @@ def _models(tmp: Path) -> dict[str, Path]:
     feeds = calibration.lm_feeds(model, {"p/input_ids": prompt}, 4)
     out = {}
     tiny = build_text_lm(TINY, wl.seed)  # compute next to nothing: the per-call cost alone
-    for prec, m in (("fp32", model), ("int4", convert.convert("int4", model, feeds).model), ("tiny fp32", tiny)):
+    quantized = [(prec, convert.convert(prec, model, feeds).model) for prec in ("int8", "int4")]
+    for prec, m in (("fp32", model), *quantized, ("tiny fp32", tiny)):
         out[prec] = tmp / f"text-lm.{prec.replace(' ', '-')}.onnx"
         onnx.save(m, out[prec])
     return out
