@@ -751,9 +751,10 @@ class _DirectSteps(_NumpySteps):
     past_key_values.N.* through the session's C++ binding (``run_with_ort_values``), with no numpy
     array made or read per cache tensor; only the step's three small feeds become OrtValues (over
     their numpy buffers, no copy), as the native runner makes its feeds in its timed call. The
-    logits are read as a numpy view of ORT's buffer after the call. Measured on a text-lm decode
-    step (1 thread, interleaved in one process): 7 us less per step than the binding's numpy
-    ``run`` on the tiny decoder and 17 us less at int4 (benchmarks/test_decode_overhead.py).
+    logits are read as a numpy view of ORT's buffer after the call. Measured (1 thread, one
+    process, interleaved): the OrtValues alone change a step by at most 5 us against the binding's
+    numpy ``run``; the tight loop (``decode``) is what takes the interpreter's part down (README,
+    LLMs on ONNX Runtime; benchmarks/test_decode_overhead.py).
     """
 
     method = "direct"
