@@ -768,8 +768,8 @@ class _DirectSteps(_NumpySteps):
         self._options = c.RunOptions()
 
     def empty_past(self):
-        return dict((name, self._from_numpy(value, self._cpu))
-                    for name, value in _empty_past(self.np, self.sess, 1).items())
+        self._held = _empty_past(self.np, self.sess, 1)  # an OrtValue over numpy does not hold the array
+        return dict((name, self._from_numpy(value, self._cpu)) for name, value in self._held.items())
 
     def run(self, feeds, past):
         from_numpy, cpu = self._from_numpy, self._cpu
