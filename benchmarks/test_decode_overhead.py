@@ -1,24 +1,25 @@
 """Decode steps without the host language's cost: the text-lm through the Python agent vs the native runner.
 
-Every Python ``session.run`` converts feeds and outputs to and from numpy; on a decode step of the
-built-in text-lm (11 inputs, 9 outputs) that was 46 us, so sub-ms steps read 0.78-0.87 of the
-native runner's speed. ORT returns CPU outputs as numpy views of its own buffers, so the KV cache
-is not copied either way; what Python adds is the call's wrapper and the feeds' conversion. Per
-round, four runners generate from the same prompt with the same model, their order rotating so
-drift hits each alike: the native runner and the agent with each ``params.kv_cache`` path —
-``direct`` (the default: the session's C++ binding, output names built once), ``iobinding`` (the
-cache as bound OrtValues) and ``numpy`` (the public ``InferenceSession.run``, as before). Reported
-per precision: the median over rounds of native/agent decode-step medians and 10th percentiles
-(target: the default within +-5 % of 1) and the per-step cost each agent path adds over native, in
-microseconds.
+Each runner times the same thing per decode step: the step's feeds, the run, the KV cache handed to
+the next step; the greedy argmax is outside on both sides. Per round, four runners generate from the
+same prompt with the same model, their order rotating so drift hits each alike: the native runner and
+the agent with each ``params.kv_cache`` path — ``direct`` (the default: the cache stays ORT's
+OrtValues through ``run_with_ort_values``, every step's small feeds made OrtValues before the first
+step, a tight loop), ``iobinding`` (the cache as bound OrtValues) and ``numpy`` (the public
+``InferenceSession.run``). Reported per precision (fp32, int8, int4 and a tiny decoder of the same
+I/O whose steps are nearly all per-call cost): the quartiles over rounds of native/agent per round
+(decode-step medians and 10th percentiles; target: the default within +-5 % of 1), the per-step cost
+each agent path adds over native in microseconds, and the host's load average before and after
+(a shared host's load moves these figures more than the paths do).
 Tokens must agree (asserted); the timings are measurements, not asserts.
 
-Run: .venv/bin/pytest benchmarks/test_decode_overhead.py --benchmark-enable -s   (about 5 minutes)
+Run: .venv/bin/pytest benchmarks/test_decode_overhead.py --benchmark-enable -s   (about 7 minutes)
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -50,7 +51,7 @@ TINY = LMConfig(vocab=64, hidden=32, heads=4, kv_heads=2, ffn=64, layers=4)
 
 
 def _models(tmp: Path) -> dict[str, Path]:
-    """The built-in text-lm (its workload YAML's options and seed) at fp32 and int4, and the tiny decoder."""
+    """The built-in text-lm (its workload YAML's options and seed) at fp32, int8 and int4, and the tiny decoder."""
     wl, _ = load_workloads(ROOT / "workloads")["text-lm"]
     cfg = LMConfig.from_options(dict(wl.model.options))
     model = build_text_lm(cfg, wl.seed)
@@ -58,7 +59,8 @@ def _models(tmp: Path) -> dict[str, Path]:
     feeds = calibration.lm_feeds(model, {"p/input_ids": prompt}, 4)
     out = {}
     tiny = build_text_lm(TINY, wl.seed)  # compute next to nothing: the per-call cost alone
-    for prec, m in (("fp32", model), ("int4", convert.convert("int4", model, feeds).model), ("tiny fp32", tiny)):
+    quantized = [(prec, convert.convert(prec, model, feeds).model) for prec in ("int8", "int4")]
+    for prec, m in (("fp32", model), *quantized, ("tiny fp32", tiny)):
         out[prec] = tmp / f"text-lm.{prec.replace(' ', '-')}.onnx"
         onnx.save(m, out[prec])
     return out
@@ -104,11 +106,16 @@ def _rounds(models: dict[str, Path], native: list[str], tmp: Path, rounds: int, 
         for stat in STATS:
             native_ms = [g[stat] for g in got["native"]]
             report[prec][stat] = {"native_step_ms": statistics.median(native_ms), **{
-                who: {"ratio_native_over_agent": statistics.median(n / a[stat] for n, a in zip(native_ms, got[who])),
+                who: {"ratio_native_over_agent": _quartiles([n / a[stat] for n, a in zip(native_ms, got[who])]),
                       "added_us_per_step": statistics.median((a[stat] - n) * 1000 for n, a in zip(native_ms, got[who])),
                       "step_ms": statistics.median(a[stat] for a in got[who])}
                 for who in RUNNERS[1:]}}
     return report
+
+
+def _quartiles(values: list[float]) -> list[float]:
+    """[25th, 50th, 75th] percentiles over rounds (one value: itself thrice)."""
+    return [float(np.percentile(values, q)) for q in (25, 50, 75)]
 
 
 def test_decode_steps_agent_vs_native(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -117,13 +124,21 @@ def test_decode_steps_agent_vs_native(benchmark, tmp_path: Path) -> None:  # typ
     models = _models(tmp_path)
     # without --benchmark-enable (CI): one quick round, for the token agreement of the three paths
     rounds, measure = (1, QUICK) if benchmark.disabled else (8, MEASURE)
+    load_before = os.getloadavg()
     report = benchmark.pedantic(_rounds, args=(models, native, tmp_path / "runs", rounds, measure),
                                 rounds=1, iterations=1)
-    benchmark.extra_info.update({"rounds": rounds, "threads": THREADS, "decode": report})
+    load = {"before": load_before, "after": os.getloadavg(), "cpus": os.cpu_count()}
+    benchmark.extra_info.update({"rounds": rounds, "threads": THREADS, "decode": report, "loadavg": load})
     print(f"\ntext-lm decode steps (p{PROMPT}, {GENERATE} tokens, {THREADS['intra_op_num_threads']} threads), "
-          f"{rounds} interleaved rounds, medians:")
+          f"{rounds} interleaved rounds; load average (1, 5, 15 min) before {_load(load['before'])}, "
+          f"after {_load(load['after'])} on {load['cpus']} CPUs; native/agent as quartiles over rounds:")
     for prec, by_stat in report.items():
         for stat, r in by_stat.items():
             print(f"  {prec} ({stat} step): native {r['native_step_ms'] * 1000:.0f} us; " + "; ".join(
-                f"{who} {r[who]['step_ms'] * 1000:.0f} us, native/agent {r[who]['ratio_native_over_agent']:.3f} "
-                f"({r[who]['added_us_per_step']:+.1f} us)" for who in RUNNERS[1:]))
+                f"{who} {r[who]['step_ms'] * 1000:.0f} us, native/agent "
+                + "/".join(f"{q:.3f}" for q in r[who]["ratio_native_over_agent"])
+                + f" ({r[who]['added_us_per_step']:+.1f} us)" for who in RUNNERS[1:]))
+
+
+def _load(avg: tuple[float, ...]) -> str:
+    return ", ".join(f"{x:.1f}" for x in avg)

@@ -745,25 +745,71 @@ class _NumpySteps(object):
 
 
 class _DirectSteps(_NumpySteps):
-    """Decode steps with no per-call cost but ORT's own: the default.
+    """Decode steps as an app's loop makes them: the default (``kv_cache: direct``).
 
-    ORT (>= 1.1x) returns CPU outputs as numpy arrays over its own buffers and takes contiguous
-    numpy inputs without a copy, so the KV cache already stays where ORT put it from step to step.
-    What Python adds is the wrapper around the call (input-name validation, the output-name list)
-    and the feeds' conversion: this calls the session's C++ binding with the output names built
-    once. Measured on a decode step of a tiny 4-layer decoder (1 thread): native runner 127 us,
-    public run 158 us, this 146 us, IoBinding 181 us (binding 20 names per step costs more than
-    it saves).
+    The KV cache stays the OrtValues ORT returned: each present.N.* goes back in as the next step's
+    past_key_values.N.* through the session's C++ binding (``run_with_ort_values``), with no numpy
+    array made or read per cache tensor; only the step's three small feeds become OrtValues (over
+    their numpy buffers, no copy), as the native runner makes its feeds in its timed call. The
+    logits are read as a numpy view of ORT's buffer after the call. Measured (1 thread, one
+    process, interleaved): the OrtValues alone change a step by at most 5 us against the binding's
+    numpy ``run``; the tight loop (``decode``) is what takes the interpreter's part down (README,
+    LLMs on ONNX Runtime; benchmarks/test_decode_overhead.py).
     """
 
     method = "direct"
 
-    def __init__(self, np, sess):
+    def __init__(self, ort, np, sess):
         _NumpySteps.__init__(self, np, sess)
-        self._call = sess._sess.run  # the pybind session under InferenceSession (checked by decode_steps)
+        c = ort.capi._pybind_state
+        self._call = sess._sess.run_with_ort_values  # checked by decode_steps
+        self._from_numpy = c.OrtValue.ortvalue_from_numpy
+        self._cpu = c.OrtDevice(c.OrtDevice.cpu(), c.OrtDevice.default_memory(), 0)
+        self._options = c.RunOptions()
 
-    def _run(self, feeds):
-        return self._call(self.names, feeds, None)
+    def empty_past(self):
+        self._held = _empty_past(self.np, self.sess, 1)  # an OrtValue over numpy does not hold the array
+        return dict((name, self._from_numpy(value, self._cpu)) for name, value in self._held.items())
+
+    def run(self, feeds, past):
+        from_numpy, cpu = self._from_numpy, self._cpu
+        values = dict((name, from_numpy(value, cpu)) for name, value in feeds.items())
+        values.update(past)
+        outs = self._call(values, self.names, self._options)
+        return outs[self.logits_at], dict((name, outs[i]) for i, name in self.present)
+
+    def array(self, value):
+        return value.numpy()  # a view of ORT's buffer on the CPU
+
+    def decode(self, past, token, total, n_steps, feeds_of, pick, slowdown):
+        """``n_steps`` greedy decode steps on ``past`` (the cache after ``total`` tokens): ms per step.
+
+        ``pick(logits)`` chooses each next token after the timed call. The timed call holds what the
+        native runner's holds — the step's feeds, the run, the cache hand-over — with the interpreter's
+        part cut to one dict of OrtValues: every step's small feeds (``feeds_of(ids, total)``: views of
+        arrays built once) are made OrtValues before the first step, and the token goes into the one
+        [1, 1] buffer its OrtValue reads. That takes 7-9 us a step off the tiny decoder (in one process,
+        interleaved) and is what an app's loop over the C API does.
+        """
+        from_numpy, cpu, call, names, options = self._from_numpy, self._cpu, self._call, self.names, self._options
+        ids = self.np.zeros((1, 1), dtype=self.np.int64)
+        steps = [dict((name, from_numpy(value, cpu)) for name, value in feeds_of(ids, t).items())
+                 for t in range(total + 1, total + n_steps + 1)]
+        present, logits_at, clock = self.present, self.logits_at, time.perf_counter
+        step_ms = []
+        for feeds in steps:
+            ids[0, 0] = token
+            t0 = clock()
+            feeds.update(past)
+            outs = call(feeds, names, options)
+            past = [(name, outs[i]) for i, name in present]
+            dt = clock() - t0
+            if slowdown:
+                time.sleep(dt * slowdown)  # the test-only knob, as timed_call applies it
+                dt = clock() - t0
+            step_ms.append(dt * 1000.0)
+            token = pick(outs[logits_at].numpy())
+        return step_ms
 
 
 class _BoundSteps(_NumpySteps):
@@ -812,11 +858,11 @@ def decode_steps(ort, np, sess, method="direct"):
     ORT's own (no C++ binding under it) takes the public API."""
     if method not in KV_CACHE_PATHS:
         raise ValueError("params.kv_cache is %r; one of %s" % (method, list(KV_CACHE_PATHS)))
-    native = ort is not None and hasattr(getattr(sess, "_sess", None), "run")
+    native = ort is not None and hasattr(getattr(sess, "_sess", None), "run_with_ort_values")
     if method == "iobinding" and native:
         return _BoundSteps(ort, np, sess)
     if method == "direct" and native:
-        return _DirectSteps(np, sess)
+        return _DirectSteps(ort, np, sess)
     return _NumpySteps(np, sess)
 
 
@@ -824,7 +870,8 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
     """Greedy generation with KV cache: prefill (the first token), then n_tokens-1 decode steps.
 
     A model without past_key_values inputs re-runs the whole sequence at each step. ``steps``
-    (decode_steps) says how the cache travels between steps; default: through numpy.
+    (decode_steps) says how the cache travels between steps; default: through numpy. A path with
+    its own decode loop (``direct``) runs the steps after the prefill.
     Each timed call covers the feeds, the run and the cache hand-over; the argmax is outside.
 
     Returns {"tokens", "ttft_ms", "step_ms"} plus, with keep, "prefill_logits" [P,V] and
@@ -840,34 +887,46 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
     ones = np.ones((1, longest), dtype=np.int64)
     positions = np.arange(longest, dtype=np.int64).reshape(1, -1)
 
-    def step(ids, total, past):
+    def feeds_of(ids, total):
         feeds = {"input_ids": ids}
         if "attention_mask" in names:
             feeds["attention_mask"] = ones[:, :total]
         if "position_ids" in names:
             feeds["position_ids"] = positions[:, total - ids.shape[1]:total]
-        return steps.run(feeds, past)
+        return feeds
+
+    def step(ids, total, past):
+        return steps.run(feeds_of(ids, total), past)
 
     (logits, past), ttft = timer.call(lambda: step(prompt_ids, p_len, steps.empty_past()))
     logits = steps.array(logits)
     tokens = [int(np.argmax(logits[0, -1]))]
     out = {"ttft_ms": ttft, "step_ms": []}
+    step_logits = []
     if keep:
         out["prefill_logits"] = np.array(logits[0], dtype=np.float32)
-        step_logits = [np.array(logits[0, -1], dtype=np.float32)]
-    total = p_len
-    for _ in range(n_tokens - 1):
-        total += 1
-        if cached:
-            ids = np.array([[tokens[-1]]], dtype=np.int64)
-        else:
-            ids = np.concatenate([prompt_ids, np.array([tokens], dtype=np.int64)], axis=1)
-        (logits, past), ms = timer.call(lambda ids=ids, total=total, past=past: step(ids, total, past))
-        logits = steps.array(logits)
-        out["step_ms"].append(ms)
+        step_logits.append(np.array(logits[0, -1], dtype=np.float32))
+
+    def pick(logits):
         tokens.append(int(np.argmax(logits[0, -1])))
         if keep:
             step_logits.append(np.array(logits[0, -1], dtype=np.float32))
+        return tokens[-1]
+
+    total = p_len
+    if cached and n_tokens > 1 and hasattr(steps, "decode"):  # the default path: its own tight loop
+        out["step_ms"] = steps.decode(past, tokens[-1], total, n_tokens - 1, feeds_of, pick,
+                                      getattr(timer, "slowdown", 0.0))
+    else:
+        for _ in range(n_tokens - 1):
+            total += 1
+            if cached:
+                ids = np.array([[tokens[-1]]], dtype=np.int64)
+            else:
+                ids = np.concatenate([prompt_ids, np.array([tokens], dtype=np.int64)], axis=1)
+            (logits, past), ms = timer.call(lambda ids=ids, total=total, past=past: step(ids, total, past))
+            out["step_ms"].append(ms)
+            pick(steps.array(logits))
     out["tokens"] = np.array(tokens, dtype=np.int64)
     if keep:
         out["step_logits"] = np.stack(step_logits)

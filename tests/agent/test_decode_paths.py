@@ -89,3 +89,31 @@ def test_llm_kind_on_onnx_runtime_names_its_series_as_the_llm_runner_does(tmp_pa
     job["params"]["ids"] = [1, LM.vocab]
     bad = agent.run_job(job)
     assert bad["status"] == "failed" and f"outside the model's vocabulary of {LM.vocab}" in bad["error"]
+
+
+def test_direct_path_hands_orts_own_cache_tensors_back_and_reads_logits_in_place(tmp_path: Path) -> None:
+    """The default path makes no numpy array per cache tensor: each present.* OrtValue ORT returned goes
+    back as the next step's past_key_values.*, and the logits are read over ORT's buffer, not copied."""
+    import onnxruntime as ort
+
+    model = tmp_path / "lm.onnx"
+    model.write_bytes(build_text_lm(LM, seed=3).SerializeToString())
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    steps = agent.decode_steps(ort, np, sess)
+    numpy_steps = agent.decode_steps(ort, np, sess, "numpy")
+    ids = np.array([[5, 7, 9]], dtype=np.int64)
+    feeds = {"input_ids": ids, "attention_mask": np.ones((1, 3), np.int64),
+             "position_ids": np.arange(3, dtype=np.int64).reshape(1, 3)}
+    logits, past = steps.run(dict(feeds), steps.empty_past())
+    ref_logits, ref_past = numpy_steps.run(dict(feeds), numpy_steps.empty_past())
+    assert set(past) == set(ref_past) and all(not isinstance(v, np.ndarray) for v in past.values())
+    view = steps.array(logits)
+    assert view.ctypes.data == logits.data_ptr()  # a view of ORT's output, no copy
+    np.testing.assert_array_equal(view, ref_logits)
+    step = {"input_ids": np.array([[int(np.argmax(view[0, -1]))]], dtype=np.int64),
+            "attention_mask": np.ones((1, 4), np.int64), "position_ids": np.array([[3]], dtype=np.int64)}
+    logits, past = steps.run(dict(step), past)
+    ref_logits, ref_past = numpy_steps.run(dict(step), ref_past)
+    np.testing.assert_array_equal(steps.array(logits), ref_logits)
+    for name, value in ref_past.items():
+        np.testing.assert_array_equal(past[name].numpy(), value, err_msg=name)
