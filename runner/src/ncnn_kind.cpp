@@ -12,7 +12,7 @@ namespace runner {
 namespace {
 
 // Python's bool() of an option value.
-bool truthy(const json& v) {
+bool py_bool(const json& v) {
   if (v.is_boolean()) return v.get<bool>();
   if (v.is_number()) return v.get<double>() != 0.0;
   if (v.is_string()) return !v.get<std::string>().empty();
@@ -130,7 +130,7 @@ Outputs run_ncnn(Context& ctx) {
     throw JobError("ValueError", "params.feedback (stateful models) is run on onnxruntime only, not ncnn");
   }
   const json options = runtime_options(rt);
-  if (options.contains("use_vulkan_compute") && truthy(options["use_vulkan_compute"])) {
+  if (options.contains("use_vulkan_compute") && py_bool(options["use_vulkan_compute"])) {
     throw JobError("ValueError", "use_vulkan_compute: this native runner's ncnn is built for the CPU only "
                                  "(NCNN_VULKAN=OFF); run Vulkan through the Python agent's ncnn wheel");
   }
@@ -144,11 +144,11 @@ Outputs run_ncnn(Context& ctx) {
   const double t0 = perf_s();
   ncnn::Net net;
   net.opt.use_vulkan_compute = false;
-  if (options.contains("lightmode") && !options["lightmode"].is_null()) net.opt.lightmode = truthy(options["lightmode"]);
+  if (options.contains("lightmode") && !options["lightmode"].is_null()) net.opt.lightmode = py_bool(options["lightmode"]);
   if (const int64_t n = runtime_threads(job, options)) net.opt.num_threads = static_cast<int>(n);
-  if (options.contains("use_fp16_storage")) net.opt.use_fp16_storage = truthy(options["use_fp16_storage"]);
-  if (options.contains("use_fp16_packed")) net.opt.use_fp16_packed = truthy(options["use_fp16_packed"]);
-  if (options.contains("use_fp16_arithmetic")) net.opt.use_fp16_arithmetic = truthy(options["use_fp16_arithmetic"]);
+  if (options.contains("use_fp16_storage")) net.opt.use_fp16_storage = py_bool(options["use_fp16_storage"]);
+  if (options.contains("use_fp16_packed")) net.opt.use_fp16_packed = py_bool(options["use_fp16_packed"]);
+  if (options.contains("use_fp16_arithmetic")) net.opt.use_fp16_arithmetic = py_bool(options["use_fp16_arithmetic"]);
   if (net.load_param(param.c_str()) != 0 || net.load_model(weights.c_str()) != 0) {
     throw JobError("RuntimeError", "ncnn could not load " + param + " / " + weights);
   }
