@@ -10,9 +10,14 @@ Build choices (one static ``libncnn.a`` per target machine, built once into the 
 - CPU only (``NCNN_VULKAN=OFF``): a stock phone's Vulkan driver is not something a CPU runner
   can count on, and glslang is most of the build time;
 - no tools, examples, benchmark, tests or Python module;
-- ``NCNN_RUNTIME_CPU`` left ON: the kernels for every ISA level of the target (AVX2/AVX-512 on
-  x86, ARMv8.2 fp16/dotprod, i8mm, SVE on aarch64) are built and picked at run time, which is
-  what makes "fp16" mean fp16 arithmetic on an ARMv8.2+ phone;
+- aarch64 keeps ``NCNN_RUNTIME_CPU``: the kernels for each ARM level (ARMv8.2 fp16/dotprod, i8mm,
+  SVE) are built and picked at run time, which is what makes "fp16" mean fp16 arithmetic on an
+  ARMv8.2+ phone while an ARMv8.0 board still runs;
+- x86_64 is built once for x86-64-v3 (AVX2 + FMA + F16C, no run-time dispatch): ncnn's dispatch
+  builds every layer for SSE2, AVX, FMA, AVX-512 and four VNNI/BF16/FP16 variants (496 objects,
+  over an hour on a 2-core box), while x86 boards have Python and the ncnn wheel, which dispatches;
+  the x86 kind serves parity checks and Python-less x86 boxes from 2013 on (a CPU without AVX2
+  stops with SIGILL);
 - OpenMP through ncnn's own minimal runtime (``NCNN_SIMPLEOMP``): threads work as with OpenMP but
   no libgomp has to travel in the bundle (a stock phone has none, and the Debian cross libgomp
   would tie the bundle to glibc's) and nothing else in the runner links an OpenMP runtime.
@@ -40,13 +45,19 @@ from harness.errors import HarnessError
 DIST = "ncnn"
 #: sdist sha256 of the versions this was tried with (a different download is refused)
 KNOWN_SHA256 = {"1.0.20261020": "ad8cdd63e9755cfa8e23b9b6d9ce46156077d80298a89e7c3ba325ffccfca200"}
-MACHINES = ("x86_64", "aarch64")
 CMAKE_OPTIONS = (
     "-DCMAKE_BUILD_TYPE=Release", "-DCMAKE_INSTALL_LIBDIR=lib",
     "-DNCNN_VULKAN=OFF", "-DNCNN_SHARED_LIB=OFF", "-DNCNN_BUILD_TOOLS=OFF", "-DNCNN_BUILD_EXAMPLES=OFF",
     "-DNCNN_BUILD_BENCHMARK=OFF", "-DNCNN_BUILD_TESTS=OFF", "-DNCNN_PYTHON=OFF", "-DNCNN_PIXEL_DRAWING=OFF",
     "-DNCNN_OPENMP=ON", "-DNCNN_SIMPLEOMP=ON",
 )
+#: per machine, after CMAKE_OPTIONS (see the module's docstring)
+MACHINE_OPTIONS = {
+    "x86_64": ("-DNCNN_RUNTIME_CPU=OFF", "-DNCNN_AVX2=ON", "-DNCNN_FMA=ON", "-DNCNN_F16C=ON", "-DNCNN_AVX512=OFF",
+               "-DNCNN_AVXVNNI=OFF", "-DNCNN_AVXVNNIINT8=OFF", "-DNCNN_AVXVNNIINT16=OFF", "-DNCNN_AVXNECONVERT=OFF",
+               "-DNCNN_XOP=OFF"),
+    "aarch64": (),
+}
 
 
 def version_date(version: str) -> str:
@@ -111,7 +122,7 @@ def cross_args(spec: TargetSpec) -> list[str]:
 
 def fetch_ncnn(spec: TargetSpec, version: str, cache: Path) -> KindParts:
     """The target machine's static ncnn (headers + libncnn.a), built once into the parts cache."""
-    if spec.ort_from != "wheel" or spec.machine not in MACHINES:
+    if spec.ort_from != "wheel" or spec.machine not in MACHINE_OPTIONS:
         raise HarnessError(f"the ncnn runner kind builds for linux-x86_64 and linux-aarch64, not {spec.name}")
     final = cache / f"ncnn-{version}-{spec.machine}"
     if (final / "SOURCE").is_file():
@@ -127,9 +138,10 @@ def fetch_ncnn(spec: TargetSpec, version: str, cache: Path) -> KindParts:
         source = next((tmp / "src").iterdir())
         prefix, work = tmp / "out", tmp / "work"
         patch = version.rsplit(".", 1)[1]
+        options = (*CMAKE_OPTIONS, *MACHINE_OPTIONS[spec.machine])
         t0 = time.monotonic()
         run_tool(["cmake", "-S", str(source), "-B", str(work), f"-DCMAKE_INSTALL_PREFIX={prefix}",
-                  f"-DNCNN_VERSION={patch}", *CMAKE_OPTIONS, *args], f"configuring ncnn {version} for {spec.name}")
+                  f"-DNCNN_VERSION={patch}", *options, *args], f"configuring ncnn {version} for {spec.name}")
         jobs = str(max(1, min(os.cpu_count() or 1, 4)))
         run_tool(["cmake", "--build", str(work), "--parallel", jobs], f"compiling ncnn {version} for {spec.name}",
                  timeout=7200)
@@ -137,7 +149,7 @@ def fetch_ncnn(spec: TargetSpec, version: str, cache: Path) -> KindParts:
         minutes = (time.monotonic() - t0) / 60
         (prefix / "SOURCE").write_text(
             f"ncnn-{version}.tar.gz (PyPI sdist, sha256 {digest}) built with CMake for {spec.name} in "
-            f"{minutes:.1f} min: {' '.join(CMAKE_OPTIONS)}\n")  # written last: the folder is complete
+            f"{minutes:.1f} min: {' '.join(options)}\n")  # written last: the folder is complete
         _publish(prefix, final)
         return _kind(final, version)
     finally:
