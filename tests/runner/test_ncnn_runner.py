@@ -2,7 +2,8 @@
 static libncnn built from ncnn's PyPI sdist) against the Python agent's ncnn adapter:
 
 - a job on pnnx's artifacts run both ways, fp32 and fp16: valid protocol-1 results, the same
-  series, the same outputs (rel-L2 ~0: the same ncnn kernels on the same CPU);
+  series, the same outputs (rel-L2 <= 1e-6: the same ncnn, its x86-64-v3 kernels against the wheel's
+  run-time dispatch on this CPU);
 - `harness run` with a native profile and an agent profile, each with an ncnn backend, on a small
   image-resnet: every cell ok and each native cell's rel-L2 vs ORT fp32 equal to the agent's;
 - a runner built without it says what to build;
@@ -112,7 +113,9 @@ def test_a_job_matches_the_agents_ncnn(precision: str, single: KindCase, convert
     assert set(native.outputs) == set(py.outputs) == {"b1/y", "b4/y"}
     for key, want in py.outputs.items():
         assert native.outputs[key].dtype == want.dtype and native.outputs[key].shape == want.shape
-        assert rel_l2(want, native.outputs[key]) <= 1e-6, key
+        got = rel_l2(want, native.outputs[key])
+        print(f"{precision} {key}: native vs agent rel-L2 {got:.2e}")
+        assert got <= 1e-6, key
 
 
 def test_a_runner_built_without_ncnn_says_what_to_build(single: KindCase, converted: dict[str, Any],
@@ -168,8 +171,9 @@ def test_harness_run_native_ncnn_cells_agree_with_the_agent(x86_ncnn_runner: Run
     assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
     assert (rel.loc["fp32"]["ncnn-native"] < 1e-5).all()  # ncnn fp32 against ORT fp32 on the same inputs
     assert (rel.loc["fp16"]["ncnn-native"] < 1e-2).all()  # fp16 weights and storage
-    # the native runner's outputs are the agent's: the same distance from the same reference
-    np.testing.assert_allclose(rel["ncnn-native"], rel["ncnn-agent"], rtol=1e-6, atol=1e-12)
+    # the native runner's outputs are the agent's up to fp32 rounding (x86-64-v3 kernels against the wheel's
+    # dispatch): the same distance from the same reference, to within their own rel-L2 (triangle inequality)
+    np.testing.assert_allclose(rel["ncnn-native"], rel["ncnn-agent"], rtol=0, atol=1e-6)
     print("rel-L2 vs ORT fp32 (ncnn cells):\n", rel.to_string())
     lat = nc[nc.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"],
                                                                        columns="device", values="value")
