@@ -6,11 +6,9 @@
 #include <string>
 
 #include "job.hpp"
+#include "providers.hpp"  // option_text: Python's str() of an option value
 
 namespace runner {
-
-// Python's str() of an option value.
-inline std::string option_text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }
 
 // The backend's options, then the precision's settings (which win), as the agent's _Adapter.
 inline json runtime_options(const json& rt) {
