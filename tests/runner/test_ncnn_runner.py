@@ -27,6 +27,7 @@ import numpy as np
 import pytest
 import yaml
 
+from harness.builds import image
 from harness.builds.runner import RunnerBuild
 from harness.plan import Filters
 from harness.protocol import Job, ProbeFacts, parse_result
@@ -197,6 +198,36 @@ def test_the_aarch64_bundle_runs_ncnn_under_qemu(aarch64_ncnn_runner: RunnerBuil
     assert result.status == "ok" and result.env.machine == "aarch64"
     for key, want in py.outputs.items():  # ARM's fp32 kernels against x86's: fp32 rounding apart
         assert rel_l2(want, got.outputs[key]) < 1e-5, key
+
+
+@pytest.mark.rig
+def test_the_aarch64_bundle_runs_a_cnn_at_fp32_and_fp16_under_qemu(aarch64_ncnn_runner: RunnerBuild,
+                                                                   arm_cpuinfo: Path, tmp_path: Path) -> None:
+    """A small image-resnet (convolutions: ncnn's ARM kernels, picked at run time) against the host's ORT fp32."""
+    import onnxruntime as ort
+
+    onnx_path = tmp_path / "cnn.onnx"
+    onnx_path.write_bytes(image.build_resnet(image.ResNetConfig.from_options(
+        {"image": 32, "widths": [8, 16], "classes": 10}), 0).SerializeToString())
+    feeds = {"b1/pixel_values": np.random.default_rng(1).uniform(-2, 2, (1, 3, 32, 32)).astype(np.float32)}
+    np.savez(tmp_path / "feeds.npz", **feeds)
+    ref = ort.InferenceSession(str(onnx_path), providers=["CPUExecutionProvider"]).run(
+        None, {"pixel_values": feeds["b1/pixel_values"]})[0]
+    case = KindCase("single", {}, str(tmp_path / "feeds.npz"), {})
+    arm = in_arm_namespace(launcher(aarch64_ncnn_runner), arm_cpuinfo)
+    info = ModelInfo(onnx_path, {"pixel_values": (1, 3, 32, 32)}, ["logits"])
+    for precision, bound in (("fp32", 1e-5), ("fp16", 1e-2)):
+        made = Ncnn().convert(info, precision, tmp_path / precision)
+        block = {"name": "ncnn", "options": {"num_threads": 1}, "settings": dict(made.settings),
+                 "io": made.io.to_json()}
+        job = make_job(case, tmp_path / f"arm-{precision}", runtime=block,
+                       models={role: str(f) for role, f in made.files.items()})
+        got = run(arm, job, timeout=600)
+        assert got.rc == 0 and got.result and got.result["status"] == "ok", (got.stderr[-2000:], got.result)
+        assert got.result["session"]["use_fp16_arithmetic"] is (precision == "fp16")
+        distance = rel_l2(ref, got.outputs["b1/logits"])
+        print(f"aarch64 ncnn {precision} CNN vs host ORT fp32: rel-L2 {distance:.2e}")
+        assert distance < bound, precision
 
 
 @pytest.mark.rig
