@@ -21,6 +21,8 @@ command -v readelf >/dev/null 2>&1 || need+=(binutils)
 command -v npm >/dev/null 2>&1 || need+=(npm)
 command -v git >/dev/null 2>&1 || need+=(git)  # llama-bench's source is a git bundle inside npm node-llama-cpp
 command -v qemu-aarch64-static >/dev/null 2>&1 || need+=(qemu-user-static)
+# the runner's ncnn kind: ncnn's sdist names its version after today, so pip fetches it under faketime
+command -v faketime >/dev/null 2>&1 || need+=(faketime)
 # GNU time: the LLM runner's peak memory is checked against `/usr/bin/time -v`
 [ -x /usr/bin/time ] || need+=(time)
 if ((${#need[@]})); then

@@ -8,9 +8,14 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from harness.runtimes.base import CannotMake, Conversion, IoMap, ModelInfo, Runtime, TensorMap, dist_version
 from harness.runtimes.tools import executable_in, run_tool
+
+if TYPE_CHECKING:
+    from harness.builds.runner.parts import KindParts
+    from harness.builds.runner.targets import TargetSpec
 
 NO_INT8 = ("ncnn's int8 tools (ncnn2table, ncnn2int8) ship in no wheel, sdist, Debian or npm package")
 
@@ -19,12 +24,25 @@ class Ncnn(Runtime):
     name = "ncnn"
     extra = "runtimes"
     converter_dist = "pnnx"
+    native = True  # the native runner's ncnn kind (a static libncnn built from ncnn's sdist)
+    builds_into_runner = True  # `harness runner build --runtime ncnn`
+    own_modules = ("builds/runner/ncnn_parts.py",)
     precisions = {
         "fp32": "fp32 weights and compute (pnnx fp16=0; fp16 storage/arithmetic off)",
         "fp16": ("fp16 weights (pnnx fp16=1) with ncnn's fp16 storage on; on x86 fp16 is storage only (compute in "
                  "fp32), on ARMv8.2+ ncnn also computes in fp16"),
     }
     missing_precisions = {"int8": NO_INT8, "int8-static": NO_INT8, "int4": "ncnn has no int4 weights"}
+
+    def native_version(self, requested: str | None = None) -> str:
+        from harness.builds.runner.ncnn_parts import host_ncnn_version
+
+        return requested or host_ncnn_version()
+
+    def native_parts(self, spec: TargetSpec, version: str, cache: Path) -> KindParts:
+        from harness.builds.runner.ncnn_parts import fetch_ncnn
+
+        return fetch_ncnn(spec, version, cache)
 
     def option_names(self) -> list[str]:
         return ["num_threads", "use_vulkan_compute", "lightmode"]

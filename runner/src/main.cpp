@@ -28,6 +28,9 @@
 #ifdef HARNESS_WITH_OPENVINO
 #include "openvino_kind.hpp"
 #endif
+#ifdef HARNESS_WITH_NCNN
+#include "ncnn_kind.hpp"
+#endif
 #include "ort_library.hpp"
 #include "probes.hpp"
 #include "providers.hpp"
@@ -59,12 +62,30 @@ json static_facts() {
   };
 }
 
+// A runtime other than ONNX Runtime compiled into this runner (`harness runner build --runtime NAME`).
+struct OtherRuntime {
+  const char* name;
+  std::string (*version)();
+  std::string (*smoke)();  // "ok", or why the runtime cannot run here
+  Kind run;
+};
+
+const std::vector<OtherRuntime>& other_kinds() {
+  static const std::vector<OtherRuntime> all = {
+#ifdef HARNESS_WITH_OPENVINO
+      {kOpenVino, [] { return openvino_version(); }, openvino_smoke, run_openvino},
+#endif
+#ifdef HARNESS_WITH_NCNN
+      {kNcnn, ncnn_version, ncnn_smoke, run_ncnn},
+#endif
+  };
+  return all;
+}
+
 // The runtimes other than ONNX Runtime compiled into this runner -> their versions.
 json other_runtimes() {
   json out = json::object();
-#ifdef HARNESS_WITH_OPENVINO
-  out[kOpenVino] = openvino_version();
-#endif
+  for (const auto& rt : other_kinds()) out[rt.name] = rt.version();
   return out;
 }
 
@@ -151,15 +172,15 @@ int probe() {
             facts["onnxruntime_error"] = std::string("smoke inference failed: ") + e.what();
           }
         }
-#ifdef HARNESS_WITH_OPENVINO
-        try {  // OpenVINO's CPU plugin loads and runs one kernel, or the runtime is not offered
-          const std::string smoke = openvino_smoke();
-          if (smoke != "ok") throw std::runtime_error(smoke);
-        } catch (const std::exception& e) {
-          facts["runtimes"].erase(kOpenVino);
-          facts["openvino_error"] = std::string("smoke inference failed: ") + e.what();
+        for (const auto& rt : other_kinds()) {
+          try {  // each runtime runs one kernel here (OpenVINO: its CPU plugin loads), or it is not offered
+            const std::string smoke = rt.smoke();
+            if (smoke != "ok") throw std::runtime_error(smoke);
+          } catch (const std::exception& e) {
+            facts["runtimes"].erase(rt.name);
+            facts[std::string(rt.name) + "_error"] = std::string("smoke inference failed: ") + e.what();
+          }
         }
-#endif
         const std::string line = dump(facts) + "\n";
         ssize_t ignored = write(pipefd[1], line.data(), line.size());
         (void)ignored;
@@ -264,15 +285,12 @@ json run_job(const json& job, int stdin_fd) {
       if (compiled_in.empty()) have += " only";
       throw JobError("ValueError", "this native runner runs " + have + ", not runtime '" + other +
                                        "': run it through the Python agent (runner: kind: python)" +
-                                       (other == "openvino" ? " or build the runner with it (harness runner build "
-                                                              "--runtime openvino)" : ""));
+                                       (other == "openvino" || other == "ncnn" ? " or build the runner with it (harness runner "
+                                                              "build --runtime " + other + ")" : std::string()));
     }
-#ifdef HARNESS_WITH_OPENVINO
     if (runs_other && kind != "single") {
       throw JobError("ValueError", "runtime " + other + " runs single jobs, not '" + kind + "'");
     }
-    static const std::map<std::string, Kind> others = {{kOpenVino, run_openvino}};
-#endif
     static const std::map<std::string, Kind> kinds = {
         {"single", run_single}, {"text-generation", run_text_generation}, {"translation", run_translation}, {"llm", run_llm}};
     const auto it = kinds.find(kind);
@@ -280,12 +298,14 @@ json run_job(const json& job, int stdin_fd) {
       throw JobError("ValueError", "unknown job kind '" + kind + "' (runner knows ['single', 'text-generation', 'translation', 'llm'])");
     }
     phase = "kind " + kind;
-#ifdef HARNESS_WITH_OPENVINO
-    if (runs_other) phase += " on " + other;
-    const Outputs outputs = runs_other ? others.at(other)(ctx) : it->second(ctx);
-#else
-    const Outputs outputs = it->second(ctx);
-#endif
+    Kind run = it->second;
+    for (const auto& rt : other_kinds()) {
+      if (runs_other && other == rt.name) {
+        phase += " on " + other;
+        run = rt.run;
+      }
+    }
+    const Outputs outputs = run(ctx);
     ctx.take_peak();
     phase = "outputs";
     if (job.value("save_outputs", true) && !outputs.empty()) {

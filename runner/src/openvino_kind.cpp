@@ -6,6 +6,7 @@
 #include <openvino/openvino.hpp>
 
 #include "clock.hpp"
+#include "runtime_options.hpp"
 
 namespace runner {
 namespace {
@@ -34,26 +35,6 @@ std::string descr_of(const ov::element::Type& type, const std::string& what) {
     if (type == d.type) return d.descr;
   }
   throw JobError("ValueError", what + ": OpenVINO element type " + type.get_type_name() + " has no NumPy dtype");
-}
-
-std::string text(const json& v) { return v.is_string() ? v.get<std::string>() : v.dump(); }  // Python's str()
-
-// The backend's options, then the precision's settings (which win), as the agent's _Adapter.
-json options_of(const json& rt) {
-  json options = rt.contains("options") && rt["options"].is_object() ? rt["options"] : json::object();
-  if (rt.contains("settings") && rt["settings"].is_object()) {
-    for (auto it = rt["settings"].begin(); it != rt["settings"].end(); ++it) options[it.key()] = it.value();
-  }
-  return options;
-}
-
-// The agent's _threads: options.num_threads, else the job's session intra_op_num_threads; 0 = unset.
-int64_t threads_of(const json& job, const json& options) {
-  json n = options.contains("num_threads") ? options["num_threads"] : json();
-  if (n.is_null()) n = session_of(job).value("intra_op_num_threads", json());
-  if (n.is_number()) return n.get<int64_t>();
-  if (n.is_string() && !n.get<std::string>().empty()) return std::stoll(n.get<std::string>());
-  return 0;
 }
 
 // [{"onnx": name, "artifact": name, "perm": [...]}] of the job's io map.
@@ -113,13 +94,13 @@ Outputs run_openvino(Context& ctx) {
   if (params_of(job).contains("feedback") && !params_of(job)["feedback"].empty()) {
     throw JobError("ValueError", "params.feedback (stateful models) is run on onnxruntime only, not openvino");
   }
-  const json options = options_of(rt);
-  const std::string device = options.contains("device") ? text(options["device"]) : "CPU";
-  ov::AnyMap config{{"PERFORMANCE_HINT", options.contains("performance_hint") ? text(options["performance_hint"])
+  const json options = runtime_options(rt);
+  const std::string device = options.contains("device") ? option_text(options["device"]) : "CPU";
+  ov::AnyMap config{{"PERFORMANCE_HINT", options.contains("performance_hint") ? option_text(options["performance_hint"])
                                                                                  : std::string("LATENCY")}};
-  if (const int64_t n = threads_of(job, options)) config["INFERENCE_NUM_THREADS"] = static_cast<int32_t>(n);
-  if (options.contains("INFERENCE_PRECISION_HINT") && !text(options["INFERENCE_PRECISION_HINT"]).empty()) {
-    config["INFERENCE_PRECISION_HINT"] = text(options["INFERENCE_PRECISION_HINT"]);
+  if (const int64_t n = runtime_threads(job, options)) config["INFERENCE_NUM_THREADS"] = static_cast<int32_t>(n);
+  if (options.contains("INFERENCE_PRECISION_HINT") && !option_text(options["INFERENCE_PRECISION_HINT"]).empty()) {
+    config["INFERENCE_PRECISION_HINT"] = option_text(options["INFERENCE_PRECISION_HINT"]);
   }
   if (!job.contains("models") || !job["models"].is_object() || !job["models"].contains("model")) {
     throw JobError("KeyError", "'model'");

@@ -51,6 +51,18 @@ def aarch64_openvino_runner(runners_test_root: Path) -> RunnerBuild:
 
 
 @pytest.fixture(scope="session")
+def x86_ncnn_runner(runners_test_root: Path) -> RunnerBuild:
+    """The x86_64 runner with the ncnn kind (ncnn-linux-x86_64/): libncnn built once from ncnn's sdist."""
+    return _build("linux-x86_64", runners_test_root, ("ncnn",))
+
+
+@pytest.fixture(scope="session")
+def aarch64_ncnn_runner(runners_test_root: Path) -> RunnerBuild:
+    require_binary("aarch64-linux-gnu-g++", "/usr/bin/aarch64-linux-gnu-g++", package="g++-aarch64-linux-gnu")
+    return _build("linux-aarch64", runners_test_root, ("ncnn",))
+
+
+@pytest.fixture(scope="session")
 def arm_cpuinfo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     """binfmt_misc sends aarch64 ELF files to qemu; the ARM /proc/cpuinfo a phone would show."""
     with aarch64_binfmt():
