@@ -13,7 +13,7 @@ json`` (like with like: the runner says which llama-bench flags reproduce its te
 alternating so drift hits both alike. The host is shared, so each round records the 1-minute load
 average before it. Reported (not asserted): harness/llama-bench tok/s for pp and tg, medians over all
 rounds and over the quiet rounds (load at or below the rounds' median), the rounds' quartiles (how much
-the host's noise moves one round), each side's fastest repetition, llama-bench's own avg_ts against
+the host's noise moves one round), each side's fastest repetition (per round and of all rounds), llama-bench's own avg_ts against
 the runner's mean of samples (the same aggregate), and the runner's peak memory (VmHWM, the mmapped
 GGUF's touched pages included) over llama-bench's maximum RSS from GNU time (target: within 5 %).
 Target for pp and tg: within +-3 %. The KL of Q8_0 vs F16 against an independent computation is
@@ -50,6 +50,10 @@ PRECISION = "Q4_0"
 #: the runner's stopping rule pinned to llama-bench's: one warm-up run, then REPS repetitions
 MEASURE = {"warmup": 1, "warmup_s": 0.0, "min_iterations": REPS, "min_seconds": 0.0, "max_seconds": 60.0,
            "max_iterations": REPS}
+#: HARNESS_PARITY_NICE=-20 runs both tools at that niceness (root only): on a host shared with other jobs,
+#: the measured process then keeps its core, which the comparison needs more than the other jobs do
+NICE = os.environ.get("HARNESS_PARITY_NICE", "")
+PREFIX = ["nice", "-n", NICE] if NICE else []
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
@@ -72,7 +76,7 @@ def _harness(argv: list[str], model: Path, out: Path) -> dict[str, Any]:
            "params": {"pp": [PP], "tg": [TG], "depths": [0], "greedy": 0, "threads": THREADS},
            "measure": MEASURE, "out_dir": str(out)}
     (out / "job.json").write_text(json.dumps(job))
-    proc = subprocess.run([*argv, str(out / "job.json")], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([*PREFIX, *argv, str(out / "job.json")], capture_output=True, text=True, timeout=600)
     r = json.loads((out / "result.json").read_text())
     assert r["status"] == "ok", (r.get("error"), proc.stderr[-2000:])
     pp, tg = r["series"][f"pp{PP}@d0"]["samples"], r["series"][f"tg{TG}@d0"]["samples"]
@@ -87,7 +91,7 @@ def _harness(argv: list[str], model: Path, out: Path) -> dict[str, Any]:
 
 def _llama_bench(bench: Path, args: str) -> dict[str, Any]:
     """llama-bench with the flags the runner recorded (model, tests, threads, batch, KV types, FA, poll...)."""
-    proc = subprocess.run(["/usr/bin/time", "-v", str(bench), *shlex.split(args), "-r", str(REPS), "-o", "json"],
+    proc = subprocess.run([*PREFIX, "/usr/bin/time", "-v", str(bench), *shlex.split(args), "-r", str(REPS), "-o", "json"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     tests = json.loads(proc.stdout)
@@ -129,9 +133,13 @@ def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int) -
     keys = ("pp", "tg", "tg_bare", "pp_best", "tg_best", "pp_mean", "tg_mean")
     return {**{f"{k}_ratio": statistics.median(per_round(k)) for k in keys},
             **{f"{k}_ratio_quiet": statistics.median(per_round(k, quiet)) for k in keys},
+            # the fastest repetition of all rounds, each side: the one the host disturbed least
+            **{f"{k}_fastest_of_all_ratio": max(o[f"{k}_best"] for o in ours) / max(t[f"{k}_best"] for t in theirs)
+               for k in ("pp", "tg")},
             "pp_ratio_round_quartiles": quartiles("pp"), "tg_ratio_round_quartiles": quartiles("tg"),
             "peak_memory_ratio_harness_over_time_v": statistics.median(per_round("peak_mb")),
             "load_1min": loads, "quiet_rounds": quiet,
+            "pp_ratio_per_round": per_round("pp"), "tg_ratio_per_round": per_round("tg"),  # to pool runs
             "harness": {k: statistics.median(o[k] for o in ours) for k in ("pp", "tg", "peak_mb", "argmax_us")},
             "llama_bench": {k: statistics.median(t[k] for t in theirs) for k in ("pp", "tg", "peak_mb")},
             "llama_bench_args": args, "runner_contexts": ours[0]["contexts"],
@@ -143,16 +151,18 @@ def test_llama_cpp_pp_tg_and_memory_vs_llama_bench(benchmark, tmp_path: Path) ->
     rounds = 1 if benchmark.disabled else 12  # CI (benchmarks disabled): one round, the two tools still run
     report = benchmark.pedantic(_rounds, args=(argv, bench, model, tmp_path, rounds), rounds=1, iterations=1)
     benchmark.extra_info.update({"rounds": rounds, "pp": PP, "tg": TG, "reps": REPS, "threads": THREADS,
-                                 "precision": PRECISION, **report})
+                                 "precision": PRECISION, "nice": NICE or "0", **report})
     h, lb, q = report["harness"], report["llama_bench"], report["quiet_rounds"]
-    print(f"\nSmolLM2 {PRECISION}, {THREADS} thread, {rounds} interleaved rounds (1-min load "
+    print(f"\nSmolLM2 {PRECISION}, {THREADS} thread, nice {NICE or 0}, {rounds} interleaved rounds (1-min load "
           f"{min(report['load_1min']):.1f}-{max(report['load_1min']):.1f}; quiet rounds {q}), harness/llama-bench "
           f"medians: pp{PP} {h['pp']:.1f}/{lb['pp']:.1f} tok/s ratio {report['pp_ratio']:.3f} (quiet "
           f"{report['pp_ratio_quiet']:.3f}, rounds' quartiles {report['pp_ratio_round_quartiles'][0]:.3f}-"
-          f"{report['pp_ratio_round_quartiles'][1]:.3f}, fastest {report['pp_best_ratio']:.3f}, means "
+          f"{report['pp_ratio_round_quartiles'][1]:.3f}, fastest {report['pp_best_ratio']:.3f} / of all rounds "
+          f"{report['pp_fastest_of_all_ratio']:.3f}, means "
           f"{report['pp_mean_ratio']:.3f}); tg{TG} {h['tg']:.1f}/{lb['tg']:.1f} ratio {report['tg_ratio']:.3f} (quiet "
           f"{report['tg_ratio_quiet']:.3f}, quartiles {report['tg_ratio_round_quartiles'][0]:.3f}-"
-          f"{report['tg_ratio_round_quartiles'][1]:.3f}, fastest {report['tg_best_ratio']:.3f}, means "
+          f"{report['tg_ratio_round_quartiles'][1]:.3f}, fastest {report['tg_best_ratio']:.3f} / of all rounds "
+          f"{report['tg_fastest_of_all_ratio']:.3f}, means "
           f"{report['tg_mean_ratio']:.3f}, without the {h['argmax_us']:.0f} us greedy argmax "
           f"{report['tg_bare_ratio']:.3f} / quiet {report['tg_bare_ratio_quiet']:.3f}); peak {h['peak_mb']:.1f} MB vs "
           f"time -v {lb['peak_mb']:.1f} MB (ratio {report['peak_memory_ratio_harness_over_time_v']:.3f}); "
