@@ -7,7 +7,7 @@ settings, persistent thread pool, KV cleared per repetition, timed region around
 for the token fed in tg: greedy argmax of the logits (what an app does) where llama-bench feeds random
 ids; the runner records that argmax's cost per token and the benchmark reports tg with and without it.
 
-Per round, the LLM runner (a job of kind llm: pp P and tg N at depth 0, 1 thread, SmolLM2 Q4_0) runs,
+Per round, the LLM runner (a job of kind llm: pp P and tg N at depth 0, 1 and 2 threads, SmolLM2 Q4_0) runs,
 then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.llama_bench_args> -r R -o
 json`` (like with like: the runner says which llama-bench flags reproduce its tests), their order
 alternating so drift hits both alike. The host is shared, so each round records the 1-minute load
@@ -45,7 +45,7 @@ from harness.builds.runner.llama_bench import build_llama_bench
 from harness.builds.runner.llm import build_llm_runner
 from harness.errors import HarnessError
 
-PP, TG, REPS, THREADS = 64, 16, 5, 1
+PP, TG, REPS = 64, 16, 5
 PRECISION = "Q4_0"
 #: the runner's stopping rule pinned to llama-bench's: one warm-up run, then REPS repetitions
 MEASURE = {"warmup": 1, "warmup_s": 0.0, "min_iterations": REPS, "min_seconds": 0.0, "max_seconds": 60.0,
@@ -70,10 +70,10 @@ def _tools() -> tuple[list[str], Path, Path]:
     return ["sh", str(runner.path / "run.sh")], bench, folder / manifest.precisions[PRECISION].file
 
 
-def _harness(argv: list[str], model: Path, out: Path) -> dict[str, Any]:
+def _harness(argv: list[str], model: Path, out: Path, threads: int) -> dict[str, Any]:
     out.mkdir(parents=True)
     job = {"protocol": 1, "kind": "llm", "models": {"model": str(model)}, "inputs": None,
-           "params": {"pp": [PP], "tg": [TG], "depths": [0], "greedy": 0, "threads": THREADS},
+           "params": {"pp": [PP], "tg": [TG], "depths": [0], "greedy": 0, "threads": threads},
            "measure": MEASURE, "out_dir": str(out)}
     (out / "job.json").write_text(json.dumps(job))
     proc = subprocess.run([*PREFIX, *argv, str(out / "job.json")], capture_output=True, text=True, timeout=600)
@@ -107,18 +107,18 @@ def _llama_bench(bench: Path, args: str) -> dict[str, Any]:
                                             "poll", "cpu_mask", "n_gpu_layers", "embeddings")}}
 
 
-def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int) -> dict[str, Any]:
+def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int, threads: int) -> dict[str, Any]:
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
     loads: list[float] = []
-    args = _harness(argv, model, tmp / "flags")["llama_bench_args"]  # the runner says how to reproduce it
+    args = _harness(argv, model, tmp / "flags", threads)["llama_bench_args"]  # the runner says how to reproduce it
     for i in range(rounds):
         loads.append(os.getloadavg()[0])
         if i % 2:
             theirs.append(_llama_bench(bench, args))
-            ours.append(_harness(argv, model, tmp / f"h{i}"))
+            ours.append(_harness(argv, model, tmp / f"h{i}", threads))
         else:
-            ours.append(_harness(argv, model, tmp / f"h{i}"))
+            ours.append(_harness(argv, model, tmp / f"h{i}", threads))
             theirs.append(_llama_bench(bench, args))
     assert all(o["n_pp"] == REPS == t["n_pp"] for o, t in zip(ours, theirs))  # the same number of repetitions
     assert all(o["llama_bench_args"] == args for o in ours)
@@ -146,14 +146,19 @@ def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int) -
             "llama_bench_settings": theirs[0]["settings"], "llama_bench_build_commit": theirs[0]["build_commit"]}
 
 
-def test_llama_cpp_pp_tg_and_memory_vs_llama_bench(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("threads", [1, 2])
+def test_llama_cpp_pp_tg_and_memory_vs_llama_bench(benchmark, tmp_path: Path, threads: int) -> None:  # type: ignore[no-untyped-def]
+    """1 thread: the loops themselves. 2 threads: also the thread pool (llama-bench attaches a persistent
+    one; without it ggml starts and joins a pool per graph, i.e. per token)."""
+    if threads > 1 and benchmark.disabled:
+        pytest.skip("the 2-thread comparison runs with --benchmark-enable only (minutes on a busy 2-core host)")
     argv, bench, model = _tools()
-    rounds = 1 if benchmark.disabled else 12  # CI (benchmarks disabled): one round, the two tools still run
-    report = benchmark.pedantic(_rounds, args=(argv, bench, model, tmp_path, rounds), rounds=1, iterations=1)
-    benchmark.extra_info.update({"rounds": rounds, "pp": PP, "tg": TG, "reps": REPS, "threads": THREADS,
+    rounds = 1 if benchmark.disabled else (12 if threads == 1 else 6)  # CI: one round, the two tools still run
+    report = benchmark.pedantic(_rounds, args=(argv, bench, model, tmp_path, rounds, threads), rounds=1, iterations=1)
+    benchmark.extra_info.update({"rounds": rounds, "pp": PP, "tg": TG, "reps": REPS, "threads": threads,
                                  "precision": PRECISION, "nice": NICE or "0", **report})
     h, lb, q = report["harness"], report["llama_bench"], report["quiet_rounds"]
-    print(f"\nSmolLM2 {PRECISION}, {THREADS} thread, nice {NICE or 0}, {rounds} interleaved rounds (1-min load "
+    print(f"\nSmolLM2 {PRECISION}, {threads} thread(s), nice {NICE or 0}, {rounds} interleaved rounds (1-min load "
           f"{min(report['load_1min']):.1f}-{max(report['load_1min']):.1f}; quiet rounds {q}), harness/llama-bench "
           f"medians: pp{PP} {h['pp']:.1f}/{lb['pp']:.1f} tok/s ratio {report['pp_ratio']:.3f} (quiet "
           f"{report['pp_ratio_quiet']:.3f}, rounds' quartiles {report['pp_ratio_round_quartiles'][0]:.3f}-"
