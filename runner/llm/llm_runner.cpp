@@ -360,6 +360,15 @@ std::string series_key(const char* what, int n, int depth) {
   return std::string(what) + std::to_string(n) + "@d" + std::to_string(depth);
 }
 
+// a word a POSIX shell (and Python's shlex) reads back as itself
+std::string shell_quote(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+=:,@%") == std::string::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
 std::string join_ints(const std::vector<int>& v) {
   std::string out;
   for (int x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
@@ -423,7 +432,7 @@ Outputs run_llm(const json& job, json& result, double& watch) {
                        {"timed", "pp: the prompt's llama_decode calls + synchronize; tg: T x (llama_decode + "
                                  "argmax); depth fill and KV reset untimed; one persistent thread pool per test"}};
   {
-    std::string args = "-m " + path + " -p " + join_ints(pps) + " -n " + join_ints(tgs) + " -d " + join_ints(depths) +
+    std::string args = "-m " + shell_quote(path) + " -p " + join_ints(pps) + " -n " + join_ints(tgs) + " -d " + join_ints(depths) +
                        " -t " + std::to_string(threads) + " -b " + std::to_string(n_batch) + " -ub " +
                        std::to_string(n_ubatch) + " -ctk f16 -ctv f16 -fa auto -ngl 0 --poll " + std::to_string(poll) +
                        " -C 0x0 --prio 0 -embd 0 -lm " + llama_load_mode_name(llama_model_default_params().load_mode);
@@ -556,7 +565,8 @@ Outputs run_llm(const json& job, json& result, double& watch) {
   Outputs outputs;
   if (greedy_n > 0) {  // greedy continuation of the fixed text's first prompt tokens: runners compare these
     const int prompt = std::min<int>(params.value("greedy_prompt", 32), static_cast<int>(ids.size()));
-    Context ctx(model, static_cast<uint32_t>(prompt + greedy_n + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+    ThreadPool pool(threads, poll);
+    Context ctx(model, static_cast<uint32_t>(prompt + greedy_n + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false, &pool);
     prefill(ctx, ids.data(), prompt, n_batch, "the greedy prompt");
     Array tokens{"<i4", {greedy_n}, std::vector<uint8_t>(static_cast<size_t>(greedy_n) * 4)};
     Batch one(1);

@@ -79,11 +79,14 @@ def test_its_recorded_llama_bench_flags_reproduce_its_settings(llm_x86: RunnerBu
     """The result says how to rerun its tests with llama-bench (session.llama_bench_args) and what
     llama.cpp made of the context it asked for; llama-bench given those flags runs the same tests
     with the same settings, and the greedy argmax's cost per tg token is recorded."""
-    got = run(["sh", str(llm_x86.path / "run.sh")], _job(q4, tmp_path / "f", depths=[0, 32], poll=20))
+    model = tmp_path / "my models" / "it's Q4_0.gguf"  # the flags quote what a shell would split
+    model.parent.mkdir()
+    model.symlink_to(q4)
+    got = run(["sh", str(llm_x86.path / "run.sh")], _job(model, tmp_path / "f", depths=[0, 32], poll=20))
     assert got.result and got.result["status"] == "ok", got.stderr[-2000:]
     session = got.result["session"]
     args = shlex.split(session["llama_bench_args"])
-    assert args[args.index("-m") + 1] == str(q4) and args[args.index("-d") + 1] == "0,32"
+    assert args[args.index("-m") + 1] == str(model) and args[args.index("-d") + 1] == "0,32"
     assert session["poll"] == 20 and args[args.index("--poll") + 1] == "20"
     # llama.cpp pads the context to 256 cells and clamps the batch to the asked context (P + T + D)
     assert "pp16@d32: n_ctx 256 (asked 48), n_batch 48, n_ubatch 48" in session["contexts"]
