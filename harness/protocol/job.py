@@ -132,7 +132,7 @@ class Job(_Model):
     (single: {"feedback": {input: output}}, each timed step fed the previous step's output, as a
     streaming model's state; text-generation: {"grid": [{"label", "prompt", "generate"}]};
     translation: {"max_new_tokens", "decoder_start_token_id"}; llm: {"pp", "tg", "depths", "greedy",
-    "greedy_prompt", "ids", "threads", "n_batch", "n_ubatch"}: llama-bench's tests, one series per
+    "greedy_prompt", "ids", "threads", "n_batch", "n_ubatch", "poll"}: llama-bench's tests, one series per
     test ("pp128@d512", tok/s), token ids of the fixed text, greedy tokens kept as outputs).
 
     ``handoff_s`` > 0 (only in a job given on stdin): the runner prints the line ``warm-up`` when its

@@ -37,6 +37,7 @@
 
 #include "clock.hpp"
 #include "ggml-backend.h"
+#include "ggml-cpu.h"
 #include "json.hpp"
 #include "llama.h"
 #include "npz.hpp"
@@ -174,15 +175,49 @@ struct Model {
   int n_vocab() const { return llama_vocab_n_tokens(vocab()); }
 };
 
+// A persistent CPU thread pool, as llama-bench and llama.cpp's own tools attach one to each context.
+// Without it ggml builds and tears down a pool (threads included) for every graph: every decoded token.
+// The pool functions live in the CPU backend, loaded at run time: looked up as llama-bench does.
+struct ThreadPool {
+  ggml_threadpool* p = nullptr;
+  decltype(ggml_threadpool_free)* free_fn = nullptr;
+  ThreadPool(int threads, int poll) {
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!cpu) throw std::runtime_error("no CPU backend loaded" + log_tail());
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+    auto* new_fn = reinterpret_cast<decltype(ggml_threadpool_new)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_new"));
+    free_fn = reinterpret_cast<decltype(ggml_threadpool_free)*>(ggml_backend_reg_get_proc_address(reg, "ggml_threadpool_free"));
+    if (!new_fn || !free_fn) throw std::runtime_error("the CPU backend exports no ggml_threadpool_new/free");
+    ggml_threadpool_params tpp = ggml_threadpool_params_default(threads);  // no CPU mask, normal priority
+    tpp.poll = static_cast<uint32_t>(poll);
+    p = new_fn(&tpp);
+    if (!p) throw std::runtime_error("ggml could not create a thread pool of " + std::to_string(threads) + " threads");
+  }
+  ~ThreadPool() {
+    if (p) free_fn(p);
+  }
+  ThreadPool(const ThreadPool&) = delete;
+  ThreadPool& operator=(const ThreadPool&) = delete;
+};
+
 struct Context {
   llama_context* c = nullptr;
-  Context(const Model& model, uint32_t n_ctx, uint32_t n_batch, uint32_t n_ubatch, int threads, bool all_logits) {
+  // llama-bench's context for a test (to_llama_cparams): n_ctx = P + T + D, its n_batch/n_ubatch,
+  // f16 KV cache, flash attention auto, no embeddings, swa_full off; llama.cpp pads n_ctx to 256
+  // and clamps n_batch/n_ubatch to it (what it did is read back into the result).
+  Context(const Model& model, uint32_t n_ctx, uint32_t n_batch, uint32_t n_ubatch, int threads, bool all_logits,
+          ThreadPool* pool = nullptr) {
     llama_context_params p = llama_context_default_params();
     p.n_ctx = n_ctx;
     p.n_batch = n_batch;
     p.n_ubatch = n_ubatch;
     p.n_threads = threads;
     p.n_threads_batch = threads;
+    p.type_k = GGML_TYPE_F16;
+    p.type_v = GGML_TYPE_F16;
+    p.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_AUTO;
+    p.embeddings = false;
+    p.swa_full = false;
     p.no_perf = true;
     if (all_logits) {
       p.n_outputs_max = n_batch;
@@ -190,6 +225,7 @@ struct Context {
     }
     c = llama_init_from_model(model.m, p);
     if (!c) throw std::runtime_error("llama.cpp could not create a context of " + std::to_string(n_ctx) + " tokens" + log_tail());
+    if (pool) llama_attach_threadpool(c, pool->p, nullptr);
   }
   ~Context() {
     if (c) llama_free(c);
@@ -198,6 +234,12 @@ struct Context {
   Context& operator=(const Context&) = delete;
   llama_memory_t mem() const { return llama_get_memory(c); }
   llama_pos next_pos() const { return llama_memory_seq_pos_max(mem(), 0) + 1; }
+  // what llama.cpp made of the asked sizes, in llama-bench's words
+  std::string describe(uint32_t asked) const {
+    return "n_ctx " + std::to_string(llama_n_ctx(c)) + " (asked " + std::to_string(asked) + "), n_batch " +
+           std::to_string(llama_n_batch(c)) + ", n_ubatch " + std::to_string(llama_n_ubatch(c)) + ", n_seq_max " +
+           std::to_string(llama_n_seq_max(c));
+  }
 };
 
 struct Batch {
@@ -223,9 +265,9 @@ void decode(Context& ctx, Batch& batch, const char* what) {
   if (rc != 0) throw std::runtime_error(std::string("llama_decode failed during ") + what + " (code " + std::to_string(rc) + ")" + log_tail());
 }
 
-// Decodes ids[0..n) at the end of the cache in batches of n_batch; logits for the last token only.
-void prefill(Context& ctx, const llama_token* ids, int n, int n_batch, const char* what) {
-  Batch batch(n_batch);
+// Decodes ids[0..n) at the end of the cache in batches of the given batch's size; logits for the last
+// token of each batch only (llama-bench's test_prompt: llama_batch_get_one).
+void prefill(Context& ctx, Batch& batch, int n_batch, const llama_token* ids, int n, const char* what) {
   for (int done = 0; done < n;) {
     const int k = std::min(n - done, n_batch);
     batch.fill(ids + done, k, ctx.next_pos(), false);
@@ -233,6 +275,11 @@ void prefill(Context& ctx, const llama_token* ids, int n, int n_batch, const cha
     done += k;
   }
   llama_synchronize(ctx.c);
+}
+
+void prefill(Context& ctx, const llama_token* ids, int n, int n_batch, const char* what) {
+  Batch batch(std::min(n, n_batch));
+  prefill(ctx, batch, std::min(n, n_batch), ids, n, what);
 }
 
 llama_token argmax(const float* logits, int n_vocab) {
@@ -313,6 +360,21 @@ std::string series_key(const char* what, int n, int depth) {
   return std::string(what) + std::to_string(n) + "@d" + std::to_string(depth);
 }
 
+// a word a POSIX shell (and Python's shlex) reads back as itself
+std::string shell_quote(const std::string& s) {
+  const bool plain = !s.empty() && s.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_./-+=:,@%") == std::string::npos;
+  if (plain) return s;
+  std::string out = "'";
+  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+std::string join_ints(const std::vector<int>& v) {
+  std::string out;
+  for (int x : v) out += (out.empty() ? "" : ",") + std::to_string(x);
+  return out;
+}
+
 json series_json(const Steady& s, int tokens) {
   json samples = json::array();
   for (double sec : s.seconds) samples.push_back(tokens / std::max(sec, 1e-9));
@@ -327,6 +389,8 @@ Outputs run_llm(const json& job, json& result, double& watch) {
                              ? job["session"]["intra_op_num_threads"].get<int>() : 4);
   const int n_batch = params.value("n_batch", 2048);
   const int n_ubatch = params.value("n_ubatch", 512);
+  const int poll = params.value("poll", 50);  // llama-bench's --poll default: busy-wait share of the pool's threads
+  if (poll < 0 || poll > 100) throw std::runtime_error("ValueError: params.poll must be within 0..100, got " + std::to_string(poll));
   const std::vector<int> pps = int_list(params, "pp", {512});
   const std::vector<int> tgs = int_list(params, "tg", {128});
   const std::vector<int> depths = int_list(params, "depths", {0});
@@ -355,11 +419,25 @@ Outputs run_llm(const json& job, json& result, double& watch) {
 
   char desc[256] = {0};
   llama_model_desc(model.m, desc, sizeof desc);
+  // Everything below is llama-bench's way unless said: the session records it, and llama_bench_args
+  // repeats it as llama-bench flags, so a reader can run the same tests with llama-bench.
   result["session"] = {{"threads", threads}, {"n_batch", n_batch}, {"n_ubatch", n_ubatch}, {"model_desc", desc},
                        {"model_size", static_cast<int64_t>(llama_model_size(model.m))},
                        {"model_n_params", static_cast<int64_t>(llama_model_n_params(model.m))},
                        {"n_vocab", n_vocab}, {"n_ctx_train", n_ctx_train}, {"type_k", "f16"}, {"type_v", "f16"},
-                       {"flash_attn", "auto"}, {"cpu", cpu_variant()}};
+                       {"flash_attn", "auto"}, {"cpu", cpu_variant()}, {"n_gpu_layers", 0}, {"poll", poll},
+                       {"cpu_mask", "0x0"}, {"prio", 0}, {"swa_full", false}, {"embeddings", false},
+                       {"load_mode", llama_load_mode_name(llama_model_default_params().load_mode)},
+                       {"tg_token", "greedy argmax of the previous token's logits (llama-bench: random ids)"},
+                       {"timed", "pp: the prompt's llama_decode calls + synchronize; tg: T x (llama_decode + "
+                                 "argmax); depth fill and KV reset untimed; one persistent thread pool per test"}};
+  {
+    std::string args = "-m " + shell_quote(path) + " -p " + join_ints(pps) + " -n " + join_ints(tgs) + " -d " + join_ints(depths) +
+                       " -t " + std::to_string(threads) + " -b " + std::to_string(n_batch) + " -ub " +
+                       std::to_string(n_ubatch) + " -ctk f16 -ctv f16 -fa auto -ngl 0 --poll " + std::to_string(poll) +
+                       " -C 0x0 --prio 0 -embd 0 -lm " + llama_load_mode_name(llama_model_default_params().load_mode);
+    result["session"]["llama_bench_args"] = args;
+  }
   result["providers"] = {{"requested", job.value("provider", std::string("llama.cpp:CPU"))},
                          {"available", json::array({"llama.cpp:CPU"})},
                          {"session", json::array({"llama.cpp:CPU"})},
@@ -368,7 +446,15 @@ Outputs run_llm(const json& job, json& result, double& watch) {
                          {"fallback", false},
                          {"placement_method", "single provider"}};
   json skipped = json::array();
+  std::string contexts;  // per test: what llama.cpp made of the context sizes asked
+  std::vector<double> argmax_s;  // the greedy step's own cost, per generated token
   bool first = true;
+  // KV reset before each repetition: cleared at depth 0 (llama-bench: llama_memory_clear); trimmed
+  // back to the depth fill otherwise (llama-bench restores a saved state: the same KV content).
+  auto reset = [](Context& ctx, int depth) {
+    if (depth == 0) llama_memory_clear(ctx.mem(), false);
+    else llama_memory_seq_rm(ctx.mem(), 0, depth, -1);
+  };
   for (int depth : depths) {
     for (int pp : pps) {
       if (pp == 0) continue;
@@ -377,14 +463,19 @@ Outputs run_llm(const json& job, json& result, double& watch) {
         continue;
       }
       const double t_ctx = perf_s();
-      Context ctx(model, static_cast<uint32_t>(pp + depth), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+      ThreadPool pool(threads, poll);
+      const uint32_t asked = static_cast<uint32_t>(pp + depth);
+      Context ctx(model, asked, static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false, &pool);
       if (first) result["load_ms"]["context"] = (perf_s() - t_ctx) * 1e3;
-      if (depth > 0) prefill(ctx, stream.data(), depth, n_batch, "the depth fill");
+      contexts += (contexts.empty() ? "" : "; ") + series_key("pp", pp, depth) + ": " + ctx.describe(asked);
+      const int step = static_cast<int>(llama_n_batch(ctx.c));
+      Batch batch(std::min(pp + depth, step));  // allocated once, outside the timed part
+      if (depth > 0) prefill(ctx, batch, step, stream.data(), depth, "the depth fill");
       double ttft = 0;
       auto rep = [&]() {
-        llama_memory_seq_rm(ctx.mem(), 0, depth, -1);
+        reset(ctx, depth);
         const double t0 = perf_s();
-        prefill(ctx, stream.data() + depth, pp, n_batch, "prompt processing");
+        prefill(ctx, batch, step, stream.data() + depth, pp, "prompt processing");
         const double dt = perf_s() - t0;
         argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);  // the first token: TTFT = prefill + this
         ttft = perf_s() - t0;
@@ -420,26 +511,39 @@ Outputs run_llm(const json& job, json& result, double& watch) {
         skipped.push_back(series_key("tg", tg, depth) + ": past the model's context (" + std::to_string(n_ctx_train) + ")");
         continue;
       }
-      Context ctx(model, static_cast<uint32_t>(tg + depth + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
-      if (depth > 0) prefill(ctx, stream.data(), depth, n_batch, "the depth fill");
+      ThreadPool pool(threads, poll);
+      const uint32_t asked = static_cast<uint32_t>(tg + depth);
+      Context ctx(model, asked, static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false, &pool);
+      contexts += (contexts.empty() ? "" : "; ") + series_key("tg", tg, depth) + ": " + ctx.describe(asked);
+      if (depth > 0) prefill(ctx, stream.data(), depth, static_cast<int>(llama_n_batch(ctx.c)), "the depth fill");
       Batch one(1);
       auto rep = [&]() {
-        llama_memory_seq_rm(ctx.mem(), 0, depth, -1);
+        reset(ctx, depth);
         llama_token tok = stream[static_cast<size_t>(depth)];
+        double in_argmax = 0;
         const double t0 = perf_s();
         for (int i = 0; i < tg; ++i) {
           one.fill(&tok, 1, depth + i, true);
           decode(ctx, one, "token generation");
-          tok = argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);  // greedy, as an app decodes
+          const float* logits = llama_get_logits_ith(ctx.c, -1);  // synchronizes, as llama-bench's test_gen does
+          const double a0 = perf_s();
+          tok = argmax(logits, n_vocab);  // greedy, as an app decodes
+          in_argmax += perf_s() - a0;
         }
-        llama_synchronize(ctx.c);
-        return perf_s() - t0;
+        const double dt = perf_s() - t0;
+        argmax_s.push_back(in_argmax / tg);
+        return dt;
       };
       Steady s = measure_rule(rep, rule);
       watch += s.watch;
       result["series"][series_key("tg", tg, depth)] = series_json(s, tg);
       result["windows"][series_key("tg", tg, depth)] = {s.w0, s.w1};
     }
+  }
+  result["session"]["contexts"] = contexts;
+  if (!argmax_s.empty()) {  // what greedy decoding adds to each tg token over llama-bench's random ids (median)
+    std::nth_element(argmax_s.begin(), argmax_s.begin() + argmax_s.size() / 2, argmax_s.end());
+    result["session"]["tg_argmax_ns_per_token"] = static_cast<int64_t>(argmax_s[argmax_s.size() / 2] * 1e9);
   }
   if (result["series"].empty()) throw std::runtime_error("no test fits the model's context: " + dump(skipped));
   if (!skipped.empty()) result["session"]["skipped"] = dump(skipped);
@@ -461,7 +565,8 @@ Outputs run_llm(const json& job, json& result, double& watch) {
   Outputs outputs;
   if (greedy_n > 0) {  // greedy continuation of the fixed text's first prompt tokens: runners compare these
     const int prompt = std::min<int>(params.value("greedy_prompt", 32), static_cast<int>(ids.size()));
-    Context ctx(model, static_cast<uint32_t>(prompt + greedy_n + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false);
+    ThreadPool pool(threads, poll);
+    Context ctx(model, static_cast<uint32_t>(prompt + greedy_n + 1), static_cast<uint32_t>(n_batch), static_cast<uint32_t>(n_ubatch), threads, false, &pool);
     prefill(ctx, ids.data(), prompt, n_batch, "the greedy prompt");
     Array tokens{"<i4", {greedy_n}, std::vector<uint8_t>(static_cast<size_t>(greedy_n) * 4)};
     Batch one(1);

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -71,6 +72,38 @@ def test_a_job_gives_llama_bench_tests_as_series(llm_x86: RunnerBuild, q4: Path,
     assert got.outputs["greedy_tokens"].shape == (4,)
     again = run(argv, _job(q4, tmp_path / "b"))  # greedy decoding is deterministic
     np.testing.assert_array_equal(again.outputs["greedy_tokens"], got.outputs["greedy_tokens"])
+
+
+def test_its_recorded_llama_bench_flags_reproduce_its_settings(llm_x86: RunnerBuild, q4: Path,
+                                                               tmp_path: Path) -> None:
+    """The result says how to rerun its tests with llama-bench (session.llama_bench_args) and what
+    llama.cpp made of the context it asked for; llama-bench given those flags runs the same tests
+    with the same settings, and the greedy argmax's cost per tg token is recorded."""
+    model = tmp_path / "my models" / "it's Q4_0.gguf"  # the flags quote what a shell would split
+    model.parent.mkdir()
+    model.symlink_to(q4)
+    got = run(["sh", str(llm_x86.path / "run.sh")], _job(model, tmp_path / "f", depths=[0, 32], poll=20))
+    assert got.result and got.result["status"] == "ok", got.stderr[-2000:]
+    session = got.result["session"]
+    args = shlex.split(session["llama_bench_args"])
+    assert args[args.index("-m") + 1] == str(model) and args[args.index("-d") + 1] == "0,32"
+    assert session["poll"] == 20 and args[args.index("--poll") + 1] == "20"
+    # llama.cpp pads the context to 256 cells and clamps the batch to the asked context (P + T + D)
+    assert "pp16@d32: n_ctx 256 (asked 48), n_batch 48, n_ubatch 48" in session["contexts"]
+    assert "tg4@d0: n_ctx 256 (asked 4), n_batch 4, n_ubatch 4" in session["contexts"]
+    assert 0 < session["tg_argmax_ns_per_token"] < 10 ** 8
+    proc = subprocess.run([str(build_llama_bench()), *args, "-r", "1", "--no-warmup", "-o", "json"],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    tests = json.loads(proc.stdout)
+    assert {(t["n_prompt"], t["n_gen"], t["n_depth"]) for t in tests} == \
+        {(16, 0, 0), (0, 4, 0), (16, 0, 32), (0, 4, 32)}
+    for t in tests:
+        assert (t["n_threads"], t["n_batch"], t["n_ubatch"], t["type_k"], t["type_v"], t["poll"], t["n_gpu_layers"]) \
+            == (session["threads"], session["n_batch"], session["n_ubatch"], session["type_k"], session["type_v"],
+                session["poll"], session["n_gpu_layers"])
+    bad = run(["sh", str(llm_x86.path / "run.sh")], _job(q4, tmp_path / "p", poll=101))
+    assert bad.result and "params.poll must be within 0..100" in bad.result["error"]
 
 
 def test_its_peak_memory_agrees_with_gnu_time(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
