@@ -57,25 +57,34 @@ def test_peak_is_read_before_the_placement_session_exists(tmp_path: Path, monkey
 
 INDEPENDENT_LOOP = """
 import sys, numpy as np, onnxruntime as ort
+def status(key):
+    return [int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key)][0] / 1024.0
 feeds = {"x": np.load(sys.argv[2])["/x"]}
+before = status("VmRSS:")
 so = ort.SessionOptions(); so.intra_op_num_threads = 1; so.inter_op_num_threads = 1
 sess = ort.InferenceSession(sys.argv[1], so, providers=["CPUExecutionProvider"])
 for _ in range(30):
     sess.run(None, feeds)
-print([int(l.split()[1]) for l in open("/proc/self/status") if l.startswith("VmHWM")][0] / 1024.0)
+print(status("VmHWM:"), before)
 """
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="VmHWM is Linux's")
 def test_peak_matches_one_session_in_a_fresh_process(tmp_path: Path) -> None:
-    """32 MB of weights: a second session next to the timed one would add them again (+35 %)."""
+    """32 MB of weights: a second session next to the timed one would add them again (+80 % of what
+    the session adds). Compared is what the session adds to each process (peak over the RSS just
+    before it): the whole peaks also hold each process's own baseline, and the agent's (its source
+    compiled, the job's bookkeeping) is a few MB above a bare loop's on some hosts (52 vs 47 MB)."""
     model = tiny_mlp(tmp_path / "m.onnx", width=2048)
     job = _job(tmp_path, model, {"/x": np.ones((8, 2048), np.float32)})
     result = _agent_subprocess(tmp_path, job)
-    alone = float(subprocess.run([sys.executable, "-c", INDEPENDENT_LOOP, str(model), str(tmp_path / "in.npz")],
-                                 check=True, capture_output=True, text=True).stdout)
-    ratio = result["memory"]["peak_rss_mb"] / alone
-    assert 0.95 < ratio < 1.05, (result["memory"], alone)
+    peak, before = map(float, subprocess.run([sys.executable, "-c", INDEPENDENT_LOOP, str(model),
+                                              str(tmp_path / "in.npz")],
+                                             check=True, capture_output=True, text=True).stdout.split())
+    memory = result["memory"]
+    ratio = (memory["peak_rss_mb"] - memory["baseline_rss_mb"]) / (peak - before)
+    assert 0.9 < ratio < 1.1, (memory, peak, before)
+    assert 0.8 < memory["peak_rss_mb"] / peak < 1.2, (memory, peak)  # and the whole peaks are alike
 
 
 def test_another_process_busy_on_a_core_is_contention(tmp_path: Path) -> None:
