@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-
 from harness.builds.inputs import make_job_inputs
 from harness.builds.manifest import (
     Manifest,

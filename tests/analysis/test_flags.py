@@ -70,7 +70,7 @@ def test_the_drift_threshold_is_scipys_normal_quantile_to_the_last_digit() -> No
 
     from harness.analysis.autocorrelation import Z975
 
-    assert Z975 == float(stats.norm.ppf(0.975))
+    assert float(stats.norm.ppf(0.975)) == Z975
 
 
 json_values = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),

@@ -32,7 +32,7 @@ def test_robust_sigma_of_normal_sample_and_outliers() -> None:
 def test_mad_scale_is_scipys_normal_quartile_to_the_last_digit() -> None:
     from scipy import stats
 
-    assert MAD_SCALE == 1.0 / float(stats.norm.ppf(0.75))
+    assert 1.0 / float(stats.norm.ppf(0.75)) == MAD_SCALE
 
 
 def test_series_sigma_ignores_a_step_and_an_outlier_run() -> None:
