@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from functools import lru_cache
 
 import numpy as np
 
@@ -28,14 +27,12 @@ def lag1_autocorrelation(x: Sequence[float] | np.ndarray) -> float | None:
     return float((d[:-1] * d[1:]).sum() / denom)
 
 
-@lru_cache(maxsize=1)
-def _z975() -> float:
-    from scipy import stats  # here, not at import: the CLI loads this module for every command
-
-    return float(stats.norm.ppf(0.975))
+# scipy.stats.norm.ppf(0.975) written out: every run judges its cells' drift, and loading scipy.stats for
+# this one number cost each `harness run` ~1.6 s CPU (tests/analysis/test_flags.py checks the digits)
+Z975 = 1.959963984540054
 
 
 def is_autocorrelated(lag1: float | None, n: int) -> bool:
     """Lag-1 autocorrelation above LAG1_LIMIT and above the 97.5 % point of its spread for n independent
     samples (1.96 / sqrt(n)): at n = 10 a lag-1 of 0.3 is chance, at n = 200 it is a drifting device."""
-    return lag1 is not None and n > 0 and lag1 > max(LAG1_LIMIT, _z975() / math.sqrt(n))
+    return lag1 is not None and n > 0 and lag1 > max(LAG1_LIMIT, Z975 / math.sqrt(n))

@@ -30,7 +30,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from harness.analysis.noise import GROSS, differences_sigma
 from harness.analysis.segmentation import bic_penalty, breakpoints
@@ -77,6 +76,7 @@ def level(y: np.ndarray, sigma: float) -> tuple[float, int]:
 
 def step_p(before: np.ndarray, after: np.ndarray, sigma: float, df: float) -> float:
     """Two-sided p of the difference of the two levels, runs independent with σ_run ``sigma``."""
+    from scipy import stats
     lb, nb = level(before, sigma)
     la, na = level(after, sigma)
     diff = la - lb

@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 MIN_SHIFT_ROWS = 5  # fewer rows on a device cannot tell a common shift from a few rows that changed
 
@@ -92,6 +91,7 @@ def shared_offsets(a: Sequence[float], b: Sequence[float], var_runs: Sequence[fl
     about (π / 2) var_run / rows; a chi-square test of the levels' pooled within-side variance against
     that. Judging rows relative to the levels costs degrees of freedom; it pays only when the device's
     rows share their runs' offsets (clocks, thermal state, load)."""
+    from scipy import stats
     df = (len(a) - 1) + (len(b) - 1)
     v = [x for x in var_runs if x > 0 and math.isfinite(x)]
     if df < 1 or not v:

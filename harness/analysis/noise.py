@@ -17,7 +17,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from harness.analysis.thresholds import CALIBRATION_RUNS, MIN_CALIBRATION_RUNS
 
@@ -33,7 +32,9 @@ HISTORY_WINDOW = 30  # the latest runs of a baseline series that σ_run is read 
 RECENT_RUNS = 8  # a history σ_run is checked against the spread of this many latest runs
 
 
-MAD_SCALE = 1.0 / float(stats.norm.ppf(0.75))  # 1.4826: MAD -> σ for normal data
+# 1.4826: MAD -> σ for normal data; 1 / scipy.stats.norm.ppf(0.75) written out so that importing this
+# module does not load scipy.stats (~1.6 s CPU per process); tests/analysis/test_noise.py checks the digits
+MAD_SCALE = 1.0 / 0.6744897501960817
 
 
 def robust_sigma(x: Sequence[float] | np.ndarray) -> float:
@@ -113,6 +114,7 @@ def history_noise(log_medians: Sequence[float] | np.ndarray) -> RunNoise | None:
 
     It counts each run's within-run error too (the series' runs are all there is): a little high, so
     a verdict on it errs towards INCONCLUSIVE."""
+    from scipy import stats
     y = np.asarray(log_medians, dtype=float)
     y = y[np.isfinite(y)][-HISTORY_WINDOW:]
     if y.size < MIN_HISTORY_RUNS:
@@ -183,6 +185,7 @@ def variance_ratio(z: Sequence[float] | np.ndarray, prior_df: float) -> Stalenes
     F test of their mean square against 1 with (kept, prior_df) degrees of freedom; differences more
     than GROSS robust σ out (a row that really changed) are left out of the mean square, so a few real
     changes do not make a calibration look stale. None under MIN_STALE_ROWS."""
+    from scipy import stats
     v = np.asarray(z, dtype=float)
     v = v[np.isfinite(v)]
     if v.size < MIN_STALE_ROWS:
@@ -202,6 +205,7 @@ def calibrate(log_medians: Sequence[float], within_se: Sequence[float]) -> Calib
     """σ_run from A/A runs of one series: the variance of their log medians less the mean within-run
     variance (method of moments), with a 95 % chi-square interval on the degrees of freedom the runs
     are worth given their tails (``tail_df``; None under MIN_CALIBRATION_RUNS)."""
+    from scipy import stats
     m = np.asarray(log_medians, dtype=float)
     se = np.asarray(within_se, dtype=float)
     ok = np.isfinite(m) & np.isfinite(se)

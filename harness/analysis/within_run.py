@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import numpy as np
-from scipy import stats
 
 from harness.analysis.autocorrelation import LAG1_LIMIT, is_autocorrelated, lag1_autocorrelation
 from harness.analysis.stats import CONFIDENCE
@@ -67,6 +66,7 @@ def sample_problem(samples: np.ndarray) -> str | None:
 def _ranks(n: int) -> tuple[int, int, float]:
     """0-based positions (lo, hi) of the order statistics bounding the median at >= 95 %, and the
     normal quantile matching the interval's exact coverage."""
+    from scipy import stats
     j = max(1, int(stats.binom.ppf(_CI_ALPHA / 2, n, 0.5)))  # P(X_(j) > median) <= alpha / 2
     k = n - j + 1
     coverage = 1.0 - 2.0 * float(stats.binom.cdf(j - 1, n, 0.5))

@@ -17,8 +17,6 @@ from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
-import onnx
-
 from harness.builds.inputs import make_job_inputs
 from harness.builds.manifest import (
     Manifest,
@@ -60,6 +58,7 @@ def is_current(build_dir: Path, entry: RuntimeEntry | None, converter_version: s
 
 def model_info(manifest: Manifest, build_dir: Path, workload: Workload, workload_path: Path,
                source_precision: str) -> ModelInfo:
+    import onnx
     entry = manifest.workloads[workload.name]
     pe = entry.precisions.get(source_precision)
     if pe is None or "model" not in pe.files:

@@ -65,6 +65,14 @@ def test_drifting_samples_are_autocorrelated_and_independent_ones_are_not() -> N
     assert F.lag1_autocorrelation([1.0] * 50) is None and F.lag1_autocorrelation([1.0, 2.0]) is None
 
 
+def test_the_drift_threshold_is_scipys_normal_quantile_to_the_last_digit() -> None:
+    from scipy import stats
+
+    from harness.analysis.autocorrelation import Z975
+
+    assert float(stats.norm.ppf(0.975)) == Z975
+
+
 json_values = st.recursive(st.none() | st.booleans() | st.floats() | st.integers() | st.text(),
                            lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3),
                            max_leaves=10)

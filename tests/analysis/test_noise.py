@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from harness.analysis.noise import (
+    MAD_SCALE,
     as_percent,
     calibrate,
     from_percent,
@@ -26,6 +27,12 @@ def test_robust_sigma_of_normal_sample_and_outliers() -> None:
     x[:500] = 1e6  # 2.5 % wild values barely move it
     assert robust_sigma(x) == pytest.approx(2.0, rel=0.1)
     assert math.isnan(robust_sigma([]))
+
+
+def test_mad_scale_is_scipys_normal_quartile_to_the_last_digit() -> None:
+    from scipy import stats
+
+    assert 1.0 / float(stats.norm.ppf(0.75)) == MAD_SCALE
 
 
 def test_series_sigma_ignores_a_step_and_an_outlier_run() -> None:

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st_
 from scipy import stats
 
 from harness.analysis.stats import (
@@ -109,3 +111,13 @@ def test_median_ci_is_scipys_order_statistic_interval_and_covers_the_median() ->
     assert median_ci([1.0]) is None and median_ci([2.0, 2.0, 2.0]) == (2.0, 2.0)
     hits = sum(lo <= 1.0 <= hi for lo, hi in (median_ci(rng.lognormal(0.0, 0.3, 41)) for _ in range(400)))  # type: ignore[misc]
     assert hits >= 0.93 * 400  # the true median (1.0) is covered at least ~95 % of the time
+
+
+@settings(max_examples=300, deadline=None)
+@given(n=st_.integers(min_value=1, max_value=200_000),
+       q=st_.sampled_from([0.025, 0.005, 0.05, 0.0005]) | st_.floats(min_value=1e-6, max_value=1 - 1e-6))
+def test_binomial_half_quantile_is_scipy_stats_binom_ppf(n: int, q: float) -> None:
+    """median_ci's quantile comes from scipy.special (a third of scipy.stats' import cost): the same k."""
+    from harness.analysis.stats import binomial_half_quantile
+
+    assert binomial_half_quantile(q, n) == int(stats.binom.ppf(q, n, 0.5))
