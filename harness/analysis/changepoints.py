@@ -92,10 +92,15 @@ def detect(
     rule: StepRule = StepRule(),
     higher_is_better: bool = False,
     known: Iterable[int] = (),
+    set_aside: Iterable[int] = (),
 ) -> list[ChangePoint]:
-    """Change points of a series of run medians; ``known``: positions of steps already raised."""
+    """Change points of a series of run medians; ``known``: positions of steps already raised;
+    ``set_aside``: positions left out as if missing (throttled nights: ``analysis.throttled_runs``)."""
     m = np.asarray(medians, dtype=float)
-    ok = np.flatnonzero(np.isfinite(m) & (m > 0))
+    keep = np.isfinite(m) & (m > 0)
+    aside = [i for i in set_aside if 0 <= i < m.size]
+    keep[aside] = False
+    ok = np.flatnonzero(keep)
     y = np.log(m[ok])
     n = y.size
     if n < MIN_BEFORE + rule.min_hold:
