@@ -370,6 +370,7 @@ class HistoryOutcome:
     series: int
     false_alerts_per_series: float  # worse alerts ever raised away from the step (not in STEP_NEAR of it)
     raised_within_4: float  # share of series whose step was raised (STEP_AT of it) by its 4th run at the new level
+    # (nights set aside as throttled not counted: a step cannot be confirmed on them)
     dropped_per_series: float  # alerts raised, later no longer detected (flicker)
 
 
@@ -406,7 +407,9 @@ def simulate_history(h: HistoryScenario, series: int, seed: int = 0) -> HistoryO
             dropped += len(open_ - found)
             open_ = found
             ever |= found
-            if h.step != 1.0 and t <= h.step_at + 4 and any(STEP_AT[0] <= i - h.step_at <= STEP_AT[1] for i in found):
+            late = sum(i >= h.step_at for i in aside)  # nights set aside since the step: they confirm nothing
+            if h.step != 1.0 and t - late <= h.step_at + 4 and \
+                    any(STEP_AT[0] <= i - h.step_at <= STEP_AT[1] for i in found):
                 in_time = True
         near = {i for i in ever if h.step != 1.0 and STEP_NEAR[0] <= i - h.step_at <= STEP_NEAR[1]}
         false += len(ever - near)
