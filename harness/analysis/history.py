@@ -122,7 +122,7 @@ def build_series(
         s = Series(key=key, device=key[5], unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
                    higher_is_better=th.higher_is_better, points=points, samples=raw)
         if "throttle" in points:
-            s.set_aside = history_set_aside([x is not None for x in points["throttle"]])
+            s.set_aside = history_set_aside([isinstance(x, str) and bool(x) for x in points["throttle"]])
         if detect_changes:
             runs = (known or {}).get(key, ())
             positions = [i for i, r in enumerate(points["run_id"]) if r in runs] if runs else []
