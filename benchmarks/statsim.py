@@ -29,7 +29,7 @@ import numpy as np
 
 from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
-from harness.analysis.changepoints import StepRule, detect
+from harness.analysis.changepoints import StepRule, detect_set_aside
 from harness.analysis.compare import Comparison, Priors, Verdict, judge_noisy, noisy_row
 from harness.analysis.thresholds import Thresholds
 from harness.analysis.throttled_runs import history_set_aside
@@ -403,7 +403,7 @@ def simulate_history(h: HistoryScenario, series: int, seed: int = 0) -> HistoryO
         in_time = False
         for t in range(6, h.nights + 1):
             aside = history_set_aside(flags[:t].tolist())
-            found = {c.index for c in detect(med[:t], rule=rule, known=open_, set_aside=aside) if c.worse}
+            found = {c.index for c in detect_set_aside(med[:t], aside, rule=rule, known=open_) if c.worse}
             dropped += len(open_ - found)
             open_ = found
             ever |= found

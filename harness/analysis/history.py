@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.analysis.changepoints import ChangePoint, StepRule, detect
+from harness.analysis.changepoints import ChangePoint, StepRule, detect_set_aside
 from harness.analysis.noise import successive_sigma
 from harness.analysis.thresholds import Thresholds
 from harness.analysis.throttled_runs import history_set_aside
@@ -126,7 +126,7 @@ def build_series(
         if detect_changes:
             runs = (known or {}).get(key, ())
             positions = [i for i, r in enumerate(points["run_id"]) if r in runs] if runs else []
-            s.changes = detect(points["median"].to_numpy(), rule=StepRule(threshold=th.delta),
-                               higher_is_better=th.higher_is_better, known=positions, set_aside=s.set_aside)
+            s.changes = detect_set_aside(points["median"].to_numpy(), s.set_aside, rule=StepRule(threshold=th.delta),
+                                         higher_is_better=th.higher_is_better, known=positions)
         out.append(s)
     return out
