@@ -7,8 +7,9 @@ judges all rows together with ``analysis.compare.judge_noisy`` (Holm across rows
 from the runs (k >= 3), from a simulated 10-run calibration (``analysis.noise.calibrate``), or
 assumed from the thresholds. ``cli_agreement`` sends the same samples through `harness compare` as
 pytest-benchmark JSON files and checks verdicts and exit codes agree. ``simulate_history`` runs the
-history detector night by night (``analysis.changepoints.detect`` with the open alerts as known
-steps), as `harness nightly` would.
+history detector night by night (``analysis.changepoints.detect_set_aside`` with the open alerts as
+known steps and the nights the probes flagged set aside), as `harness nightly` would. Thermal run offsets
+come with the probes' throttling flags (``draw_flags``), which compare and history act on.
 
 Used by ``benchmarks/test_statistics_simulation.py`` (the table) and
 ``tests/analysis/test_statistics_quick.py`` (a quick variant with loose bounds).
