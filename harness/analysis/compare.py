@@ -768,7 +768,7 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
                                                    reason, slower_in_b=diff.d > 0)
         applied = test.p < alpha
         shift = Shift(device, fp, len(items), len(la), len(lb), verdict, reason, explanation, math.exp(diff.d),
-                      math.exp(test.low), math.exp(test.high), test.p, math.expm1(gtest.mde),
+                      math.exp(test.low), math.exp(test.high), test.p, _fraction(gtest.mde),
                       diff.sigma_run if source == "estimated" else math.sqrt(diff.var_run), source, applied)
         if device_explains and verdict is Verdict.REGRESSED:
             shift.reason += " (though the probes favour the device, the change survives what they can explain)"
@@ -845,6 +845,11 @@ def rows_share(shifts: Sequence[Shift]) -> float:
     return 1.0 - SHIFT_SHARE * sum(not sh.applied for sh in shifts) / len(shifts)
 
 
+def _fraction(log_effect: float) -> float:
+    """A log-scale effect as a fraction (inf past what a float holds: an MDE no run count reaches)."""
+    return math.expm1(log_effect) if log_effect < 700.0 else math.inf
+
+
 def _pct(x: float) -> str:
     return f"{N.as_percent(x):+.1f} %"
 
@@ -867,7 +872,7 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
         row.sigma_runs, row.sigma_date = noise.runs or None, noise.date or None
     row.sigma_stale = "stale" in noise.detail
     single = _single(item)
-    row.mde = math.expm1(guard.mde)
+    row.mde = _fraction(guard.mde)
     row.paired = item.pairs is not None
     row.shift = item.shift
     bound = math.log1p(th.delta)
