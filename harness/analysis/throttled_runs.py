@@ -16,7 +16,8 @@ has too few unflagged runs to set its own aside. A paired comparison (``ab``) ke
 point), so a hot night can neither open a step nor confirm one, unless it is one of ``PERSISTENT``
 (4) or more flagged nights in a row: a device that throttles night after night is in a new state, which
 a step must still be able to show (it then says it rests on throttled runs). Four is what a step must
-hold for (``changepoints.StepRule.min_hold``).
+hold for (``changepoints.StepRule.min_hold``). A step found with nights set aside must show in the series
+as measured too (``changepoints.detect_set_aside``).
 
 Setting a run aside needs no look at its values: the flag is recorded beside the samples, so an
 unflagged run's offset is drawn as usual and the estimates of what is left stay unbiased; a flag that
