@@ -845,6 +845,11 @@ def rows_share(shifts: Sequence[Shift]) -> float:
     return 1.0 - SHIFT_SHARE * sum(not sh.applied for sh in shifts) / len(shifts)
 
 
+def _ratio(log_ratio: float) -> float:
+    """exp, inf past what a float holds (a side of samples near 0 against one near 1e308)."""
+    return math.exp(log_ratio) if log_ratio < 700.0 else math.inf
+
+
 def _fraction(log_effect: float) -> float:
     """A log-scale effect as a fraction (inf past what a float holds: an MDE no run count reaches)."""
     return math.expm1(log_effect) if log_effect < 700.0 else math.inf
@@ -863,7 +868,7 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     raw_test = S.t_test(raw, th.alpha, tests=tests, bound=math.log1p(th.delta)) if item.rel_diff else test
     a_mean = float(np.mean([e.log_median for e in item.a]))
     row.a, row.b = math.exp(a_mean), math.exp(a_mean + raw.d)
-    row.ratio, row.ci_low, row.ci_high = math.exp(raw.d), math.exp(raw_test.low), math.exp(raw_test.high)
+    row.ratio, row.ci_low, row.ci_high = _ratio(raw.d), _ratio(raw_test.low), _ratio(raw_test.high)
     row.p, row.p_holm = test.p, p_holm
     row.sigma_run, row.sigma_source = math.expm1(noise.sigma), noise.source
     row.sigma_df = noise.df if math.isfinite(noise.df) else None
