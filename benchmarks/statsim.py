@@ -7,8 +7,9 @@ judges all rows together with ``analysis.compare.judge_noisy`` (Holm across rows
 from the runs (k >= 3), from a simulated 10-run calibration (``analysis.noise.calibrate``), or
 assumed from the thresholds. ``cli_agreement`` sends the same samples through `harness compare` as
 pytest-benchmark JSON files and checks verdicts and exit codes agree. ``simulate_history`` runs the
-history detector night by night (``analysis.changepoints.detect`` with the open alerts as known
-steps), as `harness nightly` would.
+history detector night by night (``analysis.changepoints.detect_set_aside`` with the open alerts as
+known steps and the nights the probes flagged set aside), as `harness nightly` would. Thermal run offsets
+come with the probes' throttling flags (``draw_flags``), which compare and history act on.
 
 Used by ``benchmarks/test_statistics_simulation.py`` (the table) and
 ``tests/analysis/test_statistics_quick.py`` (a quick variant with loose bounds).
@@ -29,9 +30,10 @@ import numpy as np
 
 from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
-from harness.analysis.changepoints import StepRule, detect
+from harness.analysis.changepoints import StepRule, detect_set_aside
 from harness.analysis.compare import Comparison, Priors, Verdict, judge_noisy, noisy_row
 from harness.analysis.thresholds import Thresholds
+from harness.analysis.throttled_runs import history_set_aside
 from harness.analysis.within_run import estimate_run
 
 Shape = Callable[[np.random.Generator, int], np.ndarray]
@@ -73,6 +75,9 @@ SHAPES: dict[str, Shape] = {
 }
 OFFSETS = ("normal", "t3", "thermal")  # run offsets: normal, Student t 3 dof, 10 % of runs +8 %
 THERMAL = (0.10, math.log(1.08))
+# What the probes record with it: a hot run carries a throttling flag with FLAG_DETECT, any run falsely with
+# FLAG_FALSE (compare sets flagged runs aside: analysis.throttled_runs); Scenario.evidence False: nothing recorded
+FLAG_DETECT, FLAG_FALSE = 0.80, 0.03
 CONTENDED = (1.4, 2, (0.05, 0.40))  # cores others take on a side under contention, device cores, slowdown range
 KEY = ("w", "fp32", "cpu", "fp-sim", "latency_ms")
 
@@ -93,6 +98,7 @@ class Scenario:
     k_b: int = 0  # runs of B (0: as A)
     stale: float = 1.0  # σ_run of the compared runs / the calibration's
     contention: bool = False  # B's runs measured while others took CONTENDED cores, and slowed by it
+    evidence: bool = True  # the probes record throttling flags (FLAG_DETECT, FLAG_FALSE); False: nothing recorded
 
     @property
     def kb(self) -> int:
@@ -103,7 +109,8 @@ class Scenario:
         src = {"runs": "runs", "calibrated": "calib", "assumed": f"assumed {self.assumed:.0%}"}[self.source]
         extra = "".join([f" {self.offsets}" if self.offsets != "normal" else "", " shared" if self.shared else "",
                          f" σx{self.stale:g}" if self.stale != 1.0 else "", " contention B" if self.contention else "",
-                         " one row" if self.changed == "one" and self.effect != 1.0 else ""])
+                         " one row" if self.changed == "one" and self.effect != 1.0 else "",
+                         " no evidence" if not self.evidence else ""])
         return (f"{self.shape:<20} σ_run {self.sigma_run:>4.0%} n {self.n:>4} rows {self.rows:>2} k {self.k}v{self.kb} "
                 f"{src:<12} B/A {self.effect:.2f}{extra}")
 
@@ -144,19 +151,43 @@ def wilson(p: float, n: int, z: float = 1.959964) -> tuple[float, float]:
     return max(0.0, centre - half), min(1.0, centre + half)
 
 
-def _offsets(rng: np.random.Generator, s: Scenario, sigma: float, size: tuple[int, ...]) -> np.ndarray:
+def _offsets(rng: np.random.Generator, s: Scenario | HistoryScenario, sigma: float,
+             size: tuple[int, ...]) -> np.ndarray:
+    return _offsets_hot(rng, s, sigma, size)[0]
+
+
+def _offsets_hot(rng: np.random.Generator, s: Scenario | HistoryScenario, sigma: float,
+                 size: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """(run offsets, which of them ran hot: the thermal mixture's +8 % draws)."""
     if s.offsets == "t3":
-        return rng.standard_t(3, size) * sigma / math.sqrt(3.0)
+        return rng.standard_t(3, size) * sigma / math.sqrt(3.0), np.zeros(size, dtype=bool)
     if s.offsets == "thermal":
-        return rng.normal(0.0, sigma, size) + np.where(rng.random(size) < THERMAL[0], THERMAL[1], 0.0)
-    return rng.normal(0.0, sigma, size)
+        hot = rng.random(size) < THERMAL[0]
+        return rng.normal(0.0, sigma, size) + np.where(hot, THERMAL[1], 0.0), hot
+    return rng.normal(0.0, sigma, size), np.zeros(size, dtype=bool)
+
+
+def draw_flags(rng: np.random.Generator, hot: np.ndarray, evidence: bool) -> np.ndarray:
+    """The probes' throttling flags for offsets of shape (rows or 1, runs) or (nights,): a hot draw is
+    flagged with probability FLAG_DETECT, and every run (night), hot or not, falsely with FLAG_FALSE
+    (a device-wide reading, so shared by the run's rows). All False when no evidence is recorded."""
+    if not evidence:
+        return np.zeros(hot.shape, dtype=bool)
+    false = rng.random(hot.shape[-1:]) < FLAG_FALSE
+    return (hot & (rng.random(hot.shape) < FLAG_DETECT)) | false
 
 
 def draw_side(rng: np.random.Generator, s: Scenario, k: int, ratios: np.ndarray, sigma: float,
-              contended: bool = False) -> list[list[np.ndarray]]:
-    """[row][run] samples of one side: k runs of every row, each with its run offset (shared or per row)."""
-    off = _offsets(rng, s, sigma, (1, k) if s.shared else (s.rows, k))
+              contended: bool = False, flags_out: list[np.ndarray] | None = None,
+              flag_rng: np.random.Generator | None = None) -> list[list[np.ndarray]]:
+    """[row][run] samples of one side: k runs of every row, each with its run offset (shared or per row);
+    ``flags_out`` gets the (rows, k) throttling flags the probes recorded with them, drawn from ``flag_rng``
+    (its own stream: the samples are the same draws with evidence or without)."""
+    off, hot = _offsets_hot(rng, s, sigma, (1, k) if s.shared else (s.rows, k))
+    flags = draw_flags(flag_rng or rng, hot, s.evidence)
     off = np.broadcast_to(off, (s.rows, k))
+    if flags_out is not None:
+        flags_out.append(np.broadcast_to(flags, (s.rows, k)))
     if contended:
         off = off + rng.uniform(*CONTENDED[2], (1, k))  # contention slows every row of a run
     shape = SHAPES[s.shape]
@@ -180,15 +211,18 @@ def thresholds_for(s: Scenario) -> Thresholds:
     return Thresholds.model_validate({"defaults": {"run_noise": s.assumed}} if s.assumed != 0.05 else {})
 
 
-def _infos(side: str, k: int, contended: bool) -> list[DS.RunInfo]:
+def _infos(side: str, k: int, contended: bool, flags: np.ndarray) -> list[DS.RunInfo]:
+    """One row's runs as compare sees them: run id, contention, the throttling flag of that cell."""
     cores, count = (CONTENDED[0], CONTENDED[1]) if contended else (0.05, CONTENDED[1])
-    return [DS.RunInfo(f"{side}{j}", cores, False, count) for j in range(k)]
+    return [DS.RunInfo(f"{side}{j}", cores, bool(flags[j]), count,
+                       "throttled: simulated thermal status" if flags[j] else "") for j in range(k)]
 
 
 def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
                      samples_out: list[list[tuple[list[np.ndarray], list[np.ndarray]]]] | None = None) -> Outcome:
     """``trials`` comparisons of ``s.rows`` rows; ``samples_out`` collects the first ``keep`` trials' samples."""
     rng = np.random.default_rng(seed)
+    frng = np.random.default_rng([seed, 1])  # the probes' flags: a stream of their own
     th = thresholds_for(s).resolve(*KEY[:3], KEY[4])
     counts = {v: 0 for v in Verdict}
     any_reg = any_imp = any_sus = covered = found = 0
@@ -202,13 +236,15 @@ def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
         truth[: (1 if s.changed == "one" else s.rows)] = s.effect
     sigma = s.sigma_run * s.stale
     for t in range(trials):
-        a_all = draw_side(rng, s, s.k, np.ones(s.rows), sigma, contended=False)
-        b_all = draw_side(rng, s, s.kb, truth, sigma, contended=s.contention)
+        flags: list[np.ndarray] = []
+        a_all = draw_side(rng, s, s.k, np.ones(s.rows), sigma, contended=False, flags_out=flags, flag_rng=frng)
+        b_all = draw_side(rng, s, s.kb, truth, sigma, contended=s.contention, flags_out=flags, flag_rng=frng)
         items, calibrated = [], {}
         for r in range(s.rows):
             key = (f"w{r}", *KEY[1:])
             items.append(noisy_row(key, th, [estimate_run(x) for x in a_all[r]], [estimate_run(x) for x in b_all[r]],
-                                   a_info=_infos("a", s.k, False), b_info=_infos("b", s.kb, s.contention)))
+                                   a_info=_infos("a", s.k, False, flags[0][r]),
+                                   b_info=_infos("b", s.kb, s.contention, flags[1][r])))
             if s.source == "calibrated":
                 calibrated[key] = _calibration(rng, s)
         shifts = judge_noisy(items, Priors(calibrated=calibrated))
@@ -287,6 +323,7 @@ def run_cli(args: Sequence[str]) -> tuple[int, str]:
 def cli_agreement(s: Scenario, trials: int, folder: Path, seed: int = 0) -> tuple[int, int]:
     """(agreeing trials, trials): verdict of every row and the exit code, decision code vs the CLI."""
     samples: list[list[tuple[list[np.ndarray], list[np.ndarray]]]] = []
+    s = Scenario(**{**s.__dict__, "evidence": False})  # pytest-benchmark files carry no probe evidence
     direct = simulate_compare(s, trials, seed=seed, keep=trials, samples_out=samples)
     th = folder / "thresholds.yaml"
     th.write_text(f"defaults: {{run_noise: {s.assumed}}}\n" if s.assumed != 0.05 else "defaults: {}\n")
@@ -318,11 +355,13 @@ class HistoryScenario:
     n: int = 50  # samples per run (lognormal 3 %)
     offsets: str = "normal"  # OFFSETS
     shared: bool = False  # the series of a device (10 of them) share each night's offset
+    evidence: bool = True  # nights carry throttling flags (FLAG_DETECT, FLAG_FALSE); False: nothing recorded
 
     @property
     def label(self) -> str:
         step = f"step {self.step - 1:+.0%} at night {self.step_at}" if self.step != 1.0 else "no step"
-        extra = (f", offsets {self.offsets}" if self.offsets != "normal" else "") + (", shared" if self.shared else "")
+        extra = (f", offsets {self.offsets}" if self.offsets != "normal" else "") + (", shared" if self.shared else "") \
+            + ("" if self.evidence else ", no evidence")
         return f"σ_run {self.sigma_run:>3.0%}, {self.nights} nights, {step}, threshold {self.threshold:.0%}{extra}"
 
 
@@ -332,6 +371,7 @@ class HistoryOutcome:
     series: int
     false_alerts_per_series: float  # worse alerts ever raised away from the step (not in STEP_NEAR of it)
     raised_within_4: float  # share of series whose step was raised (STEP_AT of it) by its 4th run at the new level
+    # (nights set aside as throttled not counted: a step cannot be confirmed on them)
     dropped_per_series: float  # alerts raised, later no longer detected (flicker)
 
 
@@ -344,23 +384,33 @@ def simulate_history(h: HistoryScenario, series: int, seed: int = 0) -> HistoryO
     rule = StepRule(threshold=h.threshold)
     false = raised_in_time = dropped = 0
     shape = Scenario(sigma_run=h.sigma_run, offsets=h.offsets)
-    device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
+    frng = np.random.default_rng([seed, 1])  # the probes' flags: a stream of their own
+    device = _offsets_hot(rng, shape, h.sigma_run, (h.nights,))
+    device_flags = draw_flags(frng, device[1], h.evidence)
     for i in range(series):
         levels = np.where(np.arange(h.nights) >= h.step_at, h.step, 1.0) if h.step != 1.0 else np.ones(h.nights)
         if h.shared and i % 10 == 0:
-            device_offsets = _offsets(rng, shape, h.sigma_run, (h.nights,))
-        off = device_offsets if h.shared else _offsets(rng, shape, h.sigma_run, (h.nights,))
+            device = _offsets_hot(rng, shape, h.sigma_run, (h.nights,))
+            device_flags = draw_flags(frng, device[1], h.evidence)
+        if h.shared:
+            off, flags = device[0], device_flags
+        else:
+            off, hot = _offsets_hot(rng, shape, h.sigma_run, (h.nights,))
+            flags = draw_flags(frng, hot, h.evidence)
         med = np.array([lvl * math.exp(o) * float(np.median(rng.lognormal(0, 0.03, h.n)))
                         for lvl, o in zip(levels, off, strict=True)])
         ever: set[int] = set()
         open_: set[int] = set()
         in_time = False
         for t in range(6, h.nights + 1):
-            found = {c.index for c in detect(med[:t], rule=rule, known=open_) if c.worse}
+            aside = history_set_aside(flags[:t].tolist())
+            found = {c.index for c in detect_set_aside(med[:t], aside, rule=rule, known=open_) if c.worse}
             dropped += len(open_ - found)
             open_ = found
             ever |= found
-            if h.step != 1.0 and t <= h.step_at + 4 and any(STEP_AT[0] <= i - h.step_at <= STEP_AT[1] for i in found):
+            late = sum(i >= h.step_at for i in aside)  # nights set aside since the step: they confirm nothing
+            if h.step != 1.0 and t - late <= h.step_at + 4 and \
+                    any(STEP_AT[0] <= i - h.step_at <= STEP_AT[1] for i in found):
                 in_time = True
         near = {i for i in ever if h.step != 1.0 and STEP_NEAR[0] <= i - h.step_at <= STEP_NEAR[1]}
         false += len(ever - near)

@@ -66,7 +66,7 @@ class CellRecord:
 SIDE_COLUMNS = [
     "run_id", "cell_id", "round", "device", "device_fingerprint", "workload", "precision", "backend", "build_id",
     "artifact_sha256", "metric", "unit", "method", "status", "error", "kind", "value", "samples", "stats",
-    "config", "flags", "contention_cores", "cpu_count",
+    "config", "flags", "contention_cores", "cpu_count", "throttle",
 ]
 CELL_COLUMNS = ["run_id", "cell_id", *CELL_KEY, "device", "status", "error"]  # cell_id: the store's (None: a file)
 
@@ -219,6 +219,11 @@ def labels(flags: Iterable[Flag]) -> str:
 
 def codes(flags: Iterable[Flag]) -> str:
     return ",".join(f.code for f in flags)
+
+
+def throttle_note(flags: Iterable[Any] | None) -> str | None:
+    """What the throttling probe said about a cell (its first ``throttled`` flag's message), or None."""
+    return next((f.message for f in parse_flags(flags) if f.code == THROTTLED), None)
 
 
 def flag_codes(flags: Iterable[Any] | None) -> tuple[str, ...]:

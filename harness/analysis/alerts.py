@@ -79,7 +79,8 @@ def detect_alerts(
                 continue
             run_id = str(pts["run_id"].iloc[cp.index])
             state, note = "suspected", ""
-            if len(pts) - cp.index >= confirm_runs:
+            aside, kept = s.throttled(cp.index)
+            if len(pts) - cp.index - len(aside) >= confirm_runs:  # a throttled night set aside confirms nothing
                 state = "confirmed"
             back = _recovery(s, i)
             if back is not None:
@@ -95,8 +96,18 @@ def detect_alerts(
                 metric=s.key[4], device=s.device, run_id=run_id, prev_run_id=str(pts["run_id"].iloc[cp.index - 1]),
                 build_id=_str(pts["build_id"].iloc[cp.index]), prev_build_id=_str(pts["build_id"].iloc[cp.index - 1]),
                 at=str(pts["run_created_at"].iloc[cp.index]), before=cp.before, after=cp.after, ratio=cp.ratio,
-                p=cp.p, state=state, note=note))
+                p=cp.p, state=state, note=_throttle_note(note, aside, kept)))
     return out
+
+
+def _throttle_note(note: str, aside: list[str], kept: list[str]) -> str:
+    """The alert's note with the throttled nights from its step on: set aside, or kept (it rests on them)."""
+    parts = [note] if note else []
+    if aside:
+        parts.append(f"throttled night(s) set aside: {', '.join(aside)}")
+    if kept:
+        parts.append(f"rests on throttled nights (throttling night after night): {', '.join(kept)}")
+    return "; ".join(parts)
 
 
 def _recovery(s: Series, i: int) -> str | None:

@@ -92,10 +92,15 @@ def detect(
     rule: StepRule = StepRule(),
     higher_is_better: bool = False,
     known: Iterable[int] = (),
+    set_aside: Iterable[int] = (),
 ) -> list[ChangePoint]:
-    """Change points of a series of run medians; ``known``: positions of steps already raised."""
+    """Change points of a series of run medians; ``known``: positions of steps already raised;
+    ``set_aside``: positions left out as if missing (throttled nights: ``analysis.throttled_runs``)."""
     m = np.asarray(medians, dtype=float)
-    ok = np.flatnonzero(np.isfinite(m) & (m > 0))
+    keep = np.isfinite(m) & (m > 0)
+    aside = [i for i in set_aside if 0 <= i < m.size]
+    keep[aside] = False
+    ok = np.flatnonzero(keep)
     y = np.log(m[ok])
     n = y.size
     if n < MIN_BEFORE + rule.min_hold:
@@ -123,6 +128,29 @@ def detect(
         start = at
         k = at + MIN_BEFORE  # the new level needs its own history before it can step again
     return out
+
+
+def detect_set_aside(
+    medians: Sequence[float] | np.ndarray,
+    set_aside: Sequence[int],
+    *,
+    rule: StepRule = StepRule(),
+    higher_is_better: bool = False,
+    known: Iterable[int] = (),
+) -> list[ChangePoint]:
+    """Change points with throttled nights set aside (``analysis.throttled_runs``): a step must show
+    without them, so hot nights can neither open nor confirm one; and the series as measured must step the
+    same way too, from ``rule.window`` runs before it to one after (hot nights just before a real step
+    merge with it there), since leaving nights out thins the level before a step and the σ_run
+    estimate, which let ordinary run-to-run noise through at σ_run 4 % with thermal nights shared by a
+    device (0.04 false alerts per series over 60 nights in one simulated draw, against 0.00)."""
+    known = list(known)
+    found = detect(medians, rule=rule, higher_is_better=higher_is_better, known=known, set_aside=set_aside)
+    if not set_aside or not found:
+        return found
+    plain = detect(medians, rule=rule, higher_is_better=higher_is_better, known=known)
+    return [c for c in found if any(p.worse == c.worse and c.index - rule.window <= p.index <= c.index + 1
+                                    for p in plain)]
 
 
 def _may_hold(y: np.ndarray, rule: StepRule, thr: float) -> np.ndarray:

@@ -32,6 +32,7 @@ import pandas as pd
 from harness.analysis import device_shift as DS
 from harness.analysis import noise as N
 from harness.analysis import stats as S
+from harness.analysis import throttled_runs as TR
 from harness.analysis.compare_unmatched import FailedCell, OneSided, unmatched
 from harness.analysis.flags import CONTENTION_CORES
 from harness.analysis.thresholds import Threshold, Thresholds
@@ -123,6 +124,7 @@ class Comparison:
     notes: list[str] = field(default_factory=list)
     shifts: list[Shift] = field(default_factory=list)  # one per device with enough rows: judged once
     one_sided: list[OneSided] = field(default_factory=list)  # not compared: listed, no verdict
+    throttled: list[TR.SetAside] = field(default_factory=list)  # per device with flagged runs: set aside or kept
 
     def counts(self) -> dict[str, int]:
         out = {v.value: 0 for v in Verdict}
@@ -151,6 +153,8 @@ class Comparison:
             "shifts": [s.to_dict() for s in self.shifts],
             "rows": [r.to_dict() for r in self.rows],
             "one_sided": [o.to_dict() for o in self.one_sided],
+            "throttled": [{"device": t.device, "set_aside": [asdict(f) for f in t.set_aside],
+                           "kept": [asdict(f) for f in t.kept]} for t in self.throttled],
         }
 
 
@@ -210,7 +214,8 @@ def compare(
     lone = unmatched(ga, gb, fails_a, fails_b)
     rows += _one_side_rows(lone.fingerprint_moved, lone.failed, ga)
     rows.sort(key=lambda r: (r.device, r.workload, r.precision, r.backend, r.metric))
-    cmp = Comparison(a.label, b.label, rows, shifts=shifts, one_sided=lone.one_sided)
+    throttled = list({id(it.throttle): it.throttle for it in pending if it.throttle is not None}.values())
+    cmp = Comparison(a.label, b.label, rows, shifts=shifts, one_sided=lone.one_sided, throttled=throttled)
     _summary_notes(cmp, paired)
     return cmp
 
@@ -435,14 +440,17 @@ class NoisyRow:
     rel_diff: S.Difference | None = None  # B - A relative to the device's common shift, when one applies
     shift: float | None = None
     checked: bool = False  # a prior σ_run was checked against the rows at hand
+    throttle: TR.SetAside | None = None  # the device's throttled runs: set aside or kept (throttled_runs)
 
 
 def _run_info(rec: Mapping[str, Any]) -> DS.RunInfo:
     flags = rec.get("flags")
     cores = _float_or_none(rec.get("contention_cores"))
     count = _float_or_none(rec.get("cpu_count"))
-    return DS.RunInfo(str(rec.get("run_id") or ""), cores,
-                      isinstance(flags, (tuple, list)) and THROTTLED in flags, int(count) if count else None)
+    throttled = isinstance(flags, (tuple, list)) and THROTTLED in flags
+    note = rec.get("throttle")
+    return DS.RunInfo(str(rec.get("run_id") or ""), cores, throttled, int(count) if count else None,
+                      (str(note) if isinstance(note, str) and note else THROTTLED) if throttled else "")
 
 
 def _run_estimates(side: str, m: Runs) -> list[tuple[Any, RunEstimate, DS.RunInfo]] | str:
@@ -583,6 +591,35 @@ def _orientation(item: NoisyRow) -> int:
     return -1 if item.th.higher_is_better else 1
 
 
+def _set_aside_throttled(pending: Sequence[NoisyRow]) -> None:
+    """Per device, the runs with throttling evidence are set aside from every row of the device (and so
+    from its common shift) where ``throttled_runs.decide`` says so; rows say which, and why. Paired rows
+    (``ab``) keep their rounds whole."""
+    groups: dict[tuple[str, str], list[NoisyRow]] = {}
+    for it in pending:
+        if it.pairs is None and len(it.a_info) == len(it.a) and len(it.b_info) == len(it.b):
+            groups.setdefault(_device_key(it), []).append(it)
+    for (device, _), items in groups.items():
+        if not any(i.throttled for it in items for i in (*it.a_info, *it.b_info)):
+            continue
+        decision = TR.decide(device, [(i.run_id, (i.flag or THROTTLED) if i.throttled else None)
+                                      for it in items for i in it.a_info],
+                             [(i.run_id, (i.flag or THROTTLED) if i.throttled else None)
+                              for it in items for i in it.b_info])
+        drop = decision.run_ids
+        for it in items:
+            it.throttle = decision
+            keep_a = [j for j, i in enumerate(it.a_info) if i.run_id not in drop["A"]]
+            keep_b = [j for j, i in enumerate(it.b_info) if i.run_id not in drop["B"]]
+            if keep_a and keep_b and (len(keep_a) < len(it.a) or len(keep_b) < len(it.b)):
+                it.a, it.a_info = [it.a[j] for j in keep_a], [it.a_info[j] for j in keep_a]
+                it.b, it.b_info = [it.b[j] for j in keep_b], [it.b_info[j] for j in keep_b]
+                it.row.runs_a, it.row.runs_b = len(it.a), len(it.b)
+                it.row.n_a, it.row.n_b = sum(e.n for e in it.a), sum(e.n for e in it.b)
+            if decision.sentence:
+                it.row.notes.append(decision.sentence)
+
+
 def _check_priors(pending: Sequence[NoisyRow]) -> None:
     """A calibration, history or assumed σ_run checked against the rows at hand: per device, each row's
     B - A (less the device's median change) over the standard error the prior gives it has unit
@@ -721,6 +758,8 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
         info_b = [i for it in items for i in it.b_info]
         ev = DS.evidence(info_a, info_b)
         device_explains, explanation = DS.explain(ev, diff.d > 0, contention_threshold)
+        if items[0].throttle is not None and items[0].throttle.set_aside:
+            explanation += f"; {len(items[0].throttle.set_aside)} throttled run(s) set aside before judging"
         bound = math.log1p(th.delta)
         verdict, reason = _shift_verdict(diff, test, gtest, bound, single, alpha)
         if verdict in (Verdict.REGRESSED, Verdict.IMPROVED, Verdict.SUSPECTED) and \
@@ -729,7 +768,7 @@ def _device_shifts(pending: Sequence[NoisyRow], contention_threshold: float) -> 
                                                    reason, slower_in_b=diff.d > 0)
         applied = test.p < alpha
         shift = Shift(device, fp, len(items), len(la), len(lb), verdict, reason, explanation, math.exp(diff.d),
-                      math.exp(test.low), math.exp(test.high), test.p, math.expm1(gtest.mde),
+                      math.exp(test.low), math.exp(test.high), test.p, _fraction(gtest.mde),
                       diff.sigma_run if source == "estimated" else math.sqrt(diff.var_run), source, applied)
         if device_explains and verdict is Verdict.REGRESSED:
             shift.reason += " (though the probes favour the device, the change survives what they can explain)"
@@ -777,6 +816,7 @@ def judge_noisy(pending: Sequence[NoisyRow], priors: Priors, *,
                 contention_threshold: float = CONTENTION_CORES) -> list[Shift]:
     """Judge these rows together (Holm across them): fills each row's verdict, numbers and evidence, and
     returns each device's common shift."""
+    _set_aside_throttled(pending)
     for item in pending:
         item.diff, item.noise = _difference(item, priors)
     _check_priors(pending)
@@ -805,6 +845,16 @@ def rows_share(shifts: Sequence[Shift]) -> float:
     return 1.0 - SHIFT_SHARE * sum(not sh.applied for sh in shifts) / len(shifts)
 
 
+def _ratio(log_ratio: float) -> float:
+    """exp, inf past what a float holds (a side of samples near 0 against one near 1e308)."""
+    return math.exp(log_ratio) if log_ratio < 700.0 else math.inf
+
+
+def _fraction(log_effect: float) -> float:
+    """A log-scale effect as a fraction (inf past what a float holds: an MDE no run count reaches)."""
+    return math.expm1(log_effect) if log_effect < 700.0 else math.inf
+
+
 def _pct(x: float) -> str:
     return f"{N.as_percent(x):+.1f} %"
 
@@ -818,7 +868,7 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     raw_test = S.t_test(raw, th.alpha, tests=tests, bound=math.log1p(th.delta)) if item.rel_diff else test
     a_mean = float(np.mean([e.log_median for e in item.a]))
     row.a, row.b = math.exp(a_mean), math.exp(a_mean + raw.d)
-    row.ratio, row.ci_low, row.ci_high = math.exp(raw.d), math.exp(raw_test.low), math.exp(raw_test.high)
+    row.ratio, row.ci_low, row.ci_high = _ratio(raw.d), _ratio(raw_test.low), _ratio(raw_test.high)
     row.p, row.p_holm = test.p, p_holm
     row.sigma_run, row.sigma_source = math.expm1(noise.sigma), noise.source
     row.sigma_df = noise.df if math.isfinite(noise.df) else None
@@ -827,7 +877,7 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
         row.sigma_runs, row.sigma_date = noise.runs or None, noise.date or None
     row.sigma_stale = "stale" in noise.detail
     single = _single(item)
-    row.mde = math.expm1(guard.mde)
+    row.mde = _fraction(guard.mde)
     row.paired = item.pairs is not None
     row.shift = item.shift
     bound = math.log1p(th.delta)
@@ -925,6 +975,7 @@ def _one_side_rows(moved: list[tuple[GroupKey, str]], failed: list[FailedCell], 
 
 
 def _summary_notes(cmp: Comparison, paired: bool) -> None:
+    cmp.notes += [t.sentence for t in cmp.throttled if t.sentence]
     for sh in cmp.shifts:
         if sh.applied or sh.verdict is not Verdict.UNCHANGED:
             cmp.notes.append("common shift: " + sh.sentence + ("; rows judged relative to it" if sh.applied else ""))

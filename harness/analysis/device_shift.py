@@ -35,6 +35,7 @@ class RunInfo:
     cores: float | None = None  # CPU other processes used during its steady windows (contention), in cores
     throttled: bool = False  # a throttling flag on the cell
     cpu_count: int | None = None  # cores of the device
+    flag: str = ""  # what the throttling probe said ("throttled" when only the code is known)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 Input: a Store.metrics_frame (plus raw samples keyed by (cell_id, metric)). Output: one
 Series per key, ordered by run time, with the per-run median, IQR and sample count, the series'
-own run-to-run noise σ_run, and the change points found on the per-run medians.
+own run-to-run noise σ_run, and the change points found on the per-run medians. A night whose cell
+carries a throttling flag (the frame's ``throttle`` column) is left out of detection unless the device
+throttled night after night (``analysis.throttled_runs.history_set_aside``): a hot night neither opens
+nor confirms a step.
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from harness.analysis.changepoints import ChangePoint, StepRule, detect
+from harness.analysis.changepoints import ChangePoint, StepRule, detect_set_aside
 from harness.analysis.noise import successive_sigma
 from harness.analysis.thresholds import Thresholds
+from harness.analysis.throttled_runs import history_set_aside
 
 # The device's part of a series is its profile name with its fingerprint: two profiles of one machine (one
 # fingerprint; say 2 threads and 1 thread) are two series, never one mixing both; the name is last so the
@@ -35,6 +39,18 @@ class Series:
     points: pd.DataFrame  # run_id, run_created_at, build_id, median, q1, q3, n, cell_id
     samples: list[np.ndarray | None] = field(default_factory=list)
     changes: list[ChangePoint] = field(default_factory=list)
+    set_aside: list[int] = field(default_factory=list)  # positions of throttled nights left out of detection
+
+    def throttled(self, start: int = 0) -> tuple[list[str], list[str]]:
+        """From position ``start`` on: (runs set aside, flagged runs kept), each as "run (what the probe said)"."""
+        if "throttle" not in self.points:
+            return [], []
+        aside: list[str] = []
+        kept: list[str] = []
+        for i, (run, note) in enumerate(zip(self.points["run_id"], self.points["throttle"], strict=True)):
+            if i >= start and isinstance(note, str) and note:
+                (aside if i in self.set_aside else kept).append(f"{run} ({note})")
+        return aside, kept
 
     @property
     def sigma_run(self) -> float:
@@ -100,13 +116,17 @@ def build_series(
         points = pd.DataFrame({"run_id": g["run_id"].to_numpy(), "run_created_at": g["run_created_at"].to_numpy(),
                                "build_id": g["build_id"].to_numpy(), "cell_id": g["cell_id"].to_numpy(),
                                "median": med, "q1": q1, "q3": q3, "n": n})
+        if "throttle" in g:
+            points["throttle"] = [x if isinstance(x, str) and x else None for x in g["throttle"]]
         th = thresholds.resolve(key[0], key[1], key[2], key[4])
         s = Series(key=key, device=key[5], unit=g["unit"].iloc[-1],  # type: ignore[arg-type]
                    higher_is_better=th.higher_is_better, points=points, samples=raw)
+        if "throttle" in points:
+            s.set_aside = history_set_aside([isinstance(x, str) and bool(x) for x in points["throttle"]])
         if detect_changes:
             runs = (known or {}).get(key, ())
             positions = [i for i, r in enumerate(points["run_id"]) if r in runs] if runs else []
-            s.changes = detect(points["median"].to_numpy(), rule=StepRule(threshold=th.delta),
-                               higher_is_better=th.higher_is_better, known=positions)
+            s.changes = detect_set_aside(points["median"].to_numpy(), s.set_aside, rule=StepRule(threshold=th.delta),
+                                         higher_is_better=th.higher_is_better, known=positions)
         out.append(s)
     return out

@@ -85,7 +85,7 @@ def as_percent(sigma: float | None) -> float | None:
     """A σ of log values as the percentage a person reads: 100 (e^σ - 1)."""
     if sigma is None or not math.isfinite(sigma):
         return None
-    return 100.0 * math.expm1(sigma)
+    return 100.0 * math.expm1(sigma) if sigma < 700.0 else math.inf
 
 
 def from_percent(pct: float) -> float:

@@ -6,12 +6,14 @@ puts the two together and keeps alerts in sync).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from fnmatch import fnmatchcase
 
 import numpy as np
 import pandas as pd
 
+from harness.records import throttle_note
 from harness.results.store import Store
 
 HISTORY_RUN_KINDS = ("run", "nightly")  # ab and calibrate runs are experiments, not history
@@ -39,8 +41,25 @@ def history_frames(
     metrics = store.metrics_frame(runs)
     metrics = _filter(metrics, workload=workload, device=device, metric=metric, precision=precision, backend=backend)
     noisy = metrics[metrics["kind"] == "noisy"]
+    noisy = noisy.assign(throttle=noisy["cell_id"].map(_throttle_notes(store, runs)))
     samples = store.samples_for(noisy["cell_id"].unique().tolist()) if with_samples else {}
     return noisy, samples
+
+
+def _throttle_notes(store: Store, runs: Sequence[str]) -> dict[int, str | None]:
+    """cell id -> what its throttling probe said (None: no throttling flag)."""
+    cells = store.cells_frame(runs)
+    if cells.empty or "result_json" not in cells:
+        return {}
+    out: dict[int, str | None] = {}
+    for cid, raw in zip(cells["id"], cells["result_json"], strict=True):
+        try:
+            result = json.loads(raw) if isinstance(raw, str) else raw
+        except ValueError:
+            continue
+        flags = result.get("flags") if isinstance(result, dict) else None
+        out[int(cid)] = throttle_note(flags if isinstance(flags, list) else None)
+    return out
 
 
 def _filter(frame: pd.DataFrame, **globs: str) -> pd.DataFrame:

@@ -21,7 +21,16 @@ import pandas as pd
 
 from harness.config.locations import default_store
 from harness.errors import HarnessError
-from harness.records import CELL_COLUMNS, CELL_KEY, CONTENTION_METRIC, CPU_COUNT_METRIC, SIDE_COLUMNS, Side, flag_codes
+from harness.records import (
+    CELL_COLUMNS,
+    CELL_KEY,
+    CONTENTION_METRIC,
+    CPU_COUNT_METRIC,
+    SIDE_COLUMNS,
+    Side,
+    flag_codes,
+    throttle_note,
+)
 from harness.results.exporters.llama_bench import is_llama_bench, side_from_llama_bench
 from harness.results.exporters.pytest_benchmark import is_pytest_benchmark, read_pytest_benchmark
 from harness.results.identity import config_identity
@@ -123,7 +132,8 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
     for c in cells.to_dict("records"):
         result = _result(c.get("result_json"))
         per_cell[int(c["id"])] = {"config": config_identity(result, c.get("ep_requested")),
-                                  "flags": flag_codes(result.get("flags")), "error": c.get("error")}
+                                  "flags": flag_codes(result.get("flags")), "error": c.get("error"),
+                                  "throttle": throttle_note(result.get("flags"))}
     rows = []
     for rec in judged.to_dict("records"):
         cid = int(rec["cell_id"])
@@ -137,7 +147,7 @@ def side_from_runs(store: Store, run_ids: Sequence[str], *, label: str,
                      "round": (rounds or {}).get(rec["run_id"]), "error": info.get("error"),
                      "samples": raw.get((cid, rec["metric"])), "stats": None, "config": info.get("config"),
                      "flags": info.get("flags", ()), "contention_cores": None if cores is None else float(cores),
-                     "cpu_count": cpu_counts.get(cid)})
+                     "cpu_count": cpu_counts.get(cid), "throttle": info.get("throttle")})
     order = {r: i for i, r in enumerate(run_ids)}
     frame = pd.DataFrame(rows, columns=SIDE_COLUMNS)
     if not frame.empty:
@@ -191,7 +201,8 @@ def _read_export(doc: dict[str, Any], path: Path) -> tuple[pd.DataFrame, pd.Data
         ident["device_fingerprint"] = ident["device_fingerprint"] or ""
         result = cell.get("result") if isinstance(cell.get("result"), dict) else {}
         ep = text(cell.get("ep_requested"), f"{at}.ep_requested", required=False)
-        extra = {"config": config_identity(result, ep), "flags": flag_codes(_flags(result.get("flags"), at)),
+        flags = _flags(result.get("flags"), at)
+        extra = {"config": config_identity(result, ep), "flags": flag_codes(flags), "throttle": throttle_note(flags),
                  "round": None, "stats": None, "contention_cores": None, "cpu_count": None}
         cells.append({k: ident[k] for k in (*CELL_KEY, "device", "status", "error")})
         samples = cell.get("samples") if cell.get("samples") is not None else {}

@@ -362,3 +362,39 @@ def test_a_change_measured_beside_a_busy_neighbour_is_inconclusive_unless_it_sur
     # the busier side got faster: contention explains nothing of that
     d = _contended(store, "d", 3, 1.50, cells=ONE, seed=4, shift=0.70)
     assert _row(_sides(store, d, a)).verdict is Verdict.REGRESSED
+
+
+HOT = {"flags": [{"code": "throttled", "message": "throttled: Pi get_throttled reports soft temperature limit during "
+                                                  "the cell"}]}
+
+
+def test_a_throttled_run_is_set_aside_and_named_when_enough_unflagged_runs_remain(store) -> None:
+    a = record_runs(store, "a", 3, run_sigma=0.01, cells=TEN, seed=5)
+    b = record_runs(store, "b", 3, run_sigma=0.01, cells=TEN, seed=6)
+    record_run(store, "b-hot", cells=TEN, seed=7, offset=1.25, result=HOT)  # B's 4th run ran hot: every row +25 %
+    cmp = _sides(store, a, [*b, "b-hot"])
+    assert cmp.exit_code() == 0 and cmp.shifts[0].verdict is Verdict.UNCHANGED
+    assert [(t.device, [(f.side, f.run_id) for f in t.set_aside]) for t in cmp.throttled] == [("pixel", [("B", "b-hot")])]
+    note = "pixel: throttled run(s) set aside: B run b-hot (throttled: Pi get_throttled reports soft temperature limit"
+    assert any(n.startswith(note) for n in cmp.notes)
+    lat = _row(cmp, workload="w0")
+    assert (lat.runs_a, lat.runs_b) == (3, 3) and any(n.startswith(note) for n in lat.notes)
+    assert cmp.to_dict()["throttled"][0]["set_aside"][0]["run_id"] == "b-hot"
+    # the same samples without the probe's flag: the hot run is evidence like any other, and moves the device
+    record_run(store, "b-warm", cells=TEN, seed=7, offset=1.25)
+    blind = _sides(store, a, [*b, "b-warm"])
+    assert blind.shifts[0].verdict is not Verdict.UNCHANGED and not blind.throttled
+
+
+def test_a_real_regression_with_a_throttled_run_is_still_caught_and_too_few_unflagged_runs_keep_it(store) -> None:
+    a = record_runs(store, "a", 3, run_sigma=0.01, cells=TEN, seed=8)
+    b = record_runs(store, "b", 3, run_sigma=0.01, cells=TEN, seed=9, shift=1.10)
+    record_run(store, "b-hot", cells=TEN, seed=10, shift=1.10, offset=1.08, result=HOT)
+    cmp = _sides(store, a, [*b, "b-hot"])
+    assert cmp.shifts[0].verdict is Verdict.REGRESSED and cmp.exit_code() == 1
+    assert "1 throttled run(s) set aside" in cmp.shifts[0].explanation
+    # one unflagged run of B left: the hot run stays in, and the comparison says what the verdict rests on
+    kept = _sides(store, a, [b[0], "b-hot"])
+    assert not kept.throttled[0].set_aside and [f.run_id for f in kept.throttled[0].kept] == ["b-hot"]
+    assert any("the verdict rests on throttled runs: B run b-hot" in n for n in kept.notes)
+    assert _row(kept, workload="w0").runs_b == 2

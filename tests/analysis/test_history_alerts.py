@@ -139,3 +139,29 @@ def test_a_step_at_the_threshold_stays_raised_night_after_night(tmp_path) -> Non
     kept = _threshold_step_nights(tmp_path, keep=True)
     first = next(i for i, st in enumerate(kept) if st)
     assert all(st and st[0][0] == "n012" for st in kept[first:]), kept
+
+
+def test_throttled_nights_are_set_aside_and_the_alert_names_them(tmp_path) -> None:
+    hot = {"flags": [{"code": "throttled", "message": "throttled: cooling device cooling_device0 active during the cell"}]}
+    s = Store(tmp_path / "t.db")
+    blind, flagged = CellSpec(device="pi-blind", fingerprint="fp-b"), CellSpec(device="pi-hot", fingerprint="fp-h")
+    for i in range(14):  # nights 10-13 ran hot (+12 %); the probes flagged three of the four on pi-hot
+        at = f"2026-01-01T{i:02d}:00:00+00:00"
+        factor = 1.12 if i >= 10 else 1.0
+        record_run(s, f"b-{i:02d}", cells=[blind], seed=i, n=40, sigma=0.03, offset=factor, created_at=at)
+        record_run(s, f"h-{i:02d}", cells=[flagged], seed=i, n=40, sigma=0.03, offset=factor, created_at=at,
+                   result=hot if i in (10, 11, 13) else None)
+    series = load_series(s, metric="latency_ms@b1")
+    assert [c.index for c in _by(series, "pi-blind", "resnet").changes if c.worse] == [10]  # the values alone
+    hot_series = _by(series, "pi-hot", "resnet")
+    assert hot_series.set_aside == [10, 11, 13] and not [c for c in hot_series.changes if c.worse]
+    # a real step a few nights later, with one hot night among it: raised, and the alert says which night was left out
+    for i in range(14, 22):
+        at = f"2026-01-01T{i:02d}:00:00+00:00"
+        record_run(s, f"h-{i:02d}", cells=[flagged], seed=i, n=40, sigma=0.03, offset=1.0 if i < 16 else 1.15,
+                   created_at=at, result=hot if i == 18 else None)
+    hot_series = _by(load_series(s, device="pi-hot", metric="latency_ms@b1"), "pi-hot", "resnet")
+    (alert,) = [a for a in A.detect_alerts([hot_series]) if a.run_id == "h-16"]
+    assert "throttled night(s) set aside: h-18 (throttled: cooling device cooling_device0" in alert.note
+    assert alert.state == "confirmed"  # 6 nights at the new level, one set aside: 5 confirm it
+    s.close()

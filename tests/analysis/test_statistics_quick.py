@@ -67,3 +67,12 @@ def test_history_neither_cries_wolf_nor_misses_a_step() -> None:
     assert quiet.false_alerts_per_series <= 0.08
     step = simulate_history(HistoryScenario(sigma_run=0.02, nights=40, step=1.10, step_at=25), 25, seed=16)
     assert step.raised_within_4 >= 0.8 and step.false_alerts_per_series <= 0.08
+
+
+def test_throttling_evidence_finds_ten_percent_among_thermal_runs() -> None:
+    # 10 % of runs +8 % on the whole device; the probes flag a hot run 4 times in 5 (and any run 3 in 100)
+    s = Scenario(sigma_run=0.02, k=5, effect=1.10, offsets="thermal", shared=True)
+    o = simulate_compare(s, TRIALS, seed=18)
+    assert o.found >= 0.85 and o.regressed_rows == 0 and o.coverage >= 0.85
+    aa = simulate_compare(Scenario(sigma_run=0.04, k=3, offsets="thermal", shared=True), TRIALS, seed=19)
+    assert aa.any_regressed <= 0.05 and aa.any_improved <= 0.05

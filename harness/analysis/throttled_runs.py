@@ -1,0 +1,112 @@
+"""Runs that ran hot, set aside on the evidence the probes recorded (pure).
+
+A thermal run offset (a warm phone, a Pi at its soft temperature limit: 10 % of runs 8 % slow) is
+shared by every row the run measured, and skews the run-level estimates: with five runs a side no
+location test finds +10 % in 90 % of comparisons without knowing which runs ran hot. The probes do know
+(``probes.throttling``: Pi ``get_throttled``, Android thermal status, active cooling devices; a core
+below its max clock under a pinned governor), and flag the cell ``throttled``.
+
+**The rule (compare).** Per device and side, a run with a throttling flag on any of that device's cells
+is set aside from the device's estimates (its rows and its common shift) when at least
+``MIN_UNFLAGGED`` (2) unflagged runs remain on that side; with fewer, every run is kept and the verdict
+says it rests on throttled runs. The sides are judged apart: a hot run of A is set aside even when B
+has too few unflagged runs to set its own aside. A paired comparison (``ab``) keeps its rounds whole.
+
+**The rule (history).** A flagged night is set aside from a series' step detection (as a missing
+point), so a hot night can neither open a step nor confirm one, unless it is one of ``PERSISTENT``
+(4) or more flagged nights in a row: a device that throttles night after night is in a new state, which
+a step must still be able to show (it then says it rests on throttled runs). Four is what a step must
+hold for (``changepoints.StepRule.min_hold``). A step found with nights set aside must show in the series
+as measured too (``changepoints.detect_set_aside``).
+
+Setting a run aside needs no look at its values: the flag is recorded beside the samples, so an
+unflagged run's offset is drawn as usual and the estimates of what is left stay unbiased; a flag that
+misses a hot run (detection < 1) leaves that run in, as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+MIN_UNFLAGGED = 2  # unflagged runs a side must keep for its flagged runs to be set aside
+PERSISTENT = 4  # flagged nights in a row that are the device's state, not a hot night
+
+
+@dataclass(frozen=True)
+class FlaggedRun:
+    """One run with throttling evidence on a device: which side, which run, what the probe said."""
+
+    device: str
+    side: str  # "A" or "B"
+    run_id: str
+    flag: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.side} run {self.run_id} ({self.flag})"
+
+
+@dataclass
+class SetAside:
+    """What the rule decided for one device of a comparison."""
+
+    device: str
+    set_aside: list[FlaggedRun] = field(default_factory=list)  # judged without these runs
+    kept: list[FlaggedRun] = field(default_factory=list)  # flagged, kept: too few unflagged runs on their side
+
+    @property
+    def run_ids(self) -> dict[str, set[str]]:
+        """Side ("A", "B") -> the run ids set aside on it."""
+        out: dict[str, set[str]] = {"A": set(), "B": set()}
+        for f in self.set_aside:
+            out[f.side].add(f.run_id)
+        return out
+
+    @property
+    def sentence(self) -> str:
+        """What a reader must know, or "" when no run of the device was flagged."""
+        parts = []
+        if self.set_aside:
+            parts.append("throttled run(s) set aside: " + "; ".join(f.text for f in self.set_aside)
+                         + f" (at least {MIN_UNFLAGGED} unflagged runs remain on their side)")
+        if self.kept:
+            parts.append("the verdict rests on throttled runs: " + "; ".join(f.text for f in self.kept)
+                         + f" kept (fewer than {MIN_UNFLAGGED} unflagged runs on their side)")
+        return f"{self.device or 'device'}: " + ", ".join(parts) if parts else ""
+
+
+def decide(device: str, a: Iterable[tuple[str, str | None]], b: Iterable[tuple[str, str | None]],
+           min_unflagged: int = MIN_UNFLAGGED) -> SetAside:
+    """``a``, ``b``: (run id, throttling flag or None) for every cell of the device on that side (a run
+    is flagged when any of its cells is). Which flagged runs are set aside, which are kept."""
+    out = SetAside(device)
+    for side, cells in (("A", a), ("B", b)):
+        flags: dict[str, str | None] = {}
+        for run_id, flag in cells:
+            if flag and not flags.get(run_id):
+                flags[run_id] = flag
+            else:
+                flags.setdefault(run_id, None)
+        flagged = [FlaggedRun(device, side, r, f) for r, f in flags.items() if f]
+        unflagged = len(flags) - len(flagged)
+        (out.set_aside if unflagged >= min_unflagged else out.kept).extend(flagged)
+    return out
+
+
+def history_set_aside(flagged: Sequence[bool], persistent: int = PERSISTENT) -> list[int]:
+    """Positions of a series' flagged nights to leave out of step detection: every flagged night but
+    those in a stretch of ``persistent`` or more flagged nights in a row."""
+    out: list[int] = []
+    i, n = 0, len(flagged)
+    while i < n:
+        if not flagged[i]:
+            i += 1
+            continue
+        j = i
+        while j < n and flagged[j]:
+            j += 1
+        if j - i < persistent:
+            out.extend(range(i, j))
+        i = j
+    return out
