@@ -216,10 +216,25 @@ DEFAULT_RESAMPLES = 2000
 ORDER_STATISTICS_MIN_N = 20  # below this the order-statistic interval is too coarse: bootstrap
 
 
+#: up to here 2.0**n is a float: a q that is m / 2**n is decided exactly (integer sums of binomials)
+EXACT_TIE_MAX_N = 1023
+
+
 def binomial_half_quantile(q: float, n: int) -> int:
     """``scipy.stats.binom.ppf(q, n, 0.5)`` for 0 < q < 1: the least k with P(X <= k) >= q, from
     scipy.special's binomial functions (scipy.stats' own pre-Boost recipe). Loading scipy.stats costs
     ~1.2 s CPU, scipy.special a third of that, and every `harness run` prints median intervals."""
+    if q == 0.5:  # a tie for every odd n (P(X <= (n-1)/2) is exactly 1/2), which floats decide by chance
+        return n // 2
+    if n <= EXACT_TIE_MAX_N and (q * 2.0 ** n).is_integer():
+        # q = m / 2**n exactly, so the CDF may equal q: decide in integers, as a tie must be
+        target, total, comb = int(q * 2.0 ** n), 0, 1
+        for k in range(n + 1):
+            total += comb
+            if total >= target:
+                return k
+            comb = comb * (n - k) // (k + 1)
+        return n
     from scipy import special
 
     k = math.ceil(float(special.bdtrik(q, n, 0.5)))
