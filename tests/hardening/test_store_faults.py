@@ -112,11 +112,11 @@ def _tmpfs(where: Path, size: str) -> Iterator[Path]:
 
 def _fill(folder: Path) -> Path:
     filler = folder / "filler"
-    with open(filler, "wb") as f:
+    # unbuffered: a buffered file's close() flushes what the full disk refused once more, and raises there
+    with open(filler, "wb", buffering=0) as f:
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError:
             pass
     return filler
