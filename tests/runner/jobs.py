@@ -10,11 +10,15 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from harness.builds.text_lm import LMConfig, build_text_lm
 from harness.builds.translation import MarianConfig, build_translation
+from harness.plan import Filters
 from harness.protocol import JOB_FROM_STDIN
+from harness.results.store import Store
 from harness.session.jobs import agent_source
+from harness.session.launch import RunRequest, execute, prepare_run
 from tests.helpers import tiny_mlp
 
 FAST = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 3, "min_seconds": 0.0, "max_seconds": 5.0}
@@ -110,3 +114,15 @@ def run(argv: list[str], job: dict[str, Any], timeout: float = 300, *, from_stdi
         with np.load(out / result["outputs"], allow_pickle=False) as z:
             outputs = {k: z[k] for k in z.files}
     return Ran(proc.returncode, result, outputs, proc.stderr)
+
+
+def run_one_ok_cell(tmp_path: Path, devices: Path, workloads: Path) -> tuple[Store, str, pd.DataFrame]:
+    """``harness run`` in process over one device and workload folder, into tmp_path/s.db: the store, the
+    run id and its cells, asserting the run's one cell is ok (the failure shows the cells' errors)."""
+    store = Store(tmp_path / "s.db")
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=workloads, builds_root=tmp_path / "builds")
+    prep = prepare_run(req, store)
+    outcome = execute(prep)
+    cells = store.cells_frame([prep.run_id])
+    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    return store, prep.run_id, cells

@@ -19,15 +19,12 @@ import yaml
 
 from harness.builds.onnx_llm_quality import greedy_tokens
 from harness.builds.runner import RunnerBuild
-from harness.plan import Filters
 from harness.protocol import ProbeFacts
-from harness.results.store import Store
-from harness.session.launch import RunRequest, execute, prepare_run
 from harness.session.llm_cell import GREEDY_PROMPT
 from tests.builds.llama_gguf import write_tiny_llama
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.fixtures import adb_profile_data
-from tests.runner.jobs import run
+from tests.runner.jobs import run, run_one_ok_cell
 
 pytestmark = [pytest.mark.slow, pytest.mark.rig]
 
@@ -55,12 +52,7 @@ def test_the_aarch64_ort_llm_kind_runs_a_cell_over_adb_with_x86_and_host_greedy_
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ADBUTILS_ADB_PATH", arm_adb_rig.adb_bin)
     devices, wl = _config(tmp_path, arm_adb_rig, aarch64_runner.path)
-    store = Store(tmp_path / "s.db")
-    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
-    prep = prepare_run(req, store)
-    outcome = execute(prep)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
     result = json.loads(cells.iloc[0]["result_json"])
     assert ProbeFacts.model_validate(result["env"]).machine == "aarch64"
     assert result["runner"] == "native-ort" and result["session"]["kv_cache"] == "native"

@@ -26,16 +26,13 @@ from harness.builds.gguf import builtin_precisions
 from harness.builds.runner import RunnerBuild
 from harness.builds.runner.llama_bench import build_llama_bench
 from harness.builds.runner.llm import build_llm_runner
-from harness.plan import Filters
 from harness.protocol import Job, ProbeFacts, parse_result
 from harness.results.exporters import RunBundle, export
-from harness.results.store import Store
-from harness.session.launch import RunRequest, execute, prepare_run
 from harness.views.compare import compare_refs
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.binaries import require_binary
 from tests.rigs.fixtures import adb_profile_data
-from tests.runner.jobs import FAST, run
+from tests.runner.jobs import FAST, run, run_one_ok_cell
 
 pytestmark = [pytest.mark.slow, pytest.mark.timeout(1800)]  # the first fetch, build and quality pass
 
@@ -149,26 +146,21 @@ def test_harness_runs_an_llm_workload_and_compares_with_llama_bench(llm_x86: Run
     wl.mkdir()
     _local_profile(devices)
     _llm_workload(wl)
-    store = Store(tmp_path / "s.db")
-    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
-    prep = prepare_run(req, store)
-    outcome = execute(prep)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
-    metrics = store.metrics_frame([prep.run_id]).set_index("metric")
+    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
+    metrics = store.metrics_frame([run_id]).set_index("metric")
     for name in ("pp16@d0", "tg4@d0", "ttft16_ms", "peak_rss_mb", "kl_mean", "top1_agreement", "ppl"):
         assert name in metrics.index, name
     assert 0 < metrics.loc["top1_agreement", "value"] <= 1 and metrics.loc["kl_mean", "value"] > 0
     result = json.loads(cells.iloc[0]["result_json"])
     assert len(result["llm"]["greedy_tokens"]) == 4 and result["runner"] == "native-llm"
     # export as llama-bench; llama-bench's own file has no harness identity: drop it
-    ours = export(RunBundle.load(store, prep.run_id), "llama-bench", tmp_path / "ours.json")
+    ours = export(RunBundle.load(store, run_id), "llama-bench", tmp_path / "ours.json")
     foreign = json.loads(ours.read_text())
     assert {t["n_prompt"] or t["n_gen"] for t in foreign} == {16, 4}
     for t in foreign:
         t.pop("harness")
     (tmp_path / "llama-bench.json").write_text(json.dumps(foreign))
-    cmp = compare_refs(str(tmp_path / "llama-bench.json"), prep.run_id, store=store)
+    cmp = compare_refs(str(tmp_path / "llama-bench.json"), run_id, store=store)
     rows = {r.metric: r for r in cmp.rows}
     assert {"pp16@d0", "tg4@d0"} <= set(rows)
     assert all(r.verdict.value != "INCOMPARABLE" for m, r in rows.items() if m in ("pp16@d0", "tg4@d0")), \
@@ -179,7 +171,7 @@ def test_harness_runs_an_llm_workload_and_compares_with_llama_bench(llm_x86: Run
                            "-o", "json"], capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     real.write_text(proc.stdout)
-    cmp = compare_refs(str(real), prep.run_id, store=store)
+    cmp = compare_refs(str(real), run_id, store=store)
     rows = {r.metric: r for r in cmp.rows}
     assert {"pp16@d0", "tg4@d0"} <= set(rows) and any("take the other side's device" in n for n in cmp.notes)
     assert all(r.verdict.value != "INCOMPARABLE" and r.ratio is not None for m, r in rows.items()
@@ -207,12 +199,7 @@ def test_the_aarch64_bundle_runs_a_short_cell_over_adb_with_x86_greedy_tokens(
                 threads={"intra_op": 1}, env={"QEMU_CPU": "cortex-a76"})
     (devices / "phone.yaml").write_text(yaml.safe_dump(data))
     _llm_workload(wl, measure=ONE_REP)
-    store = Store(tmp_path / "s.db")
-    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
-    prep = prepare_run(req, store)
-    outcome = execute(prep)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
     result = json.loads(cells.iloc[0]["result_json"])
     assert ProbeFacts.model_validate(result["env"]).machine == "aarch64"
     assert set(result["series"]) >= {"pp16@d0", "tg4@d0"}

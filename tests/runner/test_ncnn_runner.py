@@ -29,18 +29,16 @@ import yaml
 
 from harness.builds import image
 from harness.builds.runner import RunnerBuild
-from harness.plan import Filters
 from harness.protocol import Job, ProbeFacts, parse_result
 from harness.results.store import Store
 from harness.runtimes.base import ModelInfo
 from harness.runtimes.ncnn import Ncnn
-from harness.session.launch import RunRequest, execute, prepare_run
 from tests.commands.conftest import write_workload
 from tests.helpers import tiny_mlp
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.fixtures import adb_profile_data
 from tests.rigs.qemu import in_arm_namespace
-from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run
+from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run, run_one_ok_cell
 
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
@@ -243,15 +241,10 @@ def test_the_aarch64_bundle_runs_an_ncnn_cell_over_adb(aarch64_ncnn_runner: Runn
     (devices / "phone.yaml").write_text(yaml.safe_dump(data))
     tiny_mlp(wl / "tiny.onnx")
     write_workload(wl, "[fp32]", min_seconds=0.05)
-    store = Store(tmp_path / "s.db")
-    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
-    prep = prepare_run(req, store)
-    outcome = execute(prep)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
     facts = json.loads(cells.iloc[0]["fingerprint_json"])
     assert facts["agent_machine"] == "aarch64" and str(facts["agent_runner"]).startswith("native ")
-    metrics = store.metrics_frame([prep.run_id]).set_index("metric")["value"]
+    metrics = store.metrics_frame([run_id]).set_index("metric")["value"]
     rel = metrics[[n for n in metrics.index if n.startswith("rel_l2")]]
     assert len(rel) and (rel < 1e-4).all()  # the phone's ncnn outputs against the host's ORT fp32
     print("aarch64 ncnn cell rel-L2 vs host ORT fp32:", rel.to_dict())
