@@ -1,16 +1,18 @@
 """Decode steps without the host language's cost: the text-lm through the Python agent vs the native runner.
 
-Each runner times the same thing per decode step: the step's feeds, the run, the KV cache handed to
-the next step; the greedy argmax is outside on both sides. Per round, four runners generate from the
-same prompt with the same model, their order rotating so drift hits each alike: the native runner and
-the agent with each ``params.kv_cache`` path — ``direct`` (the default: the cache stays ORT's
-OrtValues through ``run_with_ort_values``, every step's small feeds made OrtValues before the first
-step, a tight loop), ``iobinding`` (the cache as bound OrtValues) and ``numpy`` (the public
-``InferenceSession.run``). Reported per precision (fp32, int8, int4 and a tiny decoder of the same
-I/O whose steps are nearly all per-call cost): the quartiles over rounds of native/agent per round
-(decode-step medians and 10th percentiles; target: the default within +-5 % of 1), the per-step cost
-each agent path adds over native in microseconds, and the host's load average before and after
-(a shared host's load moves these figures more than the paths do).
+Each runner times the same thing per decode step: the Run call on feeds made before it, the KV
+cache handed to the next step after it (runner/src/kinds.cpp, lm_generate; agent.py,
+_BoundSteps.decode); the greedy argmax is outside on both sides. Per round, four runners generate
+from the same prompt with the same model, their order rotating so drift hits each alike: the native
+runner and the agent with each ``params.kv_cache`` path — ``iobinding`` (the default: before each
+step, untimed, the step's feeds and the last step's present OrtValues are bound as inputs and the
+outputs bound to the CPU; the timed call is the binding's Run alone), ``direct`` (the cache as
+OrtValues through ``run_with_ort_values``: the feed dict is converted inside the call) and ``numpy``
+(the public ``InferenceSession.run``). Reported per precision (fp32, int8, int4 and a tiny decoder
+of the same I/O whose steps are nearly all per-call cost): the quartiles over rounds of native/agent
+per round (decode-step medians and 10th percentiles; target: the default within +-5 % of 1), the
+per-step cost each agent path adds over native in microseconds, and the host's load average before
+and after (a shared host's load moves these figures more than the paths do).
 Tokens must agree (asserted); the timings are measurements, not asserts.
 
 Run: .venv/bin/pytest benchmarks/test_decode_overhead.py --benchmark-enable -s   (about 7 minutes)
@@ -43,7 +45,7 @@ QUICK = {"warmup": 1, "warmup_s": 0.0, "min_iterations": 2, "min_seconds": 0.0, 
 #: per run, the decode steps' median and 10th percentile: on a shared host the fastest tenth of the
 #: steps is where other processes took the least, so a fixed per-call cost shows most plainly there
 STATS = ("p10", "median")
-RUNNERS = ("native", "agent: direct", "agent: iobinding", "agent: numpy")
+RUNNERS = ("native", "agent: iobinding", "agent: direct", "agent: numpy")
 
 
 #: a 4-layer decoder of the same I/O (11 inputs, 9 outputs) with hardly any compute per step

@@ -808,57 +808,83 @@ class _DirectSteps(_NumpySteps):
                 time.sleep(dt * slowdown)  # the test-only knob, as timed_call applies it
                 dt = clock() - t0
             step_ms.append(dt * 1000.0)
+            feeds.clear()  # this step's dict held the last cache: release it now, not at the loop's end
             token = pick(outs[logits_at].numpy())
         return step_ms
 
 
-class _BoundSteps(_NumpySteps):
-    """Decode steps with the KV cache as OrtValues bound through IoBinding (``kv_cache: iobinding``).
+class _BoundSteps(_DirectSteps):
+    """Decode steps on a bound session: the default (``kv_cache: iobinding``).
 
-    Each present.N.* OrtValue is bound as the next step's past_key_values.N.* as is; only the
-    logits become numpy, after the timed call. Outputs are rebound every step: a bound, allocated
-    output would be reused, and the present tensors grow by one position per step. On the CPU EP
-    this is slower than ``direct`` (see there); it is the path that keeps a device EP's cache
-    off the host once outputs are bound to that device.
+    Before each step's timed call, and outside it, the step's small feeds (made OrtValues before the
+    first step) and the last step's present.N.* OrtValues (as past_key_values.N.*) are bound as the
+    session's inputs through IoBinding and its outputs bound to the CPU, unallocated (ORT allocates
+    them in Run, as it does for the native runner's Run); the timed call is the binding's Run alone
+    (``run_with_iobinding``): no feed dict, no name look-up, no output list is made inside it. That
+    is what the native runner times per step (runner/src/kinds.cpp, lm_generate). The prefill and
+    other one-off calls go through ``direct``'s ``run``. Outputs are rebound every step: a bound,
+    allocated output would be reused, and the present tensors grow by one position per step.
     """
 
     method = "iobinding"
 
     def __init__(self, ort, np, sess):
-        _NumpySteps.__init__(self, np, sess)
-        self.ort = ort
-        self.io = sess.io_binding()
+        _DirectSteps.__init__(self, ort, np, sess)
+        self._binding = sess.io_binding()._iobinding
+        self._run_bound = sess._sess.run_with_iobinding  # checked by decode_steps
 
-    def empty_past(self):
-        from_numpy = self.ort.OrtValue.ortvalue_from_numpy
-        return dict((name, from_numpy(value)) for name, value in _empty_past(self.np, self.sess, 1).items())
+    def decode(self, past, token, total, n_steps, feeds_of, pick, slowdown):
+        """``n_steps`` greedy decode steps on ``past`` (the cache after ``total`` tokens): ms per step.
 
-    def run(self, feeds, past):
-        io = self.io
-        for name, value in feeds.items():
-            io.bind_cpu_input(name, value)
-        for name, value in past.items():
-            io.bind_ortvalue_input(name, value)
-        io.clear_binding_outputs()
-        for name in self.names:
-            io.bind_output(name, "cpu")
-        self.sess.run_with_iobinding(io)
-        outs = io.get_outputs()
-        return outs[self.logits_at], dict((name, outs[i]) for i, name in self.present)
-
-    def array(self, value):
-        return value.numpy()
+        ``pick(logits)`` chooses each next token after the timed call; the token goes into the one
+        [1, 1] buffer its OrtValue reads, bound (with the step's mask and positions and the cache)
+        before the call.
+        """
+        from_numpy, cpu, names, options = self._from_numpy, self._cpu, self.names, self._options
+        bind_input, bind_output, binding, run = (self._binding.bind_ortvalue_input, self._binding.bind_output,
+                                                 self._binding, self._run_bound)
+        ids = self.np.zeros((1, 1), dtype=self.np.int64)
+        steps = [[(name, from_numpy(value, cpu)) for name, value in feeds_of(ids, t).items()]
+                 for t in range(total + 1, total + n_steps + 1)]
+        present, logits_at, clock = self.present, self.logits_at, time.perf_counter
+        past = list(past.items()) if isinstance(past, dict) else past
+        step_ms = []
+        try:
+            for feeds in steps:
+                ids[0, 0] = token
+                for name, value in feeds:
+                    bind_input(name, value)
+                for name, value in past:
+                    bind_input(name, value)
+                binding.clear_binding_outputs()
+                for name in names:
+                    bind_output(name, cpu)
+                t0 = clock()
+                run(binding, options)
+                dt = clock() - t0
+                if slowdown:
+                    time.sleep(dt * slowdown)  # the test-only knob, as timed_call applies it
+                    dt = clock() - t0
+                step_ms.append(dt * 1000.0)
+                outs = binding.get_outputs()
+                past = [(name, outs[i]) for i, name in present]
+                token = pick(outs[logits_at].numpy())
+        finally:  # the binding holds the last cache and the feeds' buffers: let them go
+            binding.clear_binding_inputs()
+            binding.clear_binding_outputs()
+        return step_ms
 
 
 KV_CACHE_PATHS = ("direct", "iobinding", "numpy")
 
 
-def decode_steps(ort, np, sess, method="direct"):
+def decode_steps(ort, np, sess, method="iobinding"):
     """How the KV cache travels between decode steps (``params.kv_cache``); a session that is not
     ORT's own (no C++ binding under it) takes the public API."""
     if method not in KV_CACHE_PATHS:
         raise ValueError("params.kv_cache is %r; one of %s" % (method, list(KV_CACHE_PATHS)))
-    native = ort is not None and hasattr(getattr(sess, "_sess", None), "run_with_ort_values")
+    binding = getattr(sess, "_sess", None)
+    native = ort is not None and hasattr(binding, "run_with_ort_values") and hasattr(binding, "run_with_iobinding")
     if method == "iobinding" and native:
         return _BoundSteps(ort, np, sess)
     if method == "direct" and native:
@@ -995,14 +1021,14 @@ def run_text_generation(ort, np, job, ctx):
     Series: "ttft_ms@p32" (prefill = time to first token), "decode_ms@p32g16" (one sample per
     decode step), "generation_ms@p32g16" (whole generations: the unit of the stopping rule).
     Outputs: "<prompt>/prefill_logits" [P,V], "<label>/tokens" [G], "<label>/logits" [G,V].
-    params.kv_cache: how the KV cache travels between steps, "direct" (default), "iobinding" or
+    params.kv_cache: how the KV cache travels between steps, "iobinding" (default), "direct" or
     "numpy" (see decode_steps); the result's session settings name the path ("kv_cache").
     """
     path = job["models"]["model"]
     sess = load_role(ort, job, ctx, "model")
     feed_sets = require_feed_sets(np, job, " (want '<label>/input_ids')")
     timer = _Timer(float(job.get("test_slowdown") or 0.0))
-    steps = decode_steps(ort, np, sess, (job.get("params") or {}).get("kv_cache", "direct"))
+    steps = decode_steps(ort, np, sess, (job.get("params") or {}).get("kv_cache", "iobinding"))
     ctx.result["session"]["kv_cache"] = steps.method
     outputs = _measure_grid(ctx, job, feed_sets, timer,
                             lambda ids, n_tok, keep: lm_generate(np, sess, ids, n_tok, timer, keep=keep, steps=steps),

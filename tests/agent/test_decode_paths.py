@@ -37,15 +37,20 @@ def test_every_kv_cache_path_gives_the_same_outputs_and_is_named(tmp_path: Path)
     base, ref = _run(tmp_path, "numpy")
     assert base["session"]["kv_cache"] == "numpy"
     default, got = _run(tmp_path, None)
-    assert default["session"]["kv_cache"] == "direct"  # the default
+    assert default["session"]["kv_cache"] == "iobinding"  # the default
     parse_result(default)  # a str in the result's session settings stays protocol 1
     for name, value in ref.items():
         np.testing.assert_array_equal(got[name], value, err_msg=name)
-    bound, got = _run(tmp_path, "iobinding")
-    assert bound["session"]["kv_cache"] == "iobinding"
+    direct, got = _run(tmp_path, "direct")
+    assert direct["session"]["kv_cache"] == "direct"
     for name, value in ref.items():
         np.testing.assert_array_equal(got[name], value, err_msg=name)
-    assert len(default["series"]["decode_ms@p6g7"]["samples"]) == 6 * len(default["series"]["generation_ms@p6g7"]["samples"])
+    for result in (default, direct, base):  # one sample per decode step, each inside its generation
+        steps = result["series"]["decode_ms@p6g7"]["samples"]
+        generations = result["series"]["generation_ms@p6g7"]["samples"]
+        assert len(steps) == 6 * len(generations)
+        assert all(0 < ms < gen for k, gen in enumerate(generations) for ms in steps[6 * k:6 * k + 6])
+        assert all(sum(steps[6 * k:6 * k + 6]) < gen for k, gen in enumerate(generations))
 
 
 def test_an_unknown_kv_cache_path_fails_the_cell_naming_the_choices(tmp_path: Path) -> None:
@@ -117,3 +122,32 @@ def test_direct_path_hands_orts_own_cache_tensors_back_and_reads_logits_in_place
     np.testing.assert_array_equal(steps.array(logits), ref_logits)
     for name, value in ref_past.items():
         np.testing.assert_array_equal(past[name].numpy(), value, err_msg=name)
+
+
+def test_bound_path_times_the_run_alone_and_lets_the_cache_go(tmp_path: Path) -> None:
+    """The default path's decode steps: tokens and step logits equal the public run's, one timed Run per
+    step, the cache OrtValues ORT returned bound as the next step's past, the binding emptied after."""
+    import onnxruntime as ort
+
+    model = tmp_path / "lm.onnx"
+    model.write_bytes(build_text_lm(LM, seed=3).SerializeToString())
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    bound = agent.decode_steps(ort, np, sess)
+    assert isinstance(bound, agent._BoundSteps) and bound.method == "iobinding"
+    runs = []
+    real_run = bound._run_bound
+
+    def counted(binding, options):  # the call decode() times: the binding's Run, nothing else
+        runs.append(len(binding.get_outputs()))  # every output bound before the timed call
+        real_run(binding, options)
+
+    bound._run_bound = counted
+    prompt = np.random.default_rng(4).integers(2, LM.vocab, (1, 6))
+    timer = agent._Timer(0.0)
+    got = agent.lm_generate(np, sess, prompt, 9, timer, keep=True, steps=bound)
+    ref = agent.lm_generate(np, sess, prompt, 9, timer, keep=True, steps=agent.decode_steps(ort, np, sess, "numpy"))
+    np.testing.assert_array_equal(got["tokens"], ref["tokens"])
+    np.testing.assert_allclose(got["step_logits"], ref["step_logits"], rtol=0, atol=0)
+    assert runs == [len(sess.get_outputs())] * 8
+    assert len(got["step_ms"]) == 8 and all(ms > 0 for ms in got["step_ms"])
+    assert len(bound._binding.get_outputs()) == 0  # the last cache is not held past the generation
