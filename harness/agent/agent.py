@@ -745,16 +745,14 @@ class _NumpySteps(object):
 
 
 class _DirectSteps(_NumpySteps):
-    """Decode steps as an app's loop makes them: the default (``kv_cache: direct``).
+    """Decode steps with the KV cache as ORT's own OrtValues (``kv_cache: direct``; the llm kind's default).
 
     The KV cache stays the OrtValues ORT returned: each present.N.* goes back in as the next step's
     past_key_values.N.* through the session's C++ binding (``run_with_ort_values``), with no numpy
     array made or read per cache tensor; only the step's three small feeds become OrtValues (over
-    their numpy buffers, no copy), as the native runner makes its feeds in its timed call. The
-    logits are read as a numpy view of ORT's buffer after the call. Measured (1 thread, one
-    process, interleaved): the OrtValues alone change a step by at most 5 us against the binding's
-    numpy ``run``; the tight loop (``decode``) is what takes the interpreter's part down (README,
-    LLMs on ONNX Runtime; benchmarks/test_decode_overhead.py).
+    their numpy buffers, no copy). The logits are read as a numpy view of ORT's buffer after the
+    call. The timed call still holds the binding's conversion of the feed dict and its output list
+    (10-20 us a step more than ``iobinding``'s, benchmarks/test_decode_overhead.py).
     """
 
     method = "direct"
@@ -897,8 +895,10 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
 
     A model without past_key_values inputs re-runs the whole sequence at each step. ``steps``
     (decode_steps) says how the cache travels between steps; default: through numpy. A path with
-    its own decode loop (``direct``) runs the steps after the prefill.
-    Each timed call covers the feeds, the run and the cache hand-over; the argmax is outside.
+    its own decode loop (``iobinding``, ``direct``) runs the steps after the prefill.
+    The prefill's timed call covers the feeds, the run and the cache hand-over; a decode step's,
+    the path's call (``iobinding``: the Run alone on feeds bound before it, as the native runner
+    times it; ``numpy``: the step's feeds, the run, the hand-over); the argmax is outside.
 
     Returns {"tokens", "ttft_ms", "step_ms"} plus, with keep, "prefill_logits" [P,V] and
     "step_logits" [n_tokens, V] (the distribution each token was picked from).
@@ -940,7 +940,7 @@ def lm_generate(np, sess, prompt_ids, n_tokens, timer, keep=False, steps=None):
         return tokens[-1]
 
     total = p_len
-    if cached and n_tokens > 1 and hasattr(steps, "decode"):  # the default path: its own tight loop
+    if cached and n_tokens > 1 and hasattr(steps, "decode"):  # an ORT session's path: its own tight loop
         out["step_ms"] = steps.decode(past, tokens[-1], total, n_tokens - 1, feeds_of, pick,
                                       getattr(timer, "slowdown", 0.0))
     else:
