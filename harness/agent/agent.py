@@ -873,7 +873,7 @@ class _BoundSteps(_DirectSteps):
         return step_ms
 
 
-KV_CACHE_PATHS = ("direct", "iobinding", "numpy")
+KV_CACHE_PATHS = ("iobinding", "direct", "numpy")  # the first is the text-generation kind's default
 
 
 def decode_steps(ort, np, sess, method="iobinding"):
