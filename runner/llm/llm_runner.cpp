@@ -913,6 +913,9 @@ int ab_llama_bench(const std::string& model_path, int pp, int pairs, int threads
     into[std::string(who) + "_s"].push_back(t.wall);
     into[std::string(who) + "_cpu_s"].push_back(t.cpu);
   };
+  auto test_prompt = [&](llama_context* c) {
+    if (!llama_bench_test_prompt(c, pp, n_batch, threads)) throw std::runtime_error("llama_decode failed in test_prompt" + log_tail());
+  };
   std::string settings;
   {  // calls: one context, llama-bench's; the two bodies alternate, each after the same KV clear
     llama_context* c = llama_init_from_model(model.m, llama_bench_cparams(pp, n_batch, n_ubatch));
@@ -925,9 +928,7 @@ int ab_llama_bench(const std::string& model_path, int pp, int pairs, int threads
     Batch batch(std::min(pp, step));
     auto theirs = [&]() {
       llama_memory_clear(ctx.mem(), false);
-      return timed([&]() {
-        if (!llama_bench_test_prompt(ctx.c, pp, n_batch, threads)) throw std::runtime_error("llama_decode failed" + log_tail());
-      });
+      return timed([&]() { test_prompt(ctx.c); });
     };
     auto ours = [&]() {
       llama_memory_clear(ctx.mem(), false);
@@ -967,11 +968,11 @@ int ab_llama_bench(const std::string& model_path, int pp, int pairs, int threads
     ThreadPool pool(threads, poll);  // made after the context, as llama-bench does; freed after it
     Context ctx(c);
     llama_attach_threadpool(ctx.c, pool.p, nullptr);
-    llama_bench_test_prompt(ctx.c, pp, n_batch, threads);  // warm-up run
+    test_prompt(ctx.c);  // warm-up run
     std::vector<Timed> got;
     for (int i = 0; i < reps; ++i) {
       llama_memory_clear(ctx.mem(), false);
-      got.push_back(timed([&]() { llama_bench_test_prompt(ctx.c, pp, n_batch, threads); }));
+      got.push_back(timed([&]() { test_prompt(ctx.c); }));
     }
     return median_of(got);
   };
