@@ -10,7 +10,7 @@ ids; the runner records that argmax's cost per token and the benchmark reports t
 Per round, the LLM runner (a job of kind llm: pp P and tg N at depth 0, 1 and 2 threads, SmolLM2 Q4_0) runs,
 then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.llama_bench_args> -r R -o
 json`` (like with like: the runner says which llama-bench flags reproduce its tests), their order
-alternating so drift hits both alike. The host is shared, so each round records the 1-minute load
+alternating so drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host is shared, so each round records the 1-minute load
 average before it. Reported (not asserted): harness/llama-bench tok/s for pp and tg, medians over all
 rounds and over the quiet rounds (load at or below the rounds' median), the rounds' quartiles (how much
 the host's noise moves one round), each side's fastest repetition (per round and of all rounds), llama-bench's own avg_ts against
@@ -62,6 +62,19 @@ MEASURE = {"warmup": 1, "warmup_s": 0.0, "min_iterations": REPS, "min_seconds": 
 #: the measured process then keeps its core, which the comparison needs more than the other jobs do
 NICE = os.environ.get("HARNESS_PARITY_NICE", "")
 PREFIX = ["nice", "-n", NICE] if NICE else []
+#: HARNESS_PARITY_CPUS: the CPUs both tools are pinned to (taskset -c), so the scheduler cannot place them
+#: differently (llama-bench runs as the child of /usr/bin/time, the runner as pytest's, and a VM's cores need
+#: not run alike); "auto" (default): the last CPUs this process may use, as many as the test's threads;
+#: "none": unpinned
+CPUS = os.environ.get("HARNESS_PARITY_CPUS", "auto")
+
+
+def _pin(threads: int) -> tuple[list[str], str]:
+    """The taskset prefix for a test of that many threads, and what it pins to (for the report)."""
+    if CPUS == "none" or shutil.which("taskset") is None:
+        return [], "unpinned"
+    cpus = CPUS if CPUS != "auto" else ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[-threads:])
+    return ["taskset", "-c", cpus], cpus
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
@@ -79,12 +92,13 @@ def _tools() -> tuple[list[str], Path, Path]:
 
 
 def _harness(argv: list[str], model: Path, out: Path, threads: int) -> dict[str, Any]:
+    pin, _ = _pin(threads)
     out.mkdir(parents=True)
     job = {"protocol": 1, "kind": "llm", "models": {"model": str(model)}, "inputs": None,
            "params": {"pp": [PP], "tg": [TG], "depths": [0], "greedy": 0, "threads": threads},
            "measure": MEASURE, "out_dir": str(out)}
     (out / "job.json").write_text(json.dumps(job))
-    proc = subprocess.run([*PREFIX, *argv, str(out / "job.json")], capture_output=True, text=True, timeout=600)
+    proc = subprocess.run([*PREFIX, *pin, *argv, str(out / "job.json")], capture_output=True, text=True, timeout=600)
     r = json.loads((out / "result.json").read_text())
     assert r["status"] == "ok", (r.get("error"), proc.stderr[-2000:])
     pp, tg = r["series"][f"pp{PP}@d0"]["samples"], r["series"][f"tg{TG}@d0"]["samples"]
@@ -97,9 +111,11 @@ def _harness(argv: list[str], model: Path, out: Path, threads: int) -> dict[str,
             "llama_bench_args": r["session"]["llama_bench_args"], "contexts": r["session"]["contexts"]}
 
 
-def _llama_bench(bench: Path, args: str) -> dict[str, Any]:
+def _llama_bench(bench: Path, args: str, threads: int) -> dict[str, Any]:
     """llama-bench with the flags the runner recorded (model, tests, threads, batch, KV types, FA, poll...)."""
-    proc = subprocess.run([*PREFIX, "/usr/bin/time", "-v", str(bench), *shlex.split(args), "-r", str(REPS), "-o", "json"],
+    pin, _ = _pin(threads)
+    proc = subprocess.run([*PREFIX, "/usr/bin/time", "-v", *pin, str(bench), *shlex.split(args), "-r", str(REPS),
+                           "-o", "json"],
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-2000:]
     tests = json.loads(proc.stdout)
@@ -131,11 +147,11 @@ def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int, t
     for i in range(rounds):
         loads.append(os.getloadavg()[0])
         if i % 2:
-            theirs.append(_llama_bench(bench, args))
+            theirs.append(_llama_bench(bench, args, threads))
             ours.append(_harness(argv, model, tmp / f"h{i}", threads))
         else:
             ours.append(_harness(argv, model, tmp / f"h{i}", threads))
-            theirs.append(_llama_bench(bench, args))
+            theirs.append(_llama_bench(bench, args, threads))
     assert all(o["n_pp"] == REPS == t["n_pp"] for o, t in zip(ours, theirs))  # the same number of repetitions
     assert all(o["llama_bench_args"] == args for o in ours)
     quiet = [i for i, load in enumerate(loads) if load <= statistics.median(loads)]
@@ -173,9 +189,10 @@ def test_llama_cpp_pp_tg_and_memory_vs_llama_bench(benchmark, tmp_path: Path, th
     rounds = 1 if benchmark.disabled else (12 if threads == 1 else 6)  # CI: one round, the two tools still run
     report = benchmark.pedantic(_rounds, args=(argv, bench, model, tmp_path, rounds, threads), rounds=1, iterations=1)
     benchmark.extra_info.update({"rounds": rounds, "pp": PP, "tg": TG, "reps": REPS, "threads": threads,
-                                 "precision": PRECISION, "nice": NICE or "0", **report})
+                                 "precision": PRECISION, "nice": NICE or "0", "cpus": _pin(threads)[1], **report})
     h, lb, q = report["harness"], report["llama_bench"], report["quiet_rounds"]
-    print(f"\nSmolLM2 {PRECISION}, {threads} thread(s), nice {NICE or 0}, {rounds} interleaved rounds (1-min load "
+    print(f"\nSmolLM2 {PRECISION}, {threads} thread(s), nice {NICE or 0}, CPUs {_pin(threads)[1]}, {rounds} interleaved "
+          f"rounds (1-min load "
           f"{min(report['load_1min']):.1f}-{max(report['load_1min']):.1f}; quiet rounds {q}), harness/llama-bench "
           f"medians: pp{PP} {h['pp']:.1f}/{lb['pp']:.1f} tok/s ratio {report['pp_ratio']:.3f} (quiet "
           f"{report['pp_ratio_quiet']:.3f}, rounds' quartiles {report['pp_ratio_round_quartiles'][0]:.3f}-"
