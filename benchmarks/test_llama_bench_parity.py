@@ -10,8 +10,8 @@ ids; the runner records that argmax's cost per token and the benchmark reports t
 Per round, the LLM runner (a job of kind llm: pp P and tg N at depth 0, 1 and 2 threads, SmolLM2 Q4_0) runs,
 then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.llama_bench_args> -r R -o
 json`` (like with like: the runner says which llama-bench flags reproduce its tests), their order
-alternating so drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host is shared, so each round records the 1-minute load
-average before it. Reported (not asserted): harness/llama-bench tok/s for pp and tg, medians over all
+alternating so drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host
+is shared, so each round records the 1-minute load average before it. Reported (not asserted): harness/llama-bench tok/s for pp and tg, medians over all
 rounds and over the quiet rounds (load at or below the rounds' median), the rounds' quartiles (how much
 the host's noise moves one round), each side's fastest repetition (per round and of all rounds), llama-bench's own avg_ts against
 the runner's mean of samples (the same aggregate), and the runner's peak memory (VmHWM, the mmapped
