@@ -8,16 +8,16 @@ for the token fed in tg: greedy argmax of the logits (what an app does) where ll
 ids; the runner records that argmax's cost per token and the benchmark reports tg with and without it.
 
 Per round, the LLM runner (a job of kind llm: pp P and tg N at depth 0, 1 and 2 threads, SmolLM2 Q4_0) runs,
-then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.llama_bench_args> -r R -o
-json`` (like with like: the runner says which llama-bench flags reproduce its tests), their order
-alternating so drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host
-is shared, so each round records the 1-minute load average before it. Reported (not asserted): harness/llama-bench tok/s for pp and tg, medians over all
-rounds and over the quiet rounds (load at or below the rounds' median), the rounds' quartiles (how much
-the host's noise moves one round), each side's fastest repetition (per round and of all rounds), llama-bench's own avg_ts against
-the runner's mean of samples (the same aggregate), and the runner's peak memory (VmHWM, the mmapped
-GGUF's touched pages included) over llama-bench's maximum RSS from GNU time (target: within 5 %).
-Target for pp and tg: within +-3 %. The KL of Q8_0 vs F16 against an independent computation is
-tests/builds/test_gguf_quality.py.
+then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.llama_bench_args> -r R -o json``
+(like with like: the runner says which llama-bench flags reproduce its tests), their order alternating so
+drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host is shared, so each
+round records the 1-minute load average before it. Reported (not asserted): harness/llama-bench tok/s for pp
+and tg, medians over all rounds and over the quiet rounds (load at or below the rounds' median), the rounds'
+quartiles (how much the host's noise moves one round), each side's fastest repetition (per round and of all
+rounds), llama-bench's own avg_ts against the runner's mean of samples (the same aggregate), and the runner's
+peak memory (VmHWM, the mmapped GGUF's touched pages included) over llama-bench's maximum RSS from GNU time
+(target: within 5 %). Target for pp and tg: within +-3 %. The KL of Q8_0 vs F16 against an independent
+computation is tests/builds/test_gguf_quality.py.
 
 Process-level rounds cannot resolve 3 % on a shared host: the host moves a whole process's speed by
 +-10 % (each process keeps its own speed for its lifetime, whichever tool it is), so a round's ratio
