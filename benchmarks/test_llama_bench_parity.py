@@ -13,11 +13,11 @@ then ``/usr/bin/time -v llama-bench <the flags the runner recorded in session.ll
 drift hits both alike, both pinned to the same CPUs (``HARNESS_PARITY_CPUS``). The host is shared, so each
 round records the 1-minute load average before it. Reported (not asserted): harness/llama-bench tok/s for pp
 and tg, medians over all rounds and over the quiet rounds (load at or below the rounds' median), the rounds'
-quartiles (how much the host's noise moves one round), each side's fastest repetition (per round and of all
-rounds), llama-bench's own avg_ts against the runner's mean of samples (the same aggregate), and the runner's
-peak memory (VmHWM, the mmapped GGUF's touched pages included) over llama-bench's maximum RSS from GNU time
-(target: within 5 %). Target for pp and tg: within +-3 %. The KL of Q8_0 vs F16 against an independent
-computation is tests/builds/test_gguf_quality.py.
+quartiles (how much the host's noise moves one round) and the 95 % bootstrap interval of their median, each
+side's fastest repetition (per round and of all rounds), llama-bench's own avg_ts against the runner's mean of
+samples (the same aggregate), and the runner's peak memory (VmHWM, the mmapped GGUF's touched pages included)
+over llama-bench's maximum RSS from GNU time (target: within 5 %). Target for pp and tg: within +-3 %. The KL
+of Q8_0 vs F16 against an independent computation is tests/builds/test_gguf_quality.py.
 
 Process-level rounds cannot resolve 3 % on a shared host: the host moves a whole process's speed by
 +-10 % (each process keeps its own speed for its lifetime, whichever tool it is), so a round's ratio
