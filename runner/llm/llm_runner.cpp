@@ -6,6 +6,7 @@
 //   llm_runner --tokenize MODEL.gguf TEXT_FILE OUT.npy            (int32 ids, BOS as the model wants)
 //   llm_runner --logits MODEL.gguf IDS.npy OUT.npy CTX THREADS    (float32 [N, vocab], KV cleared per CTX chunk)
 //   llm_runner --greedy MODEL.gguf IDS.npy N OUT.npy THREADS      (N greedy token ids after the prompt)
+//   llm_runner --ab-llama-bench MODEL.gguf PP PAIRS THREADS       (pp timing vs llama-bench's, one process: JSON)
 //
 // Measures are named like llama-bench's: pp<P>@d<D> (prompt processing of P tokens on a KV cache
 // already holding D tokens) and tg<T>@d<D> (T single-token decodes), one sample per repetition in
@@ -227,6 +228,7 @@ struct Context {
     if (!c) throw std::runtime_error("llama.cpp could not create a context of " + std::to_string(n_ctx) + " tokens" + log_tail());
     if (pool) llama_attach_threadpool(c, pool->p, nullptr);
   }
+  explicit Context(llama_context* made) : c(made) {}  // one made elsewhere (llama-bench's way), freed here
   ~Context() {
     if (c) llama_free(c);
   }
@@ -825,12 +827,173 @@ int greedy(const std::string& model_path, const std::string& ids_path, int n_gen
   return 0;
 }
 
+// ---------------------------------------------------------------- prefill vs llama-bench, in one process
+// --ab-llama-bench: the runner's pp timing against llama-bench's, alternated in ONE process so the host's
+// noise (which moves a whole process by +-10 % here) hits both sides alike. Two comparisons:
+//   calls: one context made llama-bench's way; llama-bench's test_prompt and the runner's prefill, call by call;
+//   tests: each side's whole pp test on a fresh context: the runner's (thread pool, then its context, first
+//          inference + warm-up, its ids, its batch) and llama-bench's (context, then pool, one warm-up run,
+//          fresh random ids per repetition); each test's median repetition.
+// Each sample is kept as wall seconds and the thread's CPU seconds (time the host took the core away excluded).
+
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// llama-bench's test_prompt, as tools/llama-bench/llama-bench.cpp of llama.cpp v0.5.0 has it (MIT, the
+// llama.cpp authors): the token vector allocated, and random ids drawn, inside the timed part.
+bool llama_bench_test_prompt(llama_context* ctx, int n_prompt, int n_batch, int n_threads) {
+  llama_set_n_threads(ctx, n_threads, n_threads);
+  const llama_model* model = llama_get_model(ctx);
+  const llama_vocab* vocab = llama_model_get_vocab(model);
+  const int32_t n_vocab = llama_vocab_n_tokens(vocab);
+  std::vector<llama_token> tokens(n_batch);
+  int n_processed = 0;
+  while (n_processed < n_prompt) {
+    int n_tokens = std::min(n_prompt - n_processed, n_batch);
+    tokens[0] = n_processed == 0 && llama_vocab_get_add_bos(vocab) ? llama_vocab_bos(vocab) : std::rand() % n_vocab;
+    for (int i = 1; i < n_tokens; i++) tokens[i] = std::rand() % n_vocab;
+    if (llama_decode(ctx, llama_batch_get_one(tokens.data(), n_tokens)) != 0) return false;
+    n_processed += n_tokens;
+  }
+  llama_synchronize(ctx);
+  return true;
+}
+
+// llama-bench's context for a pp test (to_llama_cparams with the flags the runner records)
+llama_context_params llama_bench_cparams(uint32_t n_ctx, uint32_t n_batch, uint32_t n_ubatch) {
+  llama_context_params p = llama_context_default_params();
+  p.n_ctx = n_ctx;
+  p.n_batch = n_batch;
+  p.n_ubatch = n_ubatch;
+  p.type_k = GGML_TYPE_F16;
+  p.type_v = GGML_TYPE_F16;
+  p.offload_kqv = true;
+  p.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_AUTO;
+  p.embeddings = false;
+  p.op_offload = true;
+  p.swa_full = false;
+  return p;
+}
+
+struct Timed {
+  double wall = 0, cpu = 0;
+};
+
+template <typename F>
+Timed timed(F&& fn) {
+  const double c0 = thread_cpu_s();
+  const double t0 = perf_s();
+  fn();
+  return {perf_s() - t0, thread_cpu_s() - c0};
+}
+
+Timed median_of(std::vector<Timed> v) {
+  std::vector<double> w, c;
+  for (const auto& t : v) { w.push_back(t.wall); c.push_back(t.cpu); }
+  std::sort(w.begin(), w.end());
+  std::sort(c.begin(), c.end());
+  return {w[w.size() / 2], c[c.size() / 2]};
+}
+
+int ab_llama_bench(const std::string& model_path, int pp, int pairs, int threads) {
+  if (pp <= 0 || pairs <= 0 || threads <= 0) throw std::runtime_error("--ab-llama-bench needs PP, PAIRS and THREADS > 0");
+  Model model(model_path);
+  const int n_vocab = model.n_vocab();
+  const int poll = 50, n_batch = 2048, n_ubatch = 512, reps = 5;
+  std::srand(1);
+  std::vector<llama_token> ids;
+  for (int i = 0; i < pp; ++i) ids.push_back(std::rand() % n_vocab);
+  json calls = {{"runner_s", json::array()}, {"llama_bench_s", json::array()}, {"runner_cpu_s", json::array()},
+                {"llama_bench_cpu_s", json::array()}};
+  json tests = calls;
+  auto keep = [](json& into, const char* who, const Timed& t) {
+    into[std::string(who) + "_s"].push_back(t.wall);
+    into[std::string(who) + "_cpu_s"].push_back(t.cpu);
+  };
+  auto test_prompt = [&](llama_context* c) {
+    if (!llama_bench_test_prompt(c, pp, n_batch, threads)) throw std::runtime_error("llama_decode failed in test_prompt" + log_tail());
+  };
+  std::string settings;
+  {  // calls: one context, llama-bench's; the two bodies alternate, each after the same KV clear
+    llama_context* c = llama_init_from_model(model.m, llama_bench_cparams(pp, n_batch, n_ubatch));
+    if (!c) throw std::runtime_error("llama.cpp could not create a context" + log_tail());
+    ThreadPool pool(threads, poll);
+    Context ctx(c);
+    llama_attach_threadpool(c, pool.p, nullptr);
+    settings = ctx.describe(static_cast<uint32_t>(pp));
+    const int step = static_cast<int>(llama_n_batch(ctx.c));
+    Batch batch(std::min(pp, step));
+    auto theirs = [&]() {
+      llama_memory_clear(ctx.mem(), false);
+      return timed([&]() { test_prompt(ctx.c); });
+    };
+    auto ours = [&]() {
+      llama_memory_clear(ctx.mem(), false);
+      return timed([&]() { prefill(ctx, batch, step, ids.data(), pp, "prompt processing"); });
+    };
+    theirs();  // llama-bench's warm-up run, then the runner's first call
+    ours();
+    for (int i = 0; i < pairs; ++i) {
+      if (i % 2) { keep(calls, "llama_bench", theirs()); keep(calls, "runner", ours()); }
+      else { keep(calls, "runner", ours()); keep(calls, "llama_bench", theirs()); }
+    }
+  }
+  // tests: each side's whole pp test, fresh context and pool each time, as each tool runs it
+  const Rule rule(json{{"warmup", 1}, {"warmup_s", 0.0}, {"min_iterations", reps}, {"min_seconds", 0.0},
+                       {"max_iterations", reps}, {"max_seconds", 600.0}});
+  auto runner_test = [&]() {
+    ThreadPool pool(threads, poll);
+    Context ctx(model, static_cast<uint32_t>(pp), n_batch, n_ubatch, threads, false, &pool);
+    const int step = static_cast<int>(llama_n_batch(ctx.c));
+    Batch batch(std::min(pp, step));
+    std::vector<Timed> got;
+    auto rep = [&]() {
+      llama_memory_clear(ctx.mem(), false);
+      const Timed t = timed([&]() { prefill(ctx, batch, step, ids.data(), pp, "prompt processing"); });
+      argmax(llama_get_logits_ith(ctx.c, -1), n_vocab);
+      got.push_back(t);
+      return t.wall;
+    };
+    rep();  // the first inference, then the stopping rule's warm-up and repetitions
+    measure_rule(rep, rule);
+    return median_of(std::vector<Timed>(got.end() - reps, got.end()));
+  };
+  auto llama_bench_test = [&]() {
+    llama_context* c = llama_init_from_model(model.m, llama_bench_cparams(pp, n_batch, n_ubatch));
+    if (!c) throw std::runtime_error("llama.cpp could not create a context" + log_tail());
+    llama_memory_clear(llama_get_memory(c), false);
+    ThreadPool pool(threads, poll);  // made after the context, as llama-bench does; freed after it
+    Context ctx(c);
+    llama_attach_threadpool(ctx.c, pool.p, nullptr);
+    test_prompt(ctx.c);  // warm-up run
+    std::vector<Timed> got;
+    for (int i = 0; i < reps; ++i) {
+      llama_memory_clear(ctx.mem(), false);
+      got.push_back(timed([&]() { test_prompt(ctx.c); }));
+    }
+    return median_of(got);
+  };
+  const int n_tests = std::max(2, pairs / 4);
+  for (int i = 0; i < n_tests; ++i) {
+    if (i % 2) { keep(tests, "llama_bench", llama_bench_test()); keep(tests, "runner", runner_test()); }
+    else { keep(tests, "runner", runner_test()); keep(tests, "llama_bench", llama_bench_test()); }
+  }
+  const json out = {{"pp", pp}, {"threads", threads}, {"pairs", pairs}, {"tests_per_side", n_tests}, {"context", settings},
+                    {"calls", calls}, {"tests", tests}};
+  std::cout << dump(out) << std::endl;
+  return 0;
+}
+
 int usage() {
   std::cerr << "usage: llm_runner JOB_JSON | --job-from-stdin | --probe\n"
                "       llm_runner --quantize IN.gguf OUT.gguf TYPE [THREADS]\n"
                "       llm_runner --tokenize MODEL.gguf TEXT_FILE OUT.npy\n"
                "       llm_runner --logits MODEL.gguf IDS.npy OUT.npy CTX THREADS\n"
-               "       llm_runner --greedy MODEL.gguf IDS.npy N OUT.npy THREADS\n";
+               "       llm_runner --greedy MODEL.gguf IDS.npy N OUT.npy THREADS\n"
+               "       llm_runner --ab-llama-bench MODEL.gguf PP PAIRS THREADS   (prefill vs llama-bench's test_prompt, one process)\n";
   return 2;
 }
 
@@ -852,6 +1015,7 @@ int main(int argc, char** argv) {
     }
     if (a.size() == 4 && a[0] == "--tokenize") return tokenize(a[1], a[2], a[3]);
     if (a.size() == 6 && a[0] == "--logits") return logits(a[1], a[2], a[3], std::stoi(a[4]), std::stoi(a[5]));
+    if (a.size() == 5 && a[0] == "--ab-llama-bench") return ab_llama_bench(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stoi(a[4]));
     if (a.size() == 6 && a[0] == "--greedy") return greedy(a[1], a[2], std::stoi(a[3]), a[4], std::stoi(a[5]));
     if (a.size() == 1 && a[0] == "--job-from-stdin") {
       std::fputs("ready\n", stdout);

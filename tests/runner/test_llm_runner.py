@@ -113,6 +113,22 @@ def test_its_peak_memory_agrees_with_gnu_time(llm_x86: RunnerBuild, q4: Path, tm
     assert got.result["memory"]["peak_rss_mb"] == pytest.approx(max_rss_kb / 1024, rel=0.05)
 
 
+def test_it_times_its_prefill_against_llama_bench_in_one_process(llm_x86: RunnerBuild, q4: Path) -> None:
+    """--ab-llama-bench (the parity benchmark's like-with-like check): every pair and test timed on both
+    sides, by the wall clock and the thread's CPU time, on llama-bench's context; bad sizes refused."""
+    argv = ["sh", str(llm_x86.path / "run.sh"), "--ab-llama-bench", str(q4)]
+    proc = subprocess.run([*argv, "16", "4", "1"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    got = json.loads(proc.stdout)
+    assert (got["pp"], got["pairs"], got["threads"], got["tests_per_side"]) == (16, 4, 1, 2)
+    assert got["context"].startswith("n_ctx 256 (asked 16), n_batch 16, n_ubatch 16")
+    for part, n in (("calls", 4), ("tests", 2)):
+        for key in ("runner_s", "llama_bench_s", "runner_cpu_s", "llama_bench_cpu_s"):
+            assert len(got[part][key]) == n and all(0 < x < 60 for x in got[part][key]), (part, key)
+    bad = subprocess.run([*argv, "0", "4", "1"], capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 1 and "needs PP, PAIRS and THREADS > 0" in bad.stderr
+
+
 def test_it_says_what_it_cannot_run(llm_x86: RunnerBuild, q4: Path, tmp_path: Path) -> None:
     argv = ["sh", str(llm_x86.path / "run.sh")]
     wrong = {**_job(q4, tmp_path / "k"), "kind": "single"}
