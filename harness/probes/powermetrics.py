@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.probes.power import PowerPlan, PowerSeries, probe_values, stream_spec
 from harness.transport.base import Transport
 
 _COMBINED = re.compile(r"^(?:Combined Power \(CPU \+ GPU \+ ANE\)|Package Power):\s*([\d.]+)\s*(mW|W)\b")
@@ -38,7 +38,7 @@ def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
         source="powermetrics",
         tier=cfg.tier,
         detail=f"powermetrics {cfg.rail + ' Power' if cfg.rail else 'Combined Power (CPU+GPU+ANE)'}",
-        specs=[{"name": "power.stream", "kind": "stream", "argv": argv}],
+        specs=[stream_spec(argv)],
     )
 
 
