@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ import pytest
 import yaml
 
 from harness.builds.runner import RunnerBuild
-from harness.protocol import Job, parse_result
+from harness.protocol import Job, ProbeFacts, parse_result
 from harness.results.store import Store
 from tests.commands.conftest import write_workload
 from tests.helpers import tiny_mlp
@@ -53,6 +54,52 @@ def harness_run_tiny_cnn(root: Path, profiles: list[dict[str, Any]], db: Path) -
     proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return Store(str(db))
+
+
+def probe_lists(bundle: RunnerBuild, runtime: str, version: str) -> None:
+    """The bundle's --probe offers ``runtime`` beside ONNX Runtime, at the version string the agent's probe
+    gives (the wheel's), so native and agent rows compare; no ``<runtime>_error``."""
+    proc = subprocess.run([*launcher(bundle), "--probe"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
+    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, runtime: version}
+    assert f"{runtime}_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+@dataclass
+class NativeAndAgent:
+    """The kind's backend cells of one `harness run` of TINY_CNN on a native and an agent profile."""
+
+    rel: pd.DataFrame  # rel_l2 vs ORT fp32, (precision, metric) by device
+    latency: pd.DataFrame  # latency_ms metrics, (precision, metric) by device
+
+
+def native_and_agent_cells(bundle: RunnerBuild, root: Path, backends: list[dict[str, Any]], native: str,
+                           agent: str) -> NativeAndAgent:
+    """Run TINY_CNN on profile ``native`` (the bundle pushed) and ``agent`` (the Python agent), each with
+    ``backends`` (ORT's first, the kind's second): every cell ok, the bundle installed once on the native
+    device (as <kind>-linux-x86_64-…), each profile's cells run by its own runner."""
+    kind = backends[1]["runtime"]
+    profiles = [local_profile(native, root, {"kind": "native", "push": str(bundle.path)}, backends),
+                local_profile(agent, root, {"kind": "python", "interpreter": sys.executable}, backends)]
+    store = harness_run_tiny_cnn(root, profiles, root / "store.db")
+    cells = store.cells_frame()
+    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
+                                                                             "status", "error"]]
+    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
+    installed = [p.name for p in (root / native / "runners").iterdir()]
+    assert len(installed) == 1 and installed[0].startswith(f"{kind}-linux-x86_64-")  # its own name, beside any plain bundle
+    assert str(runners[native]).startswith("native ") and not str(runners[agent]).startswith("native")
+    metrics = store.metrics_frame()
+    mine = metrics[metrics.backend == backends[1]["name"]]
+    rel = mine[mine.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
+                                                                    values="value")
+    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    lat = mine[mine.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"],
+                                                                           columns="device", values="value")
+    assert len(lat) and (lat > 0).all().all()
+    print(f"native / agent latency ({kind} cells):\n", (lat[native] / lat[agent]).to_string())
+    return NativeAndAgent(rel, lat)
 
 
 def arm_job_matches_the_agent(bundle: RunnerBuild, arm_cpuinfo: Path, runtime: str, version: str,

@@ -16,9 +16,6 @@ Building ncnn is the slow part (minutes per target, once: the parts cache keeps 
 from __future__ import annotations
 
 import importlib.metadata
-import json
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +24,7 @@ import pytest
 
 from harness.builds import image
 from harness.builds.runner import RunnerBuild
-from harness.protocol import Job, ProbeFacts, parse_result
+from harness.protocol import Job, parse_result
 from harness.runtimes.base import ModelInfo
 from harness.runtimes.ncnn import Ncnn
 from tests.rigs.adb_rig import AdbRig
@@ -35,9 +32,9 @@ from tests.rigs.qemu import in_arm_namespace
 from tests.runner.jobs import KindCase, agent_argv, launcher, make_cases, make_job, rel_l2, run
 from tests.runner.kind_runs import (
     arm_job_matches_the_agent,
-    harness_run_tiny_cnn,
-    local_profile,
+    native_and_agent_cells,
     one_cell_over_adb,
+    probe_lists,
     rel_l2_metrics,
 )
 
@@ -72,12 +69,7 @@ def ncnn_job(single: KindCase, converted: dict[str, Any], precision: str, out_di
 def test_probe_lists_ncnn_with_the_wheels_version(x86_ncnn_runner: RunnerBuild) -> None:
     assert x86_ncnn_runner.manifest.runtimes == {"ncnn": NCNN_VERSION}
     assert not any("ncnn" in f or "gomp" in f for f in x86_ncnn_runner.manifest.files)  # static, its own OpenMP
-    proc = subprocess.run([*launcher(x86_ncnn_runner), "--probe"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
-    # the same version string as the agent's probe (the wheel's), so native and agent rows compare
-    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "ncnn": NCNN_VERSION}
-    assert "ncnn_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+    probe_lists(x86_ncnn_runner, "ncnn", NCNN_VERSION)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -119,31 +111,13 @@ BACKENDS = [{"name": "ort", "provider": "CPUExecutionProvider"}, {"name": "ncnn-
 
 
 def test_harness_run_native_ncnn_cells_agree_with_the_agent(x86_ncnn_runner: RunnerBuild, tmp_path: Path) -> None:
-    native = local_profile("ncnn-native", tmp_path, {"kind": "native", "push": str(x86_ncnn_runner.path)}, BACKENDS)
-    agent = local_profile("ncnn-agent", tmp_path, {"kind": "python", "interpreter": sys.executable}, BACKENDS)
-    store = harness_run_tiny_cnn(tmp_path, [native, agent], tmp_path / "store.db")
-    cells = store.cells_frame()
-    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
-                                                                             "status", "error"]]
-    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
-    installed = [p.name for p in (tmp_path / "ncnn-native" / "runners").iterdir()]
-    assert len(installed) == 1 and installed[0].startswith("ncnn-linux-x86_64-")
-    assert str(runners["ncnn-native"]).startswith("native ") and not str(runners["ncnn-agent"]).startswith("native")
-    metrics = store.metrics_frame()
-    nc = metrics[metrics.backend == "ncnn-cpu"]
-    rel = nc[nc.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                values="value")
-    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    rel = native_and_agent_cells(x86_ncnn_runner, tmp_path, BACKENDS, "ncnn-native", "ncnn-agent").rel
     assert (rel.loc["fp32"]["ncnn-native"] < 1e-5).all()  # ncnn fp32 against ORT fp32 on the same inputs
     assert (rel.loc["fp16"]["ncnn-native"] < 1e-2).all()  # fp16 weights and storage
     # the native runner's outputs are the agent's up to fp32 rounding (x86-64-v3 kernels against the wheel's
     # dispatch): the same distance from the same reference, to within their own rel-L2 (triangle inequality)
     np.testing.assert_allclose(rel["ncnn-native"], rel["ncnn-agent"], rtol=0, atol=1e-6)
     print("rel-L2 vs ORT fp32 (ncnn cells):\n", rel.to_string())
-    lat = nc[nc.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"],
-                                                                       columns="device", values="value")
-    assert len(lat) and (lat > 0).all().all()
-    print("native / agent latency (ncnn cells):\n", (lat["ncnn-native"] / lat["ncnn-agent"]).to_string())
 
 
 # --------------------------------------------------------------------------- aarch64 under qemu

@@ -14,7 +14,6 @@ import importlib.metadata
 import json
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,16 @@ import numpy as np
 import pytest
 
 from harness.builds.runner import RunnerBuild
-from harness.protocol import Job, ProbeFacts, parse_result
+from harness.protocol import Job, parse_result
 from tests.rigs.adb_rig import AdbRig
 from tests.runner.jobs import KindCase, agent_argv, launcher, make_cases, make_job, rel_l2, run
 from tests.runner.kind_runs import (
     arm_job_matches_the_agent,
     harness_run_tiny_cnn,
     local_profile,
+    native_and_agent_cells,
     one_cell_over_adb,
+    probe_lists,
     rel_l2_metrics,
 )
 
@@ -51,12 +52,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
 def test_probe_lists_openvino_with_the_wheels_version(x86_openvino_runner: RunnerBuild) -> None:
     assert x86_openvino_runner.manifest.runtimes == {"openvino": OV_VERSION}
     assert any(f.startswith("lib/libopenvino_intel_cpu_plugin") for f in x86_openvino_runner.manifest.files)
-    proc = subprocess.run([*launcher(x86_openvino_runner), "--probe"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
-    # the same version string as the agent's probe (the wheel's), so native and agent rows compare
-    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "openvino": OV_VERSION}
-    assert "openvino_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+    probe_lists(x86_openvino_runner, "openvino", OV_VERSION)
 
 
 def test_a_bundle_whose_cpu_plugin_cannot_load_does_not_offer_openvino(x86_openvino_runner: RunnerBuild,
@@ -115,29 +111,11 @@ BACKENDS = [{"name": "ort", "provider": "CPUExecutionProvider"}, {"name": "ov-cp
 
 def test_harness_run_native_openvino_cells_agree_with_the_agent(x86_openvino_runner: RunnerBuild,
                                                                 tmp_path: Path) -> None:
-    native = local_profile("ov-native", tmp_path, {"kind": "native", "push": str(x86_openvino_runner.path)}, BACKENDS)
-    agent = local_profile("ov-agent", tmp_path, {"kind": "python", "interpreter": sys.executable}, BACKENDS)
-    store = harness_run_tiny_cnn(tmp_path, [native, agent], tmp_path / "store.db")
-    cells = store.cells_frame()
-    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
-                                                                             "status", "error"]]
-    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
-    installed = [p.name for p in (tmp_path / "ov-native" / "runners").iterdir()]
-    assert len(installed) == 1 and installed[0].startswith("openvino-linux-x86_64-")  # beside a plain bundle
-    assert str(runners["ov-native"]).startswith("native ") and not str(runners["ov-agent"]).startswith("native")
-    metrics = store.metrics_frame()
-    ov = metrics[metrics.backend == "ov-cpu"]
-    rel = ov[ov.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                values="value")
-    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    rel = native_and_agent_cells(x86_openvino_runner, tmp_path, BACKENDS, "ov-native", "ov-agent").rel
     fp32 = rel.loc["fp32"]
     assert (fp32["ov-native"] < 1e-5).all()  # OpenVINO f32 against ORT fp32 on the same inputs
     # the native runner's outputs are the agent's: the same distance from the same reference
     np.testing.assert_allclose(rel["ov-native"], rel["ov-agent"], rtol=1e-6, atol=1e-12)
-    lat = ov[ov.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                   values="value")
-    assert len(lat) and (lat > 0).all().all()
-    print("native / agent latency (OpenVINO cells):\n", (lat["ov-native"] / lat["ov-agent"]).to_string())
 
 
 def test_a_native_profile_without_openvino_skips_its_cells(x86_runner: RunnerBuild, tmp_path: Path) -> None:
