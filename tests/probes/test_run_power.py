@@ -13,22 +13,12 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.results.store import Store
-from tests.helpers import tiny_workloads
+from tests.helpers import tiny_mlp_workload, tiny_workloads
 from tests.probes.battery_sim import IDLE_UA, VOLTAGE_UV, BatterySim
 from tests.rigs.devicetree import device_path
 
-WORKLOAD = """\
-name: tiny-power
-kind: generic
-model:
-  path: tiny.onnx
-inputs:
-  - name: x
-    shape: [batch, 64]
-batch_sizes: [1]
-precisions: [fp32]
-measure: {warmup: 2, warmup_s: 0.1, min_iterations: 20, min_seconds: 1.5, max_seconds: 4}
-"""
+WORKLOAD = tiny_mlp_workload("tiny-power", {"warmup": 2, "warmup_s": 0.1, "min_iterations": 20, "min_seconds": 1.5,
+                                            "max_seconds": 4}, input_range=None)
 
 
 @pytest.mark.slow
