@@ -38,6 +38,7 @@
 #include "clock.hpp"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "job_file.hpp"
 #include "json.hpp"
 #include "llama.h"
 #include "npz.hpp"
@@ -153,8 +154,6 @@ json env_facts() {
   }
   return facts;
 }
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // ---------------------------------------------------------------- model, context, batches
 struct Model {
@@ -583,27 +582,6 @@ Outputs run_llm(const json& job, json& result, double& watch) {
   return outputs;
 }
 
-void write_json_atomic(const std::string& path, const json& obj) {
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write " + tmp);
-    f << dump(obj);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
-}
-
-void make_dirs(const std::string& path) {
-  std::string cur = path.rfind('/', 0) == 0 ? "/" : "";
-  std::stringstream ss(path);
-  std::string part;
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    mkdir(cur.c_str(), 0755);
-  }
-}
-
 // A handoff job (handoff_s > 0, path on stdin): say "warm-up", wait for "go" (or EOF or handoff_s).
 double hold_for_go(double handoff_s, int fd) {
   if (handoff_s <= 0 || fd < 0) return 0;
@@ -680,17 +658,7 @@ json run_job(const json& job, int stdin_fd) {
 
 int run_file(const std::string& path, int stdin_fd) {
   json job;
-  try {
-    std::ifstream f(path);
-    if (!f) {
-      std::cerr << "llm_runner: cannot read " << path << ": " << strerror(errno) << "\n";
-      return 2;
-    }
-    job = json::parse(f);
-  } catch (const json::exception& e) {
-    std::cerr << "llm_runner: " << path << " is not JSON: " << e.what() << "\n";
-    return 2;
-  }
+  if (!read_job_file(path, "llm_runner", job)) return 2;
   if (!job.is_object() || job.value("protocol", 0) != kProtocol || !job.contains("out_dir") || !job["out_dir"].is_string()) {
     std::cerr << "llm_runner: " << path << " is not a protocol 1 job (protocol 1 and out_dir needed)\n";
     return 2;
@@ -854,14 +822,8 @@ int main(int argc, char** argv) {
     if (a.size() == 6 && a[0] == "--logits") return logits(a[1], a[2], a[3], std::stoi(a[4]), std::stoi(a[5]));
     if (a.size() == 6 && a[0] == "--greedy") return greedy(a[1], a[2], std::stoi(a[3]), a[4], std::stoi(a[5]));
     if (a.size() == 1 && a[0] == "--job-from-stdin") {
-      std::fputs("ready\n", stdout);
-      std::fflush(stdout);
-      std::string path;
-      char c = 0;
-      while (::read(0, &c, 1) == 1 && c != '\n') path.push_back(c);
-      while (!path.empty() && (path.back() == '\r' || path.back() == ' ')) path.pop_back();
-      if (path.empty()) return 0;
-      return run_file(path, 0);
+      const std::string path = job_path_from_stdin();
+      return path.empty() ? 0 : run_file(path, 0);
     }
     if (a.size() == 1 && a[0].rfind("--", 0) != 0) return run_file(a[0], -1);
   } catch (const std::exception& e) {
