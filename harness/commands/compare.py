@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from harness.commands._formats import check_format
 from harness.commands._run_ref import counted_device_option, counted_workload_option, store_option
 
 if TYPE_CHECKING:
@@ -64,8 +65,7 @@ def compare_cmd(
     from harness.results.run_refs import RunFilter
     from harness.views.compare import CompareOptions, compare_refs
 
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     for flag, path in (("--markdown", markdown), ("--json", json_out), ("--html", html_out)):
         if path is not None:
             output_file(path, flag)

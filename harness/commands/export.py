@@ -7,8 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
+from harness.commands._formats import check_format
 from harness.commands._run_ref import counted_device_option, counted_workload_option, store_option
-from harness.errors import HarnessError
 from harness.results.exporters import FORMATS as DATA_FORMATS  # the package loads pandas only to export
 from harness.results.exporters import SUFFIX as DATA_SUFFIX
 
@@ -32,8 +32,7 @@ def export_cmd(
     from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store
 
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     if out is not None:
         output_file(out, "--out")
     store = Store(store_url)
