@@ -43,13 +43,8 @@
 #include "llama.h"
 #include "npz.hpp"
 #include "probes.hpp"
+#include "runner_facts.hpp"
 
-#ifndef HARNESS_RUNNER_TARGET
-#define HARNESS_RUNNER_TARGET "unknown"
-#endif
-#ifndef HARNESS_RUNNER_VERSION
-#define HARNESS_RUNNER_VERSION "dev"
-#endif
 #ifndef HARNESS_LLAMA_VERSION
 #define HARNESS_LLAMA_VERSION "unknown"
 #endif
@@ -129,16 +124,9 @@ std::string cpu_variant() {
 }
 
 json static_facts() {
-  utsname u{};
-  uname(&u);
-  return {
-      {"runner", std::string("native-llm ") + HARNESS_RUNNER_VERSION},
-      {"target", HARNESS_RUNNER_TARGET},
-      {"llama_cpp", HARNESS_LLAMA_VERSION},
-      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
-      {"machine", u.machine},
-      {"pid", static_cast<int64_t>(getpid())},
-  };
+  json facts = runner_facts("native-llm");
+  facts["llama_cpp"] = HARNESS_LLAMA_VERSION;
+  return facts;
 }
 
 json env_facts() {

@@ -35,30 +35,17 @@
 #include "ort_library.hpp"
 #include "probes.hpp"
 #include "providers.hpp"
+#include "runner_facts.hpp"
 #include "smoke_model.hpp"
-
-#ifndef HARNESS_RUNNER_TARGET
-#define HARNESS_RUNNER_TARGET "unknown"
-#endif
-#ifndef HARNESS_RUNNER_VERSION
-#define HARNESS_RUNNER_VERSION "dev"
-#endif
 
 namespace runner {
 namespace {
 
 // Facts that need no ORT call (safe in the supervising parent).
 json static_facts() {
-  utsname u{};
-  uname(&u);
-  return {
-      {"runner", std::string("native ") + HARNESS_RUNNER_VERSION},
-      {"target", HARNESS_RUNNER_TARGET},
-      {"ort_api_version", ORT_API_VERSION},
-      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
-      {"machine", u.machine},
-      {"pid", static_cast<int64_t>(getpid())},
-  };
+  json facts = runner_facts("native");
+  facts["ort_api_version"] = ORT_API_VERSION;
+  return facts;
 }
 
 // A runtime other than ONNX Runtime compiled into this runner (`harness runner build --runtime NAME`).

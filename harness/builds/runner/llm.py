@@ -30,9 +30,9 @@ from harness.errors import HarnessError
 LLAMA_VERSION_NOTE = f"llama.cpp {LLAMA_VERSION} (npm @node-llama-cpp {NPM_VERSION} libraries)"
 LLM_TARGETS = ("linux-x86_64", "linux-aarch64")
 BINARY = "llm_runner"
-#: runner/src files the LLM runner shares with the ORT runner (npz writer, probes, job and result files)
+#: runner/src files the LLM runner shares with the ORT runner (npz writer, probes, job and result files, uname facts)
 SHARED = ("npz.cpp", "npz.hpp", "probes.cpp", "probes.hpp", "spawn.cpp", "spawn.hpp", "clock.hpp", "json.hpp",
-          "job_file.hpp")
+          "job_file.hpp", "runner_facts.hpp")
 #: runner/cmake files both runners' CMakeLists include
 SHARED_CMAKE = ("runner_common.cmake",)
 
