@@ -8,7 +8,7 @@ and other non-numeric lines are ignored. ``command_unit`` says W or mW.
 from __future__ import annotations
 
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values, read_samples, stream_spec
+from harness.probes.power import PowerPlan, PowerSeries, probe_values, read_samples, stream_plan
 from harness.transport.base import Transport
 
 
@@ -23,12 +23,7 @@ def parse_line(line: str) -> float | None:
 
 
 def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
-    return PowerPlan(
-        source="command",
-        tier=cfg.tier,
-        detail=f"external meter {cfg.argv[0]} ({cfg.command_unit})",
-        specs=[stream_spec(list(cfg.argv))],
-    )
+    return stream_plan("command", cfg.tier, f"external meter {cfg.argv[0]} ({cfg.command_unit})", list(cfg.argv))
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:

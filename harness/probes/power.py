@@ -48,9 +48,15 @@ def probe_values(probes: dict[str, Any], name: str) -> tuple[np.ndarray, list[st
     return np.asarray(rec.get("t", []), dtype=float), list(rec.get("v", [])), rec.get("error")
 
 
-def stream_spec(argv: list[str]) -> dict[str, Any]:
-    """The agent probe of a source that is one long-running command printing a line a sample."""
-    return {"name": "power.stream", "kind": "stream", "argv": argv}
+def stream_plan(source: str, tier: str, detail: str, argv: list[str]) -> PowerPlan:
+    """The plan of a source that is one long-running command printing a line a sample (probe power.stream)."""
+    return PowerPlan(source=source, tier=tier, detail=detail,
+                     specs=[{"name": "power.stream", "kind": "stream", "argv": argv}])
+
+
+def interval_ms(interval_s: float) -> str:
+    """A sampling interval as the whole milliseconds (at least 1) a meter's command line takes."""
+    return str(max(1, round(interval_s * 1000)))
 
 
 def read_samples(times: np.ndarray, texts: list[str], read: Callable[[str], float | None]) -> tuple[np.ndarray, np.ndarray]:

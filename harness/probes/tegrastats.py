@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values, read_samples, stream_spec
+from harness.probes.power import PowerPlan, PowerSeries, interval_ms, probe_values, read_samples, stream_plan
 from harness.transport.base import Transport
 
 
@@ -29,13 +29,8 @@ def parse_temps(line: str) -> dict[str, float]:
 
 
 def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
-    argv = cfg.argv or ["tegrastats", "--interval", str(max(1, round(cfg.interval_s * 1000)))]
-    return PowerPlan(
-        source="tegrastats",
-        tier=cfg.tier,
-        detail=f"tegrastats rail {cfg.rail}",
-        specs=[stream_spec(argv)],
-    )
+    argv = cfg.argv or ["tegrastats", "--interval", interval_ms(cfg.interval_s)]
+    return stream_plan("tegrastats", cfg.tier, f"tegrastats rail {cfg.rail}", argv)
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
