@@ -10,7 +10,6 @@ Both are reported in extra_info and printed; they are measurements, not asserts.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import statistics
 import time
@@ -19,17 +18,10 @@ from pathlib import Path
 import numpy as np
 import onnxruntime as ort
 
-from harness.session.jobs import agent_source
+from benchmarks.agent_module import load_agent
 from tests.helpers import tiny_mlp
 
 ROUNDS = 5
-
-
-def _load_agent():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("harness_agent_bench", agent_source())
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
 
 
 def _bare_loop(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], seconds: float) -> list[float]:
@@ -43,7 +35,7 @@ def _bare_loop(sess: ort.InferenceSession, feeds: dict[str, np.ndarray], seconds
 
 
 def test_agent_median_matches_bare_loop(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    agent = _load_agent()
+    agent = load_agent("harness_agent_bench")
     model = tiny_mlp(tmp_path / "m.onnx", width=768)
     feeds = {"x": np.random.default_rng(0).random((8, 768), dtype=np.float32)}
     np.savez(tmp_path / "in.npz", **{"/x": feeds["x"]})

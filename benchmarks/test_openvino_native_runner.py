@@ -20,6 +20,7 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.bare_loop import TIMED_RUNS
 from harness.builds.image import ResNetConfig, build_resnet
 from harness.builds.runner import build_runner
 from harness.session.jobs import agent_source
@@ -35,16 +36,7 @@ compiled = ov.Core().compile_model(path, "CPU", {"INFERENCE_NUM_THREADS": 1, "PE
 req = compiled.create_infer_request()
 req.set_input_tensor(ov.Tensor(x, shared_memory=True))
 def run(): req.infer()
-warm_end = time.perf_counter() + 0.2
-for i in range(1000000):
-    if i >= 5 and time.perf_counter() >= warm_end:
-        break
-    run()
-samples, end = [], time.perf_counter() + seconds
-while time.perf_counter() < end or len(samples) < 30:
-    t0 = time.perf_counter(); run(); samples.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"median_ms": statistics.median(samples)}))
-"""
+""" + TIMED_RUNS
 
 
 def test_openvino_native_runner_vs_agent_and_bare_loop(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -9,15 +9,14 @@ Measurements, not asserts.
 
 from __future__ import annotations
 
-import importlib.util
 import statistics
 from pathlib import Path
 
 import numpy as np
 
+from benchmarks.agent_module import load_agent
 from harness.config.probes import ProbesConfig
 from harness.probes import plan_probes
-from harness.session.jobs import agent_source
 from harness.transport.local import LocalTransport
 from tests.helpers import tiny_mlp
 from tests.probes.conftest import FakeDevice
@@ -25,15 +24,8 @@ from tests.probes.conftest import FakeDevice
 ROUNDS = 4
 
 
-def _load_agent():  # type: ignore[no-untyped-def]
-    spec = importlib.util.spec_from_file_location("harness_agent_probe_bench", agent_source())
-    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
-    spec.loader.exec_module(mod)  # type: ignore[union-attr]
-    return mod
-
-
 def test_probe_sampling_cost(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    agent = _load_agent()
+    agent = load_agent("harness_agent_probe_bench")
     dev = FakeDevice(tmp_path / "device")
     dev.write("/sys/class/power_supply/battery/current_now", -412000)
     dev.write("/sys/class/power_supply/battery/voltage_now", 3987000)

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
+from benchmarks.bare_loop import TIMED_RUNS
 from harness.builds.inputs import make_job_inputs
 from harness.builds.manifest import load_manifest
 from harness.config.loader import load_device, load_workload
@@ -78,16 +79,7 @@ else:
     xi = np.ascontiguousarray(np.transpose(x, (0, 2, 3, 1)))
     i_idx = interp.get_input_details()[0]["index"]; o_idx = interp.get_output_details()[0]["index"]
     def run(): interp.set_tensor(i_idx, xi); interp.invoke(); interp.get_tensor(o_idx)
-warm_end = time.perf_counter() + 0.2  # the workload's warm-up: 5 runs and at least 0.2 s
-for i in range(1000000):
-    if i >= 5 and time.perf_counter() >= warm_end:
-        break
-    run()
-samples, end = [], time.perf_counter() + seconds
-while time.perf_counter() < end or len(samples) < 30:
-    t0 = time.perf_counter(); run(); samples.append((time.perf_counter() - t0) * 1000)
-print(json.dumps({"median_ms": statistics.median(samples)}))
-"""
+""" + TIMED_RUNS
 
 
 def test_each_runtime_in_harness_matches_a_bare_loop_over_its_api(benchmark, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

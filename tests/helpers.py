@@ -48,6 +48,27 @@ def broken_int8(path: Path) -> Path:
     return path
 
 
+def tiny_mlp_workload(name: str, measure: dict[str, object], *, precisions: str = "[fp32]", batch_sizes: str = "[1]",
+                      input_range: str | None = "[-1, 1]", extra: str = "") -> str:
+    """The YAML of a generic workload on a ``tiny_mlp`` saved as tiny.onnx (input x: [batch, 64] float32,
+    uniform in ``input_range``; None: the default range). ``extra``: more top-level lines."""
+    text = f"""\
+name: {name}
+kind: generic
+model:
+  path: tiny.onnx
+inputs:
+  - name: x
+    shape: [batch, 64]
+    dtype: float32
+"""
+    if input_range is not None:
+        text += f"    range: {input_range}\n"
+    text += f"batch_sizes: {batch_sizes}\nprecisions: {precisions}\nmeasure:\n"
+    text += "".join(f"  {key}: {value}\n" for key, value in measure.items())
+    return text + extra
+
+
 def tiny_workloads(root: Path, workload_yaml: str) -> Path:
     """A workloads folder holding tiny.onnx (a ``tiny_mlp``) and tiny.yaml naming it."""
     folder = root / "workloads"

@@ -26,31 +26,14 @@ import yaml
 from harness.results.store import Store
 from harness.transport.local import LocalTransport
 from harness.transport.lock import device_lock
-from tests.helpers import tiny_mlp
+from tests.helpers import tiny_mlp, tiny_mlp_workload
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.fixtures import adb_profile_data, ssh_profile_data
 from tests.rigs.sshd import SshdRig
 
 REPO = Path(__file__).resolve().parents[1]
-WORKLOAD = """\
-name: tiny-mlp
-kind: generic
-model:
-  path: tiny.onnx
-inputs:
-  - name: x
-    shape: [batch, 64]
-    dtype: float32
-    range: [-1, 1]
-batch_sizes: [1, 4]
-precisions: [fp32, fp16, int8]
-measure:
-  warmup: 1
-  warmup_s: 0
-  min_iterations: 20
-  min_seconds: 0.05
-  max_seconds: 0.5
-"""
+WORKLOAD = tiny_mlp_workload("tiny-mlp", {"warmup": 1, "warmup_s": 0, "min_iterations": 20, "min_seconds": 0.05,
+                                          "max_seconds": 0.5}, precisions="[fp32, fp16, int8]", batch_sizes="[1, 4]")
 
 
 @dataclass

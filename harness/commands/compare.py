@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 import typer
 from rich.console import Console
 
+from harness.commands._formats import check_format
+from harness.commands._run_ref import counted_device_option, counted_workload_option, store_option
+
 if TYPE_CHECKING:
     from harness.analysis.compare import Comparison
     from harness.analysis.compare_select import RowFilter
@@ -49,11 +52,9 @@ def compare_cmd(
                                                                   "regressed or failed."),
     metric: list[str] = typer.Option([], "--metric", "-m", help="Judge only metrics matching this glob "
                                                                 "(repeatable), e.g. 'latency_ms*'."),
-    store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
-    device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
-                                                                "device (glob, repeatable)."),
-    workload: list[str] = typer.Option([], "--workload", "-w", help="latest~N counts only runs that planned a "
-                                                                    "matching workload (glob, repeatable)."),
+    store_url: str | None = store_option(),
+    device: list[str] = counted_device_option(),
+    workload: list[str] = counted_workload_option(),
 ) -> None:
     """Compare two runs/builds/files: verdict per (workload, precision, backend, device, metric)."""
     from harness.analysis.compare_select import RowFilter
@@ -64,8 +65,7 @@ def compare_cmd(
     from harness.results.run_refs import RunFilter
     from harness.views.compare import CompareOptions, compare_refs
 
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     for flag, path in (("--markdown", markdown), ("--json", json_out), ("--html", html_out)):
         if path is not None:
             output_file(path, flag)

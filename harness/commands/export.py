@@ -7,7 +7,8 @@ from pathlib import Path
 import typer
 from rich.console import Console
 
-from harness.errors import HarnessError
+from harness.commands._formats import check_format
+from harness.commands._run_ref import counted_device_option, counted_workload_option, store_option
 from harness.results.exporters import FORMATS as DATA_FORMATS  # the package loads pandas only to export
 from harness.results.exporters import SUFFIX as DATA_SUFFIX
 
@@ -20,11 +21,9 @@ def export_cmd(
                                            "N runs before it."),
     fmt: str = typer.Option("csv", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Output file (default: <run>.<ext> here)."),
-    store_url: str | None = typer.Option(None, "--store", help="Results store: path or SQLAlchemy URL."),
-    device: list[str] = typer.Option([], "--device", "-d", help="latest~N counts only runs that planned a matching "
-                                                                "device (glob, repeatable)."),
-    workload: list[str] = typer.Option([], "--workload", "-w", help="latest~N counts only runs that planned a "
-                                                                    "matching workload (glob, repeatable)."),
+    store_url: str | None = store_option(),
+    device: list[str] = counted_device_option(),
+    workload: list[str] = counted_workload_option(),
 ) -> None:
     """Export one run's cells, metrics and raw samples."""
     from harness.config.ids import check_id
@@ -33,8 +32,7 @@ def export_cmd(
     from harness.results.run_refs import RunFilter, resolve_run
     from harness.results.store import Store
 
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     if out is not None:
         output_file(out, "--out")
     store = Store(store_url)

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from harness.errors import HarnessError
+from harness.commands._formats import check_format
 
 if TYPE_CHECKING:  # SQLAlchemy loads when the command runs, not at `harness --help`
     from harness.results.store import Store
@@ -88,8 +88,7 @@ def results(
     fmt: str = typer.Option("table", "--format", "-f", help=f"One of: {', '.join(FORMATS)}."),
 ) -> None:
     """List runs: reference, whole id, time, kind, build, status and cell counts."""
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     from harness.results.run_refs import RunFilter, find_runs
     from harness.results.store import Store
 

@@ -9,6 +9,7 @@ from typing import Any
 import typer
 
 from harness.analysis.results_columns import QUANTITIES
+from harness.commands._formats import check_format
 from harness.report.results_table import FORMATS
 from harness.runtimes.registry import runtime_names
 
@@ -49,8 +50,7 @@ def table_cmd(
     from harness.results.store import Store
     from harness.views.results_matrix import load_results_matrix
 
-    if fmt not in FORMATS:
-        raise HarnessError(f"--format {fmt!r}: expected one of {', '.join(FORMATS)}")
+    check_format(fmt, FORMATS)
     if llm:
         _llm_table(Store(store_url), refs, runtime, fmt, out)
         return

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values, to_floats
+from harness.probes.power import PowerPlan, PowerSeries, read_current_voltage
 from harness.transport.base import Transport
 
 CURRENT_SCALE = {"uA": 1e-6, "mA": 1e-3, "A": 1.0}
@@ -43,18 +43,12 @@ def watts(current: np.ndarray, voltage: np.ndarray, cfg: PowerConfig) -> np.ndar
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
-    t_i, raw_i, err_i = probe_values(probes, "power.current")
-    t_v, raw_v, err_v = probe_values(probes, "power.voltage")
-    errors = [f"power: {cfg.current_path}: {e}" for e in [err_i] if e]
-    errors += [f"power: {cfg.voltage_path}: {e}" for e in [err_v] if e]
-    t_i, cur = to_floats(raw_i, t_i)
-    t_v, volt = to_floats(raw_v, t_v)
-    if not cur.size or not volt.size:
+    cv = read_current_voltage(probes)
+    errors = [f"power: {cfg.current_path}: {e}" for e in [cv.current_error] if e]
+    errors += [f"power: {cfg.voltage_path}: {e}" for e in [cv.voltage_error] if e]
+    if not cv.t.size:
         return PowerSeries.empty(*(errors or ["power: battery probes returned no numbers"]))
-    # the two files are read by separate samplers: pair each current with the voltage at its time
-    order = np.argsort(t_v)
-    v_at = np.interp(t_i, t_v[order], volt[order])
-    series = PowerSeries(t_i, watts(cur, v_at, cfg), errors)
+    series = PowerSeries(cv.t, watts(cv.current, cv.voltage, cfg), errors)
     if (series.w < 0).mean() > 0.5:
         series.errors.append(
             "power: battery reads as charging (negative discharge power) for most samples: "

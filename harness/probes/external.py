@@ -7,10 +7,8 @@ and other non-numeric lines are ignored. ``command_unit`` says W or mW.
 
 from __future__ import annotations
 
-import numpy as np
-
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.probes.power import PowerPlan, PowerSeries, probe_values, read_samples, stream_plan
 from harness.transport.base import Transport
 
 
@@ -25,22 +23,12 @@ def parse_line(line: str) -> float | None:
 
 
 def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
-    return PowerPlan(
-        source="command",
-        tier=cfg.tier,
-        detail=f"external meter {cfg.argv[0]} ({cfg.command_unit})",
-        specs=[{"name": "power.stream", "kind": "stream", "argv": list(cfg.argv)}],
-    )
+    return stream_plan("command", cfg.tier, f"external meter {cfg.argv[0]} ({cfg.command_unit})", list(cfg.argv))
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
     times, lines, err = probe_values(probes, "power.stream")
     scale = 1e-3 if cfg.command_unit == "mW" else 1.0
-    t_out, w_out = [], []
-    for t, line in zip(times, lines):
-        v = parse_line(line)
-        if v is not None:
-            t_out.append(t)
-            w_out.append(v * scale)
+    t_out, v_out = read_samples(times, lines, parse_line)
     errors = [f"power: meter {cfg.argv[0]}: {err}"] if err else []
-    return PowerSeries(np.asarray(t_out), np.asarray(w_out), errors)
+    return PowerSeries(t_out, v_out * scale, errors)

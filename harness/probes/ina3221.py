@@ -10,11 +10,9 @@ from __future__ import annotations
 import posixpath
 import re
 
-import numpy as np
-
 from harness.config.probes import PowerConfig
 from harness.probes import devicefs
-from harness.probes.power import PowerPlan, PowerSeries, probe_values, to_floats
+from harness.probes.power import PowerPlan, PowerSeries, read_current_voltage
 from harness.transport.base import Transport
 
 _LABEL = re.compile(r"in(\d+)_label$")
@@ -53,13 +51,8 @@ def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
-    t_i, raw_i, err_i = probe_values(probes, "power.current")
-    t_v, raw_v, err_v = probe_values(probes, "power.voltage")
-    errors = [f"power: ina3221: {e}" for e in (err_i, err_v) if e]
-    t_i, ma = to_floats(raw_i, t_i)
-    t_v, mv = to_floats(raw_v, t_v)
-    if not ma.size or not mv.size:
+    cv = read_current_voltage(probes)  # mA and mV
+    errors = [f"power: ina3221: {e}" for e in (cv.current_error, cv.voltage_error) if e]
+    if not cv.t.size:
         return PowerSeries.empty(*(errors or ["power: ina3221 probes returned no numbers"]))
-    order = np.argsort(t_v)
-    mv_at = np.interp(t_i, t_v[order], mv[order])
-    return PowerSeries(t_i, ma * mv_at / 1e6, errors)
+    return PowerSeries(cv.t, cv.current * cv.voltage / 1e6, errors)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.probes.power import PowerPlan, PowerSeries, probe_values, read_samples
 from harness.transport.base import Transport
 
 _LINE = re.compile(r"^\s*(\S+)_([AV])\s+(?:current|volt)\(\d+\)=(-?[\d.]+)[AV]\s*$")
@@ -54,13 +52,8 @@ def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
     times, texts, err = probe_values(probes, "power.pmic")
-    t_out, w_out = [], []
-    for t, text in zip(times, texts):
-        w = total_watts(text, cfg.rail)
-        if w is not None:
-            t_out.append(t)
-            w_out.append(w)
+    t_out, w_out = read_samples(times, texts, lambda text: total_watts(text, cfg.rail))
     errors = [f"power: vcgencmd pmic_read_adc: {err}"] if err else []
-    if texts and not w_out:
+    if texts and not w_out.size:
         errors.append(f"power: pmic_read_adc output has no rail {cfg.rail or '(any)'}: {texts[0][:120]!r}")
-    return PowerSeries(np.asarray(t_out), np.asarray(w_out), errors)
+    return PowerSeries(t_out, w_out, errors)

@@ -7,6 +7,7 @@ when the device draws power. This module does the window arithmetic once for all
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,51 @@ def probe_values(probes: dict[str, Any], name: str) -> tuple[np.ndarray, list[st
     """(times, raw texts, error) of one agent probe record."""
     rec = probes.get(name) or {}
     return np.asarray(rec.get("t", []), dtype=float), list(rec.get("v", [])), rec.get("error")
+
+
+def stream_plan(source: str, tier: str, detail: str, argv: list[str]) -> PowerPlan:
+    """The plan of a source that is one long-running command printing a line a sample (probe power.stream)."""
+    return PowerPlan(source=source, tier=tier, detail=detail,
+                     specs=[{"name": "power.stream", "kind": "stream", "argv": argv}])
+
+
+def interval_ms(interval_s: float) -> str:
+    """A sampling interval as the whole milliseconds (at least 1) a meter's command line takes."""
+    return str(max(1, round(interval_s * 1000)))
+
+
+def read_samples(times: np.ndarray, texts: list[str], read: Callable[[str], float | None]) -> tuple[np.ndarray, np.ndarray]:
+    """The samples ``read`` finds watts in (None: no reading in that text), with their times."""
+    t_out, w_out = [], []
+    for t, text in zip(times, texts):
+        w = read(text)
+        if w is not None:
+            t_out.append(t)
+            w_out.append(w)
+    return np.asarray(t_out, dtype=float), np.asarray(w_out, dtype=float)
+
+
+@dataclass
+class CurrentVoltage:
+    """The ``power.current`` and ``power.voltage`` file probes of one cell, in their files' units."""
+
+    t: np.ndarray  # the current samples' times; empty when either file gave no numbers
+    current: np.ndarray
+    voltage: np.ndarray  # the voltage at each current sample's time
+    current_error: str | None
+    voltage_error: str | None
+
+
+def read_current_voltage(probes: dict[str, Any]) -> CurrentVoltage:
+    """Pair each current sample with the voltage at its time: separate samplers read the two files."""
+    t_i, raw_i, err_i = probe_values(probes, "power.current")
+    t_v, raw_v, err_v = probe_values(probes, "power.voltage")
+    t_i, current = to_floats(raw_i, t_i)
+    t_v, voltage = to_floats(raw_v, t_v)
+    if not current.size or not voltage.size:
+        return CurrentVoltage(np.zeros(0), np.zeros(0), np.zeros(0), err_i, err_v)
+    order = np.argsort(t_v)
+    return CurrentVoltage(t_i, current, np.interp(t_i, t_v[order], voltage[order]), err_i, err_v)
 
 
 def to_floats(texts: list[str], times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ import re
 import numpy as np
 
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.probes.power import PowerPlan, PowerSeries, interval_ms, probe_values, stream_plan
 from harness.transport.base import Transport
 
 _COMBINED = re.compile(r"^(?:Combined Power \(CPU \+ GPU \+ ANE\)|Package Power):\s*([\d.]+)\s*(mW|W)\b")
@@ -32,14 +32,10 @@ def parse_line(line: str, rail: str | None) -> float | None:
 
 
 def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
-    ms = str(max(1, round(cfg.interval_s * 1000)))
-    argv = cfg.argv or ["sudo", "-n", "powermetrics", "--samplers", "cpu_power,gpu_power", "-i", ms]
-    return PowerPlan(
-        source="powermetrics",
-        tier=cfg.tier,
-        detail=f"powermetrics {cfg.rail + ' Power' if cfg.rail else 'Combined Power (CPU+GPU+ANE)'}",
-        specs=[{"name": "power.stream", "kind": "stream", "argv": argv}],
-    )
+    argv = cfg.argv or ["sudo", "-n", "powermetrics", "--samplers", "cpu_power,gpu_power", "-i",
+                        interval_ms(cfg.interval_s)]
+    return stream_plan("powermetrics", cfg.tier,
+                       f"powermetrics {cfg.rail + ' Power' if cfg.rail else 'Combined Power (CPU+GPU+ANE)'}", argv)
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:

@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import re
 
-import numpy as np
-
 from harness.config.probes import PowerConfig
-from harness.probes.power import PowerPlan, PowerSeries, probe_values
+from harness.probes.power import PowerPlan, PowerSeries, interval_ms, probe_values, read_samples, stream_plan
 from harness.transport.base import Transport
 
 
@@ -31,24 +29,14 @@ def parse_temps(line: str) -> dict[str, float]:
 
 
 def plan(cfg: PowerConfig, transport: Transport) -> PowerPlan:
-    argv = cfg.argv or ["tegrastats", "--interval", str(max(1, round(cfg.interval_s * 1000)))]
-    return PowerPlan(
-        source="tegrastats",
-        tier=cfg.tier,
-        detail=f"tegrastats rail {cfg.rail}",
-        specs=[{"name": "power.stream", "kind": "stream", "argv": argv}],
-    )
+    argv = cfg.argv or ["tegrastats", "--interval", interval_ms(cfg.interval_s)]
+    return stream_plan("tegrastats", cfg.tier, f"tegrastats rail {cfg.rail}", argv)
 
 
 def parse(cfg: PowerConfig, pp: PowerPlan, probes: dict) -> PowerSeries:
     times, lines, err = probe_values(probes, "power.stream")
-    t_out, w_out = [], []
-    for t, line in zip(times, lines):
-        w = parse_line(line, cfg.rail or "")
-        if w is not None:
-            t_out.append(t)
-            w_out.append(w)
+    t_out, w_out = read_samples(times, lines, lambda line: parse_line(line, cfg.rail or ""))
     errors = [f"power: tegrastats: {err}"] if err else []
-    if lines and not w_out:
+    if lines and not w_out.size:
         errors.append(f"power: tegrastats printed no {cfg.rail} rail (first line: {lines[0][:120]!r})")
-    return PowerSeries(np.asarray(t_out), np.asarray(w_out), errors)
+    return PowerSeries(t_out, w_out, errors)

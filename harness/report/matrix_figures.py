@@ -129,24 +129,24 @@ def _device_workload(g: DeviceGroup, r: MatrixRow) -> str:
     return f"{g.key} · {r.workload}" + (f" · {r.backend}" if r.backend else "")
 
 
-def memory_bars(matrix: ResultsMatrix) -> Chart | None:
-    data = _bars(matrix, matrix.rows, lambda c: c.memory_mb, with_ci=False, label=_device_workload)
+def _device_workload_bars(matrix: ResultsMatrix, name: str, value: Callable[[MatrixCell], float | None], what: str,
+                          unit: str) -> Chart | None:
+    """One bar per precision for each (device, workload), no intervals: a quantity measured once a cell."""
+    data = _bars(matrix, matrix.rows, value, with_ci=False, label=_device_workload)
     if not data:
         return None
-    return Chart("memory", data, {"title": {"text": "Peak memory per device and workload, per precision (MB)"},
-                                  "barmode": "group", "yaxis": {"title": {"text": "MB"}, "rangemode": "tozero"},
-                                  "xaxis": {"type": "category"}, "margin": MARGIN, "showlegend": True,
-                                  "legend": {"title": {"text": "precision"}}})
+    return Chart(name, data, {"title": {"text": f"{what} per device and workload, per precision ({unit})"},
+                              "barmode": "group", "yaxis": {"title": {"text": unit}, "rangemode": "tozero"},
+                              "xaxis": {"type": "category"}, "margin": MARGIN, "showlegend": True,
+                              "legend": {"title": {"text": "precision"}}})
+
+
+def memory_bars(matrix: ResultsMatrix) -> Chart | None:
+    return _device_workload_bars(matrix, "memory", lambda c: c.memory_mb, "Peak memory", "MB")
 
 
 def energy_bars(matrix: ResultsMatrix) -> Chart | None:
-    data = _bars(matrix, matrix.rows, lambda c: c.energy_mj, with_ci=False, label=_device_workload)
-    if not data:
-        return None
-    return Chart("energy", data, {"title": {"text": "Energy per inference per device and workload, per precision (mJ)"},
-                                  "barmode": "group", "yaxis": {"title": {"text": "mJ"}, "rangemode": "tozero"},
-                                  "xaxis": {"type": "category"}, "margin": MARGIN, "showlegend": True,
-                                  "legend": {"title": {"text": "precision"}}})
+    return _device_workload_bars(matrix, "energy", lambda c: c.energy_mj, "Energy per inference", "mJ")
 
 
 def _points(chart: Chart) -> int:

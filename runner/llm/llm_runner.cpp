@@ -39,17 +39,13 @@
 #include "clock.hpp"
 #include "ggml-backend.h"
 #include "ggml-cpu.h"
+#include "job_file.hpp"
 #include "json.hpp"
 #include "llama.h"
 #include "npz.hpp"
 #include "probes.hpp"
+#include "runner_facts.hpp"
 
-#ifndef HARNESS_RUNNER_TARGET
-#define HARNESS_RUNNER_TARGET "unknown"
-#endif
-#ifndef HARNESS_RUNNER_VERSION
-#define HARNESS_RUNNER_VERSION "dev"
-#endif
 #ifndef HARNESS_LLAMA_VERSION
 #define HARNESS_LLAMA_VERSION "unknown"
 #endif
@@ -129,16 +125,9 @@ std::string cpu_variant() {
 }
 
 json static_facts() {
-  utsname u{};
-  uname(&u);
-  return {
-      {"runner", std::string("native-llm ") + HARNESS_RUNNER_VERSION},
-      {"target", HARNESS_RUNNER_TARGET},
-      {"llama_cpp", HARNESS_LLAMA_VERSION},
-      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
-      {"machine", u.machine},
-      {"pid", static_cast<int64_t>(getpid())},
-  };
+  json facts = runner_facts("native-llm");
+  facts["llama_cpp"] = HARNESS_LLAMA_VERSION;
+  return facts;
 }
 
 json env_facts() {
@@ -154,8 +143,6 @@ json env_facts() {
   }
   return facts;
 }
-
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 // ---------------------------------------------------------------- model, context, batches
 struct Model {
@@ -585,27 +572,6 @@ Outputs run_llm(const json& job, json& result, double& watch) {
   return outputs;
 }
 
-void write_json_atomic(const std::string& path, const json& obj) {
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write " + tmp);
-    f << dump(obj);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
-}
-
-void make_dirs(const std::string& path) {
-  std::string cur = path.rfind('/', 0) == 0 ? "/" : "";
-  std::stringstream ss(path);
-  std::string part;
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    mkdir(cur.c_str(), 0755);
-  }
-}
-
 // A handoff job (handoff_s > 0, path on stdin): say "warm-up", wait for "go" (or EOF or handoff_s).
 double hold_for_go(double handoff_s, int fd) {
   if (handoff_s <= 0 || fd < 0) return 0;
@@ -682,17 +648,7 @@ json run_job(const json& job, int stdin_fd) {
 
 int run_file(const std::string& path, int stdin_fd) {
   json job;
-  try {
-    std::ifstream f(path);
-    if (!f) {
-      std::cerr << "llm_runner: cannot read " << path << ": " << strerror(errno) << "\n";
-      return 2;
-    }
-    job = json::parse(f);
-  } catch (const json::exception& e) {
-    std::cerr << "llm_runner: " << path << " is not JSON: " << e.what() << "\n";
-    return 2;
-  }
+  if (!read_job_file(path, "llm_runner", job)) return 2;
   if (!job.is_object() || job.value("protocol", 0) != kProtocol || !job.contains("out_dir") || !job["out_dir"].is_string()) {
     std::cerr << "llm_runner: " << path << " is not a protocol 1 job (protocol 1 and out_dir needed)\n";
     return 2;
@@ -1018,14 +974,8 @@ int main(int argc, char** argv) {
     if (a.size() == 5 && a[0] == "--ab-llama-bench") return ab_llama_bench(a[1], std::stoi(a[2]), std::stoi(a[3]), std::stoi(a[4]));
     if (a.size() == 6 && a[0] == "--greedy") return greedy(a[1], a[2], std::stoi(a[3]), a[4], std::stoi(a[5]));
     if (a.size() == 1 && a[0] == "--job-from-stdin") {
-      std::fputs("ready\n", stdout);
-      std::fflush(stdout);
-      std::string path;
-      char c = 0;
-      while (::read(0, &c, 1) == 1 && c != '\n') path.push_back(c);
-      while (!path.empty() && (path.back() == '\r' || path.back() == ' ')) path.pop_back();
-      if (path.empty()) return 0;
-      return run_file(path, 0);
+      const std::string path = job_path_from_stdin();
+      return path.empty() ? 0 : run_file(path, 0);
     }
     if (a.size() == 1 && a[0].rfind("--", 0) != 0) return run_file(a[0], -1);
   } catch (const std::exception& e) {

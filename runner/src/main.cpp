@@ -25,6 +25,7 @@
 
 #include "clock.hpp"
 #include "job.hpp"
+#include "job_file.hpp"
 #ifdef HARNESS_WITH_OPENVINO
 #include "openvino_kind.hpp"
 #endif
@@ -34,32 +35,17 @@
 #include "ort_library.hpp"
 #include "probes.hpp"
 #include "providers.hpp"
+#include "runner_facts.hpp"
 #include "smoke_model.hpp"
-
-#ifndef HARNESS_RUNNER_TARGET
-#define HARNESS_RUNNER_TARGET "unknown"
-#endif
-#ifndef HARNESS_RUNNER_VERSION
-#define HARNESS_RUNNER_VERSION "dev"
-#endif
 
 namespace runner {
 namespace {
 
-std::string dump(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
-
 // Facts that need no ORT call (safe in the supervising parent).
 json static_facts() {
-  utsname u{};
-  uname(&u);
-  return {
-      {"runner", std::string("native ") + HARNESS_RUNNER_VERSION},
-      {"target", HARNESS_RUNNER_TARGET},
-      {"ort_api_version", ORT_API_VERSION},
-      {"platform", std::string(u.sysname) + "-" + u.release + "-" + u.machine},
-      {"machine", u.machine},
-      {"pid", static_cast<int64_t>(getpid())},
-  };
+  json facts = runner_facts("native");
+  facts["ort_api_version"] = ORT_API_VERSION;
+  return facts;
 }
 
 // A runtime other than ONNX Runtime compiled into this runner (`harness runner build --runtime NAME`).
@@ -207,29 +193,6 @@ int probe() {
   return rc;
 }
 
-void write_json_atomic(const std::string& path, const json& obj) {
-  const std::string tmp = path + ".part";
-  {
-    std::ofstream f(tmp, std::ios::trunc);
-    if (!f) throw std::runtime_error("cannot write " + tmp);
-    f << dump(obj);
-    if (!f) throw std::runtime_error("write failed: " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) throw std::runtime_error("cannot rename " + tmp);
-}
-
-void make_dirs(const std::string& path) {
-  std::string cur;
-  std::stringstream ss(path);
-  std::string part;
-  if (!path.empty() && path[0] == '/') cur = "/";
-  while (std::getline(ss, part, '/')) {
-    if (part.empty()) continue;
-    cur += part + "/";
-    mkdir(cur.c_str(), 0755);
-  }
-}
-
 json run_job(const json& job, int stdin_fd) {
   const std::string out_dir = job.at("out_dir").get<std::string>();
   make_dirs(out_dir);
@@ -337,17 +300,7 @@ json run_job(const json& job, int stdin_fd) {
 // stdin_fd: where a handoff's "go" comes from when the job's path came on stdin, else -1.
 int run_file(const std::string& path, int stdin_fd) {
   json job;
-  try {
-    std::ifstream f(path);
-    if (!f) {
-      std::cerr << "ort_runner: cannot read " << path << ": " << strerror(errno) << "\n";
-      return 2;
-    }
-    job = json::parse(f);
-  } catch (const json::exception& e) {
-    std::cerr << "ort_runner: " << path << " is not JSON: " << e.what() << "\n";
-    return 2;
-  }
+  if (!read_job_file(path, "ort_runner", job)) return 2;
   if (!job.is_object() || !job.contains("protocol") || job["protocol"] != kProtocol) {
     std::cerr << "runner speaks protocol " << kProtocol << ", job has "
               << (job.is_object() && job.contains("protocol") ? job["protocol"].dump() : "None") << "\n";
@@ -390,13 +343,7 @@ int main(int argc, char** argv) {
   std::string job_path = argc == 2 ? argv[1] : "";
   int stdin_fd = -1;
   if (job_path == "--job-from-stdin") {
-    std::fputs("ready\n", stdout);
-    std::fflush(stdout);
-    // Byte by byte from fd 0: nothing past the line is buffered, so a handoff's "go" is polled there.
-    job_path.clear();
-    char c = 0;
-    while (::read(0, &c, 1) == 1 && c != '\n') job_path.push_back(c);
-    while (!job_path.empty() && (job_path.back() == '\r' || job_path.back() == ' ')) job_path.pop_back();
+    job_path = runner::job_path_from_stdin();
     if (job_path.empty()) return 0;  // stdin closed before a job came
     stdin_fd = 0;
   }

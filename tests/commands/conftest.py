@@ -6,29 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import tiny_mlp
+from tests.helpers import tiny_mlp, tiny_mlp_workload
 
-WORKLOAD = """\
-name: tiny-mlp
-kind: generic
-model:
-  path: tiny.onnx
-inputs:
-  - name: x
-    shape: [batch, 64]
-    dtype: float32
-    range: [-1, 1]
-batch_sizes: [1, 4]
-precisions: {precisions}
-measure:
-  warmup: 2
-  warmup_s: 0
-  min_iterations: 20
-  min_seconds: {min_seconds}
-  max_seconds: 2
-budgets:
-  fp16: {{rel_l2: 0.01}}
-"""
+# a template: .format(precisions=..., min_seconds=...)
+WORKLOAD = tiny_mlp_workload("tiny-mlp", {"warmup": 2, "warmup_s": 0, "min_iterations": 20, "min_seconds": "{min_seconds}",
+                                          "max_seconds": 2},
+                             precisions="{precisions}", batch_sizes="[1, 4]", extra="budgets:\n  fp16: {{rel_l2: 0.01}}\n")
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+
+from tests.rigs.cpu_hogs import hog_on_every_core
 
 DEVICE = "name: here\ntransport: {{kind: local, workdir: {workdir}}}\nbackends: [{{name: cpu, provider: CPUExecutionProvider}}]\n"
 WORKLOAD = ("name: chain\nkind: generic\nmodel: {path: chain.onnx}\ninputs: [{name: x, shape: [16, 128]}]\n"
@@ -42,17 +42,6 @@ def chain_model(path: Path, extra: int) -> Path:
     onnx.checker.check_model(model)
     path.write_bytes(model.SerializeToString())
     return path
-
-
-@contextmanager
-def hog_on_every_core() -> Iterator[None]:
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
-    try:
-        yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
 
 
 def harness(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:

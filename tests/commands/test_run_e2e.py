@@ -14,6 +14,7 @@ import pytest
 
 from harness.results.store import Store
 from tests.commands.conftest import write_workload
+from tests.harness_cli import isolated_env
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -25,10 +26,7 @@ def harness(*args: str, env: dict[str, str], **kw: object) -> subprocess.Complet
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = dict(os.environ)
-    e.update(HARNESS_STORE=str(tmp_path / "store.db"), HARNESS_BUILDS=str(tmp_path / "builds"),
-             HARNESS_LOCAL_WORKDIR=str(tmp_path / "device"), COLUMNS="200")
-    return e
+    return isolated_env(tmp_path, local_workdir="device", columns=200)
 
 
 @pytest.mark.slow

@@ -18,20 +18,10 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.results.store import Store
-from tests.helpers import tiny_workloads
+from tests.helpers import tiny_mlp_workload, tiny_workloads
 
-WORKLOAD = """\
-name: tiny-sustained
-kind: generic
-model:
-  path: tiny.onnx
-inputs:
-  - name: x
-    shape: [batch, 64]
-batch_sizes: [1]
-precisions: [fp32]
-measure: {warmup: 2, warmup_s: 0, min_iterations: 5, min_seconds: 0.1, max_seconds: 1}
-"""
+WORKLOAD = tiny_mlp_workload("tiny-sustained", {"warmup": 2, "warmup_s": 0, "min_iterations": 5, "min_seconds": 0.1,
+                                                "max_seconds": 1}, input_range=None)
 
 
 class Heater:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ import pytest
 import yaml
 
 from tests.hardening import hostile_runner
+from tests.harness_cli import isolated_env
 from tests.helpers import tiny_mlp
 
 REPO = Path(__file__).resolve().parents[2]
@@ -69,7 +69,4 @@ def local_device(tmp_path: Path, name: str = "host", **extra: Any) -> dict[str, 
 @pytest.fixture
 def cli_env(tmp_path: Path) -> dict[str, str]:
     """Environment for `python -m harness` subprocesses: everything under tmp_path."""
-    env = dict(os.environ)
-    env.update(HARNESS_STORE=str(tmp_path / "store.db"), HARNESS_BUILDS=str(tmp_path / "builds"),
-               HARNESS_LOCAL_WORKDIR=str(tmp_path / "local"), COLUMNS="250")
-    return env
+    return isolated_env(tmp_path)

@@ -11,12 +11,38 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+from tests.rigs.devicetree import device_path
 
 IDLE_UA = 300_000
 PER_CORE_UA = 1_500_000
 VOLTAGE_UV = 3_987_000
 _TICK = os.sysconf("SC_CLK_TCK")
+
+
+#: how the tests measure a phone with this battery: fuel-gauge sign, charging off, fast sampling, 1 s idle baseline
+SIM_PHONE = {"discharge_sign": -1, "charging_disabled": True, "interval_s": 0.05, "idle_s": 1.0}
+
+
+def battery_power(root: Path, **settings: object) -> dict[str, object]:
+    """The probes' ``power`` block reading the simulated battery a rig keeps under ``root``, ``settings`` added."""
+    return {"source": "battery", **settings,
+            "current_path": device_path(root, "/sys/class/power_supply/battery/current_now"),
+            "voltage_path": device_path(root, "/sys/class/power_supply/battery/voltage_now")}
+
+
+def processes() -> Iterator[tuple[int, list[str]]]:
+    """(pid, argv) of every process /proc shows now (one gone while read is passed over)."""
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
+        except OSError:
+            continue
+        yield int(entry.name), argv
 
 
 def _cpu_s(pid: int) -> float | None:
@@ -65,16 +91,10 @@ class BatterySim:
 
     def _find(self) -> int | None:
         """A python process with an argument ending in the needle (not the sh wrapping it)."""
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
-            except OSError:
-                continue
+        for pid, argv in processes():
             wanted = (a.startswith(self._prefix) and a.endswith(self._needle) for a in argv[1:])
             if "python" in Path(argv[0]).name and any(wanted):
-                return int(entry.name)
+                return pid
         return None
 
     def _loop(self) -> None:

@@ -18,7 +18,7 @@ from harness.config.probes import ProbesConfig
 from harness.probes import interpret, plan_probes, thermal_gate
 from harness.transport.factory import open_transport
 from tests.probes.agent_job import AGENT, make_job, tiny_inputs, tiny_model
-from tests.probes.battery_sim import IDLE_UA, VOLTAGE_UV, BatterySim
+from tests.probes.battery_sim import IDLE_UA, SIM_PHONE, VOLTAGE_UV, BatterySim, battery_power
 from tests.rigs.devicetree import device_path
 
 
@@ -30,15 +30,7 @@ def test_simulated_battery_through_the_adb_rig(adb_rig, adb_device, tmp_path):
     saved = {f: (battery_dir / f).read_text() for f in ("current_now", "voltage_now")}
     cfg = ProbesConfig.model_validate(
         {
-            "power": {
-                "source": "battery",
-                "discharge_sign": -1,
-                "charging_disabled": True,
-                "interval_s": 0.05,
-                "idle_s": 1.0,
-                "current_path": device_path(root, "/sys/class/power_supply/battery/current_now"),
-                "voltage_path": device_path(root, "/sys/class/power_supply/battery/voltage_now"),
-            },
+            "power": battery_power(root, **SIM_PHONE),
             "thermal": {
                 "zones": [device_path(root, "/sys/class/thermal/thermal_zone*/temp")],
                 "zone_types": ["cpu"],

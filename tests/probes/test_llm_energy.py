@@ -27,7 +27,7 @@ from harness.results.store import Store
 from harness.session.launch import RunRequest, execute, prepare_run
 from harness.views.llm_table import load_llm_table
 from tests.builds.llama_gguf import write_tiny_llama
-from tests.probes.battery_sim import VOLTAGE_UV, BatterySim
+from tests.probes.battery_sim import SIM_PHONE, VOLTAGE_UV, BatterySim, battery_power, processes
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.devicetree import device_path
 from tests.rigs.fixtures import adb_profile_data
@@ -53,17 +53,11 @@ class RunnerBatterySim(BatterySim):
                 self.followed.append(self.pid)
 
     def _find(self) -> int | None:
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit():
-                continue
-            try:
-                argv = (entry / "cmdline").read_bytes().decode("utf-8", "replace").split("\0")
-            except OSError:
-                continue
+        for pid, argv in processes():
             if Path(argv[0]).name in SHELLS:
                 continue
             if any(a.startswith(self._prefix) and a.endswith(self._needle) for a in argv[1:]):
-                return int(entry.name)
+                return pid
         return None
 
 
@@ -77,10 +71,7 @@ def _config(tmp: Path, rig: AdbRig) -> tuple[Path, Path]:
         "measure": MEASURE}))
     data = adb_profile_data(rig)
     backends = [{"name": "llama-cpu", "runtime": "llama.cpp"}, {"name": "cpu", "provider": "CPUExecutionProvider"}]
-    data.update(backends=backends, probes={"power": {
-        "source": "battery", "discharge_sign": -1, "charging_disabled": True, "interval_s": 0.05, "idle_s": 1.0,
-        "current_path": device_path(rig.root, "/sys/class/power_supply/battery/current_now"),
-        "voltage_path": device_path(rig.root, "/sys/class/power_supply/battery/voltage_now")}})
+    data.update(backends=backends, probes={"power": battery_power(rig.root, **SIM_PHONE)})
     (devices / "phone.yaml").write_text(yaml.safe_dump(data))
     return devices, wl
 

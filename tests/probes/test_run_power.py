@@ -13,22 +13,12 @@ from typer.testing import CliRunner
 
 from harness.cli import app
 from harness.results.store import Store
-from tests.helpers import tiny_workloads
-from tests.probes.battery_sim import IDLE_UA, VOLTAGE_UV, BatterySim
+from tests.helpers import tiny_mlp_workload, tiny_workloads
+from tests.probes.battery_sim import IDLE_UA, SIM_PHONE, VOLTAGE_UV, BatterySim, battery_power
 from tests.rigs.devicetree import device_path
 
-WORKLOAD = """\
-name: tiny-power
-kind: generic
-model:
-  path: tiny.onnx
-inputs:
-  - name: x
-    shape: [batch, 64]
-batch_sizes: [1]
-precisions: [fp32]
-measure: {warmup: 2, warmup_s: 0.1, min_iterations: 20, min_seconds: 1.5, max_seconds: 4}
-"""
+WORKLOAD = tiny_mlp_workload("tiny-power", {"warmup": 2, "warmup_s": 0.1, "min_iterations": 20, "min_seconds": 1.5,
+                                            "max_seconds": 4}, input_range=None)
 
 
 @pytest.mark.slow
@@ -39,15 +29,7 @@ def test_harness_run_reports_power_and_net_energy_over_adb(adb_rig, adb_device_y
     root = adb_rig.root
     profile = yaml.safe_load(adb_device_yaml.read_text())
     profile["probes"] = {
-        "power": {
-            "source": "battery",
-            "discharge_sign": -1,
-            "charging_disabled": True,
-            "interval_s": 0.05,
-            "idle_s": 1.0,
-            "current_path": device_path(root, "/sys/class/power_supply/battery/current_now"),
-            "voltage_path": device_path(root, "/sys/class/power_supply/battery/voltage_now"),
-        },
+        "power": battery_power(root, **SIM_PHONE),
         "thermal": {"zones": [device_path(root, "/sys/class/thermal/thermal_zone*/temp")], "max_start_temp_c": 45},
     }
     adb_device_yaml.write_text(yaml.safe_dump(profile))

@@ -8,6 +8,7 @@ import pytest
 from harness.config.probes import ProbesConfig
 from harness.probes import plan_probes, thermal_gate
 from harness.transport.factory import open_transport
+from tests.probes.battery_sim import battery_power
 from tests.rigs.devicetree import device_path
 
 
@@ -16,13 +17,7 @@ def test_plan_and_gate_over_ssh(sshd_rig, ssh_device):
     root = sshd_rig.root
     cfg = ProbesConfig.model_validate(
         {
-            "power": {
-                "source": "battery",
-                "discharge_sign": -1,
-                "charging_disabled": True,
-                "current_path": device_path(root, "/sys/class/power_supply/battery/current_now"),
-                "voltage_path": device_path(root, "/sys/class/power_supply/battery/voltage_now"),
-            },
+            "power": battery_power(root, discharge_sign=-1, charging_disabled=True),
             "thermal": {
                 "zones": [device_path(root, "/sys/class/thermal/thermal_zone*/temp")],
                 "max_start_temp_c": 40,

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from harness.builds.runner import RunnerBuild
 from harness.builds.text_lm import LMConfig, build_text_lm
 from harness.builds.translation import MarianConfig, build_translation
 from harness.plan import Filters
@@ -29,6 +30,16 @@ KINDS = ("single", "text-generation", "translation")
 
 def agent_argv() -> list[str]:
     return [sys.executable, str(agent_source())]
+
+
+def launcher(build: RunnerBuild) -> list[str]:
+    """How a device starts the bundle's runner: its run.sh."""
+    return ["sh", str(build.path / "run.sh")]
+
+
+def rel_l2(ref: np.ndarray, got: np.ndarray) -> float:
+    ref64 = ref.astype(np.float64)
+    return float(np.linalg.norm(ref64 - got) / np.linalg.norm(ref64))
 
 
 @dataclass

@@ -20,14 +20,13 @@ import yaml
 from harness.builds.runner import RunnerBuild
 from harness.plan import Filters
 from harness.protocol import Job, ProbeFacts, parse_result
-from harness.results.store import Store
 from harness.session.launch import RunRequest, execute, prepare_run
 from tests.commands.conftest import write_workload
 from tests.helpers import tiny_mlp
 from tests.rigs.adb_rig import AdbRig
 from tests.rigs.fixtures import adb_profile_data
 from tests.rigs.qemu import in_arm_namespace
-from tests.runner.jobs import KINDS, KindCase, make_cases, make_job, run
+from tests.runner.jobs import KINDS, KindCase, make_cases, make_job, run, run_one_ok_cell
 
 pytestmark = [pytest.mark.slow, pytest.mark.rig]
 
@@ -83,20 +82,16 @@ def test_the_bundle_runs_a_cell_over_adb(aarch64_runner: RunnerBuild, arm_adb_ri
     (devices / "phone.yaml").write_text(yaml.safe_dump(_phone_profile(arm_adb_rig, aarch64_runner.path)))
     tiny_mlp(wl / "tiny.onnx")
     write_workload(wl, "[fp32]", min_seconds=0.05)
-    store = Store(tmp_path / "s.db")
-    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
-    prep = prepare_run(req, store)
-    outcome = execute(prep)
-    cells = store.cells_frame([prep.run_id])
-    assert dict(outcome.statuses) == {"ok": 1}, cells["error"].tolist()
+    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
     row = cells.iloc[0]
     facts = json.loads(row["fingerprint_json"])
     assert facts["agent_machine"] == "aarch64" and str(facts["agent_runner"]).startswith("native ")
-    metrics = store.metrics_frame([prep.run_id]).set_index("metric")["value"]
+    metrics = store.metrics_frame([run_id]).set_index("metric")["value"]
     rel = metrics[[n for n in metrics.index if n.startswith("rel_l2")]]
     assert len(rel) and (rel < 1e-5).all()  # the phone's outputs against the host's fp32 reference
     assert metrics["peak_rss_mb"] > 0 and metrics["peak_pss_mb"] > 0
     # the bundle is installed once: a second run sends nothing and reuses it
+    req = RunRequest(filters=Filters(), devices_dir=devices, workloads_dir=wl, builds_root=tmp_path / "builds")
     again = execute(prepare_run(req, store))
     assert dict(again.statuses) == {"ok": 1}
     assert again.summary()["bytes_pushed"] == 0

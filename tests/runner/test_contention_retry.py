@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,8 +11,8 @@ import pytest
 from harness.analysis.flags import CONTENTION_CORES
 from harness.builds.runner import RunnerBuild
 from harness.protocol import parse_result
-from tests.runner.jobs import FAST, KindCase, agent_argv, make_cases, make_job, run
-from tests.runner.test_x86_parity import launcher
+from tests.rigs.cpu_hogs import hog_on_every_core
+from tests.runner.jobs import FAST, KindCase, agent_argv, launcher, make_cases, make_job, run
 
 pytestmark = pytest.mark.slow  # builds the native runner (cached across sessions)
 
@@ -26,14 +23,9 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
 
 @pytest.fixture
 def busy_host() -> Iterator[None]:
-    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(os.cpu_count() or 1)]
-    time.sleep(0.3)
-    try:
+    with hog_on_every_core():
+        time.sleep(0.3)
         yield
-    finally:
-        for hog in hogs:
-            hog.kill()
-            hog.wait()
 
 
 @pytest.mark.parametrize("who", ["agent", "native"])

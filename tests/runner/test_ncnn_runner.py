@@ -16,42 +16,30 @@ Building ncnn is the slow part (minutes per target, once: the parts cache keeps 
 from __future__ import annotations
 
 import importlib.metadata
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from harness.builds import image
 from harness.builds.runner import RunnerBuild
-from harness.protocol import Job, ProbeFacts, parse_result
-from harness.results.store import Store
+from harness.protocol import Job, parse_result
 from harness.runtimes.base import ModelInfo
 from harness.runtimes.ncnn import Ncnn
-from tests.commands.conftest import write_workload
-from tests.helpers import tiny_mlp
 from tests.rigs.adb_rig import AdbRig
-from tests.rigs.fixtures import adb_profile_data
 from tests.rigs.qemu import in_arm_namespace
-from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run, run_one_ok_cell
+from tests.runner.jobs import KindCase, agent_argv, launcher, make_cases, make_job, rel_l2, run
+from tests.runner.kind_runs import (
+    arm_job_matches_the_agent,
+    native_and_agent_cells,
+    one_cell_over_adb,
+    probe_lists,
+    rel_l2_metrics,
+)
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 NCNN_VERSION = importlib.metadata.version("ncnn")
-
-
-def launcher(build: RunnerBuild) -> list[str]:
-    return ["sh", str(build.path / "run.sh")]
-
-
-def rel_l2(ref: np.ndarray, got: np.ndarray) -> float:
-    ref64 = ref.astype(np.float64)
-    return float(np.linalg.norm(ref64 - got) / np.linalg.norm(ref64))
 
 
 @pytest.fixture(scope="module")
@@ -81,12 +69,7 @@ def ncnn_job(single: KindCase, converted: dict[str, Any], precision: str, out_di
 def test_probe_lists_ncnn_with_the_wheels_version(x86_ncnn_runner: RunnerBuild) -> None:
     assert x86_ncnn_runner.manifest.runtimes == {"ncnn": NCNN_VERSION}
     assert not any("ncnn" in f or "gomp" in f for f in x86_ncnn_runner.manifest.files)  # static, its own OpenMP
-    proc = subprocess.run([*launcher(x86_ncnn_runner), "--probe"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
-    # the same version string as the agent's probe (the wheel's), so native and agent rows compare
-    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "ncnn": NCNN_VERSION}
-    assert "ncnn_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+    probe_lists(x86_ncnn_runner, "ncnn", NCNN_VERSION)
 
 
 @pytest.mark.parametrize("precision", ["fp32", "fp16"])
@@ -124,78 +107,25 @@ def test_a_runner_built_without_ncnn_says_what_to_build(single: KindCase, conver
     assert "not runtime 'ncnn'" in got.result["error"] and "--runtime ncnn" in got.result["error"]
 
 
-WORKLOAD = {
-    "name": "tiny-cnn", "kind": "image-classification",
-    "model": {"builtin": "image-resnet", "options": {"image": 32, "widths": [8, 16], "classes": 10}},
-    "batch_sizes": [1, 2], "precisions": ["fp32", "fp16"],
-    "measure": {"warmup": 2, "warmup_s": 0, "min_iterations": 20, "min_seconds": 0.1, "max_seconds": 1.0},
-}
 BACKENDS = [{"name": "ort", "provider": "CPUExecutionProvider"}, {"name": "ncnn-cpu", "runtime": "ncnn"}]
 
 
-def _profile(name: str, root: Path, runner: dict[str, Any]) -> dict[str, Any]:
-    # a workdir of its own: the local device's default one is locked by any other run on this host
-    return {"name": name, "transport": {"kind": "local", "workdir": str(root / name)}, "runner": runner,
-            "threads": {"intra_op": 1, "inter_op": 1}, "backends": BACKENDS}
-
-
-def _harness_run(root: Path, profiles: list[dict[str, Any]], db: Path) -> Store:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "wl.yaml").write_text(yaml.safe_dump(WORKLOAD))
-    argv = [sys.executable, "-m", "harness", "run", "-w", str(root / "wl.yaml"), "--store", str(db), "--no-report"]
-    for p in profiles:
-        (root / f"{p['name']}.yaml").write_text(yaml.safe_dump(p))
-        argv += ["-d", str(root / f"{p['name']}.yaml")]
-    env = {**os.environ, "HARNESS_BUILDS": str(root / "builds"), "HARNESS_HOME": str(root)}
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return Store(str(db))
-
-
 def test_harness_run_native_ncnn_cells_agree_with_the_agent(x86_ncnn_runner: RunnerBuild, tmp_path: Path) -> None:
-    native = _profile("ncnn-native", tmp_path, {"kind": "native", "push": str(x86_ncnn_runner.path)})
-    agent = _profile("ncnn-agent", tmp_path, {"kind": "python", "interpreter": sys.executable})
-    store = _harness_run(tmp_path, [native, agent], tmp_path / "store.db")
-    cells = store.cells_frame()
-    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
-                                                                             "status", "error"]]
-    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
-    installed = [p.name for p in (tmp_path / "ncnn-native" / "runners").iterdir()]
-    assert len(installed) == 1 and installed[0].startswith("ncnn-linux-x86_64-")
-    assert str(runners["ncnn-native"]).startswith("native ") and not str(runners["ncnn-agent"]).startswith("native")
-    metrics = store.metrics_frame()
-    nc = metrics[metrics.backend == "ncnn-cpu"]
-    rel = nc[nc.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                values="value")
-    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    rel = native_and_agent_cells(x86_ncnn_runner, tmp_path, BACKENDS, "ncnn-native", "ncnn-agent").rel
     assert (rel.loc["fp32"]["ncnn-native"] < 1e-5).all()  # ncnn fp32 against ORT fp32 on the same inputs
     assert (rel.loc["fp16"]["ncnn-native"] < 1e-2).all()  # fp16 weights and storage
     # the native runner's outputs are the agent's up to fp32 rounding (x86-64-v3 kernels against the wheel's
     # dispatch): the same distance from the same reference, to within their own rel-L2 (triangle inequality)
     np.testing.assert_allclose(rel["ncnn-native"], rel["ncnn-agent"], rtol=0, atol=1e-6)
     print("rel-L2 vs ORT fp32 (ncnn cells):\n", rel.to_string())
-    lat = nc[nc.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"],
-                                                                       columns="device", values="value")
-    assert len(lat) and (lat > 0).all().all()
-    print("native / agent latency (ncnn cells):\n", (lat["ncnn-native"] / lat["ncnn-agent"]).to_string())
 
 
 # --------------------------------------------------------------------------- aarch64 under qemu
 @pytest.mark.rig
 def test_the_aarch64_bundle_runs_ncnn_under_qemu(aarch64_ncnn_runner: RunnerBuild, arm_cpuinfo: Path,
                                                  single: KindCase, converted: dict[str, Any], tmp_path: Path) -> None:
-    arm = in_arm_namespace(launcher(aarch64_ncnn_runner), arm_cpuinfo)
-    proc = subprocess.run([*arm, "--probe"], capture_output=True, text=True, timeout=300)
-    facts = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert facts["machine"] == "aarch64" and facts["runtimes"].get("ncnn") == NCNN_VERSION, facts
-    py = run(agent_argv(), ncnn_job(single, converted, "fp32", tmp_path / "python"))
-    job = ncnn_job(single, converted, "fp32", tmp_path / "arm")
-    got = run(arm, job, timeout=600)
-    assert got.rc == 0 and got.result, (got.stderr[-2000:], got.result and got.result["error"])
-    result = parse_result(got.result, Job.model_validate(job))
-    assert result.status == "ok" and result.env.machine == "aarch64"
-    for key, want in py.outputs.items():  # ARM's fp32 kernels against x86's: fp32 rounding apart
-        assert rel_l2(want, got.outputs[key]) < 1e-5, key
+    arm_job_matches_the_agent(aarch64_ncnn_runner, arm_cpuinfo, "ncnn", NCNN_VERSION,
+                              lambda out: ncnn_job(single, converted, "fp32", out), tmp_path)
 
 
 @pytest.mark.rig
@@ -231,21 +161,9 @@ def test_the_aarch64_bundle_runs_a_cnn_at_fp32_and_fp16_under_qemu(aarch64_ncnn_
 @pytest.mark.rig
 def test_the_aarch64_bundle_runs_an_ncnn_cell_over_adb(aarch64_ncnn_runner: RunnerBuild, arm_adb_rig: AdbRig,
                                                        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ADBUTILS_ADB_PATH", arm_adb_rig.adb_bin)
-    devices, wl = tmp_path / "devices", tmp_path / "workloads"
-    devices.mkdir()
-    wl.mkdir()
-    data = adb_profile_data(arm_adb_rig)
-    data.update(name="rig-phone-ncnn", runner={"kind": "native", "push": str(aarch64_ncnn_runner.path)},
-                backends=[{"name": "ncnn-cpu", "runtime": "ncnn"}])
-    (devices / "phone.yaml").write_text(yaml.safe_dump(data))
-    tiny_mlp(wl / "tiny.onnx")
-    write_workload(wl, "[fp32]", min_seconds=0.05)
-    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
-    facts = json.loads(cells.iloc[0]["fingerprint_json"])
-    assert facts["agent_machine"] == "aarch64" and str(facts["agent_runner"]).startswith("native ")
-    metrics = store.metrics_frame([run_id]).set_index("metric")["value"]
-    rel = metrics[[n for n in metrics.index if n.startswith("rel_l2")]]
+    metrics = one_cell_over_adb(aarch64_ncnn_runner, arm_adb_rig, "rig-phone-ncnn", {"name": "ncnn-cpu", "runtime": "ncnn"},
+                                tmp_path, monkeypatch)
+    rel = rel_l2_metrics(metrics)
     assert len(rel) and (rel < 1e-4).all()  # the phone's ncnn outputs against the host's ORT fp32
     print("aarch64 ncnn cell rel-L2 vs host ORT fp32:", rel.to_dict())
     assert metrics["peak_rss_mb"] > 0

@@ -12,39 +12,30 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
-import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-import yaml
 
 from harness.builds.runner import RunnerBuild
-from harness.protocol import Job, ProbeFacts, parse_result
-from harness.results.store import Store
-from tests.commands.conftest import write_workload
-from tests.helpers import tiny_mlp
+from harness.protocol import Job, parse_result
 from tests.rigs.adb_rig import AdbRig
-from tests.rigs.fixtures import adb_profile_data
-from tests.rigs.qemu import in_arm_namespace
-from tests.runner.jobs import KindCase, agent_argv, make_cases, make_job, run, run_one_ok_cell
+from tests.runner.jobs import KindCase, agent_argv, launcher, make_cases, make_job, rel_l2, run
+from tests.runner.kind_runs import (
+    arm_job_matches_the_agent,
+    harness_run_tiny_cnn,
+    local_profile,
+    native_and_agent_cells,
+    one_cell_over_adb,
+    probe_lists,
+    rel_l2_metrics,
+)
 
 pytestmark = pytest.mark.slow
-REPO = Path(__file__).resolve().parents[2]
 OV_VERSION = importlib.metadata.version("openvino")
-
-
-def launcher(build: RunnerBuild) -> list[str]:
-    return ["sh", str(build.path / "run.sh")]
-
-
-def rel_l2(ref: np.ndarray, got: np.ndarray) -> float:
-    ref64 = ref.astype(np.float64)
-    return float(np.linalg.norm(ref64 - got) / np.linalg.norm(ref64))
 
 
 def runtime_block(settings: dict[str, str]) -> dict[str, Any]:
@@ -61,12 +52,7 @@ def single(tmp_path_factory: pytest.TempPathFactory) -> KindCase:
 def test_probe_lists_openvino_with_the_wheels_version(x86_openvino_runner: RunnerBuild) -> None:
     assert x86_openvino_runner.manifest.runtimes == {"openvino": OV_VERSION}
     assert any(f.startswith("lib/libopenvino_intel_cpu_plugin") for f in x86_openvino_runner.manifest.files)
-    proc = subprocess.run([*launcher(x86_openvino_runner), "--probe"], capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    facts = ProbeFacts.model_validate_json(proc.stdout.strip().splitlines()[-1])
-    # the same version string as the agent's probe (the wheel's), so native and agent rows compare
-    assert facts.runtimes == {"onnxruntime": facts.onnxruntime, "openvino": OV_VERSION}
-    assert "openvino_error" not in json.loads(proc.stdout.strip().splitlines()[-1])
+    probe_lists(x86_openvino_runner, "openvino", OV_VERSION)
 
 
 def test_a_bundle_whose_cpu_plugin_cannot_load_does_not_offer_openvino(x86_openvino_runner: RunnerBuild,
@@ -120,64 +106,21 @@ def test_a_runner_built_without_openvino_says_what_to_build(single: KindCase, x8
     assert json.loads(proc.stdout.strip().splitlines()[-1])["runtimes"] == {"onnxruntime": x86_runner.manifest.onnxruntime}
 
 
-WORKLOAD = {
-    "name": "tiny-cnn", "kind": "image-classification",
-    "model": {"builtin": "image-resnet", "options": {"image": 32, "widths": [8, 16], "classes": 10}},
-    "batch_sizes": [1, 2], "precisions": ["fp32", "fp16"],
-    "measure": {"warmup": 2, "warmup_s": 0, "min_iterations": 20, "min_seconds": 0.1, "max_seconds": 1.0},
-}
 BACKENDS = [{"name": "ort", "provider": "CPUExecutionProvider"}, {"name": "ov-cpu", "runtime": "openvino"}]
-
-
-def _profile(name: str, root: Path, runner: dict[str, Any]) -> dict[str, Any]:
-    # a workdir of its own: the local device's default one is locked by any other run on this host
-    return {"name": name, "transport": {"kind": "local", "workdir": str(root / name)}, "runner": runner,
-            "threads": {"intra_op": 1, "inter_op": 1}, "backends": BACKENDS}
-
-
-def _harness_run(root: Path, profiles: list[dict[str, Any]], db: Path) -> Store:
-    root.mkdir(parents=True, exist_ok=True)
-    (root / "wl.yaml").write_text(yaml.safe_dump(WORKLOAD))
-    argv = [sys.executable, "-m", "harness", "run", "-w", str(root / "wl.yaml"), "--store", str(db), "--no-report"]
-    for p in profiles:
-        (root / f"{p['name']}.yaml").write_text(yaml.safe_dump(p))
-        argv += ["-d", str(root / f"{p['name']}.yaml")]
-    env = {**os.environ, "HARNESS_BUILDS": str(root / "builds"), "HARNESS_HOME": str(root)}
-    proc = subprocess.run(argv, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return Store(str(db))
 
 
 def test_harness_run_native_openvino_cells_agree_with_the_agent(x86_openvino_runner: RunnerBuild,
                                                                 tmp_path: Path) -> None:
-    native = _profile("ov-native", tmp_path, {"kind": "native", "push": str(x86_openvino_runner.path)})
-    agent = _profile("ov-agent", tmp_path, {"kind": "python", "interpreter": sys.executable})
-    store = _harness_run(tmp_path, [native, agent], tmp_path / "store.db")
-    cells = store.cells_frame()
-    assert len(cells) == 2 * 2 * 2 and set(cells["status"]) == {"ok"}, cells[["device", "backend", "precision",
-                                                                             "status", "error"]]
-    runners = {row.device: json.loads(row.fingerprint_json).get("agent_runner") for row in cells.itertuples()}
-    installed = [p.name for p in (tmp_path / "ov-native" / "runners").iterdir()]
-    assert len(installed) == 1 and installed[0].startswith("openvino-linux-x86_64-")  # beside a plain bundle
-    assert str(runners["ov-native"]).startswith("native ") and not str(runners["ov-agent"]).startswith("native")
-    metrics = store.metrics_frame()
-    ov = metrics[metrics.backend == "ov-cpu"]
-    rel = ov[ov.metric.str.startswith("rel_l2:")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                values="value")
-    assert len(rel) == 2 * 2  # fp32 and fp16, two batch sizes
+    rel = native_and_agent_cells(x86_openvino_runner, tmp_path, BACKENDS, "ov-native", "ov-agent").rel
     fp32 = rel.loc["fp32"]
     assert (fp32["ov-native"] < 1e-5).all()  # OpenVINO f32 against ORT fp32 on the same inputs
     # the native runner's outputs are the agent's: the same distance from the same reference
     np.testing.assert_allclose(rel["ov-native"], rel["ov-agent"], rtol=1e-6, atol=1e-12)
-    lat = ov[ov.metric.str.fullmatch(r"latency_ms(@\w+)?")].pivot_table(index=["precision", "metric"], columns="device",
-                                                                   values="value")
-    assert len(lat) and (lat > 0).all().all()
-    print("native / agent latency (OpenVINO cells):\n", (lat["ov-native"] / lat["ov-agent"]).to_string())
 
 
 def test_a_native_profile_without_openvino_skips_its_cells(x86_runner: RunnerBuild, tmp_path: Path) -> None:
-    plain = _profile("plain-native", tmp_path, {"kind": "native", "push": str(x86_runner.path)})
-    store = _harness_run(tmp_path, [plain], tmp_path / "store.db")
+    plain = local_profile("plain-native", tmp_path, {"kind": "native", "push": str(x86_runner.path)}, BACKENDS)
+    store = harness_run_tiny_cnn(tmp_path, [plain], tmp_path / "store.db")
     cells = store.cells_frame()
     ov = cells[cells.backend == "ov-cpu"]
     assert set(cells[cells.backend == "ort"]["status"]) == {"ok"}
@@ -189,39 +132,17 @@ def test_a_native_profile_without_openvino_skips_its_cells(x86_runner: RunnerBui
 @pytest.mark.rig
 def test_the_aarch64_bundle_runs_openvino_under_qemu(aarch64_openvino_runner: RunnerBuild, arm_cpuinfo: Path,
                                                      single: KindCase, tmp_path: Path) -> None:
-    arm = in_arm_namespace(launcher(aarch64_openvino_runner), arm_cpuinfo)
     assert any(f.startswith("lib/libopenvino_arm_cpu_plugin") for f in aarch64_openvino_runner.manifest.files)
-    proc = subprocess.run([*arm, "--probe"], capture_output=True, text=True, timeout=300)
-    facts = json.loads(proc.stdout.strip().splitlines()[-1])
-    assert facts["machine"] == "aarch64" and facts["runtimes"].get("openvino") == OV_VERSION, facts
-    py = run(agent_argv(), make_job(single, tmp_path / "python", runtime=runtime_block({"INFERENCE_PRECISION_HINT":
-                                                                                          "f32"})))
-    job = make_job(single, tmp_path / "arm", runtime=runtime_block({"INFERENCE_PRECISION_HINT": "f32"}))
-    got = run(arm, job, timeout=600)
-    assert got.rc == 0 and got.result, (got.stderr[-2000:], got.result and got.result["error"])
-    result = parse_result(got.result, Job.model_validate(job))
-    assert result.status == "ok" and result.env.machine == "aarch64"
-    for key, want in py.outputs.items():  # ARM's f32 kernels against x86's: fp32 rounding apart
-        assert rel_l2(want, got.outputs[key]) < 1e-5, key
+    arm_job_matches_the_agent(aarch64_openvino_runner, arm_cpuinfo, "openvino", OV_VERSION,
+                              lambda out: make_job(single, out, runtime=runtime_block({"INFERENCE_PRECISION_HINT": "f32"})),
+                              tmp_path)
 
 
 @pytest.mark.rig
 def test_the_aarch64_bundle_runs_an_openvino_cell_over_adb(aarch64_openvino_runner: RunnerBuild, arm_adb_rig: AdbRig,
                                                            tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ADBUTILS_ADB_PATH", arm_adb_rig.adb_bin)
-    devices, wl = tmp_path / "devices", tmp_path / "workloads"
-    devices.mkdir()
-    wl.mkdir()
-    data = adb_profile_data(arm_adb_rig)
-    data.update(name="rig-phone-ov", runner={"kind": "native", "push": str(aarch64_openvino_runner.path)},
-                backends=[{"name": "ov-cpu", "runtime": "openvino"}])
-    (devices / "phone.yaml").write_text(yaml.safe_dump(data))
-    tiny_mlp(wl / "tiny.onnx")
-    write_workload(wl, "[fp32]", min_seconds=0.05)
-    store, run_id, cells = run_one_ok_cell(tmp_path, devices, wl)
-    facts = json.loads(cells.iloc[0]["fingerprint_json"])
-    assert facts["agent_machine"] == "aarch64" and str(facts["agent_runner"]).startswith("native ")
-    metrics = store.metrics_frame([run_id]).set_index("metric")["value"]
-    rel = metrics[[n for n in metrics.index if n.startswith("rel_l2")]]
+    metrics = one_cell_over_adb(aarch64_openvino_runner, arm_adb_rig, "rig-phone-ov",
+                                {"name": "ov-cpu", "runtime": "openvino"}, tmp_path, monkeypatch)
+    rel = rel_l2_metrics(metrics)
     assert len(rel) and (rel < 1e-5).all()  # the phone's OpenVINO outputs against the host's ORT fp32
     assert metrics["peak_rss_mb"] > 0

@@ -18,13 +18,9 @@ from onnx import TensorProto, helper
 from harness.builds.runner import RunnerBuild
 from harness.builds.runner.parts import host_ort_version
 from harness.protocol import JOB_FROM_STDIN, Job, ProbeFacts, parse_result
-from tests.runner.jobs import KINDS, KindCase, Ran, agent_argv, make_cases, make_job, run
+from tests.runner.jobs import KINDS, KindCase, Ran, agent_argv, launcher, make_cases, make_job, run
 
 pytestmark = pytest.mark.slow
-
-
-def launcher(build: RunnerBuild) -> list[str]:
-    return ["sh", str(build.path / "run.sh")]
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ continue; a link dropped under a cell (and under its retry) fails that cell and 
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import threading
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from harness.results.store import Store
+from tests.harness_cli import isolated_env
 from tests.helpers import tiny_mlp
 from tests.transport.helpers import live_pids_with, wait_until_gone
 
@@ -60,10 +60,7 @@ def harness(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
-    e = dict(os.environ)
-    e.update(HARNESS_STORE=str(tmp_path / "store.db"), HARNESS_BUILDS=str(tmp_path / "builds"),
-             HARNESS_LOCAL_WORKDIR=str(tmp_path / "local"), COLUMNS="250")
-    return e
+    return isolated_env(tmp_path)
 
 
 @pytest.fixture(params=["ssh", "adb"])

@@ -30,8 +30,11 @@ from harness.errors import HarnessError
 LLAMA_VERSION_NOTE = f"llama.cpp {LLAMA_VERSION} (npm @node-llama-cpp {NPM_VERSION} libraries)"
 LLM_TARGETS = ("linux-x86_64", "linux-aarch64")
 BINARY = "llm_runner"
-#: runner/src files the LLM runner shares with the ORT runner (npz writer, probes)
-SHARED = ("npz.cpp", "npz.hpp", "probes.cpp", "probes.hpp", "spawn.cpp", "spawn.hpp", "clock.hpp", "json.hpp")
+#: runner/src files the LLM runner shares with the ORT runner (npz writer, probes, job and result files, uname facts)
+SHARED = ("npz.cpp", "npz.hpp", "probes.cpp", "probes.hpp", "spawn.cpp", "spawn.hpp", "clock.hpp", "json.hpp",
+          "job_file.hpp", "runner_facts.hpp")
+#: runner/cmake files both runners' CMakeLists include
+SHARED_CMAKE = ("runner_common.cmake",)
 
 
 def llm_bundle_name(target: str) -> str:
@@ -41,7 +44,8 @@ def llm_bundle_name(target: str) -> str:
 def llm_source_sha256(target: str, source: Path | None = None) -> str:
     source = source or runner_sources()
     h = hashlib.sha256(f"{target}\0npm {NPM_VERSION}\0sdist {SDIST_VERSION}\0".encode())
-    files = sorted((source / "llm").glob("*")) + [source / "src" / n for n in SHARED]
+    files = (sorted((source / "llm").glob("*")) + [source / "src" / n for n in SHARED]
+             + [source / "cmake" / n for n in SHARED_CMAKE])
     for path in files:
         if path.is_file():
             h.update(path.relative_to(source).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")

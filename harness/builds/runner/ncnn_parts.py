@@ -25,8 +25,6 @@ Build choices (one static ``libncnn.a`` per target machine, built once into the 
 
 from __future__ import annotations
 
-import hashlib
-import importlib.metadata
 import os
 import re
 import shutil
@@ -37,8 +35,9 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.builds.manifest import sha256_of
 from harness.builds.runner.compile import toolchain_args
-from harness.builds.runner.parts import INSTALL_HINT, KindParts, _publish, run_tool
+from harness.builds.runner.parts import INSTALL_HINT, KindParts, _publish, host_version, run_tool
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
 
@@ -69,19 +68,8 @@ def version_date(version: str) -> str:
 
 
 def host_ncnn_version() -> str:
-    try:
-        return importlib.metadata.version(DIST)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise HarnessError("the ncnn runner kind builds at the host's ncnn version, and ncnn is not installed: "
-                           "pip install 'harness[runtimes]' (or pass the version)") from exc
-
-
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
+    return host_version(DIST, "the ncnn runner kind builds at the host's ncnn version, and ncnn is not installed: "
+                              "pip install 'harness[runtimes]' (or pass the version)")
 
 
 def fetch_sdist(version: str, cache: Path) -> tuple[Path, str]:

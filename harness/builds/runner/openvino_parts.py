@@ -19,7 +19,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from harness.builds.runner.parts import KindParts, _publish, download_wheel
+from harness.builds.runner.parts import KindParts, _publish, download_wheel, host_version
 from harness.builds.runner.targets import TargetSpec
 from harness.errors import HarnessError
 
@@ -49,11 +49,8 @@ class OpenVinoParts:
 
 
 def host_openvino_version() -> str:
-    try:
-        return importlib.metadata.version(DIST)
-    except importlib.metadata.PackageNotFoundError as exc:
-        raise HarnessError("the OpenVINO runner kind builds against the openvino wheel's version on the host, and "
-                           "openvino is not installed: pip install 'harness[runtimes]' (or pass the version)") from exc
+    return host_version(DIST, "the OpenVINO runner kind builds against the openvino wheel's version on the host, and "
+                              "openvino is not installed: pip install 'harness[runtimes]' (or pass the version)")
 
 
 def _wanted(names: list[str], machine: str) -> tuple[str, tuple[str, ...]]:

@@ -64,11 +64,17 @@ def parts_cache() -> Path:
     return base / "harness" / "runner-parts"
 
 
-def host_ort_version() -> str:
+def host_version(dist: str, missing: str) -> str:
+    """The version of a distribution installed on the host, which a runner kind builds against by default;
+    ``missing`` is the error when it is not installed."""
     try:
-        return importlib.metadata.version("onnxruntime")
+        return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError as exc:
-        raise HarnessError("onnxruntime is not installed on the host: pip install onnxruntime") from exc
+        raise HarnessError(missing) from exc
+
+
+def host_ort_version() -> str:
+    return host_version("onnxruntime", "onnxruntime is not installed on the host: pip install onnxruntime")
 
 
 def run_tool(argv: list[str], what: str, cwd: Path | None = None, timeout: float = 900) -> str:
