@@ -327,6 +327,23 @@ def test_a_single_run_change_is_suspected_not_regressed(store) -> None:
     assert _row(_sides(store, ["a"], ["c"])).verdict is Verdict.REGRESSED
 
 
+def test_a_single_run_interval_is_on_the_tail_its_verdict_assumes(store) -> None:
+    # one run per side against a calibration worth 9 dof: the interval is Student t with 3 dof (TAIL_DF),
+    # as the verdict's; the calibration's own 9 dof covered 89.8 % of rows under Student-t (3) run offsets
+    from scipy import stats
+
+    record_run(store, "a", cells=ONE, seed=0)
+    record_run(store, "b", cells=ONE, seed=1, shift=1.03)
+    cal = Priors({LAT: RunNoise(0.02, 9, "calibrated", 10)})
+    lat = _row(compare(resolve_side("a", store), resolve_side("b", store), priors=cal))
+    half = (math.log(lat.ci_high) - math.log(lat.ci_low)) / 2.0
+    se = half / float(stats.t.ppf(0.975, 3))
+    assert math.log(lat.ratio) == pytest.approx((math.log(lat.ci_high) + math.log(lat.ci_low)) / 2.0)
+    assert se == pytest.approx(math.sqrt(2) * 0.02, rel=0.05)  # σ_run on each side; within-run error is small
+    assert lat.verdict is Verdict.INCONCLUSIVE  # +3 % with ±14 %: never UNCHANGED on one heavy-tailed draw
+    assert lat.sigma_df == 9  # the calibration's worth is still what the row states
+
+
 def test_a_stale_calibration_is_replaced_by_what_the_runs_show_and_says_so(store) -> None:
     rng = np.random.default_rng(7)
     for side in ("a", "b"):  # one run per side, each row with its own 4 % run offset
