@@ -154,8 +154,7 @@ class Comparison:
             "rows": [r.to_dict() for r in self.rows],
             "one_sided": [o.to_dict() for o in self.one_sided],
             "throttled": [{"device": t.device, "set_aside": [asdict(f) for f in t.set_aside],
-                           "kept": [asdict(f) for f in t.kept], "cleared": [asdict(f) for f in t.cleared]}
-                          for t in self.throttled],
+                           "kept": [asdict(f) for f in t.kept]} for t in self.throttled],
         }
 
 
@@ -611,7 +610,7 @@ def _set_aside_throttled(pending: Sequence[NoisyRow]) -> None:
     for (device, _), items in groups.items():
         if not any(i.throttled for it in items for i in (*it.a_info, *it.b_info)):
             continue
-        levels = DS.run_levels(_shift_rows(items))  # a flag the run's level does not bear out is not acted on
+        levels = DS.run_levels(_shift_rows(items))  # for a hot run the probes missed (throttled_runs.missed)
         decision = TR.decide(device, [(i.run_id, (i.flag or THROTTLED) if i.throttled else None)
                                       for it in items for i in it.a_info],
                              [(i.run_id, (i.flag or THROTTLED) if i.throttled else None)

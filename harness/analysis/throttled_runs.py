@@ -12,15 +12,6 @@ is set aside from the device's estimates (its rows and its common shift) when at
 says it rests on throttled runs. The sides are judged apart: a hot run of A is set aside even when B
 has too few unflagged runs to set its own aside. A paired comparison (``ab``) keeps its rounds whole.
 
-**A flag the run does not bear out is not acted on.** Throttling makes a run slower. Where the device's
-run levels are known (``device_shift.run_levels``: 5 rows or more), a flagged run whose level is no
-worse than that of every unflagged run of its side shows none of the slowdown the flag would explain
-(probes misfire: 3 % of runs in the simulation), and setting it aside would only cost a run: it is kept
-(``cleared``). A run worse than all of them is set aside as before. The comparison is within the side,
-so it moves no shift between A and B: on 3 × 10⁴ simulated comparisons of 5 v 5 run levels (10 % of runs
-+8 %, flags at 0.8 / 0.03) the common shift's A/A false verdicts at σ_run 4 % read 0.49 % against 0.52 %
-(both directions), and +10 % at σ_run 2 % is found in 91.3 % against 89.6 %.
-
 **A throttled run the probes missed.** Probes miss some hot runs (the simulation's detect 4 in 5), and one
 such run left among 5 shifts its side's mean by its whole offset over 5 and inflates the run-level σ:
 with one in A, +10 % at σ_run 2 % was found in 37 % of comparisons. So on a device whose probes flagged
@@ -30,10 +21,10 @@ than its side's other runs (its deleted residual: the spread pooled over both si
 where the device was seen throttling, and only the slow tail, since throttling only ever slows a run: on
 a device with no flag the runs are judged as they are, so normal-theory verdicts keep their α there.
 Measured (``benchmarks/test_statistics_simulation.py``): +10 % at σ_run 2 %, thermal offsets shared, 5 v 5,
-found in 94.0 % (150 comparisons; 93.0 / 92.3 % at 300 on two other seeds; 89.3 % before either rule);
+found in 96.0 % (150 comparisons; 93.0 % at 300 on another seed; 89.3 % before);
 on 3 × 10⁴ comparisons of run levels the shift's A/A false rate per direction stays ≤ 0.40 % (0.31 %
 without) at σ_run 2-12 %, normal, t3 and thermal offsets. A value rule on every device instead (no flag
-needed), calibrated to keep α under normal offsets, lost power (82-87 %): the flag is what makes it pay.
+needed), calibrated to keep α under normal offsets, lost power (80-87 %): the flag is what makes it pay.
 
 **The rule (history).** A flagged night is set aside from a series' step detection (as a missing
 point), so a hot night can neither open a step nor confirm one, unless it is one of ``PERSISTENT``
@@ -42,9 +33,9 @@ a step must still be able to show (it then says it rests on throttled runs). Fou
 hold for (``changepoints.StepRule.min_hold``). A step found with nights set aside must show in the series
 as measured too (``changepoints.detect_set_aside``).
 
-Setting a run aside needs no look at its values: the flag is recorded beside the samples, so an
+Setting a flagged run aside needs no look at its values: the flag is recorded beside the samples, so an
 unflagged run's offset is drawn as usual and the estimates of what is left stay unbiased; a flag that
-misses a hot run (detection < 1) leaves that run in, as before.
+misses a hot run (detection < 1) leaves that run in unless it is far out on a device seen throttling (above).
 """
 
 from __future__ import annotations
@@ -82,7 +73,6 @@ class SetAside:
     device: str
     set_aside: list[FlaggedRun] = field(default_factory=list)  # judged without these runs
     kept: list[FlaggedRun] = field(default_factory=list)  # flagged, kept: too few unflagged runs on their side
-    cleared: list[FlaggedRun] = field(default_factory=list)  # flagged, kept: no slower than the side's unflagged runs
 
     @property
     def run_ids(self) -> dict[str, set[str]]:
@@ -102,9 +92,7 @@ class SetAside:
         if self.kept:
             parts.append("the verdict rests on throttled runs: " + "; ".join(f.text for f in self.kept)
                          + f" kept (fewer than {MIN_UNFLAGGED} unflagged runs on their side)")
-        if self.cleared:
-            parts.append("flagged run(s) kept: " + "; ".join(f.text for f in self.cleared)
-                         + " (no slower than every unflagged run of their side: the flag shows no slowdown)")
+
         return f"{self.device or 'device'}: " + ", ".join(parts) if parts else ""
 
 
@@ -124,14 +112,8 @@ def decide(device: str, a: Iterable[tuple[str, str | None]], b: Iterable[tuple[s
                 flags.setdefault(run_id, None)
         flagged = [FlaggedRun(device, side, r, f) for r, f in flags.items() if f]
         unflagged = len(flags) - len(flagged)
-        if unflagged < min_unflagged:
-            out.kept.extend(flagged)
-            continue
-        worst = _worst_unflagged(side, [r for r, f in flags.items() if not f], levels)
-        for run in flagged:
-            level = levels.get((side, run.run_id)) if levels is not None else None
-            (out.cleared if worst is not None and level is not None and level <= worst else out.set_aside).append(run)
-    if levels is not None and (out.set_aside or out.kept or out.cleared):
+        (out.set_aside if unflagged >= min_unflagged else out.kept).extend(flagged)
+    if levels is not None and (out.set_aside or out.kept):
         kept = {side: [r for r in dict.fromkeys(run for run, _ in cells)
                        if r not in out.run_ids[side] and (side, r) in levels]
                 for side, cells in (("A", a_cells), ("B", b_cells))}
@@ -166,13 +148,6 @@ def missed(device: str, levels: Mapping[str, Mapping[str, float]]) -> FlaggedRun
     r, side, run_id = best
     return FlaggedRun(device, side, run_id, f"not flagged, {r:.1f} σ slower than its side's other runs on a device "
                                             "that throttled: taken for a throttled run the probes missed")
-
-
-def _worst_unflagged(side: str, runs: Sequence[str], levels: Mapping[tuple[str, str], float] | None) -> float | None:
-    """The worst level among a side's unflagged runs; None when any of them has no level."""
-    if levels is None or any((side, r) not in levels for r in runs):
-        return None
-    return max(levels[(side, r)] for r in runs)
 
 
 def history_set_aside(flagged: Sequence[bool], persistent: int = PERSISTENT) -> list[int]:

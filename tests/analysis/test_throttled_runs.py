@@ -48,20 +48,6 @@ def test_no_flag_no_decision() -> None:
     assert not d.set_aside and not d.kept and d.sentence == ""
 
 
-def test_a_flag_the_run_does_not_bear_out_is_kept_and_said() -> None:
-    levels = {("A", "a0"): 0.0, ("A", "a1"): -0.005, ("A", "a2"): -0.01,
-              ("B", "b0"): 0.09, ("B", "b1"): 0.10, ("B", "b2"): 0.17}  # b2 8 % slower than B's others
-    d = decide("pixel-7", _cells({"a0": None, "a1": HOT, "a2": None}),
-               _cells({"b0": None, "b1": None, "b2": HOT}), levels=levels)
-    assert [f.run_id for f in d.cleared] == ["a1"] and [f.run_id for f in d.set_aside] == ["b2"]
-    assert d.run_ids == {"A": set(), "B": {"b2"}}
-    assert "flagged run(s) kept: A run a1" in d.sentence and "the flag shows no slowdown" in d.sentence
-    # a level missing for an unflagged run: no comparison, the flag is acted on
-    d = decide("pixel-7", _cells({"a0": None, "a1": HOT, "a2": None}), _cells({"b0": None}),
-               levels={("A", "a1"): 0.0, ("A", "a0"): 0.0})
-    assert [f.run_id for f in d.set_aside] == ["a1"] and not d.cleared
-
-
 def test_a_run_far_slower_than_its_side_on_a_device_that_throttled_is_taken_for_a_missed_flag() -> None:
     a = {"a0": 0.00, "a1": 0.02, "a2": -0.02, "a3": 0.01, "a4": 0.16}  # a4 8 σ slower: hot, not flagged
     b = {"b0": 0.10, "b1": 0.12, "b2": 0.08, "b3": 0.09}
@@ -91,23 +77,6 @@ def test_what_is_taken_for_a_missed_flag_does_not_depend_on_units_or_origin(
     assert (got.side, got.run_id) == (moved.side, moved.run_id)
     runs = side("a", a) if got.side == "A" else side("b", b)
     assert runs[got.run_id] == max(runs.values()) and len(runs) >= MISSED_MIN_RUNS
-
-
-@given(st.lists(st.floats(-0.2, 0.2), min_size=3, max_size=8), st.lists(st.booleans(), min_size=3, max_size=8))
-def test_only_a_flagged_run_worse_than_every_unflagged_run_of_its_side_is_set_aside(
-        values: list[float], flagged: list[bool]) -> None:
-    n = min(len(values), len(flagged))
-    runs = {f"a{i}": (HOT if flagged[i] else None) for i in range(n)}
-    levels = {("A", f"a{i}"): values[i] for i in range(n)}
-    d = decide("pixel-7", _cells(runs), [], levels=levels)
-    unflagged = [values[i] for i in range(n) if not flagged[i]]
-    aside = [f for f in d.set_aside if f.flag == HOT]  # the rest: a run taken for a missed flag (at most one)
-    for f in aside:
-        assert len(unflagged) >= MIN_UNFLAGGED and levels[("A", f.run_id)] > max(unflagged)
-    for f in d.cleared:
-        assert levels[("A", f.run_id)] <= max(unflagged)
-    assert len(aside) + len(d.cleared) + len(d.kept) == sum(flagged[:n]) and len(d.set_aside) - len(aside) <= 1
-    assert bool(d.kept) == (len(unflagged) < MIN_UNFLAGGED and any(flagged[:n]))
 
 
 @given(st.lists(st.booleans(), max_size=40))
