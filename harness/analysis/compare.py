@@ -441,6 +441,7 @@ class NoisyRow:
     shift: float | None = None
     checked: bool = False  # a prior σ_run was checked against the rows at hand
     throttle: TR.SetAside | None = None  # the device's throttled runs: set aside or kept (throttled_runs)
+    missed_back: tuple[list[RunEstimate], list[RunEstimate]] | None = None  # runs with a missed-flag run put back
 
 
 def _run_info(rec: Mapping[str, Any]) -> DS.RunInfo:
@@ -623,6 +624,12 @@ def _set_aside_throttled(pending: Sequence[NoisyRow]) -> None:
             keep_a = [j for j, i in enumerate(it.a_info) if i.run_id not in drop["A"]]
             keep_b = [j for j, i in enumerate(it.b_info) if i.run_id not in drop["B"]]
             if keep_a and keep_b and (len(keep_a) < len(it.a) or len(keep_b) < len(it.b)):
+                if decision.missed is not None:  # the row's interval spans both readings (_decide)
+                    back = decision.missed
+                    it.missed_back = ([e for e, i in zip(it.a, it.a_info, strict=True)
+                                       if i.run_id not in drop["A"] or (back.side == "A" and i.run_id == back.run_id)],
+                                      [e for e, i in zip(it.b, it.b_info, strict=True)
+                                       if i.run_id not in drop["B"] or (back.side == "B" and i.run_id == back.run_id)])
                 it.a, it.a_info = [it.a[j] for j in keep_a], [it.a_info[j] for j in keep_a]
                 it.b, it.b_info = [it.b[j] for j in keep_b], [it.b_info[j] for j in keep_b]
                 it.row.runs_a, it.row.runs_b = len(it.a), len(it.b)
@@ -883,6 +890,8 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     if single:  # the interval (and equivalence) on the tail the verdict assumes for one run's offset
         test = S.t_test(_heavy(diff), th.alpha, tests=tests, bound=math.log1p(th.delta))
         raw_test = S.t_test(_heavy(raw), th.alpha, tests=tests, bound=math.log1p(th.delta))
+    if item.missed_back is not None:
+        test, raw_test = _with_missed_back(item, test, raw_test, single, tests)
     a_mean = float(np.mean([e.log_median for e in item.a]))
     row.a, row.b = math.exp(a_mean), math.exp(a_mean + raw.d)
     row.ratio, row.ci_low, row.ci_high = _ratio(raw.d), _ratio(raw_test.low), _ratio(raw_test.high)
@@ -937,6 +946,23 @@ def _decide(item: NoisyRow, test: S.TTest, guard: S.TTest, p_holm: float, p_deci
     elif noise.source in ("calibrated", "history") and not item.checked:
         row.notes.append(f"σ_run {noise.source} ({noise.detail}), not checked against the runs at hand "
                          f"(fewer than {N.MIN_STALE_ROWS} rows on the device judged with it)")
+
+
+def _with_missed_back(item: NoisyRow, test: S.TTest, raw_test: S.TTest, single: bool,
+                      tests: int) -> tuple[S.TTest, S.TTest]:
+    """A run taken for a missed flag was chosen on its value: the verdict's test goes without it, but the
+    row's interval (and so UNCHANGED) spans the intervals without it and with it put back — a choice made
+    on values does not narrow what the row claims. Measured: A/A coverage with thermal offsets shared,
+    5 v 5, fell from 92.9 to 89.7 % with the interval without it alone."""
+    assert item.missed_back is not None
+    sub = NoisyRow(item.row, item.key, item.missed_back[0], item.missed_back[1], item.th, None)
+    back, _ = _difference(sub, Priors(), noise=item.noise)
+    bt = S.t_test(_heavy(back) if single else back, item.th.alpha, tests=tests, bound=math.log1p(item.th.delta))
+
+    def hull(t: S.TTest) -> S.TTest:
+        return S.TTest(t.p, min(t.low, bt.low), max(t.high, bt.high), t.mde)
+
+    return (hull(test) if item.rel_diff is None else test), hull(raw_test)  # relative to a shift: its own
 
 
 def _contention_rule(item: NoisyRow, test: S.TTest, tests: int, threshold: float) -> None:

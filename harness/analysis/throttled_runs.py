@@ -73,6 +73,7 @@ class SetAside:
     device: str
     set_aside: list[FlaggedRun] = field(default_factory=list)  # judged without these runs
     kept: list[FlaggedRun] = field(default_factory=list)  # flagged, kept: too few unflagged runs on their side
+    missed: FlaggedRun | None = None  # in set_aside too: not flagged, taken for a hot run the probes missed
 
     @property
     def run_ids(self) -> dict[str, set[str]]:
@@ -120,6 +121,7 @@ def decide(device: str, a: Iterable[tuple[str, str | None]], b: Iterable[tuple[s
         found = missed(device, {side: {r: levels[(side, r)] for r in runs} for side, runs in kept.items()})
         if found is not None:
             out.set_aside.append(found)
+            out.missed = found
     return out
 
 
