@@ -415,3 +415,23 @@ def test_a_real_regression_with_a_throttled_run_is_still_caught_and_too_few_unfl
     assert not kept.throttled[0].set_aside and [f.run_id for f in kept.throttled[0].kept] == ["b-hot"]
     assert any("the verdict rests on throttled runs: B run b-hot" in n for n in kept.notes)
     assert _row(kept, workload="w0").runs_b == 2
+
+
+def test_a_hot_run_the_probes_missed_is_set_aside_and_the_interval_spans_both_readings(store) -> None:
+    # B: 4 quiet runs, one flagged hot run and one hot run the probes missed (every row +25 %); A: 5 quiet runs
+    a = record_runs(store, "a", 5, run_sigma=0.01, cells=TEN, seed=11)
+    b = record_runs(store, "b", 4, run_sigma=0.01, cells=TEN, seed=12)
+    record_run(store, "b-hot", cells=TEN, seed=13, offset=1.25, result=HOT)
+    record_run(store, "b-missed", cells=TEN, seed=14, offset=1.25)
+    cmp = _sides(store, a, [*b, "b-hot", "b-missed"])
+    t = cmp.throttled[0]
+    assert t.missed is not None and (t.missed.side, t.missed.run_id) == ("B", "b-missed")
+    assert {f.run_id for f in t.set_aside} == {"b-hot", "b-missed"}
+    assert any("B run b-missed (not flagged, " in n and "the probes missed" in n for n in cmp.notes)
+    assert cmp.exit_code() == 0 and cmp.shifts[0].verdict is Verdict.UNCHANGED
+    lat = _row(cmp, workload="w0")
+    assert (lat.runs_a, lat.runs_b) == (5, 4)
+    assert lat.ci_high > 1.05 > lat.ratio  # the interval with the run put back reaches where it points
+    # on a device with no flag the same run is judged as it is
+    blind = _sides(store, a, [*b, "b-missed"])
+    assert not blind.throttled and _row(blind, workload="w0").runs_b == 5
