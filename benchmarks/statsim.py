@@ -132,6 +132,13 @@ class Outcome:
     mde_shift: float = float("nan")
     verdicts: list[list[str]] = field(default_factory=list)  # first few trials, for the CLI check
     codes: list[int] = field(default_factory=list)
+    # per trial, for the MDE check: runs per side the changed row (first row) / the common shift was judged on
+    # after throttled runs were set aside, the MDE it printed, and the share of changed rows found
+    used_row: list[tuple[int, int]] = field(default_factory=list)
+    used_shift: list[tuple[int, int]] = field(default_factory=list)
+    trial_mde_row: list[float] = field(default_factory=list)
+    trial_mde_shift: list[float] = field(default_factory=list)
+    trial_found: list[float] = field(default_factory=list)
 
     @property
     def reg_upper(self) -> float:
@@ -228,6 +235,9 @@ def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
     any_reg = any_imp = any_sus = covered = found = 0
     mdes_row: list[float] = []
     mdes_shift: list[float] = []
+    used_row: list[tuple[int, int]] = []
+    used_shift: list[tuple[int, int]] = []
+    trial_found: list[float] = []
     kept: list[list[str]] = []
     codes: list[int] = []
     truth = np.ones(s.rows)
@@ -257,10 +267,13 @@ def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
         any_sus += Verdict.SUSPECTED in verdicts or any(sh.verdict is Verdict.SUSPECTED for sh in shifts)
         covered += sum(it.row.ci_low <= truth[i] <= it.row.ci_high for i, it in enumerate(items))  # type: ignore[operator]
         changed = [i for i in range(s.rows) if truth[i] != 1.0]
-        found += sum(verdicts[i] is Verdict.REGRESSED or (shift_reg and len(changed) > 1) for i in changed)
+        hits = sum(verdicts[i] is Verdict.REGRESSED or (shift_reg and len(changed) > 1) for i in changed)
+        found += hits
+        trial_found.append(hits / len(changed) if changed else math.nan)
         mdes_row.append(items[0].row.mde or math.nan)  # the row that changes when one does
-        if shifts:
-            mdes_shift.append(shifts[0].mde)
+        used_row.append((items[0].row.runs_a, items[0].row.runs_b))
+        mdes_shift.append(shifts[0].mde if shifts else math.nan)
+        used_shift.append((shifts[0].runs_a, shifts[0].runs_b) if shifts else (0, 0))
         if t < keep:
             kept.append([v.value for v in verdicts])
             codes.append(Comparison("a", "b", [it.row for it in items], shifts=shifts).exit_code())
@@ -273,22 +286,50 @@ def simulate_compare(s: Scenario, trials: int, seed: int = 0, keep: int = 0,
                    counts[Verdict.INCONCLUSIVE] / rows, covered / rows, any_sus / trials,
                    found / n_changed if n_changed else math.nan,
                    float(np.nanmedian(mdes_row)) if mdes_row else math.nan,
-                   float(np.nanmedian(mdes_shift)) if mdes_shift else math.nan, kept, codes)
+                   float(np.nanmedian(mdes_shift)) if np.isfinite(mdes_shift).any() else math.nan, kept, codes,
+                   used_row, used_shift, mdes_row, mdes_shift, trial_found)
 
 
-def mde_check(s: Scenario, trials: int, seed: int = 0) -> tuple[float, float, float]:
-    """(printed MDE, power at 0.8 x it, power at 1.2 x it): the printed MDE is the 80 %-power point
-    within ±20 % when the first power is below 80 % and the second above. One changed row: the row's
-    MDE and verdict; all rows: the common shift's MDE and verdict."""
+@dataclass(frozen=True)
+class MdeCheck:
+    """The printed MDE against the empirical 80 %-power point, like with like: the comparisons judged on
+    the same runs per side (the most common: a flagged run set aside leaves fewer, and those print a
+    larger MDE of their own)."""
+
+    mde: float  # median MDE printed by the comparisons judged on ``runs``
+    low: float  # power at 0.8 x it, among comparisons judged on ``runs``
+    high: float  # power at 1.2 x it
+    runs: tuple[int, int]  # runs per side (A, B) behind the changed row's / the common shift's verdict
+    share: float  # of the pilot's comparisons judged on ``runs``
+
+    @property
+    def met(self) -> bool:
+        return self.low < 0.80 < self.high
+
+
+def mde_check(s: Scenario, trials: int, seed: int = 0) -> MdeCheck:
+    """The printed MDE is the 80 %-power point within ±20 % when the power at 0.8 x it is below 80 % and
+    at 1.2 x above. One changed row: the row's MDE and verdict; all rows: the common shift's MDE and
+    verdict. Each comparison prints the MDE of the runs it was judged on, so the median MDE and both
+    powers are read from the comparisons judged on the most common runs per side."""
+    one = s.changed == "one"
+
+    def view(o: Outcome) -> tuple[list[tuple[int, int]], list[float]]:
+        return (o.used_row, o.trial_mde_row) if one else (o.used_shift, o.trial_mde_shift)
+
     pilot = simulate_compare(s, trials, seed=seed)  # the median printed MDE: a small pilot moves it ±20 %
-    mde = pilot.mde_row if s.changed == "one" else pilot.mde_shift
+    used, mdes = view(pilot)
+    runs = max(set(used), key=used.count)
+    mde = float(np.nanmedian([m for u, m in zip(used, mdes, strict=True) if u == runs]))
     if not math.isfinite(mde):
-        return math.nan, math.nan, math.nan
+        return MdeCheck(math.nan, math.nan, math.nan, runs, 0.0)
     powers = []
     for f in (0.8, 1.2):
         o = simulate_compare(Scenario(**{**s.__dict__, "effect": 1.0 + f * mde}), trials, seed=seed + 1)
-        powers.append(o.found)
-    return mde, powers[0], powers[1]
+        u2, _ = view(o)
+        hits = [h for u, h in zip(u2, o.trial_found, strict=True) if u == runs]
+        powers.append(float(np.mean(hits)) if hits else math.nan)
+    return MdeCheck(mde, powers[0], powers[1], runs, used.count(runs) / len(used))
 
 
 # ---------------------------------------------------------------------------- the CLI, with files

@@ -327,6 +327,23 @@ def test_a_single_run_change_is_suspected_not_regressed(store) -> None:
     assert _row(_sides(store, ["a"], ["c"])).verdict is Verdict.REGRESSED
 
 
+def test_a_single_run_interval_is_on_the_tail_its_verdict_assumes(store) -> None:
+    # one run per side against a calibration worth 9 dof: the interval is Student t with 3 dof (TAIL_DF),
+    # as the verdict's; the calibration's own 9 dof covered 89.8 % of rows under Student-t (3) run offsets
+    from scipy import stats
+
+    record_run(store, "a", cells=ONE, seed=0)
+    record_run(store, "b", cells=ONE, seed=1, shift=1.03)
+    cal = Priors({LAT: RunNoise(0.02, 9, "calibrated", 10)})
+    lat = _row(compare(resolve_side("a", store), resolve_side("b", store), priors=cal))
+    half = (math.log(lat.ci_high) - math.log(lat.ci_low)) / 2.0
+    se = half / float(stats.t.ppf(0.975, 3))
+    assert math.log(lat.ratio) == pytest.approx((math.log(lat.ci_high) + math.log(lat.ci_low)) / 2.0)
+    assert se == pytest.approx(math.sqrt(2) * 0.02, rel=0.05)  # σ_run on each side; within-run error is small
+    assert lat.verdict is Verdict.INCONCLUSIVE  # +3 % with ±14 %: never UNCHANGED on one heavy-tailed draw
+    assert lat.sigma_df == 9  # the calibration's worth is still what the row states
+
+
 def test_a_stale_calibration_is_replaced_by_what_the_runs_show_and_says_so(store) -> None:
     rng = np.random.default_rng(7)
     for side in ("a", "b"):  # one run per side, each row with its own 4 % run offset
@@ -398,3 +415,23 @@ def test_a_real_regression_with_a_throttled_run_is_still_caught_and_too_few_unfl
     assert not kept.throttled[0].set_aside and [f.run_id for f in kept.throttled[0].kept] == ["b-hot"]
     assert any("the verdict rests on throttled runs: B run b-hot" in n for n in kept.notes)
     assert _row(kept, workload="w0").runs_b == 2
+
+
+def test_a_hot_run_the_probes_missed_is_set_aside_and_the_interval_spans_both_readings(store) -> None:
+    # B: 4 quiet runs, one flagged hot run and one hot run the probes missed (every row +25 %); A: 5 quiet runs
+    a = record_runs(store, "a", 5, run_sigma=0.01, cells=TEN, seed=11)
+    b = record_runs(store, "b", 4, run_sigma=0.01, cells=TEN, seed=12)
+    record_run(store, "b-hot", cells=TEN, seed=13, offset=1.25, result=HOT)
+    record_run(store, "b-missed", cells=TEN, seed=14, offset=1.25)
+    cmp = _sides(store, a, [*b, "b-hot", "b-missed"])
+    t = cmp.throttled[0]
+    assert t.missed is not None and (t.missed.side, t.missed.run_id) == ("B", "b-missed")
+    assert {f.run_id for f in t.set_aside} == {"b-hot", "b-missed"}
+    assert any("B run b-missed (not flagged, " in n and "the probes missed" in n for n in cmp.notes)
+    assert cmp.exit_code() == 0 and cmp.shifts[0].verdict is Verdict.UNCHANGED
+    lat = _row(cmp, workload="w0")
+    assert (lat.runs_a, lat.runs_b) == (5, 4)
+    assert lat.ci_high > 1.05 > lat.ratio  # the interval with the run put back reaches where it points
+    # on a device with no flag the same run is judged as it is
+    blind = _sides(store, a, [*b, "b-missed"])
+    assert not blind.throttled and _row(blind, workload="w0").runs_b == 5

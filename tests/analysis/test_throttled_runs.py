@@ -9,7 +9,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from harness.analysis.changepoints import detect, detect_set_aside
-from harness.analysis.throttled_runs import MIN_UNFLAGGED, PERSISTENT, decide, history_set_aside
+from harness.analysis.throttled_runs import (
+    MIN_UNFLAGGED,
+    MISSED_MIN_RUNS,
+    PERSISTENT,
+    decide,
+    history_set_aside,
+    missed,
+)
 
 HOT = "throttled: Android thermal status 3 (severe) during the cell"
 
@@ -39,6 +46,37 @@ def test_with_fewer_unflagged_runs_every_run_is_kept_and_the_verdict_says_it_res
 def test_no_flag_no_decision() -> None:
     d = decide("pixel-7", _cells({"a0": None, "a1": None, "a2": None}), _cells({"b0": None}))
     assert not d.set_aside and not d.kept and d.sentence == ""
+
+
+def test_a_run_far_slower_than_its_side_on_a_device_that_throttled_is_taken_for_a_missed_flag() -> None:
+    a = {"a0": 0.00, "a1": 0.02, "a2": -0.02, "a3": 0.01, "a4": 0.16}  # a4 8 σ slower: hot, not flagged
+    b = {"b0": 0.10, "b1": 0.12, "b2": 0.08, "b3": 0.09}
+    levels = {**{("A", r): v for r, v in a.items()}, **{("B", r): v for r, v in b.items()}, ("B", "b4"): 0.3}
+    d = decide("pixel-7", _cells({r: None for r in a}), _cells({**{r: None for r in b}, "b4": HOT}), levels=levels)
+    assert d.run_ids == {"A": {"a4"}, "B": {"b4"}}
+    assert "A run a4 (not flagged, " in d.sentence and "throttled run the probes missed" in d.sentence
+    # no flag on the device: the runs are judged as they are
+    d = decide("pixel-7", _cells({r: None for r in a}), _cells({r: None for r in b}), levels=levels)
+    assert d.run_ids == {"A": set(), "B": set()}
+    # fewer than MISSED_MIN_RUNS on a side, or a run within MISSED_SIGMA: nothing
+    assert missed("d", {"A": {k: a[k] for k in ("a0", "a1", "a4")}, "B": b}) is None
+    assert missed("d", {"A": {**a, "a4": 0.05}, "B": b}) is None
+
+
+@given(st.lists(st.floats(-1.0, 1.0), min_size=4, max_size=7), st.lists(st.floats(-1.0, 1.0), min_size=2, max_size=7),
+       st.floats(0.01, 10.0), st.floats(-5.0, 5.0))
+def test_what_is_taken_for_a_missed_flag_does_not_depend_on_units_or_origin(
+        a: list[float], b: list[float], scale: float, origin: float) -> None:
+    def side(prefix: str, v: list[float], f: float = 1.0, o: float = 0.0) -> dict[str, float]:
+        return {f"{prefix}{i}": f * x + o for i, x in enumerate(v)}
+
+    got = missed("d", {"A": side("a", a), "B": side("b", b)})
+    moved = missed("d", {"A": side("a", a, scale, origin), "B": side("b", b, scale, origin)})
+    if got is None or moved is None:  # at the threshold, rounding may tip it
+        return
+    assert (got.side, got.run_id) == (moved.side, moved.run_id)
+    runs = side("a", a) if got.side == "A" else side("b", b)
+    assert runs[got.run_id] == max(runs.values()) and len(runs) >= MISSED_MIN_RUNS
 
 
 @given(st.lists(st.booleans(), max_size=40))
