@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from benchmarks.cpu_pinning import taskset_prefix
 from harness.builds.gguf import builtin_precisions
 from harness.builds.runner.llama_bench import build_llama_bench
 from harness.builds.runner.llm import build_llm_runner
@@ -71,10 +72,9 @@ CPUS = os.environ.get("HARNESS_PARITY_CPUS", "auto")
 
 def _pin(threads: int) -> tuple[list[str], str]:
     """The taskset prefix for a test of that many threads, and what it pins to (for the report)."""
-    if CPUS == "none" or shutil.which("taskset") is None:
-        return [], "unpinned"
-    cpus = CPUS if CPUS != "auto" else ",".join(str(c) for c in sorted(os.sched_getaffinity(0))[-threads:])
-    return ["taskset", "-c", cpus], cpus
+    return taskset_prefix(threads, CPUS)
+
+
 MAX_RSS = re.compile(r"Maximum resident set size \(kbytes\): (\d+)")
 
 
