@@ -51,9 +51,10 @@ QUALITY_METRICS = {"kl_mean": "nats", "kl_p99": "nats", "top1_agreement": "", "p
 ORT_RUNNERS = {
     "native": ("native-ort", "ONNX Runtime through the native runner's job kind llm: the KV cache stays in ONNX "
                          "Runtime's tensors between steps, no interpreter cost per call"),
-    "python": ("python-agent", "ONNX Runtime through the Python agent's job kind llm, KV cache bound direct "
-                               "(params.kv_cache): each decode step carries the agent's per-call cost, ~13 us on a "
-                               "tiny decoder here (README, LLMs on ONNX Runtime); a native-runner profile has none"),
+    "python": ("python-agent", "ONNX Runtime through the Python agent's job kind llm, KV cache passed direct "
+                               "(params.kv_cache): each decode step carries the interpreter's cost of driving it, "
+                               "5-11 % of a text-lm step on that path here (README, LLMs on ONNX Runtime); a "
+                               "native-runner profile has none"),
 }
 ORT_MEMORY_NOTE = "the runner's peak RSS (VmHWM): ONNX Runtime reads the model into memory (no mmap)"
 QUALITY_METHOD = "vs the reference precision on the same token ids, on the host at build time"
