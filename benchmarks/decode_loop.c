@@ -84,6 +84,16 @@ static void release_all(void) {
   g.ones = g.positions = NULL;
 }
 
+/* The n static dimensions of the session's input or output i (type_of: SessionGetInput/OutputTypeInfo). */
+static int io_dims(OrtStatus* (ORT_API_CALL* type_of)(const OrtSession*, size_t, OrtTypeInfo**), size_t i,
+                   int64_t* dims, size_t n) {
+  OrtTypeInfo* info;
+  CHECK(type_of(sess, i, &info));
+  const int bad = static_dims(info, dims, n);
+  api->ReleaseTypeInfo(info);
+  return bad ? -1 : 0;
+}
+
 /* Load the library and the model (a model loaded before is let go); 0 or -1 (dl_error says why). */
 int dl_init(const char* library, const char* model, int threads) {
   if (sess) { /* the last generation's tensors first: the session's allocator holds them */
@@ -125,27 +135,19 @@ int dl_init(const char* library, const char* model, int threads) {
     return -1;
   }
   for (size_t i = 0; i < n_in; ++i) {
+    int64_t dims[4];
     CHECK(api->SessionGetInputName(sess, i, alloc, &in_names[i]));
     if (strncmp(in_names[i], "past_key_values.", 16) == 0 && !head_dim) {
-      OrtTypeInfo* info;
-      int64_t dims[4];
-      CHECK(api->SessionGetInputTypeInfo(sess, i, &info));
-      int bad = static_dims(info, dims, 4);
-      api->ReleaseTypeInfo(info);
-      if (bad) return -1;
+      if (io_dims(api->SessionGetInputTypeInfo, i, dims, 4)) return -1;
       kv_heads = dims[1];
       head_dim = dims[3];
     }
   }
   for (size_t i = 0; i < n_out; ++i) {
+    int64_t dims[3];
     CHECK(api->SessionGetOutputName(sess, i, alloc, &out_names[i]));
     if (strcmp(out_names[i], "logits") == 0) {
-      OrtTypeInfo* info;
-      int64_t dims[3];
-      CHECK(api->SessionGetOutputTypeInfo(sess, i, &info));
-      int bad = static_dims(info, dims, 3);
-      api->ReleaseTypeInfo(info);
-      if (bad) return -1;
+      if (io_dims(api->SessionGetOutputTypeInfo, i, dims, 3)) return -1;
       vocab = dims[2];
     }
   }
