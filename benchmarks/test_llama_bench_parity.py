@@ -49,6 +49,7 @@ import numpy as np
 import pytest
 
 from benchmarks.cpu_pinning import taskset_prefix
+from benchmarks.rounds import median_ci95
 from harness.builds.gguf import builtin_precisions
 from harness.builds.runner.llama_bench import build_llama_bench
 from harness.builds.runner.llm import build_llm_runner
@@ -131,14 +132,6 @@ def _llama_bench(bench: Path, args: str, threads: int) -> dict[str, Any]:
                                             "poll", "cpu_mask", "n_gpu_layers", "embeddings")}}
 
 
-def _median_ci95(values: list[float], seed: int = 0) -> list[float]:
-    """95 % bootstrap interval of the median over rounds: how finely these rounds resolve the ratio."""
-    rng = np.random.default_rng(seed)
-    v = np.asarray(values)
-    meds = np.median(rng.choice(v, size=(2000, len(v)), replace=True), axis=1)
-    return [float(np.percentile(meds, 2.5)), float(np.percentile(meds, 97.5))]
-
-
 def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int, threads: int) -> dict[str, Any]:
     ours: list[dict[str, Any]] = []
     theirs: list[dict[str, Any]] = []
@@ -169,7 +162,7 @@ def _rounds(argv: list[str], bench: Path, model: Path, tmp: Path, rounds: int, t
             **{f"{k}_fastest_of_all_ratio": max(o[f"{k}_best"] for o in ours) / max(t[f"{k}_best"] for t in theirs)
                for k in ("pp", "tg")},
             "pp_ratio_round_quartiles": quartiles("pp"), "tg_ratio_round_quartiles": quartiles("tg"),
-            "pp_ratio_median_ci95": _median_ci95(per_round("pp")), "tg_ratio_median_ci95": _median_ci95(per_round("tg")),
+            "pp_ratio_median_ci95": median_ci95(per_round("pp")), "tg_ratio_median_ci95": median_ci95(per_round("tg")),
             "peak_memory_ratio_harness_over_time_v": statistics.median(per_round("peak_mb")),
             "load_1min": loads, "quiet_rounds": quiet,
             "pp_ratio_per_round": per_round("pp"), "tg_ratio_per_round": per_round("tg"),  # to pool runs
@@ -225,7 +218,7 @@ def _in_one_process(argv: list[str], model: Path, pairs: int) -> dict[str, Any]:
             name = f"{part}_{'cpu' if clock else 'wall'}"
             out[f"{name}_ratio"] = statistics.median(ratio)
             out[f"{name}_quartiles"] = [float(np.percentile(ratio, 25)), float(np.percentile(ratio, 75))]
-            out[f"{name}_ci95"] = _median_ci95(ratio)
+            out[f"{name}_ci95"] = median_ci95(ratio)
             out[f"{name}_tok_s"] = {"harness": PP / statistics.median(ours), "llama_bench": PP / statistics.median(theirs)}
     return out
 
