@@ -22,7 +22,7 @@ from harness.errors import HarnessError, TransportError
 from harness.protocol import PROBE, ProbeFacts, probe_line
 from harness.session.jobs import agent_source
 from harness.transport.base import Transport
-from harness.transport.preflight import check_interpreter
+from harness.transport.preflight import agent_argv, check_interpreter
 
 PROBE_TIMEOUT_S = 120.0
 ORT_CANNOT_START = 3  # the runners' --probe exit code when ONNX Runtime cannot start
@@ -81,7 +81,7 @@ def install_runner(t: Transport, profile: DeviceProfile) -> list[str]:
     """Push what the runner needs; return the argv prefix that runs a job."""
     runner = profile.runner
     if not isinstance(runner, NativeRunner):
-        return [runner_program(profile), t.push(agent_source()).remote]
+        return agent_argv(runner_program(profile), t.push(agent_source()).remote)
     if runner.build or runner.push:
         local, manifest = resolve_runner(runner.build, _host_path(runner.push) if runner.push else None)
         if manifest is not None:  # a bundle with other runtimes built in keeps its own folder (name-target-id)
@@ -114,7 +114,7 @@ def provider_missing(profile: DeviceProfile, facts: dict[str, Any], provider: st
 def probe_runner(t: Transport, profile: DeviceProfile, argv: list[str]) -> dict[str, Any]:
     """Environment facts (onnxruntime, providers, ...); HarnessError naming the fix."""
     if not isinstance(profile.runner, NativeRunner):
-        return check_interpreter(t, profile, argv[1], interpreter=argv[0])
+        return check_interpreter(t, profile, argv[-1], interpreter=argv[0])
     res = t.exec([*argv, PROBE], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     if res.timed_out:
         raise TransportError(f"device {profile.name}: the runner's environment probe timed out")

@@ -1,7 +1,7 @@
 """Up-front check that a device's runner interpreter can run the agent.
 
-The session pushes agent.py, then calls ``check_interpreter``: it runs
-``[interpreter, agent.py, "--probe"]`` (exit 0 = ready, 3 = numpy/onnxruntime missing)
+The session pushes agent.py, then calls ``check_interpreter``: it runs the agent (``agent_argv``)
+with ``--probe`` (exit 0 = ready, 3 = numpy/onnxruntime missing)
 and turns every failure into a HarnessError naming the device and the fix, before any
 cell is attempted.
 """
@@ -17,6 +17,19 @@ from harness.transport.base import Transport
 
 PROBE_TIMEOUT_S = 120.0
 MISSING = 3
+#: how the agent starts: imported as a module from its pushed file (its path is the next argument), so
+#: Python caches its bytecode in __pycache__ beside it on the first start (the probe) and later starts
+#: load that instead of compiling ~2300 lines: compiling raised a cell's peak RSS by ~8 MB that an app
+#: running the same session does not have (a cached start: ~1.5 MB). Python 3.8+; no single quotes
+#: (transports quote each argument for the remote shell).
+AGENT_BOOT = ("import importlib.util as u,sys;sys.dont_write_bytecode=False;"
+              "s=u.spec_from_file_location(\"harness_agent\",sys.argv[1]);m=u.module_from_spec(s);"
+              "sys.modules[\"harness_agent\"]=m;s.loader.exec_module(m);m.run_as_program(sys.argv[2:])")
+
+
+def agent_argv(interpreter: str, agent_remote: str) -> list[str]:
+    """The argv prefix that runs the pushed agent (a job path or --probe follows)."""
+    return [interpreter, "-c", AGENT_BOOT, agent_remote]
 
 
 def check_interpreter(
@@ -29,7 +42,7 @@ def check_interpreter(
     if not isinstance(runner, PythonRunner):
         return {}
     interp = interpreter or runner.interpreter or "python3"
-    res = transport.exec([interp, agent_remote, PROBE], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
+    res = transport.exec([*agent_argv(interp, agent_remote), PROBE], timeout=PROBE_TIMEOUT_S, env=profile.env or None)
     facts = probe_line(res.stdout) or {}
     where = f"device {profile.name} ({transport.kind})"
     if res.timed_out:
