@@ -47,12 +47,20 @@ class Lab:
 
 
 def crashing_runner(path: Path) -> Path:
-    """An interpreter for the agent that dies on int8 jobs with no result (argv: agent.py, then
-    job.json or --job-from-stdin with the job's path on stdin, as a prestarted agent gets it)."""
-    path.write_text('#!/bin/sh\njob="$2"\n'
-                    'if [ "$job" = "--job-from-stdin" ]; then read -r job || exit 0; fi\n'
-                    'case "$job" in *int8*) echo "SIGSEGV in vendor driver (int8)" >&2; exit 139;; esac\n'
-                    f'exec "{sys.executable}" "$1" "$job"\n')
+    """An interpreter for the agent that dies on int8 jobs with no result. Its arguments are the
+    agent's start (preflight.agent_argv without the interpreter), then job.json, --probe or
+    --job-from-stdin with the job's path on stdin, as a prestarted agent gets it."""
+    path.write_text(f"#!{sys.executable}\n"
+                    "import os, sys\n"
+                    "args = sys.argv[1:]\n"
+                    "if args[-1] == '--job-from-stdin':\n"
+                    "    args[-1] = sys.stdin.readline().strip()\n"
+                    "    if not args[-1]:\n"
+                    "        sys.exit(0)\n"
+                    "if 'int8' in args[-1]:\n"
+                    "    sys.stderr.write('SIGSEGV in vendor driver (int8)\\n')\n"
+                    "    sys.exit(139)\n"
+                    "os.execv(sys.executable, [sys.executable, *args])\n")
     path.chmod(0o755)
     return path
 

@@ -42,9 +42,10 @@ for f in "$dir"/*.pid; do
   case "$owner" in ''|*[!0-9]*) ;; *) kill -0 "$owner" 2>/dev/null && continue ;; esac
   if kill -0 -"$pg" 2>/dev/null || kill -0 "$pg" 2>/dev/null; then
     cmd=""
-    if [ -r "/proc/$pg/cmdline" ]; then
-      cmd=$(tr '\000' ' ' < "/proc/$pg/cmdline" 2>/dev/null | cut -c1-300)
+    if [ -r "/proc/$pg/cmdline" ]; then  # the whole line is checked (the agent's start runs long), its end shown
+      cmd=$(tr '\000' ' ' < "/proc/$pg/cmdline" 2>/dev/null)
       case "$cmd" in *"$w"*) ;; *) rm -f "$f"; continue ;; esac
+      cmd=$(printf '%s' "$cmd" | tail -c 300)
     fi
     kill -9 -"$pg" 2>/dev/null || kill -9 "$pg" 2>/dev/null
     printf 'ENDED %s %s\n' "$pg" "$cmd"

@@ -119,13 +119,13 @@ MODES["unstorable"] = unstorable
 
 
 def main() -> int:
-    agent, arg = sys.argv[1], sys.argv[2]
+    start, arg = sys.argv[1:-1], sys.argv[-1]  # the agent's start (preflight.agent_argv), then one argument
     if arg == "--job-from-stdin":  # started a cell ahead (prestart): the job's path comes on stdin
         arg = sys.stdin.readline().strip()
         if not arg:
             return 0
     if arg == "--probe":
-        return subprocess.call([sys.executable, agent, arg])
+        return subprocess.call([sys.executable, *start, arg])
     with open(arg) as f:
         out = json.load(f)["out_dir"]
     mode = out.rstrip("/").rsplit("_", 1)[-1]
@@ -133,7 +133,7 @@ def main() -> int:
         return garbage()
     if mode == "flood":
         flood()
-    rc = subprocess.call([sys.executable, agent, arg])
+    rc = subprocess.call([sys.executable, *start, arg])
     path = os.path.join(out, "result.json")
     if mode in WHOLE_FILE:
         rewrite_file(mode, path)
