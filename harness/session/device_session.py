@@ -102,7 +102,7 @@ class DeviceSession:
         self.ctx = ctx
         self._factory = transport_factory
         self.transport: Transport | None = None
-        self.runner_argv: list[str] = []  # [python, agent.py] or [native binary]
+        self.runner_argv: list[str] = []  # preflight.agent_argv (python -c boot agent.py) or [native binary]
         self.agent_env: dict[str, Any] = {}
         self.fingerprint: str | None = None
         self.facts: dict[str, Any] = {}

@@ -1,8 +1,8 @@
 """Put a device's runner in place and ask it what it has (shared by sessions and farm preflight).
 
-A runner is either the Python agent (``python3 agent.py``) or a native program speaking the
-same protocol (runner/, built by ``harness runner build``); both answer ``--probe`` with one
-JSON line of environment facts.
+A runner is either the Python agent (``python3 -c AGENT_BOOT agent.py``: preflight.agent_argv) or a
+native program speaking the same protocol (runner/, built by ``harness runner build``); both answer
+``--probe`` with one JSON line of environment facts.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """A runner that lies (test fixture): it runs the real agent, then rewrites its own result.json.
 
 Used as a device profile's ``runner.interpreter`` (through a tiny shell wrapper), so the harness
-starts it as ``hostile_runner.py agent.py job.json`` (or ``agent.py --job-from-stdin``, the job's
-path then on stdin). What it does to the result is chosen by the
+starts it with the agent's start (preflight.agent_argv without the interpreter), then job.json (or
+``--job-from-stdin``, the job's path then on stdin). What it does to the result is chosen by the
 cell's backend name (the last ``_`` part of the job's out_dir), one hostile answer per backend:
 see ``MODES``. ``--probe`` passes through untouched.
 """
