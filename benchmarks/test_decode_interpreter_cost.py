@@ -58,6 +58,10 @@ MODES = ("native runner", "C loop", "Python loop", "Python over the C API", "age
 ROUNDS = 12
 #: per mode and round: generations until both are reached
 MIN_GENERATIONS, MIN_SECONDS = 4, 0.5
+#: the native runner's stopping rule here: as short as the in-process modes' (MIN_SECONDS)
+MEASURE_NATIVE = {"warmup": 2, "warmup_s": 0.2, "min_iterations": MIN_GENERATIONS, "min_seconds": MIN_SECONDS,
+                  "max_seconds": 1.5}
+_TOKENS: dict[str, np.ndarray] = {}  # per precision, the first mode's tokens
 #: the ratios reported, (numerator, denominator, what the ratio isolates)
 SPLITS = (("native runner", "C loop", "the process"),
           ("C loop", "Python loop", "the least interpreter between steps"),
@@ -195,10 +199,6 @@ def _rounds(models: dict[str, Path], so: Path, api: CApi, native: list[str], cpu
     return report
 
 
-#: the native runner's stopping rule here: as short as the in-process modes' (MIN_SECONDS)
-MEASURE_NATIVE = {"warmup": 2, "warmup_s": 0.2, "min_iterations": MIN_GENERATIONS, "min_seconds": MIN_SECONDS,
-                  "max_seconds": 1.5}
-_TOKENS: dict[str, np.ndarray] = {}  # per precision, the first mode's tokens
 
 
 def _quartiles(values: list[float]) -> list[float]:
