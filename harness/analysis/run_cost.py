@@ -3,8 +3,10 @@
 A cell's estimate comes from earlier runs of the same cell (the median wall time of its last
 few ok runs) when the store has them, else from its measure settings: every measured window
 takes at least its warm-up seconds plus its minimum steady seconds, plus a fixed setup per
-cell (runner start, model load, outputs). Settings also floor a history estimate, so a cell
-whose measure settings grew since its last runs is not under-estimated. Devices run in
+cell (runner start, model load, outputs). That is a floor, and the line says so: work no
+setting bounds (an LLM cell's KV fills, a slow model's repetitions) only earlier runs know.
+Settings also floor a history estimate, so a cell whose measure settings grew since its last
+runs is not under-estimated. Devices run in
 parallel, cells on one device one after another: the run takes as long as its slowest device.
 """
 
@@ -133,7 +135,7 @@ def describe(cost: RunCost) -> str:
     if hist == total:
         source = "from earlier runs of these cells"
     elif hist == 0:
-        source = "from the measure settings; no earlier runs of these cells"
+        source = "at least: from the measure settings; no earlier runs of these cells"
     else:
-        source = f"{hist} cells from earlier runs, {total - hist} from the measure settings"
+        source = f"at least: {hist} cells from earlier runs, {total - hist} from the measure settings"
     return f"{total} cells ({per}); estimated wall time ≈ {duration(cost.seconds)} ({source})"

