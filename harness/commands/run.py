@@ -118,6 +118,12 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
                                  fmt(r.peak_mb), fmt(r.rel_l2), Text(r.status, style=STATUS_STYLE.get(r.status, ""))]
         t.add_row(*row, *([Text(terminal_safe(r.flags or ""), style="yellow")] if show_flags else []))
     console.print(t)
+    from harness.report.llm_table import summary_table
+    from harness.views.llm_table import run_llm_table
+
+    llm = summary_table(run_llm_table(store, run_id), f"LLM cells of run {run_id}")
+    if llm is not None:  # what decides between quantizations: speed per test, memory, quality vs the reference
+        console.print(llm)
 
 
 def _push_line(outcome: RunOutcome) -> str:

@@ -64,6 +64,8 @@ def pair_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
     return head, rows
 
 
+#: the columns of names (left-aligned); the rest are numbers
+TEXT_COLUMNS = ("device", "workload", "runtime", "precision", "runner", LLAMACPP, "ONNX Runtime", "status")
 PAIRS_TITLE = f"the same weights on two runtimes ({LLAMACPP} / ONNX Runtime, both vs the one reference)"
 
 
@@ -76,12 +78,54 @@ def rich_tables(t: LlmTable, title: str) -> list[Any]:
             continue
         tab = Table(title=name, caption="; ".join(t.notes) if name == title else None)
         for h in head:
-            tab.add_column(h, justify="left" if h in ("device", "workload", "runtime", "precision", "runner",
-                                                      LLAMACPP, "ONNX Runtime", "status") else "right")
+            tab.add_column(h, justify="left" if h in TEXT_COLUMNS else "right")
         for r in rows:
             tab.add_row(*r)
         out.append(tab)
     return out
+
+
+#: left to `harness table RUN` in the run's own summary (not what decides between quantizations)
+SUMMARY_LEAVES = ("load ms", "greedy")
+#: shorter headers in the summary (as compare's)
+SUMMARY_HEADS = {"precision": "prec"}
+#: identity columns a summary states once in its title when every row shares the value
+SUMMARY_ONCE = ("device", "workload")
+
+
+def summary_table(t: LlmTable, title: str) -> Any:
+    """The run's own LLM block, narrow enough for a terminal: the main table without its columns
+    that say nothing here (every row "–", e.g. energy on a device with no power source: the notes
+    say why), with "device"/"workload" stated once in the title when one value fills them, the
+    tests headed by length and depth (tok/s said in the caption), the runner said once per runtime
+    when each runtime ran on one, the status only where a cell is not ok (the run's table above
+    has it), load time and greedy agreement left to `harness table`. Numbers are never cut; a
+    terminal narrower than the table folds the headers. None when the run has no llm cell."""
+    from rich import box
+    from rich.table import Table
+
+    head, rows = main_rows(t)
+    if not rows:
+        return None
+    once = [i for i, h in enumerate(head) if h in SUMMARY_ONCE and len({r[i] for r in rows}) == 1]
+    runtime, runner = head.index("runtime"), head.index("runner")
+    by_runtime = dict((r[runtime], r[runner]) for r in rows)
+    one_runner = len(by_runtime) == len({(r[runtime], r[runner]) for r in rows})  # the runtime says which
+    keep = [i for i, h in enumerate(head)
+            if i not in once and h not in SUMMARY_LEAVES and any(r[i] != DASH for r in rows)
+            and (h != "status" or any(r[i] != "ok" for r in rows)) and not (i == runner and one_runner)]
+    title += "".join(f" · {head[i]} {rows[0][i]}" for i in once)
+    caption = "pp/tg in " + "; ".join(t.notes)  # the notes open with "tok/s: ..."
+    if one_runner:
+        caption += "; " + ", ".join(f"{name} on {by}" for name, by in by_runtime.items())
+    tab = Table(title=title, caption=caption, header_style="bold", box=box.SIMPLE_HEAD, pad_edge=False)
+    for i in keep:
+        text = head[i] in TEXT_COLUMNS  # names and numbers stay whole: a narrow terminal folds the headers
+        tab.add_column(SUMMARY_HEADS.get(head[i], head[i].removesuffix(" tok/s")), justify="left" if text else "right",
+                       no_wrap=text, min_width=None if text else max(len(r[i]) for r in rows))
+    for r in rows:
+        tab.add_row(*(r[i] for i in keep))
+    return tab
 
 
 def _md_row(cells: list[str]) -> str:

@@ -1,4 +1,5 @@
-"""Markdown export of a run: its summary table, ready for a PR comment or a wiki page.
+"""Markdown export of a run: its summary table (and its LLM cells' table), ready for a PR comment or a
+wiki page.
 
 A rendering of ``analysis.run_table``, so it lives with the other renderers (``results`` keeps the data
 formats and knows nothing of analysis or reports)."""
@@ -7,7 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from harness.analysis.llm_table import llm_table
 from harness.analysis.run_table import fmt, run_table
+from harness.report.llm_table import to_markdown as llm_markdown
 from harness.report.units import quantity, shown_in
 from harness.results.exporters import RunBundle
 
@@ -31,6 +34,9 @@ def to_markdown(bundle: RunBundle) -> str:
                 quantity(r.p90, r.unit, fmt), fmt(r.peak_mb),
                 fmt(r.rel_l2), r.status, notes]
         lines.append("| " + " | ".join(_cell(v) for v in vals) + " |")
+    llm = llm_table(bundle.cells, bundle.metrics)
+    if not llm.empty:  # an LLM run: llama-bench's tests and quality per quantization, as `harness table --llm`
+        lines += ["", llm_markdown(llm, "Language models: device × runtime × quantization").rstrip("\n")]
     return "\n".join(lines) + "\n"
 
 

