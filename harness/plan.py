@@ -13,6 +13,8 @@ from fnmatch import fnmatchcase
 
 from harness.builds.manifest import Manifest
 from harness.config.models import PRECISIONS, Backend, DeviceProfile, NativeRunner, Workload
+from harness.config.precisions import GGUF_TYPES
+from harness.runtimes.llamacpp import LLAMACPP
 from harness.runtimes.registry import ONNXRUNTIME, get_runtime
 
 
@@ -86,7 +88,10 @@ def _skip_reason(
     device: DeviceProfile, workload: Workload, precision: str, backend: Backend, manifest: Manifest | None,
 ) -> str | None:
     if precision not in device.precisions:
-        return f"device {device.name} does not run {precision} (profile precisions: {', '.join(device.precisions)})"
+        reason = f"device {device.name} does not run {precision} (profile precisions: {', '.join(device.precisions)})"
+        if precision in GGUF_TYPES and not any(b.runtime == LLAMACPP for b in device.backends):
+            reason += f"; a GGUF type runs on a backend with runtime: {LLAMACPP}, as the local-llm profile's"
+        return reason
     if backend.precisions is not None and precision not in backend.precisions:
         return f"backend does not support {precision} (supports {', '.join(backend.precisions)})"
     if backend.runtime != ONNXRUNTIME:

