@@ -82,6 +82,8 @@ def llm_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> LlmTable:
     """``cells``: Store.cells_frame rows (one per device x workload x precision x backend);
     ``metrics``: Store.metrics_frame rows of those cells."""
     llm = llm_cells(cells)
+    skipped = llm[llm["status"] == "skipped"]  # nothing ran: no row (its runtime is only the backend's)
+    llm = llm[llm["status"] != "skipped"]
     if llm.empty:
         return LlmTable(pd.DataFrame(columns=[*ROW_KEYS, "runner", "status"]), [], None, pd.DataFrame())
     mine = metrics[metrics["cell_id"].isin(set(llm["id"]))]
@@ -99,12 +101,11 @@ def llm_table(cells: pd.DataFrame, metrics: pd.DataFrame) -> LlmTable:
         row.update({col: got.get(metric) for metric, col in VALUES.items()})
         rows.append(row)
     frame = pd.DataFrame(rows)
-    order = {p: i for i, p in enumerate(PRECISIONS)}
     frame = frame.assign(_r=frame["runtime"].map(lambda r: RUNTIME_ORDER.get(r, 9)),
-                         _p=frame["precision"].map(lambda p: order.get(p, 99)))
+                         _p=frame["precision"].map(_precision_order))
     frame = frame.sort_values(["device", "workload", "_r", "_p", "backend"]).drop(columns=["_r", "_p"])
     frame = frame.reset_index(drop=True).astype({c: float for c in [*tests, "ttft_ms", *VALUES.values()]})
-    return LlmTable(frame, tests, ttft, llm_pairs(frame, tests), _notes(frame))
+    return LlmTable(frame, tests, ttft, llm_pairs(frame, tests), _notes(frame) + _skipped_note(skipped))
 
 
 def llm_pairs(rows: pd.DataFrame, tests: list[str]) -> pd.DataFrame:
@@ -126,6 +127,17 @@ def llm_pairs(rows: pd.DataFrame, tests: list[str]) -> pd.DataFrame:
                 pair[f"{t} ratio"] = (y[t] / x[t]) if pd.notna(x[t]) and pd.notna(y[t]) and x[t] > 0 else None
             out.append(pair)
     return pd.DataFrame(out)
+
+
+def _precision_order(precision: str) -> int:
+    return PRECISIONS.index(precision) if precision in PRECISIONS else len(PRECISIONS)
+
+
+def _skipped_note(skipped: pd.DataFrame) -> list[str]:
+    """The precisions planned but not run, per device, so a reader knows they are missing on purpose."""
+    out = [f"{device}: {', '.join(sorted(set(g['precision']), key=_precision_order))}"
+           for device, g in skipped.groupby("device", sort=True)]
+    return [f"skipped (see the run's table for why): {'; '.join(out)}"] if out else []
 
 
 def _notes(rows: pd.DataFrame) -> list[str]:

