@@ -59,8 +59,17 @@ def sigma_text(r: Row) -> str:
             + (" stale: observed" if r.sigma_stale else ""))
 
 
+#: past this MDE (as a fraction) the figure says only that these runs cannot see a change of any size
+MDE_SHOWN_UP_TO = 1.0
+
+
 def mde_text(r: Row) -> str:
-    return "" if r.mde is None else f"{100 * r.mde:.1f} %"
+    """The minimum detectable effect; one run a side at a Holm-adjusted level gives figures like
+    "12388.5 %", which read as a bug: past 100 % it is "> 100 %" (the why column says how many runs
+    would decide it; the JSON keeps the number)."""
+    if r.mde is None:
+        return ""
+    return f"> {100 * MDE_SHOWN_UP_TO:.0f} %" if not r.mde <= MDE_SHOWN_UP_TO else f"{100 * r.mde:.1f} %"
 
 
 def why_text(r: Row) -> str:

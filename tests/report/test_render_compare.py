@@ -72,3 +72,14 @@ def test_every_renderer_states_each_rows_evidence(tmp_path) -> None:
     assert rows["gpt"]["sigma_run"] == 0.05 and rows["gpt"]["mde"] == 0.27
     html = render_html(_cmp(), tmp_path, plotlyjs="plotly.min.js")
     assert "<th>σ_run</th>" in html and "2.1 % estimated" in html and "27.0 %" in html
+
+
+def test_an_mde_no_run_count_here_reaches_reads_past_100_percent() -> None:
+    from harness.report.render_compare import mde_text
+
+    row = _cmp().rows[2]
+    assert mde_text(row) == "27.0 %"
+    for huge in (float("inf"), 99.6):  # one run a side at a Holm-adjusted level: expm1 of a large log effect
+        row.mde = huge
+        assert mde_text(row) == "> 100 %"
+    assert json.loads(render_json(Comparison("a", "b", [row])))["rows"][0]["mde"] == 99.6  # the data keeps it
