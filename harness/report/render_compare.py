@@ -67,9 +67,9 @@ def mde_text(r: Row) -> str:
     """The minimum detectable effect; one run a side at a Holm-adjusted level gives figures like
     "12388.5 %", which read as a bug: past 100 % it is "> 100 %" (the why column says how many runs
     would decide it; the JSON keeps the number)."""
-    if r.mde is None:
+    if r.mde is None or math.isnan(r.mde):
         return ""
-    return f"> {100 * MDE_SHOWN_UP_TO:.0f} %" if not r.mde <= MDE_SHOWN_UP_TO else f"{100 * r.mde:.1f} %"
+    return f"> {100 * MDE_SHOWN_UP_TO:.0f} %" if r.mde > MDE_SHOWN_UP_TO else f"{100 * r.mde:.1f} %"
 
 
 def why_text(r: Row) -> str:
