@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -40,7 +41,7 @@ def _ci(r: Row) -> str:
 
 
 def _ratio(r: Row) -> str:
-    return "" if r.ratio is None else f"{r.ratio:.3f}"
+    return "" if r.ratio is None or not math.isfinite(r.ratio) else f"{r.ratio:.3f}"
 
 
 def runs_text(r: Row) -> str:
@@ -107,23 +108,105 @@ def one_sided_lines(cmp: Comparison) -> list[str]:
     return [one_sided_text(g) for g in group_one_sided(cmp.one_sided)]
 
 
+DASH = "–"
+UNBOUNDED = 100_000  # columns: the width a table asks for when nothing bounds it
+WHY_WIDTH = 43  # the wide table's why column at its narrowest (40) and its border: else the narrow layout
+IDENTITY = (("device", "device"), ("workload", "workload"), ("prec", "precision"), ("backend", "backend"))
+NUMERIC = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
+
+
+def _verdict_cell(r: Row) -> str:
+    style = _STYLE.get(r.verdict.value, "")
+    return f"[{style}]{r.verdict.value}[/]" if style else r.verdict.value
+
+
+def _evidence(r: Row) -> list[str]:
+    return [num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm)]
+
+
+def _safe(x: object) -> str:
+    return rich_escape(terminal_safe(str(x)))
+
+
+def _wide_table(cmp: Comparison, rows: list[Row], why: bool = True) -> Table:
+    """One line of evidence per row, its why inline (wrapped in its column): for a terminal wide enough."""
+    table = Table(title=f"{_safe(cmp.a_label)} → {_safe(cmp.b_label)}", show_lines=False)
+    for col in (*(c for c, _ in IDENTITY), "metric", *NUMERIC, "verdict", *(["why"] if why else [])):
+        table.add_column(col, justify="right" if col in NUMERIC else "left")
+    for r in rows:
+        table.add_row(*(_safe(getattr(r, f)) for _, f in IDENTITY), _safe(r.metric), *_evidence(r), _verdict_cell(r),
+                      *([_safe(why_text(r))] if why else []))
+    return table
+
+
+def _shape(note: str) -> str:
+    """A note with its figures masked: the same caveat on several rows, whatever its numbers."""
+    return re.sub(r"\d+(?:\.\d+)?(?:e[-+]?\d+)?", "#", note)
+
+
+def _spans(numbers: list[int]) -> str:
+    out: list[str] = []
+    for n in numbers:
+        if out and out[-1].split("–")[-1] == str(n - 1):
+            out[-1] = f"{out[-1].split('–')[0]}–{n}"
+        else:
+            out.append(str(n))
+    return ", ".join(out)
+
+
+#: the narrow layout's table: what decides a row; the rest of its evidence is its numbered line
+NARROW_NUMERIC = ("B/A", "95% CI")
+
+
+def _narrow(cmp: Comparison, rows: list[Row], console: Console) -> None:
+    """For a terminal narrower than the wide table: what every row shares goes to the title; each row
+    gets a number and the table keeps what decides it (verdict, B/A and its interval); a numbered line
+    under it gives the rest of the row's evidence (A, B, runs, σ_run, MDE, Holm p) and its why. A caveat
+    on several rows is said once, with the rows it is on (its figures per row: --format markdown)."""
+    shared = [(c, f) for c, f in IDENTITY if len({getattr(r, f) for r in rows}) == 1]
+    title = f"{_safe(cmp.a_label)} → {_safe(cmp.b_label)}" + "".join(
+        f" · {c} {_safe(getattr(rows[0], f))}" for c, f in shared)
+    own = [(c, f) for c, f in IDENTITY if (c, f) not in shared]
+    cells = [[str(i), _verdict_cell(r), *(_safe(getattr(r, f)) for _, f in own), _safe(r.metric), _ratio(r), _ci(r)]
+             for i, r in enumerate(rows, 1)]
+    widths = [len(str(len(rows))), max(len(r.verdict.value) for r in rows)]  # the verdict first: never the one cut
+    table = Table(title=title, show_lines=False)
+    for k, col in enumerate(["#", "verdict", *(c for c, _ in own), "metric", *NARROW_NUMERIC]):
+        whole = k < 2 or col in NARROW_NUMERIC  # numbers and verdicts are never cut: a narrow terminal cuts names
+        table.add_column(col, justify="left" if col == "verdict" or not whole else "right", no_wrap=whole,
+                         overflow="ellipsis",
+                         min_width=(widths[k] if k < 2 else max(len(c[k]) for c in cells)) if whole else None)
+    for c in cells:
+        table.add_row(*c)
+    console.print(table)
+    on: dict[str, list[int]] = {}
+    for i, r in enumerate(rows, 1):
+        for shape in dict.fromkeys(_shape(n) for n in r.notes):
+            on.setdefault(shape, []).append(i)
+    for i, r in enumerate(rows, 1):
+        mine = [n for n in r.notes if len(on[_shape(n)]) == 1]
+        evidence = f"A {num(r.a) or DASH} → B {num(r.b) or DASH} (runs {runs_text(r) or DASH}) · σ_run " \
+                   f"{sigma_text(r) or DASH} · MDE {mde_text(r) or DASH} · Holm p {pval(r.p_holm) or DASH}"
+        console.print(f"{i:>3}. " + terminal_safe(" · ".join([evidence, r.reason, *mine])), markup=False,
+                      highlight=False)
+    for shape, numbers in on.items():
+        if len(numbers) < 2:
+            continue
+        texts = [n for r in rows for n in r.notes if _shape(n) == shape]
+        tail = "" if len(set(texts)) == 1 else " (figures differ per row: --format markdown has each)"
+        console.print(f"rows {_spans(numbers)}: " + terminal_safe(texts[0]) + tail, markup=False, highlight=False)
+
+
 def render_terminal(cmp: Comparison, console: Console, *, strict: bool = False, rows: RowFilter = RowFilter()) -> None:
+    """The wide table where the terminal holds its evidence and a why column of 40 (a log or a pipe:
+    240 columns); else the narrow layout."""
     picked = select(cmp, rows)
-    table = Table(title=f"{rich_escape(terminal_safe(cmp.a_label))} → {rich_escape(terminal_safe(cmp.b_label))}",
-                  show_lines=False)
-    numeric = ("A", "B", "B/A", "95% CI", "runs A/B", "σ_run", "MDE", "Holm p")
-    for col in ("device", "workload", "prec", "backend", "metric", *numeric, "verdict", "why"):
-        table.add_column(col, justify="right" if col in numeric else "left")
-    for r in picked.rows:
-        style = _STYLE.get(r.verdict.value, "")
-        verdict = f"[{style}]{r.verdict.value}[/]" if style else r.verdict.value
-        table.add_row(
-            *(rich_escape(terminal_safe(str(x))) for x in (r.device, r.workload, r.precision, r.backend, r.metric)),
-            num(r.a), num(r.b), _ratio(r), _ci(r), runs_text(r), sigma_text(r), mde_text(r), pval(r.p_holm),
-            verdict, rich_escape(terminal_safe(why_text(r))),
-        )
     if picked.rows:
-        console.print(table)
+        evidence = _wide_table(cmp, picked.rows, why=False)
+        if console.measure(evidence, options=console.options.update_width(UNBOUNDED)).maximum + WHY_WIDTH <= console.width:
+            console.print(_wide_table(cmp, picked.rows))
+        else:
+            _narrow(cmp, picked.rows, console)
     for line in [*one_sided_lines(cmp), *picked.hidden_text(), *cmp.notes]:
         console.print(terminal_safe(line), markup=False, highlight=False)
     console.print(f"{_counts_line(cmp) or 'no rows'} · exit {cmp.exit_code(strict)}", highlight=False)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 from rich.console import Console
@@ -83,3 +84,29 @@ def test_an_mde_no_run_count_here_reaches_reads_past_100_percent() -> None:
         row.mde = huge
         assert mde_text(row) == "> 100 %"
     assert json.loads(render_json(Comparison("a", "b", [row])))["rows"][0]["mde"] == 99.6  # the data keeps it
+
+
+def test_a_narrow_terminal_keeps_verdicts_and_numbers_whole_and_says_every_row_once() -> None:
+    base = _cmp().rows[0]
+    rows = [dataclasses.replace(base, device="pixel", backend="cpu", workload=f"workload-with-a-long-name-{i}",
+                                notes=[f"autocorrelated samples in {i} run(s) (lag-1 up to 0.{i}): within-run error",
+                                       "measured under contention: B run r2"] if i < 3 else [])
+            for i in range(1, 4)]
+    rows.append(_cmp().rows[2])  # INCONCLUSIVE, one run a side, σ_run assumed
+    rows[-1].device, rows[-1].backend = "pixel", "cpu"
+    cmp = Comparison("run a", "run b", rows, notes=["run-to-run noise assumed 5 % for 1 row(s)"])
+    wide = Console(record=True, width=400, color_system=None)
+    render_terminal(cmp, wide)
+    assert "why" in wide.export_text()  # a wide terminal (a log, a pipe) keeps the one-line rows
+    console = Console(record=True, width=80, color_system=None)
+    render_terminal(cmp, console)
+    text = console.export_text()
+    assert max(len(line) for line in text.splitlines()) <= 80
+    assert "· device pixel · backend cpu" in text  # what every row shares: said once, in the title
+    assert text.count("REGRESSED") >= 3 and "INCONCLUSIVE" in text and "1.100" in text and "1.080–1.120" in text
+    joined = " ".join(text.split())
+    assert "1. A 10 → B 11 (runs 5/5) · σ_run 2.1 % estimated · MDE 6.4 %" in joined  # the rest of row 1's evidence
+    assert "4. A – → B – (runs 1/1) · σ_run 5.0 % assumed · MDE 27.0 %" in joined and "CI crosses" in joined
+    assert joined.count("measured under contention: B run r2") == 1  # a caveat on several rows: once
+    assert "rows 1–2: measured under contention: B run r2" in joined
+    assert "rows 1–2: autocorrelated samples in 1 run(s)" in joined and "figures differ per row" in joined
