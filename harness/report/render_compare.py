@@ -187,7 +187,7 @@ def _narrow(cmp: Comparison, rows: list[Row], console: Console) -> None:
         mine = [n for n in r.notes if len(on[_shape(n)]) == 1]
         evidence = f"A {num(r.a) or DASH} → B {num(r.b) or DASH} (runs {runs_text(r) or DASH}) · σ_run " \
                    f"{sigma_text(r) or DASH} · MDE {mde_text(r) or DASH} · Holm p {pval(r.p_holm) or DASH}"
-        console.print(f"{i:>3}. " + terminal_safe(" · ".join([evidence, r.reason, *mine])), markup=False,
+        console.print(f"{i:>3}. " + terminal_safe(" · ".join(x for x in (evidence, r.reason, *mine) if x)), markup=False,
                       highlight=False)
     for shape, numbers in on.items():
         if len(numbers) < 2:
