@@ -3,8 +3,8 @@
 A cell's estimate comes from earlier runs of the same cell (the median wall time of its last
 few ok runs) when the store has them, else from its measure settings: every measured window
 takes at least its warm-up seconds plus its minimum steady seconds, plus a fixed setup per
-cell (runner start, model load, outputs). That is a floor, and the line says so: work no
-setting bounds (an LLM cell's KV fills, a slow model's repetitions) only earlier runs know.
+cell (runner start, model load, outputs). The line says that work no setting bounds (an LLM
+cell's KV fills and quality pass, a slow model's repetitions) is not in it: only earlier runs know it.
 Settings also floor a history estimate, so a cell whose measure settings grew since its last
 runs is not under-estimated. Devices run in parallel, cells on one device one after another:
 the run takes as long as its slowest device.
@@ -19,6 +19,8 @@ from typing import Literal
 # Runner process start, imports, model load, EP placement and output checks of one cell on
 # the local device (measured ~0.3-1.1 s per built-in cell on a shared 2-core host).
 CELL_SETUP_S = 1.0
+#: said after an estimate from the measure settings: an LLM cell took 3.7x its settings' estimate
+UNBOUNDED_WORK = ", which do not bound every cell's work"
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,7 @@ def describe(cost: RunCost) -> str:
     if hist == total:
         source = "from earlier runs of these cells"
     elif hist == 0:
-        source = "at least: from the measure settings; no earlier runs of these cells"
+        source = f"from the measure settings{UNBOUNDED_WORK}; no earlier runs of these cells"
     else:
-        source = f"at least: {hist} cells from earlier runs, {total - hist} from the measure settings"
+        source = f"{hist} cells from earlier runs, {total - hist} from the measure settings{UNBOUNDED_WORK}"
     return f"{total} cells ({per}); estimated wall time ≈ {duration(cost.seconds)} ({source})"

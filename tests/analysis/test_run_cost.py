@@ -25,8 +25,9 @@ def test_devices_run_in_parallel_so_the_slowest_device_is_the_run() -> None:
     assert cost.seconds == 30.0 and cost.from_history == 3
     line = describe(cost)
     assert line.startswith("4 cells (pi5 1, pixel 3); estimated wall time ≈ 30 s")
-    assert "at least: 3 cells from earlier runs, 1 from the measure settings" in line
-    assert "(at least: from the measure settings; no earlier runs" in describe(run_cost(cells[3:]))
+    assert "3 cells from earlier runs, 1 from the measure settings, which do not bound every cell's work" in line
+    assert "(from the measure settings, which do not bound every cell's work; no earlier runs" in describe(
+        run_cost(cells[3:]))
     assert describe(run_cost(cells[:1])).endswith("(from earlier runs of these cells)")
     assert describe(run_cost([])) == "no cell left to run"
 
