@@ -4,7 +4,7 @@ A cell's estimate comes from earlier runs of the same cell (the median wall time
 few ok runs) when the store has them, else from its measure settings: every measured window
 takes at least its warm-up seconds plus its minimum steady seconds, plus a fixed setup per
 cell (runner start, model load, outputs). The line says that work no setting bounds (an LLM
-cell's KV fills and quality pass, a slow model's repetitions) is not in it: only earlier runs know it.
+cell's KV fills, a slow model's repetitions) is not in it: only earlier runs know it.
 Settings also floor a history estimate, so a cell whose measure settings grew since its last
 runs is not under-estimated. Devices run in parallel, cells on one device one after another:
 the run takes as long as its slowest device.
