@@ -99,10 +99,13 @@ def _progress_listener(progress: Progress, prep: PreparedRun, total: TaskID, eta
 
 
 def render_summary(console: Console, store: Store, run_id: str) -> None:
+    from harness.analysis.llm_table import llm_table
     from harness.analysis.run_table import fmt, run_table
+    from harness.report.llm_table import summary_table
     from harness.report.units import quantity, shown_in
 
-    table = run_table(store.cells_frame([run_id]), store.metrics_frame([run_id]))
+    cells, metrics = store.cells_frame([run_id]), store.metrics_frame([run_id])  # read once: both tables use them
+    table = run_table(cells, metrics)
     # one device / one backend: say it in the title instead of a column of repeats
     single = {c: table[c].nunique() == 1 for c in ("device", "backend")}
     title = f"run {run_id}" + "".join(f" · {c} {table[c].iloc[0]}" for c, one in single.items() if one and len(table))
@@ -118,10 +121,7 @@ def render_summary(console: Console, store: Store, run_id: str) -> None:
                                  fmt(r.peak_mb), fmt(r.rel_l2), Text(r.status, style=STATUS_STYLE.get(r.status, ""))]
         t.add_row(*row, *([Text(terminal_safe(r.flags or ""), style="yellow")] if show_flags else []))
     console.print(t)
-    from harness.report.llm_table import summary_table
-    from harness.views.llm_table import run_llm_table
-
-    llm = summary_table(run_llm_table(store, run_id), f"LLM cells of run {run_id}")
+    llm = summary_table(llm_table(cells, metrics), f"LLM cells of run {run_id}")
     if llm is not None:  # what decides between quantizations: speed per test, memory, quality vs the reference
         console.print(llm)
 
